@@ -1,0 +1,171 @@
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# MoSingAr top-level build.
+#
+#   make              build build/bin/mosctl
+#   make demo         install what is missing, build, confine a real program
+#   make check        install what is missing, build, run every test
+#   make install PREFIX=/usr/local
+#   make V=1          show the commands
+#   make SANITIZE=1   AddressSanitizer + UBSan build (into build/asan)
+#
+# The optional kernel module (kmod/) is built by its own Kbuild against a
+# kernel tree; BPF programs (bpf/) arrive with the bpf backend.
+
+.DELETE_ON_ERROR:
+.SUFFIXES:
+.SECONDARY:
+
+VERSION  := 0.1.0
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+CC       ?= gcc
+
+ifeq ($(SANITIZE),1)
+O        ?= build/asan
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+else
+O        ?= build
+SANFLAGS :=
+endif
+
+ifeq ($(V),1)
+Q :=
+msg = @true
+else
+Q := @
+msg = @printf '  %-8s %s\n' $(1) $(2)
+endif
+
+WARNINGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+            -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral \
+            -Wpointer-arith -Wvla
+CFLAGS   ?= -O2 -g
+ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE -DMOS_VERSION='"$(VERSION)"' \
+              -Iinclude/uapi -Iuserspace/lib -Iuserspace/mosctl -I$(O)/gen \
+              $(WARNINGS) $(CFLAGS) $(SANFLAGS) -MMD -MP
+LDLIBS   := -lm
+ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS)
+
+# seccomp_filter.c (libseccomp) runs at build time and in tests only.
+LIB_SRCS     := $(filter-out userspace/lib/seccomp_filter.c,$(sort $(wildcard userspace/lib/*.c)))
+MOSCTL_SRCS  := $(sort $(wildcard userspace/mosctl/*.c))
+MOSCTL_LIB_SRCS := $(filter-out userspace/mosctl/main.c,$(MOSCTL_SRCS))
+UNIT_SRCS    := $(sort $(wildcard tests/unit/test_*.c))
+SELFTEST_SRCS := $(sort $(wildcard selftests/*_test.c))
+HELPER_SRCS  := $(sort $(wildcard selftests/helpers/*.c))
+
+LIB_OBJS     := $(LIB_SRCS:%.c=$(O)/obj/%.o)
+MOSCTL_OBJS  := $(MOSCTL_SRCS:%.c=$(O)/obj/%.o)
+MOSCTL_LIB_OBJS := $(MOSCTL_LIB_SRCS:%.c=$(O)/obj/%.o)
+LIBMOS       := $(O)/lib/libmos.a
+MOSCTL       := $(O)/bin/mosctl
+UNIT_BINS    := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/unit/%)
+SELFTEST_BINS := $(SELFTEST_SRCS:selftests/%.c=$(O)/selftests/%)
+HELPER_BINS  := $(HELPER_SRCS:selftests/helpers/%.c=$(O)/selftests/helpers/%)
+SELFTEST_COMMON := $(filter-out $(SELFTEST_SRCS),$(wildcard selftests/*.c))
+SELFTEST_COMMON_OBJS := $(SELFTEST_COMMON:%.c=$(O)/obj/%.o)
+
+all: $(MOSCTL)
+
+$(O)/obj/%.o: %.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+# The seccomp programs: compiled once with libseccomp, loaded as data.
+SECCOMP_GEN := $(O)/bin/gen_seccomp
+$(SECCOMP_GEN): $(O)/obj/userspace/tools/gen_seccomp.o $(O)/obj/seccomp-lib/seccomp_filter.o $(O)/obj/userspace/lib/util.o $(O)/obj/userspace/lib/policy.o $(O)/obj/userspace/lib/seccomp_programs_build.o
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_LDFLAGS) $^ -lseccomp -o $@
+
+$(O)/obj/seccomp-lib/seccomp_filter.o: userspace/lib/seccomp_filter.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) -DMOS_WITH_LIBSECCOMP -c $< -o $@
+
+$(O)/obj/userspace/tools/gen_seccomp.o: ALL_CFLAGS += -DMOS_WITH_LIBSECCOMP
+
+# gen_seccomp needs the variant helpers, not the generated table itself.
+$(O)/obj/userspace/lib/seccomp_programs_build.o: userspace/lib/seccomp_programs.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) -DMOS_SECCOMP_VARIANTS_ONLY -c $< -o $@
+
+$(O)/gen/seccomp_programs.h: $(SECCOMP_GEN)
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(SECCOMP_GEN) > $@
+
+$(O)/obj/userspace/lib/seccomp_programs.o: $(O)/gen/seccomp_programs.h
+
+$(LIBMOS): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(MOSCTL): $(MOSCTL_OBJS) $(LIBMOS)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LDLIBS) -o $@
+
+# Unit tests: cmocka, pure (no kernel), linked with libmos and mosctl's options.
+$(O)/tests/unit/%: $(O)/obj/tests/unit/%.o $(MOSCTL_LIB_OBJS) $(LIBMOS)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LDLIBS) -lcmocka -o $@
+
+# Selftests: TAP programs that run mosctl on real processes.
+$(O)/selftests/%_test: $(O)/obj/selftests/%_test.o $(SELFTEST_COMMON_OBJS) $(LIBMOS)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LDLIBS) -luring -o $@
+
+# Helpers run inside sandboxes; built without sanitizers (RLIMIT_AS, seccomp).
+$(O)/selftests/helpers/%: selftests/helpers/%.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -std=gnu11 -D_GNU_SOURCE $(WARNINGS) -O2 -g $< -luring -o $@
+
+unit: $(UNIT_BINS)
+selftests-build: $(MOSCTL) $(SELFTEST_BINS) $(HELPER_BINS)
+
+deps:
+	$(Q)scripts/install-deps
+
+run-unit: unit
+	$(Q)tests/run-unit $(UNIT_BINS)
+
+run-selftests: selftests-build
+	$(Q)MOSCTL=$(abspath $(MOSCTL)) HELPERS=$(abspath $(O)/selftests/helpers) \
+		selftests/run $(SELFTEST_BINS)
+
+# `make check`: dependencies, then every test, then the sanitizer build of
+# the unit tests and of mosctl under the selftests.
+check: deps
+	$(Q)$(MAKE) --no-print-directory all unit selftests-build
+	$(Q)$(MAKE) --no-print-directory run-unit
+	$(Q)$(MAKE) --no-print-directory run-selftests
+	$(Q)$(MAKE) --no-print-directory SANITIZE=1 run-unit run-selftests
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)scripts/demo $(abspath $(MOSCTL))
+
+install: $(MOSCTL)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0755 $(MOSCTL) $(DESTDIR)$(PREFIX)/bin/mosctl
+	install -m 0644 Documentation/mosctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/mosctl.1
+
+format:
+	clang-format -i $(LIB_SRCS) $(MOSCTL_SRCS) $(wildcard userspace/*/*.h) \
+		$(UNIT_SRCS) $(wildcard selftests/*.c selftests/*.h selftests/helpers/*.c)
+
+clean:
+	rm -rf build
+
+.PHONY: all unit selftests-build deps run-unit run-selftests check demo install \
+	format clean
+
+-include $(shell find $(O)/obj -name '*.d' 2>/dev/null)

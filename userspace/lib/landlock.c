@@ -1,0 +1,546 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * landlock.c - policy -> Landlock ruleset (see landlock.h).
+ */
+#include "landlock.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netdb.h>
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include "landlock_compat.h"
+#include "util.h"
+
+#define LL_READ (LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR)
+#define LL_EXEC LANDLOCK_ACCESS_FS_EXECUTE
+#define LL_WRITE                                                                  \
+	(LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_REMOVE_DIR |          \
+	 LANDLOCK_ACCESS_FS_REMOVE_FILE | LANDLOCK_ACCESS_FS_MAKE_CHAR |          \
+	 LANDLOCK_ACCESS_FS_MAKE_DIR | LANDLOCK_ACCESS_FS_MAKE_REG |              \
+	 LANDLOCK_ACCESS_FS_MAKE_SOCK | LANDLOCK_ACCESS_FS_MAKE_FIFO |            \
+	 LANDLOCK_ACCESS_FS_MAKE_BLOCK | LANDLOCK_ACCESS_FS_MAKE_SYM |            \
+	 LANDLOCK_ACCESS_FS_REFER | LANDLOCK_ACCESS_FS_TRUNCATE |                 \
+	 LANDLOCK_ACCESS_FS_IOCTL_DEV)
+
+uint64_t landlock_handled_fs(int abi)
+{
+	uint64_t h;
+
+	if (abi < 1)
+		return 0;
+	h = (LANDLOCK_ACCESS_FS_MAKE_SYM << 1) - 1; /* ABI 1: bits 0..12 */
+	if (abi >= 2)
+		h |= LANDLOCK_ACCESS_FS_REFER;
+	if (abi >= 3)
+		h |= LANDLOCK_ACCESS_FS_TRUNCATE;
+	if (abi >= 5)
+		h |= LANDLOCK_ACCESS_FS_IOCTL_DEV;
+	return h;
+}
+
+uint64_t landlock_fs_rights(uint32_t access, int abi)
+{
+	uint64_t r = 0;
+
+	if (access & MOS_FS_READ)
+		r |= LL_READ;
+	if (access & MOS_FS_EXEC)
+		r |= LL_EXEC;
+	if (access & MOS_FS_WRITE)
+		r |= LL_WRITE;
+	return r & landlock_handled_fs(abi);
+}
+
+/* ---- resolving paths ---------------------------------------------------- */
+
+/*
+ * The real path of PATH; when it does not exist, the real path of its longest
+ * existing ancestor with the rest appended.  *EXISTS says which.
+ */
+static int resolve_real(const char *path, char **out, bool *exists)
+{
+	char buf[PATH_MAX];
+	_cleanup_free_ char *head = xstrdup(path);
+	const char *tail = "";
+	char *slash;
+
+	if (realpath(path, buf)) {
+		*out = xstrdup(buf);
+		*exists = true;
+		return 0;
+	}
+	if (errno != ENOENT && errno != ENOTDIR)
+		return -errno;
+	*exists = false;
+	while ((slash = strrchr(head, '/')) != NULL) {
+		_cleanup_free_ char *joined = NULL;
+
+		tail = path + (slash - head);
+		*slash = '\0';
+		if (realpath(*head ? head : "/", buf)) {
+			size_t n = strlen(buf) + strlen(tail) + 1;
+
+			joined = xmalloc(n);
+			snprintf(joined, n, "%s%s", strcmp(buf, "/") ? buf : "", tail);
+			*out = path_join_normalize("/", joined);
+			return 0;
+		}
+		if (errno != ENOENT && errno != ENOTDIR)
+			return -errno;
+	}
+	*out = xstrdup(path);
+	return 0;
+}
+
+/* ---- building grants ---------------------------------------------------- */
+
+struct denies {
+	char **v;
+	size_t n;
+};
+
+struct builder {
+	struct landlock_grants *g;
+	struct mos_report *rep;
+	struct mos_err *e;
+	const struct denies *d;
+	size_t touched; /* grants added or widened */
+};
+
+static int add_grant(struct builder *b, const char *path, uint64_t rights)
+{
+	_cleanup_close_ int fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		mos_err_set(b->e, "cannot open %s for a Landlock rule: %s", path,
+			    strerror(errno));
+		return -errno;
+	}
+	/* A symlink's own inode grants nothing: access goes to its target. */
+	if (S_ISLNK(st.st_mode))
+		return 0;
+	if (!S_ISDIR(st.st_mode))
+		rights &= MOS_LANDLOCK_FILE_RIGHTS;
+	if (!rights)
+		return 0;
+	/* Already covered: the same path, or beneath a directory with these rights. */
+	for (size_t i = 0; i < b->g->n; i++) {
+		const struct landlock_grant *o = &b->g->v[i];
+
+		if (!strcmp(o->path, path)) {
+			b->g->v[i].rights |= rights;
+			b->touched++;
+			return 0;
+		}
+		if ((o->rights & rights) == rights && path_is_beneath(path, o->path) &&
+		    (o->rights & ~MOS_LANDLOCK_FILE_RIGHTS))
+			return 0;
+	}
+	if (b->g->n >= MOS_LANDLOCK_MAX_RULES) {
+		mos_err_set(b->e, "more than %d Landlock rules (splitting large "
+				  "directories around --deny paths); deny a path higher up",
+			    MOS_LANDLOCK_MAX_RULES);
+		return -E2BIG;
+	}
+	b->g->v = xrealloc(b->g->v, (b->g->n + 1) * sizeof(*b->g->v));
+	b->g->v[b->g->n].path = xstrdup(path);
+	b->g->v[b->g->n].rights = rights;
+	b->g->n++;
+	b->touched++;
+	return 0;
+}
+
+static bool is_denied(const struct denies *d, const char *path)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (!strcmp(d->v[i], path))
+			return true;
+	return false;
+}
+
+static bool deny_strictly_beneath(const struct denies *d, const char *path)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (strcmp(d->v[i], path) && path_is_beneath(d->v[i], path))
+			return true;
+	return false;
+}
+
+/* Grant every entry of DIR except the denied ones, recursing towards them. */
+static int split_dir(struct builder *b, const char *dir, uint64_t rights, int depth)
+{
+	DIR *dh;
+	struct dirent *de;
+	int r = 0;
+
+	if (depth > 64) {
+		mos_err_set(b->e, "--deny paths nested too deeply below %s", dir);
+		return -ELOOP;
+	}
+	dh = opendir(dir);
+	if (!dh) {
+		mos_err_set(b->e, "cannot list %s to withhold a denied path in it: %s",
+			    dir, strerror(errno));
+		return -errno;
+	}
+	while (r == 0 && (de = readdir(dh)) != NULL) {
+		_cleanup_free_ char *child = NULL;
+		struct stat st;
+		size_t n;
+
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		n = strlen(dir) + strlen(de->d_name) + 2;
+		child = xmalloc(n);
+		snprintf(child, n, "%s/%s", strcmp(dir, "/") ? dir : "", de->d_name);
+		if (is_denied(b->d, child))
+			continue;
+		if (deny_strictly_beneath(b->d, child) &&
+		    fstatat(dirfd(dh), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    S_ISDIR(st.st_mode))
+			r = split_dir(b, child, rights, depth + 1);
+		else
+			r = add_grant(b, child, rights);
+	}
+	closedir(dh);
+	return r;
+}
+
+struct allow {
+	const char *path; /* as written (normalized) */
+	uint32_t access;
+	bool optional;
+	const char *origin;
+};
+
+/* "/etc/shadow, /etc/ssh" for the denied paths beneath DIR (at most a few). */
+static void denied_beneath(const struct denies *d, const char *dir, char *out, size_t n)
+{
+	size_t shown = 0, more = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; i < d->n; i++) {
+		if (!strcmp(d->v[i], dir) || !path_is_beneath(d->v[i], dir))
+			continue;
+		if (shown++ < 4)
+			snprintf(out + strlen(out), n - strlen(out), "%s%s",
+				 shown > 1 ? ", " : "", d->v[i]);
+		else
+			more++;
+	}
+	if (more)
+		snprintf(out + strlen(out), n - strlen(out), " and %zu more", more);
+}
+
+static int grant_allow(struct builder *b, const struct allow *a, int abi)
+{
+	_cleanup_free_ char *real = NULL;
+	uint64_t rights = landlock_fs_rights(a->access, abi);
+	size_t before = b->touched;
+	struct stat st;
+	bool exists;
+	int r;
+
+	r = resolve_real(a->path, &real, &exists);
+	if (r < 0 || !exists) {
+		if (a->optional)
+			return 0;
+		mos_err_set(b->e, "%s %s: %s", a->origin, a->path,
+			    strerror(r < 0 ? -r : ENOENT));
+		return r < 0 ? r : -ENOENT;
+	}
+	for (size_t i = 0; i < b->d->n; i++) {
+		if (path_is_beneath(real, b->d->v[i])) {
+			report_add(b->rep, "  %-9s %s: withheld, it lies beneath denied %s",
+				   "none", real, b->d->v[i]);
+			return 0;
+		}
+	}
+	if (deny_strictly_beneath(b->d, real) && stat(real, &st) == 0 &&
+	    S_ISDIR(st.st_mode)) {
+		char list[512];
+
+		r = split_dir(b, real, rights, 0);
+		if (r < 0)
+			return r;
+		denied_beneath(b->d, real, list, sizeof(list));
+		report_add(b->rep, "  %-9s %s except %s (%zu entries granted one by one; the "
+				   "directories on the way to a denied path cannot be listed "
+				   "or gain new entries)",
+			   policy_access_name(a->access), real, list, b->touched - before);
+		return 0;
+	}
+	r = add_grant(b, real, rights);
+	if (r < 0 || (a->optional && b->touched == before))
+		return r;
+	report_add(b->rep, "  %-9s %s%s%s%s", policy_access_name(a->access), real,
+		   strcmp(real, a->path) ? " (" : "", strcmp(real, a->path) ? a->path : "",
+		   strcmp(real, a->path) ? ")" : "");
+	return r;
+}
+
+void landlock_grants_free(struct landlock_grants *g)
+{
+	for (size_t i = 0; i < g->n; i++)
+		free(g->v[i].path);
+	free(g->v);
+	g->v = NULL;
+	g->n = 0;
+}
+
+int landlock_grants_build(const struct mos_policy *p, int abi, struct landlock_grants *g,
+			  struct mos_report *rep, struct mos_err *e)
+{
+	struct denies d = { 0 };
+	struct builder b = { .g = g, .rep = rep, .e = e, .d = &d };
+	struct allow *allows = NULL;
+	size_t nallows = 0;
+	int r = 0;
+
+	memset(g, 0, sizeof(*g));
+#define PUSH_ALLOW(p_, acc_, opt_, orig_)                                         \
+	do {                                                                      \
+		allows = xrealloc(allows, (nallows + 1) * sizeof(*allows));       \
+		allows[nallows++] = (struct allow){ (p_), (acc_), (opt_), (orig_) }; \
+	} while (0)
+
+	for (size_t i = 0; i < p->nfs; i++) {
+		const struct mos_fs_rule *fr = &p->fs[i];
+
+		if (fr->deny) {
+			char *real;
+			bool exists;
+
+			r = resolve_real(fr->path, &real, &exists);
+			if (r < 0) {
+				mos_err_set(e, "%s %s: %s", fr->origin.text, fr->path,
+					    strerror(-r));
+				goto out;
+			}
+			strv_push(&d.v, &d.n, real);
+		} else {
+			PUSH_ALLOW(fr->path, fr->access, fr->optional, fr->origin.text);
+		}
+	}
+	if (p->fs_system) {
+		for (const char *const *s = mos_system_read_paths; *s; s++)
+			PUSH_ALLOW(*s, MOS_FS_READ | MOS_FS_EXEC, true, "--system");
+		for (const char *const *s = mos_system_deny_paths; *s; s++) {
+			char *real;
+			bool exists;
+
+			if (resolve_real(*s, &real, &exists) == 0)
+				strv_push(&d.v, &d.n, real);
+		}
+	}
+	for (const char *const *s = mos_always_rw_devices; *s; s++)
+		PUSH_ALLOW(*s, MOS_FS_READ | MOS_FS_WRITE, true, "built-in");
+	for (const char *const *s = mos_always_ro_devices; *s; s++)
+		PUSH_ALLOW(*s, MOS_FS_READ, true, "built-in");
+#undef PUSH_ALLOW
+
+	for (size_t i = 0; i < nallows && r == 0; i++)
+		r = grant_allow(&b, &allows[i], abi);
+out:
+	free(allows);
+	strv_free(d.v);
+	if (r < 0)
+		landlock_grants_free(g);
+	return r;
+}
+
+/* ---- the ruleset -------------------------------------------------------- */
+
+static void describe_host(struct mos_report *rep, const struct mos_net_rule *nr)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
+	char line[512] = "", addr[INET6_ADDRSTRLEN];
+
+	if (getaddrinfo(nr->host, NULL, &hints, &res) != 0)
+		return;
+	for (ai = res; ai; ai = ai->ai_next) {
+		const void *a = ai->ai_family == AF_INET
+					? (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr
+					: (const void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr;
+
+		if (inet_ntop(ai->ai_family, a, addr, sizeof(addr)) && !strstr(line, addr))
+			snprintf(line + strlen(line), sizeof(line) - strlen(line), " %s", addr);
+	}
+	freeaddrinfo(res);
+	report_add(rep, "  %s resolved once, at start, to%s", nr->host, line);
+}
+
+static int add_net_rules(const struct mos_policy *p, struct landlock_plan *lp,
+			 struct mos_report *rep, struct mos_err *e)
+{
+	for (size_t i = 0; i < p->nnet_allow; i++) {
+		const struct mos_net_rule *nr = &p->net_allow[i];
+
+		if (nr->host) {
+			struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res;
+			int gr = getaddrinfo(nr->host, NULL, &hints, &res);
+
+			if (gr != 0) {
+				mos_err_set(e, "%s: cannot resolve '%s': %s", nr->origin.text,
+					    nr->host, gai_strerror(gr));
+				return -EINVAL;
+			}
+			freeaddrinfo(res);
+			describe_host(rep, nr);
+			report_weak(rep, "%s: Landlock filters TCP by port only, so the "
+					 "sandbox could reach port %u on any host, not only %s "
+					 "(the unotify and bpf backends restrict hosts; use "
+					 "':%u' to allow the port on every host)",
+				    nr->origin.text, nr->ports[0], nr->host, nr->ports[0]);
+		}
+		for (size_t j = 0; j < nr->nports; j++) {
+			struct mos_landlock_net_port_attr na = {
+				.allowed_access = LANDLOCK_ACCESS_NET_CONNECT_TCP,
+				.port = nr->ports[j],
+			};
+
+			if (mos_landlock_add_rule(lp->ruleset_fd, MOS_LANDLOCK_RULE_NET_PORT,
+						  &na, 0) < 0) {
+				mos_err_set(e, "%s: Landlock rule for TCP port %u: %s",
+					    nr->origin.text, nr->ports[j], strerror(errno));
+				return -errno;
+			}
+			lp->nnet_rules++;
+		}
+	}
+	for (size_t i = 0; i < p->nnet_bind; i++) {
+		struct mos_landlock_net_port_attr na = {
+			.allowed_access = LANDLOCK_ACCESS_NET_BIND_TCP,
+			.port = p->net_bind[i],
+		};
+
+		if (mos_landlock_add_rule(lp->ruleset_fd, MOS_LANDLOCK_RULE_NET_PORT, &na,
+					  0) < 0) {
+			mos_err_set(e, "--net-bind %u: Landlock rule: %s", p->net_bind[i],
+				    strerror(errno));
+			return -errno;
+		}
+		lp->nnet_rules++;
+	}
+	return 0;
+}
+
+int landlock_compile(const struct mos_policy *p, int abi, struct landlock_plan *lp,
+		     struct mos_report *rep, struct mos_err *e)
+{
+	struct mos_landlock_ruleset_attr attr = { 0 };
+	struct landlock_grants g;
+	size_t attr_size;
+	bool net_rules = p->nnet_allow || p->nnet_bind;
+	int r;
+
+	memset(lp, 0, sizeof(*lp));
+	lp->ruleset_fd = -1;
+	lp->abi = abi;
+	if (abi < 1) {
+		report_weak(rep, "file rules: Landlock is unavailable on this kernel, so "
+				 "no file access would be restricted");
+		if (net_rules)
+			report_weak(rep, "network port rules: Landlock is unavailable");
+		return 0;
+	}
+
+	lp->handled_fs = attr.handled_access_fs = landlock_handled_fs(abi);
+	attr_size = sizeof(attr.handled_access_fs);
+	if (abi >= 4) {
+		lp->handled_net = attr.handled_access_net =
+			LANDLOCK_ACCESS_NET_BIND_TCP | LANDLOCK_ACCESS_NET_CONNECT_TCP;
+		attr_size = offsetof(struct mos_landlock_ruleset_attr, scoped);
+	}
+	if (abi >= 6) {
+		lp->scoped = attr.scoped =
+			LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET | LANDLOCK_SCOPE_SIGNAL;
+		attr_size = sizeof(attr);
+	}
+	lp->ruleset_fd = mos_landlock_create_ruleset(&attr, attr_size, 0);
+	if (lp->ruleset_fd < 0) {
+		mos_err_set(e, "cannot create a Landlock ruleset (ABI %d): %s", abi,
+			    strerror(errno));
+		return -errno;
+	}
+
+	report_add(rep, "Landlock ABI %d: file access beneath these paths only:", abi);
+	r = landlock_grants_build(p, abi, &g, rep, e);
+	if (r < 0)
+		goto fail;
+	for (size_t i = 0; i < g.n; i++) {
+		_cleanup_close_ int fd = open(g.v[i].path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		struct landlock_path_beneath_attr pb = {
+			.allowed_access = g.v[i].rights,
+			.parent_fd = fd,
+		};
+
+		if (fd < 0 || mos_landlock_add_rule(lp->ruleset_fd, LANDLOCK_RULE_PATH_BENEATH,
+						    &pb, 0) < 0) {
+			r = -errno;
+			mos_err_set(e, "Landlock rule for %s: %s", g.v[i].path, strerror(errno));
+			landlock_grants_free(&g);
+			goto fail;
+		}
+	}
+	lp->nfs_rules = g.n;
+	landlock_grants_free(&g);
+
+	if (abi < 3)
+		report_weak(rep, "truncate(2) cannot be restricted before Landlock ABI 3 "
+				 "(Linux 6.2): any file the caller may write could be "
+				 "truncated");
+	if (abi < 5)
+		report_add(rep, "  ioctl on devices is not filtered (needs Landlock ABI 5)");
+
+	if (abi >= 4) {
+		r = add_net_rules(p, lp, rep, e);
+		if (r < 0)
+			goto fail;
+		char conn[256] = "", bind[256] = "";
+
+		for (size_t i = 0; i < p->nnet_allow; i++)
+			for (size_t j = 0; j < p->net_allow[i].nports; j++)
+				snprintf(conn + strlen(conn), sizeof(conn) - strlen(conn), " %u",
+					 p->net_allow[i].ports[j]);
+		for (size_t i = 0; i < p->nnet_bind; i++)
+			snprintf(bind + strlen(bind), sizeof(bind) - strlen(bind), " %u",
+				 p->net_bind[i]);
+		report_add(rep, "Landlock: TCP connect to ports:%s; bind to ports:%s; any "
+				"other TCP connect or bind fails with EACCES",
+			   *conn ? conn : " none", *bind ? bind : " none");
+	} else if (net_rules) {
+		report_weak(rep, "TCP port rules need Landlock ABI 4 (Linux 6.7); this "
+				 "kernel has ABI %d, so TCP could not be filtered by port", abi);
+	}
+	if (abi >= 6)
+		report_add(rep, "Landlock: signals and abstract unix sockets scoped to "
+				"the sandbox");
+	return 0;
+fail:
+	landlock_plan_release(lp);
+	return r;
+}
+
+int landlock_enforce(const struct landlock_plan *lp)
+{
+	if (lp->ruleset_fd < 0)
+		return 0;
+	if (mos_landlock_restrict_self(lp->ruleset_fd, 0) < 0)
+		return -errno;
+	return 0;
+}
+
+void landlock_plan_release(struct landlock_plan *lp)
+{
+	closep(&lp->ruleset_fd);
+	lp->ruleset_fd = -1;
+}

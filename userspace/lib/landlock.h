@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * landlock.h - compile a policy into a Landlock ruleset, adapting to the ABI
+ * the kernel offers (1..7).
+ *
+ * Landlock only grants.  A deny beneath an allowed tree is compiled by
+ * granting, instead of the tree, every entry of each directory on the way
+ * down to the denied path except the one leading to it ("splitting").  The
+ * directories split this way cannot be listed and nothing new can be created
+ * directly in them; Documentation/policy.md explains the limits.
+ *
+ * Compilation runs in mosctl before the sandbox starts (errors are reported
+ * before anything runs); landlock_enforce() is the one call the sandbox's
+ * init makes.
+ */
+#ifndef MOS_LANDLOCK_H
+#define MOS_LANDLOCK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "policy.h"
+#include "report.h"
+
+/* Refuse to compile more rules than this (a split of a huge directory). */
+#define MOS_LANDLOCK_MAX_RULES 65536
+
+struct landlock_grant {
+	char *path; /* real path */
+	uint64_t rights; /* LANDLOCK_ACCESS_FS_* (masked to the file type) */
+};
+
+struct landlock_grants {
+	struct landlock_grant *v;
+	size_t n;
+};
+
+struct landlock_plan {
+	int abi;
+	int ruleset_fd; /* -1 when Landlock is not used */
+	uint64_t handled_fs, handled_net, scoped;
+	size_t nfs_rules, nnet_rules;
+};
+
+/* Landlock rights for a mos_fs_access mask at ABI (0 when ABI is 0). */
+uint64_t landlock_fs_rights(uint32_t access, int abi);
+uint64_t landlock_handled_fs(int abi);
+
+/*
+ * Turn P's file rules (and --system, and the always-granted devices) into the
+ * grants to add: deny rules resolved by splitting, real paths, rights masked
+ * to what each file type accepts.  Touches the filesystem (realpath, readdir)
+ * but not Landlock.
+ */
+int landlock_grants_build(const struct mos_policy *p, int abi, struct landlock_grants *g,
+			  struct mos_report *rep, struct mos_err *e);
+void landlock_grants_free(struct landlock_grants *g);
+
+/* Build the ruleset.  Records weak rules in REP when ABI is too old. */
+int landlock_compile(const struct mos_policy *p, int abi, struct landlock_plan *lp,
+		     struct mos_report *rep, struct mos_err *e);
+/* In the sandbox: restrict the calling thread (NO_NEW_PRIVS must be set). */
+int landlock_enforce(const struct landlock_plan *lp);
+void landlock_plan_release(struct landlock_plan *lp);
+
+#endif /* MOS_LANDLOCK_H */

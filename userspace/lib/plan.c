@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "plan.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kernel_features.h"
+#include "seccomp_filter.h"
+#include "util.h"
+
+extern char **environ;
+
+int mos_backend_parse(const char *s, enum mos_backend *out)
+{
+	if (!strcmp(s, "auto"))
+		*out = MOS_BACKEND_AUTO;
+	else if (!strcmp(s, "landlock"))
+		*out = MOS_BACKEND_LANDLOCK;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+const char *mos_backend_name(enum mos_backend b)
+{
+	return b == MOS_BACKEND_LANDLOCK ? "landlock" : "auto";
+}
+
+static const char *const clean_keep[] = { "PATH", "HOME", "TERM", "LANG", NULL };
+
+static bool key_is(const char *kv, const char *key)
+{
+	size_t n = strlen(key);
+
+	return !strncmp(kv, key, n) && kv[n] == '=';
+}
+
+char **mos_env_build(char *const *caller, bool clean, char *const *set, size_t *n)
+{
+	char **env = NULL;
+
+	*n = 0;
+	for (char *const *c = caller; c && *c; c++) {
+		bool keep = !clean;
+
+		for (const char *const *k = clean_keep; !keep && *k; k++)
+			keep = key_is(*c, *k);
+		if (keep && strchr(*c, '='))
+			strv_push(&env, n, xstrdup(*c));
+	}
+	for (char *const *s = set; s && *s; s++) {
+		size_t klen = (size_t)(strchr(*s, '=') - *s);
+		bool replaced = false;
+
+		for (size_t i = 0; i < *n; i++) {
+			if (!strncmp(env[i], *s, klen) && env[i][klen] == '=') {
+				free(env[i]);
+				env[i] = xstrdup(*s);
+				replaced = true;
+				break;
+			}
+		}
+		if (!replaced)
+			strv_push(&env, n, xstrdup(*s));
+	}
+	if (!env)
+		env = xcalloc(1, sizeof(*env));
+	return env;
+}
+
+int mos_plan_build(const struct mos_policy *p, enum mos_backend b, struct mos_plan *plan,
+		   struct mos_err *e)
+{
+	struct seccomp_opts so = { 0 };
+	int abi = mos_landlock_abi();
+	int r;
+
+	memset(plan, 0, sizeof(*plan));
+	plan->landlock.ruleset_fd = -1;
+	plan->backend = b;
+	report_add(&plan->rep, "backend %s: Landlock + seccomp + namespaces + rlimits",
+		   mos_backend_name(b));
+
+	r = landlock_compile(p, abi, &plan->landlock, &plan->rep, e);
+	if (r < 0)
+		goto fail;
+	/* Without Landlock TCP rules, no IP socket may exist at all. */
+	so.deny_inet = abi < 4 && !(p->nnet_allow || p->nnet_bind);
+	if (abi < 6) {
+		plan->need_pidns = true;
+		report_add(&plan->rep, "signals: confined by a pid namespace (Landlock "
+				       "ABI %d cannot scope them)", abi);
+		if (p->allow_unix)
+			report_weak(&plan->rep, "--allow-unix: abstract unix sockets outside "
+						"the sandbox cannot be scoped before Landlock "
+						"ABI 6 (Linux 6.12)");
+	}
+	if (p->allow_unix)
+		report_add(&plan->rep, "--allow-unix: the sandbox may connect to any unix "
+				       "socket it can name, also outside its file rules "
+				       "(Landlock does not filter unix connect by path)");
+	if (p->allow_udp)
+		report_add(&plan->rep, "--allow-udp: UDP to any address and port (Landlock "
+				       "does not filter UDP)");
+	so.allow_udp = p->allow_udp;
+	so.allow_unix = p->allow_unix;
+	plan->seccomp = seccomp_program(&so);
+	seccomp_describe(&so, &plan->rep);
+	report_add(&plan->rep, "process: all capabilities dropped, no_new_privs, new "
+			       "session and process group, fds above 2 closed, new "
+			       "session keyring, core dumps off");
+
+	/* Reading mountinfo and cgroup files costs ~0.2 ms: only when needed. */
+	if (p->limits.memory || p->limits.procs)
+		cgroup_probe(&plan->cgcaps);
+	r = limits_plan(&p->limits, &plan->cgcaps, geteuid(), &plan->limits, &plan->rep, e);
+	if (r < 0)
+		goto fail;
+
+	plan->envp = mos_env_build(environ, p->env_clean, p->env_set, &plan->nenv);
+	return 0;
+fail:
+	mos_plan_free(plan);
+	return r;
+}
+
+void mos_plan_free(struct mos_plan *plan)
+{
+	landlock_plan_release(&plan->landlock);
+	report_free(&plan->rep);
+	strv_free(plan->envp);
+	plan->envp = NULL;
+}

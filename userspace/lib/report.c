@@ -1,0 +1,46 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "report.h"
+
+#include <stdarg.h>
+
+#include "util.h"
+
+static void push(char ***v, size_t *n, const char *fmt, va_list ap)
+{
+	char *s = NULL;
+
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = xstrdup("(out of memory)");
+	strv_push(v, n, s);
+}
+
+void report_add(struct mos_report *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	push(&r->lines, &r->nlines, fmt, ap);
+	va_end(ap);
+}
+
+void report_weak(struct mos_report *r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	push(&r->weak, &r->nweak, fmt, ap);
+	va_end(ap);
+}
+
+void report_print(const struct mos_report *r, FILE *out, const char *prefix)
+{
+	for (size_t i = 0; i < r->nlines; i++)
+		fprintf(out, "%s%s\n", prefix, r->lines[i]);
+}
+
+void report_free(struct mos_report *r)
+{
+	strv_free(r->lines);
+	strv_free(r->weak);
+	*r = (struct mos_report){ 0 };
+}

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * report.h - what a compiled policy will enforce, and with which mechanism.
+ *
+ * Backends append one line per decision.  A rule a backend cannot enforce on
+ * this kernel is recorded as "weak": mosctl refuses to run while any exist,
+ * unless the user passed --allow-degraded (then each is printed as a warning).
+ */
+#ifndef MOS_REPORT_H
+#define MOS_REPORT_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+struct mos_report {
+	char **lines;
+	size_t nlines;
+	char **weak;
+	size_t nweak;
+};
+
+void report_add(struct mos_report *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void report_weak(struct mos_report *r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void report_print(const struct mos_report *r, FILE *out, const char *prefix);
+void report_free(struct mos_report *r);
+
+#endif /* MOS_REPORT_H */

@@ -1,0 +1,603 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * sandbox.c - start, confine, supervise and reap (see sandbox.h).
+ */
+#include "sandbox.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <linux/close_range.h>
+#include <linux/keyctl.h>
+#include <linux/securebits.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "seccomp_filter.h"
+#include "util.h"
+
+extern char **environ;
+
+/* Signals mosctl passes on to the command's process group. */
+static const int forwarded_signals[] = {
+	SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT,
+};
+
+/* init -> mosctl, over the status pipe. */
+enum { MSG_STARTED = 1, MSG_EXITED = 2 };
+struct init_msg {
+	int32_t kind;
+	int32_t value; /* pid of the command, or its wait status */
+};
+
+struct pipes {
+	int go[2]; /* mosctl -> init: cgroup attached, go on (EOF: mosctl died) */
+	int status[2]; /* init -> mosctl: struct init_msg */
+	int err[2]; /* init/command -> mosctl: why setup failed, as text */
+};
+
+enum ns_mode {
+	NS_USER_PID, /* user + pid namespace */
+	NS_PID, /* pid namespace only (root without user namespaces) */
+	NS_NONE, /* no namespace: mosctl reaps the tree as subreaper */
+};
+
+/* ---------------------------------------------------------------------- */
+/* Phase 2: inside the new namespaces, still privileged there (init).      */
+/* ---------------------------------------------------------------------- */
+
+static void __attribute__((noreturn)) setup_fail(int errfd, const char *step, int err)
+{
+	char msg[512];
+	int n = snprintf(msg, sizeof(msg), "%s: %s", step, strerror(err));
+
+	if (n > 0)
+		(void)!write(errfd, msg, (size_t)n < sizeof(msg) ? (size_t)n : sizeof(msg) - 1);
+	_exit(MOS_EXIT_SETUP);
+}
+
+static int write_id_maps(uid_t uid, gid_t gid)
+{
+	char map[64];
+	int r;
+
+	/* setgroups must be denied before an unprivileged gid_map write. */
+	r = write_file("/proc/self/setgroups", "deny");
+	if (r < 0 && r != -ENOENT)
+		return r;
+	snprintf(map, sizeof(map), "%u %u 1\n", uid, uid);
+	r = write_file("/proc/self/uid_map", map);
+	if (r < 0)
+		return r;
+	snprintf(map, sizeof(map), "%u %u 1\n", gid, gid);
+	return write_file("/proc/self/gid_map", map);
+}
+
+/* Close every descriptor except those in KEEP (ascending order). */
+static void close_all_except(const int *keep, size_t n)
+{
+	unsigned int from = 3;
+
+	for (size_t i = 0; i < n; i++) {
+		if (keep[i] < (int)from)
+			continue;
+		if ((unsigned int)keep[i] > from)
+			syscall(SYS_close_range, from, (unsigned int)keep[i] - 1, 0);
+		from = (unsigned int)keep[i] + 1;
+	}
+	syscall(SYS_close_range, from, ~0U, 0);
+}
+
+static int cap_last(void)
+{
+	int last = 40;
+
+	while (prctl(PR_CAPBSET_READ, last + 1, 0, 0, 0) >= 0)
+		last++;
+	while (last > 0 && prctl(PR_CAPBSET_READ, last, 0, 0, 0) < 0)
+		last--;
+	return last;
+}
+
+static bool caps_all_clear(void)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+
+	if (syscall(SYS_capget, &h, d) < 0)
+		return false;
+	return !(d[0].effective | d[1].effective | d[0].permitted | d[1].permitted |
+		 d[0].inheritable | d[1].inheritable);
+}
+
+/*
+ * Lock root out of capabilities for good (securebits), empty the bounding
+ * and ambient sets.  Without CAP_SETPCAP (no user namespace, not root) the
+ * bounding set cannot change, but then nothing is held, and NO_NEW_PRIVS
+ * (set next) keeps exec from granting anything.
+ */
+static const char *drop_bounding(int *err)
+{
+	unsigned long bits = SECBIT_NOROOT | SECBIT_NOROOT_LOCKED |
+			     SECBIT_NO_SETUID_FIXUP | SECBIT_NO_SETUID_FIXUP_LOCKED |
+			     SECBIT_KEEP_CAPS_LOCKED | SECBIT_NO_CAP_AMBIENT_RAISE |
+			     SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED;
+	bool privileged = prctl(PR_SET_SECUREBITS, bits, 0, 0, 0) == 0;
+
+	if (!privileged && !caps_all_clear()) {
+		*err = errno;
+		return "PR_SET_SECUREBITS";
+	}
+	if (privileged) {
+		for (int cap = 0, last = cap_last(); cap <= last; cap++) {
+			if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
+				*err = errno;
+				return "PR_CAPBSET_DROP";
+			}
+		}
+	}
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL) {
+		*err = errno;
+		return "PR_CAP_AMBIENT_CLEAR_ALL";
+	}
+	return NULL;
+}
+
+static const char *clear_caps(int *err)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2] = { { 0 } };
+
+	if (syscall(SYS_capset, &h, d) < 0 || !caps_all_clear()) {
+		*err = errno ? errno : EPERM;
+		return "capset";
+	}
+	return NULL;
+}
+
+static volatile sig_atomic_t init_cmd_pgid;
+
+static void init_forward(int sig)
+{
+	int saved = errno;
+
+	if (init_cmd_pgid > 0)
+		kill(-init_cmd_pgid, sig);
+	errno = saved;
+}
+
+/* Phase 4: the command.  Confined already; only rlimits and exec remain. */
+static void __attribute__((noreturn)) exec_command(const struct sandbox_config *c,
+						   const sigset_t *oldmask, int errfd)
+{
+	int r, err;
+
+	setpgid(0, 0);
+	for (size_t i = 0; i < ARRAY_SIZE(forwarded_signals); i++)
+		signal(forwarded_signals[i], SIG_DFL);
+	sigprocmask(SIG_SETMASK, oldmask, NULL);
+	r = limits_apply_rlimits(c->limits);
+	if (r < 0)
+		setup_fail(errfd, "setrlimit", -r);
+	environ = c->envp;
+	execvp(c->argv[0], c->argv);
+	err = errno;
+	fprintf(stderr, "%s: cannot run '%s': %s\n", c->progname, c->argv[0], strerror(err));
+	_exit(err == ENOENT || err == ENOTDIR ? MOS_EXIT_NOTFOUND : MOS_EXIT_NOEXEC);
+}
+
+static void __attribute__((noreturn)) run_init(const struct sandbox_config *c,
+					       struct pipes *p, enum ns_mode mode,
+					       uid_t uid, gid_t gid, const sigset_t *oldmask)
+{
+	int errfd = p->err[1], statusfd = p->status[1];
+	struct init_msg msg;
+	const char *step;
+	sigset_t fwd;
+	char go;
+	pid_t cmd;
+	int err = 0, r;
+
+	close(p->go[1]);
+	close(p->status[0]);
+	close(p->err[0]);
+	/* If mosctl dies, so does the sandbox (and with init, its pid namespace). */
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (mode == NS_USER_PID) {
+		r = write_id_maps(uid, gid);
+		if (r < 0)
+			setup_fail(errfd, "writing the user namespace's id maps", -r);
+	}
+	if (read(p->go[0], &go, 1) != 1)
+		_exit(MOS_EXIT_SETUP); /* mosctl gave up or died */
+	close(p->go[0]);
+
+	/*
+	 * Phase 3: shed everything inherited, then confine.  Order matters:
+	 * securebits and the bounding set need CAP_SETPCAP; Landlock and seccomp
+	 * need NO_NEW_PRIVS; the seccomp filter goes last so that it does not
+	 * have to allow the setup itself.
+	 */
+	if (setsid() < 0)
+		setup_fail(errfd, "setsid", errno);
+	/* A fresh anonymous session keyring hides the caller's session keys. */
+	if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL) < 0 && errno != ENOSYS)
+		setup_fail(errfd, "joining a new session keyring", errno);
+	/* Not dumpable: the command cannot ptrace init or open /proc/<init>/fd. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if (c->cwd && chdir(c->cwd) < 0)
+		setup_fail(errfd, c->cwd, errno);
+	{
+		int keep[3] = { errfd, statusfd, c->landlock ? c->landlock->ruleset_fd : -1 };
+
+		/* ascending order for close_all_except */
+		for (int i = 0; i < 3; i++)
+			for (int j = i + 1; j < 3; j++)
+				if (keep[j] < keep[i]) {
+					int t = keep[i];
+
+					keep[i] = keep[j];
+					keep[j] = t;
+				}
+		close_all_except(keep, 3);
+	}
+	step = drop_bounding(&err);
+	if (step)
+		setup_fail(errfd, step, err);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		setup_fail(errfd, "PR_SET_NO_NEW_PRIVS", errno);
+	if (c->landlock) {
+		r = landlock_enforce(c->landlock);
+		if (r < 0)
+			setup_fail(errfd, "landlock_restrict_self", -r);
+		close(c->landlock->ruleset_fd);
+	}
+	step = clear_caps(&err);
+	if (step)
+		setup_fail(errfd, step, err);
+	r = seccomp_enforce(c->seccomp);
+	if (r < 0)
+		setup_fail(errfd, "loading the seccomp filter", -r);
+
+	/* Phase 4: fork the command; init forwards signals and reaps. */
+	sigemptyset(&fwd);
+	for (size_t i = 0; i < ARRAY_SIZE(forwarded_signals); i++) {
+		struct sigaction sa = { .sa_handler = init_forward, .sa_flags = SA_RESTART };
+
+		sigaction(forwarded_signals[i], &sa, NULL);
+		sigaddset(&fwd, forwarded_signals[i]);
+	}
+	fcntl(errfd, F_SETFD, FD_CLOEXEC);
+	fcntl(statusfd, F_SETFD, FD_CLOEXEC);
+	cmd = fork();
+	if (cmd < 0)
+		setup_fail(errfd, "fork", errno);
+	if (cmd == 0)
+		exec_command(c, oldmask, errfd);
+	setpgid(cmd, cmd); /* also done by the child: whichever runs first */
+	init_cmd_pgid = cmd;
+	msg = (struct init_msg){ MSG_STARTED, cmd };
+	write_all(statusfd, &msg, sizeof(msg));
+	close(errfd);
+	sigprocmask(SIG_UNBLOCK, &fwd, NULL);
+	for (;;) {
+		int st;
+		pid_t w = waitpid(-1, &st, 0);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			_exit(MOS_EXIT_SETUP); /* cannot happen: the command is our child */
+		if (w == cmd) {
+			msg = (struct init_msg){ MSG_EXITED, st };
+			write_all(statusfd, &msg, sizeof(msg));
+			_exit(0);
+		}
+	}
+}
+
+/* ---------------------------------------------------------------------- */
+/* Phase 1: mosctl, unconfined.                                             */
+/* ---------------------------------------------------------------------- */
+
+static pid_t clone_init(enum ns_mode *mode, bool need_userns_or_pidns, bool need_userns)
+{
+	pid_t pid;
+
+	*mode = NS_USER_PID;
+	pid = (pid_t)syscall(SYS_clone, CLONE_NEWUSER | CLONE_NEWPID | SIGCHLD, NULL, NULL,
+			     NULL, NULL);
+	if (pid >= 0 || need_userns)
+		return pid;
+	mos_info("cannot create a user namespace (%s)", strerror(errno));
+	if (geteuid() == 0) {
+		*mode = NS_PID;
+		pid = (pid_t)syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, NULL, NULL, NULL, NULL);
+		if (pid >= 0 || need_userns_or_pidns)
+			return pid;
+	}
+	if (need_userns_or_pidns)
+		return -1;
+	*mode = NS_NONE;
+	mos_info("no pid namespace: mosctl reaps the sandbox's processes itself");
+	return fork();
+}
+
+/* Kill and reap every remaining child (orphans come to us as subreaper). */
+static void reap_all_children(void)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)getpid());
+	for (int round = 0; round < 10000; round++) {
+		FILE *f = fopen(path, "re");
+		bool any = false;
+		pid_t w;
+		int pid, st;
+
+		if (f) {
+			while (fscanf(f, "%d", &pid) == 1) {
+				kill(pid, SIGKILL);
+				any = true;
+			}
+			fclose(f);
+		}
+		while ((w = waitpid(-1, &st, WNOHANG)) > 0)
+			any = true;
+		if (w < 0 && errno == ECHILD)
+			return;
+		if (!any)
+			nanosleep(&(struct timespec){ .tv_nsec = 1000 * 1000 }, NULL);
+	}
+}
+
+static int status_to_exit(int st)
+{
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	if (WIFSIGNALED(st))
+		return 128 + WTERMSIG(st);
+	return MOS_EXIT_SETUP;
+}
+
+struct supervise {
+	enum ns_mode mode;
+	pid_t init;
+	pid_t cmd; /* as init saw it: a host pid only in NS_NONE */
+	bool init_done, have_exit, timed_out;
+	int cmd_status, init_status;
+	char err[512];
+	size_t errlen;
+};
+
+static void kill_tree(struct supervise *s)
+{
+	if (s->mode == NS_NONE && s->cmd > 0)
+		kill(-s->cmd, SIGKILL);
+	kill(s->init, SIGKILL);
+}
+
+static void read_status(struct supervise *s, int fd, bool *open)
+{
+	struct init_msg m;
+	ssize_t n = read_full(fd, &m, sizeof(m));
+
+	if (n != (ssize_t)sizeof(m)) {
+		*open = false;
+		return;
+	}
+	if (m.kind == MSG_STARTED)
+		s->cmd = m.value;
+	else if (m.kind == MSG_EXITED) {
+		s->have_exit = true;
+		s->cmd_status = m.value;
+	}
+}
+
+static void read_err(struct supervise *s, int fd, bool *open)
+{
+	ssize_t n = read(fd, s->err + s->errlen, sizeof(s->err) - 1 - s->errlen);
+
+	if (n <= 0) {
+		if (n == 0 || errno != EINTR)
+			*open = false;
+		return;
+	}
+	s->errlen += (size_t)n;
+	s->err[s->errlen] = '\0';
+}
+
+static void supervise_loop(struct supervise *s, int sfd, int tfd, int statusfd, int errfd)
+{
+	bool status_open = true, err_open = true;
+
+	while (!s->init_done || status_open || err_open) {
+		struct pollfd pfd[4] = {
+			{ .fd = sfd, .events = POLLIN },
+			{ .fd = tfd, .events = POLLIN },
+			{ .fd = status_open ? statusfd : -1, .events = POLLIN },
+			{ .fd = err_open ? errfd : -1, .events = POLLIN },
+		};
+
+		if (s->init_done) {
+			/* init is gone: its pipe ends are closed, drain without waiting */
+			pfd[0].fd = pfd[1].fd = -1;
+		}
+		if (poll(pfd, 4, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (pfd[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+				if (si.ssi_signo == SIGCHLD) {
+					int st;
+					pid_t w;
+
+					while ((w = waitpid(-1, &st, WNOHANG)) > 0) {
+						if (w == s->init) {
+							s->init_done = true;
+							s->init_status = st;
+						}
+					}
+				} else if (s->mode != NS_NONE) {
+					kill(s->init, (int)si.ssi_signo);
+				} else if (s->cmd > 0) {
+					kill(-s->cmd, (int)si.ssi_signo);
+				}
+			}
+		}
+		if (pfd[1].revents & POLLIN) {
+			uint64_t ticks;
+
+			if (read(tfd, &ticks, sizeof(ticks)) > 0 && !s->timed_out) {
+				s->timed_out = true;
+				kill_tree(s);
+			}
+		}
+		if (pfd[2].revents & (POLLIN | POLLHUP))
+			read_status(s, statusfd, &status_open);
+		if (pfd[3].revents & (POLLIN | POLLHUP))
+			read_err(s, errfd, &err_open);
+	}
+}
+
+int sandbox_run(const struct sandbox_config *c)
+{
+	struct pipes p = { { -1, -1 }, { -1, -1 }, { -1, -1 } };
+	struct supervise s = { 0 };
+	struct mos_cgroup cg = { 0 };
+	struct mos_err e = { "" };
+	sigset_t set, oldmask;
+	_cleanup_close_ int sfd = -1, tfd = -1;
+	uid_t uid = getuid();
+	gid_t gid = getgid();
+	int ret = MOS_EXIT_SETUP;
+
+	if (pipe2(p.go, O_CLOEXEC) < 0 || pipe2(p.status, O_CLOEXEC) < 0 ||
+	    pipe2(p.err, O_CLOEXEC) < 0) {
+		mos_err("cannot create pipes: %s", strerror(errno));
+		goto out;
+	}
+	if (c->limits->cgroup_pids || c->limits->cgroup_memory) {
+		struct mos_limits lim = c->limits->lim;
+
+		if (!c->limits->cgroup_pids)
+			lim.procs = 0;
+		if (!c->limits->cgroup_memory)
+			lim.memory = 0;
+		if (cgroup_create(&cg, c->cgcaps, &lim, &e) < 0) {
+			mos_err("cannot set up the sandbox's cgroup: %s", e.msg);
+			goto out;
+		}
+	}
+
+	sigemptyset(&set);
+	for (size_t i = 0; i < ARRAY_SIZE(forwarded_signals); i++)
+		sigaddset(&set, forwarded_signals[i]);
+	sigaddset(&set, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &set, &oldmask);
+	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+
+	s.init = clone_init(&s.mode, c->need_pidns, c->limits->rlimit_nproc);
+	if (s.init < 0) {
+		mos_err("cannot create the sandbox's %s namespace: %s (%s)",
+			c->limits->rlimit_nproc ? "user" : "pid", strerror(errno),
+			c->limits->rlimit_nproc
+				? "needed to count --max-procs for this sandbox alone"
+				: "needed to keep signals inside the sandbox on this kernel");
+		goto restore;
+	}
+	if (s.init == 0)
+		run_init(c, &p, s.mode, uid, gid, &oldmask);
+
+	close(p.go[0]);
+	close(p.status[1]);
+	close(p.err[1]);
+	p.go[0] = p.status[1] = p.err[1] = -1;
+	if ((cg.ndirs && cgroup_attach(&cg, s.init, &e) < 0)) {
+		mos_err("cannot move the sandbox into its cgroup: %s", e.msg);
+		kill(s.init, SIGKILL);
+		reap_all_children();
+		goto restore;
+	}
+	if (write(p.go[1], "g", 1) != 1) {
+		mos_err("cannot start the sandbox: %s", strerror(errno));
+		kill(s.init, SIGKILL);
+		reap_all_children();
+		goto restore;
+	}
+
+	sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (c->limits->lim.timeout_ms) {
+		struct itimerspec its = {
+			.it_value = { .tv_sec = (time_t)(c->limits->lim.timeout_ms / 1000),
+				      .tv_nsec = (long)(c->limits->lim.timeout_ms % 1000) * 1000000L },
+		};
+
+		tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+		if (tfd < 0 || timerfd_settime(tfd, 0, &its, NULL) < 0) {
+			mos_err("cannot arm the timeout: %s", strerror(errno));
+			kill_tree(&s);
+			reap_all_children();
+			goto restore;
+		}
+	}
+	if (sfd < 0) {
+		mos_err("signalfd: %s", strerror(errno));
+		kill_tree(&s);
+		reap_all_children();
+		goto restore;
+	}
+	supervise_loop(&s, sfd, tfd, p.status[0], p.err[0]);
+	if (s.mode == NS_NONE && s.cmd > 0)
+		kill(-s.cmd, SIGKILL);
+	reap_all_children();
+
+	if (s.timed_out) {
+		mos_info("timeout: killed the sandbox after %llu ms",
+			 (unsigned long long)c->limits->lim.timeout_ms);
+		ret = MOS_EXIT_TIMEOUT;
+	} else if (s.have_exit) {
+		ret = status_to_exit(s.cmd_status);
+		if (WIFSIGNALED(s.cmd_status) && WTERMSIG(s.cmd_status) == SIGKILL &&
+		    cg.memory && cgroup_oom_killed(&cg))
+			mos_warn("the sandbox hit its memory limit; the kernel killed it");
+	} else if (s.errlen) {
+		mos_err("cannot set up the sandbox: %s", s.err);
+		ret = MOS_EXIT_SETUP;
+	} else {
+		mos_err("the sandbox's init ended unexpectedly (%s %d)",
+			WIFSIGNALED(s.init_status) ? "signal" : "status",
+			WIFSIGNALED(s.init_status) ? WTERMSIG(s.init_status)
+						   : WEXITSTATUS(s.init_status));
+		ret = status_to_exit(s.init_status);
+		if (ret == 0)
+			ret = MOS_EXIT_SETUP;
+	}
+restore:
+	sigprocmask(SIG_SETMASK, &oldmask, NULL);
+out:
+	for (int i = 0; i < 2; i++) {
+		closep(&p.go[i]);
+		closep(&p.status[i]);
+		closep(&p.err[i]);
+	}
+	cgroup_destroy(&cg);
+	return ret;
+}

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * sandbox.h - start a command confined by a compiled plan and wait for it.
+ *
+ * Process tree:
+ *
+ *   mosctl (unconfined: timeout, signal forwarding, cgroup, exit status)
+ *    `- init   pid 1 of a new pid namespace, in a new user namespace that maps
+ *        |     only the caller's uid/gid; confined like the command
+ *        `- command   its own process group; rlimits; execve
+ *
+ * When init exits, the kernel kills everything left in the pid namespace, so
+ * no process outlives the command.  Where a user namespace cannot be made,
+ * root gets a pid namespace alone, and otherwise mosctl falls back to
+ * reaping the tree itself as a child subreaper (said with -v).
+ */
+#ifndef MOS_SANDBOX_H
+#define MOS_SANDBOX_H
+
+#include <linux/filter.h>
+#include <stdbool.h>
+
+#include "cgroup.h"
+#include "landlock.h"
+#include "resource_limits.h"
+
+/* Exit statuses, after env(1) and timeout(1). */
+#define MOS_EXIT_TIMEOUT 124
+#define MOS_EXIT_SETUP 125
+#define MOS_EXIT_NOEXEC 126
+#define MOS_EXIT_NOTFOUND 127
+
+struct sandbox_config {
+	char *const *argv;
+	char **envp;
+	const char *cwd; /* NULL: inherit */
+	const struct landlock_plan *landlock;
+	const struct sock_fprog *seccomp;
+	const struct limits_plan *limits;
+	const struct mos_cgroup_caps *cgcaps;
+	bool need_pidns; /* signals can be isolated only by a pid namespace */
+	const char *progname; /* for messages from inside the sandbox */
+};
+
+/* Run C->argv confined; returns the exit status mosctl should use. */
+int sandbox_run(const struct sandbox_config *c);
+
+#endif /* MOS_SANDBOX_H */

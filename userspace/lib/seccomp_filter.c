@@ -1,0 +1,260 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * seccomp_filter.c - the syscall deny-list, built with libseccomp (see
+ * seccomp_filter.h).
+ */
+#include "seccomp_filter.h"
+
+#include <errno.h>
+#include <linux/personality.h>
+#include <linux/sched.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include "util.h"
+
+#ifndef IPPROTO_MPTCP
+#define IPPROTO_MPTCP 262
+#endif
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+/* Syscalls no confined program needs; each fails with EPERM. */
+static const char *const denied_syscalls[] = {
+	/* loading code into the kernel, or replacing it */
+	"bpf", "init_module", "finit_module", "delete_module", "kexec_load",
+	"kexec_file_load",
+	/* mounts and root changes (Landlock forbids them too) */
+	"mount", "umount2", "pivot_root", "chroot", "move_mount", "open_tree",
+	"fsopen", "fsconfig", "fsmount", "fspick", "mount_setattr",
+	/* joining other namespaces */
+	"setns",
+	/* the kernel keyrings: secrets of the caller's session live there */
+	"keyctl", "add_key", "request_key",
+	/* large attack surfaces a build or an agent does not use */
+	"perf_event_open", "userfaultfd", "open_by_handle_at", "name_to_handle_at",
+	/*
+	 * io_uring: its IORING_OP_SOCKET would create sockets this filter
+	 * cannot see (Landlock would still check its opens and connects).
+	 */
+	"io_uring_setup", "io_uring_enter", "io_uring_register",
+	/* host administration */
+	"acct", "swapon", "swapoff", "reboot", "syslog", "vhangup", "quotactl",
+	"quotactl_fd", "settimeofday", "clock_settime", "iopl", "ioperm", "uselib",
+	"lookup_dcookie", "nfsservctl",
+};
+
+/* Namespace flags refused in unshare() and clone(). */
+static const unsigned long ns_flags[] = {
+	CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET,
+	CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWCGROUP,
+};
+
+/* personality() bits that weaken ASLR or memory protections. */
+static const unsigned long bad_personality[] = {
+	ADDR_NO_RANDOMIZE, READ_IMPLIES_EXEC, ADDR_COMPAT_LAYOUT, MMAP_PAGE_ZERO,
+	ADDR_LIMIT_3GB, ADDR_LIMIT_32BIT,
+};
+
+struct sbuild {
+	scmp_filter_ctx ctx;
+	struct mos_err *e;
+};
+
+static int rule(struct sbuild *b, int err, int nr, const char *what, unsigned int n,
+		const struct scmp_arg_cmp *args)
+{
+	int r = seccomp_rule_add_array(b->ctx, SCMP_ACT_ERRNO(err), nr, n, args);
+
+	if (r < 0)
+		mos_err_set(b->e, "seccomp rule for %s: %s", what, strerror(-r));
+	return r;
+}
+
+static int deny_flag_bits(struct sbuild *b, const char *name, const unsigned long *flags,
+			  size_t n)
+{
+	int nr = seccomp_syscall_resolve_name(name);
+
+	for (size_t i = 0; i < n; i++) {
+		struct scmp_arg_cmp a = SCMP_A0(SCMP_CMP_MASKED_EQ, flags[i], flags[i]);
+		int r = rule(b, EPERM, nr, name, 1, &a);
+
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/*
+ * socket(): AF_INET/AF_INET6 SOCK_STREAM (TCP, filtered by Landlock), UDP
+ * with --allow-udp, AF_UNIX with --allow-unix, AF_NETLINK route (interface
+ * lookups); every other family, type and protocol fails.
+ */
+static int socket_rules(struct sbuild *b, const struct seccomp_opts *o)
+{
+	int nr = SCMP_SYS(socket);
+	int r;
+
+	/*
+	 * Families are refused one by one below AF_NETLINK (libseccomp cannot
+	 * compare one argument twice in a rule) and as a range above it.
+	 */
+	for (int af = 0; af < AF_NETLINK; af++) {
+		struct scmp_arg_cmp a = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)af);
+
+		if ((af == AF_UNIX && o->allow_unix) ||
+		    ((af == AF_INET || af == AF_INET6) && !o->deny_inet))
+			continue;
+		r = rule(b, EAFNOSUPPORT, nr, "socket family", 1, &a);
+		if (r < 0)
+			return r;
+	}
+	{
+		struct scmp_arg_cmp a = SCMP_A0(SCMP_CMP_GT, AF_NETLINK);
+
+		r = rule(b, EAFNOSUPPORT, nr, "socket family", 1, &a);
+		if (r < 0)
+			return r;
+	}
+	{
+		/* netlink: only NETLINK_ROUTE (0), read by getifaddrs(). */
+		struct scmp_arg_cmp a[] = {
+			SCMP_A0(SCMP_CMP_EQ, AF_NETLINK),
+			SCMP_A2(SCMP_CMP_NE, 0),
+		};
+
+		r = rule(b, EPROTONOSUPPORT, nr, "netlink protocol", 2, a);
+		if (r < 0)
+			return r;
+	}
+	if (o->deny_inet)
+		return 0;
+	for (int fam = 0; fam < 2; fam++) {
+		int af = fam ? AF_INET6 : AF_INET;
+
+		/* Types other than STREAM (and DGRAM with --allow-udp). */
+		for (int type = 2; type <= 10; type++) {
+			struct scmp_arg_cmp a[] = {
+				SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)af),
+				SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, (scmp_datum_t)type),
+			};
+
+			if (type == SOCK_DGRAM && o->allow_udp)
+				continue;
+			r = rule(b, EACCES, nr, "socket type", 2, a);
+			if (r < 0)
+				return r;
+		}
+		{
+			/* MPTCP would bypass Landlock's TCP port rules on older kernels. */
+			struct scmp_arg_cmp a[] = {
+				SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)af),
+				SCMP_A2(SCMP_CMP_EQ, IPPROTO_MPTCP),
+			};
+
+			r = rule(b, EACCES, nr, "MPTCP", 2, a);
+			if (r < 0)
+				return r;
+		}
+		if (o->allow_udp) {
+			/* ICMP "ping" sockets are datagram sockets too: still off. */
+			int protos[] = { IPPROTO_ICMP, IPPROTO_ICMPV6 };
+
+			for (size_t i = 0; i < ARRAY_SIZE(protos); i++) {
+				struct scmp_arg_cmp a[] = {
+					SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)af),
+					SCMP_A2(SCMP_CMP_EQ, (scmp_datum_t)protos[i]),
+				};
+
+				r = rule(b, EACCES, nr, "ICMP socket", 2, a);
+				if (r < 0)
+					return r;
+			}
+		}
+	}
+	return 0;
+}
+
+int seccomp_build(const struct seccomp_opts *o, scmp_filter_ctx *out, struct mos_err *e)
+{
+	struct sbuild b = { .e = e };
+	int r;
+
+	b.ctx = seccomp_init(SCMP_ACT_ALLOW);
+	if (!b.ctx) {
+		mos_err_set(e, "seccomp_init failed (libseccomp)");
+		return -ENOMEM;
+	}
+	/*
+	 * Only the native x86-64 ABI is in the filter: an ia32 (int 0x80) or
+	 * x32 syscall matches no architecture and kills the process.
+	 */
+	r = seccomp_attr_set(b.ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
+	if (r == 0)
+		r = seccomp_attr_set(b.ctx, SCMP_FLTATR_CTL_NNP, 1);
+	if (r == 0)
+		seccomp_attr_set(b.ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
+	if (r < 0) {
+		mos_err_set(e, "seccomp attributes: %s", strerror(-r));
+		goto fail;
+	}
+
+	for (size_t i = 0; i < ARRAY_SIZE(denied_syscalls); i++) {
+		int nr = seccomp_syscall_resolve_name(denied_syscalls[i]);
+
+		if (nr == __NR_SCMP_ERROR)
+			continue; /* not a syscall on this architecture */
+		r = rule(&b, EPERM, nr, denied_syscalls[i], 0, NULL);
+		if (r < 0)
+			goto fail;
+	}
+	r = deny_flag_bits(&b, "unshare", ns_flags, ARRAY_SIZE(ns_flags));
+	if (r == 0) {
+		unsigned long unshare_time = CLONE_NEWTIME;
+
+		r = deny_flag_bits(&b, "unshare", &unshare_time, 1);
+	}
+	if (r == 0)
+		r = deny_flag_bits(&b, "clone", ns_flags, ARRAY_SIZE(ns_flags));
+	if (r == 0)
+		r = deny_flag_bits(&b, "personality", bad_personality,
+				   ARRAY_SIZE(bad_personality));
+	if (r < 0)
+		goto fail;
+	/* clone3 passes its flags in memory seccomp cannot read: ENOSYS makes
+	 * the C library fall back to clone(), which is checked above. */
+	r = rule(&b, ENOSYS, SCMP_SYS(clone3), "clone3", 0, NULL);
+	if (r < 0)
+		goto fail;
+	{
+		/* Faking terminal input into the caller's shell. */
+		static const unsigned long ioctls[] = { TIOCSTI, TIOCLINUX };
+
+		for (size_t i = 0; i < ARRAY_SIZE(ioctls); i++) {
+			struct scmp_arg_cmp a = SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffUL,
+							ioctls[i]);
+
+			r = rule(&b, EPERM, SCMP_SYS(ioctl), "ioctl", 1, &a);
+			if (r < 0)
+				goto fail;
+		}
+	}
+	r = socket_rules(&b, o);
+	if (r < 0)
+		goto fail;
+
+	*out = b.ctx;
+	return 0;
+fail:
+	seccomp_release(b.ctx);
+	return r;
+}
+
+size_t seccomp_denied_syscall_count(void)
+{
+	return ARRAY_SIZE(denied_syscalls);
+}

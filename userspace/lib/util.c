@@ -1,0 +1,296 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "util.h"
+
+#include <ctype.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+
+static void oom(void)
+{
+	static const char msg[] = "mosingar: out of memory\n";
+
+	(void)!write(STDERR_FILENO, msg, sizeof(msg) - 1);
+	_exit(125);
+}
+
+void *xmalloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (!p)
+		oom();
+	return p;
+}
+
+void *xcalloc(size_t n, size_t size)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+
+	if (!p)
+		oom();
+	return p;
+}
+
+void *xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n ? n : 1);
+	if (!p)
+		oom();
+	return p;
+}
+
+char *xstrdup(const char *s)
+{
+	char *p = strdup(s);
+
+	if (!p)
+		oom();
+	return p;
+}
+
+char *xstrndup(const char *s, size_t n)
+{
+	char *p = strndup(s, n);
+
+	if (!p)
+		oom();
+	return p;
+}
+
+void strv_push(char ***v, size_t *n, char *s)
+{
+	*v = xrealloc(*v, (*n + 2) * sizeof(**v));
+	(*v)[(*n)++] = s;
+	(*v)[*n] = NULL;
+}
+
+void strv_free(char **v)
+{
+	if (!v)
+		return;
+	for (char **p = v; *p; p++)
+		free(*p);
+	free(v);
+}
+
+int parse_uint(const char *s, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (!s || !*s)
+		return -EINVAL;
+	for (const char *p = s; *p; p++) {
+		if (!isdigit((unsigned char)*p))
+			return -EINVAL;
+		if (v > (UINT64_MAX - (uint64_t)(*p - '0')) / 10)
+			return -ERANGE;
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	if (v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+int parse_size(const char *s, uint64_t *out)
+{
+	char digits[32];
+	uint64_t v, mult = 1;
+	size_t n = 0;
+	const char *u;
+	int r;
+
+	if (!s)
+		return -EINVAL;
+	while (isdigit((unsigned char)s[n]))
+		n++;
+	if (n == 0 || n >= sizeof(digits))
+		return n == 0 ? -EINVAL : -ERANGE;
+	memcpy(digits, s, n);
+	digits[n] = '\0';
+	r = parse_uint(digits, UINT64_MAX, &v);
+	if (r < 0)
+		return r;
+	u = s + n;
+	switch (tolower((unsigned char)*u)) {
+	case '\0':
+		break;
+	case 'k':
+		mult = 1ULL << 10;
+		break;
+	case 'm':
+		mult = 1ULL << 20;
+		break;
+	case 'g':
+		mult = 1ULL << 30;
+		break;
+	case 't':
+		mult = 1ULL << 40;
+		break;
+	case 'b':
+		if (u[1] != '\0')
+			return -EINVAL;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (mult > 1) {
+		u++;
+		if (!strcasecmp(u, "ib"))
+			u += 2;
+		else if (tolower((unsigned char)*u) == 'b')
+			u++;
+		if (*u)
+			return -EINVAL;
+	}
+	if (v > UINT64_MAX / mult)
+		return -ERANGE;
+	*out = v * mult;
+	return 0;
+}
+
+int parse_seconds(const char *s, uint64_t *ms_out)
+{
+	char whole[32];
+	const char *dot;
+	uint64_t sec, ms = 0;
+	size_t n;
+	int r;
+
+	if (!s || !*s)
+		return -EINVAL;
+	dot = strchr(s, '.');
+	n = dot ? (size_t)(dot - s) : strlen(s);
+	if (n == 0 || n >= sizeof(whole))
+		return n == 0 ? -EINVAL : -ERANGE;
+	memcpy(whole, s, n);
+	whole[n] = '\0';
+	r = parse_uint(whole, UINT64_MAX / 1000 - 1, &sec);
+	if (r < 0)
+		return r;
+	if (dot) {
+		const char *f = dot + 1;
+		uint64_t scale = 100;
+
+		if (!*f)
+			return -EINVAL;
+		for (; *f; f++) {
+			if (!isdigit((unsigned char)*f))
+				return -EINVAL;
+			ms += (uint64_t)(*f - '0') * scale;
+			scale /= 10;
+		}
+	}
+	*ms_out = sec * 1000 + ms;
+	return 0;
+}
+
+int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+ssize_t read_full(int fd, void *buf, size_t len)
+{
+	char *p = buf;
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = read(fd, p + got, len - got);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+int write_file(const char *path, const char *s)
+{
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	return write_all(fd, s, strlen(s));
+}
+
+char *path_join_normalize(const char *base, const char *path)
+{
+	_cleanup_free_ char *joined = NULL;
+	char cwd[4096];
+	char *out, *o;
+	size_t len;
+
+	if (path[0] != '/') {
+		if (!base) {
+			if (!getcwd(cwd, sizeof(cwd)))
+				strcpy(cwd, "/");
+			base = cwd;
+		}
+		len = strlen(base) + strlen(path) + 2;
+		joined = xmalloc(len);
+		snprintf(joined, len, "%s/%s", base, path);
+		path = joined;
+	}
+	out = xmalloc(strlen(path) + 2);
+	o = out;
+	*o = '\0';
+	for (const char *p = path; *p;) {
+		const char *seg;
+		size_t n;
+
+		while (*p == '/')
+			p++;
+		seg = p;
+		while (*p && *p != '/')
+			p++;
+		n = (size_t)(p - seg);
+		if (n == 0 || (n == 1 && seg[0] == '.'))
+			continue;
+		if (n == 2 && seg[0] == '.' && seg[1] == '.') {
+			char *slash = strrchr(out, '/');
+
+			if (slash)
+				*slash = '\0';
+			o = out + strlen(out);
+			continue;
+		}
+		*o++ = '/';
+		memcpy(o, seg, n);
+		o += n;
+		*o = '\0';
+	}
+	if (out[0] == '\0')
+		strcpy(out, "/");
+	return out;
+}
+
+bool path_is_beneath(const char *path, const char *parent)
+{
+	size_t n = strlen(parent);
+
+	if (n == 1 && parent[0] == '/')
+		return path[0] == '/';
+	if (strncmp(path, parent, n) != 0)
+		return false;
+	return path[n] == '\0' || path[n] == '/';
+}

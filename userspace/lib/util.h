@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * util.h - ownership helpers, checked arithmetic and small string utilities
+ * shared by every part of libmos.
+ *
+ * Ownership is visible in the type: a variable declared with _cleanup_free_
+ * or _cleanup_close_ is released when it leaves scope; steal_pointer() and
+ * take_fd() hand it on explicitly.
+ */
+#ifndef MOS_UTIL_H
+#define MOS_UTIL_H
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+static inline void freep(void *p)
+{
+	free(*(void **)p);
+}
+
+static inline void closep(int *fd)
+{
+	if (*fd >= 0) {
+		int saved = errno;
+
+		close(*fd);
+		errno = saved;
+	}
+}
+
+#define _cleanup_free_ __attribute__((cleanup(freep)))
+#define _cleanup_close_ __attribute__((cleanup(closep)))
+
+static inline void *steal_pointer_(void **pp)
+{
+	void *p = *pp;
+
+	*pp = NULL;
+	return p;
+}
+#define steal_pointer(pp) steal_pointer_((void **)(pp))
+
+static inline int take_fd(int *fd)
+{
+	int r = *fd;
+
+	*fd = -1;
+	return r;
+}
+
+/* Allocation that cannot return NULL: out of memory ends the process. */
+void *xmalloc(size_t n);
+void *xcalloc(size_t n, size_t size);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xstrndup(const char *s, size_t n);
+/* Append one element to a growable array of pointers (NULL-terminated). */
+void strv_push(char ***v, size_t *n, char *s);
+void strv_free(char **v);
+
+/*
+ * Parse a size such as "256M", "1G", "4096", "64k" (binary units, case-
+ * insensitive, optional trailing "B" or "iB").  Returns 0 or -EINVAL/-ERANGE.
+ */
+int parse_size(const char *s, uint64_t *out);
+/* Parse a non-negative decimal integer no larger than max. */
+int parse_uint(const char *s, uint64_t max, uint64_t *out);
+/* Parse a duration in seconds, with an optional fraction ("1.5"). */
+int parse_seconds(const char *s, uint64_t *ms_out);
+
+/* write(2)/read(2) until done or a real error; return 0 or -errno. */
+int write_all(int fd, const void *buf, size_t len);
+/* Read up to len bytes; returns the count (short on EOF) or -errno. */
+ssize_t read_full(int fd, void *buf, size_t len);
+/* Write a whole string to a file (e.g. /proc/self/uid_map); 0 or -errno. */
+int write_file(const char *path, const char *s);
+
+/*
+ * Make PATH absolute (relative to BASE, or the cwd when BASE is NULL) and
+ * remove "." and ".." components and repeated slashes, without touching the
+ * filesystem.  Returns a malloc'd string.
+ */
+char *path_join_normalize(const char *base, const char *path);
+/* True when PATH equals PARENT or lies beneath it (both normalized). */
+bool path_is_beneath(const char *path, const char *parent);
+
+#endif /* MOS_UTIL_H */

@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * mosctl - run commands confined, here or (later) on another machine.
+ *
+ *   mosctl run [OPTIONS] -- COMMAND [ARG...]
+ *   mosctl check [OPTIONS]
+ *   mosctl version
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "kernel_features.h"
+#include "log.h"
+#include "options.h"
+#include "plan.h"
+#include "sandbox.h"
+
+#ifndef MOS_VERSION
+#define MOS_VERSION "0.0.0-dev"
+#endif
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: mosctl run [OPTIONS] -- COMMAND [ARG...]   run COMMAND confined\n"
+		     "       mosctl check [OPTIONS]                   validate a policy, show "
+		     "what enforces it here\n"
+		     "       mosctl version                           version and kernel "
+		     "features\n"
+		     "Run 'mosctl run --help' for the options.\n");
+}
+
+/* Parse options and build the plan: shared by run and check. */
+static int prepare(int argc, char **argv, struct run_opts *o, struct mos_plan *plan)
+{
+	struct mos_err e = { "" };
+
+	if (options_parse(argc, argv, o, &e) < 0) {
+		mos_err("%s", e.msg);
+		fprintf(stderr, "Try 'mosctl %s --help'.\n", argv[0]);
+		return MOS_EXIT_SETUP;
+	}
+	mos_log_init("mosctl", MOS_LOG_WARN + o->verbose);
+	if (o->help) {
+		options_usage(stdout, argv[0]);
+		return 0;
+	}
+	if (mos_plan_build(&o->policy, o->backend, plan, &e) < 0) {
+		mos_err("%s", e.msg);
+		return MOS_EXIT_SETUP;
+	}
+	return -1;
+}
+
+/* Print weak rules; true when running is still acceptable. */
+static bool weak_rules_ok(const struct mos_plan *plan, bool allow_degraded)
+{
+	for (size_t i = 0; i < plan->rep.nweak; i++) {
+		if (allow_degraded)
+			mos_warn("only partly enforced: %s", plan->rep.weak[i]);
+		else
+			mos_err("cannot enforce on this kernel: %s", plan->rep.weak[i]);
+	}
+	if (plan->rep.nweak && !allow_degraded)
+		mos_err("refusing to run with a weaker policy than asked; pass "
+			"--allow-degraded to accept the rules above as printed");
+	return !plan->rep.nweak || allow_degraded;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	struct run_opts o;
+	struct mos_plan plan;
+	struct sandbox_config sc;
+	int r;
+
+	r = prepare(argc, argv, &o, &plan);
+	if (r >= 0)
+		return r;
+	if (!o.command) {
+		mos_err("run: no command given (mosctl run [OPTIONS] -- COMMAND [ARG...])");
+		r = MOS_EXIT_SETUP;
+		goto out;
+	}
+	if (!weak_rules_ok(&plan, o.allow_degraded)) {
+		r = MOS_EXIT_SETUP;
+		goto out;
+	}
+	if (o.verbose)
+		report_print(&plan.rep, stderr, "mosctl: ");
+	sc = (struct sandbox_config){
+		.argv = o.command,
+		.envp = plan.envp,
+		.cwd = o.policy.cwd,
+		.landlock = plan.landlock.ruleset_fd >= 0 ? &plan.landlock : NULL,
+		.seccomp = plan.seccomp,
+		.limits = &plan.limits,
+		.cgcaps = &plan.cgcaps,
+		.need_pidns = plan.need_pidns,
+		.progname = "mosctl",
+	};
+	fflush(NULL);
+	r = sandbox_run(&sc);
+out:
+	mos_plan_free(&plan);
+	options_free(&o);
+	return r;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+	struct run_opts o;
+	struct mos_plan plan;
+	int r;
+
+	r = prepare(argc, argv, &o, &plan);
+	if (r >= 0)
+		return r;
+	printf("policy is valid; on this kernel (%s) it is enforced by:\n",
+	       mos_features()->kernel);
+	report_print(&plan.rep, stdout, "  ");
+	for (size_t i = 0; i < plan.rep.nweak; i++)
+		printf("  NOT ENFORCEABLE HERE: %s\n", plan.rep.weak[i]);
+	if (plan.rep.nweak)
+		printf("mosctl run would refuse this policy unless given --allow-degraded.\n");
+	r = plan.rep.nweak && !o.allow_degraded ? MOS_EXIT_SETUP : 0;
+	mos_plan_free(&plan);
+	options_free(&o);
+	return r;
+}
+
+static const char *yes(bool b)
+{
+	return b ? "yes" : "no";
+}
+
+static int cmd_version(void)
+{
+	const struct mos_features *f = mos_features();
+
+	printf("mosctl %s\n", MOS_VERSION);
+	printf("kernel:            %s\n", f->kernel);
+	if (f->landlock_abi)
+		printf("landlock:          ABI %d (errata 0x%x)\n", f->landlock_abi,
+		       f->landlock_errata);
+	else
+		printf("landlock:          unavailable: %s\n", f->landlock_why);
+	printf("seccomp filter:    %s (kill-process action: %s)\n", yes(f->seccomp_filter),
+	       yes(f->seccomp_kill_process));
+	printf("seccomp user notification: %s\n", yes(f->seccomp_user_notif));
+	if (f->userns)
+		printf("user+pid namespaces: yes\n");
+	else
+		printf("user+pid namespaces: no: %s\n", f->userns_why);
+	printf("io_uring:          %s (always denied inside sandboxes)\n", yes(f->io_uring));
+	printf("cgroup2 mounted:   %s\n", yes(f->cgroup2_mounted));
+	printf("cgroup pids:       %s\n",
+	       f->cgroup_pids ? (f->cgroup_pids == 2 ? "v2" : "v1") : "not writable here");
+	printf("cgroup memory:     %s\n",
+	       f->cgroup_memory ? (f->cgroup_memory == 2 ? "v2" : "v1") : "not writable here");
+	printf("BPF LSM:           %s\n", f->bpf_lsm);
+	printf("backends:          auto, landlock\n");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	mos_log_init("mosctl", MOS_LOG_WARN);
+	if (argc < 2) {
+		usage(stderr);
+		return MOS_EXIT_SETUP;
+	}
+	if (!strcmp(argv[1], "run"))
+		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "check"))
+		return cmd_check(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version"))
+		return cmd_version();
+	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		usage(stdout);
+		return 0;
+	}
+	mos_err("unknown command '%s'", argv[1]);
+	usage(stderr);
+	return MOS_EXIT_SETUP;
+}

@@ -1,0 +1,249 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "options.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "util.h"
+
+enum {
+	OPT_DENY = 256,
+	OPT_NET_ALLOW,
+	OPT_NET_BIND,
+	OPT_ALLOW_UDP,
+	OPT_ALLOW_UNIX,
+	OPT_OPEN_FILES,
+	OPT_CPU,
+	OPT_CLEAN_ENV,
+	OPT_ENV,
+	OPT_POLICY,
+	OPT_BACKEND,
+	OPT_ALLOW_DEGRADED,
+};
+
+static const struct option long_opts[] = {
+	{ "read", required_argument, NULL, 'r' },
+	{ "write", required_argument, NULL, 'w' },
+	{ "deny", required_argument, NULL, OPT_DENY },
+	{ "system", no_argument, NULL, 's' },
+	{ "net-allow", required_argument, NULL, OPT_NET_ALLOW },
+	{ "net-bind", required_argument, NULL, OPT_NET_BIND },
+	{ "allow-udp", no_argument, NULL, OPT_ALLOW_UDP },
+	{ "allow-unix", no_argument, NULL, OPT_ALLOW_UNIX },
+	{ "memory", required_argument, NULL, 'm' },
+	{ "max-procs", required_argument, NULL, 'P' },
+	{ "open-files", required_argument, NULL, OPT_OPEN_FILES },
+	{ "cpu", required_argument, NULL, OPT_CPU },
+	{ "timeout", required_argument, NULL, 't' },
+	{ "clean-env", no_argument, NULL, OPT_CLEAN_ENV },
+	{ "env", required_argument, NULL, OPT_ENV },
+	{ "cwd", required_argument, NULL, 'C' },
+	{ "policy", required_argument, NULL, OPT_POLICY },
+	{ "backend", required_argument, NULL, OPT_BACKEND },
+	{ "allow-degraded", no_argument, NULL, OPT_ALLOW_DEGRADED },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* "+": stop at the first non-option, which starts the command. */
+static const char short_opts[] = "+r:w:sm:P:t:C:vh";
+
+void options_usage(FILE *out, const char *sub)
+{
+	fprintf(out,
+		"usage: mosctl %s [OPTIONS]%s\n"
+		"\n"
+		"Files (nothing is reachable unless granted; deny wins):\n"
+		"  -r, --read PATH          read and execute beneath PATH (repeatable)\n"
+		"  -w, --write PATH         read, write, create, delete beneath PATH\n"
+		"      --deny PATH          nothing beneath PATH, even inside an allowed tree\n"
+		"  -s, --system             read+exec the system: /usr /bin /sbin /lib* /etc\n"
+		"                           (without /etc/shadow, /etc/ssh, /etc/sudoers, ...)\n"
+		"Network (default: none):\n"
+		"      --net-allow HOST:PORT[,PORT...]  outbound TCP; ':PORT' for any host\n"
+		"      --net-bind PORT      allow bind/listen on a TCP port\n"
+		"      --allow-udp          UDP sockets (any address: Landlock has no UDP rules)\n"
+		"      --allow-unix         unix sockets beyond socketpair(), to any path\n"
+		"Limits:\n"
+		"  -m, --memory SIZE        memory limit, e.g. 256M\n"
+		"  -P, --max-procs N        at most N processes and threads\n"
+		"      --open-files N       at most N open files per process\n"
+		"      --cpu SECS           CPU seconds per process\n"
+		"  -t, --timeout SECS       kill the whole tree after SECS, exit 124\n"
+		"Environment:\n"
+		"      --clean-env          keep only PATH, HOME, TERM and LANG\n"
+		"      --env KEY=VALUE      set a variable (repeatable)\n"
+		"  -C, --cwd DIR            working directory\n"
+		"Policy and enforcement:\n"
+		"      --policy FILE        a JSON policy; flags add to it\n"
+		"      --backend auto|landlock\n"
+		"      --allow-degraded     run even if a rule can only be partly enforced\n"
+		"                           here (each such rule is printed)\n"
+		"  -v, --verbose            say which mechanism enforces what\n"
+		"  -h, --help               this text\n"
+		"\n"
+		"Exit status: the command's; 128+N if signal N killed it; 124 timeout;\n"
+		"125 mosctl failed; 126 cannot execute; 127 not found.\n"
+		"See mosctl(1) and Documentation/policy.md.\n",
+		sub, strcmp(sub, "run") ? "" : " -- COMMAND [ARG...]");
+}
+
+struct flag {
+	int opt;
+	const char *arg;
+	const char *name; /* as the user wrote it, for messages */
+};
+
+static int number(const char *name, const char *arg, uint64_t max, uint64_t *out,
+		  struct mos_err *e)
+{
+	if (parse_uint(arg, max, out) < 0 || *out == 0) {
+		mos_err_set(e, "%s: '%s' is not a number from 1 to %llu", name, arg,
+			    (unsigned long long)max);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int apply(struct run_opts *o, const struct flag *f, struct mos_err *e)
+{
+	struct mos_policy *p = &o->policy;
+	struct mos_limits *l = &p->limits;
+
+	switch (f->opt) {
+	case 'r':
+		return policy_add_fs(p, NULL, f->arg, MOS_FS_READ | MOS_FS_EXEC, false,
+				     "--read", e);
+	case 'w':
+		return policy_add_fs(p, NULL, f->arg, MOS_FS_ALL, false, "--write", e);
+	case OPT_DENY:
+		return policy_add_fs(p, NULL, f->arg, 0, true, "--deny", e);
+	case 's':
+		p->fs_system = true;
+		return 0;
+	case OPT_NET_ALLOW:
+		return policy_add_net_allow(p, f->arg, "--net-allow", e);
+	case OPT_NET_BIND:
+		return policy_add_net_bind(p, f->arg, "--net-bind", e);
+	case OPT_ALLOW_UDP:
+		p->allow_udp = true;
+		return 0;
+	case OPT_ALLOW_UNIX:
+		p->allow_unix = true;
+		return 0;
+	case 'm':
+		if (parse_size(f->arg, &l->memory) < 0 || l->memory == 0) {
+			mos_err_set(e, "--memory: '%s' is not a size (e.g. 256M, 2G)", f->arg);
+			return -EINVAL;
+		}
+		return 0;
+	case 'P':
+		return number("--max-procs", f->arg, 1U << 22, &l->procs, e);
+	case OPT_OPEN_FILES:
+		return number("--open-files", f->arg, 1U << 30, &l->open_files, e);
+	case OPT_CPU:
+		return number("--cpu", f->arg, 1ULL << 32, &l->cpu_s, e);
+	case 't':
+		if (parse_seconds(f->arg, &l->timeout_ms) < 0 || l->timeout_ms == 0) {
+			mos_err_set(e, "--timeout: '%s' is not a positive number of seconds",
+				    f->arg);
+			return -EINVAL;
+		}
+		return 0;
+	case OPT_CLEAN_ENV:
+		p->env_clean = true;
+		return 0;
+	case OPT_ENV:
+		return policy_add_env(p, f->arg, "--env", e);
+	case 'C':
+		if (!*f->arg) {
+			mos_err_set(e, "--cwd: empty path");
+			return -EINVAL;
+		}
+		free(p->cwd);
+		p->cwd = path_join_normalize(NULL, f->arg);
+		return 0;
+	case OPT_BACKEND:
+		if (mos_backend_parse(f->arg, &o->backend) < 0) {
+			mos_err_set(e, "--backend: unknown backend '%s' (available here: "
+				       "auto, landlock)", f->arg);
+			return -EINVAL;
+		}
+		return 0;
+	case OPT_ALLOW_DEGRADED:
+		o->allow_degraded = true;
+		return 0;
+	case 'v':
+		o->verbose++;
+		return 0;
+	case 'h':
+		o->help = true;
+		return 0;
+	}
+	return 0;
+}
+
+int options_parse(int argc, char **argv, struct run_opts *o, struct mos_err *e)
+{
+	struct flag *flags = NULL;
+	size_t nflags = 0;
+	const char *policy_file = NULL;
+	int r = 0, c, idx;
+
+	memset(o, 0, sizeof(*o));
+	policy_init(&o->policy);
+	optind = 0; /* full re-initialisation: options_parse may run twice */
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, short_opts, long_opts, &idx)) != -1) {
+		if (c == '?' || c == ':') {
+			const char *bad = argv[optind - 1];
+
+			if (optopt && optopt < 256 && strchr("rwmPtC", optopt))
+				mos_err_set(e, "option -%c needs an argument", optopt);
+			else if (optopt >= 256 || !optopt)
+				mos_err_set(e, "unknown option or missing argument: %s", bad);
+			else
+				mos_err_set(e, "unknown option -%c", optopt);
+			r = -EINVAL;
+			goto out;
+		}
+		if (c == OPT_POLICY) {
+			if (policy_file) {
+				mos_err_set(e, "--policy given twice");
+				r = -EINVAL;
+				goto out;
+			}
+			policy_file = optarg;
+			continue;
+		}
+		flags = xrealloc(flags, (nflags + 1) * sizeof(*flags));
+		flags[nflags++] = (struct flag){ c, optarg, NULL };
+	}
+	if (policy_file) {
+		r = policy_load_file(&o->policy, policy_file, e);
+		if (r < 0)
+			goto out;
+	}
+	for (size_t i = 0; i < nflags; i++) {
+		r = apply(o, &flags[i], e);
+		if (r < 0)
+			goto out;
+	}
+	if (optind < argc) {
+		o->command = argv + optind;
+		o->ncommand = argc - optind;
+	}
+out:
+	free(flags);
+	if (r < 0)
+		options_free(o);
+	return r;
+}
+
+void options_free(struct run_opts *o)
+{
+	policy_free(&o->policy);
+}

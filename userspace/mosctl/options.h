@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * options.h - mosctl's command line for `run` and `check`, turned into a
+ * policy plus run settings.  Pure: no kernel, no I/O except reading a
+ * --policy file, so the unit tests exercise it directly.
+ */
+#ifndef MOSCTL_OPTIONS_H
+#define MOSCTL_OPTIONS_H
+
+#include <stdbool.h>
+
+#include "plan.h"
+#include "policy.h"
+
+struct run_opts {
+	struct mos_policy policy;
+	enum mos_backend backend;
+	int verbose;
+	bool allow_degraded;
+	bool help;
+	char **command; /* argv of the command (into the caller's argv), or NULL */
+	int ncommand;
+};
+
+/*
+ * Parse ARGV (ARGV[0] is the subcommand name).  The policy file, if any, is
+ * loaded first; flags then add rules and replace its scalar settings.
+ * Returns 0 or -EINVAL with E set.
+ */
+int options_parse(int argc, char **argv, struct run_opts *o, struct mos_err *e);
+void options_free(struct run_opts *o);
+void options_usage(FILE *out, const char *sub);
+
+#endif /* MOSCTL_OPTIONS_H */
