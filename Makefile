@@ -111,10 +111,12 @@ $(MOSCTL): $(MOSCTL_OBJS) $(LIBMOS)
 	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LDLIBS) -o $@
 
 # Unit tests: cmocka, pure (no kernel), linked with libmos and mosctl's options.
-$(O)/tests/unit/%: $(O)/obj/tests/unit/%.o $(MOSCTL_LIB_OBJS) $(LIBMOS)
+# They may also call the libseccomp builder (to check the precompiled programs).
+$(O)/obj/tests/unit/%.o: ALL_CFLAGS += -DMOS_WITH_LIBSECCOMP
+$(O)/tests/unit/%: $(O)/obj/tests/unit/%.o $(MOSCTL_LIB_OBJS) $(O)/obj/seccomp-lib/seccomp_filter.o $(LIBMOS)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LDLIBS) -lcmocka -o $@
+	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LDLIBS) -lseccomp -lcmocka -o $@
 
 # Selftests: TAP programs that run mosctl on real processes.
 $(O)/selftests/%_test: $(O)/obj/selftests/%_test.o $(SELFTEST_COMMON_OBJS) $(LIBMOS)
