@@ -269,12 +269,22 @@ static int grant_allow(struct builder *b, const struct allow *a, int abi)
 		char list[512];
 
 		r = split_dir(b, real, rights, 0);
+		if (r == -EACCES && a->optional) {
+			/*
+			 * --system inside another sandbox: /etc cannot be listed,
+			 * so it cannot be split around its secrets.  Grants made so
+			 * far never cover a denied path; the rest is withheld.
+			 */
+			report_add(b->rep, "  %-9s %s: withheld, it cannot be listed to "
+					   "leave out its denied entries", "none", real);
+			return 0;
+		}
 		if (r < 0)
 			return r;
 		denied_beneath(b->d, real, list, sizeof(list));
-		report_add(b->rep, "  %-9s %s except %s (%zu entries granted one by one; the "
-				   "directories on the way to a denied path cannot be listed "
-				   "or gain new entries)",
+		report_add(b->rep, "  %-9s %s except %s (entries granted one by one: %zu; "
+				   "the directories on the way to a denied path cannot be "
+				   "listed or gain new entries)",
 			   policy_access_name(a->access), real, list, b->touched - before);
 		return 0;
 	}

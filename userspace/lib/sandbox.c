@@ -233,8 +233,13 @@ static void __attribute__((noreturn)) run_init(const struct sandbox_config *c,
 	 */
 	if (setsid() < 0)
 		setup_fail(errfd, "setsid", errno);
-	/* A fresh anonymous session keyring hides the caller's session keys. */
-	if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL) < 0 && errno != ENOSYS)
+	/*
+	 * A fresh anonymous session keyring hides the caller's session keys.
+	 * ENOSYS: no keyrings in this kernel; EPERM: an outer sandbox (mosctl
+	 * nested in mosctl) already denies keyctl, so no keyring is reachable.
+	 */
+	if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL) < 0 && errno != ENOSYS &&
+	    errno != EPERM)
 		setup_fail(errfd, "joining a new session keyring", errno);
 	/* Not dumpable: the command cannot ptrace init or open /proc/<init>/fd. */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
@@ -336,12 +341,34 @@ static pid_t clone_init(enum ns_mode *mode, bool need_userns_or_pidns, bool need
 	return fork();
 }
 
-/* Kill and reap every remaining child (orphans come to us as subreaper). */
+/*
+ * Kill a process named by its pid as /proc shows it.  /proc may belong to
+ * another pid namespace than ours (mosctl nested in a sandbox), so signal
+ * it through its /proc directory, which pidfd_send_signal accepts.
+ */
+static void kill_proc_pid(int pid)
+{
+	char path[32];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d", pid);
+	fd = open(path, O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0);
+	close(fd);
+}
+
+/*
+ * Kill and reap every remaining child (orphans come to us as subreaper).
+ * thread-self, not self/task/<getpid()>: inside another pid namespace the
+ * pid we know differs from /proc's.  Without a readable /proc the children
+ * cannot be listed: then we wait up to a second and say what may be left.
+ */
 static void reap_all_children(void)
 {
-	char path[64];
+	const char *path = "/proc/thread-self/children";
 
-	snprintf(path, sizeof(path), "/proc/self/task/%d/children", (int)getpid());
 	for (int round = 0; round < 10000; round++) {
 		FILE *f = fopen(path, "re");
 		bool any = false;
@@ -350,10 +377,14 @@ static void reap_all_children(void)
 
 		if (f) {
 			while (fscanf(f, "%d", &pid) == 1) {
-				kill(pid, SIGKILL);
+				kill_proc_pid(pid);
 				any = true;
 			}
 			fclose(f);
+		} else if (round >= 1000) {
+			mos_warn("cannot list leftover processes (%s is not readable): "
+				 "some may still run", path);
+			return;
 		}
 		while ((w = waitpid(-1, &st, WNOHANG)) > 0)
 			any = true;

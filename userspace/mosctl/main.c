@@ -29,7 +29,11 @@ static void usage(FILE *out)
 		     "Run 'mosctl run --help' for the options.\n");
 }
 
-/* Parse options and build the plan: shared by run and check. */
+/*
+ * Parse options and build the plan: shared by run and check.  Returns -1
+ * when O and PLAN are ready (the caller frees both), or an exit status
+ * after freeing whatever was made.
+ */
 static int prepare(int argc, char **argv, struct run_opts *o, struct mos_plan *plan)
 {
 	struct mos_err e = { "" };
@@ -42,10 +46,12 @@ static int prepare(int argc, char **argv, struct run_opts *o, struct mos_plan *p
 	mos_log_init("mosctl", MOS_LOG_WARN + o->verbose);
 	if (o->help) {
 		options_usage(stdout, argv[0]);
+		options_free(o);
 		return 0;
 	}
 	if (mos_plan_build(&o->policy, o->backend, plan, &e) < 0) {
 		mos_err("%s", e.msg);
+		options_free(o);
 		return MOS_EXIT_SETUP;
 	}
 	return -1;

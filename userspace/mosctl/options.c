@@ -94,7 +94,6 @@ void options_usage(FILE *out, const char *sub)
 struct flag {
 	int opt;
 	const char *arg;
-	const char *name; /* as the user wrote it, for messages */
 };
 
 static int number(const char *name, const char *arg, uint64_t max, uint64_t *out,
@@ -220,7 +219,7 @@ int options_parse(int argc, char **argv, struct run_opts *o, struct mos_err *e)
 			continue;
 		}
 		flags = xrealloc(flags, (nflags + 1) * sizeof(*flags));
-		flags[nflags++] = (struct flag){ c, optarg, NULL };
+		flags[nflags++] = (struct flag){ c, optarg };
 	}
 	if (policy_file) {
 		r = policy_load_file(&o->policy, policy_file, e);
