@@ -47,8 +47,7 @@ TEST(not_found_is_127)
 	T_EXPECT_EQ(r.status, 127);
 	T_EXPECT_STR(r.err, "/nonexistent/program");
 	/* PATH search: a directory we may not enter would make it EACCES (126). */
-	t_mosctl(&r, "run", "-s", "--env", "PATH=/usr/bin:/bin", "--", "no-such-command-mos",
-		 NULL);
+	t_mosctl(&r, "run", "-s", "--env", "PATH=/usr/bin:/bin", "--", "no-such-command-mos", NULL);
 	T_EXPECT_EQ(r.status, 127);
 }
 

@@ -180,8 +180,7 @@ static void append(char **buf, size_t *len, const char *data, size_t n)
 	(*buf)[*len] = '\0';
 }
 
-int t_run_keep_fd(struct t_result *r, const char *stdin_text, char *const argv[],
-		  int keep_fd)
+int t_run_keep_fd(struct t_result *r, const char *stdin_text, char *const argv[], int keep_fd)
 {
 	int out[2], err[2], in[2];
 	size_t in_off = 0, in_len = stdin_text ? strlen(stdin_text) : 0;
@@ -348,7 +347,8 @@ static int run_one(int idx, const struct t_entry *t)
 	int st, fd;
 
 	if (snprintf(test_dir, sizeof(test_dir), "%s/mos-test-%s-XXXXXX", base ? base : "/tmp",
-		     t->name) >= (int)sizeof(test_dir) || !mkdtemp(test_dir)) {
+		     t->name) >= (int)sizeof(test_dir) ||
+	    !mkdtemp(test_dir)) {
 		printf("not ok %d %s # cannot create a test directory: %s\n", idx, t->name,
 		       strerror(errno));
 		return T_FAIL;

@@ -39,12 +39,12 @@ typedef void (*t_fn)(void);
 
 void t_register(const char *name, t_fn fn, const char *file, int line);
 
-#define TEST(name)                                                            \
-	static void name(void);                                               \
-	__attribute__((constructor)) static void t_reg_##name(void)           \
-	{                                                                     \
-		t_register(#name, name, __FILE__, __LINE__);                            \
-	}                                                                     \
+#define TEST(name)                                                  \
+	static void name(void);                                     \
+	__attribute__((constructor)) static void t_reg_##name(void) \
+	{                                                           \
+		t_register(#name, name, __FILE__, __LINE__);        \
+	}                                                           \
 	static void name(void)
 
 void t_skip(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
@@ -54,37 +54,37 @@ void t_fail_at(const char *file, int line, const char *fmt, ...)
 /* A diagnostic line ("# ...") in the TAP stream. */
 void t_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-#define T_ASSERT(cond)                                                        \
-	do {                                                                  \
-		if (!(cond))                                                  \
-			t_fail("assertion failed: %s", #cond);                \
+#define T_ASSERT(cond)                                         \
+	do {                                                   \
+		if (!(cond))                                   \
+			t_fail("assertion failed: %s", #cond); \
 	} while (0)
 
-#define T_EXPECT_EQ(a, b)                                                     \
-	do {                                                                  \
-		long long t_a_ = (long long)(a), t_b_ = (long long)(b);       \
-		if (t_a_ != t_b_)                                             \
+#define T_EXPECT_EQ(a, b)                                                              \
+	do {                                                                           \
+		long long t_a_ = (long long)(a), t_b_ = (long long)(b);                \
+		if (t_a_ != t_b_)                                                      \
 			t_fail("%s == %lld, expected %s == %lld", #a, t_a_, #b, t_b_); \
 	} while (0)
 
-#define T_EXPECT_STR(s, needle)                                               \
-	do {                                                                  \
-		const char *t_s_ = (s);                                       \
-		if (!t_s_ || !strstr(t_s_, (needle)))                         \
-			t_fail("%s does not contain \"%s\"; it is \"%s\"", #s, \
-			       (needle), t_s_ ? t_s_ : "(null)");             \
+#define T_EXPECT_STR(s, needle)                                                          \
+	do {                                                                             \
+		const char *t_s_ = (s);                                                  \
+		if (!t_s_ || !strstr(t_s_, (needle)))                                    \
+			t_fail("%s does not contain \"%s\"; it is \"%s\"", #s, (needle), \
+			       t_s_ ? t_s_ : "(null)");                                  \
 	} while (0)
 
-#define T_EXPECT_NO_STR(s, needle)                                            \
-	do {                                                                  \
-		const char *t_s_ = (s);                                       \
-		if (t_s_ && strstr(t_s_, (needle)))                           \
+#define T_EXPECT_NO_STR(s, needle)                                               \
+	do {                                                                     \
+		const char *t_s_ = (s);                                          \
+		if (t_s_ && strstr(t_s_, (needle)))                              \
 			t_fail("%s contains \"%s\" and must not", #s, (needle)); \
 	} while (0)
 
 struct t_result {
 	int status; /* exit code, or 128+N when killed by signal N */
-	char *out; /* stdout, NUL-terminated */
+	char *out;  /* stdout, NUL-terminated */
 	size_t out_len;
 	char *err; /* stderr, NUL-terminated */
 	size_t err_len;
@@ -98,8 +98,7 @@ struct t_result {
  */
 int t_run(struct t_result *r, const char *stdin_text, char *const argv[]);
 /* Like t_run with extra fds: child gets fd KEEP_FD (if >= 0) as is. */
-int t_run_keep_fd(struct t_result *r, const char *stdin_text, char *const argv[],
-		  int keep_fd);
+int t_run_keep_fd(struct t_result *r, const char *stdin_text, char *const argv[], int keep_fd);
 /* Run $MOSCTL with the given arguments (NULL-terminated). */
 int t_mosctl(struct t_result *r, ...) __attribute__((sentinel));
 /* Same with an argv array (argv[0] is the first argument to mosctl). */

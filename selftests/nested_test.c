@@ -55,8 +55,10 @@ static void nested(struct t_result *r, char *const outer[], char *const inner[])
 TEST(inner_sandbox_runs_in_fallback_mode)
 {
 	struct t_result r;
-	char *inner[] = { "-v", "-s", "-r", dir_of(t_helper("probe")), "--",
-			  (char *)t_helper("probe"), "cwd", NULL };
+	char *inner[] = { "-v",	 "-s",
+			  "-r",	 dir_of(t_helper("probe")),
+			  "--",	 (char *)t_helper("probe"),
+			  "cwd", NULL };
 
 	nested(&r, NULL, inner);
 	if (r.status != 0)
@@ -73,8 +75,14 @@ TEST(inner_sandbox_tightens)
 	t_write_file(t_path("secret"), "nested-secret-91c2");
 	{
 		char *outer[] = { "-r", (char *)t_dir(), NULL };
-		char *inner[] = { "-s", "-r", dir_of(t_helper("probe")), "--",
-				  (char *)t_helper("probe"), "read", (char *)t_path("secret"), NULL };
+		char *inner[] = { "-s",
+				  "-r",
+				  dir_of(t_helper("probe")),
+				  "--",
+				  (char *)t_helper("probe"),
+				  "read",
+				  (char *)t_path("secret"),
+				  NULL };
 
 		nested(&r, outer, inner);
 		T_EXPECT_EQ(r.status, 0);
@@ -86,8 +94,16 @@ TEST(inner_sandbox_tightens)
 TEST(inner_sandbox_cannot_loosen)
 {
 	struct t_result r;
-	char *inner[] = { "-s", "-r", dir_of(t_helper("probe")), "-r", (char *)t_dir(), "--",
-			  (char *)t_helper("probe"), "read", (char *)t_path("secret"), NULL };
+	char *inner[] = { "-s",
+			  "-r",
+			  dir_of(t_helper("probe")),
+			  "-r",
+			  (char *)t_dir(),
+			  "--",
+			  (char *)t_helper("probe"),
+			  "read",
+			  (char *)t_path("secret"),
+			  NULL };
 
 	t_write_file(t_path("secret"), "nested-secret-77aa");
 	/* The outer sandbox does not grant t_dir(); the inner one asks for it. */
@@ -113,8 +129,12 @@ TEST(fallback_timeout_kills_the_tree)
 		 "tr '\\0' ' ' < $f 2>/dev/null; echo; done | grep -c '^sleep %s' || true",
 		 t_mosctl_path(), marker, marker, marker);
 	{
-		char *args[] = { "run", "-s", "--env", "ASAN_OPTIONS=detect_leaks=0", "-r",
-				 dir_of(t_mosctl_path()), "-r", "/proc", "--", "sh", "-c", script,
+		char *args[] = { "run",	  "-s",
+				 "--env", "ASAN_OPTIONS=detect_leaks=0",
+				 "-r",	  dir_of(t_mosctl_path()),
+				 "-r",	  "/proc",
+				 "--",	  "sh",
+				 "-c",	  script,
 				 NULL };
 
 		t_mosctlv(&r, NULL, args);

@@ -124,8 +124,7 @@ static bool probe_v1(const char *controller, char *parent, size_t n)
 {
 	char mnt[1024], self[2048];
 
-	if (!find_mount(controller, mnt, sizeof(mnt)) ||
-	    !own_path(controller, self, sizeof(self)))
+	if (!find_mount(controller, mnt, sizeof(mnt)) || !own_path(controller, self, sizeof(self)))
 		return false;
 	snprintf(parent, n, "%s%s", mnt, strcmp(self, "/") ? self : "");
 	return access(parent, W_OK) == 0;
@@ -165,8 +164,7 @@ static int cg_write(const char *dir, const char *file, const char *val, bool opt
 }
 
 /* Make (or reuse, for v2 where pids and memory share one) the cgroup under PARENT. */
-static int make_dir(struct mos_cgroup *cg, const char *parent, struct mos_err *e,
-		    const char **dir)
+static int make_dir(struct mos_cgroup *cg, const char *parent, struct mos_err *e, const char **dir)
 {
 	char path[4096];
 
@@ -205,8 +203,7 @@ int cgroup_create(struct mos_cgroup *cg, const struct mos_cgroup_caps *caps,
 
 	memset(cg, 0, sizeof(*cg));
 	if (lim->procs && caps->pids_version) {
-		if (caps->pids_version == 2 &&
-		    (r = enable_v2(caps->pids_parent, "pids", e)) < 0)
+		if (caps->pids_version == 2 && (r = enable_v2(caps->pids_parent, "pids", e)) < 0)
 			goto fail;
 		r = make_dir(cg, caps->pids_parent, e, &dir);
 		if (r < 0)

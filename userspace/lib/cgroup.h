@@ -19,10 +19,10 @@
 #define MOS_CGROUP_MAX_DIRS 2
 
 struct mos_cgroup {
-	int version; /* 0: none, 1 or 2 */
+	int version;			 /* 0: none, 1 or 2 */
 	char *dirs[MOS_CGROUP_MAX_DIRS]; /* created directories */
 	size_t ndirs;
-	bool pids; /* pids.max is in force */
+	bool pids;   /* pids.max is in force */
 	bool memory; /* a memory limit is in force */
 };
 

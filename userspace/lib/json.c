@@ -23,8 +23,7 @@ struct parser {
 	int depth;
 };
 
-static int fail(struct parser *ps, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+static int fail(struct parser *ps, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static int fail(struct parser *ps, const char *fmt, ...)
 {
@@ -141,9 +140,8 @@ static size_t utf8_len(const unsigned char *p, const unsigned char *end)
 		cp = (cp << 6) | (p[i] & 0x3f);
 	}
 	/* Overlong forms, surrogates and values past U+10FFFF are invalid. */
-	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) ||
-	    (n == 4 && cp < 0x10000) || cp > 0x10ffff ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
+	if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
 		return 0;
 	return n;
 }
@@ -204,8 +202,10 @@ static int parse_string_raw(struct parser *ps, char **out, size_t *out_len)
 				if (cp >= 0xd800 && cp <= 0xdbff) {
 					unsigned int lo;
 
-					if (ps->end - ps->p < 2 || ps->p[0] != '\\' || ps->p[1] != 'u')
-						return fail(ps, "lone UTF-16 surrogate in \\u escape");
+					if (ps->end - ps->p < 2 || ps->p[0] != '\\' ||
+					    ps->p[1] != 'u')
+						return fail(ps,
+							    "lone UTF-16 surrogate in \\u escape");
 					advance(ps);
 					advance(ps);
 					if (hex4(ps, &lo) < 0)
@@ -335,8 +335,8 @@ static int parse_array(struct parser *ps, struct json_value *v)
 		r = parse_value(ps, &item);
 		if (r < 0)
 			return r;
-		v->array.items = xrealloc(v->array.items,
-					  (v->array.n + 1) * sizeof(*v->array.items));
+		v->array.items =
+			xrealloc(v->array.items, (v->array.n + 1) * sizeof(*v->array.items));
 		v->array.items[v->array.n++] = item;
 		skip_ws(ps);
 		if (ps->p >= ps->end)
@@ -379,8 +379,8 @@ static int parse_object(struct parser *ps, struct json_value *v)
 		for (size_t i = 0; i < v->object.n; i++) {
 			if (!strcmp(v->object.members[i].key, m.key)) {
 				ps->pos = m.key_pos;
-				r = fail(ps, "duplicate key \"%s\" (first at line %u)",
-					 m.key, v->object.members[i].key_pos.line);
+				r = fail(ps, "duplicate key \"%s\" (first at line %u)", m.key,
+					 v->object.members[i].key_pos.line);
 				free(m.key);
 				return r;
 			}
@@ -397,8 +397,7 @@ static int parse_object(struct parser *ps, struct json_value *v)
 			free(m.key);
 			return r;
 		}
-		v->object.members = xrealloc(v->object.members,
-					     (v->object.n + 1) * sizeof(m));
+		v->object.members = xrealloc(v->object.members, (v->object.n + 1) * sizeof(m));
 		v->object.members[v->object.n++] = m;
 		skip_ws(ps);
 		if (ps->p >= ps->end)
@@ -474,8 +473,7 @@ static int parse_value(struct parser *ps, struct json_value **out)
 	return 0;
 }
 
-int json_parse(const char *text, size_t len, struct json_value **out,
-	       struct json_error *err)
+int json_parse(const char *text, size_t len, struct json_value **out, struct json_error *err)
 {
 	struct parser ps = {
 		.p = text,

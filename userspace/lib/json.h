@@ -29,7 +29,7 @@ enum json_type {
 
 struct json_pos {
 	unsigned int line; /* 1-based */
-	unsigned int col; /* 1-based, in bytes */
+	unsigned int col;  /* 1-based, in bytes */
 };
 
 struct json_member;
@@ -71,8 +71,7 @@ struct json_error {
 };
 
 /* Parse TEXT[0..LEN).  Returns 0 and *OUT, or -EINVAL with ERR filled. */
-int json_parse(const char *text, size_t len, struct json_value **out,
-	       struct json_error *err);
+int json_parse(const char *text, size_t len, struct json_value **out, struct json_error *err);
 void json_free(struct json_value *v);
 const char *json_type_name(enum json_type t);
 

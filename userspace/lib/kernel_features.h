@@ -23,8 +23,8 @@ struct mos_features {
 	const char *userns_why;
 	bool io_uring; /* io_uring_setup works for this process */
 	bool cgroup2_mounted;
-	int cgroup_pids; /* version of a pids controller mosctl can use; 0: none */
-	int cgroup_memory; /* same for memory */
+	int cgroup_pids;     /* version of a pids controller mosctl can use; 0: none */
+	int cgroup_memory;   /* same for memory */
 	const char *bpf_lsm; /* "listed", "not listed", "unknown (securityfs ...)" */
 };
 

@@ -20,14 +20,13 @@
 
 #define LL_READ (LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR)
 #define LL_EXEC LANDLOCK_ACCESS_FS_EXECUTE
-#define LL_WRITE                                                                  \
-	(LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_REMOVE_DIR |          \
-	 LANDLOCK_ACCESS_FS_REMOVE_FILE | LANDLOCK_ACCESS_FS_MAKE_CHAR |          \
-	 LANDLOCK_ACCESS_FS_MAKE_DIR | LANDLOCK_ACCESS_FS_MAKE_REG |              \
-	 LANDLOCK_ACCESS_FS_MAKE_SOCK | LANDLOCK_ACCESS_FS_MAKE_FIFO |            \
-	 LANDLOCK_ACCESS_FS_MAKE_BLOCK | LANDLOCK_ACCESS_FS_MAKE_SYM |            \
-	 LANDLOCK_ACCESS_FS_REFER | LANDLOCK_ACCESS_FS_TRUNCATE |                 \
-	 LANDLOCK_ACCESS_FS_IOCTL_DEV)
+#define LL_WRITE                                                                                  \
+	(LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_REMOVE_DIR |                          \
+	 LANDLOCK_ACCESS_FS_REMOVE_FILE | LANDLOCK_ACCESS_FS_MAKE_CHAR |                          \
+	 LANDLOCK_ACCESS_FS_MAKE_DIR | LANDLOCK_ACCESS_FS_MAKE_REG |                              \
+	 LANDLOCK_ACCESS_FS_MAKE_SOCK | LANDLOCK_ACCESS_FS_MAKE_FIFO |                            \
+	 LANDLOCK_ACCESS_FS_MAKE_BLOCK | LANDLOCK_ACCESS_FS_MAKE_SYM | LANDLOCK_ACCESS_FS_REFER | \
+	 LANDLOCK_ACCESS_FS_TRUNCATE | LANDLOCK_ACCESS_FS_IOCTL_DEV)
 
 uint64_t landlock_handled_fs(int abi)
 {
@@ -120,8 +119,7 @@ static int add_grant(struct builder *b, const char *path, uint64_t rights)
 	struct stat st;
 
 	if (fd < 0 || fstat(fd, &st) < 0) {
-		mos_err_set(b->e, "cannot open %s for a Landlock rule: %s", path,
-			    strerror(errno));
+		mos_err_set(b->e, "cannot open %s for a Landlock rule: %s", path, strerror(errno));
 		return -errno;
 	}
 	/* A symlink's own inode grants nothing: access goes to its target. */
@@ -145,8 +143,9 @@ static int add_grant(struct builder *b, const char *path, uint64_t rights)
 			return 0;
 	}
 	if (b->g->n >= MOS_LANDLOCK_MAX_RULES) {
-		mos_err_set(b->e, "more than %d Landlock rules (splitting large "
-				  "directories around --deny paths); deny a path higher up",
+		mos_err_set(b->e,
+			    "more than %d Landlock rules (splitting large "
+			    "directories around --deny paths); deny a path higher up",
 			    MOS_LANDLOCK_MAX_RULES);
 		return -E2BIG;
 	}
@@ -187,8 +186,8 @@ static int split_dir(struct builder *b, const char *dir, uint64_t rights, int de
 	}
 	dh = opendir(dir);
 	if (!dh) {
-		mos_err_set(b->e, "cannot list %s to withhold a denied path in it: %s",
-			    dir, strerror(errno));
+		mos_err_set(b->e, "cannot list %s to withhold a denied path in it: %s", dir,
+			    strerror(errno));
 		return -errno;
 	}
 	while (r == 0 && (de = readdir(dh)) != NULL) {
@@ -231,8 +230,8 @@ static void denied_beneath(const struct denies *d, const char *dir, char *out, s
 		if (!strcmp(d->v[i], dir) || !path_is_beneath(d->v[i], dir))
 			continue;
 		if (shown++ < 4)
-			snprintf(out + strlen(out), n - strlen(out), "%s%s",
-				 shown > 1 ? ", " : "", d->v[i]);
+			snprintf(out + strlen(out), n - strlen(out), "%s%s", shown > 1 ? ", " : "",
+				 d->v[i]);
 		else
 			more++;
 	}
@@ -253,19 +252,17 @@ static int grant_allow(struct builder *b, const struct allow *a, int abi)
 	if (r < 0 || !exists) {
 		if (a->optional)
 			return 0;
-		mos_err_set(b->e, "%s %s: %s", a->origin, a->path,
-			    strerror(r < 0 ? -r : ENOENT));
+		mos_err_set(b->e, "%s %s: %s", a->origin, a->path, strerror(r < 0 ? -r : ENOENT));
 		return r < 0 ? r : -ENOENT;
 	}
 	for (size_t i = 0; i < b->d->n; i++) {
 		if (path_is_beneath(real, b->d->v[i])) {
-			report_add(b->rep, "  %-9s %s: withheld, it lies beneath denied %s",
-				   "none", real, b->d->v[i]);
+			report_add(b->rep, "  %-9s %s: withheld, it lies beneath denied %s", "none",
+				   real, b->d->v[i]);
 			return 0;
 		}
 	}
-	if (deny_strictly_beneath(b->d, real) && stat(real, &st) == 0 &&
-	    S_ISDIR(st.st_mode)) {
+	if (deny_strictly_beneath(b->d, real) && stat(real, &st) == 0 && S_ISDIR(st.st_mode)) {
 		char list[512];
 
 		r = split_dir(b, real, rights, 0);
@@ -275,16 +272,19 @@ static int grant_allow(struct builder *b, const struct allow *a, int abi)
 			 * so it cannot be split around its secrets.  Grants made so
 			 * far never cover a denied path; the rest is withheld.
 			 */
-			report_add(b->rep, "  %-9s %s: withheld, it cannot be listed to "
-					   "leave out its denied entries", "none", real);
+			report_add(b->rep,
+				   "  %-9s %s: withheld, it cannot be listed to "
+				   "leave out its denied entries",
+				   "none", real);
 			return 0;
 		}
 		if (r < 0)
 			return r;
 		denied_beneath(b->d, real, list, sizeof(list));
-		report_add(b->rep, "  %-9s %s except %s (entries granted one by one: %zu; "
-				   "the directories on the way to a denied path cannot be "
-				   "listed or gain new entries)",
+		report_add(b->rep,
+			   "  %-9s %s except %s (entries granted one by one: %zu; "
+			   "the directories on the way to a denied path cannot be "
+			   "listed or gain new entries)",
 			   policy_access_name(a->access), real, list, b->touched - before);
 		return 0;
 	}
@@ -316,9 +316,9 @@ int landlock_grants_build(const struct mos_policy *p, int abi, struct landlock_g
 	int r = 0;
 
 	memset(g, 0, sizeof(*g));
-#define PUSH_ALLOW(p_, acc_, opt_, orig_)                                         \
-	do {                                                                      \
-		allows = xrealloc(allows, (nallows + 1) * sizeof(*allows));       \
+#define PUSH_ALLOW(p_, acc_, opt_, orig_)                                            \
+	do {                                                                         \
+		allows = xrealloc(allows, (nallows + 1) * sizeof(*allows));          \
 		allows[nallows++] = (struct allow){ (p_), (acc_), (opt_), (orig_) }; \
 	} while (0)
 
@@ -377,9 +377,10 @@ static void describe_host(struct mos_report *rep, const struct mos_net_rule *nr)
 	if (getaddrinfo(nr->host, NULL, &hints, &res) != 0)
 		return;
 	for (ai = res; ai; ai = ai->ai_next) {
-		const void *a = ai->ai_family == AF_INET
-					? (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr
-					: (const void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr;
+		const void *a =
+			ai->ai_family == AF_INET
+				? (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr
+				: (const void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr;
 
 		if (inet_ntop(ai->ai_family, a, addr, sizeof(addr)) && !strstr(line, addr))
 			snprintf(line + strlen(line), sizeof(line) - strlen(line), " %s", addr);
@@ -405,10 +406,11 @@ static int add_net_rules(const struct mos_policy *p, struct landlock_plan *lp,
 			}
 			freeaddrinfo(res);
 			describe_host(rep, nr);
-			report_weak(rep, "%s: Landlock filters TCP by port only, so the "
-					 "sandbox could reach port %u on any host, not only %s "
-					 "(the unotify and bpf backends restrict hosts; use "
-					 "':%u' to allow the port on every host)",
+			report_weak(rep,
+				    "%s: Landlock filters TCP by port only, so the "
+				    "sandbox could reach port %u on any host, not only %s "
+				    "(the unotify and bpf backends restrict hosts; use "
+				    "':%u' to allow the port on every host)",
 				    nr->origin.text, nr->ports[0], nr->host, nr->ports[0]);
 		}
 		for (size_t j = 0; j < nr->nports; j++) {
@@ -417,8 +419,8 @@ static int add_net_rules(const struct mos_policy *p, struct landlock_plan *lp,
 				.port = nr->ports[j],
 			};
 
-			if (mos_landlock_add_rule(lp->ruleset_fd, MOS_LANDLOCK_RULE_NET_PORT,
-						  &na, 0) < 0) {
+			if (mos_landlock_add_rule(lp->ruleset_fd, MOS_LANDLOCK_RULE_NET_PORT, &na,
+						  0) < 0) {
 				mos_err_set(e, "%s: Landlock rule for TCP port %u: %s",
 					    nr->origin.text, nr->ports[j], strerror(errno));
 				return -errno;
@@ -432,8 +434,7 @@ static int add_net_rules(const struct mos_policy *p, struct landlock_plan *lp,
 			.port = p->net_bind[i],
 		};
 
-		if (mos_landlock_add_rule(lp->ruleset_fd, MOS_LANDLOCK_RULE_NET_PORT, &na,
-					  0) < 0) {
+		if (mos_landlock_add_rule(lp->ruleset_fd, MOS_LANDLOCK_RULE_NET_PORT, &na, 0) < 0) {
 			mos_err_set(e, "--net-bind %u: Landlock rule: %s", p->net_bind[i],
 				    strerror(errno));
 			return -errno;
@@ -493,8 +494,8 @@ int landlock_compile(const struct mos_policy *p, int abi, struct landlock_plan *
 			.parent_fd = fd,
 		};
 
-		if (fd < 0 || mos_landlock_add_rule(lp->ruleset_fd, LANDLOCK_RULE_PATH_BENEATH,
-						    &pb, 0) < 0) {
+		if (fd < 0 ||
+		    mos_landlock_add_rule(lp->ruleset_fd, LANDLOCK_RULE_PATH_BENEATH, &pb, 0) < 0) {
 			r = -errno;
 			mos_err_set(e, "Landlock rule for %s: %s", g.v[i].path, strerror(errno));
 			landlock_grants_free(&g);
@@ -524,12 +525,15 @@ int landlock_compile(const struct mos_policy *p, int abi, struct landlock_plan *
 		for (size_t i = 0; i < p->nnet_bind; i++)
 			snprintf(bind + strlen(bind), sizeof(bind) - strlen(bind), " %u",
 				 p->net_bind[i]);
-		report_add(rep, "Landlock: TCP connect to ports:%s; bind to ports:%s; any "
-				"other TCP connect or bind fails with EACCES",
+		report_add(rep,
+			   "Landlock: TCP connect to ports:%s; bind to ports:%s; any "
+			   "other TCP connect or bind fails with EACCES",
 			   *conn ? conn : " none", *bind ? bind : " none");
 	} else if (net_rules) {
-		report_weak(rep, "TCP port rules need Landlock ABI 4 (Linux 6.7); this "
-				 "kernel has ABI %d, so TCP could not be filtered by port", abi);
+		report_weak(rep,
+			    "TCP port rules need Landlock ABI 4 (Linux 6.7); this "
+			    "kernel has ABI %d, so TCP could not be filtered by port",
+			    abi);
 	}
 	if (abi >= 6)
 		report_add(rep, "Landlock: signals and abstract unix sockets scoped to "

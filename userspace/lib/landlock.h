@@ -26,7 +26,7 @@
 #define MOS_LANDLOCK_MAX_RULES 65536
 
 struct landlock_grant {
-	char *path; /* real path */
+	char *path;	 /* real path */
 	uint64_t rights; /* LANDLOCK_ACCESS_FS_* (masked to the file type) */
 };
 

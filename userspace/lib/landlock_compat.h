@@ -60,19 +60,17 @@ struct mos_landlock_net_port_attr {
 #endif
 
 /* File rights that may be granted on a non-directory. */
-#define MOS_LANDLOCK_FILE_RIGHTS                                                  \
-	(LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE |             \
-	 LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_TRUNCATE |             \
+#define MOS_LANDLOCK_FILE_RIGHTS                                      \
+	(LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE | \
+	 LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_TRUNCATE | \
 	 LANDLOCK_ACCESS_FS_IOCTL_DEV)
 
-static inline int mos_landlock_create_ruleset(const void *attr, size_t size,
-					      __u32 flags)
+static inline int mos_landlock_create_ruleset(const void *attr, size_t size, __u32 flags)
 {
 	return (int)syscall(__NR_landlock_create_ruleset, attr, size, flags);
 }
 
-static inline int mos_landlock_add_rule(int ruleset_fd, int type, const void *attr,
-					__u32 flags)
+static inline int mos_landlock_add_rule(int ruleset_fd, int type, const void *attr, __u32 flags)
 {
 	return (int)syscall(__NR_landlock_add_rule, ruleset_fd, type, attr, flags);
 }

@@ -13,14 +13,13 @@
 enum mos_log_level {
 	MOS_LOG_ERROR = 0,
 	MOS_LOG_WARN = 1,
-	MOS_LOG_INFO = 2, /* -v */
+	MOS_LOG_INFO = 2,  /* -v */
 	MOS_LOG_DEBUG = 3, /* -vv */
 };
 
 void mos_log_init(const char *progname, int level);
 int mos_log_level(void);
-void mos_log(enum mos_log_level level, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+void mos_log(enum mos_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define mos_err(...) mos_log(MOS_LOG_ERROR, __VA_ARGS__)
 #define mos_warn(...) mos_log(MOS_LOG_WARN, __VA_ARGS__)

@@ -89,8 +89,10 @@ int mos_plan_build(const struct mos_policy *p, enum mos_backend b, struct mos_pl
 	so.deny_inet = abi < 4 && !(p->nnet_allow || p->nnet_bind);
 	if (abi < 6) {
 		plan->need_pidns = true;
-		report_add(&plan->rep, "signals: confined by a pid namespace (Landlock "
-				       "ABI %d cannot scope them)", abi);
+		report_add(&plan->rep,
+			   "signals: confined by a pid namespace (Landlock "
+			   "ABI %d cannot scope them)",
+			   abi);
 		if (p->allow_unix)
 			report_weak(&plan->rep, "--allow-unix: abstract unix sockets outside "
 						"the sandbox cannot be scoped before Landlock "

@@ -22,9 +22,16 @@ const char *const mos_system_read_paths[] = {
 };
 
 const char *const mos_system_deny_paths[] = {
-	"/etc/shadow",	 "/etc/shadow-",      "/etc/gshadow",	 "/etc/gshadow-",
-	"/etc/sudoers",	 "/etc/sudoers.d",    "/etc/ssh",	 "/etc/ssl/private",
-	"/etc/security/opasswd", NULL,
+	"/etc/shadow",
+	"/etc/shadow-",
+	"/etc/gshadow",
+	"/etc/gshadow-",
+	"/etc/sudoers",
+	"/etc/sudoers.d",
+	"/etc/ssh",
+	"/etc/ssl/private",
+	"/etc/security/opasswd",
+	NULL,
 };
 
 /* Granted to every sandbox: harmless devices that programs expect. */
@@ -88,8 +95,8 @@ const char *policy_access_name(uint32_t access)
 	}
 }
 
-int policy_add_fs(struct mos_policy *p, const char *base, const char *path,
-		  uint32_t access, bool deny, const char *origin, struct mos_err *e)
+int policy_add_fs(struct mos_policy *p, const char *base, const char *path, uint32_t access,
+		  bool deny, const char *origin, struct mos_err *e)
 {
 	struct mos_fs_rule *r;
 
@@ -131,15 +138,14 @@ static bool valid_host(const char *h)
 	if (!*h || strlen(h) > 253)
 		return false;
 	for (const char *c = h; *c; c++) {
-		if (!isalnum((unsigned char)*c) && *c != '-' && *c != '.' && *c != '_' &&
-		    *c != ':')
+		if (!isalnum((unsigned char)*c) && *c != '-' && *c != '.' && *c != '_' && *c != ':')
 			return false;
 	}
 	return true;
 }
 
-int policy_add_net_allow(struct mos_policy *p, const char *spec,
-			 const char *origin, struct mos_err *e)
+int policy_add_net_allow(struct mos_policy *p, const char *spec, const char *origin,
+			 struct mos_err *e)
 {
 	struct mos_net_rule rule = { 0 };
 	const char *ports, *c;
@@ -168,8 +174,10 @@ int policy_add_net_allow(struct mos_policy *p, const char *spec,
 			return -EINVAL;
 		}
 		if (memchr(spec, ':', (size_t)(colon - spec))) {
-			mos_err_set(e, "%s: '%s': write IPv6 addresses in brackets, "
-				       "e.g. [::1]:80", origin, spec);
+			mos_err_set(e,
+				    "%s: '%s': write IPv6 addresses in brackets, "
+				    "e.g. [::1]:80",
+				    origin, spec);
 			return -EINVAL;
 		}
 		host = xstrndup(spec, (size_t)(colon - spec));
@@ -177,8 +185,8 @@ int policy_add_net_allow(struct mos_policy *p, const char *spec,
 	}
 	if (*host && strcmp(host, "*") != 0) {
 		if (!valid_host(host)) {
-			mos_err_set(e, "%s: '%s' is not a valid host name or address",
-				    origin, host);
+			mos_err_set(e, "%s: '%s' is not a valid host name or address", origin,
+				    host);
 			return -EINVAL;
 		}
 		rule.host = steal_pointer(&host);
@@ -194,8 +202,8 @@ int policy_add_net_allow(struct mos_policy *p, const char *spec,
 			return -EINVAL;
 		}
 		if (parse_port(c, n, false, &rule.ports[rule.nports]) < 0) {
-			mos_err_set(e, "%s: '%.*s' is not a port number (1-65535)", origin,
-				    (int)n, c);
+			mos_err_set(e, "%s: '%.*s' is not a port number (1-65535)", origin, (int)n,
+				    c);
 			free(rule.host);
 			return -EINVAL;
 		}
@@ -215,8 +223,7 @@ int policy_add_net_bind(struct mos_policy *p, const char *port, const char *orig
 	uint16_t v;
 
 	if (!port || parse_port(port, strlen(port), true, &v) < 0) {
-		mos_err_set(e, "%s: '%s' is not a port number (0-65535)", origin,
-			    port ? port : "");
+		mos_err_set(e, "%s: '%s' is not a port number (0-65535)", origin, port ? port : "");
 		return -EINVAL;
 	}
 	p->net_bind = xrealloc(p->net_bind, (p->nnet_bind + 1) * sizeof(*p->net_bind));
@@ -224,8 +231,7 @@ int policy_add_net_bind(struct mos_policy *p, const char *port, const char *orig
 	return 0;
 }
 
-int policy_add_env(struct mos_policy *p, const char *kv, const char *origin,
-		   struct mos_err *e)
+int policy_add_env(struct mos_policy *p, const char *kv, const char *origin, struct mos_err *e)
 {
 	const char *eq = kv ? strchr(kv, '=') : NULL;
 	size_t klen;

@@ -26,8 +26,7 @@ struct mos_err {
 	char msg[MOS_ERR_MAX];
 };
 
-void mos_err_set(struct mos_err *e, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+void mos_err_set(struct mos_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Where a rule came from: "--read" or "policy.json:3:12". */
 struct mos_origin {
@@ -35,7 +34,7 @@ struct mos_origin {
 };
 
 struct mos_fs_rule {
-	char *path; /* absolute, lexically normalized */
+	char *path;	 /* absolute, lexically normalized */
 	uint32_t access; /* enum mos_fs_access bits; 0 for a deny rule */
 	bool deny;
 	bool optional; /* a missing path is skipped (the --system set) */
@@ -52,10 +51,10 @@ struct mos_net_rule {
 };
 
 struct mos_limits {
-	uint64_t memory; /* bytes; 0 = unlimited */
-	uint64_t procs; /* 0 = unlimited */
+	uint64_t memory;     /* bytes; 0 = unlimited */
+	uint64_t procs;	     /* 0 = unlimited */
 	uint64_t open_files; /* 0 = inherited */
-	uint64_t cpu_s; /* CPU seconds; 0 = unlimited */
+	uint64_t cpu_s;	     /* CPU seconds; 0 = unlimited */
 	uint64_t timeout_ms; /* wall clock; 0 = none */
 };
 
@@ -68,7 +67,7 @@ struct mos_policy {
 	size_t nnet_allow;
 	uint16_t *net_bind;
 	size_t nnet_bind;
-	bool allow_udp; /* UDP sockets (not filtered by address under Landlock) */
+	bool allow_udp;	 /* UDP sockets (not filtered by address under Landlock) */
 	bool allow_unix; /* AF_UNIX sockets beyond socketpair() */
 
 	struct mos_limits limits;
@@ -87,22 +86,21 @@ void policy_free(struct mos_policy *p);
  * Add rules.  PATH is made absolute against BASE (NULL: the cwd).  Return 0
  * or -EINVAL with E set (naming ORIGIN).
  */
-int policy_add_fs(struct mos_policy *p, const char *base, const char *path,
-		  uint32_t access, bool deny, const char *origin, struct mos_err *e);
+int policy_add_fs(struct mos_policy *p, const char *base, const char *path, uint32_t access,
+		  bool deny, const char *origin, struct mos_err *e);
 /* "HOST:PORT[,PORT...]", ":PORT", "[V6ADDR]:PORT". */
-int policy_add_net_allow(struct mos_policy *p, const char *spec,
-			 const char *origin, struct mos_err *e);
-int policy_add_net_bind(struct mos_policy *p, const char *port,
-			const char *origin, struct mos_err *e);
+int policy_add_net_allow(struct mos_policy *p, const char *spec, const char *origin,
+			 struct mos_err *e);
+int policy_add_net_bind(struct mos_policy *p, const char *port, const char *origin,
+			struct mos_err *e);
 /* "KEY=VALUE"; a later KEY replaces an earlier one. */
-int policy_add_env(struct mos_policy *p, const char *kv, const char *origin,
-		   struct mos_err *e);
+int policy_add_env(struct mos_policy *p, const char *kv, const char *origin, struct mos_err *e);
 
 /* Load a JSON policy file into P (see Documentation/policy.md). */
 int policy_load_file(struct mos_policy *p, const char *path, struct mos_err *e);
 /* Same, from a buffer; NAME is used in messages and BASE for relative paths. */
-int policy_load_buffer(struct mos_policy *p, const char *buf, size_t len,
-		       const char *name, const char *base, struct mos_err *e);
+int policy_load_buffer(struct mos_policy *p, const char *buf, size_t len, const char *name,
+		       const char *base, struct mos_err *e);
 
 /* The paths --system grants (read + exec) and withholds (deny). */
 extern const char *const mos_system_read_paths[];

@@ -49,8 +49,8 @@ static void origin_of(struct loader *l, struct json_pos pos, char *buf, size_t n
 }
 
 /* Reject keys outside KNOWN (a NULL-terminated list). */
-static int check_keys(struct loader *l, const struct json_value *obj,
-		      const char *where, const char *const *known)
+static int check_keys(struct loader *l, const struct json_value *obj, const char *where,
+		      const char *const *known)
 {
 	for (size_t i = 0; i < obj->object.n; i++) {
 		const struct json_member *m = &obj->object.members[i];
@@ -64,8 +64,8 @@ static int check_keys(struct loader *l, const struct json_value *obj,
 				 k == known ? "" : ", ", *k);
 		}
 		if (!ok)
-			return at(l, m->key_pos, "unknown key \"%s\" in %s (known: %s)",
-				  m->key, where, list);
+			return at(l, m->key_pos, "unknown key \"%s\" in %s (known: %s)", m->key,
+				  where, list);
 	}
 	return 0;
 }
@@ -78,8 +78,7 @@ static const struct json_value *get(const struct json_value *obj, const char *ke
 	return NULL;
 }
 
-static int want(struct loader *l, const struct json_value *v, enum json_type t,
-		const char *what)
+static int want(struct loader *l, const struct json_value *v, enum json_type t, const char *what)
 {
 	if (v->type != t)
 		return at(l, v->pos, "%s must be %s, not %s", what, json_type_name(t),
@@ -158,19 +157,20 @@ static int load_net(struct loader *l, const struct json_value *net)
 	const struct json_value *v;
 	char origin[200];
 
-	if (want(l, net, JSON_OBJECT, "\"net\"") < 0 ||
-	    check_keys(l, net, "\"net\"", keys) < 0)
+	if (want(l, net, JSON_OBJECT, "\"net\"") < 0 || check_keys(l, net, "\"net\"", keys) < 0)
 		return -EINVAL;
 	v = get(net, "allow");
 	if (v) {
 		if (v->type != JSON_ARRAY)
-			return at(l, v->pos, "\"net.allow\" must be an array of \"host:port\" strings");
+			return at(l, v->pos,
+				  "\"net.allow\" must be an array of \"host:port\" strings");
 		for (size_t i = 0; i < v->array.n; i++) {
 			const struct json_value *s = v->array.items[i];
 
 			if (s->type != JSON_STRING)
-				return at(l, s->pos, "\"net.allow\" entries must be strings "
-						     "like \"example.org:443\" or \":8080\"");
+				return at(l, s->pos,
+					  "\"net.allow\" entries must be strings "
+					  "like \"example.org:443\" or \":8080\"");
 			origin_of(l, s->pos, origin, sizeof(origin));
 			if (policy_add_net_allow(l->p, s->string.s, origin, l->e) < 0)
 				return -EINVAL;
@@ -186,8 +186,9 @@ static int load_net(struct loader *l, const struct json_value *net)
 
 			if (n->type != JSON_NUMBER || !n->number.is_integer ||
 			    n->number.integer < 0 || n->number.integer > 65535)
-				return at(l, n->pos, "\"net.bind\" entries must be port numbers "
-						     "from 0 to 65535");
+				return at(l, n->pos,
+					  "\"net.bind\" entries must be port numbers "
+					  "from 0 to 65535");
 			snprintf(port, sizeof(port), "%lld", (long long)n->number.integer);
 			origin_of(l, n->pos, origin, sizeof(origin));
 			if (policy_add_net_bind(l->p, port, origin, l->e) < 0)
@@ -201,8 +202,9 @@ static int load_net(struct loader *l, const struct json_value *net)
 
 static int load_limits(struct loader *l, const struct json_value *lim)
 {
-	static const char *const keys[] = { "memory", "procs", "timeout", "open_files",
-					    "cpu", NULL };
+	static const char *const keys[] = {
+		"memory", "procs", "timeout", "open_files", "cpu", NULL
+	};
 	struct mos_limits *m = &l->p->limits;
 	const struct json_value *v;
 
@@ -213,29 +215,31 @@ static int load_limits(struct loader *l, const struct json_value *lim)
 	if (v) {
 		if (v->type == JSON_STRING) {
 			if (parse_size(v->string.s, &m->memory) < 0 || m->memory == 0)
-				return at(l, v->pos, "\"limits.memory\": '%s' is not a size "
-						     "(e.g. \"256M\", \"2G\")", v->string.s);
+				return at(l, v->pos,
+					  "\"limits.memory\": '%s' is not a size "
+					  "(e.g. \"256M\", \"2G\")",
+					  v->string.s);
 		} else if (v->type == JSON_NUMBER && v->number.is_integer &&
 			   v->number.integer > 0) {
 			m->memory = (uint64_t)v->number.integer;
 		} else {
-			return at(l, v->pos, "\"limits.memory\" must be a size such as \"256M\" "
-					     "or a number of bytes");
+			return at(l, v->pos,
+				  "\"limits.memory\" must be a size such as \"256M\" "
+				  "or a number of bytes");
 		}
 	}
 	v = get(lim, "timeout");
 	if (v) {
-		if (v->type != JSON_NUMBER || v->number.value <= 0 ||
-		    v->number.value > 1e9)
-			return at(l, v->pos, "\"limits.timeout\" must be a positive number "
-					     "of seconds");
+		if (v->type != JSON_NUMBER || v->number.value <= 0 || v->number.value > 1e9)
+			return at(l, v->pos,
+				  "\"limits.timeout\" must be a positive number "
+				  "of seconds");
 		m->timeout_ms = (uint64_t)(v->number.value * 1000.0 + 0.5);
 		if (m->timeout_ms == 0)
 			m->timeout_ms = 1;
 	}
 	if (get_uint(l, lim, "procs", "\"limits.procs\"", 1U << 22, &m->procs) < 0 ||
-	    get_uint(l, lim, "open_files", "\"limits.open_files\"", 1U << 30,
-		     &m->open_files) < 0 ||
+	    get_uint(l, lim, "open_files", "\"limits.open_files\"", 1U << 30, &m->open_files) < 0 ||
 	    get_uint(l, lim, "cpu", "\"limits.cpu\"", 1ULL << 32, &m->cpu_s) < 0)
 		return -EINVAL;
 	return 0;
@@ -246,8 +250,7 @@ static int load_env(struct loader *l, const struct json_value *env)
 	static const char *const keys[] = { "clean", "set", NULL };
 	const struct json_value *set;
 
-	if (want(l, env, JSON_OBJECT, "\"env\"") < 0 ||
-	    check_keys(l, env, "\"env\"", keys) < 0)
+	if (want(l, env, JSON_OBJECT, "\"env\"") < 0 || check_keys(l, env, "\"env\"", keys) < 0)
 		return -EINVAL;
 	if (get_bool(l, env, "clean", "\"env.clean\"", &l->p->env_clean) < 0)
 		return -EINVAL;
@@ -277,8 +280,8 @@ static int load_env(struct loader *l, const struct json_value *env)
 	return 0;
 }
 
-int policy_load_buffer(struct mos_policy *p, const char *buf, size_t len,
-		       const char *name, const char *base, struct mos_err *e)
+int policy_load_buffer(struct mos_policy *p, const char *buf, size_t len, const char *name,
+		       const char *base, struct mos_err *e)
 {
 	static const char *const keys[] = { "fs", "net", "limits", "env", "cwd", NULL };
 	struct loader l = { .p = p, .name = name, .base = base, .e = e };
@@ -328,8 +331,7 @@ int policy_load_file(struct mos_policy *p, const char *path, struct mos_err *e)
 		return -EINVAL;
 	}
 	if (st.st_size > POLICY_MAX_BYTES) {
-		mos_err_set(e, "policy file %s is larger than %u bytes", path,
-			    POLICY_MAX_BYTES);
+		mos_err_set(e, "policy file %s is larger than %u bytes", path, POLICY_MAX_BYTES);
 		return -EFBIG;
 	}
 	buf = xmalloc((size_t)st.st_size + 1);

@@ -19,10 +19,8 @@ struct mos_report {
 	size_t nweak;
 };
 
-void report_add(struct mos_report *r, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-void report_weak(struct mos_report *r, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+void report_add(struct mos_report *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void report_weak(struct mos_report *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void report_print(const struct mos_report *r, FILE *out, const char *prefix);
 void report_free(struct mos_report *r);
 

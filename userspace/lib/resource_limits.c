@@ -5,34 +5,37 @@
 #include <string.h>
 #include <sys/resource.h>
 
-int limits_plan(const struct mos_limits *lim, const struct mos_cgroup_caps *caps,
-		uid_t uid, struct limits_plan *lp, struct mos_report *rep,
-		struct mos_err *e)
+int limits_plan(const struct mos_limits *lim, const struct mos_cgroup_caps *caps, uid_t uid,
+		struct limits_plan *lp, struct mos_report *rep, struct mos_err *e)
 {
 	memset(lp, 0, sizeof(*lp));
 	lp->lim = *lim;
 	if (lim->memory) {
 		lp->cgroup_memory = caps->memory_version != 0;
 		if (lp->cgroup_memory)
-			report_add(rep, "limits: memory %llu bytes for the whole sandbox "
-					"(cgroup v%d) and per process (RLIMIT_AS)",
+			report_add(rep,
+				   "limits: memory %llu bytes for the whole sandbox "
+				   "(cgroup v%d) and per process (RLIMIT_AS)",
 				   (unsigned long long)lim->memory, caps->memory_version);
 		else
-			report_add(rep, "limits: memory %llu bytes per process (RLIMIT_AS); "
-					"no usable cgroup memory controller, so the tree as "
-					"a whole is bounded only by procs x memory",
+			report_add(rep,
+				   "limits: memory %llu bytes per process (RLIMIT_AS); "
+				   "no usable cgroup memory controller, so the tree as "
+				   "a whole is bounded only by procs x memory",
 				   (unsigned long long)lim->memory);
 	}
 	if (lim->procs) {
 		if (caps->pids_version) {
 			lp->cgroup_pids = true;
-			report_add(rep, "limits: at most %llu processes and threads "
-					"(cgroup v%d pids.max)",
+			report_add(rep,
+				   "limits: at most %llu processes and threads "
+				   "(cgroup v%d pids.max)",
 				   (unsigned long long)lim->procs, caps->pids_version);
 		} else if (uid != 0) {
 			lp->rlimit_nproc = true;
-			report_add(rep, "limits: at most %llu processes and threads "
-					"(RLIMIT_NPROC in the sandbox's user namespace)",
+			report_add(rep,
+				   "limits: at most %llu processes and threads "
+				   "(RLIMIT_NPROC in the sandbox's user namespace)",
 				   (unsigned long long)lim->procs);
 		} else {
 			mos_err_set(e, "cannot enforce a process limit for uid 0: the kernel "
@@ -49,8 +52,9 @@ int limits_plan(const struct mos_limits *lim, const struct mos_cgroup_caps *caps
 		report_add(rep, "limits: %llu s of CPU time per process (RLIMIT_CPU)",
 			   (unsigned long long)lim->cpu_s);
 	if (lim->timeout_ms)
-		report_add(rep, "limits: the whole tree is killed after %llu.%03llu s "
-				"(exit status 124)",
+		report_add(rep,
+			   "limits: the whole tree is killed after %llu.%03llu s "
+			   "(exit status 124)",
 			   (unsigned long long)(lim->timeout_ms / 1000),
 			   (unsigned long long)(lim->timeout_ms % 1000));
 	return 0;

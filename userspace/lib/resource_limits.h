@@ -32,9 +32,8 @@ struct limits_plan {
 };
 
 /* Decide; a limit that cannot be enforced is an error (E set). */
-int limits_plan(const struct mos_limits *lim, const struct mos_cgroup_caps *caps,
-		uid_t uid, struct limits_plan *lp, struct mos_report *rep,
-		struct mos_err *e);
+int limits_plan(const struct mos_limits *lim, const struct mos_cgroup_caps *caps, uid_t uid,
+		struct limits_plan *lp, struct mos_report *rep, struct mos_err *e);
 /* In the sandboxed command, before exec.  0 or -errno. */
 int limits_apply_rlimits(const struct limits_plan *lp);
 

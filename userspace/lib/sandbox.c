@@ -44,15 +44,15 @@ struct init_msg {
 };
 
 struct pipes {
-	int go[2]; /* mosctl -> init: cgroup attached, go on (EOF: mosctl died) */
+	int go[2];     /* mosctl -> init: cgroup attached, go on (EOF: mosctl died) */
 	int status[2]; /* init -> mosctl: struct init_msg */
-	int err[2]; /* init/command -> mosctl: why setup failed, as text */
+	int err[2];    /* init/command -> mosctl: why setup failed, as text */
 };
 
 enum ns_mode {
 	NS_USER_PID, /* user + pid namespace */
-	NS_PID, /* pid namespace only (root without user namespaces) */
-	NS_NONE, /* no namespace: mosctl reaps the tree as subreaper */
+	NS_PID,	     /* pid namespace only (root without user namespaces) */
+	NS_NONE,     /* no namespace: mosctl reaps the tree as subreaper */
 };
 
 /* ---------------------------------------------------------------------- */
@@ -131,10 +131,9 @@ static bool caps_all_clear(void)
  */
 static const char *drop_bounding(int *err)
 {
-	unsigned long bits = SECBIT_NOROOT | SECBIT_NOROOT_LOCKED |
-			     SECBIT_NO_SETUID_FIXUP | SECBIT_NO_SETUID_FIXUP_LOCKED |
-			     SECBIT_KEEP_CAPS_LOCKED | SECBIT_NO_CAP_AMBIENT_RAISE |
-			     SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED;
+	unsigned long bits = SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP |
+			     SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED |
+			     SECBIT_NO_CAP_AMBIENT_RAISE | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED;
 	bool privileged = prctl(PR_SET_SECUREBITS, bits, 0, 0, 0) == 0;
 
 	if (!privileged && !caps_all_clear()) {
@@ -180,8 +179,8 @@ static void init_forward(int sig)
 }
 
 /* Phase 4: the command.  Confined already; only rlimits and exec remain. */
-static void __attribute__((noreturn)) exec_command(const struct sandbox_config *c,
-						   const sigset_t *oldmask, int errfd)
+static void __attribute__((noreturn))
+exec_command(const struct sandbox_config *c, const sigset_t *oldmask, int errfd)
 {
 	int r, err;
 
@@ -199,9 +198,9 @@ static void __attribute__((noreturn)) exec_command(const struct sandbox_config *
 	_exit(err == ENOENT || err == ENOTDIR ? MOS_EXIT_NOTFOUND : MOS_EXIT_NOEXEC);
 }
 
-static void __attribute__((noreturn)) run_init(const struct sandbox_config *c,
-					       struct pipes *p, enum ns_mode mode,
-					       uid_t uid, gid_t gid, const sigset_t *oldmask)
+static void __attribute__((noreturn))
+run_init(const struct sandbox_config *c, struct pipes *p, enum ns_mode mode, uid_t uid, gid_t gid,
+	 const sigset_t *oldmask)
 {
 	int errfd = p->err[1], statusfd = p->status[1];
 	struct init_msg msg;
@@ -323,8 +322,8 @@ static pid_t clone_init(enum ns_mode *mode, bool need_userns_or_pidns, bool need
 	pid_t pid;
 
 	*mode = NS_USER_PID;
-	pid = (pid_t)syscall(SYS_clone, CLONE_NEWUSER | CLONE_NEWPID | SIGCHLD, NULL, NULL,
-			     NULL, NULL);
+	pid = (pid_t)syscall(SYS_clone, CLONE_NEWUSER | CLONE_NEWPID | SIGCHLD, NULL, NULL, NULL,
+			     NULL);
 	if (pid >= 0 || need_userns)
 		return pid;
 	mos_info("cannot create a user namespace (%s)", strerror(errno));
@@ -383,7 +382,8 @@ static void reap_all_children(void)
 			fclose(f);
 		} else if (round >= 1000) {
 			mos_warn("cannot list leftover processes (%s is not readable): "
-				 "some may still run", path);
+				 "some may still run",
+				 path);
 			return;
 		}
 		while ((w = waitpid(-1, &st, WNOHANG)) > 0)
@@ -578,7 +578,8 @@ int sandbox_run(const struct sandbox_config *c)
 	if (c->limits->lim.timeout_ms) {
 		struct itimerspec its = {
 			.it_value = { .tv_sec = (time_t)(c->limits->lim.timeout_ms / 1000),
-				      .tv_nsec = (long)(c->limits->lim.timeout_ms % 1000) * 1000000L },
+				      .tv_nsec =
+					      (long)(c->limits->lim.timeout_ms % 1000) * 1000000L },
 		};
 
 		tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
@@ -606,8 +607,8 @@ int sandbox_run(const struct sandbox_config *c)
 		ret = MOS_EXIT_TIMEOUT;
 	} else if (s.have_exit) {
 		ret = status_to_exit(s.cmd_status);
-		if (WIFSIGNALED(s.cmd_status) && WTERMSIG(s.cmd_status) == SIGKILL &&
-		    cg.memory && cgroup_oom_killed(&cg))
+		if (WIFSIGNALED(s.cmd_status) && WTERMSIG(s.cmd_status) == SIGKILL && cg.memory &&
+		    cgroup_oom_killed(&cg))
 			mos_warn("the sandbox hit its memory limit; the kernel killed it");
 	} else if (s.errlen) {
 		mos_err("cannot set up the sandbox: %s", s.err);

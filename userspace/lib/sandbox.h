@@ -38,7 +38,7 @@ struct sandbox_config {
 	const struct sock_fprog *seccomp;
 	const struct limits_plan *limits;
 	const struct mos_cgroup_caps *cgcaps;
-	bool need_pidns; /* signals can be isolated only by a pid namespace */
+	bool need_pidns;      /* signals can be isolated only by a pid namespace */
 	const char *progname; /* for messages from inside the sandbox */
 };
 

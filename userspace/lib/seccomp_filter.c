@@ -25,38 +25,70 @@
 /* Syscalls no confined program needs; each fails with EPERM. */
 static const char *const denied_syscalls[] = {
 	/* loading code into the kernel, or replacing it */
-	"bpf", "init_module", "finit_module", "delete_module", "kexec_load",
+	"bpf",
+	"init_module",
+	"finit_module",
+	"delete_module",
+	"kexec_load",
 	"kexec_file_load",
 	/* mounts and root changes (Landlock forbids them too) */
-	"mount", "umount2", "pivot_root", "chroot", "move_mount", "open_tree",
-	"fsopen", "fsconfig", "fsmount", "fspick", "mount_setattr",
+	"mount",
+	"umount2",
+	"pivot_root",
+	"chroot",
+	"move_mount",
+	"open_tree",
+	"fsopen",
+	"fsconfig",
+	"fsmount",
+	"fspick",
+	"mount_setattr",
 	/* joining other namespaces */
 	"setns",
 	/* the kernel keyrings: secrets of the caller's session live there */
-	"keyctl", "add_key", "request_key",
+	"keyctl",
+	"add_key",
+	"request_key",
 	/* large attack surfaces a build or an agent does not use */
-	"perf_event_open", "userfaultfd", "open_by_handle_at", "name_to_handle_at",
+	"perf_event_open",
+	"userfaultfd",
+	"open_by_handle_at",
+	"name_to_handle_at",
 	/*
 	 * io_uring: its IORING_OP_SOCKET would create sockets this filter
 	 * cannot see (Landlock would still check its opens and connects).
 	 */
-	"io_uring_setup", "io_uring_enter", "io_uring_register",
+	"io_uring_setup",
+	"io_uring_enter",
+	"io_uring_register",
 	/* host administration */
-	"acct", "swapon", "swapoff", "reboot", "syslog", "vhangup", "quotactl",
-	"quotactl_fd", "settimeofday", "clock_settime", "iopl", "ioperm", "uselib",
-	"lookup_dcookie", "nfsservctl",
+	"acct",
+	"swapon",
+	"swapoff",
+	"reboot",
+	"syslog",
+	"vhangup",
+	"quotactl",
+	"quotactl_fd",
+	"settimeofday",
+	"clock_settime",
+	"iopl",
+	"ioperm",
+	"uselib",
+	"lookup_dcookie",
+	"nfsservctl",
 };
 
 /* Namespace flags refused in unshare() and clone(). */
 static const unsigned long ns_flags[] = {
-	CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET,
-	CLONE_NEWUTS, CLONE_NEWIPC, CLONE_NEWCGROUP,
+	CLONE_NEWNS,  CLONE_NEWUSER, CLONE_NEWPID,    CLONE_NEWNET,
+	CLONE_NEWUTS, CLONE_NEWIPC,  CLONE_NEWCGROUP,
 };
 
 /* personality() bits that weaken ASLR or memory protections. */
 static const unsigned long bad_personality[] = {
-	ADDR_NO_RANDOMIZE, READ_IMPLIES_EXEC, ADDR_COMPAT_LAYOUT, MMAP_PAGE_ZERO,
-	ADDR_LIMIT_3GB, ADDR_LIMIT_32BIT,
+	ADDR_NO_RANDOMIZE, READ_IMPLIES_EXEC, ADDR_COMPAT_LAYOUT,
+	MMAP_PAGE_ZERO,	   ADDR_LIMIT_3GB,    ADDR_LIMIT_32BIT,
 };
 
 struct sbuild {
@@ -74,8 +106,7 @@ static int rule(struct sbuild *b, int err, int nr, const char *what, unsigned in
 	return r;
 }
 
-static int deny_flag_bits(struct sbuild *b, const char *name, const unsigned long *flags,
-			  size_t n)
+static int deny_flag_bits(struct sbuild *b, const char *name, const unsigned long *flags, size_t n)
 {
 	int nr = seccomp_syscall_resolve_name(name);
 
@@ -221,8 +252,7 @@ int seccomp_build(const struct seccomp_opts *o, scmp_filter_ctx *out, struct mos
 	if (r == 0)
 		r = deny_flag_bits(&b, "clone", ns_flags, ARRAY_SIZE(ns_flags));
 	if (r == 0)
-		r = deny_flag_bits(&b, "personality", bad_personality,
-				   ARRAY_SIZE(bad_personality));
+		r = deny_flag_bits(&b, "personality", bad_personality, ARRAY_SIZE(bad_personality));
 	if (r < 0)
 		goto fail;
 	/* clone3 passes its flags in memory seccomp cannot read: ENOSYS makes
@@ -235,8 +265,8 @@ int seccomp_build(const struct seccomp_opts *o, scmp_filter_ctx *out, struct mos
 		static const unsigned long ioctls[] = { TIOCSTI, TIOCLINUX };
 
 		for (size_t i = 0; i < ARRAY_SIZE(ioctls); i++) {
-			struct scmp_arg_cmp a = SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffUL,
-							ioctls[i]);
+			struct scmp_arg_cmp a =
+				SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffUL, ioctls[i]);
 
 			r = rule(&b, EPERM, SCMP_SYS(ioctl), "ioctl", 1, &a);
 			if (r < 0)

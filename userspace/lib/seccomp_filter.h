@@ -25,9 +25,9 @@
 #include "report.h"
 
 struct seccomp_opts {
-	bool allow_udp; /* UDP sockets */
+	bool allow_udp;	 /* UDP sockets */
 	bool allow_unix; /* AF_UNIX socket() */
-	bool deny_inet; /* no IPv4/IPv6 sockets: Landlock cannot filter ports here */
+	bool deny_inet;	 /* no IPv4/IPv6 sockets: Landlock cannot filter ports here */
 };
 
 #define SECCOMP_VARIANTS 8

@@ -32,17 +32,20 @@ const struct sock_fprog *seccomp_program(const struct seccomp_opts *o)
 
 void seccomp_describe(const struct seccomp_opts *o, struct mos_report *rep)
 {
-	report_add(rep, "seccomp: %d syscalls denied (kernel modules, mount, namespaces, "
-			"keyrings, bpf, perf, io_uring, ...); ia32 and x32 syscalls kill "
-			"the process; TIOCSTI denied",
+	report_add(rep,
+		   "seccomp: %d syscalls denied (kernel modules, mount, namespaces, "
+		   "keyrings, bpf, perf, io_uring, ...); ia32 and x32 syscalls kill "
+		   "the process; TIOCSTI denied",
 		   MOS_SECCOMP_DENIED_SYSCALLS);
 	if (o->deny_inet)
-		report_add(rep, "seccomp: sockets: no IPv4/IPv6 at all (Landlock cannot "
-				"filter TCP ports on this kernel)%s",
+		report_add(rep,
+			   "seccomp: sockets: no IPv4/IPv6 at all (Landlock cannot "
+			   "filter TCP ports on this kernel)%s",
 			   o->allow_unix ? ", unix" : "");
 	else
-		report_add(rep, "seccomp: sockets: TCP%s%s and netlink route only; raw, "
-				"MPTCP, SCTP, ICMP%s%s and other families fail",
+		report_add(rep,
+			   "seccomp: sockets: TCP%s%s and netlink route only; raw, "
+			   "MPTCP, SCTP, ICMP%s%s and other families fail",
 			   o->allow_udp ? ", UDP" : "", o->allow_unix ? ", unix" : "",
 			   o->allow_udp ? "" : ", UDP",
 			   o->allow_unix ? "" : ", unix (socketpair() still works)");

@@ -96,8 +96,7 @@ struct flag {
 	const char *arg;
 };
 
-static int number(const char *name, const char *arg, uint64_t max, uint64_t *out,
-		  struct mos_err *e)
+static int number(const char *name, const char *arg, uint64_t max, uint64_t *out, struct mos_err *e)
 {
 	if (parse_uint(arg, max, out) < 0 || *out == 0) {
 		mos_err_set(e, "%s: '%s' is not a number from 1 to %llu", name, arg,
@@ -114,8 +113,8 @@ static int apply(struct run_opts *o, const struct flag *f, struct mos_err *e)
 
 	switch (f->opt) {
 	case 'r':
-		return policy_add_fs(p, NULL, f->arg, MOS_FS_READ | MOS_FS_EXEC, false,
-				     "--read", e);
+		return policy_add_fs(p, NULL, f->arg, MOS_FS_READ | MOS_FS_EXEC, false, "--read",
+				     e);
 	case 'w':
 		return policy_add_fs(p, NULL, f->arg, MOS_FS_ALL, false, "--write", e);
 	case OPT_DENY:
@@ -167,8 +166,10 @@ static int apply(struct run_opts *o, const struct flag *f, struct mos_err *e)
 		return 0;
 	case OPT_BACKEND:
 		if (mos_backend_parse(f->arg, &o->backend) < 0) {
-			mos_err_set(e, "--backend: unknown backend '%s' (available here: "
-				       "auto, landlock)", f->arg);
+			mos_err_set(e,
+				    "--backend: unknown backend '%s' (available here: "
+				    "auto, landlock)",
+				    f->arg);
 			return -EINVAL;
 		}
 		return 0;

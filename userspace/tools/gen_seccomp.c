@@ -51,11 +51,11 @@ int main(void)
 	for (unsigned int v = 0; v < SECCOMP_VARIANTS; v++)
 		if (export_variant(v) < 0)
 			return 1;
-	printf("static const struct sock_fprog mos_seccomp_programs[%d] = {\n",
-	       SECCOMP_VARIANTS);
+	printf("static const struct sock_fprog mos_seccomp_programs[%d] = {\n", SECCOMP_VARIANTS);
 	for (unsigned int v = 0; v < SECCOMP_VARIANTS; v++)
 		printf("\t{ sizeof(mos_seccomp_v%u) / sizeof(struct sock_filter), "
-		       "(struct sock_filter *)mos_seccomp_v%u },\n", v, v);
+		       "(struct sock_filter *)mos_seccomp_v%u },\n",
+		       v, v);
 	printf("};\n");
 	return 0;
 }

@@ -14,8 +14,8 @@
 
 /* File access classes a rule grants beneath a path (bit values). */
 enum mos_fs_access {
-	MOS_FS_READ = 1U << 0, /* open for reading, list directories */
-	MOS_FS_EXEC = 1U << 1, /* execute files */
+	MOS_FS_READ = 1U << 0,	/* open for reading, list directories */
+	MOS_FS_EXEC = 1U << 1,	/* execute files */
 	MOS_FS_WRITE = 1U << 2, /* write, create, remove, rename, truncate */
 };
 
