@@ -329,12 +329,22 @@ int landlock_grants_build(const struct mos_policy *p, int abi, struct landlock_g
 			char *real;
 			bool exists;
 
+			struct stat st;
+
 			r = resolve_real(fr->path, &real, &exists);
 			if (r < 0) {
 				mos_err_set(e, "%s %s: %s", fr->origin.text, fr->path,
 					    strerror(-r));
 				goto out;
 			}
+			/* Landlock denies by path: other names of the inode stay open. */
+			if (exists && stat(real, &st) == 0 && S_ISREG(st.st_mode) &&
+			    st.st_nlink > 1)
+				report_add(rep,
+					   "  note: %s %s has %ju hard links; a deny is by "
+					   "path, so its other names stay reachable where "
+					   "an allowed tree contains them",
+					   fr->origin.text, real, (uintmax_t)st.st_nlink);
 			strv_push(&d.v, &d.n, real);
 		} else {
 			PUSH_ALLOW(fr->path, fr->access, fr->optional, fr->origin.text);

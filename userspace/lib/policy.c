@@ -22,15 +22,29 @@ const char *const mos_system_read_paths[] = {
 };
 
 const char *const mos_system_deny_paths[] = {
+	/* password hashes and privilege configuration */
 	"/etc/shadow",
 	"/etc/shadow-",
 	"/etc/gshadow",
 	"/etc/gshadow-",
+	"/etc/security/opasswd",
 	"/etc/sudoers",
 	"/etc/sudoers.d",
+	"/etc/.pwd.lock",
+	/* private keys and credentials of services */
 	"/etc/ssh",
 	"/etc/ssl/private",
-	"/etc/security/opasswd",
+	"/etc/letsencrypt",
+	"/etc/wireguard",
+	"/etc/krb5.keytab",
+	"/etc/ipsec.secrets",
+	"/etc/ipsec.d/private",
+	"/etc/ppp/chap-secrets",
+	"/etc/ppp/pap-secrets",
+	"/etc/NetworkManager/system-connections",
+	"/etc/openvpn",
+	"/etc/docker/key.json",
+	"/etc/containers/auth.json",
 	NULL,
 };
 
