@@ -4,10 +4,12 @@
  */
 #include "cgroup.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -163,6 +165,33 @@ static int cg_write(const char *dir, const char *file, const char *val, bool opt
 	return r;
 }
 
+/*
+ * Remove cgroups left by a mosctl that was killed before it could clean up:
+ * "mosingar.<pid>" whose pid is gone.  rmdir only succeeds on an empty
+ * cgroup, so a live sandbox of another mosctl is never touched.
+ */
+static void remove_stale(const char *parent)
+{
+	DIR *d = opendir(parent);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		char *end;
+		long pid;
+
+		if (strncmp(de->d_name, "mosingar.", 9) != 0)
+			continue;
+		pid = strtol(de->d_name + 9, &end, 10);
+		if (*end || pid <= 0 || pid == getpid() || kill((pid_t)pid, 0) == 0 ||
+		    errno != ESRCH)
+			continue;
+		unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR);
+	}
+	closedir(d);
+}
+
 /* Make (or reuse, for v2 where pids and memory share one) the cgroup under PARENT. */
 static int make_dir(struct mos_cgroup *cg, const char *parent, struct mos_err *e, const char **dir)
 {
@@ -177,6 +206,7 @@ static int make_dir(struct mos_cgroup *cg, const char *parent, struct mos_err *e
 	}
 	if (cg->ndirs == MOS_CGROUP_MAX_DIRS)
 		return -ENOSPC;
+	remove_stale(parent);
 	if (mkdir(path, 0755) < 0 && errno != EEXIST) {
 		mos_err_set(e, "cannot create cgroup %s: %s", path, strerror(errno));
 		return -errno;

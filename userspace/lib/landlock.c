@@ -513,6 +513,18 @@ int landlock_compile(const struct mos_policy *p, int abi, struct landlock_plan *
 		}
 	}
 	lp->nfs_rules = g.n;
+	for (size_t i = 0; i < g.n; i++) {
+		if (path_is_beneath("/proc", g.v[i].path))
+			lp->proc_visible = true;
+		if (path_is_beneath(g.v[i].path, "/proc")) {
+			struct landlock_grants *pg = &lp->proc_grants;
+
+			lp->proc_visible = true;
+			pg->v = xrealloc(pg->v, (pg->n + 1) * sizeof(*pg->v));
+			pg->v[pg->n].path = xstrdup(g.v[i].path);
+			pg->v[pg->n++].rights = g.v[i].rights;
+		}
+	}
 	landlock_grants_free(&g);
 
 	if (abi < 3)
@@ -563,8 +575,27 @@ int landlock_enforce(const struct landlock_plan *lp)
 	return 0;
 }
 
+int landlock_add_proc_rules(const struct landlock_plan *lp)
+{
+	for (size_t i = 0; i < lp->proc_grants.n; i++) {
+		const struct landlock_grant *g = &lp->proc_grants.v[i];
+		_cleanup_close_ int fd = open(g->path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		struct landlock_path_beneath_attr pb = { .allowed_access = g->rights,
+							 .parent_fd = fd };
+
+		/* A per-process path of the caller's pid namespace has no twin here. */
+		if (fd < 0 && errno == ENOENT)
+			continue;
+		if (fd < 0 ||
+		    mos_landlock_add_rule(lp->ruleset_fd, LANDLOCK_RULE_PATH_BENEATH, &pb, 0) < 0)
+			return -errno;
+	}
+	return 0;
+}
+
 void landlock_plan_release(struct landlock_plan *lp)
 {
 	closep(&lp->ruleset_fd);
 	lp->ruleset_fd = -1;
+	landlock_grants_free(&lp->proc_grants);
 }

@@ -40,6 +40,13 @@ struct landlock_plan {
 	int ruleset_fd; /* -1 when Landlock is not used */
 	uint64_t handled_fs, handled_net, scoped;
 	size_t nfs_rules, nnet_rules;
+	/*
+	 * /proc is reachable (a rule on /proc, beneath it, or above it): the
+	 * sandbox then gets its own /proc, and the rules beneath /proc are
+	 * added again on that new mount (landlock_add_proc_rules).
+	 */
+	bool proc_visible;
+	struct landlock_grants proc_grants;
 };
 
 /* Landlock rights for a mos_fs_access mask at ABI (0 when ABI is 0). */
@@ -59,6 +66,11 @@ void landlock_grants_free(struct landlock_grants *g);
 /* Build the ruleset.  Records weak rules in REP when ABI is too old. */
 int landlock_compile(const struct mos_policy *p, int abi, struct landlock_plan *lp,
 		     struct mos_report *rep, struct mos_err *e);
+/*
+ * In the sandbox, after mounting its own /proc: grant on the new mount what
+ * the policy grants beneath /proc.  0 or -errno.
+ */
+int landlock_add_proc_rules(const struct landlock_plan *lp);
 /* In the sandbox: restrict the calling thread (NO_NEW_PRIVS must be set). */
 int landlock_enforce(const struct landlock_plan *lp);
 void landlock_plan_release(struct landlock_plan *lp);

@@ -85,6 +85,10 @@ int mos_plan_build(const struct mos_policy *p, enum mos_backend b, struct mos_pl
 	r = landlock_compile(p, abi, &plan->landlock, &plan->rep, e);
 	if (r < 0)
 		goto fail;
+	if (plan->landlock.proc_visible)
+		report_add(&plan->rep, "/proc: the sandbox gets its own (new mount and pid "
+				       "namespaces), showing its own processes only; grant "
+				       "/proc as a whole, not /proc/self");
 	/* Without Landlock TCP rules, no IP socket may exist at all. */
 	so.deny_inet = abi < 4 && !(p->nnet_allow || p->nnet_bind);
 	if (abi < 6) {
@@ -107,6 +111,12 @@ int mos_plan_build(const struct mos_policy *p, enum mos_backend b, struct mos_pl
 				       "does not filter UDP)");
 	so.allow_udp = p->allow_udp;
 	so.allow_unix = p->allow_unix;
+	so.deny_listen = !p->nnet_bind && !p->allow_unix;
+	if (p->nnet_bind)
+		report_weak(&plan->rep, "--net-bind: listen() on a socket that was never bound "
+					"gets an ephemeral port, and Landlock has no rule for "
+					"listen(), so the sandbox could also listen on a port the "
+					"kernel picks");
 	plan->seccomp = seccomp_program(&so);
 	seccomp_describe(&so, &plan->rep);
 	report_add(&plan->rep, "process: all capabilities dropped, no_new_privs, new "

@@ -179,6 +179,13 @@ int policy_add_net_allow(struct mos_policy *p, const char *spec, const char *ori
 		}
 		host = xstrndup(spec + 1, (size_t)(close - spec - 1));
 		ports = close + 2;
+		/* Brackets hold an IPv6 address: never empty, a name or a wildcard. */
+		if (!strchr(host, ':')) {
+			mos_err_set(e,
+				    "%s: '%s': brackets must hold an IPv6 address, e.g. [::1]:80",
+				    origin, spec);
+			return -EINVAL;
+		}
 	} else {
 		const char *colon = strrchr(spec, ':');
 

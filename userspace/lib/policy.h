@@ -50,6 +50,9 @@ struct mos_net_rule {
 	struct mos_origin origin;
 };
 
+/* Below this no program can even be executed (RLIMIT_AS). */
+#define MOS_MIN_MEMORY (1ULL << 20)
+
 struct mos_limits {
 	uint64_t memory;     /* bytes; 0 = unlimited */
 	uint64_t procs;	     /* 0 = unlimited */

@@ -99,7 +99,7 @@ static int get_bool(struct loader *l, const struct json_value *obj, const char *
 	return 0;
 }
 
-/* A non-negative integer, or a decimal string of one. */
+/* A positive integer: 0 would read as "no limit" in some tools, so it is refused. */
 static int get_uint(struct loader *l, const struct json_value *obj, const char *key,
 		    const char *what, uint64_t max, uint64_t *out)
 {
@@ -107,10 +107,11 @@ static int get_uint(struct loader *l, const struct json_value *obj, const char *
 
 	if (!v)
 		return 0;
-	if (v->type != JSON_NUMBER || !v->number.is_integer || v->number.integer < 0 ||
+	if (v->type != JSON_NUMBER || !v->number.is_integer || v->number.integer < 1 ||
 	    (uint64_t)v->number.integer > max)
-		return at(l, v->pos, "%s must be a whole number from 0 to %llu", what,
-			  (unsigned long long)max);
+		return at(l, v->pos,
+			  "%s must be a whole number from 1 to %llu (leave it out for no limit)",
+			  what, (unsigned long long)max);
 	*out = (uint64_t)v->number.integer;
 	return 0;
 }
@@ -214,29 +215,28 @@ static int load_limits(struct loader *l, const struct json_value *lim)
 	v = get(lim, "memory");
 	if (v) {
 		if (v->type == JSON_STRING) {
-			if (parse_size(v->string.s, &m->memory) < 0 || m->memory == 0)
+			if (parse_size(v->string.s, &m->memory) < 0 || m->memory < MOS_MIN_MEMORY)
 				return at(l, v->pos,
-					  "\"limits.memory\": '%s' is not a size "
-					  "(e.g. \"256M\", \"2G\")",
+					  "\"limits.memory\": '%s' is not a size of at least "
+					  "1M (e.g. \"256M\", \"2G\")",
 					  v->string.s);
 		} else if (v->type == JSON_NUMBER && v->number.is_integer &&
-			   v->number.integer > 0) {
+			   v->number.integer >= (int64_t)MOS_MIN_MEMORY) {
 			m->memory = (uint64_t)v->number.integer;
 		} else {
 			return at(l, v->pos,
 				  "\"limits.memory\" must be a size such as \"256M\" "
-				  "or a number of bytes");
+				  "or a number of bytes, at least 1M");
 		}
 	}
 	v = get(lim, "timeout");
 	if (v) {
-		if (v->type != JSON_NUMBER || v->number.value <= 0 || v->number.value > 1e9)
+		/* Milliseconds, as --timeout: less than 0.001 s is refused, not rounded up. */
+		if (v->type != JSON_NUMBER || v->number.value < 0.001 || v->number.value > 1e9)
 			return at(l, v->pos,
-				  "\"limits.timeout\" must be a positive number "
-				  "of seconds");
+				  "\"limits.timeout\" must be a number of seconds from 0.001 "
+				  "to 1e9");
 		m->timeout_ms = (uint64_t)(v->number.value * 1000.0 + 0.5);
-		if (m->timeout_ms == 0)
-			m->timeout_ms = 1;
 	}
 	if (get_uint(l, lim, "procs", "\"limits.procs\"", 1U << 22, &m->procs) < 0 ||
 	    get_uint(l, lim, "open_files", "\"limits.open_files\"", 1U << 30, &m->open_files) < 0 ||

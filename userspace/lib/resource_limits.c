@@ -60,15 +60,24 @@ int limits_plan(const struct mos_limits *lim, const struct mos_cgroup_caps *caps
 	return 0;
 }
 
-static int set1(int res, rlim_t v)
+static int set2(int res, rlim_t soft, rlim_t hard)
 {
-	struct rlimit rl = { v, v };
+	struct rlimit rl = { soft, hard };
 	struct rlimit cur;
 
 	/* Never raise a limit the caller already has lower. */
-	if (getrlimit(res, &cur) == 0 && cur.rlim_max != RLIM_INFINITY && cur.rlim_max < v)
-		rl.rlim_cur = rl.rlim_max = cur.rlim_max;
+	if (getrlimit(res, &cur) == 0 && cur.rlim_max != RLIM_INFINITY) {
+		if (cur.rlim_max < rl.rlim_max)
+			rl.rlim_max = cur.rlim_max;
+		if (rl.rlim_max < rl.rlim_cur)
+			rl.rlim_cur = rl.rlim_max;
+	}
 	return setrlimit(res, &rl) < 0 ? -errno : 0;
+}
+
+static int set1(int res, rlim_t v)
+{
+	return set2(res, v, v);
 }
 
 int limits_apply_rlimits(const struct limits_plan *lp)
@@ -79,8 +88,9 @@ int limits_apply_rlimits(const struct limits_plan *lp)
 		r = set1(RLIMIT_AS, lp->lim.memory);
 	if (r == 0 && lp->lim.open_files)
 		r = set1(RLIMIT_NOFILE, lp->lim.open_files);
+	/* SIGXCPU (catchable) at the limit, SIGKILL one second later. */
 	if (r == 0 && lp->lim.cpu_s)
-		r = set1(RLIMIT_CPU, lp->lim.cpu_s);
+		r = set2(RLIMIT_CPU, lp->lim.cpu_s, lp->lim.cpu_s + 1);
 	/* +1: the sandbox's init is one of the user namespace's processes. */
 	if (r == 0 && lp->rlimit_nproc)
 		r = set1(RLIMIT_NPROC, lp->lim.procs + 1);

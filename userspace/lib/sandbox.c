@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
@@ -167,6 +168,39 @@ static const char *clear_caps(int *err)
 	return NULL;
 }
 
+/*
+ * The policy grants /proc: give the sandbox a /proc of its own pid namespace
+ * (in its own mount namespace), so that it sees its own processes only and
+ * /proc/self and /proc/1 mean what they say.  Landlock rules name inodes,
+ * so what the policy grants beneath /proc is granted again on the new mount.
+ */
+static void mount_own_proc(const struct sandbox_config *c, enum ns_mode mode, int errfd)
+{
+	int r;
+
+	if (mode == NS_NONE) {
+		if (c->allow_degraded)
+			return;
+		setup_fail(errfd,
+			   "a /proc showing only the sandbox needs a pid namespace, and none "
+			   "could be made (pass --allow-degraded to grant the caller's /proc)",
+			   EPERM);
+	}
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		setup_fail(errfd, "making the sandbox's mounts private", errno);
+	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
+		if (c->allow_degraded)
+			return;
+		setup_fail(errfd,
+			   "mounting a /proc for the sandbox's pid namespace (pass "
+			   "--allow-degraded to grant the caller's /proc instead)",
+			   errno);
+	}
+	r = landlock_add_proc_rules(c->landlock);
+	if (r < 0)
+		setup_fail(errfd, "granting the sandbox's /proc", -r);
+}
+
 static volatile sig_atomic_t init_cmd_pgid;
 
 static void init_forward(int sig)
@@ -223,6 +257,8 @@ run_init(const struct sandbox_config *c, struct pipes *p, enum ns_mode mode, uid
 	if (read(p->go[0], &go, 1) != 1)
 		_exit(MOS_EXIT_SETUP); /* mosctl gave up or died */
 	close(p->go[0]);
+	if (c->landlock && c->landlock->proc_visible)
+		mount_own_proc(c, mode, errfd);
 
 	/*
 	 * Phase 3: shed everything inherited, then confine.  Order matters:
@@ -317,19 +353,22 @@ run_init(const struct sandbox_config *c, struct pipes *p, enum ns_mode mode, uid
 /* Phase 1: mosctl, unconfined.                                             */
 /* ---------------------------------------------------------------------- */
 
-static pid_t clone_init(enum ns_mode *mode, bool need_userns_or_pidns, bool need_userns)
+static pid_t clone_init(enum ns_mode *mode, bool need_userns_or_pidns, bool need_userns,
+			bool need_mountns)
 {
+	unsigned long mnt = need_mountns ? CLONE_NEWNS : 0;
 	pid_t pid;
 
 	*mode = NS_USER_PID;
-	pid = (pid_t)syscall(SYS_clone, CLONE_NEWUSER | CLONE_NEWPID | SIGCHLD, NULL, NULL, NULL,
-			     NULL);
+	pid = (pid_t)syscall(SYS_clone, CLONE_NEWUSER | CLONE_NEWPID | mnt | SIGCHLD, NULL, NULL,
+			     NULL, NULL);
 	if (pid >= 0 || need_userns)
 		return pid;
 	mos_info("cannot create a user namespace (%s)", strerror(errno));
 	if (geteuid() == 0) {
 		*mode = NS_PID;
-		pid = (pid_t)syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, NULL, NULL, NULL, NULL);
+		pid = (pid_t)syscall(SYS_clone, CLONE_NEWPID | mnt | SIGCHLD, NULL, NULL, NULL,
+				     NULL);
 		if (pid >= 0 || need_userns_or_pidns)
 			return pid;
 	}
@@ -545,7 +584,8 @@ int sandbox_run(const struct sandbox_config *c)
 	sigprocmask(SIG_BLOCK, &set, &oldmask);
 	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 
-	s.init = clone_init(&s.mode, c->need_pidns, c->limits->rlimit_nproc);
+	s.init = clone_init(&s.mode, c->need_pidns, c->limits->rlimit_nproc,
+			    c->landlock && c->landlock->proc_visible);
 	if (s.init < 0) {
 		mos_err("cannot create the sandbox's %s namespace: %s (%s)",
 			c->limits->rlimit_nproc ? "user" : "pid", strerror(errno),
@@ -613,6 +653,11 @@ int sandbox_run(const struct sandbox_config *c)
 	} else if (s.errlen) {
 		mos_err("cannot set up the sandbox: %s", s.err);
 		ret = MOS_EXIT_SETUP;
+	} else if (cg.memory && cgroup_oom_killed(&cg)) {
+		mos_err("the sandbox hit its memory limit (%llu bytes) before the command "
+			"could finish starting",
+			(unsigned long long)c->limits->lim.memory);
+		ret = status_to_exit(s.init_status);
 	} else {
 		mos_err("the sandbox's init ended unexpectedly (%s %d)",
 			WIFSIGNALED(s.init_status) ? "signal" : "status",

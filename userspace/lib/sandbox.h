@@ -39,6 +39,7 @@ struct sandbox_config {
 	const struct limits_plan *limits;
 	const struct mos_cgroup_caps *cgcaps;
 	bool need_pidns;      /* signals can be isolated only by a pid namespace */
+	bool allow_degraded;  /* e.g. run with the caller's /proc if no new one can be made */
 	const char *progname; /* for messages from inside the sandbox */
 };
 

@@ -121,8 +121,15 @@ static int deny_flag_bits(struct sbuild *b, const char *name, const unsigned lon
 }
 
 /*
- * socket(): AF_INET/AF_INET6 SOCK_STREAM (TCP, filtered by Landlock), UDP
- * with --allow-udp, AF_UNIX with --allow-unix, AF_NETLINK route (interface
+ * socket() takes ints: the kernel ignores the upper 32 bits of each register,
+ * so every equality on an argument compares the low 32 bits only (a value
+ * with high bits set must not slip past a rule it would match as an int).
+ */
+#define ARG32_EQ(n, v) SCMP_CMP(n, SCMP_CMP_MASKED_EQ, 0xffffffffULL, (scmp_datum_t)(v))
+
+/*
+ * socket(): AF_INET/AF_INET6 TCP (filtered by Landlock), UDP with
+ * --allow-udp, AF_UNIX with --allow-unix, AF_NETLINK route (interface
  * lookups); every other family, type and protocol fails.
  */
 static int socket_rules(struct sbuild *b, const struct seccomp_opts *o)
@@ -132,10 +139,11 @@ static int socket_rules(struct sbuild *b, const struct seccomp_opts *o)
 
 	/*
 	 * Families are refused one by one below AF_NETLINK (libseccomp cannot
-	 * compare one argument twice in a rule) and as a range above it.
+	 * compare one argument twice in a rule) and as a range above it (a
+	 * 64-bit comparison, so high garbage bits are refused too).
 	 */
 	for (int af = 0; af < AF_NETLINK; af++) {
-		struct scmp_arg_cmp a = SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)af);
+		struct scmp_arg_cmp a = ARG32_EQ(0, af);
 
 		if ((af == AF_UNIX && o->allow_unix) ||
 		    ((af == AF_INET || af == AF_INET6) && !o->deny_inet))
@@ -154,7 +162,7 @@ static int socket_rules(struct sbuild *b, const struct seccomp_opts *o)
 	{
 		/* netlink: only NETLINK_ROUTE (0), read by getifaddrs(). */
 		struct scmp_arg_cmp a[] = {
-			SCMP_A0(SCMP_CMP_EQ, AF_NETLINK),
+			ARG32_EQ(0, AF_NETLINK),
 			SCMP_A2(SCMP_CMP_NE, 0),
 		};
 
@@ -170,7 +178,7 @@ static int socket_rules(struct sbuild *b, const struct seccomp_opts *o)
 		/* Types other than STREAM (and DGRAM with --allow-udp). */
 		for (int type = 2; type <= 10; type++) {
 			struct scmp_arg_cmp a[] = {
-				SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)af),
+				ARG32_EQ(0, af),
 				SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, (scmp_datum_t)type),
 			};
 
@@ -181,13 +189,17 @@ static int socket_rules(struct sbuild *b, const struct seccomp_opts *o)
 				return r;
 		}
 		{
-			/* MPTCP would bypass Landlock's TCP port rules on older kernels. */
+			/*
+			 * Stream sockets: TCP only (protocol 0 or 6).  MPTCP (262)
+			 * and SCTP (132) are not filtered by Landlock's TCP rules.
+			 */
 			struct scmp_arg_cmp a[] = {
-				SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)af),
-				SCMP_A2(SCMP_CMP_EQ, IPPROTO_MPTCP),
+				ARG32_EQ(0, af),
+				SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_STREAM),
+				SCMP_A2(SCMP_CMP_GT, IPPROTO_TCP),
 			};
 
-			r = rule(b, EACCES, nr, "MPTCP", 2, a);
+			r = rule(b, EACCES, nr, "stream protocol", 3, a);
 			if (r < 0)
 				return r;
 		}
@@ -197,8 +209,8 @@ static int socket_rules(struct sbuild *b, const struct seccomp_opts *o)
 
 			for (size_t i = 0; i < ARRAY_SIZE(protos); i++) {
 				struct scmp_arg_cmp a[] = {
-					SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)af),
-					SCMP_A2(SCMP_CMP_EQ, (scmp_datum_t)protos[i]),
+					ARG32_EQ(0, af),
+					ARG32_EQ(2, protos[i]),
 				};
 
 				r = rule(b, EACCES, nr, "ICMP socket", 2, a);
@@ -206,6 +218,65 @@ static int socket_rules(struct sbuild *b, const struct seccomp_opts *o)
 					return r;
 			}
 		}
+	}
+	return 0;
+}
+
+/*
+ * TCP Fast Open connects inside sendto()/sendmsg() without the connect hook
+ * Landlock filters on, so MSG_FASTOPEN is refused (a plain connect() with
+ * TCP_FASTOPEN_CONNECT still works and is checked).  listen() on an unbound
+ * socket binds an ephemeral port without Landlock's bind hook: with no bind
+ * rule and no unix sockets, nothing may listen at all.
+ */
+static int connect_path_rules(struct sbuild *b, const struct seccomp_opts *o)
+{
+	static const struct {
+		const char *name;
+		unsigned int flags_arg;
+	} sends[] = { { "sendto", 3 }, { "sendmsg", 2 }, { "sendmmsg", 3 } };
+	int r;
+
+	for (size_t i = 0; i < ARRAY_SIZE(sends); i++) {
+		struct scmp_arg_cmp a = SCMP_CMP(sends[i].flags_arg, SCMP_CMP_MASKED_EQ,
+						 MSG_FASTOPEN, MSG_FASTOPEN);
+
+		r = rule(b, EPERM, seccomp_syscall_resolve_name(sends[i].name), sends[i].name, 1,
+			 &a);
+		if (r < 0)
+			return r;
+	}
+	if (o->deny_listen)
+		return rule(b, EPERM, SCMP_SYS(listen), "listen", 0, NULL);
+	return 0;
+}
+
+/*
+ * personality(): refuse the flags that weaken ASLR or memory protections,
+ * but keep the query (0xffffffff), which has every bit set.  As one rule
+ * cannot compare an argument twice, the set is split on bit 31: below it,
+ * any bad flag is refused; with it, anything but the query is refused.
+ */
+static int personality_rules(struct sbuild *b)
+{
+	int nr = SCMP_SYS(personality);
+	int r;
+
+	for (size_t i = 0; i < ARRAY_SIZE(bad_personality); i++) {
+		struct scmp_arg_cmp a = SCMP_A0(
+			SCMP_CMP_MASKED_EQ, bad_personality[i] | 0x80000000UL, bad_personality[i]);
+
+		r = rule(b, EPERM, nr, "personality", 1, &a);
+		if (r < 0)
+			return r;
+	}
+	for (int bit = 0; bit < 31; bit++) {
+		struct scmp_arg_cmp a =
+			SCMP_A0(SCMP_CMP_MASKED_EQ, 0x80000000UL | (1UL << bit), 0x80000000UL);
+
+		r = rule(b, EPERM, nr, "personality", 1, &a);
+		if (r < 0)
+			return r;
 	}
 	return 0;
 }
@@ -252,7 +323,7 @@ int seccomp_build(const struct seccomp_opts *o, scmp_filter_ctx *out, struct mos
 	if (r == 0)
 		r = deny_flag_bits(&b, "clone", ns_flags, ARRAY_SIZE(ns_flags));
 	if (r == 0)
-		r = deny_flag_bits(&b, "personality", bad_personality, ARRAY_SIZE(bad_personality));
+		r = personality_rules(&b);
 	if (r < 0)
 		goto fail;
 	/* clone3 passes its flags in memory seccomp cannot read: ENOSYS makes
@@ -265,8 +336,7 @@ int seccomp_build(const struct seccomp_opts *o, scmp_filter_ctx *out, struct mos
 		static const unsigned long ioctls[] = { TIOCSTI, TIOCLINUX };
 
 		for (size_t i = 0; i < ARRAY_SIZE(ioctls); i++) {
-			struct scmp_arg_cmp a =
-				SCMP_A1(SCMP_CMP_MASKED_EQ, 0xffffffffUL, ioctls[i]);
+			struct scmp_arg_cmp a = ARG32_EQ(1, ioctls[i]);
 
 			r = rule(&b, EPERM, SCMP_SYS(ioctl), "ioctl", 1, &a);
 			if (r < 0)
@@ -274,6 +344,8 @@ int seccomp_build(const struct seccomp_opts *o, scmp_filter_ctx *out, struct mos
 		}
 	}
 	r = socket_rules(&b, o);
+	if (r == 0)
+		r = connect_path_rules(&b, o);
 	if (r < 0)
 		goto fail;
 

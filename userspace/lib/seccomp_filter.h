@@ -9,7 +9,7 @@
  * Documentation/threat-model.md lists every entry and why it is there.
  *
  * The filter is written with libseccomp (seccomp_build) and depends only on
- * the three switches of struct seccomp_opts, so the build compiles all eight
+ * the four switches of struct seccomp_opts, so the build compiles all 16
  * variants to BPF once (userspace/tools/gen_seccomp.c) and mosctl loads the
  * matching program without running libseccomp's compiler at every start
  * (seccomp_program_*).  A unit test checks the two agree.
@@ -25,12 +25,13 @@
 #include "report.h"
 
 struct seccomp_opts {
-	bool allow_udp;	 /* UDP sockets */
-	bool allow_unix; /* AF_UNIX socket() */
-	bool deny_inet;	 /* no IPv4/IPv6 sockets: Landlock cannot filter ports here */
+	bool allow_udp;	  /* UDP sockets */
+	bool allow_unix;  /* AF_UNIX socket() */
+	bool deny_inet;	  /* no IPv4/IPv6 sockets: Landlock cannot filter ports here */
+	bool deny_listen; /* no listen(): no bind rule and no unix sockets */
 };
 
-#define SECCOMP_VARIANTS 8
+#define SECCOMP_VARIANTS 16
 unsigned int seccomp_variant(const struct seccomp_opts *o);
 void seccomp_opts_of_variant(unsigned int v, struct seccomp_opts *o);
 

@@ -12,7 +12,8 @@
 
 unsigned int seccomp_variant(const struct seccomp_opts *o)
 {
-	return (o->allow_udp ? 1U : 0U) | (o->allow_unix ? 2U : 0U) | (o->deny_inet ? 4U : 0U);
+	return (o->allow_udp ? 1U : 0U) | (o->allow_unix ? 2U : 0U) | (o->deny_inet ? 4U : 0U) |
+	       (o->deny_listen ? 8U : 0U);
 }
 
 void seccomp_opts_of_variant(unsigned int v, struct seccomp_opts *o)
@@ -20,6 +21,7 @@ void seccomp_opts_of_variant(unsigned int v, struct seccomp_opts *o)
 	o->allow_udp = v & 1U;
 	o->allow_unix = v & 2U;
 	o->deny_inet = v & 4U;
+	o->deny_listen = v & 8U;
 }
 
 #ifndef MOS_SECCOMP_VARIANTS_ONLY
@@ -49,6 +51,10 @@ void seccomp_describe(const struct seccomp_opts *o, struct mos_report *rep)
 			   o->allow_udp ? ", UDP" : "", o->allow_unix ? ", unix" : "",
 			   o->allow_udp ? "" : ", UDP",
 			   o->allow_unix ? "" : ", unix (socketpair() still works)");
+	report_add(rep,
+		   "seccomp: TCP Fast Open (MSG_FASTOPEN) refused: it connects without "
+		   "the check Landlock makes on connect()%s",
+		   o->deny_listen ? "; listen() refused (no bind rule)" : "");
 }
 
 int seccomp_enforce(const struct sock_fprog *prog)

@@ -102,6 +102,7 @@ static int cmd_run(int argc, char **argv)
 		.limits = &plan.limits,
 		.cgcaps = &plan.cgcaps,
 		.need_pidns = plan.need_pidns,
+		.allow_degraded = o.allow_degraded,
 		.progname = "mosctl",
 	};
 	fflush(NULL);

@@ -133,8 +133,14 @@ static int apply(struct run_opts *o, const struct flag *f, struct mos_err *e)
 		p->allow_unix = true;
 		return 0;
 	case 'm':
-		if (parse_size(f->arg, &l->memory) < 0 || l->memory == 0) {
+		if (parse_size(f->arg, &l->memory) < 0) {
 			mos_err_set(e, "--memory: '%s' is not a size (e.g. 256M, 2G)", f->arg);
+			return -EINVAL;
+		}
+		if (l->memory < MOS_MIN_MEMORY) {
+			mos_err_set(e,
+				    "--memory: '%s' is too small to run any program (at least 1M)",
+				    f->arg);
 			return -EINVAL;
 		}
 		return 0;
@@ -201,12 +207,19 @@ int options_parse(int argc, char **argv, struct run_opts *o, struct mos_err *e)
 		if (c == '?' || c == ':') {
 			const char *bad = argv[optind - 1];
 
-			if (optopt && optopt < 256 && strchr("rwmPtC", optopt))
+			/*
+			 * For a long option getopt sets optopt to its value, which
+			 * may be a letter: name what the user typed instead.
+			 */
+			if (!strncmp(bad, "--", 2))
+				mos_err_set(e,
+					    "%s: unknown option, or a missing or unexpected "
+					    "argument",
+					    bad);
+			else if (optopt && strchr("rwmPtC", optopt))
 				mos_err_set(e, "option -%c needs an argument", optopt);
-			else if (optopt >= 256 || !optopt)
-				mos_err_set(e, "unknown option or missing argument: %s", bad);
 			else
-				mos_err_set(e, "unknown option -%c", optopt);
+				mos_err_set(e, "unknown option -%c", optopt ? optopt : '?');
 			r = -EINVAL;
 			goto out;
 		}

@@ -25,7 +25,8 @@ struct run_opts {
 /*
  * Parse ARGV (ARGV[0] is the subcommand name).  The policy file, if any, is
  * loaded first; flags then add rules and replace its scalar settings.
- * Returns 0 or -EINVAL with E set.
+ * Returns 0, or -errno with E set (-EINVAL for a bad flag or policy, another
+ * code when the policy file cannot be read).
  */
 int options_parse(int argc, char **argv, struct run_opts *o, struct mos_err *e);
 void options_free(struct run_opts *o);
