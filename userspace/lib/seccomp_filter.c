@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "util.h"
 
@@ -252,6 +253,44 @@ static int connect_path_rules(struct sbuild *b, const struct seccomp_opts *o)
 }
 
 /*
+ * No set-user-ID or set-group-ID file may come out of a sandbox: a root
+ * caller's sandbox could otherwise leave a setuid-root binary in a writable
+ * tree, and any caller's a setuid-to-itself one for other local users.
+ * The mode is an argument of chmod, open with O_CREAT and mknod; openat2
+ * passes it in memory seccomp cannot read, so openat2 answers ENOSYS and the
+ * C library or the program falls back to openat.
+ */
+static int setid_rules(struct sbuild *b)
+{
+	static const struct {
+		const char *name;
+		unsigned int mode_arg;
+	} calls[] = {
+		{ "chmod", 1 },	    { "fchmod", 1 }, { "fchmodat", 2 },
+		{ "fchmodat2", 2 }, { "open", 2 },   { "openat", 3 },
+		{ "creat", 1 },	    { "mknod", 1 },  { "mknodat", 2 },
+	};
+	static const unsigned long bits[] = { S_ISUID, S_ISGID };
+	int r;
+
+	for (size_t i = 0; i < ARRAY_SIZE(calls); i++) {
+		int nr = seccomp_syscall_resolve_name(calls[i].name);
+
+		if (nr == __NR_SCMP_ERROR)
+			continue;
+		for (size_t j = 0; j < ARRAY_SIZE(bits); j++) {
+			struct scmp_arg_cmp a =
+				SCMP_CMP(calls[i].mode_arg, SCMP_CMP_MASKED_EQ, bits[j], bits[j]);
+
+			r = rule(b, EPERM, nr, calls[i].name, 1, &a);
+			if (r < 0)
+				return r;
+		}
+	}
+	return rule(b, ENOSYS, SCMP_SYS(openat2), "openat2", 0, NULL);
+}
+
+/*
  * personality(): refuse the flags that weaken ASLR or memory protections,
  * but keep the query (0xffffffff), which has every bit set.  As one rule
  * cannot compare an argument twice, the set is split on bit 31: below it,
@@ -329,6 +368,8 @@ int seccomp_build(const struct seccomp_opts *o, scmp_filter_ctx *out, struct mos
 	/* clone3 passes its flags in memory seccomp cannot read: ENOSYS makes
 	 * the C library fall back to clone(), which is checked above. */
 	r = rule(&b, ENOSYS, SCMP_SYS(clone3), "clone3", 0, NULL);
+	if (r == 0)
+		r = setid_rules(&b);
 	if (r < 0)
 		goto fail;
 	{

@@ -51,6 +51,8 @@ void seccomp_describe(const struct seccomp_opts *o, struct mos_report *rep)
 			   o->allow_udp ? ", UDP" : "", o->allow_unix ? ", unix" : "",
 			   o->allow_udp ? "" : ", UDP",
 			   o->allow_unix ? "" : ", unix (socketpair() still works)");
+	report_add(rep, "seccomp: no set-user-ID or set-group-ID bits on files (chmod, "
+			"open, mknod); openat2 answers ENOSYS");
 	report_add(rep,
 		   "seccomp: TCP Fast Open (MSG_FASTOPEN) refused: it connects without "
 		   "the check Landlock makes on connect()%s",
