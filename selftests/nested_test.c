@@ -4,9 +4,10 @@
  *
  * An inner sandbox can only tighten the outer one (Landlock domains stack,
  * seccomp filters stack).  The outer seccomp filter forbids new namespaces,
- * so the inner mosctl runs its fallback mode (no user or pid namespace; it
- * reaps the tree itself as a child subreaper): these tests cover that path
- * on a kernel where the normal path works.
+ * so the inner mosctl runs its fallback mode (no user, pid or mount
+ * namespace: it splits directories around denied paths and reaps the tree
+ * itself as a child subreaper), which it refuses without --allow-degraded:
+ * these tests cover that path on a kernel where the normal path works.
  */
 #include <libgen.h>
 #include <stdlib.h>
@@ -46,6 +47,7 @@ static void nested(struct t_result *r, char *const outer[], char *const inner[])
 	args[n++] = "--";
 	args[n++] = (char *)t_mosctl_path();
 	args[n++] = "run";
+	args[n++] = "--allow-degraded"; /* no namespaces inside: see the file's comment */
 	for (int i = 0; inner[i]; i++)
 		args[n++] = inner[i];
 	args[n] = NULL;
@@ -65,7 +67,7 @@ TEST(inner_sandbox_runs_in_fallback_mode)
 		t_dump("nested", &r);
 	T_EXPECT_EQ(r.status, 0);
 	T_EXPECT_STR(r.out, "ok ");
-	T_EXPECT_STR(r.err, "no pid namespace");
+	T_EXPECT_STR(r.err, "no user, pid or mount namespace");
 }
 
 TEST(inner_sandbox_tightens)
@@ -124,7 +126,8 @@ TEST(fallback_timeout_kills_the_tree)
 	 */
 	snprintf(marker, sizeof(marker), "77%d", (int)getpid() % 100000);
 	snprintf(script, sizeof(script),
-		 "%s run -s -t 1 -- sh -c 'setsid sleep %s & sleep %s'; echo inner=$?; "
+		 "%s run --allow-degraded -s -t 1 -- sh -c 'setsid sleep %s & sleep %s'; "
+		 "echo inner=$?; "
 		 "sleep 0.5; for f in /proc/[0-9]*/cmdline; do "
 		 "tr '\\0' ' ' < $f 2>/dev/null; echo; done | grep -c '^sleep %s' || true",
 		 t_mosctl_path(), marker, marker, marker);
@@ -145,4 +148,22 @@ TEST(fallback_timeout_kills_the_tree)
 	T_EXPECT_STR(r.out, "inner=124");
 	/* anchored: the shells' own command lines mention the marker too */
 	T_EXPECT_STR(r.out, "\n0\n");
+}
+
+TEST(fallback_refused_without_allow_degraded)
+{
+	struct t_result r;
+	char *args[] = { "run",	  "-s",
+			 "--env", "ASAN_OPTIONS=detect_leaks=0",
+			 "-r",	  "/proc",
+			 "-r",	  dir_of(t_mosctl_path()),
+			 "--",	  (char *)t_mosctl_path(),
+			 "run",	  "-s",
+			 "--",	  "true",
+			 NULL };
+
+	t_mosctlv(&r, NULL, args);
+	T_EXPECT_EQ(r.status, 125);
+	T_EXPECT_STR(r.err, "--allow-degraded");
+	T_EXPECT_STR(r.err, "extended attributes");
 }

@@ -37,10 +37,9 @@
 /* what -w grants on a file at ABI 7 */
 #define W_FILE7 (LL(EXECUTE) | LL(WRITE_FILE) | LL(READ_FILE) | LL(TRUNCATE) | LL(IOCTL_DEV))
 #define ALL_ABI1 ((LL(MAKE_SYM) << 1) - 1)
-#define DIR_ONLY                                                                  \
+#define DIR_ONLY                                                                          \
 	(LL(READ_DIR) | LL(REMOVE_DIR) | LL(REMOVE_FILE) | LL(MAKE_CHAR) | LL(MAKE_DIR) | \
-	 LL(MAKE_REG) | LL(MAKE_SOCK) | LL(MAKE_FIFO) | LL(MAKE_BLOCK) | LL(MAKE_SYM) |  \
-	 LL(REFER))
+	 LL(MAKE_REG) | LL(MAKE_SOCK) | LL(MAKE_FIFO) | LL(MAKE_BLOCK) | LL(MAKE_SYM) | LL(REFER))
 
 static char root[PATH_MAX];
 
@@ -168,14 +167,14 @@ static int build(const struct rule *rules, int abi, struct landlock_grants *g,
 	policy_init(&p);
 	for (const struct rule *ru = rules; ru->rel; ru++) {
 		char path[PATH_MAX + 64];
-		const char *origin = ru->deny ? "--deny" :
-				     (ru->access & MOS_FS_WRITE) ? "--write" : "--read";
+		const char *origin = ru->deny			   ? "--deny"
+				     : (ru->access & MOS_FS_WRITE) ? "--write"
+								   : "--read";
 
 		snprintf(path, sizeof(path), "%s%s%s", root, *ru->rel ? "/" : "", ru->rel);
-		assert_int_equal(policy_add_fs(&p, NULL, path, ru->access, ru->deny, origin, e),
-				 0);
+		assert_int_equal(policy_add_fs(&p, NULL, path, ru->access, ru->deny, origin, e), 0);
 	}
-	r = landlock_grants_build(&p, abi, g, rep, e);
+	r = landlock_grants_build(&p, abi, NULL, g, rep, e);
 	policy_free(&p);
 	return r;
 }
@@ -261,6 +260,96 @@ static void test_deny_splits(void **state)
 	expect_grants(rules, 7, want);
 }
 
+/*
+ * With a mount namespace (a view), an existing denied path is hidden by a
+ * mount instead: the tree is granted whole, the path is listed as masked,
+ * and writable trees are listed for their bind mounts.  A denied path that
+ * does not exist yet still splits.
+ */
+static void build_view(const struct rule *rules, struct mos_fs_view *v, struct landlock_grants *g)
+{
+	struct mos_policy p;
+	struct mos_report rep = { 0 };
+	struct mos_err e = { "" };
+
+	policy_init(&p);
+	for (const struct rule *ru = rules; ru->rel; ru++) {
+		char path[PATH_MAX + 64];
+
+		snprintf(path, sizeof(path), "%s%s%s", root, *ru->rel ? "/" : "", ru->rel);
+		assert_int_equal(policy_add_fs(&p, NULL, path, ru->access, ru->deny, "--x", &e), 0);
+	}
+	memset(v, 0, sizeof(*v));
+	if (landlock_grants_build(&p, 7, v, g, &rep, &e) != 0)
+		fail_msg("landlock_grants_build: %s", e.msg);
+	report_free(&rep);
+	policy_free(&p);
+}
+
+static bool has(char *const *v, size_t n, const char *rel)
+{
+	char path[PATH_MAX + 64];
+
+	snprintf(path, sizeof(path), "%s%s%s", root, *rel ? "/" : "", rel);
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(v[i], path))
+			return true;
+	return false;
+}
+
+static void test_view_masks_existing_denies(void **state)
+{
+	static const struct rule rules[] = { { "", MOS_FS_ALL, false },
+					     { "a/b/secret", 0, true },
+					     { "a/c", 0, true },
+					     { "later", 0, true },
+					     { NULL, 0, false } };
+	struct landlock_grants g;
+	struct mos_fs_view v;
+	bool root_granted = false;
+
+	(void)state;
+	build_view(rules, &v, &g);
+	assert_true(has(v.masked, v.nmasked, "a/b/secret"));
+	assert_true(has(v.masked, v.nmasked, "a/c"));
+	assert_false(has(v.masked, v.nmasked, "later")); /* does not exist: split */
+	assert_int_equal(v.nmasked, 2);
+	assert_true(has(v.writable, v.nwritable, ""));
+	assert_int_equal(v.nwritable, 1);
+	/* "later" does not exist, so ROOT is split around it, not granted whole */
+	for (size_t i = 0; i < g.n; i++)
+		if (!strcmp(g.v[i].path, root))
+			root_granted = true;
+	assert_false(root_granted);
+	landlock_grants_free(&g);
+	fs_view_free(&v);
+}
+
+static void test_view_grants_whole_tree(void **state)
+{
+	static const struct rule rules[] = { { "", RX, false },
+					     { "a/b/secret", 0, true },
+					     { NULL, 0, false } };
+	struct landlock_grants g;
+	struct mos_fs_view v;
+	size_t beneath = 0;
+
+	(void)state;
+	build_view(rules, &v, &g);
+	for (size_t i = 0; i < g.n; i++) {
+		if (!path_is_beneath(g.v[i].path, root))
+			continue;
+		beneath++;
+		assert_string_equal(g.v[i].path, root);
+		assert_int_equal(g.v[i].rights, RX_DIR);
+	}
+	assert_int_equal(beneath, 1);
+	assert_true(has(v.masked, v.nmasked, "a/b/secret"));
+	assert_int_equal(v.nwritable, 0); /* read-only rules need no bind mount */
+	landlock_grants_free(&g);
+	fs_view_free(&v);
+}
+
 static void test_deny_splits_write(void **state)
 {
 	static const struct rule rules[] = { { "", MOS_FS_ALL, false },
@@ -308,11 +397,11 @@ static void test_deny_missing_still_splits(void **state)
 
 static void test_two_denies(void **state)
 {
-	static const struct rule rules[] = { { "", RX, false },
-					     { "a/b/secret", 0, true },
-					     { "a/c", 0, true },
-					     { NULL, 0, false } };
-	static const struct want want[] = { { "a/b/keep", RX_FILE }, { "d", RX_FILE },
+	static const struct rule rules[] = {
+		{ "", RX, false }, { "a/b/secret", 0, true }, { "a/c", 0, true }, { NULL, 0, false }
+	};
+	static const struct want want[] = { { "a/b/keep", RX_FILE },
+					    { "d", RX_FILE },
 					    { NULL, 0 } };
 
 	(void)state;
@@ -404,11 +493,10 @@ static void test_abi_masking(void **state)
 	static const struct want abi2[] = { { "d", LL(EXECUTE) | LL(WRITE_FILE) | LL(READ_FILE) },
 					    { "a/c", ALL_ABI1 | LL(REFER) },
 					    { NULL, 0 } };
-	static const struct want abi3[] = {
-		{ "d", LL(EXECUTE) | LL(WRITE_FILE) | LL(READ_FILE) | LL(TRUNCATE) },
-		{ "a/c", ALL_ABI1 | LL(REFER) | LL(TRUNCATE) },
-		{ NULL, 0 }
-	};
+	static const struct want abi3[] = { { "d", LL(EXECUTE) | LL(WRITE_FILE) | LL(READ_FILE) |
+							   LL(TRUNCATE) },
+					    { "a/c", ALL_ABI1 | LL(REFER) | LL(TRUNCATE) },
+					    { NULL, 0 } };
 	static const struct want abi5[] = { { "d", W_FILE7 }, { "a/c", 0xffff }, { NULL, 0 } };
 
 	(void)state;
@@ -485,8 +573,7 @@ static void test_duplicates_merge(void **state)
 					     { "d", MOS_FS_READ, false },
 					     { "d", MOS_FS_EXEC, false },
 					     { NULL, 0, false } };
-	static const struct want want_widen[] = { { "a", 0xffff }, { "d", RX_FILE },
-						  { NULL, 0 } };
+	static const struct want want_widen[] = { { "a", 0xffff }, { "d", RX_FILE }, { NULL, 0 } };
 	/* beneath a directory already granted the same rights: nothing new */
 	static const struct rule covered[] = { { "", RX, false },
 					       { "a/b", RX, false },
@@ -497,8 +584,7 @@ static void test_duplicates_merge(void **state)
 	static const struct rule wider[] = { { "", RX, false },
 					     { "a/c", MOS_FS_ALL, false },
 					     { NULL, 0, false } };
-	static const struct want want_wider[] = { { "", RX_DIR }, { "a/c", 0xffff },
-						  { NULL, 0 } };
+	static const struct want want_wider[] = { { "", RX_DIR }, { "a/c", 0xffff }, { NULL, 0 } };
 	/* the same split twice */
 	static const struct rule split_twice[] = { { "", RX, false },
 						   { "", RX, false },
@@ -524,8 +610,9 @@ static void test_prefix_trap(void **state)
 					     { "usr", 0, true },
 					     { "usrx", MOS_FS_ALL, false },
 					     { NULL, 0, false } };
-	static const struct want want[] = { { "usrx", 0xffff }, { "usr-lib", RX_DIR },
-					    { "us", RX_FILE }, { NULL, 0 } };
+	static const struct want want[] = {
+		{ "usrx", 0xffff }, { "usr-lib", RX_DIR }, { "us", RX_FILE }, { NULL, 0 }
+	};
 	char saved[PATH_MAX], tmpl[] = "/tmp/mos-landlock-XXXXXX";
 
 	(void)state;
@@ -557,7 +644,7 @@ static void test_devices(void **state)
 
 		if (!strcmp(p, "/dev/null") || !strcmp(p, "/dev/zero"))
 			assert_int_equal(g.v[i].rights, LL(READ_FILE) | LL(WRITE_FILE) |
-								 LL(TRUNCATE) | LL(IOCTL_DEV));
+								LL(TRUNCATE) | LL(IOCTL_DEV));
 		else if (!strcmp(p, "/dev/urandom") || !strcmp(p, "/dev/random"))
 			assert_int_equal(g.v[i].rights, LL(READ_FILE));
 		assert_int_equal(g.v[i].rights & DIR_ONLY, 0);
@@ -580,7 +667,7 @@ static void test_system(void **state)
 	(void)state;
 	policy_init(&p);
 	p.fs_system = true;
-	assert_int_equal(landlock_grants_build(&p, 7, &g, &rep, &e), 0);
+	assert_int_equal(landlock_grants_build(&p, 7, NULL, &g, &rep, &e), 0);
 	assert_non_null(realpath("/usr", real));
 	for (size_t i = 0; i < g.n; i++) {
 		const char *path = g.v[i].path;
@@ -598,8 +685,8 @@ static void test_system(void **state)
 				fail_msg("--system grants %s (denied: %s)", path, *d);
 		}
 		/* read and exec only */
-		assert_int_equal(g.v[i].rights & ~(RX_DIR | LL(WRITE_FILE) | LL(TRUNCATE) |
-						   LL(IOCTL_DEV)),
+		assert_int_equal(g.v[i].rights &
+					 ~(RX_DIR | LL(WRITE_FILE) | LL(TRUNCATE) | LL(IOCTL_DEV)),
 				 0);
 	}
 	assert_true(usr);
@@ -616,6 +703,8 @@ int main(void)
 		cmocka_unit_test(test_plain_read),
 		cmocka_unit_test(test_deny_splits),
 		cmocka_unit_test(test_deny_splits_write),
+		cmocka_unit_test(test_view_masks_existing_denies),
+		cmocka_unit_test(test_view_grants_whole_tree),
 		cmocka_unit_test(test_deny_file),
 		cmocka_unit_test(test_deny_missing_still_splits),
 		cmocka_unit_test(test_two_denies),

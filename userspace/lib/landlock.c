@@ -109,8 +109,10 @@ struct builder {
 	struct landlock_grants *g;
 	struct mos_report *rep;
 	struct mos_err *e;
-	const struct denies *d;
-	size_t touched; /* grants added or widened */
+	const struct denies *d;	    /* every deny: nothing beneath them is granted */
+	const struct denies *split; /* the denies to split around (see below) */
+	struct mos_fs_view *view;   /* NULL: no mount namespace, split every deny */
+	size_t touched;		    /* grants added or widened */
 };
 
 static int add_grant(struct builder *b, const char *path, uint64_t rights)
@@ -200,9 +202,9 @@ static int split_dir(struct builder *b, const char *dir, uint64_t rights, int de
 		n = strlen(dir) + strlen(de->d_name) + 2;
 		child = xmalloc(n);
 		snprintf(child, n, "%s/%s", strcmp(dir, "/") ? dir : "", de->d_name);
-		if (is_denied(b->d, child))
+		if (is_denied(b->split, child))
 			continue;
-		if (deny_strictly_beneath(b->d, child) &&
+		if (deny_strictly_beneath(b->split, child) &&
 		    fstatat(dirfd(dh), de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 		    S_ISDIR(st.st_mode))
 			r = split_dir(b, child, rights, depth + 1);
@@ -218,6 +220,7 @@ struct allow {
 	uint32_t access;
 	bool optional;
 	const char *origin;
+	bool device; /* a built-in device: writes need no writable mount */
 };
 
 /* "/etc/shadow, /etc/ssh" for the denied paths beneath DIR (at most a few). */
@@ -262,7 +265,26 @@ static int grant_allow(struct builder *b, const struct allow *a, int abi)
 			return 0;
 		}
 	}
-	if (deny_strictly_beneath(b->d, real) && stat(real, &st) == 0 && S_ISDIR(st.st_mode)) {
+	if ((a->access & MOS_FS_WRITE) && !a->device && b->view)
+		fs_view_add_writable(b->view, real);
+	if (b->view && deny_strictly_beneath(b->d, real)) {
+		char list[512];
+
+		/* Existing denied paths beneath are hidden by mounts (mounts.h). */
+		for (size_t i = 0; i < b->d->n; i++)
+			if (strcmp(b->d->v[i], real) && path_is_beneath(b->d->v[i], real) &&
+			    access(b->d->v[i], F_OK) == 0)
+				fs_view_add_masked(b->view, b->d->v[i]);
+		denied_beneath(b->d, real, list, sizeof(list));
+		if (!deny_strictly_beneath(b->split, real)) {
+			r = add_grant(b, real, rights);
+			if (r == 0)
+				report_add(b->rep, "  %-9s %s except %s (hidden by empty mounts)",
+					   policy_access_name(a->access), real, list);
+			return r;
+		}
+	}
+	if (deny_strictly_beneath(b->split, real) && stat(real, &st) == 0 && S_ISDIR(st.st_mode)) {
 		char list[512];
 
 		r = split_dir(b, real, rights, 0);
@@ -283,9 +305,10 @@ static int grant_allow(struct builder *b, const struct allow *a, int abi)
 		denied_beneath(b->d, real, list, sizeof(list));
 		report_add(b->rep,
 			   "  %-9s %s except %s (entries granted one by one: %zu; "
-			   "the directories on the way to a denied path cannot be "
+			   "the directories on the way to a %sdenied path cannot be "
 			   "listed or gain new entries)",
-			   policy_access_name(a->access), real, list, b->touched - before);
+			   policy_access_name(a->access), real, list, b->touched - before,
+			   b->view ? "not yet existing " : "");
 		return 0;
 	}
 	r = add_grant(b, real, rights);
@@ -306,20 +329,21 @@ void landlock_grants_free(struct landlock_grants *g)
 	g->n = 0;
 }
 
-int landlock_grants_build(const struct mos_policy *p, int abi, struct landlock_grants *g,
-			  struct mos_report *rep, struct mos_err *e)
+int landlock_grants_build(const struct mos_policy *p, int abi, struct mos_fs_view *view,
+			  struct landlock_grants *g, struct mos_report *rep, struct mos_err *e)
 {
-	struct denies d = { 0 };
-	struct builder b = { .g = g, .rep = rep, .e = e, .d = &d };
+	struct denies d = { 0 }, split = { 0 };
+	struct builder b = { .g = g, .rep = rep, .e = e, .d = &d, .split = &split, .view = view };
 	struct allow *allows = NULL;
 	size_t nallows = 0;
 	int r = 0;
 
 	memset(g, 0, sizeof(*g));
-#define PUSH_ALLOW(p_, acc_, opt_, orig_)                                            \
-	do {                                                                         \
-		allows = xrealloc(allows, (nallows + 1) * sizeof(*allows));          \
-		allows[nallows++] = (struct allow){ (p_), (acc_), (opt_), (orig_) }; \
+#define PUSH_ALLOW(p_, acc_, opt_, orig_)                                           \
+	do {                                                                        \
+		allows = xrealloc(allows, (nallows + 1) * sizeof(*allows));         \
+		allows[nallows++] = (struct allow){ (p_), (acc_), (opt_), (orig_),  \
+						    !strcmp((orig_), "built-in") }; \
 	} while (0)
 
 	for (size_t i = 0; i < p->nfs; i++) {
@@ -357,8 +381,11 @@ int landlock_grants_build(const struct mos_policy *p, int abi, struct landlock_g
 			char *real;
 			bool exists;
 
-			if (resolve_real(*s, &real, &exists) == 0)
+			/* A secret that does not exist cannot appear: /etc is read-only. */
+			if (resolve_real(*s, &real, &exists) == 0 && exists)
 				strv_push(&d.v, &d.n, real);
+			else if (!exists)
+				free(real);
 		}
 	}
 	for (const char *const *s = mos_always_rw_devices; *s; s++)
@@ -367,11 +394,19 @@ int landlock_grants_build(const struct mos_policy *p, int abi, struct landlock_g
 		PUSH_ALLOW(*s, MOS_FS_READ, true, "built-in");
 #undef PUSH_ALLOW
 
+	/*
+	 * With a mount namespace only denies that do not exist yet need
+	 * splitting (there is nothing to mount over); without one, all do.
+	 */
+	for (size_t i = 0; i < d.n; i++)
+		if (!view || access(d.v[i], F_OK) != 0)
+			strv_push(&split.v, &split.n, xstrdup(d.v[i]));
 	for (size_t i = 0; i < nallows && r == 0; i++)
 		r = grant_allow(&b, &allows[i], abi);
 out:
 	free(allows);
 	strv_free(d.v);
+	strv_free(split.v);
 	if (r < 0)
 		landlock_grants_free(g);
 	return r;
@@ -454,8 +489,8 @@ static int add_net_rules(const struct mos_policy *p, struct landlock_plan *lp,
 	return 0;
 }
 
-int landlock_compile(const struct mos_policy *p, int abi, struct landlock_plan *lp,
-		     struct mos_report *rep, struct mos_err *e)
+int landlock_compile(const struct mos_policy *p, int abi, bool with_mounts,
+		     struct landlock_plan *lp, struct mos_report *rep, struct mos_err *e)
 {
 	struct mos_landlock_ruleset_attr attr = { 0 };
 	struct landlock_grants g;
@@ -494,7 +529,8 @@ int landlock_compile(const struct mos_policy *p, int abi, struct landlock_plan *
 	}
 
 	report_add(rep, "Landlock ABI %d: file access beneath these paths only:", abi);
-	r = landlock_grants_build(p, abi, &g, rep, e);
+	lp->with_mounts = with_mounts;
+	r = landlock_grants_build(p, abi, with_mounts ? &lp->view : NULL, &g, rep, e);
 	if (r < 0)
 		goto fail;
 	for (size_t i = 0; i < g.n; i++) {
@@ -598,4 +634,5 @@ void landlock_plan_release(struct landlock_plan *lp)
 	closep(&lp->ruleset_fd);
 	lp->ruleset_fd = -1;
 	landlock_grants_free(&lp->proc_grants);
+	fs_view_free(&lp->view);
 }

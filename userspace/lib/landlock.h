@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "mounts.h"
 #include "policy.h"
 #include "report.h"
 
@@ -47,6 +48,12 @@ struct landlock_plan {
 	 */
 	bool proc_visible;
 	struct landlock_grants proc_grants;
+	/*
+	 * The mount-namespace side of the file rules (mounts.h), when the
+	 * plan was made for a sandbox with its own mount namespace.
+	 */
+	bool with_mounts;
+	struct mos_fs_view view;
 };
 
 /* Landlock rights for a mos_fs_access mask at ABI (0 when ABI is 0). */
@@ -55,17 +62,24 @@ uint64_t landlock_handled_fs(int abi);
 
 /*
  * Turn P's file rules (and --system, and the always-granted devices) into the
- * grants to add: deny rules resolved by splitting, real paths, rights masked
- * to what each file type accepts.  Touches the filesystem (realpath, readdir)
- * but not Landlock.
+ * grants to add: real paths, rights masked to what each file type accepts.
+ * With VIEW (the sandbox will have a mount namespace), an existing denied path
+ * beneath an allowed tree goes into VIEW->masked and the tree is granted
+ * whole; writable trees go into VIEW->writable.  Without VIEW, or for a denied
+ * path that does not exist yet, the tree is split: its other entries are
+ * granted one by one.  Touches the filesystem (realpath, readdir), not
+ * Landlock.
  */
-int landlock_grants_build(const struct mos_policy *p, int abi, struct landlock_grants *g,
-			  struct mos_report *rep, struct mos_err *e);
+int landlock_grants_build(const struct mos_policy *p, int abi, struct mos_fs_view *view,
+			  struct landlock_grants *g, struct mos_report *rep, struct mos_err *e);
 void landlock_grants_free(struct landlock_grants *g);
 
-/* Build the ruleset.  Records weak rules in REP when ABI is too old. */
-int landlock_compile(const struct mos_policy *p, int abi, struct landlock_plan *lp,
-		     struct mos_report *rep, struct mos_err *e);
+/*
+ * Build the ruleset, for a sandbox with its own mount namespace when
+ * WITH_MOUNTS.  Records weak rules in REP when ABI is too old.
+ */
+int landlock_compile(const struct mos_policy *p, int abi, bool with_mounts,
+		     struct landlock_plan *lp, struct mos_report *rep, struct mos_err *e);
 /*
  * In the sandbox, after mounting its own /proc: grant on the new mount what
  * the policy grants beneath /proc.  0 or -errno.

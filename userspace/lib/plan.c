@@ -82,7 +82,8 @@ int mos_plan_build(const struct mos_policy *p, enum mos_backend b, struct mos_pl
 	report_add(&plan->rep, "backend %s: Landlock + seccomp + namespaces + rlimits",
 		   mos_backend_name(b));
 
-	r = landlock_compile(p, abi, &plan->landlock, &plan->rep, e);
+	/* Planned for a sandbox with its own mount namespace (the usual case). */
+	r = landlock_compile(p, abi, true, &plan->landlock, &plan->rep, e);
 	if (r < 0)
 		goto fail;
 	if (plan->landlock.proc_visible)
@@ -119,6 +120,9 @@ int mos_plan_build(const struct mos_policy *p, enum mos_backend b, struct mos_pl
 					"kernel picks");
 	plan->seccomp = seccomp_program(&so);
 	seccomp_describe(&so, &plan->rep);
+	report_add(&plan->rep, "mounts: the sandbox's own mount namespace, read-only except the "
+			       "writable paths (so chmod, chown, utimes and xattrs fail "
+			       "elsewhere), denied paths hidden; its own IPC namespace");
 	report_add(&plan->rep, "process: all capabilities dropped, no_new_privs, new "
 			       "session and process group, fds above 2 closed, new "
 			       "session keyring, core dumps off");

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "mounts.h"
 #include "seccomp_filter.h"
 #include "util.h"
 
@@ -169,25 +170,28 @@ static const char *clear_caps(int *err)
 }
 
 /*
- * The policy grants /proc: give the sandbox a /proc of its own pid namespace
- * (in its own mount namespace), so that it sees its own processes only and
+ * The filesystem view (mounts.h): read-only outside the writable trees,
+ * denied paths hidden, and, when the policy grants /proc, a /proc of the
+ * sandbox's own pid namespace, so that it sees its own processes only and
  * /proc/self and /proc/1 mean what they say.  Landlock rules name inodes,
  * so what the policy grants beneath /proc is granted again on the new mount.
  */
-static void mount_own_proc(const struct sandbox_config *c, enum ns_mode mode, int errfd)
+static void setup_mounts(const struct sandbox_config *c, enum ns_mode mode, int errfd)
 {
-	int r;
+	const char *step;
+	int err = 0, r;
 
+	if (!c->landlock)
+		return;
 	if (mode == NS_NONE) {
-		if (c->allow_degraded)
-			return;
-		setup_fail(errfd,
-			   "a /proc showing only the sandbox needs a pid namespace, and none "
-			   "could be made (pass --allow-degraded to grant the caller's /proc)",
-			   EPERM);
+		/* mosctl checked --allow-degraded and rebuilt the plan without mounts */
+		return;
 	}
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-		setup_fail(errfd, "making the sandbox's mounts private", errno);
+	step = mounts_apply(&c->landlock->view, &err);
+	if (step)
+		setup_fail(errfd, step, err);
+	if (!c->landlock->proc_visible)
+		return;
 	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
 		if (c->allow_degraded)
 			return;
@@ -257,8 +261,7 @@ run_init(const struct sandbox_config *c, struct pipes *p, enum ns_mode mode, uid
 	if (read(p->go[0], &go, 1) != 1)
 		_exit(MOS_EXIT_SETUP); /* mosctl gave up or died */
 	close(p->go[0]);
-	if (c->landlock && c->landlock->proc_visible)
-		mount_own_proc(c, mode, errfd);
+	setup_mounts(c, mode, errfd);
 
 	/*
 	 * Phase 3: shed everything inherited, then confine.  Order matters:
@@ -353,30 +356,32 @@ run_init(const struct sandbox_config *c, struct pipes *p, enum ns_mode mode, uid
 /* Phase 1: mosctl, unconfined.                                             */
 /* ---------------------------------------------------------------------- */
 
-static pid_t clone_init(enum ns_mode *mode, bool need_userns_or_pidns, bool need_userns,
-			bool need_mountns)
+/*
+ * Create init in new user, pid, mount and IPC namespaces; root without user
+ * namespaces gets the others alone.  Returns init's pid, or -1 with errno
+ * when a namespace the policy needs cannot be made, or 0 with *MODE set to
+ * NS_NONE when none can be made and the caller must decide (and fork).
+ */
+static pid_t clone_init(enum ns_mode *mode, bool need_pidns, bool need_userns)
 {
-	unsigned long mnt = need_mountns ? CLONE_NEWNS : 0;
+	const unsigned long ns = CLONE_NEWPID | CLONE_NEWNS | CLONE_NEWIPC | SIGCHLD;
 	pid_t pid;
 
 	*mode = NS_USER_PID;
-	pid = (pid_t)syscall(SYS_clone, CLONE_NEWUSER | CLONE_NEWPID | mnt | SIGCHLD, NULL, NULL,
-			     NULL, NULL);
+	pid = (pid_t)syscall(SYS_clone, CLONE_NEWUSER | ns, NULL, NULL, NULL, NULL);
 	if (pid >= 0 || need_userns)
 		return pid;
 	mos_info("cannot create a user namespace (%s)", strerror(errno));
 	if (geteuid() == 0) {
 		*mode = NS_PID;
-		pid = (pid_t)syscall(SYS_clone, CLONE_NEWPID | mnt | SIGCHLD, NULL, NULL, NULL,
-				     NULL);
-		if (pid >= 0 || need_userns_or_pidns)
+		pid = (pid_t)syscall(SYS_clone, ns, NULL, NULL, NULL, NULL);
+		if (pid >= 0 || need_pidns)
 			return pid;
 	}
-	if (need_userns_or_pidns)
+	if (need_pidns)
 		return -1;
 	*mode = NS_NONE;
-	mos_info("no pid namespace: mosctl reaps the sandbox's processes itself");
-	return fork();
+	return 0;
 }
 
 /*
@@ -547,8 +552,53 @@ static void supervise_loop(struct supervise *s, int sfd, int tfd, int statusfd, 
 	}
 }
 
+/*
+ * No namespace could be made (nested in another sandbox, or user namespaces
+ * disabled).  Without a mount namespace, chmod, chown, utimes and extended
+ * attributes outside the writable paths cannot be prevented, SysV IPC is
+ * shared and no private /proc exists: run only with --allow-degraded, and
+ * compile the file rules again to split around denied paths instead of
+ * hiding them.
+ */
+static int fallback_without_namespaces(const struct sandbox_config *c,
+				       struct landlock_plan *fallback, struct sandbox_config *cfg)
+{
+	struct mos_report rep = { 0 };
+	struct mos_err e = { "" };
+	int r;
+
+	static const char what[] =
+		"no user, pid or mount namespace can be made here, so files outside the "
+		"writable paths could have their modes, owners, times and extended "
+		"attributes changed (Landlock does not cover these), SysV IPC would be "
+		"shared with the host, and the sandbox's processes are reaped by mosctl";
+
+	if (!c->allow_degraded) {
+		mos_err("cannot enforce the policy: %s; pass --allow-degraded to run anyway", what);
+		return -1;
+	}
+	mos_warn("only partly enforced: %s", what);
+	*cfg = *c;
+	if (!c->landlock)
+		return 0;
+	r = landlock_compile(c->policy, c->landlock->abi, false, fallback, &rep, &e);
+	for (size_t i = 0; i < rep.nweak; i++)
+		mos_warn("only partly enforced: %s", rep.weak[i]);
+	report_free(&rep);
+	if (r < 0) {
+		mos_err("%s", e.msg);
+		return -1;
+	}
+	if (fallback->proc_visible)
+		mos_warn("only partly enforced: /proc is the caller's and shows every process");
+	cfg->landlock = fallback;
+	return 0;
+}
+
 int sandbox_run(const struct sandbox_config *c)
 {
+	struct landlock_plan fallback = { .ruleset_fd = -1 };
+	struct sandbox_config fallback_cfg;
 	struct pipes p = { { -1, -1 }, { -1, -1 }, { -1, -1 } };
 	struct supervise s = { 0 };
 	struct mos_cgroup cg = { 0 };
@@ -584,8 +634,13 @@ int sandbox_run(const struct sandbox_config *c)
 	sigprocmask(SIG_BLOCK, &set, &oldmask);
 	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 
-	s.init = clone_init(&s.mode, c->need_pidns, c->limits->rlimit_nproc,
-			    c->landlock && c->landlock->proc_visible);
+	s.init = clone_init(&s.mode, c->need_pidns, c->limits->rlimit_nproc);
+	if (s.mode == NS_NONE) {
+		if (fallback_without_namespaces(c, &fallback, &fallback_cfg) < 0)
+			goto restore;
+		c = &fallback_cfg;
+		s.init = fork();
+	}
 	if (s.init < 0) {
 		mos_err("cannot create the sandbox's %s namespace: %s (%s)",
 			c->limits->rlimit_nproc ? "user" : "pid", strerror(errno),
@@ -676,5 +731,6 @@ out:
 		closep(&p.err[i]);
 	}
 	cgroup_destroy(&cg);
+	landlock_plan_release(&fallback);
 	return ret;
 }

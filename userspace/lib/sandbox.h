@@ -31,6 +31,7 @@
 #define MOS_EXIT_NOTFOUND 127
 
 struct sandbox_config {
+	const struct mos_policy *policy; /* to recompile for the no-namespace fallback */
 	char *const *argv;
 	char **envp;
 	const char *cwd; /* NULL: inherit */

@@ -94,6 +94,7 @@ static int cmd_run(int argc, char **argv)
 	if (o.verbose)
 		report_print(&plan.rep, stderr, "mosctl: ");
 	sc = (struct sandbox_config){
+		.policy = &o.policy,
 		.argv = o.command,
 		.envp = plan.envp,
 		.cwd = o.policy.cwd,

@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * mounts.c - the sandbox's filesystem view (see mounts.h).
+ */
+#include "mounts.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "util.h"
+
+void fs_view_add_writable(struct mos_fs_view *v, const char *path)
+{
+	for (size_t i = 0; i < v->nwritable; i++)
+		if (!strcmp(v->writable[i], path))
+			return;
+	strv_push(&v->writable, &v->nwritable, xstrdup(path));
+}
+
+void fs_view_add_masked(struct mos_fs_view *v, const char *path)
+{
+	for (size_t i = 0; i < v->nmasked; i++)
+		if (!strcmp(v->masked[i], path))
+			return;
+	strv_push(&v->masked, &v->nmasked, xstrdup(path));
+}
+
+void fs_view_free(struct mos_fs_view *v)
+{
+	strv_free(v->writable);
+	strv_free(v->masked);
+	*v = (struct mos_fs_view){ 0 };
+}
+
+static bool beneath_any(char *const *v, size_t n, const char *path)
+{
+	for (size_t i = 0; i < n; i++)
+		if (path_is_beneath(path, v[i]))
+			return true;
+	return false;
+}
+
+/* mountinfo escapes space, tab, newline and backslash as \ooo. */
+static void unescape_octal(char *s)
+{
+	char *o = s;
+
+	for (char *p = s; *p; p++) {
+		if (p[0] == '\\' && p[1] >= '0' && p[1] <= '3' && p[2] >= '0' && p[2] <= '7' &&
+		    p[3] >= '0' && p[3] <= '7') {
+			*o++ = (char)((p[1] - '0') * 64 + (p[2] - '0') * 8 + (p[3] - '0'));
+			p += 3;
+		} else {
+			*o++ = *p;
+		}
+	}
+	*o = '\0';
+}
+
+/* Make the mount at PATH (and, with RECURSIVE, those below it) read-only. */
+static int make_readonly(const char *path, bool recursive)
+{
+	struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+	struct statvfs sv;
+	unsigned long flags = MS_REMOUNT | MS_BIND | MS_RDONLY;
+
+	if (mount_setattr(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW | (recursive ? AT_RECURSIVE : 0),
+			  &attr, sizeof(attr)) == 0)
+		return 0;
+	if (errno != ENOSYS)
+		return -errno;
+	/*
+	 * Before Linux 5.12: one mount at a time (the caller then lists every
+	 * mount), and a remount must repeat the flags it keeps.
+	 */
+	if (statvfs(path, &sv) < 0)
+		return -errno;
+	if (sv.f_flag & ST_NOSUID)
+		flags |= MS_NOSUID;
+	if (sv.f_flag & ST_NODEV)
+		flags |= MS_NODEV;
+	if (sv.f_flag & ST_NOEXEC)
+		flags |= MS_NOEXEC;
+	if (sv.f_flag & ST_NOATIME)
+		flags |= MS_NOATIME;
+	if (sv.f_flag & ST_NODIRATIME)
+		flags |= MS_NODIRATIME;
+	if (sv.f_flag & ST_RELATIME)
+		flags |= MS_RELATIME;
+	return mount(NULL, path, NULL, flags, NULL) < 0 ? -errno : 0;
+}
+
+/*
+ * Every mount outside the writable trees becomes read-only.  A mount with no
+ * writable tree below it is done with its whole subtree in one call; one
+ * that contains a writable tree (the root, usually) is done alone.  Mount
+ * points are visited in mountinfo order, parents before children.  One that
+ * cannot be reached (hidden under another mount) is skipped: the sandbox
+ * cannot reach it either.
+ */
+static const char *readonly_outside(const struct mos_fs_view *v, int *err)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char **done = NULL; /* subtrees already made read-only */
+	size_t ndone = 0;
+	bool per_mount = false; /* no mount_setattr: every mount on its own */
+	char line[8192];
+	const char *step = NULL;
+
+	if (!f) {
+		*err = errno;
+		return "reading /proc/self/mountinfo";
+	}
+	while (!step && fgets(line, sizeof(line), f)) {
+		char mp[4096];
+		bool contains_writable = false;
+		int r;
+
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1)
+			continue;
+		unescape_octal(mp);
+		if (beneath_any(v->writable, v->nwritable, mp) || beneath_any(done, ndone, mp))
+			continue;
+		for (size_t i = 0; i < v->nwritable; i++)
+			if (path_is_beneath(v->writable[i], mp))
+				contains_writable = true;
+		r = make_readonly(mp, !contains_writable && !per_mount);
+		if (r == 0 && !contains_writable && !per_mount)
+			strv_push(&done, &ndone, xstrdup(mp));
+		if (r == -ENOSYS)
+			per_mount = true;
+		if (r < 0 && r != -ENOENT && r != -EACCES && r != -ENOTDIR) {
+			*err = -r;
+			step = "making the filesystem read-only outside the writable paths";
+		}
+	}
+	fclose(f);
+	strv_free(done);
+	return step;
+}
+
+/*
+ * Hide each masked path under a clone of one small tmpfs: its root
+ * directory and its one file "f" have mode 000 and the mount is read-only,
+ * so nobody without CAP_DAC_OVERRIDE (the sandbox has no capabilities) can
+ * read, list, change or chmod them.
+ */
+static const char *mask_paths(const struct mos_fs_view *v, int *err)
+{
+	_cleanup_close_ int fsfd = -1, mnt = -1, file = -1;
+	struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
+	const char *step = NULL;
+
+	if (!v->nmasked)
+		return NULL;
+	fsfd = fsopen("tmpfs", FSOPEN_CLOEXEC);
+	if (fsfd < 0 || fsconfig(fsfd, FSCONFIG_SET_STRING, "mode", "0", 0) < 0 ||
+	    fsconfig(fsfd, FSCONFIG_SET_STRING, "size", "4k", 0) < 0 ||
+	    fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		step = "creating a tmpfs to hide denied paths";
+	else if ((mnt = fsmount(fsfd, FSMOUNT_CLOEXEC,
+				MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)) < 0)
+		step = "mounting the tmpfs that hides denied paths";
+	else if ((file = openat(mnt, "f", O_CREAT | O_EXCL | O_RDONLY | O_CLOEXEC, 0)) < 0 ||
+		 fchmod(file, 0) < 0 || close(take_fd(&file)) < 0)
+		step = "creating the empty file that hides denied files";
+	/* (an open file would make the mount busy) */
+	else if (mount_setattr(mnt, "", AT_EMPTY_PATH, &ro, sizeof(ro)) < 0)
+		step = "making the hiding tmpfs read-only";
+	if (step) {
+		*err = errno;
+		return step;
+	}
+	for (size_t i = 0; i < v->nmasked; i++) {
+		struct stat st;
+		int tree;
+
+		if (lstat(v->masked[i], &st) < 0)
+			continue; /* gone since mosctl looked: nothing to hide */
+		tree = open_tree(mnt, S_ISDIR(st.st_mode) ? "" : "f",
+				 OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+					 (S_ISDIR(st.st_mode) ? AT_EMPTY_PATH : 0));
+		if (tree < 0 ||
+		    move_mount(tree, "", AT_FDCWD, v->masked[i], MOVE_MOUNT_F_EMPTY_PATH) < 0) {
+			*err = errno;
+			if (tree >= 0)
+				close(tree);
+			return "hiding a denied path";
+		}
+		close(tree);
+	}
+	return NULL;
+}
+
+const char *mounts_apply(const struct mos_fs_view *v, int *err)
+{
+	const char *step;
+
+	/* Nothing done here may propagate back to the caller's namespace. */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+		*err = errno;
+		return "making the sandbox's mounts private";
+	}
+	/*
+	 * Writable trees become mounts of their own (with their submounts),
+	 * so the read-only pass below leaves them alone.  Nested ones ride on
+	 * their parent's bind.
+	 */
+	for (size_t i = 0; i < v->nwritable; i++) {
+		if (beneath_any(v->writable, i, v->writable[i]))
+			continue;
+		if (mount(v->writable[i], v->writable[i], NULL, MS_BIND | MS_REC, NULL) < 0) {
+			*err = errno;
+			return "bind-mounting a writable path";
+		}
+	}
+	step = readonly_outside(v, err);
+	if (!step)
+		step = mask_paths(v, err);
+	return step;
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * mounts.h - the sandbox's own view of the filesystem, in its own mount
+ * namespace, set up by init before Landlock.
+ *
+ * Landlock decides who may open, create and remove; it does not cover
+ * chmod, chown, utimes or extended attributes.  So every mount is made
+ * read-only in the sandbox's namespace except the trees granted write
+ * (bind-mounted onto themselves first, keeping their own flags), and a
+ * denied path beneath an allowed tree is hidden by an empty, unreadable,
+ * read-only mount: its parent stays listable and writable, where a pure
+ * Landlock policy would have to grant the parent's other entries one by one.
+ * Nothing of this reaches the caller's namespace (all mounts private).
+ */
+#ifndef MOS_MOUNTS_H
+#define MOS_MOUNTS_H
+
+#include <stddef.h>
+
+struct mos_fs_view {
+	char **writable; /* real paths granted write, outermost first */
+	size_t nwritable;
+	char **masked; /* real paths to hide (existing files or directories) */
+	size_t nmasked;
+};
+
+void fs_view_add_writable(struct mos_fs_view *v, const char *path);
+void fs_view_add_masked(struct mos_fs_view *v, const char *path);
+void fs_view_free(struct mos_fs_view *v);
+
+/*
+ * In init, in a new mount namespace where it holds CAP_SYS_ADMIN: apply V.
+ * Returns NULL, or the step that failed with *ERR set to its errno.
+ */
+const char *mounts_apply(const struct mos_fs_view *v, int *err);
+
+#endif /* MOS_MOUNTS_H */
