@@ -450,13 +450,18 @@ static int add_net_rules(const struct mos_policy *p, struct landlock_plan *lp,
 				return -EINVAL;
 			}
 			freeaddrinfo(res);
+			char ports[MOS_NET_MAX_PORTS * 7] = "";
+
+			for (size_t j = 0; j < nr->nports; j++)
+				snprintf(ports + strlen(ports), sizeof(ports) - strlen(ports),
+					 "%s%u", j ? "," : "", nr->ports[j]);
 			describe_host(rep, nr);
 			report_weak(rep,
 				    "%s: Landlock filters TCP by port only, so the "
-				    "sandbox could reach port %u on any host, not only %s "
+				    "sandbox could reach port %s on any host, not only %s "
 				    "(the unotify and bpf backends restrict hosts; use "
-				    "':%u' to allow the port on every host)",
-				    nr->origin.text, nr->ports[0], nr->host, nr->ports[0]);
+				    "':%s' to allow the port on every host)",
+				    nr->origin.text, ports, nr->host, ports);
 		}
 		for (size_t j = 0; j < nr->nports; j++) {
 			struct mos_landlock_net_port_attr na = {

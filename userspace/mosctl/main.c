@@ -128,7 +128,11 @@ static int cmd_check(int argc, char **argv)
 	for (size_t i = 0; i < plan.rep.nweak; i++)
 		printf("  NOT ENFORCEABLE HERE: %s\n", plan.rep.weak[i]);
 	if (plan.rep.nweak)
-		printf("mosctl run would refuse this policy unless given --allow-degraded.\n");
+		printf("%s\n", o.allow_degraded
+				       ? "mosctl run --allow-degraded would run it with the rules "
+					 "above weakened as printed."
+				       : "mosctl run would refuse this policy unless given "
+					 "--allow-degraded.");
 	r = plan.rep.nweak && !o.allow_degraded ? MOS_EXIT_SETUP : 0;
 	mos_plan_free(&plan);
 	options_free(&o);
