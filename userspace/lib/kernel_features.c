@@ -11,6 +11,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/utsname.h>
@@ -24,15 +25,26 @@
 static struct mos_features feat;
 static bool probed;
 static int ll_abi = -1;
+static int ll_kernel_abi;
 static int ll_errno;
 
 int mos_landlock_abi(void)
 {
 	if (ll_abi < 0) {
 		int v = mos_landlock_create_ruleset(NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
+		const char *cap = getenv("MOS_LANDLOCK_ABI");
+		uint64_t max;
 
 		ll_errno = v < 0 ? errno : 0;
-		ll_abi = v < 0 ? 0 : v;
+		ll_abi = ll_kernel_abi = v < 0 ? 0 : v;
+		/*
+		 * Use at most this ABI: how the tests check the adaptation to
+		 * older kernels on a new one.  It can only lower what is used,
+		 * and a rule the lower ABI cannot enforce is refused as on such
+		 * a kernel.
+		 */
+		if (cap && parse_uint(cap, 1000, &max) == 0 && (int)max < ll_abi)
+			ll_abi = (int)max;
 	}
 	return ll_abi;
 }
@@ -117,6 +129,7 @@ const struct mos_features *mos_features(void)
 		snprintf(feat.kernel, sizeof(feat.kernel), "%s", u.release);
 
 	feat.landlock_abi = mos_landlock_abi();
+	feat.landlock_kernel_abi = ll_kernel_abi;
 	if (feat.landlock_abi > 0) {
 		int er = mos_landlock_create_ruleset(NULL, 0, LANDLOCK_CREATE_RULESET_ERRATA);
 

@@ -12,8 +12,9 @@
 #include <stdbool.h>
 
 struct mos_features {
-	char kernel[128]; /* uname release */
-	int landlock_abi; /* 0: unavailable */
+	char kernel[128];	 /* uname release */
+	int landlock_abi;	 /* 0: unavailable */
+	int landlock_kernel_abi; /* what the kernel offers (MOS_LANDLOCK_ABI may use less) */
 	int landlock_errata;
 	const char *landlock_why; /* when unavailable: why, and what to do */
 	bool seccomp_filter;

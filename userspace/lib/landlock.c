@@ -494,6 +494,43 @@ static int add_net_rules(const struct mos_policy *p, struct landlock_plan *lp,
 	return 0;
 }
 
+/*
+ * Before ABI 3 Landlock cannot refuse truncate(2).  With the sandbox's own
+ * mount namespace everything outside the writable trees is read-only, so
+ * only a read-only rule nested in a writable tree is left open.
+ */
+static void truncate_before_abi3(const struct mos_policy *p, bool with_mounts,
+				 struct mos_report *rep)
+{
+	if (!with_mounts) {
+		report_weak(rep, "truncate(2) cannot be restricted before Landlock ABI 3 "
+				 "(Linux 6.2): any file the caller may write could be "
+				 "truncated");
+		return;
+	}
+	for (size_t i = 0; i < p->nfs; i++) {
+		const struct mos_fs_rule *ro = &p->fs[i];
+
+		if (ro->deny || (ro->access & MOS_FS_WRITE))
+			continue;
+		for (size_t j = 0; j < p->nfs; j++) {
+			const struct mos_fs_rule *w = &p->fs[j];
+
+			if (!w->deny && (w->access & MOS_FS_WRITE) &&
+			    path_is_beneath(ro->path, w->path)) {
+				report_weak(rep,
+					    "%s %s: read-only inside the writable %s, but "
+					    "truncate(2) cannot be refused there before "
+					    "Landlock ABI 3 (Linux 6.2)",
+					    ro->origin.text, ro->path, w->path);
+				return;
+			}
+		}
+	}
+	report_add(rep, "  truncate(2): Landlock ABI < 3 cannot refuse it; the read-only "
+			"mounts outside the writable paths do");
+}
+
 int landlock_compile(const struct mos_policy *p, int abi, bool with_mounts,
 		     struct landlock_plan *lp, struct mos_report *rep, struct mos_err *e)
 {
@@ -569,9 +606,10 @@ int landlock_compile(const struct mos_policy *p, int abi, bool with_mounts,
 	landlock_grants_free(&g);
 
 	if (abi < 3)
-		report_weak(rep, "truncate(2) cannot be restricted before Landlock ABI 3 "
-				 "(Linux 6.2): any file the caller may write could be "
-				 "truncated");
+		truncate_before_abi3(p, with_mounts, rep);
+	if (abi < 2)
+		report_add(rep, "  Landlock ABI 1: no file may be moved or linked into another "
+				"directory, even within a writable tree");
 	if (abi < 5)
 		report_add(rep, "  ioctl on devices is not filtered (needs Landlock ABI 5)");
 

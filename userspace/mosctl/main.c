@@ -150,7 +150,11 @@ static int cmd_version(void)
 
 	printf("mosctl %s\n", MOS_VERSION);
 	printf("kernel:            %s\n", f->kernel);
-	if (f->landlock_abi)
+	if (f->landlock_abi && f->landlock_abi < f->landlock_kernel_abi)
+		printf("landlock:          ABI %d (limited by MOS_LANDLOCK_ABI; the kernel has "
+		       "%d)\n",
+		       f->landlock_abi, f->landlock_kernel_abi);
+	else if (f->landlock_abi)
 		printf("landlock:          ABI %d (errata 0x%x)\n", f->landlock_abi,
 		       f->landlock_errata);
 	else
