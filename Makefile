@@ -2,7 +2,7 @@
 #
 # MoSingAr top-level build.
 #
-#   make              build build/bin/mosctl
+#   make              build build/bin/mosctl and build/bin/mosd
 #   make demo         install what is missing, build, confine a real program
 #   make check        install what is missing, build, run every test
 #   make install PREFIX=/usr/local
@@ -42,15 +42,18 @@ WARNINGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
             -Wpointer-arith -Wvla
 CFLAGS   ?= -O2 -g
 ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE -DMOS_VERSION='"$(VERSION)"' \
-              -Iinclude/uapi -Iuserspace/lib -Iuserspace/mosctl -I$(O)/gen \
+              -Iinclude/uapi -Iuserspace/lib -Iuserspace/mosctl -Iuserspace/mosd -I$(O)/gen \
               $(WARNINGS) $(CFLAGS) $(SANFLAGS) -MMD -MP
-LDLIBS   := -lm
+# OpenSSL (TLS 1.3, SHA-256) and liburing (the transport's socket I/O).
+LDLIBS   := -lssl -lcrypto -luring -lpthread -lm
 ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS)
 
 # seccomp_filter.c (libseccomp) runs at build time and in tests only.
 LIB_SRCS     := $(filter-out userspace/lib/seccomp_filter.c,$(sort $(wildcard userspace/lib/*.c)))
 MOSCTL_SRCS  := $(sort $(wildcard userspace/mosctl/*.c))
 MOSCTL_LIB_SRCS := $(filter-out userspace/mosctl/main.c,$(MOSCTL_SRCS))
+MOSD_SRCS    := $(sort $(wildcard userspace/mosd/*.c))
+MOSD_LIB_SRCS := $(filter-out userspace/mosd/main.c,$(MOSD_SRCS))
 UNIT_SRCS    := $(sort $(wildcard tests/unit/test_*.c))
 SELFTEST_SRCS := $(sort $(wildcard selftests/*_test.c))
 HELPER_SRCS  := $(sort $(wildcard selftests/helpers/*.c))
@@ -58,6 +61,9 @@ HELPER_SRCS  := $(sort $(wildcard selftests/helpers/*.c))
 LIB_OBJS     := $(LIB_SRCS:%.c=$(O)/obj/%.o)
 MOSCTL_OBJS  := $(MOSCTL_SRCS:%.c=$(O)/obj/%.o)
 MOSCTL_LIB_OBJS := $(MOSCTL_LIB_SRCS:%.c=$(O)/obj/%.o)
+MOSD_OBJS    := $(MOSD_SRCS:%.c=$(O)/obj/%.o)
+MOSD_LIB_OBJS := $(MOSD_LIB_SRCS:%.c=$(O)/obj/%.o)
+MOSD         := $(O)/bin/mosd
 LIBMOS       := $(O)/lib/libmos.a
 MOSCTL       := $(O)/bin/mosctl
 UNIT_BINS    := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/unit/%)
@@ -66,7 +72,7 @@ HELPER_BINS  := $(HELPER_SRCS:selftests/helpers/%.c=$(O)/selftests/helpers/%)
 SELFTEST_COMMON := $(filter-out $(SELFTEST_SRCS),$(wildcard selftests/*.c))
 SELFTEST_COMMON_OBJS := $(SELFTEST_COMMON:%.c=$(O)/obj/%.o)
 
-all: $(MOSCTL)
+all: $(MOSCTL) $(MOSD)
 
 $(O)/obj/%.o: %.c
 	$(call msg,CC,$@)
@@ -110,19 +116,24 @@ $(MOSCTL): $(MOSCTL_OBJS) $(LIBMOS)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LDLIBS) -o $@
 
+$(MOSD): $(MOSD_OBJS) $(LIBMOS)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LDLIBS) -o $@
+
 # Unit tests: cmocka, pure (no kernel), linked with libmos and mosctl's options.
 # They may also call the libseccomp builder (to check the precompiled programs).
 $(O)/obj/tests/unit/%.o: ALL_CFLAGS += -DMOS_WITH_LIBSECCOMP
-$(O)/tests/unit/%: $(O)/obj/tests/unit/%.o $(MOSCTL_LIB_OBJS) $(O)/obj/seccomp-lib/seccomp_filter.o $(LIBMOS)
+$(O)/tests/unit/%: $(O)/obj/tests/unit/%.o $(MOSCTL_LIB_OBJS) $(MOSD_LIB_OBJS) $(O)/obj/seccomp-lib/seccomp_filter.o $(LIBMOS)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LDLIBS) -lseccomp -lcmocka -o $@
 
 # Selftests: TAP programs that run mosctl on real processes.
-$(O)/selftests/%_test: $(O)/obj/selftests/%_test.o $(SELFTEST_COMMON_OBJS) $(LIBMOS)
+$(O)/selftests/%_test: $(O)/obj/selftests/%_test.o $(SELFTEST_COMMON_OBJS) $(MOSD_LIB_OBJS) $(LIBMOS)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LDLIBS) -luring -o $@
+	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LDLIBS) -o $@
 
 # Helpers run inside sandboxes; built without sanitizers (RLIMIT_AS, seccomp).
 $(O)/selftests/helpers/%: selftests/helpers/%.c
@@ -131,7 +142,7 @@ $(O)/selftests/helpers/%: selftests/helpers/%.c
 	$(Q)$(CC) -std=gnu11 -D_GNU_SOURCE $(WARNINGS) -O2 -g $< -luring -o $@
 
 unit: $(UNIT_BINS)
-selftests-build: $(MOSCTL) $(SELFTEST_BINS) $(HELPER_BINS)
+selftests-build: $(MOSCTL) $(MOSD) $(SELFTEST_BINS) $(HELPER_BINS)
 
 deps:
 	$(Q)scripts/install-deps
@@ -140,7 +151,7 @@ run-unit: unit
 	$(Q)tests/run-unit $(UNIT_BINS)
 
 run-selftests: selftests-build
-	$(Q)MOSCTL=$(abspath $(MOSCTL)) HELPERS=$(abspath $(O)/selftests/helpers) \
+	$(Q)MOSCTL=$(abspath $(MOSCTL)) MOSD=$(abspath $(MOSD)) HELPERS=$(abspath $(O)/selftests/helpers) \
 		selftests/run $(SELFTEST_BINS)
 
 # `make check`: dependencies, then every test, then the sanitizer build of
@@ -155,13 +166,14 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)scripts/demo $(abspath $(MOSCTL))
 
-install: $(MOSCTL)
+install: $(MOSCTL) $(MOSD)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 0755 $(MOSCTL) $(DESTDIR)$(PREFIX)/bin/mosctl
+	install -m 0755 $(MOSD) $(DESTDIR)$(PREFIX)/bin/mosd
 	install -m 0644 Documentation/mosctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/mosctl.1
 
 format:
-	clang-format -i $(LIB_SRCS) $(MOSCTL_SRCS) $(wildcard userspace/*/*.h) \
+	clang-format -i $(LIB_SRCS) $(MOSCTL_SRCS) $(MOSD_SRCS) $(wildcard userspace/*/*.h) \
 		$(UNIT_SRCS) $(wildcard selftests/*.c selftests/*.h selftests/helpers/*.c)
 
 clean:

@@ -1,0 +1,225 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * MoSingAr wire protocol between an origin (mosctl) and a worker (mosd).
+ *
+ * One byte stream per origin-worker pair (TLS 1.3 over TCP, or an ssh
+ * channel for `mosd --stdio`), carrying frames:
+ *
+ *   struct mos_frame_hdr (16 bytes, little endian)  then  LEN payload bytes
+ *
+ * A payload is a fixed-size body (per type, below) followed by variable
+ * fields, each a __u32 length then that many bytes.  Everything is checked
+ * before use: an unknown type or version, a length above MOS_FRAME_MAX, a
+ * body shorter than its type needs or a variable field running past the
+ * frame closes the connection with a logged reason.
+ *
+ * Requests carry an id chosen by the sender (non-zero); the reply carries the
+ * same id.  Either side may have many requests in flight.  Documented in
+ * Documentation/protocol.md; numbers are never reused.
+ */
+#ifndef _UAPI_MOSINGAR_PROTOCOL_H
+#define _UAPI_MOSINGAR_PROTOCOL_H
+
+#include <linux/types.h>
+
+#define MOS_PROTO_VERSION 1
+#define MOS_PROTO_MAGIC 0x4d4f5331U /* "MOS1": first 4 bytes of HELLO's body */
+#define MOS_FRAME_MAX (1U << 20)    /* payload bytes, at most */
+#define MOS_DATA_CHUNK (256U << 10) /* file and stdio data per frame, at most */
+#define MOS_PATH_MAX 4096U
+#define MOS_NAME_MAX 255U
+
+struct mos_frame_hdr {
+	__u32 len;     /* payload bytes after this header */
+	__u8 version;  /* MOS_PROTO_VERSION */
+	__u8 type;     /* enum mos_msg */
+	__u16 flags;   /* enum mos_frame_flags */
+	__u32 id;      /* request id; 0 for messages that need no reply */
+	__u32 reserved; /* 0 */
+};
+_Static_assert(sizeof(struct mos_frame_hdr) == 16, "frame header is 16 bytes");
+
+enum mos_frame_flags {
+	MOS_F_REPLY = 1U << 0, /* this frame answers request ID */
+	MOS_F_MORE = 1U << 1,  /* more frames follow for the same id (streamed data) */
+};
+
+enum mos_msg {
+	/* both ways, first frame */
+	MOS_MSG_HELLO = 1, /* body: struct mos_hello */
+
+	/* origin -> worker: the job and its input */
+	MOS_MSG_JOB = 2,     /* struct mos_job + vars: argv..., env..., cwd, sandbox args... */
+	MOS_MSG_STDIN = 3,   /* vars: data (empty = end of input) */
+	MOS_MSG_SIGNAL = 4,  /* struct mos_signal */
+	MOS_MSG_WINSIZE = 5, /* struct mos_winsize */
+	MOS_MSG_CREDIT = 6,  /* struct mos_credit: the origin consumed output */
+
+	/* worker -> origin: output and the end */
+	MOS_MSG_STDOUT = 7, /* vars: data */
+	MOS_MSG_STDERR = 8, /* vars: data */
+	MOS_MSG_EXIT = 9,   /* struct mos_exit + vars: message (why the job failed, may be empty) */
+
+	/* worker -> origin: file service requests (reply: same type | REPLY, or ERROR) */
+	MOS_MSG_LISTDIR = 16,  /* vars: path.  reply: struct mos_attr (dir) + entries */
+	MOS_MSG_STAT = 17,     /* vars: path.  reply: struct mos_attr + vars: link target */
+	MOS_MSG_OPEN = 18,     /* vars: path.  reply: struct mos_open_reply */
+	MOS_MSG_FETCH = 19,    /* struct mos_fetch.  reply: data frames with MOS_F_MORE */
+	MOS_MSG_PUT_BEGIN = 20, /* struct mos_put + vars: path. reply: empty */
+	MOS_MSG_PUT_DATA = 21, /* struct mos_put_data + vars: data. no reply (ids match BEGIN) */
+	MOS_MSG_PUT_END = 22,  /* struct mos_put_end. reply: empty (file is on disk) */
+	MOS_MSG_MKDIR = 23,    /* struct mos_mode_arg + vars: path */
+	MOS_MSG_UNLINK = 24,   /* vars: path */
+	MOS_MSG_RMDIR = 25,    /* vars: path */
+	MOS_MSG_RENAME = 26,   /* struct mos_rename + vars: from, to */
+	MOS_MSG_SYMLINK = 27,  /* vars: target, path */
+	MOS_MSG_CHMOD = 28,    /* struct mos_mode_arg + vars: path */
+	MOS_MSG_TRUNCATE = 29, /* struct mos_truncate + vars: path */
+	MOS_MSG_UTIMENS = 30,  /* struct mos_utimens + vars: path */
+	MOS_MSG_LINK = 31,     /* vars: from, to */
+
+	MOS_MSG_ERROR = 63, /* reply to any request: struct mos_error + vars: message */
+};
+
+struct mos_hello {
+	__u32 magic;   /* MOS_PROTO_MAGIC */
+	__u16 version; /* highest version the sender speaks */
+	__u16 role;    /* 1 origin, 2 worker */
+	__u64 features; /* enum mos_features bits */
+};
+
+enum mos_features {
+	MOS_FEAT_PASSTHROUGH = 1ULL << 0, /* worker serves cached content by FUSE passthrough */
+};
+
+/* Attributes as the origin's lstat(2) saw them. */
+struct mos_attr {
+	__u64 ino;
+	__u64 size;
+	__u64 blocks;
+	__s64 atime_sec;
+	__s64 mtime_sec;
+	__s64 ctime_sec;
+	__u32 atime_nsec;
+	__u32 mtime_nsec;
+	__u32 ctime_nsec;
+	__u32 mode;  /* S_IFMT | permission bits */
+	__u32 uid;
+	__u32 gid;
+	__u32 nlink;
+	__u32 rdev;
+	__u32 pad;
+};
+_Static_assert(sizeof(struct mos_attr) == 88, "struct mos_attr is 88 bytes");
+
+/* LISTDIR reply: struct mos_attr (the directory) then, per entry,
+ * struct mos_dirent_hdr + name + link target (symlinks only). */
+struct mos_dirent_hdr {
+	struct mos_attr attr;
+	__u16 name_len;
+	__u16 link_len;
+	__u32 pad;
+};
+
+struct mos_job {
+	__u32 uid; /* the origin user's ids, mapped in the job's user namespace */
+	__u32 gid;
+	__u32 umask;
+	__u32 flags; /* enum mos_job_flags */
+	__u16 rows;  /* terminal size when MOS_JOB_TTY */
+	__u16 cols;
+	__u32 nargv; /* then nargv strings, nenv strings, cwd, nsandbox strings */
+	__u32 nenv;
+	__u32 nsandbox;
+};
+
+enum mos_job_flags {
+	MOS_JOB_TTY = 1U << 0,   /* give the job a pty on the worker */
+	MOS_JOB_STDIN = 1U << 1, /* the origin will send stdin (else /dev/null) */
+};
+
+struct mos_signal {
+	__u32 signo;
+	__u32 pad;
+};
+
+struct mos_winsize {
+	__u16 rows;
+	__u16 cols;
+	__u32 pad;
+};
+
+struct mos_credit {
+	__u32 bytes; /* output bytes the origin has written out since the last CREDIT */
+	__u32 pad;
+};
+
+struct mos_exit {
+	__u32 status; /* as mosctl reports it: code, 128+signal, 124 timeout, 125 setup */
+	__u32 flags;  /* enum mos_exit_flags */
+	/* statistics, for --stats */
+	__u64 fuse_requests;
+	__u64 cache_hits;
+	__u64 cache_misses;
+	__u64 bytes_fetched;
+	__u64 bytes_written_back;
+};
+
+enum mos_exit_flags {
+	MOS_EXIT_WRITEBACK_FAILED = 1U << 0, /* an output could not be written on the origin */
+};
+
+struct mos_open_reply {
+	struct mos_attr attr;
+	__u8 sha256[32];
+};
+
+struct mos_fetch {
+	__u8 sha256[32];
+	__u64 offset;
+	__u64 length; /* 0: to the end */
+};
+
+struct mos_put {
+	__u32 mode;
+	__u32 pad;
+	__u64 size;
+};
+
+struct mos_put_data {
+	__u64 offset;
+};
+
+struct mos_put_end {
+	__s64 mtime_sec;
+	__u32 mtime_nsec;
+	__u32 pad;
+};
+
+struct mos_mode_arg {
+	__u32 mode;
+	__u32 pad;
+};
+
+struct mos_rename {
+	__u32 flags; /* RENAME_NOREPLACE | RENAME_EXCHANGE */
+	__u32 pad;
+};
+
+struct mos_truncate {
+	__u64 size;
+};
+
+struct mos_utimens {
+	__s64 atime_sec;
+	__s64 mtime_sec;
+	__u32 atime_nsec; /* UTIME_NOW / UTIME_OMIT as in utimensat(2) */
+	__u32 mtime_nsec;
+};
+
+struct mos_error {
+	__s32 err; /* a positive errno value, as Linux numbers it */
+	__u32 pad;
+};
+
+#endif /* _UAPI_MOSINGAR_PROTOCOL_H */
