@@ -65,8 +65,8 @@ enum mos_msg {
 	MOS_MSG_STAT = 17,     /* vars: path.  reply: struct mos_attr + vars: link target */
 	MOS_MSG_OPEN = 18,     /* vars: path.  reply: struct mos_open_reply */
 	MOS_MSG_FETCH = 19,    /* struct mos_fetch.  reply: data frames with MOS_F_MORE */
-	MOS_MSG_PUT_BEGIN = 20, /* struct mos_put + vars: path. reply: empty */
-	MOS_MSG_PUT_DATA = 21, /* struct mos_put_data + vars: data. no reply (ids match BEGIN) */
+	MOS_MSG_PUT_BEGIN = 20, /* struct mos_put + vars: path. reply: struct mos_put_handle */
+	MOS_MSG_PUT_DATA = 21, /* struct mos_put_data + vars: data. no reply: errors wait for END */
 	MOS_MSG_PUT_END = 22,  /* struct mos_put_end. reply: empty (file is on disk) */
 	MOS_MSG_MKDIR = 23,    /* struct mos_mode_arg + vars: path */
 	MOS_MSG_UNLINK = 24,   /* vars: path */
@@ -177,7 +177,7 @@ struct mos_open_reply {
 struct mos_fetch {
 	__u8 sha256[32];
 	__u64 offset;
-	__u64 length; /* 0: to the end */
+	__u64 length; /* at most MOS_FETCH_MAX; sent as data frames, MOS_F_MORE on all but the last */
 };
 
 struct mos_put {
@@ -186,15 +186,26 @@ struct mos_put {
 	__u64 size;
 };
 
+struct mos_put_handle {
+	__u32 handle; /* names the file being written in PUT_DATA and PUT_END */
+	__u32 pad;
+};
+
 struct mos_put_data {
 	__u64 offset;
+	__u32 handle;
+	__u32 pad;
 };
 
 struct mos_put_end {
 	__s64 mtime_sec;
 	__u32 mtime_nsec;
+	__u32 handle;
+	__u32 abort; /* 1: drop the file instead */
 	__u32 pad;
 };
+
+#define MOS_FETCH_MAX (8U << 20) /* bytes per FETCH, at most; the origin clamps */
 
 struct mos_mode_arg {
 	__u32 mode;
