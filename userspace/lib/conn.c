@@ -29,8 +29,8 @@
 
 enum tag { TAG_READ = 1, TAG_WRITE = 2, TAG_WAKE = 3 };
 
-struct watch {
-	struct watch *next;
+struct conn_watch {
+	struct conn_watch *next;
 	int fd;
 	uint32_t events;
 	conn_fd_fn fn;
@@ -73,7 +73,7 @@ struct conn {
 	bool write_busy, read_busy, wake_busy, peer_eof;
 	uint64_t wake_val;
 	struct frame_asm fa;
-	struct watch *watches;
+	struct conn_watch *watches;
 	struct conn_stats st;
 };
 
@@ -100,7 +100,7 @@ struct conn *conn_new(int rfd, int wfd, struct tls_channel *tls, conn_frame_fn o
 
 void conn_free(struct conn *c)
 {
-	struct watch *w, *wn;
+	struct conn_watch *w, *wn;
 
 	if (!c)
 		return;
@@ -319,9 +319,10 @@ int conn_call(struct conn *c, struct wire_buf *b, conn_reply_fn fn, void *arg)
 	return k.err;
 }
 
-int conn_watch(struct conn *c, int fd, uint32_t poll_events, conn_fd_fn fn, void *arg)
+struct conn_watch *conn_watch(struct conn *c, int fd, uint32_t poll_events, conn_fd_fn fn,
+			      void *arg)
 {
-	struct watch *w = xcalloc(1, sizeof(*w));
+	struct conn_watch *w = xcalloc(1, sizeof(*w));
 
 	w->fd = fd;
 	w->events = poll_events;
@@ -329,7 +330,13 @@ int conn_watch(struct conn *c, int fd, uint32_t poll_events, conn_fd_fn fn, void
 	w->arg = arg;
 	w->next = c->watches;
 	c->watches = w;
-	return 0;
+	return w;
+}
+
+void conn_watch_resume(struct conn *c, struct conn_watch *w)
+{
+	(void)c;
+	w->dead = false;
 }
 
 void conn_stop(struct conn *c)
@@ -505,7 +512,7 @@ static void arm(struct conn *c)
 			c->write_busy = true;
 		}
 	}
-	for (struct watch *w = c->watches; w; w = w->next) {
+	for (struct conn_watch *w = c->watches; w; w = w->next) {
 		if (w->armed || w->dead || !(sqe = io_uring_get_sqe(&c->ring)))
 			continue;
 		io_uring_prep_poll_add(sqe, w->fd, w->events);
@@ -573,7 +580,7 @@ int conn_run(struct conn *c)
 			} else if (tag == TAG_WAKE) {
 				c->wake_busy = false;
 			} else if (tag) {
-				struct watch *w = (struct watch *)(uintptr_t)tag;
+				struct conn_watch *w = (struct conn_watch *)(uintptr_t)tag;
 
 				w->armed = false;
 				if (res < 0 || !w->fn(c, w->fd, (uint32_t)res, w->arg))

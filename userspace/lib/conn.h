@@ -22,6 +22,7 @@
 #include "wire.h"
 
 struct conn;
+struct conn_watch;
 struct tls_channel;
 
 /* A request or message from the peer; PAYLOAD is the callee's to free. */
@@ -51,7 +52,11 @@ int conn_send_error(struct conn *c, uint8_t type_unused, uint32_t id, int err, c
  * returned, or -ECONNRESET when the connection ended. */
 int conn_call(struct conn *c, struct wire_buf *b, conn_reply_fn fn, void *arg);
 
-int conn_watch(struct conn *c, int fd, uint32_t poll_events, conn_fd_fn fn, void *arg);
+/* Poll FD for POLL_EVENTS in the loop and call FN when ready; FN returning
+ * false pauses the watch until conn_watch_resume (loop thread only). */
+struct conn_watch *conn_watch(struct conn *c, int fd, uint32_t poll_events, conn_fd_fn fn,
+			      void *arg);
+void conn_watch_resume(struct conn *c, struct conn_watch *w);
 /* Run the loop until the peer closes, an error, or conn_stop(). 0 when the
  * peer closed or conn_stop() was called, else -errno. */
 int conn_run(struct conn *c);

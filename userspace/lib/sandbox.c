@@ -71,7 +71,7 @@ static void __attribute__((noreturn)) setup_fail(int errfd, const char *step, in
 	_exit(MOS_EXIT_SETUP);
 }
 
-static int write_id_maps(uid_t uid, gid_t gid)
+static int write_id_maps(uid_t inner_uid, gid_t inner_gid, uid_t uid, gid_t gid)
 {
 	char map[64];
 	int r;
@@ -80,11 +80,11 @@ static int write_id_maps(uid_t uid, gid_t gid)
 	r = write_file("/proc/self/setgroups", "deny");
 	if (r < 0 && r != -ENOENT)
 		return r;
-	snprintf(map, sizeof(map), "%u %u 1\n", uid, uid);
+	snprintf(map, sizeof(map), "%u %u 1\n", inner_uid, uid);
 	r = write_file("/proc/self/uid_map", map);
 	if (r < 0)
 		return r;
-	snprintf(map, sizeof(map), "%u %u 1\n", gid, gid);
+	snprintf(map, sizeof(map), "%u %u 1\n", inner_gid, gid);
 	return write_file("/proc/self/gid_map", map);
 }
 
@@ -254,7 +254,8 @@ run_init(const struct sandbox_config *c, struct pipes *p, enum ns_mode mode, uid
 	/* If mosctl dies, so does the sandbox (and with init, its pid namespace). */
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	if (mode == NS_USER_PID) {
-		r = write_id_maps(uid, gid);
+		r = write_id_maps(c->map_ids ? c->inner_uid : uid, c->map_ids ? c->inner_gid : gid,
+				  uid, gid);
 		if (r < 0)
 			setup_fail(errfd, "writing the user namespace's id maps", -r);
 	}

@@ -19,6 +19,7 @@
 
 #include <linux/filter.h>
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "cgroup.h"
 #include "landlock.h"
@@ -42,6 +43,11 @@ struct sandbox_config {
 	bool need_pidns;      /* signals can be isolated only by a pid namespace */
 	bool allow_degraded;  /* e.g. run with the caller's /proc if no new one can be made */
 	const char *progname; /* for messages from inside the sandbox */
+	/* Ids the command sees in its user namespace (a remote job: the origin
+	 * user's); without MAP_IDS, the caller's own. */
+	bool map_ids;
+	uid_t inner_uid;
+	gid_t inner_gid;
 };
 
 /* Run C->argv confined; returns the exit status mosctl should use. */

@@ -2,9 +2,11 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static void oom(void)
 {
@@ -293,4 +295,66 @@ bool path_is_beneath(const char *path, const char *parent)
 	if (strncmp(path, parent, n) != 0)
 		return false;
 	return path[n] == '\0' || path[n] == '/';
+}
+
+int mkdir_p(const char *path, unsigned int mode)
+{
+	_cleanup_free_ char *p = xstrdup(path);
+
+	for (char *s = p + 1;; s++) {
+		if (*s != '/' && *s)
+			continue;
+		char c = *s;
+
+		*s = 0;
+		if (mkdir(p, mode) < 0 && errno != EEXIST)
+			return -errno;
+		if (!c)
+			return 0;
+		*s = c;
+	}
+}
+
+static int rm_at(int dfd, const char *name, dev_t dev)
+{
+	struct stat st;
+	int r = 0;
+
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (S_ISDIR(st.st_mode) && st.st_dev == dev) {
+		int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+		struct dirent *e;
+
+		if (!d) {
+			if (fd >= 0)
+				close(fd);
+			return -errno;
+		}
+		while ((e = readdir(d))) {
+			if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+				continue;
+			int q = rm_at(dirfd(d), e->d_name, dev);
+
+			if (q < 0 && !r)
+				r = q;
+		}
+		closedir(d);
+		if (unlinkat(dfd, name, AT_REMOVEDIR) < 0 && !r)
+			r = -errno;
+		return r;
+	}
+	if (unlinkat(dfd, name, S_ISDIR(st.st_mode) ? AT_REMOVEDIR : 0) < 0)
+		return -errno;
+	return 0;
+}
+
+int rm_rf(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	return rm_at(AT_FDCWD, path, st.st_dev);
 }

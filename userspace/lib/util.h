@@ -90,4 +90,9 @@ char *path_join_normalize(const char *base, const char *path);
 /* True when PATH equals PARENT or lies beneath it (both normalized). */
 bool path_is_beneath(const char *path, const char *parent);
 
+/* mkdir -p: create PATH and its missing parents with MODE; 0 or -errno. */
+int mkdir_p(const char *path, unsigned int mode);
+/* rm -rf of PATH, not crossing into other mounts; 0 or the first -errno. */
+int rm_rf(const char *path);
+
 #endif /* MOS_UTIL_H */
