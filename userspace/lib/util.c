@@ -2,6 +2,7 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -357,4 +358,20 @@ int rm_rf(const char *path)
 	if (lstat(path, &st) < 0)
 		return errno == ENOENT ? 0 : -errno;
 	return rm_at(AT_FDCWD, path, st.st_dev);
+}
+
+char *xasprintf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+	int n;
+
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		fputs("out of memory\n", stderr);
+		abort();
+	}
+	return s;
 }

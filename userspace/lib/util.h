@@ -60,6 +60,7 @@ void *xcalloc(size_t n, size_t size);
 void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Append one element to a growable array of pointers (NULL-terminated). */
 void strv_push(char ***v, size_t *n, char *s);
 void strv_free(char **v);

@@ -21,6 +21,8 @@ enum {
 	OPT_POLICY,
 	OPT_BACKEND,
 	OPT_ALLOW_DEGRADED,
+	OPT_ON,
+	OPT_STATS,
 };
 
 static const struct option long_opts[] = {
@@ -43,6 +45,8 @@ static const struct option long_opts[] = {
 	{ "policy", required_argument, NULL, OPT_POLICY },
 	{ "backend", required_argument, NULL, OPT_BACKEND },
 	{ "allow-degraded", no_argument, NULL, OPT_ALLOW_DEGRADED },
+	{ "on", required_argument, NULL, OPT_ON },
+	{ "stats", no_argument, NULL, OPT_STATS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -83,6 +87,11 @@ void options_usage(FILE *out, const char *sub)
 		"      --allow-degraded     run even if a rule can only be partly enforced\n"
 		"                           here (each such rule is printed)\n"
 		"  -v, --verbose            say which mechanism enforces what\n"
+		"Remote execution (see Documentation/remote.md):\n"
+		"      --on WORKER          run on WORKER with this machine's files:\n"
+		"                           HOST[:PORT] (TLS, pinned keys), ssh://[USER@]HOST,\n"
+		"                           or 'local' (a worker in fresh namespaces here)\n"
+		"      --stats              after a remote job, one line of figures on stderr\n"
 		"  -h, --help               this text\n"
 		"\n"
 		"Exit status: the command's; 128+N if signal N killed it; 124 timeout;\n"
@@ -188,8 +197,33 @@ static int apply(struct run_opts *o, const struct flag *f, struct mos_err *e)
 	case 'h':
 		o->help = true;
 		return 0;
+	case OPT_ON:
+		if (!*f->arg) {
+			mos_err_set(e, "--on: empty worker name");
+			return -EINVAL;
+		}
+		o->on = f->arg;
+		return 0;
+	case OPT_STATS:
+		o->stats = true;
+		return 0;
 	}
 	return 0;
+}
+
+/* The flags a worker needs to rebuild the same sandbox, in long form. */
+static void record_forward(struct run_opts *o, int c, const char *arg)
+{
+	if (c == OPT_ON || c == OPT_STATS || c == 'h')
+		return;
+	for (const struct option *l = long_opts; l->name; l++) {
+		if (l->val != c)
+			continue;
+		strv_push(&o->forward, &o->nforward, xasprintf("--%s", l->name));
+		if (l->has_arg)
+			strv_push(&o->forward, &o->nforward, xstrdup(arg));
+		return;
+	}
 }
 
 int options_parse(int argc, char **argv, struct run_opts *o, struct mos_err *e)
@@ -223,6 +257,7 @@ int options_parse(int argc, char **argv, struct run_opts *o, struct mos_err *e)
 			r = -EINVAL;
 			goto out;
 		}
+		record_forward(o, c, optarg);
 		if (c == OPT_POLICY) {
 			if (policy_file) {
 				mos_err_set(e, "--policy given twice");
@@ -259,4 +294,7 @@ out:
 void options_free(struct run_opts *o)
 {
 	policy_free(&o->policy);
+	strv_free(o->forward);
+	o->forward = NULL;
+	o->nforward = 0;
 }

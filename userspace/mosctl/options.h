@@ -20,6 +20,10 @@ struct run_opts {
 	bool help;
 	char **command; /* argv of the command (into the caller's argv), or NULL */
 	int ncommand;
+	const char *on; /* --on WORKER, or NULL to run here */
+	bool stats;
+	char **forward; /* the sandbox flags in long form, for a worker (NULL-terminated) */
+	size_t nforward;
 };
 
 /*
