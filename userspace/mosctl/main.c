@@ -2,8 +2,9 @@
 /*
  * mosctl - run commands confined, here or (later) on another machine.
  *
- *   mosctl run [OPTIONS] -- COMMAND [ARG...]
+ *   mosctl run [OPTIONS] [--on WORKER] -- COMMAND [ARG...]
  *   mosctl check [OPTIONS]
+ *   mosctl keygen | key
  *   mosctl version
  */
 #include <stdio.h>
@@ -13,6 +14,8 @@
 #include "log.h"
 #include "options.h"
 #include "plan.h"
+#include "cmd_keys.h"
+#include "remote_run.h"
 #include "sandbox.h"
 
 #ifndef MOS_VERSION
@@ -24,6 +27,11 @@ static void usage(FILE *out)
 	fprintf(out, "usage: mosctl run [OPTIONS] -- COMMAND [ARG...]   run COMMAND confined\n"
 		     "       mosctl check [OPTIONS]                   validate a policy, show "
 		     "what enforces it here\n"
+		     "       mosctl run --on WORKER [OPTIONS] -- COMMAND   run it on WORKER "
+		     "with this machine's files\n"
+		     "       mosctl keygen                            create this origin's key "
+		     "pair\n"
+		     "       mosctl key                               print its public key line\n"
 		     "       mosctl version                           version and kernel "
 		     "features\n"
 		     "Run 'mosctl run --help' for the options.\n");
@@ -48,6 +56,25 @@ static int prepare(int argc, char **argv, struct run_opts *o, struct mos_plan *p
 		options_usage(stdout, argv[0]);
 		options_free(o);
 		return 0;
+	}
+	if (o->on) {
+		int r;
+
+		if (strcmp(argv[0], "run")) {
+			mos_err("--on is for 'mosctl run'");
+			options_free(o);
+			return MOS_EXIT_SETUP;
+		}
+		if (!o->command) {
+			mos_err("run: no command given (mosctl run --on WORKER -- COMMAND [ARG...])");
+			options_free(o);
+			return MOS_EXIT_SETUP;
+		}
+		/* The worker builds and checks the plan against its own kernel. */
+		fflush(NULL);
+		r = remote_run(o);
+		options_free(o);
+		return r;
 	}
 	if (mos_plan_build(&o->policy, o->backend, plan, &e) < 0) {
 		mos_err("%s", e.msg);
@@ -188,6 +215,10 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "check"))
 		return cmd_check(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "keygen"))
+		return cmd_keygen(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "key"))
+		return cmd_key(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version"))
 		return cmd_version();
 	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {

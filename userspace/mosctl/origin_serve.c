@@ -1,0 +1,342 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * origin_serve.c - the origin's side of the file service protocol.
+ */
+#include "origin_serve.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "util.h"
+
+static void reply_err(struct conn *c, uint32_t id, int r)
+{
+	conn_send_error(c, 0, id, -r, NULL);
+}
+
+static void reply_empty(struct conn *c, const struct mos_frame_hdr *h)
+{
+	struct wire_buf b = { 0 };
+
+	wire_buf_start(&b, h->type, MOS_F_REPLY, h->id);
+	conn_send(c, &b);
+}
+
+static void reply_status(struct conn *c, const struct mos_frame_hdr *h, int r)
+{
+	if (r < 0)
+		reply_err(c, h->id, r);
+	else
+		reply_empty(c, h);
+}
+
+static void serve_listdir(struct conn *c, struct origin_service *s, const struct mos_frame_hdr *h,
+			  const char *path)
+{
+	struct origin_dirent *ents = NULL;
+	struct mos_attr dir;
+	size_t n = 0, i = 0;
+	int r = origin_listdir(s->fs, path, &dir, &ents, &n);
+
+	if (r < 0) {
+		reply_err(c, h->id, r);
+		return;
+	}
+	/* One or more frames, each: the directory's attributes, then entries. */
+	do {
+		struct wire_buf b = { 0 };
+
+		wire_buf_start(&b, MOS_MSG_LISTDIR, MOS_F_REPLY, h->id);
+		wire_put(&b, &dir, sizeof(dir));
+		for (; i < n; i++) {
+			struct mos_dirent_hdr d = { .attr = ents[i].attr };
+			size_t nl = strlen(ents[i].name), ll = ents[i].link ? strlen(ents[i].link) : 0;
+
+			if (nl > MOS_NAME_MAX || ll >= MOS_PATH_MAX)
+				continue;
+			if (b.len + sizeof(d) + nl + ll + 64 > MOS_FRAME_MAX)
+				break;
+			d.name_len = (uint16_t)nl;
+			d.link_len = (uint16_t)ll;
+			wire_put(&b, &d, sizeof(d));
+			wire_put(&b, ents[i].name, nl);
+			wire_put(&b, ents[i].link, ll);
+		}
+		if (i < n)
+			((struct mos_frame_hdr *)b.p)->flags |= MOS_F_MORE;
+		conn_send(c, &b);
+	} while (i < n);
+	origin_dirents_free(ents, n);
+}
+
+static void serve_stat(struct conn *c, struct origin_service *s, const struct mos_frame_hdr *h,
+		       const char *path)
+{
+	struct mos_attr a;
+	char *link = NULL;
+	int r = origin_stat(s->fs, path, &a, &link);
+	struct wire_buf b = { 0 };
+
+	if (r < 0) {
+		reply_err(c, h->id, r);
+		return;
+	}
+	wire_buf_start(&b, MOS_MSG_STAT, MOS_F_REPLY, h->id);
+	wire_put(&b, &a, sizeof(a));
+	wire_put_str(&b, link);
+	free(link);
+	conn_send(c, &b);
+}
+
+static void serve_open(struct conn *c, struct origin_service *s, const struct mos_frame_hdr *h,
+		       const char *path)
+{
+	struct mos_open_reply o;
+	struct wire_buf b = { 0 };
+	int r = origin_open(s->fs, path, &o.attr, o.sha256);
+
+	if (r < 0) {
+		reply_err(c, h->id, r);
+		return;
+	}
+	wire_buf_start(&b, MOS_MSG_OPEN, MOS_F_REPLY, h->id);
+	wire_put(&b, &o, sizeof(o));
+	conn_send(c, &b);
+}
+
+static void serve_fetch(struct conn *c, struct origin_service *s, const struct mos_frame_hdr *h,
+			const struct mos_fetch *f)
+{
+	uint64_t off = f->offset, left = f->length;
+	_cleanup_free_ uint8_t *buf = xmalloc(MOS_DATA_CHUNK);
+
+	if (!left || left > MOS_FETCH_MAX)
+		left = MOS_FETCH_MAX;
+	for (;;) {
+		size_t want = left < MOS_DATA_CHUNK ? (size_t)left : MOS_DATA_CHUNK;
+		ssize_t n = origin_fetch(s->fs, f->sha256, off, buf, want);
+		struct wire_buf b = { 0 };
+		bool last;
+
+		if (n < 0) {
+			reply_err(c, h->id, (int)n);
+			return;
+		}
+		off += (uint64_t)n;
+		left -= (uint64_t)n;
+		last = (size_t)n < want || !left;
+		wire_buf_start(&b, MOS_MSG_FETCH, MOS_F_REPLY | (last ? 0 : MOS_F_MORE), h->id);
+		wire_put_var(&b, buf, (size_t)n);
+		conn_send(c, &b);
+		if (last)
+			return;
+	}
+}
+
+static int put_slot(struct origin_service *s, uint32_t handle)
+{
+	if (handle == 0 || handle > ORIGIN_MAX_PUTS || !s->puts[handle - 1])
+		return -1;
+	return (int)handle - 1;
+}
+
+static void serve_put_begin(struct conn *c, struct origin_service *s,
+			    const struct mos_frame_hdr *h, const struct mos_put *p, const char *path)
+{
+	struct mos_put_handle ph = { 0 };
+	struct wire_buf b = { 0 };
+	int slot, r;
+
+	for (slot = 0; slot < ORIGIN_MAX_PUTS && s->puts[slot]; slot++)
+		;
+	if (slot == ORIGIN_MAX_PUTS) {
+		reply_err(c, h->id, -EMFILE);
+		return;
+	}
+	r = origin_put_begin(s->fs, path, p->mode, &s->puts[slot]);
+	if (r < 0) {
+		s->puts[slot] = NULL;
+		reply_err(c, h->id, r);
+		return;
+	}
+	s->put_err[slot] = 0;
+	ph.handle = (uint32_t)slot + 1;
+	wire_buf_start(&b, MOS_MSG_PUT_BEGIN, MOS_F_REPLY, h->id);
+	wire_put(&b, &ph, sizeof(ph));
+	conn_send(c, &b);
+}
+
+static void serve_put_end(struct conn *c, struct origin_service *s, const struct mos_frame_hdr *h,
+			  const struct mos_put_end *e)
+{
+	int slot = put_slot(s, e->handle), r;
+
+	if (slot < 0) {
+		reply_err(c, h->id, -EBADF);
+		return;
+	}
+	r = s->put_err[slot];
+	if (r < 0 || e->abort) {
+		origin_put_abort(s->puts[slot]);
+	} else {
+		r = origin_put_end(s->puts[slot], e->mtime_sec, e->mtime_nsec);
+	}
+	s->puts[slot] = NULL;
+	reply_status(c, h, r);
+}
+
+bool origin_serve_frame(struct conn *c, struct origin_service *s, const struct mos_frame_hdr *h,
+			const uint8_t *payload)
+{
+	struct wire_reader rd;
+	_cleanup_free_ char *p1 = NULL, *p2 = NULL;
+	int r;
+
+	wire_reader_init(&rd, payload, h->len);
+	switch (h->type) {
+	case MOS_MSG_LISTDIR:
+	case MOS_MSG_STAT:
+	case MOS_MSG_OPEN:
+	case MOS_MSG_UNLINK:
+	case MOS_MSG_RMDIR:
+		if (!wire_get_str(&rd, &p1, MOS_PATH_MAX) || !wire_end(&rd))
+			break;
+		s->requests++;
+		if (h->type == MOS_MSG_LISTDIR)
+			serve_listdir(c, s, h, p1);
+		else if (h->type == MOS_MSG_STAT)
+			serve_stat(c, s, h, p1);
+		else if (h->type == MOS_MSG_OPEN)
+			serve_open(c, s, h, p1);
+		else if (h->type == MOS_MSG_UNLINK)
+			reply_status(c, h, origin_unlink(s->fs, p1));
+		else
+			reply_status(c, h, origin_rmdir(s->fs, p1));
+		return true;
+	case MOS_MSG_FETCH: {
+		struct mos_fetch f;
+
+		if (!wire_get(&rd, &f, sizeof(f)) || !wire_end(&rd))
+			break;
+		s->requests++;
+		serve_fetch(c, s, h, &f);
+		return true;
+	}
+	case MOS_MSG_PUT_BEGIN: {
+		struct mos_put p;
+
+		if (!wire_get(&rd, &p, sizeof(p)) || !wire_get_str(&rd, &p1, MOS_PATH_MAX) ||
+		    !wire_end(&rd))
+			break;
+		s->requests++;
+		serve_put_begin(c, s, h, &p, p1);
+		return true;
+	}
+	case MOS_MSG_PUT_DATA: {
+		struct mos_put_data d;
+		const void *data;
+		size_t len;
+		int slot;
+
+		if (!wire_get(&rd, &d, sizeof(d)) ||
+		    !wire_get_var(&rd, &data, &len, MOS_DATA_CHUNK) || !wire_end(&rd))
+			break;
+		slot = put_slot(s, d.handle);
+		if (slot < 0) {
+			conn_fail(c, "PUT_DATA for a file that is not being written");
+			return true;
+		}
+		if (!s->put_err[slot]) {
+			r = origin_put_write(s->puts[slot], d.offset, data, len);
+			if (r < 0)
+				s->put_err[slot] = r;
+		}
+		return true;
+	}
+	case MOS_MSG_PUT_END: {
+		struct mos_put_end e;
+
+		if (!wire_get(&rd, &e, sizeof(e)) || !wire_end(&rd))
+			break;
+		s->requests++;
+		serve_put_end(c, s, h, &e);
+		return true;
+	}
+	case MOS_MSG_MKDIR:
+	case MOS_MSG_CHMOD: {
+		struct mos_mode_arg m;
+
+		if (!wire_get(&rd, &m, sizeof(m)) || !wire_get_str(&rd, &p1, MOS_PATH_MAX) ||
+		    !wire_end(&rd))
+			break;
+		s->requests++;
+		r = h->type == MOS_MSG_MKDIR ? origin_mkdir(s->fs, p1, m.mode)
+					     : origin_chmod(s->fs, p1, m.mode);
+		reply_status(c, h, r);
+		return true;
+	}
+	case MOS_MSG_RENAME: {
+		struct mos_rename m;
+
+		if (!wire_get(&rd, &m, sizeof(m)) || !wire_get_str(&rd, &p1, MOS_PATH_MAX) ||
+		    !wire_get_str(&rd, &p2, MOS_PATH_MAX) || !wire_end(&rd))
+			break;
+		s->requests++;
+		reply_status(c, h, origin_rename(s->fs, p1, p2, m.flags));
+		return true;
+	}
+	case MOS_MSG_SYMLINK:
+	case MOS_MSG_LINK:
+		if (!wire_get_str(&rd, &p1, MOS_PATH_MAX) ||
+		    !wire_get_str(&rd, &p2, MOS_PATH_MAX) || !wire_end(&rd))
+			break;
+		s->requests++;
+		r = h->type == MOS_MSG_SYMLINK ? origin_symlink(s->fs, p1, p2)
+					       : origin_link(s->fs, p1, p2);
+		reply_status(c, h, r);
+		return true;
+	case MOS_MSG_TRUNCATE: {
+		struct mos_truncate t;
+
+		if (!wire_get(&rd, &t, sizeof(t)) || !wire_get_str(&rd, &p1, MOS_PATH_MAX) ||
+		    !wire_end(&rd))
+			break;
+		s->requests++;
+		reply_status(c, h, origin_truncate(s->fs, p1, t.size));
+		return true;
+	}
+	case MOS_MSG_UTIMENS: {
+		struct mos_utimens u;
+		struct timespec ts[2];
+
+		if (!wire_get(&rd, &u, sizeof(u)) || !wire_get_str(&rd, &p1, MOS_PATH_MAX) ||
+		    !wire_end(&rd))
+			break;
+		s->requests++;
+		ts[0] = (struct timespec){ .tv_sec = u.atime_sec, .tv_nsec = u.atime_nsec };
+		ts[1] = (struct timespec){ .tv_sec = u.mtime_sec, .tv_nsec = u.mtime_nsec };
+		reply_status(c, h, origin_utimens(s->fs, p1, ts));
+		return true;
+	}
+	default:
+		return false;
+	}
+	{
+		char why[160];
+
+		snprintf(why, sizeof(why), "malformed %s request: %s", wire_msg_name(h->type),
+			 wire_reader_why(&rd));
+		conn_fail(c, why);
+	}
+	return true;
+}
+
+void origin_service_abort(struct origin_service *s)
+{
+	for (int i = 0; i < ORIGIN_MAX_PUTS; i++) {
+		if (s->puts[i])
+			origin_put_abort(s->puts[i]);
+		s->puts[i] = NULL;
+	}
+}

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * origin_serve.h - answer a worker's file service requests (LISTDIR, STAT,
+ * OPEN, FETCH, PUT_*, MKDIR...) from the origin's filesystem through
+ * origin_fs, as the invoking user.  Every request is parsed into checked
+ * fields first; a malformed one ends the connection (conn_fail).
+ */
+#ifndef MOSCTL_ORIGIN_SERVE_H
+#define MOSCTL_ORIGIN_SERVE_H
+
+#include <stdbool.h>
+
+#include "conn.h"
+#include "origin_fs.h"
+
+#define ORIGIN_MAX_PUTS 256 /* files being written back at once */
+
+struct origin_service {
+	struct origin_fs *fs;
+	struct origin_put *puts[ORIGIN_MAX_PUTS];
+	int put_err[ORIGIN_MAX_PUTS];
+	uint64_t requests;
+};
+
+/* True when H is a file service request (answered or failed here). */
+bool origin_serve_frame(struct conn *c, struct origin_service *s, const struct mos_frame_hdr *h,
+			const uint8_t *payload);
+/* Drop every unfinished write-back (connection gone: nothing half-written stays). */
+void origin_service_abort(struct origin_service *s);
+
+#endif /* MOSCTL_ORIGIN_SERVE_H */

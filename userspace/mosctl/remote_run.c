@@ -1,0 +1,508 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * remote_run.c - `mosctl run --on WORKER`: the origin's side of a remote job.
+ *
+ * One connection to the worker (TLS to mosd --listen; a pipe to a local or
+ * ssh-started `mosd --stdio`), one loop: it sends HELLO and JOB, answers the
+ * worker's file service requests from this machine's files (origin_serve),
+ * forwards stdin and signals, writes the job's output, and returns the job's
+ * status from EXIT.  If the connection drops first: a clear error, 255.
+ */
+#include "remote_run.h"
+
+#include <fcntl.h>
+#include <libgen.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "log.h"
+#include "origin_fs.h"
+#include "origin_serve.h"
+#include "sandbox.h"
+#include "tls_channel.h"
+#include "util.h"
+
+#define EXIT_CONN_LOST 255
+#define IN_WINDOW (1U << 20)
+
+struct remote {
+	struct conn *conn;
+	struct origin_service svc;
+	bool hello, have_exit;
+	struct mos_exit ex;
+	char *exit_msg;
+	uint64_t in_unacked;
+	struct conn_watch *in_watch;
+	bool in_paused, in_done;
+	pid_t helper; /* the local or ssh mosd we started, or 0 */
+};
+
+static bool on_stdin(struct conn *c, int fd, uint32_t revents, void *arg)
+{
+	struct remote *rm = arg;
+	uint8_t buf[65536];
+	struct wire_buf b = { 0 };
+	ssize_t n;
+
+	(void)revents;
+	n = read(fd, buf, sizeof(buf));
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return true;
+	if (n < 0)
+		n = 0;
+	wire_buf_start(&b, MOS_MSG_STDIN, 0, 0);
+	wire_put_var(&b, buf, (size_t)n);
+	conn_send(c, &b);
+	if (n == 0) {
+		rm->in_done = true;
+		return false;
+	}
+	rm->in_unacked += (uint64_t)n;
+	if (rm->in_unacked >= IN_WINDOW) {
+		rm->in_paused = true;
+		return false;
+	}
+	return true;
+}
+
+static bool on_signal(struct conn *c, int fd, uint32_t revents, void *arg)
+{
+	struct signalfd_siginfo si;
+	struct wire_buf b = { 0 };
+
+	(void)revents;
+	(void)arg;
+	if (read(fd, &si, sizeof(si)) != sizeof(si))
+		return true;
+	if (si.ssi_signo == SIGWINCH) {
+		struct winsize ws;
+		struct mos_winsize w = { 0 };
+
+		if (ioctl(1, TIOCGWINSZ, &ws) < 0)
+			return true;
+		w.rows = ws.ws_row;
+		w.cols = ws.ws_col;
+		wire_buf_start(&b, MOS_MSG_WINSIZE, 0, 0);
+		wire_put(&b, &w, sizeof(w));
+	} else {
+		struct mos_signal s = { .signo = si.ssi_signo };
+
+		wire_buf_start(&b, MOS_MSG_SIGNAL, 0, 0);
+		wire_put(&b, &s, sizeof(s));
+	}
+	conn_send(c, &b);
+	return true;
+}
+
+static void on_output(struct conn *c, struct remote *rm, int fd, const void *data, size_t len)
+{
+	struct wire_buf b = { 0 };
+	struct mos_credit cr = { .bytes = (uint32_t)len };
+
+	(void)rm;
+	if (write_all(fd, data, len) < 0 && errno != EPIPE) {
+		/* nowhere to write: the output is dropped, the job goes on */
+	}
+	wire_buf_start(&b, MOS_MSG_CREDIT, 0, 0);
+	wire_put(&b, &cr, sizeof(cr));
+	conn_send(c, &b);
+}
+
+static void on_frame(struct conn *c, const struct mos_frame_hdr *h, uint8_t *payload, void *arg)
+{
+	struct remote *rm = arg;
+	struct wire_reader rd;
+
+	wire_reader_init(&rd, payload, h->len);
+	if (!rm->hello && h->type != MOS_MSG_HELLO) {
+		conn_fail(c, "the worker did not start with HELLO");
+		goto out;
+	}
+	if (origin_serve_frame(c, &rm->svc, h, payload))
+		goto out;
+	switch (h->type) {
+	case MOS_MSG_HELLO: {
+		struct mos_hello he;
+
+		if (!wire_get(&rd, &he, sizeof(he)) || !wire_end(&rd) ||
+		    he.magic != MOS_PROTO_MAGIC || he.role != 2) {
+			conn_fail(c, "bad HELLO from the worker");
+			goto out;
+		}
+		rm->hello = true;
+		break;
+	}
+	case MOS_MSG_STDOUT:
+	case MOS_MSG_STDERR: {
+		const void *data;
+		size_t len;
+
+		if (!wire_get_var(&rd, &data, &len, MOS_DATA_CHUNK) || !wire_end(&rd)) {
+			conn_fail(c, "malformed output frame");
+			goto out;
+		}
+		on_output(c, rm, h->type == MOS_MSG_STDOUT ? 1 : 2, data, len);
+		break;
+	}
+	case MOS_MSG_CREDIT: {
+		struct mos_credit cr;
+
+		if (!wire_get(&rd, &cr, sizeof(cr)) || !wire_end(&rd)) {
+			conn_fail(c, "malformed CREDIT");
+			goto out;
+		}
+		rm->in_unacked = cr.bytes > rm->in_unacked ? 0 : rm->in_unacked - cr.bytes;
+		if (rm->in_paused && rm->in_unacked < IN_WINDOW) {
+			rm->in_paused = false;
+			conn_watch_resume(c, rm->in_watch);
+		}
+		break;
+	}
+	case MOS_MSG_EXIT:
+		if (!wire_get(&rd, &rm->ex, sizeof(rm->ex)) ||
+		    !wire_get_str(&rd, &rm->exit_msg, 4096 + MOS_PATH_MAX) || !wire_end(&rd)) {
+			conn_fail(c, "malformed EXIT");
+			goto out;
+		}
+		rm->have_exit = true;
+		conn_stop(c);
+		break;
+	default:
+		conn_fail(c, "unexpected message from the worker");
+	}
+out:
+	free(payload);
+}
+
+/* ------------------------------------------------------------------ */
+
+static char *config_dir(void)
+{
+	const char *d = getenv("MOS_CONFIG_DIR"), *home = getenv("HOME");
+
+	if (d && *d)
+		return xstrdup(d);
+	return xasprintf("%s/.config/mosingar", home && *home ? home : "/");
+}
+
+/* mosd next to this mosctl (a build tree or an install), else $PATH. */
+static char *find_mosd(void)
+{
+	const char *env = getenv("MOSD");
+	char self[4096];
+	ssize_t n;
+
+	if (env && *env)
+		return xstrdup(env);
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = 0;
+		char *p = xasprintf("%s/mosd", dirname(self));
+
+		if (access(p, X_OK) == 0)
+			return p;
+		free(p);
+	}
+	return xstrdup("mosd");
+}
+
+/* Start ARGV with a socketpair as its stdin and stdout; returns our end. */
+static int spawn_stdio(char *const argv[], pid_t *pid)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	*pid = fork();
+	if (*pid < 0) {
+		int e = errno;
+
+		close(sv[0]);
+		close(sv[1]);
+		return -e;
+	}
+	if (*pid == 0) {
+		dup2(sv[1], 0);
+		dup2(sv[1], 1);
+		execvp(argv[0], argv);
+		fprintf(stderr, "mosctl: cannot run %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(sv[1]);
+	return sv[0];
+}
+
+static int connect_tcp(const char *spec, char *err, size_t errlen)
+{
+	_cleanup_free_ char *s = xstrdup(spec);
+	char *host = s, *port = NULL, *colon;
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_NUMERICSERV };
+	struct addrinfo *res = NULL, *ai;
+	int fd = -1, r, one = 1, saved = 0;
+
+	if (host[0] == '[') {
+		char *end = strchr(host, ']');
+
+		if (!end) {
+			snprintf(err, errlen, "--on %s: unterminated '['", spec);
+			return -EINVAL;
+		}
+		*end = 0;
+		host++;
+		if (end[1] == ':')
+			port = end + 2;
+	} else if ((colon = strrchr(host, ':'))) {
+		*colon = 0;
+		port = colon + 1;
+	}
+	r = getaddrinfo(host, port && *port ? port : MOSD_DEFAULT_PORT, &hints, &res);
+	if (r) {
+		snprintf(err, errlen, "--on %s: %s", spec, gai_strerror(r));
+		return -EHOSTUNREACH;
+	}
+	for (ai = res; ai; ai = ai->ai_next) {
+		fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			continue;
+		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+			break;
+		saved = errno;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot connect to the worker %s: %s", spec,
+			 strerror(saved ? saved : EHOSTUNREACH));
+		return -(saved ? saved : EHOSTUNREACH);
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return fd;
+}
+
+static struct tls_channel *client_tls(char *err, size_t errlen)
+{
+	_cleanup_free_ char *dir = config_dir();
+	_cleanup_free_ char *keyp = xasprintf("%s/id_ed25519", dir);
+	_cleanup_free_ char *known = xasprintf("%s/known_workers", dir);
+	struct mos_identity *id = NULL;
+	struct mos_pinset pins = { 0 };
+	char e2[512] = "";
+
+	if (access(keyp, R_OK) < 0) {
+		snprintf(err, errlen, "no key in %s: run 'mosctl keygen', then add the line of "
+				      "'mosctl key' to the worker's --authorized-keys file", dir);
+		return NULL;
+	}
+	if (mos_identity_load(keyp, &id, e2, sizeof(e2)) < 0) {
+		snprintf(err, errlen, "%s", e2);
+		return NULL;
+	}
+	if (mos_pinset_load(known, &pins, e2, sizeof(e2)) < 0) {
+		snprintf(err, errlen,
+			 "%s; put the worker's key there (on the worker: 'mosd --print-key')", e2);
+		mos_identity_free(id);
+		return NULL;
+	}
+	/* The channel keeps what it needs of ID and PINS. */
+	return tls_channel_new(TLS_CLIENT, id, &pins);
+}
+
+/* ------------------------------------------------------------------ */
+
+static void put_strv(struct wire_buf *b, char *const *v, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		wire_put_str(b, v[i]);
+}
+
+static int send_job(struct conn *c, const struct run_opts *o, bool have_stdin)
+{
+	extern char **environ;
+	struct mos_job j = { .uid = getuid(), .gid = getgid(), .flags = have_stdin ? MOS_JOB_STDIN : 0 };
+	struct mos_hello he = { .magic = MOS_PROTO_MAGIC, .version = MOS_PROTO_VERSION, .role = 1 };
+	struct wire_buf b = { 0 };
+	_cleanup_free_ char *cwd = getcwd(NULL, 0);
+	char **fwd = o->forward;
+	size_t nfwd = o->nforward;
+	char *extra[8];
+	uint32_t nextra = 0, nenv = 0;
+	mode_t um = umask(022);
+	bool fs_rules = o->policy.nfs || o->policy.fs_system;
+
+	umask(um);
+	j.umask = um;
+	if (!cwd) {
+		mos_err("cannot tell the working directory: %s", strerror(errno));
+		return -errno;
+	}
+	/* No file rule at all: the whole view readable, the cwd writable (the
+	 * usual remote build); the worker's private /tmp is always writable. */
+	if (!fs_rules) {
+		extra[nextra++] = "--read";
+		extra[nextra++] = "/";
+		extra[nextra++] = "--write";
+		extra[nextra++] = cwd;
+	}
+	extra[nextra++] = "--write";
+	extra[nextra++] = "/tmp";
+	while (environ && environ[nenv])
+		nenv++;
+	j.nargv = (uint32_t)o->ncommand;
+	j.nenv = nenv;
+	j.nsandbox = (uint32_t)nfwd + nextra;
+
+	wire_buf_start(&b, MOS_MSG_HELLO, 0, 0);
+	wire_put(&b, &he, sizeof(he));
+	conn_send(c, &b);
+	wire_buf_start(&b, MOS_MSG_JOB, 0, 0);
+	wire_put(&b, &j, sizeof(j));
+	put_strv(&b, o->command, j.nargv);
+	put_strv(&b, environ, nenv);
+	wire_put_str(&b, cwd);
+	put_strv(&b, fwd, (uint32_t)nfwd);
+	put_strv(&b, extra, nextra);
+	if (!wire_buf_finish(&b)) {
+		wire_buf_free(&b);
+		mos_err("the command line and environment are too large to send (over %u bytes)",
+			MOS_FRAME_MAX);
+		return -E2BIG;
+	}
+	return conn_send(c, &b);
+}
+
+int remote_run(const struct run_opts *o)
+{
+	struct remote rm = { 0 };
+	struct tls_channel *tls = NULL;
+	char err[768] = "";
+	int fd = -1, sfd = -1, ret = EXIT_CONN_LOST, r;
+	sigset_t set, old;
+	struct timespec t0, t1;
+	bool have_stdin;
+	struct stat st;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (!strcmp(o->on, "local")) {
+		_cleanup_free_ char *mosd = find_mosd();
+		char *argv[] = { mosd, "--stdio", NULL, NULL, NULL };
+		_cleanup_free_ char *cache = NULL;
+		const char *env_cache = getenv("MOS_LOCAL_CACHE");
+
+		if (env_cache && *env_cache) {
+			cache = xasprintf("--cache=%s", env_cache);
+			argv[2] = cache;
+		}
+		fd = spawn_stdio(argv, &rm.helper);
+	} else if (!strncmp(o->on, "ssh://", 6)) {
+		char *argv[] = { "ssh", "-T", "-o", "BatchMode=yes", (char *)o->on + 6, "mosd",
+				 "--stdio", NULL };
+
+		fd = spawn_stdio(argv, &rm.helper);
+	} else {
+		fd = connect_tcp(o->on, err, sizeof(err));
+		if (fd >= 0 && !(tls = client_tls(err, sizeof(err)))) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	if (fd < 0) {
+		mos_err("%s", err[0] ? err : strerror(-fd));
+		return EXIT_CONN_LOST;
+	}
+	{
+		const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+		_cleanup_free_ char *dir = xdg && *xdg ? xasprintf("%s/mosingar", xdg)
+						       : xasprintf("%s/.cache/mosingar",
+								   home && *home ? home : "/tmp");
+		_cleanup_free_ char *hc = xasprintf("%s/origin-hashes", dir);
+
+		/* Unchanged files are never hashed twice, across runs too. */
+		r = origin_fs_new(mkdir_p(dir, 0700) == 0 ? hc : NULL, &rm.svc.fs);
+	}
+	if (r < 0) {
+		mos_err("cannot start the file service: %s", strerror(-r));
+		close(fd);
+		return MOS_EXIT_SETUP;
+	}
+	rm.conn = conn_new(fd, fd, tls, on_frame, &rm);
+	if (conn_handshake(rm.conn) < 0) {
+		mos_err("cannot reach the worker %s: %s", o->on, conn_error(rm.conn));
+		goto out;
+	}
+	have_stdin = fstat(0, &st) == 0;
+	if (send_job(rm.conn, o, have_stdin) < 0) {
+		ret = MOS_EXIT_SETUP;
+		goto out;
+	}
+	if (have_stdin) {
+		fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK);
+		rm.in_watch = conn_watch(rm.conn, 0, POLLIN, on_stdin, &rm);
+	}
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGQUIT);
+	sigaddset(&set, SIGWINCH);
+	sigprocmask(SIG_BLOCK, &set, &old);
+	signal(SIGPIPE, SIG_IGN);
+	sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (sfd >= 0)
+		conn_watch(rm.conn, sfd, POLLIN, on_signal, &rm);
+	conn_run(rm.conn);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (have_stdin)
+		fcntl(0, F_SETFL, fcntl(0, F_GETFL) & ~O_NONBLOCK);
+	if (!rm.have_exit) {
+		mos_err("lost the worker %s before the job ended: %s", o->on, conn_error(rm.conn));
+		goto out;
+	}
+	ret = (int)rm.ex.status;
+	if (rm.exit_msg && *rm.exit_msg)
+		mos_err("%s", rm.exit_msg);
+	if (rm.ex.flags & MOS_EXIT_WRITEBACK_FAILED && ret == 0)
+		ret = 1;
+	if (o->stats) {
+		struct conn_stats cs;
+		struct origin_stats os;
+
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		conn_get_stats(rm.conn, &cs);
+		origin_fs_get_stats(rm.svc.fs, &os);
+		fprintf(stderr,
+			"mosctl: stats: wall %.3f s, round trips %llu, requests %llu, fetched %llu "
+			"bytes, written back %llu bytes, cache hits %llu misses %llu, "
+			"hashed %llu files (hash cache hits %llu), wire in %llu out %llu bytes\n",
+			(double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
+			(unsigned long long)rm.svc.requests, (unsigned long long)rm.ex.fuse_requests,
+			(unsigned long long)rm.ex.bytes_fetched,
+			(unsigned long long)rm.ex.bytes_written_back,
+			(unsigned long long)rm.ex.cache_hits, (unsigned long long)rm.ex.cache_misses,
+			(unsigned long long)os.files_hashed, (unsigned long long)os.hash_cache_hits,
+			(unsigned long long)cs.bytes_in, (unsigned long long)cs.bytes_out);
+	}
+out:
+	origin_service_abort(&rm.svc);
+	conn_free(rm.conn);
+	closep(&sfd);
+	origin_fs_free(rm.svc.fs);
+	free(rm.exit_msg);
+	if (rm.helper > 0)
+		waitpid(rm.helper, NULL, 0);
+	return ret;
+}
