@@ -64,6 +64,8 @@ MOSCTL_LIB_OBJS := $(MOSCTL_LIB_SRCS:%.c=$(O)/obj/%.o)
 MOSD_OBJS    := $(MOSD_SRCS:%.c=$(O)/obj/%.o)
 MOSD_LIB_OBJS := $(MOSD_LIB_SRCS:%.c=$(O)/obj/%.o)
 MOSD         := $(O)/bin/mosd
+# mosd parses a remote job's sandbox flags with mosctl's own parser.
+MOSD_SHARED_OBJS := $(O)/obj/userspace/mosctl/options.o
 LIBMOS       := $(O)/lib/libmos.a
 MOSCTL       := $(O)/bin/mosctl
 UNIT_BINS    := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/unit/%)
@@ -116,7 +118,7 @@ $(MOSCTL): $(MOSCTL_OBJS) $(LIBMOS)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(MOSD): $(MOSD_OBJS) $(LIBMOS)
+$(MOSD): $(MOSD_OBJS) $(MOSD_SHARED_OBJS) $(LIBMOS)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LDLIBS) -o $@
@@ -130,7 +132,7 @@ $(O)/tests/unit/%: $(O)/obj/tests/unit/%.o $(MOSCTL_LIB_OBJS) $(MOSD_LIB_OBJS) $
 	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LDLIBS) -lseccomp -lcmocka -o $@
 
 # Selftests: TAP programs that run mosctl on real processes.
-$(O)/selftests/%_test: $(O)/obj/selftests/%_test.o $(SELFTEST_COMMON_OBJS) $(MOSD_LIB_OBJS) $(LIBMOS)
+$(O)/selftests/%_test: $(O)/obj/selftests/%_test.o $(SELFTEST_COMMON_OBJS) $(MOSD_LIB_OBJS) $(MOSD_SHARED_OBJS) $(LIBMOS)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LDLIBS) -o $@

@@ -1312,3 +1312,26 @@ TEST(env_clean_and_set)
 	pol(&r, pf, probe(), "env", "K3", NULL);
 	EXPECT_OK(r, "v3");
 }
+
+/* The inherited working directory inside a --write tree is writable by
+ * relative paths (it is re-entered on the tree's writable bind mount). */
+TEST(relative_write_in_inherited_cwd)
+{
+	struct t_result r;
+	char *argv[] = { (char *)t_mosctl_path(), "run", "-s", "-w", (char *)t_dir(), "--",
+			 "/bin/sh", "-c", "echo rel > relative.txt && mkdir reldir && echo ok",
+			 NULL };
+	char old[4096];
+
+	T_ASSERT(getcwd(old, sizeof(old)));
+	T_ASSERT(chdir(t_dir()) == 0);
+	t_run(&r, NULL, argv);
+	T_ASSERT(chdir(old) == 0);
+	if (r.status)
+		t_dump("mosctl", &r);
+	T_EXPECT_EQ(r.status, 0);
+	T_EXPECT_STR(r.out, "ok");
+	T_ASSERT(access(t_path("relative.txt"), F_OK) == 0);
+	T_ASSERT(access(t_path("reldir"), F_OK) == 0);
+	t_result_free(&r);
+}

@@ -178,6 +178,7 @@ static const char *clear_caps(int *err)
  */
 static void setup_mounts(const struct sandbox_config *c, enum ns_mode mode, int errfd)
 {
+	char *cwd;
 	const char *step;
 	int err = 0, r;
 
@@ -187,9 +188,18 @@ static void setup_mounts(const struct sandbox_config *c, enum ns_mode mode, int 
 		/* mosctl checked --allow-degraded and rebuilt the plan without mounts */
 		return;
 	}
+	cwd = getcwd(NULL, 0);
 	step = mounts_apply(&c->landlock->view, &err);
 	if (step)
 		setup_fail(errfd, step, err);
+	/*
+	 * The working directory still points into the mounts as they were:
+	 * enter it again, so that a cwd inside a --write tree is on its
+	 * writable bind mount (else relative writes fail with EROFS).
+	 */
+	if (cwd && chdir(cwd) < 0 && errno != ENOENT && errno != EACCES)
+		setup_fail(errfd, "re-entering the working directory", errno);
+	free(cwd);
 	if (!c->landlock->proc_visible)
 		return;
 	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
