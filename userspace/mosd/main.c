@@ -1,11 +1,417 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * mosd - the MoSingAr worker daemon (being built: see issue 3).
+ * mosd - the MoSingAr worker: runs origins' jobs on this machine with the
+ * origins' files.
+ *
+ *   mosd --listen [ADDR:]PORT --authorized-keys FILE [--key FILE] [--cache DIR]
+ *        [--cache-size SIZE] [--max-jobs N] [--job-user UID[:GID]] [-v]
+ *   mosd --stdio [--cache DIR] ...      one origin on stdin/stdout (ssh, --on local)
+ *   mosd --print-key [--key FILE]       this worker's public key line, for origins
+ *                                       to pin (created on first use)
  */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <liburing.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <signal.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
-int main(void)
+#include "cas.h"
+#include "job.h"
+#include "log.h"
+#include "sandbox.h"
+#include "tls_channel.h"
+#include "util.h"
+
+struct mosd_opts {
+	const char *listen;
+	const char *authorized_keys;
+	const char *key;
+	const char *cache;
+	uint64_t cache_size;
+	unsigned max_jobs;
+	bool stdio, print_key, no_passthrough;
+	uid_t job_uid;
+	gid_t job_gid;
+	int verbose;
+};
+
+static void usage(FILE *out)
 {
-	fprintf(stderr, "mosd: not yet implemented\n");
+	fprintf(out,
+		"usage: mosd --listen [ADDR:]PORT --authorized-keys FILE [OPTIONS]\n"
+		"       mosd --stdio [OPTIONS]\n"
+		"       mosd --print-key [--key FILE]\n"
+		"  --listen [ADDR:]PORT     accept origins over TLS on PORT (ADDR: default all)\n"
+		"  --authorized-keys FILE   the origins' public keys allowed to run jobs\n"
+		"  --key FILE               this worker's private key (default %s; made on first "
+		"use)\n"
+		"  --cache DIR              the content-addressed cache and job scratch (default "
+		"%s)\n"
+		"  --cache-size SIZE        cap on the cache (default 10G)\n"
+		"  --max-jobs N             jobs at once (default 64)\n"
+		"  --job-user UID[:GID]     whom jobs run as on this machine (default 65534:65534)\n"
+		"  --no-passthrough         serve cached files through mosd, not FUSE passthrough\n"
+		"  --stdio                  serve one origin on stdin/stdout, no TLS (the channel "
+		"is ssh's or a local pipe)\n"
+		"  -v, --verbose\n",
+		"/etc/mosingar/mosd_key", "/var/cache/mosingar");
+}
+
+static int parse_opts(int argc, char **argv, struct mosd_opts *o)
+{
+	enum { O_LISTEN = 256, O_AUTH, O_KEY, O_CACHE, O_CACHE_SIZE, O_MAX_JOBS, O_JOB_USER,
+	       O_STDIO, O_PRINT_KEY, O_NO_PT };
+	static const struct option lo[] = {
+		{ "listen", required_argument, NULL, O_LISTEN },
+		{ "authorized-keys", required_argument, NULL, O_AUTH },
+		{ "key", required_argument, NULL, O_KEY },
+		{ "cache", required_argument, NULL, O_CACHE },
+		{ "cache-size", required_argument, NULL, O_CACHE_SIZE },
+		{ "max-jobs", required_argument, NULL, O_MAX_JOBS },
+		{ "job-user", required_argument, NULL, O_JOB_USER },
+		{ "stdio", no_argument, NULL, O_STDIO },
+		{ "print-key", no_argument, NULL, O_PRINT_KEY },
+		{ "no-passthrough", no_argument, NULL, O_NO_PT },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	uint64_t v;
+	int c;
+
+	*o = (struct mosd_opts){ .key = "/etc/mosingar/mosd_key",
+				 .cache = "/var/cache/mosingar",
+				 .cache_size = 10ULL << 30,
+				 .max_jobs = 64,
+				 .job_uid = 65534,
+				 .job_gid = 65534 };
+	while ((c = getopt_long(argc, argv, "vh", lo, NULL)) != -1) {
+		switch (c) {
+		case O_LISTEN:
+			o->listen = optarg;
+			break;
+		case O_AUTH:
+			o->authorized_keys = optarg;
+			break;
+		case O_KEY:
+			o->key = optarg;
+			break;
+		case O_CACHE:
+			o->cache = optarg;
+			break;
+		case O_CACHE_SIZE:
+			if (parse_size(optarg, &o->cache_size) < 0) {
+				mos_err("--cache-size: '%s' is not a size (e.g. 10G)", optarg);
+				return -1;
+			}
+			break;
+		case O_MAX_JOBS:
+			if (parse_uint(optarg, 100000, &v) < 0 || !v) {
+				mos_err("--max-jobs: '%s' is not a number from 1 to 100000", optarg);
+				return -1;
+			}
+			o->max_jobs = (unsigned)v;
+			break;
+		case O_JOB_USER: {
+			char *colon = strchr(optarg, ':');
+			uint64_t g;
+
+			if (colon)
+				*colon = 0;
+			if (parse_uint(optarg, 4294967294ULL, &v) < 0 ||
+			    (colon && parse_uint(colon + 1, 4294967294ULL, &g) < 0)) {
+				mos_err("--job-user: expected UID[:GID] as numbers");
+				return -1;
+			}
+			o->job_uid = (uid_t)v;
+			o->job_gid = colon ? (gid_t)g : (gid_t)v;
+			if (!o->job_uid) {
+				mos_err("--job-user: jobs never run as root");
+				return -1;
+			}
+			break;
+		}
+		case O_STDIO:
+			o->stdio = true;
+			break;
+		case O_PRINT_KEY:
+			o->print_key = true;
+			break;
+		case O_NO_PT:
+			o->no_passthrough = true;
+			break;
+		case 'v':
+			o->verbose++;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (optind < argc) {
+		mos_err("unexpected argument '%s'", argv[optind]);
+		return -1;
+	}
+	if (!o->print_key && !o->stdio && !o->listen) {
+		mos_err("say how origins reach this worker: --listen [ADDR:]PORT or --stdio");
+		usage(stderr);
+		return -1;
+	}
+	if (o->listen && !o->authorized_keys) {
+		mos_err("--listen needs --authorized-keys FILE: the origins allowed to run jobs "
+			"(their 'mosctl key' lines)");
+		return -1;
+	}
+	return 0;
+}
+
+static struct mos_identity *load_or_make_key(const char *path)
+{
+	struct mos_identity *id = NULL;
+	char err[256] = "";
+	struct stat st;
+
+	if (stat(path, &st) < 0 && errno == ENOENT) {
+		_cleanup_free_ char *dir = xstrdup(path);
+		char *slash = strrchr(dir, '/');
+		char host[256] = "worker";
+		char comment[300];
+
+		if (slash && slash != dir) {
+			*slash = 0;
+			mkdir_p(dir, 0700);
+		}
+		gethostname(host, sizeof(host) - 1);
+		snprintf(comment, sizeof(comment), "mosd@%s", host);
+		int r = mos_key_generate(path, comment);
+
+		if (r < 0 && r != -EEXIST) {
+			mos_err("cannot create the worker key %s: %s", path, strerror(-r));
+			return NULL;
+		}
+		mos_info("created the worker key %s", path);
+	}
+	if (mos_identity_load(path, &id, err, sizeof(err)) < 0) {
+		mos_err("%s", err);
+		return NULL;
+	}
+	return id;
+}
+
+/* Split [ADDR:]PORT (ADDR may be [v6]). */
+static int listen_socket(const char *spec)
+{
+	_cleanup_free_ char *s = xstrdup(spec);
+	char *host = NULL, *port = s, *colon = strrchr(s, ':');
+	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
+	struct addrinfo *res = NULL;
+	int fd = -1, one = 1, r;
+
+	if (colon) {
+		*colon = 0;
+		host = s;
+		port = colon + 1;
+		if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+			host[strlen(host) - 1] = 0;
+			host++;
+		}
+		if (!*host)
+			host = NULL;
+	}
+	r = getaddrinfo(host, port, &hints, &res);
+	if (r) {
+		mos_err("--listen %s: %s", spec, gai_strerror(r));
+		return -1;
+	}
+	fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0 ||
+	    bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, 64) < 0) {
+		mos_err("cannot listen on %s: %s", spec, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	return fd;
+}
+
+static unsigned reap(void)
+{
+	unsigned n = 0;
+
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		n++;
+	return n;
+}
+
+/* Accept origins through io_uring; each connection gets its own process. */
+static int serve_listen(const struct mosd_opts *o, const struct job_config *jc)
+{
+	struct mos_identity *id = load_or_make_key(o->key);
+	struct mos_pinset pins = { 0 };
+	struct io_uring ring;
+	char err[512] = "";
+	unsigned running = 0;
+	int lfd, r;
+
+	if (!id)
+		return 1;
+	if (mos_pinset_load(o->authorized_keys, &pins, err, sizeof(err)) < 0) {
+		mos_err("%s", err);
+		return 1;
+	}
+	if (!pins.n)
+		mos_warn("%s holds no keys: every origin will be refused", o->authorized_keys);
+	lfd = listen_socket(o->listen);
+	if (lfd < 0)
+		return 1;
+	r = io_uring_queue_init(8, &ring, 0);
+	if (r < 0) {
+		mos_err("io_uring: %s", strerror(-r));
+		return 1;
+	}
+	mos_info("listening on %s; %zu authorized origin key(s); cache %s", o->listen, pins.n,
+		 o->cache);
+	fflush(NULL);
+	for (;;) {
+		struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
+		struct io_uring_cqe *cqe;
+		int cfd, one = 1;
+		pid_t pid;
+
+		io_uring_prep_accept(sqe, lfd, NULL, NULL, SOCK_CLOEXEC);
+		io_uring_submit(&ring);
+		r = io_uring_wait_cqe(&ring, &cqe);
+		if (r == -EINTR)
+			continue;
+		if (r < 0)
+			break;
+		cfd = cqe->res;
+		io_uring_cqe_seen(&ring, cqe);
+		running -= reap();
+		if (cfd < 0) {
+			if (cfd != -EINTR && cfd != -ECONNABORTED)
+				mos_warn("accept: %s", strerror(-cfd));
+			continue;
+		}
+		if (running >= o->max_jobs) {
+			mos_warn("refusing a connection: %u jobs already running (--max-jobs)",
+				 running);
+			close(cfd);
+			continue;
+		}
+		setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		pid = fork();
+		if (pid == 0) {
+			io_uring_queue_exit(&ring);
+			close(lfd);
+			struct tls_channel *tls = tls_channel_new(TLS_SERVER, id, &pins);
+
+			_exit(job_serve_connection(cfd, cfd, tls, jc) < 0 ? 1 : 0);
+		}
+		if (pid > 0)
+			running++;
+		close(cfd);
+	}
+	io_uring_queue_exit(&ring);
 	return 1;
+}
+
+/* Scratch directories of jobs whose mosd died (named by its pid). */
+static void clean_stale_jobs(const char *cache)
+{
+	_cleanup_free_ char *jobs = xasprintf("%s/jobs", cache);
+	DIR *d = opendir(jobs);
+	struct dirent *e;
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		uint64_t pid;
+
+		if (parse_uint(e->d_name, 1U << 22, &pid) < 0 || !pid)
+			continue;
+		if (kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+			continue;
+		_cleanup_free_ char *p = xasprintf("%s/%s", jobs, e->d_name);
+
+		rm_rf(p);
+	}
+	closedir(d);
+}
+
+int main(int argc, char **argv)
+{
+	struct mosd_opts o;
+	struct job_config jc;
+	struct cas *cas = NULL;
+	char dir[4096];
+	int r;
+
+	mos_log_init("mosd", MOS_LOG_WARN);
+	if (parse_opts(argc, argv, &o) < 0)
+		return MOS_EXIT_SETUP;
+	mos_log_init("mosd", MOS_LOG_INFO + o.verbose - (o.stdio ? 1 : 0));
+	if (o.print_key) {
+		struct mos_identity *id = load_or_make_key(o.key);
+		char host[256] = "worker";
+
+		if (!id)
+			return 1;
+		gethostname(host, sizeof(host) - 1);
+		_cleanup_free_ char *line = mos_identity_publine(id, host);
+
+		printf("%s\n", line);
+		mos_identity_free(id);
+		return 0;
+	}
+	if (geteuid() != 0) {
+		mos_err("mosd runs as root (it mounts each job's view of the origin and runs "
+			"the job as --job-user); running it unprivileged is not supported yet");
+		return MOS_EXIT_SETUP;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	snprintf(dir, sizeof(dir), "%s/cas", o.cache);
+	if (mkdir_p(o.cache, 0700) < 0 || (r = cas_open(dir, o.cache_size, &cas)) < 0) {
+		mos_err("cannot open the cache in %s: %s", o.cache, strerror(errno));
+		return 1;
+	}
+	clean_stale_jobs(o.cache);
+	jc = (struct job_config){
+		.state_dir = o.cache,
+		.cas = cas,
+		.job_uid = o.job_uid,
+		.job_gid = o.job_gid,
+		.fuse_threads = 4,
+		.passthrough = !o.no_passthrough,
+	};
+	if (o.stdio) {
+		int rfd = fcntl(0, F_DUPFD_CLOEXEC, 3), wfd = fcntl(1, F_DUPFD_CLOEXEC, 3);
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+		/* The stream must not be the stdio of anything mosd starts. */
+		dup2(null, 0);
+		dup2(null, 1);
+		close(null);
+		r = job_serve_connection(rfd, wfd, NULL, &jc);
+		cas_close(cas);
+		return r < 0 ? 1 : 0;
+	}
+	r = serve_listen(&o, &jc);
+	cas_close(cas);
+	return r;
 }

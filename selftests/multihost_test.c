@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * multihost_test.c - two "hosts" in network namespaces joined by a veth
+ * pair: mosd --listen on the worker (TLS, pinned keys), mosctl run --on
+ * WORKER:PORT on the origin.  The worker also gets its own mount namespace
+ * in which the origin's test directory is hidden under an empty tmpfs, so
+ * whatever the job reads there can only have come over the wire.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define T_TIMEOUT 120
+#include "harness.h"
+
+struct hosts {
+	char ons[32], wns[32], vo[16], vw[16];
+	char oaddr[32], waddr[32], wlisten[48];
+	pid_t mosd;
+};
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...)
+{
+	char cmd[2048];
+	va_list ap;
+	struct t_result r;
+	int st;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	{
+		char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+
+		t_run(&r, NULL, argv);
+	}
+	st = r.status;
+	if (st)
+		t_note("'%s' exited %d: %s", cmd, st, r.err);
+	t_result_free(&r);
+	return st;
+}
+
+static char *sh_out(const char *cmd)
+{
+	struct t_result r;
+	char *argv[] = { "/bin/sh", "-c", (char *)cmd, NULL };
+	char *out;
+
+	t_run(&r, NULL, argv);
+	out = r.status == 0 ? strdup(r.out) : NULL;
+	t_result_free(&r);
+	if (out && strchr(out, '\n'))
+		*strchr(out, '\n') = 0;
+	return out;
+}
+
+static void hosts_down(struct hosts *h)
+{
+	if (h->mosd > 0) {
+		kill(h->mosd, SIGTERM);
+		waitpid(h->mosd, NULL, 0);
+	}
+	sh("ip netns del %s 2>/dev/null; ip netns del %s 2>/dev/null; true", h->ons, h->wns);
+}
+
+static void hosts_up(struct hosts *h)
+{
+	int id = (int)getpid() % 200 + 20;
+
+	if (!t_is_root())
+		t_skip("network namespaces need root");
+	if (access("/dev/fuse", R_OK | W_OK) < 0)
+		t_skip("no /dev/fuse (missing CONFIG_FUSE_FS?)");
+	if (sh("command -v ip >/dev/null"))
+		t_skip("no ip(8) (iproute2)");
+	snprintf(h->ons, sizeof(h->ons), "mos-o-%d", (int)getpid());
+	snprintf(h->wns, sizeof(h->wns), "mos-w-%d", (int)getpid());
+	snprintf(h->vo, sizeof(h->vo), "mvo%d", (int)getpid());
+	snprintf(h->vw, sizeof(h->vw), "mvw%d", (int)getpid());
+	snprintf(h->oaddr, sizeof(h->oaddr), "10.77.%d.1", id);
+	snprintf(h->waddr, sizeof(h->waddr), "10.77.%d.2", id);
+	snprintf(h->wlisten, sizeof(h->wlisten), "%s:4977", h->waddr);
+	if (sh("ip netns add %s && ip netns add %s && "
+	       "ip link add %s netns %s type veth peer name %s netns %s && "
+	       "ip -n %s addr add %s/24 dev %s && ip -n %s addr add %s/24 dev %s && "
+	       "ip -n %s link set %s up && ip -n %s link set %s up && "
+	       "ip -n %s link set lo up && ip -n %s link set lo up",
+	       h->ons, h->wns, h->vo, h->ons, h->vw, h->wns, h->ons, h->oaddr, h->vo, h->wns,
+	       h->waddr, h->vw, h->ons, h->vo, h->wns, h->vw, h->ons, h->wns)) {
+		hosts_down(h);
+		t_skip("cannot make network namespaces joined by veth (CONFIG_VETH, "
+		       "CONFIG_NET_NS?)");
+	}
+}
+
+/* The origin's files: not under /tmp, which is the job's private tmpfs. */
+static char odir[64];
+
+static void remove_odir(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", odir);
+	if (odir[0] && system(cmd)) {
+		/* best effort */
+	}
+}
+
+static const char *origin_dir(void)
+{
+	if (!odir[0]) {
+		snprintf(odir, sizeof(odir), "/var/tmp/mos-mh-XXXXXX");
+		if (!mkdtemp(odir))
+			t_fail("mkdtemp: %s", strerror(errno));
+		chmod(odir, 0755);
+		atexit(remove_odir);
+	}
+	return odir;
+}
+
+static const char *mosd_path(void)
+{
+	const char *p = getenv("MOSD");
+
+	return p && *p ? p : "mosd";
+}
+
+/* Keys: the origin's in ORIGIN/cfg, the worker's in WORKER/; each pins the other. */
+static void make_keys(void)
+{
+	char cmd[2048];
+
+	mkdir(t_path("worker"), 0700);
+	snprintf(cmd, sizeof(cmd),
+		 "MOS_CONFIG_DIR=%s %s keygen >/dev/null && "
+		 "MOS_CONFIG_DIR=%s %s key > %s/authorized_keys && "
+		 "%s --print-key --key %s/key > %s/known_workers",
+		 t_path("cfg"), t_mosctl_path(), t_path("cfg"), t_mosctl_path(), t_path("worker"),
+		 mosd_path(), t_path("worker"), t_path("cfg"));
+	T_ASSERT(sh("%s", cmd) == 0);
+}
+
+static void start_worker(struct hosts *h)
+{
+	char cmd[2048];
+
+	/* The worker's mount namespace hides the origin's files. */
+	snprintf(cmd, sizeof(cmd),
+		 "exec ip netns exec %s unshare -m --propagation private sh -c "
+		 "'mount -t tmpfs hidden %s && exec %s --listen %s --authorized-keys "
+		 "%s/authorized_keys --key %s/key --cache %s/cache'",
+		 h->wns, origin_dir(), mosd_path(), h->wlisten, t_path("worker"),
+		 t_path("worker"), t_path("worker"));
+	h->mosd = fork();
+	T_ASSERT(h->mosd >= 0);
+	if (h->mosd == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		dup2(null, 0);
+		dup2(null, 1);
+		execl("/bin/sh", "sh", "-c", cmd, NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 100; i++) {
+		char probe[256];
+
+		snprintf(probe, sizeof(probe), "ip netns exec %s ss -ltn | grep -q '%s'", h->wns,
+			 h->wlisten);
+		if (system(probe) == 0)
+			return;
+		usleep(100000);
+	}
+	hosts_down(h);
+	t_fail("mosd did not start listening on %s", h->wlisten);
+}
+
+static void run_origin(struct hosts *h, struct t_result *r, const char *cfg, const char *script)
+{
+	char *argv[] = { "/usr/bin/env",
+			 (char *)cfg,
+			 "ip",
+			 "netns",
+			 "exec",
+			 h->ons,
+			 (char *)t_mosctl_path(),
+			 "run",
+			 "--on",
+			 h->wlisten,
+			 "--stats",
+			 "-r",
+			 "/",
+			 "-w",
+			 (char *)origin_dir(),
+			 "--",
+			 "/bin/sh",
+			 "-c",
+			 (char *)script,
+			 NULL };
+
+	t_run(r, NULL, argv);
+}
+
+TEST(tls_worker_runs_with_origin_files)
+{
+	struct hosts h = { 0 };
+	struct t_result r;
+	char script[1024], cfg[600];
+	char *out;
+
+	hosts_up(&h);
+	make_keys();
+	start_worker(&h);
+	snprintf(script, sizeof(script), "%s/in.txt", origin_dir());
+	t_write_file(script, "only on the origin\n");
+	snprintf(script, sizeof(script), "cat %s/in.txt; echo written on the worker > %s/out.txt",
+		 origin_dir(), origin_dir());
+	snprintf(cfg, sizeof(cfg), "MOS_CONFIG_DIR=%s", t_path("cfg"));
+	run_origin(&h, &r, cfg, script);
+	if (r.status)
+		t_dump("mosctl --on", &r);
+	T_EXPECT_EQ(r.status, 0);
+	T_EXPECT_STR(r.out, "only on the origin");
+	T_EXPECT_STR(r.err, "stats:");
+	{
+		char cmd[600];
+
+		snprintf(cmd, sizeof(cmd), "cat %s/out.txt", origin_dir());
+		out = sh_out(cmd);
+		T_ASSERT(out && !strcmp(out, "written on the worker"));
+		free(out);
+	}
+	t_result_free(&r);
+	hosts_down(&h);
+}
+
+TEST(tls_unknown_origin_is_refused)
+{
+	struct hosts h = { 0 };
+	struct t_result r;
+	char cfg[600], cmd[1024];
+
+	hosts_up(&h);
+	make_keys();
+	start_worker(&h);
+	/* a second origin, whose key the worker does not know */
+	snprintf(cmd, sizeof(cmd),
+		 "MOS_CONFIG_DIR=%s %s keygen >/dev/null && cp %s/known_workers %s/",
+		 t_path("cfg2"), t_mosctl_path(), t_path("cfg"), t_path("cfg2"));
+	T_ASSERT(sh("%s", cmd) == 0);
+	snprintf(cfg, sizeof(cfg), "MOS_CONFIG_DIR=%s", t_path("cfg2"));
+	run_origin(&h, &r, cfg, "echo must-not-run");
+	T_EXPECT_EQ(r.status, 255);
+	T_EXPECT_NO_STR(r.out, "must-not-run");
+	T_EXPECT_STR(r.err, "refused our key");
+	t_result_free(&r);
+
+	/* and a worker whose key the origin does not pin */
+	snprintf(cmd, sizeof(cmd), ": > %s/known_workers", t_path("cfg"));
+	T_ASSERT(sh("%s", cmd) == 0);
+	snprintf(cfg, sizeof(cfg), "MOS_CONFIG_DIR=%s", t_path("cfg"));
+	run_origin(&h, &r, cfg, "echo must-not-run");
+	T_EXPECT_EQ(r.status, 255);
+	T_EXPECT_NO_STR(r.out, "must-not-run");
+	T_EXPECT_STR(r.err, "not authorized");
+	t_result_free(&r);
+	hosts_down(&h);
+}

@@ -1,0 +1,370 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * remote_test.c - `mosctl run --on local`: a real mosd worker (spawned over a
+ * pipe, `mosd --stdio`) runs the job on a FUSE view of this machine's files
+ * in its own namespaces.  Outputs must land on the origin's disk by the time
+ * mosctl returns; exit codes, signals and stdin must carry over; a failed
+ * write-back and a lost connection must be loud and leave nothing behind.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define T_TIMEOUT 120
+#include "harness.h"
+
+/*
+ * The job's /tmp is the worker's private tmpfs, so the origin's /tmp (where
+ * t_dir() lives) is not what a job sees there: the files a job must share
+ * with the origin live in a directory under /var/tmp instead.
+ */
+static char odir[64];
+
+static void remove_odir(void)
+{
+	char cmd[128];
+
+	if (!odir[0])
+		return;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", odir);
+	if (system(cmd)) {
+		/* best effort */
+	}
+}
+
+static const char *o_dir(void)
+{
+	if (!odir[0]) {
+		snprintf(odir, sizeof(odir), "/var/tmp/mos-remote-XXXXXX");
+		if (!mkdtemp(odir))
+			t_fail("mkdtemp %s: %s", odir, strerror(errno));
+		chmod(odir, 0755);
+		atexit(remove_odir);
+	}
+	return odir;
+}
+
+static const char *o_path(const char *name)
+{
+	static char bufs[8][512];
+	static int next;
+	char *b = bufs[next++ % 8];
+
+	snprintf(b, 512, "%s/%s", o_dir(), name);
+	return b;
+}
+
+static void need_worker(void)
+{
+	if (access("/dev/fuse", R_OK | W_OK) < 0)
+		t_skip("no /dev/fuse (missing CONFIG_FUSE_FS?)");
+	if (!t_is_root())
+		t_skip("mosd runs as root; an unprivileged worker is not supported yet");
+	/* every test gets its own cache, so hits and misses are its own */
+	setenv("MOS_LOCAL_CACHE", t_path("cache"), 1);
+	o_dir();
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "r");
+	char *buf = NULL;
+	size_t cap = 0, n = 0;
+
+	if (!f)
+		return NULL;
+	for (;;) {
+		if (n + 4096 > cap) {
+			cap = cap ? 2 * cap : 8192;
+			buf = realloc(buf, cap + 1);
+		}
+		size_t r = fread(buf + n, 1, 4096, f);
+
+		n += r;
+		if (r < 4096)
+			break;
+	}
+	fclose(f);
+	buf[n] = 0;
+	if (len)
+		*len = n;
+	return buf;
+}
+
+TEST(remote_output_lands_on_origin)
+{
+	struct t_result r;
+	char cmd[1024];
+	char *out;
+
+	need_worker();
+	t_write_file(o_path("in.txt"), "from the origin\n");
+	snprintf(cmd, sizeof(cmd),
+		 "cat %s && echo made remotely > %s && mkdir %s && echo x > %s/y && "
+		 "ln -s in.txt %s && mv %s %s",
+		 o_path("in.txt"), o_path("out.txt"), o_path("sub"), o_path("sub"),
+		 o_path("link"), o_path("out.txt"), o_path("moved.txt"));
+	t_mosctl(&r, "run", "--on", "local", "-r", "/", "-w", o_dir(), "--", "/bin/sh", "-c", cmd,
+		 NULL);
+	if (r.status)
+		t_dump("mosctl", &r);
+	T_EXPECT_EQ(r.status, 0);
+	T_EXPECT_STR(r.out, "from the origin");
+	out = slurp(o_path("moved.txt"), NULL);
+	T_ASSERT(out);
+	T_EXPECT_STR(out, "made remotely");
+	free(out);
+	T_ASSERT(access(o_path("out.txt"), F_OK) < 0);
+	out = slurp(o_path("sub/y"), NULL);
+	T_ASSERT(out && !strcmp(out, "x\n"));
+	free(out);
+	{
+		char target[64] = "";
+
+		T_ASSERT(readlink(o_path("link"), target, sizeof(target) - 1) > 0);
+		T_ASSERT(!strcmp(target, "in.txt"));
+	}
+	t_result_free(&r);
+}
+
+TEST(remote_exit_status_and_signal)
+{
+	struct t_result r;
+
+	need_worker();
+	t_mosctl(&r, "run", "--on", "local", "--", "/bin/sh", "-c", "exit 7", NULL);
+	T_EXPECT_EQ(r.status, 7);
+	t_result_free(&r);
+	t_mosctl(&r, "run", "--on", "local", "--", "/bin/sh", "-c", "kill -TERM $$", NULL);
+	T_EXPECT_EQ(r.status, 128 + SIGTERM);
+	t_result_free(&r);
+	t_mosctl(&r, "run", "--on", "local", "--", "/no/such/program", NULL);
+	T_EXPECT_EQ(r.status, 127);
+	t_result_free(&r);
+}
+
+TEST(remote_stdin_streams_with_backpressure)
+{
+	struct t_result r;
+	size_t n = 3 << 20;
+	char *in = malloc(n + 1);
+	char *argv[16];
+	int i = 0;
+
+	need_worker();
+	for (size_t k = 0; k < n; k++)
+		in[k] = (char)('a' + k % 26);
+	in[n] = 0;
+	argv[i++] = (char *)t_mosctl_path();
+	argv[i++] = "run";
+	argv[i++] = "--on";
+	argv[i++] = "local";
+	argv[i++] = "--";
+	argv[i++] = "/bin/sh";
+	argv[i++] = "-c";
+	argv[i++] = "sleep 1; cat";
+	argv[i] = NULL;
+	t_run(&r, in, argv);
+	T_EXPECT_EQ(r.status, 0);
+	T_EXPECT_EQ(r.out_len, n);
+	T_ASSERT(!memcmp(r.out, in, n));
+	t_result_free(&r);
+	free(in);
+}
+
+TEST(remote_deny_holds)
+{
+	struct t_result r;
+	char cmd[512];
+
+	need_worker();
+	t_write_file(o_path("secret"), "S3CR3T-BYTES\n");
+	t_write_file(o_path("public"), "public\n");
+	snprintf(cmd, sizeof(cmd), "cat %s; cat %s; echo rc=$?", o_path("public"),
+		 o_path("secret"));
+	t_mosctl(&r, "run", "--on", "local", "-r", "/", "--deny", o_path("secret"), "--",
+		 "/bin/sh", "-c", cmd, NULL);
+	T_EXPECT_STR(r.out, "public");
+	T_EXPECT_STR(r.out, "rc=1");
+	T_EXPECT_NO_STR(r.out, "S3CR3T");
+	T_EXPECT_NO_STR(r.err, "S3CR3T");
+	t_result_free(&r);
+	/* nothing granted outside -w: a write elsewhere fails, nothing lands */
+	snprintf(cmd, sizeof(cmd), "echo x > %s", o_path("public"));
+	t_mosctl(&r, "run", "--on", "local", "-r", "/", "--", "/bin/sh", "-c", cmd, NULL);
+	T_ASSERT(r.status != 0);
+	t_result_free(&r);
+	{
+		char *p = slurp(o_path("public"), NULL);
+
+		T_ASSERT(p && !strcmp(p, "public\n"));
+		free(p);
+	}
+}
+
+TEST(remote_writeback_failure_is_loud)
+{
+	struct t_result r;
+	char cmd[512];
+
+	need_worker();
+	/* a full disk on the origin: a 64 KiB tmpfs, in this test's mount namespace */
+	T_ASSERT(unshare(CLONE_NEWNS) == 0);
+	T_ASSERT(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0);
+	mkdir(o_path("small"), 0755);
+	T_ASSERT(mount("tmpfs", o_path("small"), "tmpfs", 0, "size=64k") == 0);
+	snprintf(cmd, sizeof(cmd), "head -c 1000000 /dev/zero > %s/big; echo rc=$?",
+		 o_path("small"));
+	t_mosctl(&r, "run", "--on", "local", "-r", "/", "-w", o_path("small"), "--", "/bin/sh",
+		 "-c", cmd, NULL);
+	/* close() failed in the job, and mosctl says which file did not land */
+	T_ASSERT(r.status != 0);
+	T_EXPECT_NO_STR(r.out, "rc=0");
+	T_EXPECT_STR(r.err, "big");
+	/* no temporary left on the origin, and no partial content: the file is
+	 * as the last successful close() left it (created empty by the shell's
+	 * first close of a dup'ed descriptor), as a local full disk would */
+	{
+		char *ls;
+		struct t_result l;
+		char *argv[] = { "/bin/ls", "-A", (char *)o_path("small"), NULL };
+
+		t_run(&l, NULL, argv);
+		ls = l.out;
+		T_EXPECT_NO_STR(ls, "mos-");
+		t_result_free(&l);
+	}
+	{
+		struct stat st;
+
+		T_ASSERT(stat(o_path("small/big"), &st) < 0 || st.st_size == 0);
+	}
+	t_result_free(&r);
+	umount2(o_path("small"), MNT_DETACH);
+}
+
+TEST(remote_stats_and_cache_hits)
+{
+	struct t_result r;
+
+	need_worker();
+	t_write_file(o_path("data"), "some content to cache\n");
+	t_mosctl(&r, "run", "--on", "local", "--stats", "--", "/bin/cat", o_path("data"), NULL);
+	T_EXPECT_EQ(r.status, 0);
+	T_EXPECT_STR(r.out, "some content to cache");
+	T_EXPECT_STR(r.err, "mosctl: stats: wall");
+	T_EXPECT_NO_STR(r.err, "misses 0,");
+	t_result_free(&r);
+	/* the same files again: all from the cache */
+	t_mosctl(&r, "run", "--on", "local", "--stats", "--", "/bin/cat", o_path("data"), NULL);
+	T_EXPECT_EQ(r.status, 0);
+	T_EXPECT_STR(r.err, "fetched 0 bytes");
+	T_EXPECT_STR(r.err, "misses 0,");
+	t_result_free(&r);
+}
+
+static bool marker_running(const char *marker)
+{
+	struct t_result r;
+	char *argv[] = { "/usr/bin/pgrep", "-f", (char *)marker, NULL };
+	bool found;
+
+	t_run(&r, NULL, argv);
+	found = r.status == 0;
+	t_result_free(&r);
+	return found;
+}
+
+static bool mosfs_mounted(void)
+{
+	char *m = slurp("/proc/self/mountinfo", NULL);
+	bool found = m && strstr(m, "fuse.mosfs");
+
+	free(m);
+	return found;
+}
+
+TEST(remote_dropped_origin_kills_the_job)
+{
+	char marker[64], cache_jobs[512];
+	pid_t pid;
+	int st;
+
+	need_worker();
+	snprintf(marker, sizeof(marker), "sleep 86%d", (int)getpid() % 1000 + 1000);
+	pid = fork();
+	T_ASSERT(pid >= 0);
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		dup2(null, 0);
+		dup2(null, 1);
+		execl(t_mosctl_path(), "mosctl", "run", "--on", "local", "--", "/bin/sh", "-c",
+		      marker, NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 100 && !marker_running(marker + 6); i++)
+		usleep(100000);
+	T_ASSERT(marker_running(marker + 6));
+	kill(pid, SIGKILL);
+	waitpid(pid, &st, 0);
+	/* the worker sees the connection drop and kills the job's tree */
+	for (int i = 0; i < 100 && marker_running(marker + 6); i++)
+		usleep(100000);
+	T_ASSERT(!marker_running(marker + 6));
+	snprintf(cache_jobs, sizeof(cache_jobs), "%s/jobs", t_path("cache"));
+	for (int i = 0; i < 50; i++) {
+		struct t_result l;
+		char *argv[] = { "/bin/ls", "-A", cache_jobs, NULL };
+		bool empty;
+
+		t_run(&l, NULL, argv);
+		empty = !l.out_len;
+		t_result_free(&l);
+		if (empty)
+			break;
+		usleep(100000);
+	}
+	{
+		struct t_result l;
+		char *argv[] = { "/bin/ls", "-A", cache_jobs, NULL };
+
+		t_run(&l, NULL, argv);
+		T_EXPECT_EQ(l.out_len, 0);
+		t_result_free(&l);
+	}
+	T_ASSERT(!mosfs_mounted());
+}
+
+TEST(remote_lost_worker_exits_255)
+{
+	struct t_result r;
+	char pattern[512];
+	pid_t killer;
+
+	need_worker();
+	/* the worker dies mid-job: the origin must say so and exit 255 */
+	snprintf(pattern, sizeof(pattern), "mosd --stdio --cache=%s", t_path("cache"));
+	killer = fork();
+	T_ASSERT(killer >= 0);
+	if (killer == 0) {
+		sleep(2);
+		execl("/usr/bin/pkill", "pkill", "-KILL", "-f", pattern, NULL);
+		_exit(127);
+	}
+	t_mosctl(&r, "run", "--on", "local", "--", "/bin/sh", "-c", "sleep 30", NULL);
+	waitpid(killer, NULL, 0);
+	T_EXPECT_EQ(r.status, 255);
+	T_EXPECT_STR(r.err, "lost the worker");
+	T_ASSERT(r.seconds < 20);
+	t_result_free(&r);
+}

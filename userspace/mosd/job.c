@@ -1,0 +1,753 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * job.c - one remote job on a worker, from JOB to EXIT.
+ */
+#include "job.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <grp.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "log.h"
+#include "mosfs.h"
+#include "options.h"
+#include "plan.h"
+#include "remote_backend.h"
+#include "sandbox.h"
+#include "util.h"
+
+#define OUT_WINDOW (1U << 20) /* output bytes sent and not yet credited by the origin */
+#define IN_MAX (4U << 20)     /* stdin bytes buffered here, at most */
+
+struct job_desc {
+	struct mos_job j;
+	char **argv, **env, **sandbox;
+	char *cwd;
+};
+
+struct job {
+	const struct job_config *jc;
+	struct conn *conn;
+	bool hello, started, exit_sent;
+	pid_t pid;
+	int in_w, out_r, err_r;
+	struct conn_watch *out_watch, *err_watch, *in_watch;
+	bool out_paused, err_paused;
+	uint8_t *inbuf;
+	size_t inlen;
+	bool in_eof;
+	uint64_t out_unacked;
+
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool out_open, err_open;
+
+	int fuse_fd;
+	struct mosfs *fs;
+	struct mosfs_config fc;
+	struct remote_backend rb;
+	char dir[256], scratch[300], root[300];
+	pthread_t finisher;
+	bool finisher_started;
+	struct job_desc d;
+};
+
+static void desc_free(struct job_desc *d)
+{
+	strv_free(d->argv);
+	strv_free(d->env);
+	strv_free(d->sandbox);
+	free(d->cwd);
+	*d = (struct job_desc){ 0 };
+}
+
+static bool read_strv(struct wire_reader *rd, uint32_t n, char ***out)
+{
+	size_t cnt = 0;
+
+	*out = xcalloc(1, sizeof(char *));
+	for (uint32_t i = 0; i < n; i++) {
+		char *s;
+
+		if (!wire_get_str(rd, &s, 128 * 1024))
+			return false;
+		strv_push(out, &cnt, s);
+	}
+	return true;
+}
+
+static bool parse_job(const uint8_t *p, size_t len, struct job_desc *d, const char **why)
+{
+	struct wire_reader rd;
+
+	wire_reader_init(&rd, p, len);
+	if (!wire_get(&rd, &d->j, sizeof(d->j)))
+		goto bad;
+	if (d->j.nargv == 0 || d->j.nargv > 65536 || d->j.nenv > 65536 || d->j.nsandbox > 4096) {
+		*why = "JOB with an unreasonable number of arguments";
+		return false;
+	}
+	if (!read_strv(&rd, d->j.nargv, &d->argv) || !read_strv(&rd, d->j.nenv, &d->env) ||
+	    !wire_get_str(&rd, &d->cwd, MOS_PATH_MAX) ||
+	    !read_strv(&rd, d->j.nsandbox, &d->sandbox) || !wire_end(&rd))
+		goto bad;
+	if (d->cwd[0] != '/') {
+		*why = "JOB with a relative working directory";
+		return false;
+	}
+	return true;
+bad:
+	*why = wire_reader_why(&rd);
+	return false;
+}
+
+/* ---------------------------------------------------------------------- */
+/* Phase 2: the job process.  Root until drop_privileges().               */
+/* ---------------------------------------------------------------------- */
+
+static void __attribute__((noreturn, format(printf, 1, 2))) child_die(const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(msg, sizeof(msg) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n > sizeof(msg) - 2)
+		n = (int)sizeof(msg) - 2;
+	msg[n++] = '\n';
+	(void)!write(2, "mosd: ", 6);
+	(void)!write(2, msg, (size_t)n);
+	_exit(MOS_EXIT_SETUP);
+}
+
+static void mount_or_die(const char *src, const char *dst, const char *type, unsigned long flags,
+			 const char *data)
+{
+	if (mount(src, dst, type, flags, data) < 0)
+		child_die("cannot mount %s on %s: %s", src ? src : type, dst, strerror(errno));
+}
+
+/* A minimal /dev: the harmless character devices, bound from the worker's. */
+static void make_dev(const char *root)
+{
+	static const char *const nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
+	static const char *const links[][2] = {
+		{ "fd", "/proc/self/fd" },	   { "stdin", "/proc/self/fd/0" },
+		{ "stdout", "/proc/self/fd/1" }, { "stderr", "/proc/self/fd/2" },
+		{ "ptmx", "pts/ptmx" },
+	};
+	char dev[512], p[600], host[64];
+
+	snprintf(dev, sizeof(dev), "%s/dev", root);
+	mount_or_die("tmpfs", dev, "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k");
+	for (size_t i = 0; i < ARRAY_SIZE(nodes); i++) {
+		int fd;
+
+		snprintf(p, sizeof(p), "%s/%s", dev, nodes[i]);
+		snprintf(host, sizeof(host), "/dev/%s", nodes[i]);
+		fd = open(p, O_CREAT | O_WRONLY | O_CLOEXEC, 0666);
+		if (fd < 0)
+			child_die("cannot create %s: %s", p, strerror(errno));
+		close(fd);
+		mount_or_die(host, p, NULL, MS_BIND, NULL);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(links); i++) {
+		snprintf(p, sizeof(p), "%s/%s", dev, links[i][0]);
+		if (symlink(links[i][1], p) < 0)
+			child_die("cannot create %s: %s", p, strerror(errno));
+	}
+	snprintf(p, sizeof(p), "%s/pts", dev);
+	if (mkdir(p, 0755) < 0)
+		child_die("cannot create %s: %s", p, strerror(errno));
+	mount_or_die("devpts", p, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620");
+	snprintf(p, sizeof(p), "%s/shm", dev);
+	if (mkdir(p, 01777) < 0)
+		child_die("cannot create %s: %s", p, strerror(errno));
+	mount_or_die("tmpfs", p, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
+}
+
+static void enter_root(const char *root)
+{
+	char p[600];
+
+	snprintf(p, sizeof(p), "%s/sys", root);
+	mount_or_die("/sys", p, NULL, MS_BIND | MS_REC, NULL);
+	{
+		struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
+
+		if (mount_setattr(AT_FDCWD, p, AT_RECURSIVE, &ro, sizeof(ro)) < 0)
+			child_die("cannot make %s read-only: %s", p, strerror(errno));
+	}
+	snprintf(p, sizeof(p), "%s/proc", root);
+	mount_or_die("/proc", p, NULL, MS_BIND | MS_REC, NULL);
+	snprintf(p, sizeof(p), "%s/tmp", root);
+	mount_or_die("tmpfs", p, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
+	make_dev(root);
+	if (chdir(root) < 0)
+		child_die("cannot enter %s: %s", root, strerror(errno));
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		child_die("pivot_root into the origin's view: %s", strerror(errno));
+	if (umount2(".", MNT_DETACH) < 0)
+		child_die("cannot detach the worker's root: %s", strerror(errno));
+	if (chdir("/") < 0)
+		child_die("chdir /: %s", strerror(errno));
+}
+
+static void drop_privileges(uid_t uid, gid_t gid)
+{
+	if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
+		child_die("cannot switch to the job's user %u:%u: %s", uid, gid, strerror(errno));
+	/* Changing ids made us non-dumpable, which makes /proc/self/uid_map
+	 * root's: the sandbox must write it.  Nothing outside this job can see
+	 * us (our own mount namespace; the sandbox's pid namespace follows). */
+	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+		child_die("PR_SET_DUMPABLE: %s", strerror(errno));
+}
+
+static int run_sandboxed(const struct job_desc *d)
+{
+	_cleanup_free_ char **av = NULL;
+	size_t n = 0;
+	struct run_opts o;
+	struct mos_plan plan;
+	struct mos_err e = { "" };
+	struct sandbox_config sc;
+	extern char **environ;
+	int r;
+
+	/* "run" SANDBOX-ARGS -- ARGV: parsed exactly as mosctl parsed them. */
+	av = xcalloc(2 + d->j.nsandbox + 1 + d->j.nargv + 1, sizeof(char *));
+	av[n++] = "run";
+	for (uint32_t i = 0; i < d->j.nsandbox; i++)
+		av[n++] = d->sandbox[i];
+	av[n++] = "--";
+	for (uint32_t i = 0; i < d->j.nargv; i++)
+		av[n++] = d->argv[i];
+	environ = d->env;
+	if (options_parse((int)n, av, &o, &e) < 0)
+		child_die("the job's sandbox options: %s", e.msg);
+	mos_log_init("mosd", MOS_LOG_WARN + o.verbose);
+	if (mos_plan_build(&o.policy, o.backend, &plan, &e) < 0)
+		child_die("%s", e.msg);
+	for (size_t i = 0; i < plan.rep.nweak; i++) {
+		if (o.allow_degraded)
+			mos_warn("only partly enforced on this worker: %s", plan.rep.weak[i]);
+		else
+			child_die("cannot enforce on this worker: %s (pass --allow-degraded to "
+				  "accept)",
+				  plan.rep.weak[i]);
+	}
+	if (o.verbose)
+		report_print(&plan.rep, stderr, "mosd: ");
+	sc = (struct sandbox_config){
+		.policy = &o.policy,
+		.argv = o.command,
+		.envp = plan.envp,
+		.cwd = o.policy.cwd,
+		.landlock = plan.landlock.ruleset_fd >= 0 ? &plan.landlock : NULL,
+		.seccomp = plan.seccomp,
+		.limits = &plan.limits,
+		.cgcaps = &plan.cgcaps,
+		.need_pidns = plan.need_pidns,
+		.allow_degraded = o.allow_degraded,
+		.progname = "mosd",
+		.map_ids = true,
+		.inner_uid = d->j.uid,
+		.inner_gid = d->j.gid,
+	};
+	fflush(NULL);
+	r = sandbox_run(&sc);
+	return r;
+}
+
+static void __attribute__((noreturn))
+job_child(struct job *jb, int in_r, int out_w, int err_w, int ready_w)
+{
+	int fds[5] = { in_r, out_w, err_w, ready_w, jb->fuse_fd };
+
+	/* Only these survive: stdio, the ready pipe (3) and /dev/fuse (4);
+	 * nothing of the connection process (socket, ring, eventfd). */
+	for (int i = 0; i < 5; i++) {
+		fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 100);
+		if (fds[i] < 0)
+			_exit(MOS_EXIT_SETUP);
+	}
+	for (int i = 0; i < 5; i++) {
+		if (dup3(fds[i], i, i < 3 ? 0 : O_CLOEXEC) < 0)
+			_exit(MOS_EXIT_SETUP);
+	}
+	syscall(SYS_close_range, 5, ~0U, 0);
+	ready_w = 3;
+	jb->fuse_fd = 4;
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (unshare(CLONE_NEWNS) < 0)
+		child_die("cannot create the job's mount namespace: %s", strerror(errno));
+	mount_or_die(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
+	{
+		int r = mosfs_mount(jb->fuse_fd, jb->root);
+
+		if (r < 0)
+			child_die("cannot mount the origin's view on %s: %s", jb->root, strerror(-r));
+	}
+	if (write(ready_w, "m", 1) != 1)
+		_exit(MOS_EXIT_SETUP);
+	close(ready_w);
+	close(jb->fuse_fd);
+	enter_root(jb->root);
+	if (chdir(jb->d.cwd) < 0)
+		child_die("cannot enter the origin's working directory %s: %s", jb->d.cwd,
+			  strerror(errno));
+	umask(jb->d.j.umask & 0777);
+	drop_privileges(jb->jc->job_uid, jb->jc->job_gid);
+	_exit(run_sandboxed(&jb->d));
+}
+
+/* ---------------------------------------------------------------------- */
+/* Phase 1: the connection process.                                       */
+/* ---------------------------------------------------------------------- */
+
+static void send_data(struct job *jb, uint8_t type, const void *data, size_t len)
+{
+	struct wire_buf b = { 0 };
+
+	wire_buf_start(&b, type, 0, 0);
+	wire_put_var(&b, data, len);
+	conn_send(jb->conn, &b);
+}
+
+static void close_output(struct job *jb, int *fd, bool *open)
+{
+	closep(fd);
+	*fd = -1;
+	pthread_mutex_lock(&jb->lock);
+	*open = false;
+	pthread_cond_broadcast(&jb->cond);
+	pthread_mutex_unlock(&jb->lock);
+}
+
+/* The job's stdout or stderr is readable: forward while the window allows. */
+static bool on_output(struct conn *c, int fd, uint32_t revents, void *arg)
+{
+	struct job *jb = arg;
+	bool is_out = fd == jb->out_r;
+	uint8_t buf[65536];
+	ssize_t n;
+
+	(void)c;
+	(void)revents;
+	n = read(fd, buf, sizeof(buf));
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return true;
+	if (n <= 0) {
+		if (is_out)
+			close_output(jb, &jb->out_r, &jb->out_open);
+		else
+			close_output(jb, &jb->err_r, &jb->err_open);
+		return false;
+	}
+	send_data(jb, is_out ? MOS_MSG_STDOUT : MOS_MSG_STDERR, buf, (size_t)n);
+	jb->out_unacked += (uint64_t)n;
+	if (jb->out_unacked >= OUT_WINDOW) {
+		if (is_out)
+			jb->out_paused = true;
+		else
+			jb->err_paused = true;
+		return false;
+	}
+	return true;
+}
+
+static void credit(struct job *jb, uint32_t bytes)
+{
+	jb->out_unacked = bytes > jb->out_unacked ? 0 : jb->out_unacked - bytes;
+	if (jb->out_unacked >= OUT_WINDOW)
+		return;
+	if (jb->out_paused && jb->out_r >= 0) {
+		jb->out_paused = false;
+		conn_watch_resume(jb->conn, jb->out_watch);
+	}
+	if (jb->err_paused && jb->err_r >= 0) {
+		jb->err_paused = false;
+		conn_watch_resume(jb->conn, jb->err_watch);
+	}
+}
+
+/* Write buffered stdin to the job; true while more remains. */
+static bool flush_stdin(struct job *jb)
+{
+	size_t done = 0;
+
+	while (jb->in_w >= 0 && done < jb->inlen) {
+		ssize_t n = write(jb->in_w, jb->inbuf + done, jb->inlen - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			break;
+		if (n < 0) { /* the job closed its stdin: drop the rest */
+			closep(&jb->in_w);
+			jb->in_w = -1;
+			done = jb->inlen;
+			break;
+		}
+		done += (size_t)n;
+	}
+	if (done) {
+		struct wire_buf b = { 0 };
+		struct mos_credit cr = { .bytes = (uint32_t)done };
+
+		memmove(jb->inbuf, jb->inbuf + done, jb->inlen - done);
+		jb->inlen -= done;
+		wire_buf_start(&b, MOS_MSG_CREDIT, 0, 0);
+		wire_put(&b, &cr, sizeof(cr));
+		conn_send(jb->conn, &b);
+	}
+	if (!jb->inlen && jb->in_eof && jb->in_w >= 0) {
+		closep(&jb->in_w);
+		jb->in_w = -1;
+	}
+	return jb->inlen > 0 && jb->in_w >= 0;
+}
+
+static bool on_stdin_writable(struct conn *c, int fd, uint32_t revents, void *arg)
+{
+	(void)c;
+	(void)fd;
+	(void)revents;
+	return flush_stdin(arg);
+}
+
+static void on_stdin(struct job *jb, const void *data, size_t len)
+{
+	if (!len) {
+		jb->in_eof = true;
+	} else if (jb->in_w >= 0) {
+		if (jb->inlen + len > IN_MAX) {
+			conn_fail(jb->conn, "the origin sent more input than its window allows");
+			return;
+		}
+		jb->inbuf = xrealloc(jb->inbuf, jb->inlen + len);
+		memcpy(jb->inbuf + jb->inlen, data, len);
+		jb->inlen += len;
+	}
+	if (flush_stdin(jb)) {
+		if (!jb->in_watch)
+			jb->in_watch = conn_watch(jb->conn, jb->in_w, POLLOUT, on_stdin_writable, jb);
+		else
+			conn_watch_resume(jb->conn, jb->in_watch);
+	}
+}
+
+static void send_exit(struct job *jb, int status, uint32_t flags, const char *msg)
+{
+	struct wire_buf b = { 0 };
+	struct mos_exit e = { .status = (uint32_t)status, .flags = flags };
+
+	if (jb->fs) {
+		struct mosfs_stats fs;
+
+		mosfs_get_stats(jb->fs, &fs);
+		e.fuse_requests = fs.requests;
+	}
+	pthread_mutex_lock(&jb->rb.lock);
+	e.cache_hits = jb->rb.cache_hits;
+	e.cache_misses = jb->rb.cache_misses;
+	e.bytes_fetched = jb->rb.bytes_fetched;
+	e.bytes_written_back = jb->rb.bytes_written;
+	pthread_mutex_unlock(&jb->rb.lock);
+	wire_buf_start(&b, MOS_MSG_EXIT, 0, 0);
+	wire_put(&b, &e, sizeof(e));
+	wire_put_str(&b, msg);
+	conn_send(jb->conn, &b);
+	jb->exit_sent = true;
+	conn_stop(jb->conn);
+}
+
+static int wait_status(pid_t pid)
+{
+	int st;
+
+	while (waitpid(pid, &st, 0) < 0) {
+		if (errno != EINTR)
+			return MOS_EXIT_SETUP;
+	}
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	return 128 + WTERMSIG(st);
+}
+
+/*
+ * The job's end: its process, then its mount (every close, so every
+ * write-back, is done once the kernel ends the FUSE connection), then its
+ * output.  Only then is EXIT sent.
+ */
+static void *finisher(void *arg)
+{
+	struct job *jb = arg;
+	int status = wait_status(jb->pid);
+	char path[MOS_PATH_MAX + 1] = "", msg[MOS_PATH_MAX + 128] = "";
+	uint32_t flags = 0;
+	int werr;
+
+	if (jb->fs)
+		mosfs_wait(jb->fs);
+	pthread_mutex_lock(&jb->lock);
+	while (jb->out_open || jb->err_open)
+		pthread_cond_wait(&jb->cond, &jb->lock);
+	pthread_mutex_unlock(&jb->lock);
+	werr = jb->fs ? mosfs_writeback_error(jb->fs, path, sizeof(path)) : 0;
+	if (werr) {
+		flags |= MOS_EXIT_WRITEBACK_FAILED;
+		snprintf(msg, sizeof(msg), "an output could not be written on the origin: %s: %s",
+			 path, strerror(werr < 0 ? -werr : werr));
+	}
+	send_exit(jb, status, flags, msg);
+	return NULL;
+}
+
+static int start_job(struct job *jb)
+{
+	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 }, ready[2] = { -1, -1 };
+	char c;
+	int r;
+
+	snprintf(jb->dir, sizeof(jb->dir), "%s/jobs/%d", jb->jc->state_dir, (int)getpid());
+	snprintf(jb->scratch, sizeof(jb->scratch), "%s/scratch", jb->dir);
+	snprintf(jb->root, sizeof(jb->root), "%s/root", jb->dir);
+	if (mkdir_p(jb->scratch, 0700) < 0 || mkdir_p(jb->root, 0700) < 0) {
+		r = -errno;
+		mos_err("cannot create %s: %s", jb->dir, strerror(errno));
+		return r;
+	}
+	jb->fuse_fd = mosfs_open_device();
+	if (jb->fuse_fd < 0) {
+		mos_err("cannot open /dev/fuse: %s (is CONFIG_FUSE_FS enabled?)",
+			strerror(-jb->fuse_fd));
+		return jb->fuse_fd;
+	}
+	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 ||
+	    pipe2(ready, O_CLOEXEC) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	jb->pid = fork();
+	if (jb->pid < 0) {
+		r = -errno;
+		goto fail;
+	}
+	if (jb->pid == 0)
+		job_child(jb, (jb->d.j.flags & MOS_JOB_STDIN) ? in[0] : open("/dev/null", O_RDONLY),
+			  out[1], err[1], ready[1]);
+	close(in[0]);
+	close(out[1]);
+	close(err[1]);
+	close(ready[1]);
+	in[0] = out[1] = err[1] = ready[1] = -1;
+	jb->in_w = in[1];
+	jb->out_r = out[0];
+	jb->err_r = err[0];
+	if (!(jb->d.j.flags & MOS_JOB_STDIN)) {
+		closep(&jb->in_w);
+		jb->in_w = -1;
+	}
+	fcntl(jb->out_r, F_SETFL, O_NONBLOCK);
+	fcntl(jb->err_r, F_SETFL, O_NONBLOCK);
+	if (jb->in_w >= 0)
+		fcntl(jb->in_w, F_SETFL, O_NONBLOCK);
+	jb->out_open = jb->err_open = true;
+	jb->out_watch = conn_watch(jb->conn, jb->out_r, POLLIN, on_output, jb);
+	jb->err_watch = conn_watch(jb->conn, jb->err_r, POLLIN, on_output, jb);
+
+	/* Serve mosfs once the job has mounted it (or failed to). */
+	r = (int)read(ready[0], &c, 1);
+	close(ready[0]);
+	ready[0] = -1;
+	jb->fc = (struct mosfs_config){
+		.ops = &remote_backend_ops,
+		.ctx = &jb->rb,
+		.scratch_dir = jb->scratch,
+		.origin_uid = jb->d.j.uid,
+		.origin_gid = jb->d.j.gid,
+		.job_uid = jb->jc->job_uid,
+		.job_gid = jb->jc->job_gid,
+		.nthreads = jb->jc->fuse_threads,
+		.passthrough = jb->jc->passthrough,
+	};
+	if (r == 1) {
+		r = mosfs_start(&jb->fc, jb->fuse_fd, &jb->fs);
+		if (r < 0) {
+			mos_err("cannot serve the job's filesystem: %s", strerror(-r));
+			kill(jb->pid, SIGKILL);
+		}
+	}
+	if (!jb->fs) {
+		/* The job failed before mounting; its stderr says why.  Nothing to serve. */
+		close(jb->fuse_fd);
+		jb->fuse_fd = -1;
+	}
+	jb->started = true;
+	if (pthread_create(&jb->finisher, NULL, finisher, jb) == 0)
+		jb->finisher_started = true;
+	return 0;
+fail:
+	for (int i = 0; i < 2; i++) {
+		closep(&in[i]);
+		closep(&out[i]);
+		closep(&err[i]);
+		closep(&ready[i]);
+	}
+	mos_err("cannot start the job: %s", strerror(-r));
+	return r;
+}
+
+static void on_frame(struct conn *c, const struct mos_frame_hdr *h, uint8_t *payload, void *arg)
+{
+	struct job *jb = arg;
+	struct wire_reader rd;
+	const char *why = NULL;
+
+	wire_reader_init(&rd, payload, h->len);
+	if (!jb->hello && h->type != MOS_MSG_HELLO) {
+		conn_fail(c, "the origin did not start with HELLO");
+		goto out;
+	}
+	switch (h->type) {
+	case MOS_MSG_HELLO: {
+		struct mos_hello he;
+
+		if (!wire_get(&rd, &he, sizeof(he)) || !wire_end(&rd) ||
+		    he.magic != MOS_PROTO_MAGIC || he.role != 1) {
+			conn_fail(c, "bad HELLO from the origin");
+			goto out;
+		}
+		jb->hello = true;
+		break;
+	}
+	case MOS_MSG_JOB:
+		if (jb->started) {
+			conn_fail(c, "a second JOB on one connection");
+			goto out;
+		}
+		if (!parse_job(payload, h->len, &jb->d, &why)) {
+			char m[160];
+
+			snprintf(m, sizeof(m), "malformed JOB: %s", why);
+			conn_fail(c, m);
+			goto out;
+		}
+		if (start_job(jb) < 0) {
+			jb->started = true;
+			send_exit(jb, MOS_EXIT_SETUP, 0, "the worker could not start the job");
+		}
+		break;
+	case MOS_MSG_STDIN: {
+		const void *data;
+		size_t len;
+
+		if (!wire_get_var(&rd, &data, &len, MOS_DATA_CHUNK) || !wire_end(&rd)) {
+			conn_fail(c, "malformed STDIN");
+			goto out;
+		}
+		if (jb->started)
+			on_stdin(jb, data, len);
+		break;
+	}
+	case MOS_MSG_SIGNAL: {
+		struct mos_signal s;
+
+		if (!wire_get(&rd, &s, sizeof(s)) || !wire_end(&rd) || s.signo < 1 || s.signo > 64) {
+			conn_fail(c, "malformed SIGNAL");
+			goto out;
+		}
+		if (jb->started && jb->pid > 0)
+			kill(jb->pid, (int)s.signo);
+		break;
+	}
+	case MOS_MSG_CREDIT: {
+		struct mos_credit cr;
+
+		if (!wire_get(&rd, &cr, sizeof(cr)) || !wire_end(&rd)) {
+			conn_fail(c, "malformed CREDIT");
+			goto out;
+		}
+		credit(jb, cr.bytes);
+		break;
+	}
+	case MOS_MSG_WINSIZE:
+		break; /* no pty yet: see Documentation/remote.md */
+	default:
+		conn_fail(c, "unexpected message from the origin");
+	}
+out:
+	free(payload);
+}
+
+int job_serve_connection(int rfd, int wfd, struct tls_channel *tls, const struct job_config *jc)
+{
+	struct job jb = { .jc = jc, .in_w = -1, .out_r = -1, .err_r = -1, .fuse_fd = -1 };
+	struct mos_hello he = { .magic = MOS_PROTO_MAGIC, .version = MOS_PROTO_VERSION, .role = 2 };
+	struct wire_buf b = { 0 };
+	int r;
+
+	pthread_mutex_init(&jb.lock, NULL);
+	pthread_cond_init(&jb.cond, NULL);
+	pthread_mutex_init(&jb.rb.lock, NULL);
+	jb.conn = conn_new(rfd, wfd, tls, on_frame, &jb);
+	jb.rb.conn = jb.conn;
+	jb.rb.cas = jc->cas;
+	r = conn_handshake(jb.conn);
+	if (r < 0) {
+		mos_warn("connection refused: %s", conn_error(jb.conn));
+		goto out;
+	}
+	wire_buf_start(&b, MOS_MSG_HELLO, 0, 0);
+	wire_put(&b, &he, sizeof(he));
+	conn_send(jb.conn, &b);
+	r = conn_run(jb.conn);
+	if (!jb.exit_sent) {
+		mos_warn("the origin went away: %s", conn_error(jb.conn));
+		r = -ECONNRESET;
+	}
+	if (jb.started && jb.pid > 0)
+		kill(jb.pid, SIGKILL); /* a no-op after a normal end */
+	pthread_mutex_lock(&jb.lock);
+	jb.out_open = jb.err_open = false; /* nobody reads them any more */
+	pthread_cond_broadcast(&jb.cond);
+	pthread_mutex_unlock(&jb.lock);
+	if (jb.fs && !jb.exit_sent)
+		mosfs_abort(jb.fs);
+	if (jb.finisher_started)
+		pthread_join(jb.finisher, NULL);
+	else if (jb.started && jb.pid > 0)
+		wait_status(jb.pid);
+out:
+	if (jb.fs)
+		mosfs_free(jb.fs);
+	closep(&jb.fuse_fd);
+	closep(&jb.in_w);
+	closep(&jb.out_r);
+	closep(&jb.err_r);
+	if (jb.dir[0])
+		rm_rf(jb.dir);
+	conn_free(jb.conn);
+	free(jb.inbuf);
+	desc_free(&jb.d);
+	return r;
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * job.h - serve one origin's connection on a worker: HELLO, one JOB, its
+ * stdio and signals, the file service for its mosfs root, and EXIT once every
+ * output is on the origin's disk.
+ *
+ * Privilege phases (mosd runs as root on a worker):
+ *   1. the connection process (root): opens /dev/fuse, makes the job's
+ *      scratch directory, serves mosfs and the stream; never runs job code.
+ *   2. the job process (root, then not): a new mount namespace with mosfs as
+ *      its root, the worker's /dev subset, /sys read-only, a private /tmp;
+ *      pivot_root; then it drops to JOB_UID/JOB_GID and every capability.
+ *   3. the sandbox (issue 2's sandbox_run, as JOB_UID): user (mapping the
+ *      origin's ids), pid, mount and IPC namespaces, Landlock, seccomp,
+ *      limits, then exec of the command.
+ * A dropped connection kills the job's tree and removes its scratch files;
+ * its mounts die with its mount namespace.
+ */
+#ifndef MOSD_JOB_H
+#define MOSD_JOB_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "cas.h"
+
+struct tls_channel;
+
+struct job_config {
+	const char *state_dir; /* jobs' scratch directories go in STATE_DIR/jobs */
+	struct cas *cas;
+	uid_t job_uid;
+	gid_t job_gid;
+	int fuse_threads;
+	bool passthrough;
+};
+
+/* Serve the connection on RFD/WFD (closed here).  Returns 0 when a job ran
+ * and EXIT was delivered, -errno otherwise (the reason is logged). */
+int job_serve_connection(int rfd, int wfd, struct tls_channel *tls, const struct job_config *jc);
+
+#endif /* MOSD_JOB_H */

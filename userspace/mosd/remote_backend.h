@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * remote_backend.h - mosfs's backend on a worker: each operation becomes a
+ * request to the origin over the job's connection; file contents come from
+ * the content-addressed cache, fetched from the origin only on a miss.
+ */
+#ifndef MOSD_REMOTE_BACKEND_H
+#define MOSD_REMOTE_BACKEND_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "cas.h"
+#include "conn.h"
+#include "mosfs.h"
+
+struct remote_backend {
+	struct conn *conn;
+	struct cas *cas;
+	pthread_mutex_t lock;
+	uint64_t cache_hits, cache_misses, bytes_fetched, bytes_written;
+};
+
+extern const struct mosfs_backend_ops remote_backend_ops;
+
+#endif /* MOSD_REMOTE_BACKEND_H */
