@@ -368,3 +368,80 @@ TEST(remote_lost_worker_exits_255)
 	T_ASSERT(r.seconds < 20);
 	t_result_free(&r);
 }
+
+/* `--on ssh://HOST` runs `ssh ... HOST mosd --stdio`: an ssh stand-in on
+ * PATH that runs the remote command here exercises everything but ssh. */
+TEST(remote_over_ssh_transport)
+{
+	struct t_result r;
+	char bin[512], script[1024], path[1200];
+	const char *mosd = getenv("MOSD");
+
+	need_worker();
+	if (!mosd || !*mosd)
+		t_skip("MOSD is not set (run through make check)");
+	snprintf(bin, sizeof(bin), "%s", t_path("bin"));
+	mkdir(bin, 0755);
+	/* ssh -T -o BatchMode=yes HOST mosd --stdio  ->  $MOSD --stdio --cache=... */
+	snprintf(script, sizeof(script),
+		 "#!/bin/sh\n"
+		 "[ \"$1 $2 $3 $4\" = \"-T -o BatchMode=yes user@worker\" ] || exit 99\n"
+		 "[ \"$5\" = mosd ] || exit 98\n"
+		 "shift 5\n"
+		 "exec %s \"$@\" --cache=%s\n",
+		 mosd, t_path("cache"));
+	snprintf(path, sizeof(path), "%s/ssh", bin);
+	t_write_file(path, script);
+	chmod(path, 0755);
+	snprintf(path, sizeof(path), "%s:%s", bin, getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
+	setenv("PATH", path, 1);
+	t_write_file(o_path("f"), "via ssh\n");
+	t_mosctl(&r, "run", "--on", "ssh://user@worker", "--", "/bin/cat", o_path("f"), NULL);
+	if (r.status)
+		t_dump("mosctl", &r);
+	T_EXPECT_EQ(r.status, 0);
+	T_EXPECT_STR(r.out, "via ssh");
+	t_result_free(&r);
+}
+
+/* A worker fed garbage says why and exits; it never crashes or hangs. */
+TEST(remote_worker_rejects_malformed_stream)
+{
+	struct t_result r;
+	const char *mosd = getenv("MOSD");
+	char cmd[1024];
+	char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+
+	need_worker();
+	if (!mosd || !*mosd)
+		t_skip("MOSD is not set (run through make check)");
+	/* a header with a bad version */
+	snprintf(cmd, sizeof(cmd),
+		 "printf '\\001\\000\\000\\000\\011\\001\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000' "
+		 "| %s --stdio --cache=%s",
+		 mosd, t_path("cache"));
+	t_run(&r, NULL, argv);
+	T_EXPECT_EQ(r.status, 1);
+	T_EXPECT_STR(r.err, "unsupported protocol version");
+	t_result_free(&r);
+	/* a frame claiming more than MOS_FRAME_MAX */
+	snprintf(cmd, sizeof(cmd),
+		 "printf '\\377\\377\\377\\177\\001\\001\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000' "
+		 "| %s --stdio --cache=%s",
+		 mosd, t_path("cache"));
+	t_run(&r, NULL, argv);
+	T_EXPECT_EQ(r.status, 1);
+	T_EXPECT_STR(r.err, "MOS_FRAME_MAX");
+	t_result_free(&r);
+	/* a valid HELLO, then a JOB whose argv count runs past the frame */
+	snprintf(cmd, sizeof(cmd),
+		 "{ printf '\\020\\000\\000\\000\\001\\001\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000"
+		 "\\061\\123\\117\\115\\001\\000\\001\\000\\000\\000\\000\\000\\000\\000\\000\\000'; "
+		 "printf '\\044\\000\\000\\000\\001\\002\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000'; "
+		 "head -c 36 /dev/zero | tr '\\000' '\\001'; } | %s --stdio --cache=%s",
+		 mosd, t_path("cache"));
+	t_run(&r, NULL, argv);
+	T_EXPECT_EQ(r.status, 1);
+	T_EXPECT_STR(r.err, "malformed JOB");
+	t_result_free(&r);
+}
