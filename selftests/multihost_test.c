@@ -274,3 +274,46 @@ TEST(tls_unknown_origin_is_refused)
 	t_result_free(&r);
 	hosts_down(&h);
 }
+
+/* The origin serves with the invoking user's own rights: a job started by
+ * an unprivileged user cannot read, through the worker (which runs as root),
+ * a file that user could not read on the origin. */
+TEST(tls_origin_serves_only_what_the_user_can_read)
+{
+	struct hosts h = { 0 };
+	struct t_result r;
+	char cmd[2048], secret[600], pub[600];
+
+	hosts_up(&h);
+	if (sh("command -v setpriv >/dev/null"))
+		t_skip("no setpriv (util-linux)");
+	make_keys();
+	start_worker(&h);
+	snprintf(secret, sizeof(secret), "%s/secret", origin_dir());
+	snprintf(pub, sizeof(pub), "%s/public", origin_dir());
+	t_write_file(secret, "ROOT-ONLY-BYTES\n");
+	T_ASSERT(chmod(secret, 0600) == 0);
+	t_write_file(pub, "readable by all\n");
+	/* the origin user (nobody) must be able to read its own key */
+	snprintf(cmd, sizeof(cmd), "chown -R 65534:65534 %s && chmod 0755 %s %s", t_path("cfg"),
+		 t_dir(), t_path("cfg"));
+	T_ASSERT(sh("%s", cmd) == 0);
+	snprintf(cmd, sizeof(cmd),
+		 "MOS_CONFIG_DIR=%s ip netns exec %s setpriv --reuid=65534 --regid=65534 "
+		 "--clear-groups -- %s run --on %s -r / -- /bin/sh -c 'cat %s; cat %s; echo rc=$?'",
+		 t_path("cfg"), h.ons, t_mosctl_path(), h.wlisten, pub, secret);
+	{
+		char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+
+		t_run(&r, NULL, argv);
+	}
+	if (r.status)
+		t_dump("mosctl as nobody", &r);
+	T_EXPECT_EQ(r.status, 0);
+	T_EXPECT_STR(r.out, "readable by all");
+	T_EXPECT_STR(r.out, "rc=1");
+	T_EXPECT_NO_STR(r.out, "ROOT-ONLY");
+	T_EXPECT_NO_STR(r.err, "ROOT-ONLY");
+	t_result_free(&r);
+	hosts_down(&h);
+}
