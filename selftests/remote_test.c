@@ -445,3 +445,30 @@ TEST(remote_worker_rejects_malformed_stream)
 	T_EXPECT_STR(r.err, "malformed JOB");
 	t_result_free(&r);
 }
+
+/* A terminal on the origin: the job gets a pty of its own, as its
+ * controlling terminal, with the origin's window size. */
+TEST(remote_tty_gets_a_pty)
+{
+	struct t_result r;
+	char cmd[1024];
+	char *argv[] = { "/usr/bin/script", "-qec", cmd, "/dev/null", NULL };
+
+	need_worker();
+	if (access("/usr/bin/script", X_OK) < 0)
+		t_skip("no script(1) (bsdutils) to give mosctl a terminal");
+	snprintf(cmd, sizeof(cmd),
+		 "stty rows 30 cols 100; MOS_LOCAL_CACHE=%s %s run --on local -- /bin/sh -c "
+		 "'tty; stty size; test -t 0 && echo TTY-OK; ps -o stat= -p $$'",
+		 t_path("cache"), t_mosctl_path());
+	t_run(&r, NULL, argv);
+	if (r.status)
+		t_dump("script mosctl", &r);
+	T_EXPECT_EQ(r.status, 0);
+	T_EXPECT_STR(r.out, "/dev/pts/");
+	T_EXPECT_STR(r.out, "30 100");
+	T_EXPECT_STR(r.out, "TTY-OK");
+	/* the shell leads the foreground process group of its terminal */
+	T_EXPECT_STR(r.out, "+");
+	t_result_free(&r);
+}

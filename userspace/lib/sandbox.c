@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
@@ -233,6 +234,12 @@ exec_command(const struct sandbox_config *c, const sigset_t *oldmask, int errfd)
 	int r, err;
 
 	setpgid(0, 0);
+	if (c->tty && isatty(0)) {
+		/* the command is the terminal's foreground: ^C reaches it */
+		signal(SIGTTOU, SIG_IGN);
+		tcsetpgrp(0, getpid());
+		signal(SIGTTOU, SIG_DFL);
+	}
 	for (size_t i = 0; i < ARRAY_SIZE(forwarded_signals); i++)
 		signal(forwarded_signals[i], SIG_DFL);
 	sigprocmask(SIG_SETMASK, oldmask, NULL);
@@ -282,6 +289,13 @@ run_init(const struct sandbox_config *c, struct pipes *p, enum ns_mode mode, uid
 	 */
 	if (setsid() < 0)
 		setup_fail(errfd, "setsid", errno);
+	/*
+	 * A terminal of the sandbox's own (a remote job's pty) becomes its
+	 * controlling terminal.  Never the caller's: it is not handed in as
+	 * C->TTY, and this session has none otherwise.
+	 */
+	if (c->tty && isatty(0) && ioctl(0, TIOCSCTTY, 0) < 0)
+		setup_fail(errfd, "making the job's pty its controlling terminal", errno);
 	/*
 	 * A fresh anonymous session keyring hides the caller's session keys.
 	 * ENOSYS: no keyrings in this kernel; EPERM: an outer sandbox (mosctl

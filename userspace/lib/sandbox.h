@@ -46,6 +46,9 @@ struct sandbox_config {
 	/* Ids the command sees in its user namespace (a remote job: the origin
 	 * user's); without MAP_IDS, the caller's own. */
 	bool map_ids;
+	/* stdin is a pty private to this sandbox (a remote job's): make it the
+	 * controlling terminal, the command its foreground process group. */
+	bool tty;
 	uid_t inner_uid;
 	gid_t inner_gid;
 };

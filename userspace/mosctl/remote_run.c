@@ -24,6 +24,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -330,10 +331,11 @@ static void put_strv(struct wire_buf *b, char *const *v, uint32_t n)
 		wire_put_str(b, v[i]);
 }
 
-static int send_job(struct conn *c, const struct run_opts *o, bool have_stdin)
+static int send_job(struct conn *c, const struct run_opts *o, bool have_stdin, bool tty)
 {
 	extern char **environ;
-	struct mos_job j = { .uid = getuid(), .gid = getgid(), .flags = have_stdin ? MOS_JOB_STDIN : 0 };
+	struct mos_job j = { .uid = getuid(), .gid = getgid(),
+			     .flags = (have_stdin ? MOS_JOB_STDIN : 0) | (tty ? MOS_JOB_TTY : 0) };
 	struct mos_hello he = { .magic = MOS_PROTO_MAGIC, .version = MOS_PROTO_VERSION, .role = 1 };
 	struct wire_buf b = { 0 };
 	_cleanup_free_ char *cwd = getcwd(NULL, 0);
@@ -346,6 +348,14 @@ static int send_job(struct conn *c, const struct run_opts *o, bool have_stdin)
 
 	umask(um);
 	j.umask = um;
+	if (tty) {
+		struct winsize ws;
+
+		if (ioctl(1, TIOCGWINSZ, &ws) == 0) {
+			j.rows = ws.ws_row;
+			j.cols = ws.ws_col;
+		}
+	}
 	if (!cwd) {
 		mos_err("cannot tell the working directory: %s", strerror(errno));
 		return -errno;
@@ -393,7 +403,8 @@ int remote_run(const struct run_opts *o)
 	int fd = -1, sfd = -1, ret = EXIT_CONN_LOST, r;
 	sigset_t set, old;
 	struct timespec t0, t1;
-	bool have_stdin;
+	struct termios saved_tio;
+	bool have_stdin, tty = false;
 	struct stat st;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -445,9 +456,18 @@ int remote_run(const struct run_opts *o)
 		goto out;
 	}
 	have_stdin = fstat(0, &st) == 0;
-	if (send_job(rm.conn, o, have_stdin) < 0) {
+	/* Both ends of a terminal: the job gets a pty, this terminal goes raw
+	 * (keys, ^C included, travel as bytes; the worker's pty interprets). */
+	tty = isatty(0) && isatty(1) && tcgetattr(0, &saved_tio) == 0;
+	if (send_job(rm.conn, o, have_stdin, tty) < 0) {
 		ret = MOS_EXIT_SETUP;
 		goto out;
+	}
+	if (tty) {
+		struct termios raw = saved_tio;
+
+		cfmakeraw(&raw);
+		tcsetattr(0, TCSADRAIN, &raw);
 	}
 	if (have_stdin) {
 		fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK);
@@ -465,6 +485,8 @@ int remote_run(const struct run_opts *o)
 	if (sfd >= 0)
 		conn_watch(rm.conn, sfd, POLLIN, on_signal, &rm);
 	conn_run(rm.conn);
+	if (tty)
+		tcsetattr(0, TCSADRAIN, &saved_tio);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (have_stdin)
 		fcntl(0, F_SETFL, fcntl(0, F_GETFL) & ~O_NONBLOCK);

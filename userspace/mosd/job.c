@@ -15,6 +15,8 @@
 #include <stdarg.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -44,8 +46,10 @@ struct job {
 	bool hello, started, exit_sent;
 	pid_t pid;
 	int in_w, out_r, err_r;
-	struct conn_watch *out_watch, *err_watch, *in_watch;
-	bool out_paused, err_paused;
+	int pty;      /* the pty master in tty mode (output, and input through in_w) */
+	int ready_fd; /* the job process's messages: mounted, then its pty master */
+	struct conn_watch *out_watch, *err_watch, *in_watch, *pty_watch;
+	bool out_paused, err_paused, pty_paused;
 	uint8_t *inbuf;
 	size_t inlen;
 	bool in_eof;
@@ -53,7 +57,7 @@ struct job {
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	bool out_open, err_open;
+	bool out_open, err_open, pty_open;
 
 	int fuse_fd;
 	struct mosfs *fs;
@@ -210,6 +214,43 @@ static void enter_root(const char *root)
 		child_die("chdir /: %s", strerror(errno));
 }
 
+/*
+ * Tty mode: a pty from the job's own devpts instance becomes its stdio; the
+ * master goes to the connection process over SOCK, which forwards it.
+ */
+static void make_pty(const struct job *jb, int sock)
+{
+	struct winsize ws = { .ws_row = jb->d.j.rows, .ws_col = jb->d.j.cols };
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { .iov_base = "p", .iov_len = 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			     .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	int m, sl;
+
+	m = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (m < 0 || unlockpt(m) < 0)
+		child_die("cannot make the job's pty: %s", strerror(errno));
+	sl = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+	if (sl < 0)
+		child_die("cannot open the job's pty: %s", strerror(errno));
+	if (ws.ws_row && ws.ws_col)
+		ioctl(sl, TIOCSWINSZ, &ws);
+	if (fchown(sl, jb->jc->job_uid, jb->jc->job_gid) < 0)
+		child_die("cannot hand the pty to the job's user: %s", strerror(errno));
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &m, sizeof(int));
+	if (sendmsg(sock, &mh, 0) != 1)
+		child_die("cannot pass the pty on: %s", strerror(errno));
+	close(m);
+	if (dup2(sl, 0) < 0 || dup2(sl, 1) < 0 || dup2(sl, 2) < 0)
+		_exit(MOS_EXIT_SETUP);
+	if (sl > 2)
+		close(sl);
+}
+
 static void drop_privileges(uid_t uid, gid_t gid)
 {
 	if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
@@ -271,6 +312,7 @@ static int run_sandboxed(const struct job_desc *d)
 		.map_ids = true,
 		.inner_uid = d->j.uid,
 		.inner_gid = d->j.gid,
+		.tty = d->j.flags & MOS_JOB_TTY,
 	};
 	fflush(NULL);
 	r = sandbox_run(&sc);
@@ -308,9 +350,11 @@ job_child(struct job *jb, int in_r, int out_w, int err_w, int ready_w)
 	}
 	if (write(ready_w, "m", 1) != 1)
 		_exit(MOS_EXIT_SETUP);
-	close(ready_w);
 	close(jb->fuse_fd);
 	enter_root(jb->root);
+	if (jb->d.j.flags & MOS_JOB_TTY)
+		make_pty(jb, ready_w);
+	close(ready_w);
 	if (chdir(jb->d.cwd) < 0)
 		child_die("cannot enter the origin's working directory %s: %s", jb->d.cwd,
 			  strerror(errno));
@@ -342,33 +386,35 @@ static void close_output(struct job *jb, int *fd, bool *open)
 	pthread_mutex_unlock(&jb->lock);
 }
 
-/* The job's stdout or stderr is readable: forward while the window allows. */
+/* The job's stdout, stderr or pty is readable: forward while the window allows. */
 static bool on_output(struct conn *c, int fd, uint32_t revents, void *arg)
 {
 	struct job *jb = arg;
-	bool is_out = fd == jb->out_r;
 	uint8_t buf[65536];
 	ssize_t n;
+	int *fdp;
+	bool *open, *paused;
 
 	(void)c;
 	(void)revents;
+	if (fd == jb->out_r) {
+		fdp = &jb->out_r, open = &jb->out_open, paused = &jb->out_paused;
+	} else if (fd == jb->err_r) {
+		fdp = &jb->err_r, open = &jb->err_open, paused = &jb->err_paused;
+	} else {
+		fdp = &jb->pty, open = &jb->pty_open, paused = &jb->pty_paused;
+	}
 	n = read(fd, buf, sizeof(buf));
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return true;
-	if (n <= 0) {
-		if (is_out)
-			close_output(jb, &jb->out_r, &jb->out_open);
-		else
-			close_output(jb, &jb->err_r, &jb->err_open);
+	if (n <= 0) { /* EOF; EIO from a pty master once the job's side is closed */
+		close_output(jb, fdp, open);
 		return false;
 	}
-	send_data(jb, is_out ? MOS_MSG_STDOUT : MOS_MSG_STDERR, buf, (size_t)n);
+	send_data(jb, fd == jb->err_r ? MOS_MSG_STDERR : MOS_MSG_STDOUT, buf, (size_t)n);
 	jb->out_unacked += (uint64_t)n;
 	if (jb->out_unacked >= OUT_WINDOW) {
-		if (is_out)
-			jb->out_paused = true;
-		else
-			jb->err_paused = true;
+		*paused = true;
 		return false;
 	}
 	return true;
@@ -386,6 +432,10 @@ static void credit(struct job *jb, uint32_t bytes)
 	if (jb->err_paused && jb->err_r >= 0) {
 		jb->err_paused = false;
 		conn_watch_resume(jb->conn, jb->err_watch);
+	}
+	if (jb->pty_paused && jb->pty >= 0) {
+		jb->pty_paused = false;
+		conn_watch_resume(jb->conn, jb->pty_watch);
 	}
 }
 
@@ -434,11 +484,22 @@ static bool on_stdin_writable(struct conn *c, int fd, uint32_t revents, void *ar
 	return flush_stdin(arg);
 }
 
+/* Write what is buffered; watch for room when the job's input is full. */
+static void stdin_kick(struct job *jb)
+{
+	if (!flush_stdin(jb))
+		return;
+	if (!jb->in_watch)
+		jb->in_watch = conn_watch(jb->conn, jb->in_w, POLLOUT, on_stdin_writable, jb);
+	else
+		conn_watch_resume(jb->conn, jb->in_watch);
+}
+
 static void on_stdin(struct job *jb, const void *data, size_t len)
 {
 	if (!len) {
 		jb->in_eof = true;
-	} else if (jb->in_w >= 0) {
+	} else if (jb->in_w >= 0 || jb->pty_open) { /* tty mode: kept until the pty exists */
 		if (jb->inlen + len > IN_MAX) {
 			conn_fail(jb->conn, "the origin sent more input than its window allows");
 			return;
@@ -447,12 +508,37 @@ static void on_stdin(struct job *jb, const void *data, size_t len)
 		memcpy(jb->inbuf + jb->inlen, data, len);
 		jb->inlen += len;
 	}
-	if (flush_stdin(jb)) {
-		if (!jb->in_watch)
-			jb->in_watch = conn_watch(jb->conn, jb->in_w, POLLOUT, on_stdin_writable, jb);
-		else
-			conn_watch_resume(jb->conn, jb->in_watch);
+	stdin_kick(jb);
+}
+
+/* The job process sends its pty master (or dies first: EOF). */
+static bool on_pty_master(struct conn *c, int fd, uint32_t revents, void *arg)
+{
+	struct job *jb = arg;
+	char cbuf[CMSG_SPACE(sizeof(int))], b;
+	struct iovec iov = { .iov_base = &b, .iov_len = 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			     .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm;
+	ssize_t n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+
+	(void)revents;
+	cm = n == 1 ? CMSG_FIRSTHDR(&mh) : NULL;
+	if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
+		memcpy(&jb->pty, CMSG_DATA(cm), sizeof(int));
+		fcntl(jb->pty, F_SETFL, O_NONBLOCK);
+		jb->pty_watch = conn_watch(c, jb->pty, POLLIN, on_output, jb);
+		/* keyboard input goes to the master */
+		closep(&jb->in_w);
+		jb->in_w = fcntl(jb->pty, F_DUPFD_CLOEXEC, 3);
+		jb->in_watch = NULL; /* a new fd: a new watch */
+		stdin_kick(jb);
+	} else {
+		close_output(jb, &jb->pty, &jb->pty_open);
 	}
+	closep(&jb->ready_fd);
+	jb->ready_fd = -1;
+	return false;
 }
 
 static void send_exit(struct job *jb, int status, uint32_t flags, const char *msg)
@@ -509,7 +595,7 @@ static void *finisher(void *arg)
 	if (jb->fs)
 		mosfs_wait(jb->fs);
 	pthread_mutex_lock(&jb->lock);
-	while (jb->out_open || jb->err_open)
+	while (jb->out_open || jb->err_open || jb->pty_open)
 		pthread_cond_wait(&jb->cond, &jb->lock);
 	pthread_mutex_unlock(&jb->lock);
 	werr = jb->fs ? mosfs_writeback_error(jb->fs, path, sizeof(path)) : 0;
@@ -543,7 +629,7 @@ static int start_job(struct job *jb)
 		return jb->fuse_fd;
 	}
 	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 ||
-	    pipe2(ready, O_CLOEXEC) < 0) {
+	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ready) < 0) {
 		r = -errno;
 		goto fail;
 	}
@@ -563,8 +649,8 @@ static int start_job(struct job *jb)
 	jb->in_w = in[1];
 	jb->out_r = out[0];
 	jb->err_r = err[0];
-	if (!(jb->d.j.flags & MOS_JOB_STDIN)) {
-		closep(&jb->in_w);
+	if (!(jb->d.j.flags & MOS_JOB_STDIN) || (jb->d.j.flags & MOS_JOB_TTY)) {
+		closep(&jb->in_w); /* tty mode: input goes to the pty master */
 		jb->in_w = -1;
 	}
 	fcntl(jb->out_r, F_SETFL, O_NONBLOCK);
@@ -577,7 +663,14 @@ static int start_job(struct job *jb)
 
 	/* Serve mosfs once the job has mounted it (or failed to). */
 	r = (int)read(ready[0], &c, 1);
-	close(ready[0]);
+	if (r == 1 && (jb->d.j.flags & MOS_JOB_TTY)) {
+		/* the pty master follows once the job has entered its root */
+		jb->ready_fd = ready[0];
+		jb->pty_open = true;
+		conn_watch(jb->conn, jb->ready_fd, POLLIN, on_pty_master, jb);
+	} else {
+		close(ready[0]);
+	}
 	ready[0] = -1;
 	jb->fc = (struct mosfs_config){
 		.ops = &remote_backend_ops,
@@ -690,8 +783,20 @@ static void on_frame(struct conn *c, const struct mos_frame_hdr *h, uint8_t *pay
 		credit(jb, cr.bytes);
 		break;
 	}
-	case MOS_MSG_WINSIZE:
-		break; /* no pty yet: see Documentation/remote.md */
+	case MOS_MSG_WINSIZE: {
+		struct mos_winsize w;
+
+		if (!wire_get(&rd, &w, sizeof(w)) || !wire_end(&rd)) {
+			conn_fail(c, "malformed WINSIZE");
+			goto out;
+		}
+		if (jb->pty >= 0) {
+			struct winsize ws = { .ws_row = w.rows, .ws_col = w.cols };
+
+			ioctl(jb->pty, TIOCSWINSZ, &ws); /* the kernel sends SIGWINCH */
+		}
+		break;
+	}
 	default:
 		conn_fail(c, "unexpected message from the origin");
 	}
@@ -701,7 +806,8 @@ out:
 
 int job_serve_connection(int rfd, int wfd, struct tls_channel *tls, const struct job_config *jc)
 {
-	struct job jb = { .jc = jc, .in_w = -1, .out_r = -1, .err_r = -1, .fuse_fd = -1 };
+	struct job jb = { .jc = jc, .in_w = -1, .out_r = -1, .err_r = -1, .fuse_fd = -1,
+			  .pty = -1, .ready_fd = -1 };
 	struct mos_hello he = { .magic = MOS_PROTO_MAGIC, .version = MOS_PROTO_VERSION, .role = 2 };
 	struct wire_buf b = { 0 };
 	int r;
@@ -728,7 +834,7 @@ int job_serve_connection(int rfd, int wfd, struct tls_channel *tls, const struct
 	if (jb.started && jb.pid > 0)
 		kill(jb.pid, SIGKILL); /* a no-op after a normal end */
 	pthread_mutex_lock(&jb.lock);
-	jb.out_open = jb.err_open = false; /* nobody reads them any more */
+	jb.out_open = jb.err_open = jb.pty_open = false; /* nobody reads them any more */
 	pthread_cond_broadcast(&jb.cond);
 	pthread_mutex_unlock(&jb.lock);
 	if (jb.fs && !jb.exit_sent)
@@ -744,6 +850,8 @@ out:
 	closep(&jb.in_w);
 	closep(&jb.out_r);
 	closep(&jb.err_r);
+	closep(&jb.pty);
+	closep(&jb.ready_fd);
 	if (jb.dir[0])
 		rm_rf(jb.dir);
 	conn_free(jb.conn);
