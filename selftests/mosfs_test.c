@@ -183,13 +183,13 @@ static int b_put_file(void *ctx, const char *path, int fd, uint32_t mode,
 	return n < 0 ? -EIO : 0;
 }
 
-#define SYSCALL_OP(name, call)                                   \
-	static int b_##name OP_ARGS_##name                       \
-	{                                                        \
-		char p[4096], q[4096];                           \
-		(void)q;                                         \
-		src_path(ctx, path, p);                          \
-		return (call) < 0 ? -errno : 0;                  \
+#define SYSCALL_OP(name, call)                  \
+	static int b_##name OP_ARGS_##name      \
+	{                                       \
+		char p[4096], q[4096];          \
+		(void)q;                        \
+		src_path(ctx, path, p);         \
+		return (call) < 0 ? -errno : 0; \
 	}
 
 #define OP_ARGS_mkdir (void *ctx, const char *path, uint32_t mode)

@@ -55,8 +55,8 @@ struct mosfs_snap_ent {
 
 struct mosfs_handle {
 	struct mosfs_node *node;
-	int fd;           /* own fd for READ/WRITE when not passthrough, else -1 */
-	bool writable;    /* flush writes the scratch copy back */
+	int fd;		  /* own fd for READ/WRITE when not passthrough, else -1 */
+	bool writable;	  /* flush writes the scratch copy back */
 	bool passthrough; /* opened with FOPEN_PASSTHROUGH */
 	bool is_dir;
 	/* directories: the listing as of OPENDIR (offsets stay stable) */
@@ -259,8 +259,7 @@ static void node_drop_scratch(struct mosfs *fs, struct mosfs_node *n)
 /* Free N once nothing refers to it: removed, forgotten, closed. */
 static void node_maybe_free(struct mosfs *fs, struct mosfs_node *n)
 {
-	if (!n->removed || n->nlookup || n->nopen || n->busy || n->listing ||
-	    n->id == FUSE_ROOT_ID)
+	if (!n->removed || n->nlookup || n->nopen || n->busy || n->listing || n->id == FUSE_ROOT_ID)
 		return;
 	while (n->nkids) {
 		struct mosfs_node *kid = n->kids[n->nkids - 1];
@@ -841,13 +840,13 @@ static int do_getattr(struct mosfs_req *r, struct mosfs_node *n)
 }
 
 /* Run a backend call on PATH without the lock. */
-#define UNLOCKED(fs, call)                                 \
-	({                                                 \
-		int r_;                                    \
-		pthread_mutex_unlock(&(fs)->lock);         \
-		r_ = (call);                               \
-		pthread_mutex_lock(&(fs)->lock);           \
-		r_;                                        \
+#define UNLOCKED(fs, call)                         \
+	({                                         \
+		int r_;                            \
+		pthread_mutex_unlock(&(fs)->lock); \
+		r_ = (call);                       \
+		pthread_mutex_lock(&(fs)->lock);   \
+		r_;                                \
 	})
 
 static int do_setattr(struct mosfs_req *r, struct mosfs_node *n)
@@ -898,13 +897,13 @@ static int do_setattr(struct mosfs_req *r, struct mosfs_node *n)
 		struct timespec ts[2] = { { .tv_nsec = UTIME_OMIT }, { .tv_nsec = UTIME_OMIT } };
 
 		if (in->valid & FATTR_ATIME)
-			ts[0] = in->valid & FATTR_ATIME_NOW ?
-					(struct timespec){ .tv_nsec = UTIME_NOW } :
-					(struct timespec){ (time_t)in->atime, in->atimensec };
+			ts[0] = in->valid & FATTR_ATIME_NOW
+					? (struct timespec){ .tv_nsec = UTIME_NOW }
+					: (struct timespec){ (time_t)in->atime, in->atimensec };
 		if (in->valid & FATTR_MTIME)
-			ts[1] = in->valid & FATTR_MTIME_NOW ?
-					(struct timespec){ .tv_nsec = UTIME_NOW } :
-					(struct timespec){ (time_t)in->mtime, in->mtimensec };
+			ts[1] = in->valid & FATTR_MTIME_NOW
+					? (struct timespec){ .tv_nsec = UTIME_NOW }
+					: (struct timespec){ (time_t)in->mtime, in->mtimensec };
 		err = UNLOCKED(fs, ops->utimens(fs->c->ctx, path, ts));
 		if (err)
 			return err;
@@ -1076,8 +1075,8 @@ static int do_unlink_rmdir(struct mosfs_req *r, struct mosfs_node *dir, bool rmd
 	path = mosfs_node_path(n);
 	if (!path)
 		return -ENOENT;
-	err = UNLOCKED(fs, rmdir ? fs->c->ops->rmdir(fs->c->ctx, path) :
-				   fs->c->ops->unlink(fs->c->ctx, path));
+	err = UNLOCKED(fs, rmdir ? fs->c->ops->rmdir(fs->c->ctx, path)
+				 : fs->c->ops->unlink(fs->c->ctx, path));
 	if (err)
 		return err;
 	/* The node may have moved while the lock was dropped. */
@@ -1444,8 +1443,9 @@ static int do_readdir(struct mosfs_req *r, bool plus)
 		size_t namelen = strlen(name);
 		size_t dsz = DIRENT_ALIGN(offsetof(struct fuse_dirent, name) + namelen);
 		size_t esz = plus ? sizeof(struct fuse_entry_out) : 0;
-		struct fuse_dirent d = { .ino = ino, .off = i + 1, .namelen = (uint32_t)namelen,
-					 .type = type };
+		struct fuse_dirent d = {
+			.ino = ino, .off = i + 1, .namelen = (uint32_t)namelen, .type = type
+		};
 		char *p = r->buf + used;
 
 		if (used + esz + dsz > size)
@@ -1497,8 +1497,8 @@ static int do_init(struct mosfs_req *r)
 	if (in->major > MOSFS_FUSE_MAJOR)
 		return reply(r, &o, 24); /* the kernel sends INIT again for 7.x */
 	if (in->major < MOSFS_FUSE_MAJOR || in->minor < MOSFS_FUSE_MINOR_MIN) {
-		mos_err("mosfs: the kernel speaks FUSE %u.%u; mosfs needs 7.%u or later",
-			in->major, in->minor, MOSFS_FUSE_MINOR_MIN);
+		mos_err("mosfs: the kernel speaks FUSE %u.%u; mosfs needs 7.%u or later", in->major,
+			in->minor, MOSFS_FUSE_MINOR_MIN);
 		return -EPROTO;
 	}
 	kflags = in->flags;

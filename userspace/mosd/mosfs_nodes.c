@@ -171,7 +171,8 @@ void mosfs_dir_remove(struct mosfs_node *kid)
 		return;
 	i = dir_search(dir, kid->name, &found);
 	if (found && dir->kids[i] == kid) {
-		memmove(&dir->kids[i], &dir->kids[i + 1], (dir->nkids - i - 1) * sizeof(*dir->kids));
+		memmove(&dir->kids[i], &dir->kids[i + 1],
+			(dir->nkids - i - 1) * sizeof(*dir->kids));
 		dir->nkids--;
 	}
 	kid->parent = NULL;
@@ -189,6 +190,8 @@ void mosfs_dir_sort(struct mosfs_nodes *t, struct mosfs_node *dir)
 {
 	size_t out = 0;
 
+	if (!dir->nkids)
+		return;
 	qsort(dir->kids, dir->nkids, sizeof(*dir->kids), by_name);
 	for (size_t i = 0; i < dir->nkids; i++) {
 		if (out && strcmp(dir->kids[out - 1]->name, dir->kids[i]->name) == 0) {

@@ -28,9 +28,9 @@ struct mosfs_node {
 	struct mosfs_node *parent; /* NULL for the root and for removed nodes */
 	char *name;
 	struct mos_attr attr; /* origin ids; translated when replying */
-	char *link;           /* symlink target */
+	char *link;	      /* symlink target */
 	uint64_t nlookup;     /* the kernel's references (LOOKUP minus FORGET) */
-	bool removed;         /* unlinked or replaced: no path any more */
+	bool removed;	      /* unlinked or replaced: no path any more */
 
 	/* directories */
 	bool listed;  /* kids holds the whole directory */
@@ -39,8 +39,8 @@ struct mosfs_node {
 	size_t nkids, kids_cap;
 
 	/* regular files: one content per node, shared by its open handles */
-	bool busy;             /* a thread is fetching or copying its content */
-	int content_fd;        /* blob (O_RDONLY) or scratch (O_RDWR), -1 when closed */
+	bool busy;	       /* a thread is fetching or copying its content */
+	int content_fd;	       /* blob (O_RDONLY) or scratch (O_RDWR), -1 when closed */
 	bool content_scratch;  /* content_fd is the scratch copy */
 	int32_t backing_id;    /* passthrough backing of content_fd, 0 if none */
 	unsigned int nopen;    /* open handles */
