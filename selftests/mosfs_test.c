@@ -19,6 +19,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -254,6 +255,7 @@ struct fx {
 	struct mosfs *fs;
 	char mnt[4096];
 	bool mounted;
+	int fd;
 };
 
 /* SRC_ROOT NULL: t_dir()/src.  Mounts on t_dir()/mnt and serves it. */
@@ -290,7 +292,7 @@ static void fx_setup(struct fx *f, const char *src_root, uint32_t job_uid, uint3
 		.nthreads = 4,
 		.passthrough = true,
 	};
-	fd = mosfs_open_device();
+	fd = f->fd = mosfs_open_device();
 	if (fd == -ENOENT || fd == -ENODEV)
 		t_skip("cannot open /dev/fuse (%s): kernel without FUSE (CONFIG_FUSE_FS)",
 		       strerror(-fd));
@@ -312,6 +314,7 @@ static void fx_teardown(struct fx *f)
 	mosfs_wait(f->fs);
 	mosfs_free(f->fs);
 	f->fs = NULL;
+	close(f->fd);
 }
 
 static const char *mp(struct fx *f, const char *rel)
@@ -611,6 +614,7 @@ TEST(mosfs_umount_ends_wait)
 	f.mounted = false;
 	mosfs_wait(f.fs); /* returns only once the kernel ended the connection */
 	mosfs_free(f.fs);
+	close(f.fd);
 }
 
 TEST(mosfs_abort_unblocks)
@@ -623,9 +627,88 @@ TEST(mosfs_abort_unblocks)
 	T_ASSERT(stat(mp(&f, "a"), &st) == 0);
 	mosfs_abort(f.fs);
 	mosfs_wait(f.fs);
-	/* The connection is gone: the mount answers ENOTCONN. */
+	mosfs_free(f.fs);
+	/* Closing the device ends the connection: the mount answers ENOTCONN. */
+	close(f.fd);
 	T_ASSERT(stat(mp(&f, "b"), &st) < 0);
 	T_EXPECT_EQ(errno, ENOTCONN);
-	mosfs_free(f.fs);
 	T_ASSERT(umount2(f.mnt, MNT_DETACH) == 0);
+}
+
+TEST(mosfs_parallel_readers)
+{
+	struct fx f;
+	char name[64], want[64];
+	pid_t kids[8];
+	int st;
+
+	fx_setup(&f, NULL, 0, 0);
+	for (int d = 0; d < 4; d++) {
+		snprintf(name, sizeof(name), "d%d", d);
+		T_ASSERT(mkdir(sp(&f, name), 0755) == 0);
+		for (int i = 0; i < 16; i++) {
+			snprintf(name, sizeof(name), "d%d/f%d", d, i);
+			snprintf(want, sizeof(want), "content %d %d", d, i);
+			t_write_file(sp(&f, name), want);
+		}
+	}
+	for (int k = 0; k < 8; k++) {
+		kids[k] = fork();
+		T_ASSERT(kids[k] >= 0);
+		if (kids[k] == 0) {
+			for (int it = 0; it < 50; it++) {
+				int d = (k + it) % 4, i = (k * 7 + it) % 16;
+				struct stat sb;
+				DIR *dir;
+				int n = 0;
+
+				snprintf(name, sizeof(name), "d%d/f%d", d, i);
+				snprintf(want, sizeof(want), "content %d %d", d, i);
+				if (strcmp(slurp(mp(&f, name)), want))
+					_exit(1);
+				snprintf(name, sizeof(name), "d%d/nope%d", d, it);
+				if (stat(mp(&f, name), &sb) == 0 || errno != ENOENT)
+					_exit(2);
+				snprintf(name, sizeof(name), "d%d", d);
+				dir = opendir(mp(&f, name));
+				if (!dir)
+					_exit(3);
+				while (readdir(dir))
+					n++;
+				closedir(dir);
+				if (n != 18)
+					_exit(4);
+			}
+			_exit(0);
+		}
+	}
+	for (int k = 0; k < 8; k++) {
+		T_ASSERT(waitpid(kids[k], &st, 0) == kids[k]);
+		if (!WIFEXITED(st) || WEXITSTATUS(st))
+			t_fail("reader %d failed: status %#x", k, st);
+	}
+	for (int d = 0; d < 4; d++) {
+		snprintf(name, sizeof(name), "/d%d", d);
+		T_EXPECT_EQ(listdir_calls(&f.src, name), 1);
+	}
+	fx_teardown(&f);
+}
+
+TEST(mosfs_shared_mapping_written_back)
+{
+	struct fx f;
+	char *p;
+	int fd;
+
+	fx_setup(&f, NULL, 0, 0);
+	t_write_file(sp(&f, "mapped"), "aaaaaaaa");
+	fd = open(mp(&f, "mapped"), O_RDWR);
+	T_ASSERT(fd >= 0);
+	p = mmap(NULL, 8, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	T_ASSERT(p != MAP_FAILED);
+	memcpy(p, "bbbb", 4);
+	T_ASSERT(munmap(p, 8) == 0);
+	T_ASSERT(close(fd) == 0);
+	T_EXPECT_STR(slurp(sp(&f, "mapped")), "bbbbaaaa");
+	fx_teardown(&f);
 }

@@ -1776,11 +1776,6 @@ void mosfs_wait(struct mosfs *fs)
 	for (int i = 0; i < fs->nthreads; i++)
 		pthread_join(fs->threads[i], NULL);
 	fs->joined = true;
-	/* Our fd was the connection's last: closing it fails any request
-	 * still queued (after an abort) with ENOTCONN. */
-	if (fs->fd >= 0)
-		close(fs->fd);
-	fs->fd = -1;
 }
 
 void mosfs_abort(struct mosfs *fs)

@@ -43,6 +43,8 @@
 /* What mosfs needs from the origin.  Each returns 0 or -errno; called from
  * the serving threads, concurrently. */
 struct mosfs_backend_ops {
+	/* On success mosfs owns *ENTS: a malloc'd array whose names and link
+	 * targets are malloc'd each (freed with free(3)). */
 	int (*listdir)(void *ctx, const char *path, struct mos_attr *dir,
 		       struct origin_dirent **ents, size_t *n);
 	/* An O_RDONLY fd holding the content of regular file PATH; ATTR is
@@ -88,11 +90,18 @@ int mosfs_open_device(void);
 /* mount(2) FUSE_FD at TARGET ("fuse.mosfs", allow_other, default_permissions,
  * rootmode from the root's attributes).  Call in the job's mount namespace. */
 int mosfs_mount(int fuse_fd, const char *target);
-/* Serve FUSE_FD (already mounted) with C, which must outlive the mosfs. */
+/* Serve FUSE_FD (already mounted) with C, which must outlive the mosfs.
+ * FUSE_FD stays the caller's (mosfs makes it O_NONBLOCK): close it after
+ * mosfs_free, and keep no other copy (O_CLOEXEC), for closing the last
+ * copy is what ends an aborted connection. */
 int mosfs_start(const struct mosfs_config *c, int fuse_fd, struct mosfs **out);
-/* Wait until the kernel ends the connection; then join the threads. */
+/* Wait until the kernel ends the connection (the mount is gone) or
+ * mosfs_abort runs; then join the threads.  Call from one thread only. */
 void mosfs_wait(struct mosfs *fs);
-/* Abort the connection (job cancelled): pending requests fail, threads end. */
+/* Abort (job cancelled): every thread ends after the request it is serving
+ * (each request read is answered) and mosfs_wait returns.  Requests not yet
+ * read wait, killably, until the caller closes FUSE_FD, which fails them
+ * and later ones with ENOTCONN.  Safe from any thread, more than once. */
 void mosfs_abort(struct mosfs *fs);
 /* The first write-back error seen (0 if none), with the path in PATH. */
 int mosfs_writeback_error(const struct mosfs *fs, char *path, size_t len);
