@@ -712,3 +712,30 @@ TEST(mosfs_shared_mapping_written_back)
 	T_EXPECT_STR(slurp(sp(&f, "mapped")), "bbbbaaaa");
 	fx_teardown(&f);
 }
+
+TEST(mosfs_write_open_while_reading)
+{
+	struct fx f;
+	int rfd, wfd;
+
+	fx_setup(&f, NULL, 0, 0);
+	t_write_file(sp(&f, "shared"), "old");
+	rfd = open(mp(&f, "shared"), O_RDONLY);
+	T_ASSERT(rfd >= 0);
+	wfd = open(mp(&f, "shared"), O_WRONLY | O_TRUNC);
+	if (mosfs_passthrough_active(f.fs)) {
+		/* One backing file per inode, and the blob is read-only. */
+		T_ASSERT(wfd < 0);
+		T_EXPECT_EQ(errno, EBUSY);
+		close(rfd);
+		write_str(mp(&f, "shared"), O_TRUNC, "new");
+	} else {
+		T_ASSERT(wfd >= 0);
+		T_ASSERT(write(wfd, "new", 3) == 3);
+		T_ASSERT(close(wfd) == 0);
+		close(rfd);
+	}
+	T_EXPECT_STR(slurp(sp(&f, "shared")), "new");
+	T_EXPECT_STR(slurp(mp(&f, "shared")), "new");
+	fx_teardown(&f);
+}
