@@ -2,7 +2,9 @@
 /*
  * test_cas.c - the content-addressed cache: insert and verify, concurrent
  * writers (threads and processes), LRU eviction, restart, stale temporary
- * files, misses.  Each test gets its own directory under /tmp.
+ * files, misses, blobs corrupted in place (found and removed, while intact
+ * ones are not rehashed), the verified log shared, torn and compacted.  Each
+ * test gets its own directory under /tmp.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -772,6 +774,330 @@ static void test_open_creates_dir(void **state)
 	assert_int_equal(cas_open("", 0, &c), -EINVAL);
 }
 
+/* ---- verification ---- */
+
+static struct cas_stats stats(struct cas *c)
+{
+	struct cas_stats st;
+
+	cas_get_stats(c, &st);
+	return st;
+}
+
+static void put_closed(struct cas *c, const void *data, size_t len)
+{
+	int fd = put(c, data, len);
+
+	assert_true(fd >= 0);
+	close(fd);
+}
+
+/* Open the blob of DATA, check its content, close it. */
+static void open_check(struct cas *c, const void *data, size_t len)
+{
+	uint8_t h[CAS_HASH_LEN];
+	int fd;
+
+	sha256(data, len, h);
+	fd = cas_open_blob(c, h);
+	assert_true(fd >= 0);
+	assert_fd_content(fd, data, len);
+	close(fd);
+}
+
+/*
+ * Change one byte of the blob HASH in place, size kept, as a tampering admin
+ * or a disk would.  The pause first: without multigrain timestamps (Linux <
+ * 6.13) a change within the same clock tick as the recorded state keeps the
+ * ctime, and this is about changes that move it.
+ */
+static void flip_byte(const struct fixture *f, const uint8_t hash[CAS_HASH_LEN], off_t off)
+{
+	char path[200];
+	uint8_t b;
+	int fd;
+
+	usleep(20000);
+	object_path(f, hash, path, sizeof(path));
+	assert_int_equal(chmod(path, 0644), 0);
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, &b, 1, off), 1);
+	b ^= 0x20;
+	assert_int_equal(pwrite(fd, &b, 1, off), 1);
+	close(fd);
+	assert_int_equal(chmod(path, 0444), 0);
+}
+
+static off_t log_size(const struct fixture *f)
+{
+	char p[128];
+	struct stat sb;
+
+	snprintf(p, sizeof(p), "%s/verified", f->dir);
+	assert_int_equal(stat(p, &sb), 0);
+	return sb.st_size;
+}
+
+static void log_append_raw(const struct fixture *f, const void *data, size_t len)
+{
+	char p[128];
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/verified", f->dir);
+	fd = open(p, O_WRONLY | O_APPEND | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(write_all(fd, data, len), 0);
+	close(fd);
+}
+
+static void test_corrupt_blob_removed(void **state)
+{
+	struct fixture *f = *state;
+	const size_t len = 100000;
+	_cleanup_free_ uint8_t *data = make_data(len, 40);
+	uint8_t h[CAS_HASH_LEN];
+	struct cas_stats st;
+	struct stat sb;
+	char path[200];
+	int fd;
+
+	sha256(data, len, h);
+	object_path(f, h, path, sizeof(path));
+	put_closed(f->c, data, len);
+	open_check(f->c, data, len);
+	assert_int_equal(stats(f->c).rehashed, 0);
+
+	flip_byte(f, h, 54321);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_size, (off_t)len);
+	assert_int_equal(cas_open_blob(f->c, h), -ENOENT);
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(errno, ENOENT);
+	st = stats(f->c);
+	assert_int_equal(st.corrupt, 1);
+	assert_int_equal(st.rehashed, 1);
+	assert_int_equal(st.misses, 1);
+	assert_int_equal(st.hits, 1);
+	assert_int_equal(st.blobs, 0);
+	assert_int_equal(st.bytes, 0);
+
+	/* fetched again: in place, and trusted without a second hash */
+	fd = put(f->c, data, len);
+	assert_true(fd >= 0);
+	assert_fd_content(fd, data, len);
+	close(fd);
+	open_check(f->c, data, len);
+	st = stats(f->c);
+	assert_int_equal(st.corrupt, 1);
+	assert_int_equal(st.rehashed, 1);
+	assert_int_equal(st.blobs, 1);
+	assert_int_equal(st.hits, 2);
+
+	/* the same corruption after a restart: the log, not memory, is the judge */
+	reopen(f, 0);
+	flip_byte(f, h, 0);
+	assert_int_equal(cas_open_blob(f->c, h), -ENOENT);
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(stats(f->c).corrupt, 1);
+}
+
+/* A writer that meets a corrupt copy in place replaces it with its own. */
+static void test_commit_replaces_corrupt_copy(void **state)
+{
+	struct fixture *f = *state;
+	const size_t len = 5000;
+	_cleanup_free_ uint8_t *data = make_data(len, 41);
+	uint8_t h[CAS_HASH_LEN];
+
+	sha256(data, len, h);
+	put_closed(f->c, data, len);
+	flip_byte(f, h, 10);
+	put_closed(f->c, data, len);
+	open_check(f->c, data, len);
+	assert_int_equal(count_subdir(f, h), 1);
+	assert_int_equal(stats(f->c).rehashed, 0);
+}
+
+static void test_trust_survives_reopen(void **state)
+{
+	struct fixture *f = *state;
+	const size_t len[3] = { 1, 70000, 4096 };
+	uint8_t *data[3], h[3][CAS_HASH_LEN];
+	struct cas_stats st;
+	time_t now = time(NULL);
+
+	for (int i = 0; i < 3; i++) {
+		data[i] = make_data(len[i], 50 + i);
+		sha256(data[i], len[i], h[i]);
+		put_closed(f->c, data[i], len[i]);
+	}
+	reopen(f, 0);
+	for (int round = 0; round < 2; round++)
+		for (int i = 0; i < 3; i++)
+			open_check(f->c, data[i], len[i]);
+	st = stats(f->c);
+	assert_int_equal(st.hits, 6);
+	assert_int_equal(st.rehashed, 0);
+	assert_int_equal(log_size(f) % 64, 0);
+
+	/*
+	 * Someone else's utimensat moves the ctime: hashed once on the next
+	 * open.  That open also makes the LRU touch (the mtime read at open is
+	 * old), which moves the ctime again: the record it writes after the
+	 * touch keeps the blob trusted, here and after a restart.
+	 */
+	set_mtime(f, h[1], now - 1000);
+	reopen(f, 0);
+	open_check(f->c, data[1], len[1]);
+	assert_int_equal(stats(f->c).rehashed, 1);
+	{
+		char path[200];
+		struct stat sb;
+
+		object_path(f, h[1], path, sizeof(path));
+		assert_int_equal(stat(path, &sb), 0);
+		assert_true(sb.st_mtime >= now - 5); /* it was touched */
+	}
+	open_check(f->c, data[1], len[1]);
+	assert_int_equal(stats(f->c).rehashed, 1);
+	reopen(f, 0);
+	for (int i = 0; i < 3; i++)
+		open_check(f->c, data[i], len[i]);
+	assert_int_equal(stats(f->c).rehashed, 0);
+	for (int i = 0; i < 3; i++)
+		free(data[i]);
+}
+
+/* Records one struct cas appends are found by another on the same DIR. */
+static void test_log_shared_between_caches(void **state)
+{
+	struct fixture *f = *state;
+	const size_t len = 30000;
+	_cleanup_free_ uint8_t *a = make_data(len, 60);
+	_cleanup_free_ uint8_t *b = make_data(len, 61);
+	uint8_t ha[CAS_HASH_LEN];
+	struct cas *other;
+	pid_t pid;
+	int status;
+
+	sha256(a, len, ha);
+	assert_int_equal(cas_open(f->dir, 0, &other), 0);
+	put_closed(f->c, a, len); /* after OTHER loaded the log */
+	open_check(other, a, len);
+	assert_int_equal(stats(other).rehashed, 0);
+	assert_int_equal(stats(other).hits, 1);
+
+	/* and from a forked process (mosd's per-connection children) back */
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int fd = put(other, b, len);
+
+		_exit(fd >= 0 ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	open_check(f->c, b, len);
+	open_check(other, b, len);
+	assert_int_equal(stats(f->c).rehashed, 0);
+	assert_int_equal(stats(other).rehashed, 0);
+
+	/* corruption found by one is a miss for both */
+	flip_byte(f, ha, 3);
+	assert_int_equal(cas_open_blob(other, ha), -ENOENT);
+	assert_int_equal(cas_open_blob(f->c, ha), -ENOENT);
+	assert_int_equal(stats(other).corrupt, 1);
+	cas_close(other);
+}
+
+static void test_log_missing_or_torn(void **state)
+{
+	struct fixture *f = *state;
+	const size_t len = 2000;
+	_cleanup_free_ uint8_t *a = make_data(len, 70);
+	_cleanup_free_ uint8_t *b = make_data(len, 71);
+	static const uint8_t junk[30] = { 1, 2, 3 };
+	char p[128];
+
+	put_closed(f->c, a, len);
+	put_closed(f->c, b, len);
+
+	/* torn last record (a crash mid-append): ignored, the rest holds */
+	cas_close(f->c);
+	f->c = NULL;
+	log_append_raw(f, junk, sizeof(junk));
+	assert_int_equal(cas_open(f->dir, 0, &f->c), 0);
+	open_check(f->c, a, len);
+	open_check(f->c, b, len);
+	assert_int_equal(stats(f->c).rehashed, 0);
+	/* rewritten aligned at once, so later appends are whole records */
+	assert_int_equal(log_size(f), 2 * 64);
+
+	/* no log at all: each blob is hashed once, then trusted again */
+	snprintf(p, sizeof(p), "%s/verified", f->dir);
+	assert_int_equal(unlink(p), 0);
+	reopen(f, 0);
+	for (int i = 0; i < 2; i++) {
+		open_check(f->c, a, len);
+		open_check(f->c, b, len);
+	}
+	assert_int_equal(stats(f->c).rehashed, 2);
+	assert_int_equal(stats(f->c).corrupt, 0);
+	reopen(f, 0);
+	open_check(f->c, a, len);
+	open_check(f->c, b, len);
+	assert_int_equal(stats(f->c).rehashed, 0);
+}
+
+/* A damaged record in a live log: another cache rewrites it, this one follows. */
+static void test_log_compacted_online(void **state)
+{
+	struct fixture *f = *state;
+	const size_t len = 3000;
+	_cleanup_free_ uint8_t *a = make_data(len, 80);
+	_cleanup_free_ uint8_t *b = make_data(len, 81);
+	_cleanup_free_ uint8_t *cc = make_data(len, 82);
+	uint8_t junk[64], hb[CAS_HASH_LEN];
+	struct cas *other;
+	struct stat before, after;
+	char p[128];
+
+	memset(junk, 0xa5, sizeof(junk));
+	snprintf(p, sizeof(p), "%s/verified", f->dir);
+	sha256(b, len, hb);
+	put_closed(f->c, a, len);
+	put_closed(f->c, b, len);
+	/* obsolete records (a removed blob, a blob changed since) and a bad one */
+	{
+		char path[200];
+
+		object_path(f, hb, path, sizeof(path));
+		assert_int_equal(unlink(path), 0);
+	}
+	put_closed(f->c, b, len);
+	log_append_raw(f, junk, sizeof(junk));
+	assert_int_equal(stat(p, &before), 0);
+	assert_int_equal(before.st_size, 4 * 64);
+
+	assert_int_equal(cas_open(f->dir, 0, &other), 0);
+	/* rewritten at open: the bad record and the one of the old B are gone */
+	assert_int_equal(stat(p, &after), 0);
+	assert_true(after.st_ino != before.st_ino);
+	assert_int_equal(after.st_size, 2 * 64);
+	/* F->C still appends to the old inode until it reads again: it finds
+	 * the new file when a lookup misses and reloads it */
+	put_closed(other, cc, len);
+	open_check(f->c, cc, len);
+	open_check(f->c, a, len);
+	open_check(f->c, b, len);
+	assert_int_equal(stats(f->c).rehashed, 0);
+	put_closed(f->c, "d", 1); /* appends to the new file now */
+	assert_int_equal(log_size(f), 4 * 64);
+	cas_close(other);
+	assert_int_equal(access(p, F_OK), 0);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -793,6 +1119,12 @@ int main(void)
 		T(test_abort),
 		T(test_shared_dir),
 		T(test_open_creates_dir),
+		T(test_corrupt_blob_removed),
+		T(test_commit_replaces_corrupt_copy),
+		T(test_trust_survives_reopen),
+		T(test_log_shared_between_caches),
+		T(test_log_missing_or_torn),
+		T(test_log_compacted_online),
 	};
 
 	return cmocka_run_group_tests_name("cas", tests, NULL, NULL);

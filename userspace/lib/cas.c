@@ -29,10 +29,36 @@
  * its file (its commit then fails with -ENOENT); the pid in the name is for
  * people, not trusted, since mosd instances may live in other pid namespaces.
  *
- * Locking: one mutex per struct cas guards the index and the counters;
- * eviction unlinks under it, so a thread that finds st_nlink == 0 under the
- * lock knows the blob was evicted and does not re-add it.  Hashing, writing
- * and opening run without it.
+ * Verification (see cas.h): DIR/verified holds 64-byte records, host
+ * endian (the log never leaves the machine), whose last field is an FNV-1a
+ * checksum of the others seeded with VLOG_FORMAT: a torn, misaligned or
+ * foreign-format record fails it and is skipped, and marks the log damaged so
+ * it gets rewritten.  In memory a second table, by hash, keeps the latest
+ * record read or written for each hash (latest in log order: a stale one only
+ * costs a rehash).  Records are read at cas_open() and, when a lookup finds
+ * no matching one, from c->vlog_off (always a record boundary) to the end; a
+ * partial record at the end is left for the next read, but at cas_open() it
+ * counts as torn.  A record is written only for a blob still linked
+ * (st_nlink > 0) and only when the fstat() made after the check still shows
+ * the state that was checked, so a change while hashing is never vouched
+ * for.  The LRU touch leaves a window of microseconds between that fstat()
+ * and futimens() in which a change would be covered by the new record.
+ *
+ * Compaction runs under c->lock in the process that finds the log too long
+ * or damaged: it takes flock(DIR/verified.lock) (a file opened for the
+ * purpose, so forked siblings, which share the log's open file, still
+ * exclude each other), reads the log to its end, keeps the records whose blob
+ * is in place with the same inode, size and ctime, writes them to
+ * DIR/verified.new and renames that over DIR/verified.  Done online rather
+ * than at cas_open() only, because a listening mosd opens the cache once and
+ * runs for weeks.  Reads compare DIR/verified's inode with the open log's and
+ * reload the whole (compacted) file when they differ.
+ *
+ * Locking: one mutex per struct cas guards the index, the verified table,
+ * the log descriptor and the counters; eviction unlinks under it, so a thread
+ * that finds st_nlink == 0 under the lock knows the blob was evicted and does
+ * not re-add it.  Hashing, writing and opening blobs run without it; reading,
+ * appending and compacting the log run under it.
  */
 #include "cas.h"
 
@@ -43,6 +69,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -54,6 +81,17 @@
 #define HASH_CHUNK (256U << 10)
 #define INSTALL_TRIES 8
 #define INITIAL_BUCKETS 256
+#define VLOG_NAME "verified"
+#define VLOG_NEW_NAME "verified.new"
+#define VLOG_LOCK_NAME "verified.lock"
+#define VLOG_FORMAT 1U
+#define VLOG_READ_RECS 256
+/* compact when the log holds more than this plus twice the hashes it names */
+#define VLOG_COMPACT_MIN_RECS 4096
+/* after a failed or skipped compaction, wait for this many more records */
+#define VLOG_COMPACT_RETRY_RECS 256
+/* a record older than this no longer vouches for a blob: it is hashed again */
+#define VERIFY_MAX_AGE_S (24 * 3600)
 /* "ab/" + 62 hex + NUL */
 #define BLOB_PATH_LEN (3 + 2 * CAS_HASH_LEN - 2 + 1)
 
@@ -65,10 +103,36 @@ struct cas_entry {
 	uint8_t hash[CAS_HASH_LEN];
 };
 
+/* One record of DIR/verified: "this inode, at this size and ctime, hashed to HASH". */
+struct verified_rec {
+	uint8_t hash[CAS_HASH_LEN];
+	uint64_t ino;
+	uint64_t size;
+	int64_t ctime_ns;
+	uint32_t verified_s; /* when its content was last hashed (CLOCK_REALTIME) */
+	uint32_t check;	     /* rec_check() of the fields above */
+};
+_Static_assert(sizeof(struct verified_rec) == 64, "a verified record is 64 bytes, no padding");
+
+struct verified_entry {
+	struct verified_entry *hnext;
+	struct verified_rec rec;
+};
+
 struct cas {
 	pthread_mutex_t lock;
-	int objfd; /* DIR/objects */
-	int tmpfd; /* DIR/tmp */
+	int dirfd;   /* DIR */
+	int objfd;   /* DIR/objects */
+	int tmpfd;   /* DIR/tmp */
+	int vlog_fd; /* DIR/verified, O_APPEND; -1: no log, every open hashes */
+	dev_t vlog_dev;
+	ino_t vlog_ino;
+	uint64_t vlog_off;	 /* read up to here: a record boundary */
+	uint64_t vlog_end;	 /* the log's size as last seen */
+	uint64_t vlog_retry_end; /* no compaction attempt before the log is this long */
+	bool vlog_damaged;	 /* a bad record was seen: rewrite the log */
+	struct verified_entry **vbuckets;
+	size_t nvbuckets, nverified;
 	uint64_t max_bytes;
 	struct cas_entry **buckets;
 	size_t nbuckets;
@@ -96,6 +160,11 @@ static int64_t now_ns(void)
 static int64_t ts_ns(const struct timespec *ts)
 {
 	return (int64_t)ts->tv_sec * 1000000000LL + ts->tv_nsec;
+}
+
+static uint32_t now_s(void)
+{
+	return (uint32_t)(now_ns() / 1000000000LL);
 }
 
 void cas_hex(const uint8_t hash[CAS_HASH_LEN], char out[2 * CAS_HASH_LEN + 1])
@@ -178,6 +247,92 @@ int cas_hash_fd(int fd, uint8_t hash[CAS_HASH_LEN])
 out:
 	EVP_MD_CTX_free(ctx);
 	return r;
+}
+
+/* ---- the verified table (caller holds c->lock) ---- */
+
+static uint32_t rec_check(const struct verified_rec *r)
+{
+	const uint8_t *p = (const uint8_t *)r;
+	uint32_t h = 2166136261U;
+
+	h = (h ^ VLOG_FORMAT) * 16777619U;
+	for (size_t i = 0; i < offsetof(struct verified_rec, check); i++)
+		h = (h ^ p[i]) * 16777619U;
+	return h;
+}
+
+static bool rec_matches(const struct verified_rec *r, const struct stat *st)
+{
+	return r->ino == (uint64_t)st->st_ino && r->size == (uint64_t)st->st_size &&
+	       r->ctime_ns == ts_ns(&st->st_ctim);
+}
+
+static size_t vbucket_of(const struct cas *c, const uint8_t hash[CAS_HASH_LEN])
+{
+	uint64_t v;
+
+	memcpy(&v, hash + 8, sizeof(v));
+	return (size_t)(v & (c->nvbuckets - 1));
+}
+
+static struct verified_entry **vt_slot(const struct cas *c, const uint8_t hash[CAS_HASH_LEN])
+{
+	struct verified_entry **pp = &c->vbuckets[vbucket_of(c, hash)];
+
+	while (*pp && memcmp((*pp)->rec.hash, hash, CAS_HASH_LEN))
+		pp = &(*pp)->hnext;
+	return pp;
+}
+
+static void vt_grow(struct cas *c)
+{
+	struct verified_entry **old = c->vbuckets;
+	size_t n = c->nvbuckets;
+
+	c->nvbuckets = 2 * n;
+	c->vbuckets = xcalloc(c->nvbuckets, sizeof(*c->vbuckets));
+	for (size_t i = 0; i < n; i++) {
+		struct verified_entry *v = old[i], *next;
+
+		for (; v; v = next) {
+			size_t b = vbucket_of(c, v->rec.hash);
+
+			next = v->hnext;
+			v->hnext = c->vbuckets[b];
+			c->vbuckets[b] = v;
+		}
+	}
+	free(old);
+}
+
+/* Remember REC as the latest word on its hash. */
+static void vt_put(struct cas *c, const struct verified_rec *rec)
+{
+	struct verified_entry **pp = vt_slot(c, rec->hash);
+
+	if (*pp) {
+		(*pp)->rec = *rec;
+		return;
+	}
+	if (c->nverified >= c->nvbuckets) {
+		vt_grow(c);
+		pp = vt_slot(c, rec->hash);
+	}
+	*pp = xcalloc(1, sizeof(**pp));
+	(*pp)->rec = *rec;
+	c->nverified++;
+}
+
+static void vt_remove(struct cas *c, const uint8_t hash[CAS_HASH_LEN])
+{
+	struct verified_entry **pp = vt_slot(c, hash), *v = *pp;
+
+	if (!v)
+		return;
+	*pp = v->hnext;
+	free(v);
+	c->nverified--;
 }
 
 /* ---- the index (caller holds c->lock) ---- */
@@ -274,6 +429,7 @@ static void index_remove(struct cas *c, struct cas_entry *e)
 	lru_unlink(c, e);
 	c->st.blobs--;
 	c->st.bytes -= e->size;
+	vt_remove(c, e->hash); /* gone from here, so its record vouches for nothing */
 	free(e);
 }
 
@@ -298,17 +454,223 @@ static void evict_locked(struct cas *c, const struct cas_entry *keep)
 	}
 }
 
+/* ---- the verified log (caller holds c->lock) ---- */
+
+/* (Re)open DIR/verified at its start; the old descriptor is kept on failure. */
+static int vlog_open(struct cas *c)
+{
+	int fd = openat(c->dirfd, VLOG_NAME, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+			0600);
+	struct stat st;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		int r = errno;
+
+		close(fd);
+		return -r;
+	}
+	if (c->vlog_fd >= 0)
+		close(c->vlog_fd);
+	c->vlog_fd = fd;
+	c->vlog_dev = st.st_dev;
+	c->vlog_ino = st.st_ino;
+	c->vlog_off = c->vlog_end = c->vlog_retry_end = 0;
+	return 0;
+}
+
+/* Take in the records from c->vlog_off to the end; stop before a partial one. */
+static void vlog_read(struct cas *c)
+{
+	struct verified_rec buf[VLOG_READ_RECS];
+
+	for (;;) {
+		ssize_t n = pread(c->vlog_fd, buf, sizeof(buf), (off_t)c->vlog_off);
+		size_t whole;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return; /* an unreadable log only costs rehashing */
+		whole = (size_t)n / sizeof(buf[0]);
+		for (size_t i = 0; i < whole; i++) {
+			if (buf[i].check == rec_check(&buf[i]))
+				vt_put(c, &buf[i]);
+			else
+				c->vlog_damaged = true;
+		}
+		c->vlog_off += whole * sizeof(buf[0]);
+		if ((size_t)n < sizeof(buf)) {
+			c->vlog_end = c->vlog_off + (size_t)n % sizeof(buf[0]);
+			return;
+		}
+	}
+}
+
+/* Read what was appended since; start over if the log was replaced. */
+static void vlog_refresh(struct cas *c)
+{
+	struct stat st;
+
+	if (c->vlog_fd < 0)
+		return;
+	if (fstatat(c->dirfd, VLOG_NAME, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+	    st.st_ino != c->vlog_ino || st.st_dev != c->vlog_dev)
+		vlog_open(c); /* compacted (or removed) by someone else */
+	vlog_read(c);
+}
+
 /*
- * FD is open on the blob HASH: record it in the index as just used, count a
- * hit if asked, evict if asked (never this blob) and refresh its mtime.
- * Returns FD, or -errno (FD closed).
+ * Rewrite the log with one record per blob it still vouches for.  Another
+ * process compacting (the lock is busy) or having just compacted is fine.
  */
-static int blob_handed_out(struct cas *c, const uint8_t hash[CAS_HASH_LEN], int fd, bool hit,
+static int vlog_compact(struct cas *c)
+{
+	_cleanup_close_ int lockfd =
+		openat(c->dirfd, VLOG_LOCK_NAME, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	_cleanup_close_ int fd = -1;
+	struct verified_rec buf[VLOG_READ_RECS];
+	uint64_t kept = 0;
+	size_t n = 0;
+	struct stat st;
+	int r = 0;
+
+	if (lockfd < 0 || flock(lockfd, LOCK_EX | LOCK_NB) < 0)
+		return -errno;
+	vlog_refresh(c); /* under the lock: the end we read is the end */
+	if (!c->vlog_damaged &&
+	    c->vlog_end / sizeof(buf[0]) <= VLOG_COMPACT_MIN_RECS + 2 * c->nverified)
+		return 0; /* someone else just did it */
+	fd = openat(c->dirfd, VLOG_NEW_NAME,
+		    O_RDWR | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -errno;
+	for (size_t b = 0; b < c->nvbuckets && r == 0; b++) {
+		struct verified_entry **pp = &c->vbuckets[b];
+
+		while (*pp && r == 0) {
+			struct verified_entry *v = *pp;
+			char path[BLOB_PATH_LEN];
+
+			blob_path(v->rec.hash, path);
+			if (fstatat(c->objfd, path, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+			    !rec_matches(&v->rec, &st)) {
+				*pp = v->hnext; /* gone or changed: the record is useless */
+				free(v);
+				c->nverified--;
+				continue;
+			}
+			buf[n++] = v->rec;
+			kept++;
+			if (n == VLOG_READ_RECS) {
+				r = write_all(fd, buf, n * sizeof(buf[0]));
+				n = 0;
+			}
+			pp = &v->hnext;
+		}
+	}
+	if (r == 0 && n)
+		r = write_all(fd, buf, n * sizeof(buf[0]));
+	if (r == 0 && fstat(fd, &st) < 0)
+		r = -errno;
+	if (r == 0 && renameat(c->dirfd, VLOG_NEW_NAME, c->dirfd, VLOG_NAME) < 0)
+		r = -errno;
+	if (r < 0) {
+		unlinkat(c->dirfd, VLOG_NEW_NAME, 0);
+		return r;
+	}
+	close(c->vlog_fd);
+	c->vlog_fd = take_fd(&fd);
+	c->vlog_dev = st.st_dev;
+	c->vlog_ino = st.st_ino;
+	c->vlog_off = c->vlog_end = kept * sizeof(buf[0]);
+	c->vlog_damaged = false;
+	return 0;
+}
+
+static void vlog_maybe_compact(struct cas *c)
+{
+	uint64_t recs = c->vlog_end / sizeof(struct verified_rec);
+
+	if (c->vlog_fd < 0 || c->vlog_end < c->vlog_retry_end ||
+	    (!c->vlog_damaged && recs <= VLOG_COMPACT_MIN_RECS + 2 * c->nverified))
+		return;
+	if (vlog_compact(c) < 0)
+		c->vlog_retry_end =
+			c->vlog_end + VLOG_COMPACT_RETRY_RECS * sizeof(struct verified_rec);
+}
+
+/* Vouch for ST (the blob HASH, its content just checked as of VERIFIED_S). */
+static void vlog_append(struct cas *c, const uint8_t hash[CAS_HASH_LEN], const struct stat *st,
+			uint32_t verified_s)
+{
+	struct verified_rec rec = {
+		.ino = (uint64_t)st->st_ino,
+		.size = (uint64_t)st->st_size,
+		.ctime_ns = ts_ns(&st->st_ctim),
+		.verified_s = verified_s,
+	};
+	ssize_t n;
+
+	memcpy(rec.hash, hash, CAS_HASH_LEN);
+	rec.check = rec_check(&rec);
+	vt_put(c, &rec); /* true whether or not the log takes it */
+	if (c->vlog_fd < 0)
+		return;
+	n = write(c->vlog_fd, &rec, sizeof(rec)); /* one write: atomic with O_APPEND */
+	if (n == (ssize_t)sizeof(rec)) {
+		off_t end = lseek(c->vlog_fd, 0, SEEK_CUR);
+
+		if (end > 0)
+			c->vlog_end = (uint64_t)end;
+	} else if (n > 0) {
+		c->vlog_damaged = true; /* a torn record (full disk): rewrite */
+	}
+	vlog_maybe_compact(c);
+}
+
+/* Whether a record vouches for ST being the blob HASH; if so its VERIFIED_S. */
+static bool vlog_trusts(struct cas *c, const uint8_t hash[CAS_HASH_LEN], const struct stat *st,
+			uint32_t *verified_s)
+{
+	struct verified_entry *v = *vt_slot(c, hash);
+
+	if (!v || !rec_matches(&v->rec, st)) {
+		/* maybe appended by another process since we last looked */
+		vlog_refresh(c);
+		vlog_maybe_compact(c);
+		v = *vt_slot(c, hash);
+	}
+	if (!v || !rec_matches(&v->rec, st) ||
+	    (int64_t)now_s() - (int64_t)v->rec.verified_s > VERIFY_MAX_AGE_S)
+		return false;
+	*verified_s = v->rec.verified_s;
+	return true;
+}
+
+static bool same_state(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino == b->st_ino && a->st_dev == b->st_dev && a->st_size == b->st_size &&
+	       ts_ns(&a->st_ctim) == ts_ns(&b->st_ctim);
+}
+
+/* ---- handing blobs out ---- */
+
+/*
+ * FD is open on the blob HASH, whose content was checked when it looked like
+ * CHECKED (as of VERIFIED_S; FRESH: hashed just now, not yet in the log):
+ * record it in the index as just used, count a hit if asked, evict if asked
+ * (never this blob), refresh its mtime and write the records that keep it
+ * trusted.  Returns FD, or -errno (FD closed).
+ */
+static int blob_handed_out(struct cas *c, const uint8_t hash[CAS_HASH_LEN], int fd,
+			   const struct stat *checked, uint32_t verified_s, bool fresh, bool hit,
 			   bool evict)
 {
 	int64_t now = now_ns();
 	struct cas_entry *e;
-	bool touch = false;
+	bool touch = false, same;
 	struct stat st;
 	int r;
 
@@ -321,6 +683,8 @@ static int blob_handed_out(struct cas *c, const uint8_t hash[CAS_HASH_LEN], int 
 		close(fd);
 		return r;
 	}
+	/* unchanged since checked, and still in place: worth vouching for */
+	same = same_state(&st, checked) && st.st_nlink > 0;
 	e = index_find(c, hash);
 	if (e && e->size != (uint64_t)st.st_size) {
 		/* replaced by a full copy (see install_blob) */
@@ -340,25 +704,64 @@ static int blob_handed_out(struct cas *c, const uint8_t hash[CAS_HASH_LEN], int 
 	}
 	if (hit)
 		c->st.hits++;
+	if (fresh && same && !touch)
+		vlog_append(c, hash, &st, verified_s);
 	if (evict)
 		evict_locked(c, e);
 	pthread_mutex_unlock(&c->lock);
-	if (touch)
-		futimens(fd, NULL); /* best effort: only the order after a restart suffers */
+	if (touch) {
+		/* best effort: only the order after a restart suffers */
+		int touched = futimens(fd, NULL) == 0;
+
+		/* the touch moved the ctime: vouch for the new one */
+		if (same && (touched || fresh) && fstat(fd, &st) == 0 && st.st_nlink > 0) {
+			pthread_mutex_lock(&c->lock);
+			vlog_append(c, hash, &st, verified_s);
+			pthread_mutex_unlock(&c->lock);
+		}
+	}
 	return fd;
+}
+
+/* The blob at PATH (FD, as ST) does not hash to its name: remove it. */
+static int blob_corrupt(struct cas *c, const uint8_t hash[CAS_HASH_LEN], const char *path, int fd,
+			const struct stat *st)
+{
+	struct cas_entry *e;
+	struct stat now;
+
+	pthread_mutex_lock(&c->lock);
+	/* unless a good copy replaced it meanwhile (a small race: at worst a refetch) */
+	if (fstatat(c->objfd, path, &now, AT_SYMLINK_NOFOLLOW) == 0 && now.st_ino == st->st_ino &&
+	    now.st_dev == st->st_dev)
+		unlinkat(c->objfd, path, 0);
+	e = index_find(c, hash);
+	if (e)
+		index_remove(c, e);
+	else
+		vt_remove(c, hash);
+	c->st.corrupt++;
+	c->st.misses++;
+	pthread_mutex_unlock(&c->lock);
+	close(fd);
+	return -ENOENT;
 }
 
 int cas_open_blob(struct cas *c, const uint8_t hash[CAS_HASH_LEN])
 {
+	uint32_t verified_s = 0;
 	char path[BLOB_PATH_LEN];
-	int fd;
+	uint8_t got[CAS_HASH_LEN];
+	bool trusted;
+	struct stat st;
+	int fd, r;
 
 	blob_path(hash, path);
 	fd = openat(c->objfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
-		int r = errno == ELOOP ? -ENOENT : -errno;
 		struct cas_entry *e;
 
+		r = errno == ELOOP ? -ENOENT : -errno;
 		pthread_mutex_lock(&c->lock);
 		e = index_find(c, hash);
 		if (e && r == -ENOENT)
@@ -367,7 +770,34 @@ int cas_open_blob(struct cas *c, const uint8_t hash[CAS_HASH_LEN])
 		pthread_mutex_unlock(&c->lock);
 		return r;
 	}
-	return blob_handed_out(c, hash, fd, true, false);
+	r = fstat(fd, &st) < 0 ? -errno : S_ISREG(st.st_mode) ? 0 : -ENOENT;
+	if (r < 0) {
+		/* not a regular file: something that is no blob sits where one belongs */
+		pthread_mutex_lock(&c->lock);
+		c->st.misses++;
+		pthread_mutex_unlock(&c->lock);
+		close(fd);
+		return r;
+	}
+	pthread_mutex_lock(&c->lock);
+	trusted = vlog_trusts(c, hash, &st, &verified_s);
+	if (!trusted)
+		c->st.rehashed++;
+	pthread_mutex_unlock(&c->lock);
+	if (!trusted) {
+		r = cas_hash_fd(fd, got);
+		if (r == 0 && memcmp(got, hash, CAS_HASH_LEN))
+			return blob_corrupt(c, hash, path, fd, &st);
+		if (r < 0) {
+			pthread_mutex_lock(&c->lock);
+			c->st.misses++;
+			pthread_mutex_unlock(&c->lock);
+			close(fd);
+			return r;
+		}
+		verified_s = now_s();
+	}
+	return blob_handed_out(c, hash, fd, &st, verified_s, !trusted, true, false);
 }
 
 void cas_get_stats(struct cas *c, struct cas_stats *out)
@@ -466,13 +896,15 @@ static int try_install(struct cas *c, const char *name, const char *path)
 
 /*
  * Put the verified file NAME (RO_FD open on it) in place as blob HASH.
- * Returns an O_RDONLY fd on the blob in place (RO_FD itself when ours won).
+ * Returns an O_RDONLY fd on the blob in place: RO_FD itself (*OURS set), or
+ * a copy already there that the log vouches for (as of *VERIFIED_S).
  */
 static int install_blob(struct cas *c, const uint8_t hash[CAS_HASH_LEN], uint64_t size,
-			const char *name, int *ro_fd)
+			const char *name, int *ro_fd, bool *ours, uint32_t *verified_s)
 {
 	char path[BLOB_PATH_LEN];
 
+	*ours = true;
 	blob_path(hash, path);
 	for (int i = 0; i < INSTALL_TRIES; i++) {
 		_cleanup_close_ int fd = -1;
@@ -491,8 +923,19 @@ static int install_blob(struct cas *c, const uint8_t hash[CAS_HASH_LEN], uint64_
 			continue; /* evicted in between: try again */
 		if (fstat(fd, &st) < 0)
 			return -errno;
-		if (S_ISREG(st.st_mode) && (uint64_t)st.st_size == size)
-			return take_fd(&fd);
+		if (S_ISREG(st.st_mode) && (uint64_t)st.st_size == size) {
+			bool trusted;
+
+			pthread_mutex_lock(&c->lock);
+			trusted = vlog_trusts(c, hash, &st, verified_s);
+			pthread_mutex_unlock(&c->lock);
+			if (trusted) {
+				*ours = false;
+				return take_fd(&fd);
+			}
+		}
+		/* torn, or not known to be right (corrupt, or its writer has not
+		 * vouched for it yet): ours is known right, and replaces it */
 		if (renameat(c->tmpfd, name, c->objfd, path) < 0)
 			return -errno;
 		return take_fd(ro_fd);
@@ -505,6 +948,8 @@ int cas_writer_commit(struct cas_writer *w)
 	struct cas *c = w->c;
 	_cleanup_close_ int ro_fd = -1;
 	uint8_t got[CAS_HASH_LEN];
+	uint32_t verified_s;
+	bool ours = true;
 	struct stat st;
 	int r;
 
@@ -532,9 +977,21 @@ int cas_writer_commit(struct cas_writer *w)
 		r = -errno;
 		goto out;
 	}
-	r = install_blob(c, w->hash, w->size, w->name, &ro_fd);
-	if (r >= 0)
-		r = blob_handed_out(c, w->hash, r, false, true);
+	verified_s = now_s();
+	r = install_blob(c, w->hash, w->size, w->name, &ro_fd, &ours, &verified_s);
+	if (r >= 0) {
+		int fd = r;
+
+		/* Unlinking the tmp/ name moves the blob's ctime: do it before the
+		 * state is recorded (writer_free then finds it gone). */
+		unlinkat(c->tmpfd, w->name, 0);
+		if (fstat(fd, &st) < 0) {
+			r = -errno;
+			close(fd);
+			goto out;
+		}
+		r = blob_handed_out(c, w->hash, fd, &st, verified_s, ours, false, true);
+	}
 out:
 	writer_free(w);
 	return r;
@@ -680,28 +1137,38 @@ int cas_open(const char *dir, uint64_t max_bytes, struct cas **out)
 		return -errno;
 
 	c = xcalloc(1, sizeof(*c));
-	c->objfd = c->tmpfd = -1;
+	c->objfd = c->tmpfd = c->vlog_fd = -1;
+	c->dirfd = take_fd(&dfd);
 	c->max_bytes = max_bytes;
 	c->nbuckets = INITIAL_BUCKETS;
 	c->buckets = xcalloc(c->nbuckets, sizeof(*c->buckets));
+	c->nvbuckets = INITIAL_BUCKETS;
+	c->vbuckets = xcalloc(c->nvbuckets, sizeof(*c->vbuckets));
 	pthread_mutex_init(&c->lock, NULL);
 
-	r = open_subdir(dfd, "objects");
+	r = open_subdir(c->dirfd, "objects");
 	if (r < 0)
 		goto fail;
 	c->objfd = r;
-	r = open_subdir(dfd, "tmp");
+	r = open_subdir(c->dirfd, "tmp");
 	if (r < 0)
 		goto fail;
 	c->tmpfd = r;
 	r = clean_tmp(c);
 	if (r < 0)
 		goto fail;
+	/* No log (say DIR is read-only) is no error: every open then hashes. */
+	if (vlog_open(c) == 0) {
+		vlog_read(c);
+		if (c->vlog_end % sizeof(struct verified_rec))
+			c->vlog_damaged = true; /* torn by a crash; appends would misalign */
+	}
 	r = scan_objects(c);
 	if (r < 0)
 		goto fail;
 	/* The cap may have been lowered since the last run. */
 	evict_locked(c, NULL);
+	vlog_maybe_compact(c);
 	*out = c;
 	return 0;
 fail:
@@ -722,6 +1189,19 @@ void cas_close(struct cas *c)
 		}
 	}
 	free(c->buckets);
+	for (size_t i = 0; i < c->nvbuckets; i++) {
+		struct verified_entry *v = c->vbuckets[i], *next;
+
+		for (; v; v = next) {
+			next = v->hnext;
+			free(v);
+		}
+	}
+	free(c->vbuckets);
+	if (c->vlog_fd >= 0)
+		close(c->vlog_fd);
+	if (c->dirfd >= 0)
+		close(c->dirfd);
 	if (c->objfd >= 0)
 		close(c->objfd);
 	if (c->tmpfd >= 0)
