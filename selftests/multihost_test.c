@@ -78,6 +78,9 @@ static void hosts_up(struct hosts *h)
 
 	if (!t_is_root())
 		t_skip("network namespaces need root");
+	/* a job's /tmp is the worker's: start where the origin's files are seen */
+	if (chdir("/") < 0)
+		t_fail("chdir /: %s", strerror(errno));
 	if (access("/dev/fuse", R_OK | W_OK) < 0)
 		t_skip("no /dev/fuse (missing CONFIG_FUSE_FS?)");
 	if (sh("command -v ip >/dev/null"))
@@ -314,6 +317,181 @@ TEST(tls_origin_serves_only_what_the_user_can_read)
 	T_EXPECT_STR(r.out, "rc=1");
 	T_EXPECT_NO_STR(r.out, "ROOT-ONLY");
 	T_EXPECT_NO_STR(r.err, "ROOT-ONLY");
+	t_result_free(&r);
+	hosts_down(&h);
+}
+
+/* An origin-only program, an origin-only source compiled with its object
+ * written back, deletes and renames, 100k lines each way. */
+TEST(tls_build_and_files_travel)
+{
+	struct hosts h = { 0 };
+	struct t_result r;
+	char cfg[600], cmd[4096], path[600];
+	char *out;
+
+	hosts_up(&h);
+	if (sh("command -v gcc >/dev/null"))
+		t_skip("no gcc");
+	make_keys();
+	start_worker(&h);
+	snprintf(path, sizeof(path), "%s/tool.c", origin_dir());
+	t_write_file(path, "#include <stdio.h>\nint main(void){puts(\"origin-only tool\");return 3;}\n");
+	snprintf(path, sizeof(path), "%s/lib.c", origin_dir());
+	t_write_file(path, "int answer(void){return 42;}\n");
+	snprintf(path, sizeof(path), "%s/gone.txt", origin_dir());
+	t_write_file(path, "delete me\n");
+	snprintf(path, sizeof(path), "%s/old-name.txt", origin_dir());
+	t_write_file(path, "rename me\n");
+	/* built here: the worker has never seen this binary */
+	snprintf(cmd, sizeof(cmd), "gcc -o %s/tool %s/tool.c", origin_dir(), origin_dir());
+	T_ASSERT(sh("%s", cmd) == 0);
+	snprintf(cfg, sizeof(cfg), "MOS_CONFIG_DIR=%s", t_path("cfg"));
+	snprintf(cmd, sizeof(cmd),
+		 "cd %s && ./tool; echo tool-rc=$?; gcc -c -o lib.o lib.c && echo compiled; "
+		 "rm gone.txt && mv old-name.txt new-name.txt && echo moved; "
+		 "seq 100000",
+		 origin_dir());
+	run_origin(&h, &r, cfg, cmd);
+	if (r.status)
+		t_dump("mosctl --on", &r);
+	T_EXPECT_EQ(r.status, 0);
+	T_EXPECT_STR(r.out, "origin-only tool");
+	T_EXPECT_STR(r.out, "tool-rc=3");
+	T_EXPECT_STR(r.out, "compiled");
+	T_EXPECT_STR(r.out, "moved");
+	T_EXPECT_STR(r.out, "\n99999\n100000\n");
+	t_result_free(&r);
+	/* the object landed here and links into a working program */
+	snprintf(cmd, sizeof(cmd),
+		 "cd %s && printf 'int answer(void);\\nint main(void){return answer()!=42;}\\n' > "
+		 "m.c && gcc -o m m.c lib.o && ./m && echo linked-ok",
+		 origin_dir());
+	out = sh_out(cmd);
+	T_ASSERT(out && strstr(out, "linked-ok"));
+	free(out);
+	snprintf(path, sizeof(path), "%s/gone.txt", origin_dir());
+	T_ASSERT(access(path, F_OK) < 0);
+	snprintf(path, sizeof(path), "%s/old-name.txt", origin_dir());
+	T_ASSERT(access(path, F_OK) < 0);
+	snprintf(path, sizeof(path), "%s/new-name.txt", origin_dir());
+	T_ASSERT(access(path, F_OK) == 0);
+	/* 100k lines of input */
+	{
+		char *argv[] = { "/usr/bin/env", cfg, "ip", "netns", "exec", h.ons,
+				 (char *)t_mosctl_path(), "run", "--on", h.wlisten, "--",
+				 "/usr/bin/wc", "-l", NULL };
+		size_t cap = 700000, n = 0;
+		char *in = malloc(cap);
+
+		for (int i = 1; i <= 100000; i++)
+			n += (size_t)snprintf(in + n, cap - n, "%d\n", i);
+		t_run(&r, in, argv);
+		free(in);
+		T_EXPECT_EQ(r.status, 0);
+		T_EXPECT_STR(r.out, "100000");
+		t_result_free(&r);
+	}
+	hosts_down(&h);
+}
+
+static bool running(const char *pattern)
+{
+	struct t_result r;
+	char *argv[] = { "/usr/bin/pgrep", "-f", (char *)pattern, NULL };
+	bool found;
+
+	/* not through a shell: its own command line would match */
+	t_run(&r, NULL, argv);
+	found = r.status == 0;
+	t_result_free(&r);
+	return found;
+}
+
+/* SIGINT to mosctl ends the job with 130 and leaves no process. */
+TEST(tls_sigint_ends_the_job)
+{
+	struct hosts h = { 0 };
+	char cfg[600], marker[64];
+	pid_t pid;
+	int st;
+
+	hosts_up(&h);
+	make_keys();
+	start_worker(&h);
+	snprintf(cfg, sizeof(cfg), "MOS_CONFIG_DIR=%s", t_path("cfg"));
+	snprintf(marker, sizeof(marker), "sleep 7%d", (int)getpid() % 1000 + 1000);
+	pid = fork();
+	T_ASSERT(pid >= 0);
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+
+		dup2(null, 0);
+		dup2(null, 1);
+		setenv("MOS_CONFIG_DIR", t_path("cfg"), 1);
+		execlp("ip", "ip", "netns", "exec", h.ons, t_mosctl_path(), "run", "--on",
+		       h.wlisten, "--", "/bin/sh", "-c", marker, NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 100 && !running(marker); i++)
+		usleep(100000);
+	T_ASSERT(running(marker));
+	usleep(200000);
+	kill(pid, SIGINT); /* ip netns exec execs mosctl: PID is mosctl */
+	T_ASSERT(waitpid(pid, &st, 0) == pid);
+	T_ASSERT(WIFEXITED(st));
+	T_EXPECT_EQ(WEXITSTATUS(st), 130);
+	for (int i = 0; i < 50 && running(marker); i++)
+		usleep(100000);
+	T_ASSERT(!running(marker));
+	hosts_down(&h);
+}
+
+/* The worker's process for this origin dies mid-job (as in a crash): the
+ * origin says so (255), the job's tree dies with it, and a file the job was
+ * writing never reaches the origin, not even in part. */
+TEST(tls_worker_killed_mid_job)
+{
+	struct hosts h = { 0 };
+	struct t_result r;
+	char cfg[600], script[1024], path[600], parent[32];
+	pid_t killer;
+
+	hosts_up(&h);
+	make_keys();
+	start_worker(&h);
+	snprintf(cfg, sizeof(cfg), "MOS_CONFIG_DIR=%s", t_path("cfg"));
+	snprintf(path, sizeof(path), "%s/partial.out", origin_dir());
+	snprintf(script, sizeof(script),
+		 "echo started; { echo PARTIAL; sleep 30; echo END; } > %s", path);
+	snprintf(parent, sizeof(parent), "%d", (int)h.mosd);
+	killer = fork();
+	T_ASSERT(killer >= 0);
+	if (killer == 0) {
+		sleep(3);
+		/* the listener's children: the connection processes */
+		execlp("pkill", "pkill", "-KILL", "-P", parent, NULL);
+		_exit(127);
+	}
+	run_origin(&h, &r, cfg, script);
+	waitpid(killer, NULL, 0);
+	T_EXPECT_EQ(r.status, 255);
+	T_EXPECT_STR(r.err, "lost the worker");
+	T_ASSERT(r.seconds < 25);
+	T_ASSERT(!running("sleep 30"));
+	{
+		char cmd[700];
+		char *content;
+
+		snprintf(cmd, sizeof(cmd), "cat %s 2>/dev/null; true", path);
+		content = sh_out(cmd);
+		T_ASSERT(!content || !strstr(content, "PARTIAL"));
+		free(content);
+		snprintf(cmd, sizeof(cmd), "ls -A %s", origin_dir());
+		content = sh_out(cmd);
+		T_ASSERT(!content || !strstr(content, ".mos-"));
+		free(content);
+	}
 	t_result_free(&r);
 	hosts_down(&h);
 }

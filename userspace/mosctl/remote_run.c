@@ -236,6 +236,9 @@ static int spawn_stdio(char *const argv[], pid_t *pid)
 		return -e;
 	}
 	if (*pid == 0) {
+		/* Its own session: ^C at the terminal is for the job (forwarded by
+		 * us), not for the transport. */
+		setsid();
 		dup2(sv[1], 0);
 		dup2(sv[1], 1);
 		execvp(argv[0], argv);

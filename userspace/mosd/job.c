@@ -251,7 +251,7 @@ static void make_pty(const struct job *jb, int sock)
 		close(sl);
 }
 
-static void drop_privileges(uid_t uid, gid_t gid)
+static void drop_privileges(uid_t uid, gid_t gid, pid_t parent)
 {
 	if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
 		child_die("cannot switch to the job's user %u:%u: %s", uid, gid, strerror(errno));
@@ -260,6 +260,12 @@ static void drop_privileges(uid_t uid, gid_t gid)
 	 * us (our own mount namespace; the sandbox's pid namespace follows). */
 	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
 		child_die("PR_SET_DUMPABLE: %s", strerror(errno));
+	/* The id change also cleared the parent-death signal: set it again, so
+	 * that the job dies with its connection process, crash included. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		child_die("PR_SET_PDEATHSIG: %s", strerror(errno));
+	if (getppid() != parent)
+		_exit(MOS_EXIT_SETUP);
 }
 
 static int run_sandboxed(const struct job_desc *d)
@@ -323,6 +329,7 @@ static void __attribute__((noreturn))
 job_child(struct job *jb, int in_r, int out_w, int err_w, int ready_w)
 {
 	int fds[5] = { in_r, out_w, err_w, ready_w, jb->fuse_fd };
+	pid_t parent = getppid();
 
 	/* Only these survive: stdio, the ready pipe (3) and /dev/fuse (4);
 	 * nothing of the connection process (socket, ring, eventfd). */
@@ -356,10 +363,14 @@ job_child(struct job *jb, int in_r, int out_w, int err_w, int ready_w)
 		make_pty(jb, ready_w);
 	close(ready_w);
 	if (chdir(jb->d.cwd) < 0)
-		child_die("cannot enter the origin's working directory %s: %s", jb->d.cwd,
-			  strerror(errno));
+		child_die("cannot enter the origin's working directory %s: %s%s", jb->d.cwd,
+			  strerror(errno),
+			  path_is_beneath(jb->d.cwd, "/tmp")
+				  ? " (a job's /tmp is the worker's own, private one: start the "
+				    "job from a directory outside /tmp)"
+				  : "");
 	umask(jb->d.j.umask & 0777);
-	drop_privileges(jb->jc->job_uid, jb->jc->job_gid);
+	drop_privileges(jb->jc->job_uid, jb->jc->job_gid, parent);
 	_exit(run_sandboxed(&jb->d));
 }
 

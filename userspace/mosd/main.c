@@ -20,6 +20,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -284,6 +285,8 @@ static int serve_listen(const struct mosd_opts *o, const struct job_config *jc)
 		mos_err("io_uring: %s", strerror(-r));
 		return 1;
 	}
+	/* Orphans of a crashed connection process come back here to be reaped. */
+	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	mos_info("listening on %s; %zu authorized origin key(s); cache %s", o->listen, pins.n,
 		 o->cache);
 	fflush(NULL);
