@@ -829,6 +829,7 @@ int job_serve_connection(int rfd, int wfd, struct tls_channel *tls, const struct
 	jb.conn = conn_new(rfd, wfd, tls, on_frame, &jb);
 	jb.rb.conn = jb.conn;
 	jb.rb.cas = jc->cas;
+	jb.rb.opened = open_cache_new();
 	r = conn_handshake(jb.conn);
 	if (r < 0) {
 		mos_warn("connection refused: %s", conn_error(jb.conn));
@@ -866,6 +867,7 @@ out:
 	if (jb.dir[0])
 		rm_rf(jb.dir);
 	conn_free(jb.conn);
+	open_cache_free(jb.rb.opened);
 	free(jb.inbuf);
 	desc_free(&jb.d);
 	return r;

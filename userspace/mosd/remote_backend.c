@@ -121,42 +121,42 @@ static int fetch_frame(void *arg, const struct mos_frame_hdr *h, const uint8_t *
 	return r;
 }
 
-static int rb_open_blob(void *ctx, const char *path, struct mos_attr *attr, int *fd)
+/* Ask the origin for PATH's attributes and hash (announcing the hash). */
+static int ask_open(struct remote_backend *rb, const char *path, struct mos_open_reply *o)
 {
-	struct remote_backend *rb = ctx;
-	struct mos_open_reply o;
-	struct fetch_state f = { 0 };
 	struct wire_buf b = { 0 };
 	int r;
 
 	put_path_req(&b, MOS_MSG_OPEN, NULL, 0, path);
-	r = conn_call(rb->conn, &b, open_reply, &o);
-	if (r < 0)
-		return r;
-	*attr = o.attr;
-	r = cas_open_blob(rb->cas, o.sha256);
-	if (r >= 0) {
-		pthread_mutex_lock(&rb->lock);
-		rb->cache_hits++;
-		pthread_mutex_unlock(&rb->lock);
-		*fd = r;
-		return 0;
-	}
-	r = cas_writer_begin(rb->cas, o.sha256, o.attr.size, &f.w);
+	r = conn_call(rb->conn, &b, open_reply, o);
+	if (r == 0)
+		open_cache_put(rb->opened, path, &o->attr, o->sha256);
+	return r;
+}
+
+/* Fill the cache with blob O from the origin; an fd on it. */
+static int fetch_blob(struct remote_backend *rb, const struct mos_open_reply *o, int *fd)
+{
+	struct fetch_state f = { 0 };
+	struct wire_buf b = { 0 };
+	int r;
+
+	r = cas_writer_begin(rb->cas, o->sha256, o->attr.size, &f.w);
 	if (r < 0)
 		return r;
 	do {
 		struct mos_fetch req = { .offset = f.off };
 		uint64_t before = f.off;
 
-		memcpy(req.sha256, o.sha256, sizeof(req.sha256));
-		req.length = o.attr.size - f.off < MOS_FETCH_MAX ? o.attr.size - f.off : MOS_FETCH_MAX;
+		memcpy(req.sha256, o->sha256, sizeof(req.sha256));
+		req.length = o->attr.size - f.off < MOS_FETCH_MAX ? o->attr.size - f.off
+								    : MOS_FETCH_MAX;
 		wire_buf_start(&b, MOS_MSG_FETCH, 0, 0);
 		wire_put(&b, &req, sizeof(req));
 		r = conn_call(rb->conn, &b, fetch_frame, &f);
 		if (r == 0 && f.off == before)
 			r = -EIO; /* the origin's file shrank: its hash will not match */
-	} while (r == 0 && f.off < o.attr.size);
+	} while (r == 0 && f.off < o->attr.size);
 	if (r < 0) {
 		cas_writer_abort(f.w);
 		return r;
@@ -170,6 +170,44 @@ static int rb_open_blob(void *ctx, const char *path, struct mos_attr *attr, int 
 	pthread_mutex_unlock(&rb->lock);
 	*fd = r;
 	return 0;
+}
+
+static int rb_open_blob(void *ctx, const char *path, struct mos_attr *attr, int *fd)
+{
+	struct remote_backend *rb = ctx;
+	struct mos_open_reply o;
+	bool remembered = open_cache_get(rb->opened, path, &o.attr, o.sha256);
+	int r;
+
+	if (remembered) {
+		pthread_mutex_lock(&rb->lock);
+		rb->open_cache_hits++;
+		pthread_mutex_unlock(&rb->lock);
+	} else {
+		r = ask_open(rb, path, &o);
+		if (r < 0)
+			return r;
+	}
+	*attr = o.attr;
+	r = cas_open_blob(rb->cas, o.sha256);
+	if (r >= 0) {
+		pthread_mutex_lock(&rb->lock);
+		rb->cache_hits++;
+		pthread_mutex_unlock(&rb->lock);
+		*fd = r;
+		return 0;
+	}
+	r = fetch_blob(rb, &o, fd);
+	if (r == -ESTALE && remembered) {
+		/* changed on the origin since this job first opened it (and gone
+		 * from the worker's cache since): take the origin's current copy */
+		open_cache_forget(rb->opened, path);
+		r = ask_open(rb, path, &o);
+		if (r == 0)
+			r = fetch_blob(rb, &o, fd);
+		*attr = o.attr;
+	}
+	return r;
 }
 
 /* ------------------------------------------------------------------ */
@@ -195,6 +233,7 @@ static int rb_put_file(void *ctx, const char *path, int fd, uint32_t mode,
 	uint64_t off = 0;
 	int r, rerr = 0;
 
+	open_cache_forget(rb->opened, path);
 	put_path_req(&b, MOS_MSG_PUT_BEGIN, &p, sizeof(p), path);
 	r = conn_call(rb->conn, &b, handle_reply, &ph);
 	if (r < 0)
@@ -240,10 +279,17 @@ static int rb_put_file(void *ctx, const char *path, int fd, uint32_t mode,
 
 /* ------------------------------------------------------------------ */
 
+/* A request that changes the origin: what this job remembers of the paths
+ * it names is forgotten (for SYMLINK, P1 is the target text, not a path). */
 static int simple(struct remote_backend *rb, uint8_t type, const void *body, size_t blen,
 		  const char *p1, const char *p2)
 {
 	struct wire_buf b = { 0 };
+
+	if (type != MOS_MSG_SYMLINK)
+		open_cache_forget(rb->opened, p1);
+	if (p2)
+		open_cache_forget(rb->opened, p2);
 
 	wire_buf_start(&b, type, 0, 0);
 	if (blen)

@@ -13,12 +13,15 @@
 #include "cas.h"
 #include "conn.h"
 #include "mosfs.h"
+#include "open_cache.h"
 
 struct remote_backend {
 	struct conn *conn;
 	struct cas *cas;
+	struct open_cache *opened; /* OPEN answers, kept for the job */
 	pthread_mutex_t lock;
 	uint64_t cache_hits, cache_misses, bytes_fetched, bytes_written;
+	uint64_t open_cache_hits;
 };
 
 extern const struct mosfs_backend_ops remote_backend_ops;
