@@ -186,6 +186,19 @@ static void serve_put_end(struct conn *c, struct origin_service *s, const struct
 	reply_status(c, h, r);
 }
 
+/* The request is outside the job's policy: refuse it (EACCES) and say so. */
+static bool out_of_scope(struct conn *c, struct origin_service *s, const struct mos_frame_hdr *h,
+			 const char *path, enum scope_access what)
+{
+	if (!s->scope || origin_scope_allows(s->scope, path, what))
+		return false;
+	s->refused++;
+	mos_info("refused the worker's %s %s: outside this job's policy", wire_msg_name(h->type),
+		 path);
+	reply_err(c, h->id, -EACCES);
+	return true;
+}
+
 bool origin_serve_frame(struct conn *c, struct origin_service *s, const struct mos_frame_hdr *h,
 			const uint8_t *payload)
 {
@@ -203,6 +216,11 @@ bool origin_serve_frame(struct conn *c, struct origin_service *s, const struct m
 		if (!wire_get_str(&rd, &p1, MOS_PATH_MAX) || !wire_end(&rd))
 			break;
 		s->requests++;
+		if (out_of_scope(c, s, h, p1,
+				 h->type == MOS_MSG_LISTDIR || h->type == MOS_MSG_STAT ? SCOPE_LIST
+				 : h->type == MOS_MSG_OPEN			      ? SCOPE_READ
+											      : SCOPE_WRITE))
+			return true;
 		if (h->type == MOS_MSG_LISTDIR)
 			serve_listdir(c, s, h, p1);
 		else if (h->type == MOS_MSG_STAT)
@@ -230,6 +248,8 @@ bool origin_serve_frame(struct conn *c, struct origin_service *s, const struct m
 		    !wire_end(&rd))
 			break;
 		s->requests++;
+		if (out_of_scope(c, s, h, p1, SCOPE_WRITE))
+			return true;
 		serve_put_begin(c, s, h, &p, p1);
 		return true;
 	}
@@ -271,6 +291,8 @@ bool origin_serve_frame(struct conn *c, struct origin_service *s, const struct m
 		    !wire_end(&rd))
 			break;
 		s->requests++;
+		if (out_of_scope(c, s, h, p1, SCOPE_WRITE))
+			return true;
 		r = h->type == MOS_MSG_MKDIR ? origin_mkdir(s->fs, p1, m.mode)
 					     : origin_chmod(s->fs, p1, m.mode);
 		reply_status(c, h, r);
@@ -283,6 +305,8 @@ bool origin_serve_frame(struct conn *c, struct origin_service *s, const struct m
 		    !wire_get_str(&rd, &p2, MOS_PATH_MAX) || !wire_end(&rd))
 			break;
 		s->requests++;
+		if (out_of_scope(c, s, h, p1, SCOPE_WRITE) || out_of_scope(c, s, h, p2, SCOPE_WRITE))
+			return true;
 		reply_status(c, h, origin_rename(s->fs, p1, p2, m.flags));
 		return true;
 	}
@@ -292,6 +316,9 @@ bool origin_serve_frame(struct conn *c, struct origin_service *s, const struct m
 		    !wire_get_str(&rd, &p2, MOS_PATH_MAX) || !wire_end(&rd))
 			break;
 		s->requests++;
+		if ((h->type == MOS_MSG_LINK && out_of_scope(c, s, h, p1, SCOPE_WRITE)) ||
+		    out_of_scope(c, s, h, p2, SCOPE_WRITE))
+			return true;
 		r = h->type == MOS_MSG_SYMLINK ? origin_symlink(s->fs, p1, p2)
 					       : origin_link(s->fs, p1, p2);
 		reply_status(c, h, r);
@@ -303,6 +330,8 @@ bool origin_serve_frame(struct conn *c, struct origin_service *s, const struct m
 		    !wire_end(&rd))
 			break;
 		s->requests++;
+		if (out_of_scope(c, s, h, p1, SCOPE_WRITE))
+			return true;
 		reply_status(c, h, origin_truncate(s->fs, p1, t.size));
 		return true;
 	}
@@ -314,6 +343,8 @@ bool origin_serve_frame(struct conn *c, struct origin_service *s, const struct m
 		    !wire_end(&rd))
 			break;
 		s->requests++;
+		if (out_of_scope(c, s, h, p1, SCOPE_WRITE))
+			return true;
 		ts[0] = (struct timespec){ .tv_sec = u.atime_sec, .tv_nsec = u.atime_nsec };
 		ts[1] = (struct timespec){ .tv_sec = u.mtime_sec, .tv_nsec = u.mtime_nsec };
 		reply_status(c, h, origin_utimens(s->fs, p1, ts));

@@ -42,6 +42,7 @@
 struct remote {
 	struct conn *conn;
 	struct origin_service svc;
+	struct origin_scope scope;
 	bool hello, have_exit;
 	struct mos_exit ex;
 	char *exit_msg;
@@ -334,7 +335,8 @@ static void put_strv(struct wire_buf *b, char *const *v, uint32_t n)
 		wire_put_str(b, v[i]);
 }
 
-static int send_job(struct conn *c, const struct run_opts *o, bool have_stdin, bool tty)
+static int send_job(struct conn *c, const struct run_opts *o, bool have_stdin, bool tty,
+		    struct origin_scope *scope)
 {
 	extern char **environ;
 	struct mos_job j = { .uid = getuid(), .gid = getgid(),
@@ -363,6 +365,16 @@ static int send_job(struct conn *c, const struct run_opts *o, bool have_stdin, b
 		mos_err("cannot tell the working directory: %s", strerror(errno));
 		return -errno;
 	}
+	/* The file service answers only what the job's policy grants, and the
+	 * policy file itself, which the worker reads again to parse the flags. */
+	origin_scope_init(scope, &o->policy, cwd);
+	for (size_t i = 0; i + 1 < nfwd; i++) {
+		if (!strcmp(fwd[i], "--policy")) {
+			_cleanup_free_ char *pf = path_join_normalize(cwd, fwd[i + 1]);
+
+			origin_scope_add(scope, pf, SCOPE_READ);
+		}
+	}
 	/* No file rule at all: the whole view readable, the cwd writable (the
 	 * usual remote build); the worker's private /tmp is always writable. */
 	if (!fs_rules) {
@@ -370,6 +382,8 @@ static int send_job(struct conn *c, const struct run_opts *o, bool have_stdin, b
 		extra[nextra++] = "/";
 		extra[nextra++] = "--write";
 		extra[nextra++] = cwd;
+		origin_scope_add(scope, "/", SCOPE_READ);
+		origin_scope_add(scope, cwd, SCOPE_WRITE);
 	}
 	extra[nextra++] = "--write";
 	extra[nextra++] = "/tmp";
@@ -462,7 +476,8 @@ int remote_run(const struct run_opts *o)
 	/* Both ends of a terminal: the job gets a pty, this terminal goes raw
 	 * (keys, ^C included, travel as bytes; the worker's pty interprets). */
 	tty = isatty(0) && isatty(1) && tcgetattr(0, &saved_tio) == 0;
-	if (send_job(rm.conn, o, have_stdin, tty) < 0) {
+	rm.svc.scope = &rm.scope;
+	if (send_job(rm.conn, o, have_stdin, tty, &rm.scope) < 0) {
 		ret = MOS_EXIT_SETUP;
 		goto out;
 	}
@@ -512,20 +527,22 @@ int remote_run(const struct run_opts *o)
 		fprintf(stderr,
 			"mosctl: stats: wall %.3f s, round trips %llu, requests %llu, fetched %llu "
 			"bytes, written back %llu bytes, cache hits %llu misses %llu, "
-			"hashed %llu files (hash cache hits %llu), wire in %llu out %llu bytes\n",
+			"hashed %llu files (hash cache hits %llu), refused %llu, wire in %llu out "
+			"%llu bytes\n",
 			(double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
 			(unsigned long long)rm.svc.requests, (unsigned long long)rm.ex.fuse_requests,
 			(unsigned long long)rm.ex.bytes_fetched,
 			(unsigned long long)rm.ex.bytes_written_back,
 			(unsigned long long)rm.ex.cache_hits, (unsigned long long)rm.ex.cache_misses,
 			(unsigned long long)os.files_hashed, (unsigned long long)os.hash_cache_hits,
-			(unsigned long long)cs.bytes_in, (unsigned long long)cs.bytes_out);
+			(unsigned long long)rm.svc.refused, (unsigned long long)cs.bytes_in, (unsigned long long)cs.bytes_out);
 	}
 out:
 	origin_service_abort(&rm.svc);
 	conn_free(rm.conn);
 	closep(&sfd);
 	origin_fs_free(rm.svc.fs);
+	origin_scope_free(&rm.scope);
 	free(rm.exit_msg);
 	if (rm.helper > 0)
 		waitpid(rm.helper, NULL, 0);

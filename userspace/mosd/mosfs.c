@@ -306,6 +306,8 @@ static int dir_ensure_listed(struct mosfs *fs, struct mosfs_node *dir)
 			pthread_cond_wait(&fs->cond, &fs->lock);
 			continue;
 		}
+		if (dir->list_err)
+			return dir->list_err;
 		if (dir != fs->root && !S_ISDIR(dir->attr.mode))
 			return -ENOTDIR;
 		path = mosfs_node_path(dir);
@@ -317,6 +319,11 @@ static int dir_ensure_listed(struct mosfs *fs, struct mosfs_node *dir)
 		pthread_mutex_lock(&fs->lock);
 		dir->listing = false;
 		pthread_cond_broadcast(&fs->cond);
+		/* A refusal holds for the job, as the listing would have: compilers
+		 * probe the same refused directory again and again.  A lost
+		 * connection or an I/O error is not remembered. */
+		if (r == -EACCES || r == -EPERM || r == -ENOENT || r == -ENOTDIR || r == -ELOOP)
+			dir->list_err = r;
 		if (r < 0)
 			return r;
 		if (!S_ISDIR(da.mode)) {

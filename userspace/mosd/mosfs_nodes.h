@@ -35,6 +35,7 @@ struct mosfs_node {
 	/* directories */
 	bool listed;  /* kids holds the whole directory */
 	bool listing; /* a thread is calling listdir for it */
+	int list_err; /* the origin refused to list it (-EACCES...): kept for the mount */
 	struct mosfs_node **kids;
 	size_t nkids, kids_cap;
 
