@@ -71,7 +71,9 @@ static void need_worker(void)
 		t_skip("mosd runs as root; an unprivileged worker is not supported yet");
 	/* every test gets its own cache, so hits and misses are its own */
 	setenv("MOS_LOCAL_CACHE", t_path("cache"), 1);
-	o_dir();
+	/* the job starts in mosctl's cwd, which must not be under /tmp */
+	if (chdir(o_dir()) < 0)
+		t_fail("chdir %s: %s", o_dir(), strerror(errno));
 }
 
 static char *slurp(const char *path, size_t *len)
