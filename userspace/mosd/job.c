@@ -214,6 +214,52 @@ static void enter_root(const char *root)
 		child_die("chdir /: %s", strerror(errno));
 }
 
+/* One byte TAG and, if FD >= 0, the descriptor, over the ready socket. */
+static int send_fd(int sock, char tag, int fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { .iov_base = &tag, .iov_len = 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (fd >= 0) {
+		struct cmsghdr *cm;
+
+		mh.msg_control = cbuf;
+		mh.msg_controllen = sizeof(cbuf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	}
+	return sendmsg(sock, &mh, 0) == 1 ? 0 : -errno;
+}
+
+/* Receive what send_fd sent: the descriptor (or -1) and the tag (0 at EOF). */
+static int recv_fd(int sock, char *tag)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { .iov_base = tag, .iov_len = 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			     .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm;
+	ssize_t n;
+	int fd = -1;
+
+	*tag = 0;
+	do
+		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n != 1) {
+		*tag = 0;
+		return -1;
+	}
+	cm = CMSG_FIRSTHDR(&mh);
+	if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
+		memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	return fd;
+}
+
 /*
  * Tty mode: a pty from the job's own devpts instance becomes its stdio; the
  * master goes to the connection process over SOCK, which forwards it.
@@ -221,11 +267,6 @@ static void enter_root(const char *root)
 static void make_pty(const struct job *jb, int sock)
 {
 	struct winsize ws = { .ws_row = jb->d.j.rows, .ws_col = jb->d.j.cols };
-	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
-	struct iovec iov = { .iov_base = "p", .iov_len = 1 };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-			     .msg_controllen = sizeof(cbuf) };
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
 	int m, sl;
 
 	m = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
@@ -236,19 +277,44 @@ static void make_pty(const struct job *jb, int sock)
 		child_die("cannot open the job's pty: %s", strerror(errno));
 	if (ws.ws_row && ws.ws_col)
 		ioctl(sl, TIOCSWINSZ, &ws);
-	if (fchown(sl, jb->jc->job_uid, jb->jc->job_gid) < 0)
+	if (!jb->jc->unprivileged && fchown(sl, jb->jc->job_uid, jb->jc->job_gid) < 0)
 		child_die("cannot hand the pty to the job's user: %s", strerror(errno));
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &m, sizeof(int));
-	if (sendmsg(sock, &mh, 0) != 1)
+	if (send_fd(sock, 'p', m) < 0)
 		child_die("cannot pass the pty on: %s", strerror(errno));
 	close(m);
 	if (dup2(sl, 0) < 0 || dup2(sl, 1) < 0 || dup2(sl, 2) < 0)
 		_exit(MOS_EXIT_SETUP);
 	if (sl > 2)
 		close(sl);
+}
+
+/*
+ * Without root (mosd --stdio as a user, e.g. for --on local): a user
+ * namespace in which we are root, over our own ids only, makes the mounts
+ * possible; the job then runs as that namespace's root (the user itself
+ * outside), and the sandbox maps the origin's ids inside it as usual.
+ */
+static void enter_own_userns(void)
+{
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+	char map[64];
+	int r;
+
+	if (unshare(CLONE_NEWUSER) < 0)
+		child_die("cannot create a user namespace for the job (needed without root): %s",
+			  strerror(errno));
+	r = write_file("/proc/self/setgroups", "deny");
+	if (r < 0 && r != -ENOENT)
+		child_die("setgroups deny: %s", strerror(-r));
+	snprintf(map, sizeof(map), "0 %u 1\n", uid);
+	r = write_file("/proc/self/uid_map", map);
+	if (r == 0) {
+		snprintf(map, sizeof(map), "0 %u 1\n", gid);
+		r = write_file("/proc/self/gid_map", map);
+	}
+	if (r < 0)
+		child_die("cannot map the job's user namespace: %s", strerror(-r));
 }
 
 static void drop_privileges(uid_t uid, gid_t gid, pid_t parent)
@@ -328,36 +394,43 @@ static int run_sandboxed(const struct job_desc *d)
 static void __attribute__((noreturn))
 job_child(struct job *jb, int in_r, int out_w, int err_w, int ready_w)
 {
-	int fds[5] = { in_r, out_w, err_w, ready_w, jb->fuse_fd };
+	int fds[4] = { in_r, out_w, err_w, ready_w };
 	pid_t parent = getppid();
+	int fuse_fd, r;
 
-	/* Only these survive: stdio, the ready pipe (3) and /dev/fuse (4);
-	 * nothing of the connection process (socket, ring, eventfd). */
-	for (int i = 0; i < 5; i++) {
+	/* Only these survive: stdio and the ready socket (3); nothing of the
+	 * connection process (socket, ring, eventfd). */
+	for (int i = 0; i < 4; i++) {
 		fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 100);
 		if (fds[i] < 0)
 			_exit(MOS_EXIT_SETUP);
 	}
-	for (int i = 0; i < 5; i++) {
+	for (int i = 0; i < 4; i++) {
 		if (dup3(fds[i], i, i < 3 ? 0 : O_CLOEXEC) < 0)
 			_exit(MOS_EXIT_SETUP);
 	}
-	syscall(SYS_close_range, 5, ~0U, 0);
+	syscall(SYS_close_range, 4, ~0U, 0);
 	ready_w = 3;
-	jb->fuse_fd = 4;
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if (getppid() != parent)
+		_exit(MOS_EXIT_SETUP);
+	if (jb->jc->unprivileged)
+		enter_own_userns();
 	if (unshare(CLONE_NEWNS) < 0)
 		child_die("cannot create the job's mount namespace: %s", strerror(errno));
 	mount_or_die(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
-	{
-		int r = mosfs_mount(jb->fuse_fd, jb->root);
-
-		if (r < 0)
-			child_die("cannot mount the origin's view on %s: %s", jb->root, strerror(-r));
-	}
-	if (write(ready_w, "m", 1) != 1)
+	/* The FUSE device is opened here: a mount in a user namespace needs a
+	 * device opened in it.  mosd serves it once it has the descriptor. */
+	fuse_fd = mosfs_open_device();
+	if (fuse_fd < 0)
+		child_die("cannot open /dev/fuse: %s (is CONFIG_FUSE_FS enabled?)",
+			  strerror(-fuse_fd));
+	r = mosfs_mount(fuse_fd, jb->root);
+	if (r < 0)
+		child_die("cannot mount the origin's view on %s: %s", jb->root, strerror(-r));
+	if (send_fd(ready_w, 'm', fuse_fd) < 0)
 		_exit(MOS_EXIT_SETUP);
-	close(jb->fuse_fd);
+	close(fuse_fd);
 	enter_root(jb->root);
 	if (jb->d.j.flags & MOS_JOB_TTY)
 		make_pty(jb, ready_w);
@@ -370,7 +443,8 @@ job_child(struct job *jb, int in_r, int out_w, int err_w, int ready_w)
 				    "job from a directory outside /tmp)"
 				  : "");
 	umask(jb->d.j.umask & 0777);
-	drop_privileges(jb->jc->job_uid, jb->jc->job_gid, parent);
+	if (!jb->jc->unprivileged)
+		drop_privileges(jb->jc->job_uid, jb->jc->job_gid, parent);
 	_exit(run_sandboxed(&jb->d));
 }
 
@@ -526,17 +600,12 @@ static void on_stdin(struct job *jb, const void *data, size_t len)
 static bool on_pty_master(struct conn *c, int fd, uint32_t revents, void *arg)
 {
 	struct job *jb = arg;
-	char cbuf[CMSG_SPACE(sizeof(int))], b;
-	struct iovec iov = { .iov_base = &b, .iov_len = 1 };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
-			     .msg_controllen = sizeof(cbuf) };
-	struct cmsghdr *cm;
-	ssize_t n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+	char tag;
+	int m = recv_fd(fd, &tag);
 
 	(void)revents;
-	cm = n == 1 ? CMSG_FIRSTHDR(&mh) : NULL;
-	if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
-		memcpy(&jb->pty, CMSG_DATA(cm), sizeof(int));
+	if (m >= 0 && tag == 'p') {
+		jb->pty = m;
 		fcntl(jb->pty, F_SETFL, O_NONBLOCK);
 		jb->pty_watch = conn_watch(c, jb->pty, POLLIN, on_output, jb);
 		/* keyboard input goes to the master */
@@ -545,6 +614,7 @@ static bool on_pty_master(struct conn *c, int fd, uint32_t revents, void *arg)
 		jb->in_watch = NULL; /* a new fd: a new watch */
 		stdin_kick(jb);
 	} else {
+		closep(&m);
 		close_output(jb, &jb->pty, &jb->pty_open);
 	}
 	closep(&jb->ready_fd);
@@ -633,12 +703,6 @@ static int start_job(struct job *jb)
 		mos_err("cannot create %s: %s", jb->dir, strerror(errno));
 		return r;
 	}
-	jb->fuse_fd = mosfs_open_device();
-	if (jb->fuse_fd < 0) {
-		mos_err("cannot open /dev/fuse: %s (is CONFIG_FUSE_FS enabled?)",
-			strerror(-jb->fuse_fd));
-		return jb->fuse_fd;
-	}
 	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 ||
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ready) < 0) {
 		r = -errno;
@@ -673,7 +737,8 @@ static int start_job(struct job *jb)
 	jb->err_watch = conn_watch(jb->conn, jb->err_r, POLLIN, on_output, jb);
 
 	/* Serve mosfs once the job has mounted it (or failed to). */
-	r = (int)read(ready[0], &c, 1);
+	jb->fuse_fd = recv_fd(ready[0], &c);
+	r = jb->fuse_fd >= 0 && c == 'm' ? 1 : 0;
 	if (r == 1 && (jb->d.j.flags & MOS_JOB_TTY)) {
 		/* the pty master follows once the job has entered its root */
 		jb->ready_fd = ready[0];
@@ -689,8 +754,9 @@ static int start_job(struct job *jb)
 		.scratch_dir = jb->scratch,
 		.origin_uid = jb->d.j.uid,
 		.origin_gid = jb->d.j.gid,
-		.job_uid = jb->jc->job_uid,
-		.job_gid = jb->jc->job_gid,
+		/* without root, the job is root of its own user namespace */
+		.job_uid = jb->jc->unprivileged ? 0 : jb->jc->job_uid,
+		.job_gid = jb->jc->unprivileged ? 0 : jb->jc->job_gid,
 		.nthreads = jb->jc->fuse_threads,
 		.passthrough = jb->jc->passthrough,
 	};
@@ -703,7 +769,7 @@ static int start_job(struct job *jb)
 	}
 	if (!jb->fs) {
 		/* The job failed before mounting; its stderr says why.  Nothing to serve. */
-		close(jb->fuse_fd);
+		closep(&jb->fuse_fd);
 		jb->fuse_fd = -1;
 	}
 	jb->started = true;

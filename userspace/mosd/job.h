@@ -13,6 +13,9 @@
  *   3. the sandbox (issue 2's sandbox_run, as JOB_UID): user (mapping the
  *      origin's ids), pid, mount and IPC namespaces, Landlock, seccomp,
  *      limits, then exec of the command.
+ * Without root (mosd --stdio started by a user), phase 2 starts by entering
+ * a user namespace of its own, mapping the user to its root, and does not
+ * switch users: the job runs as that user.
  * A dropped connection kills the job's tree and removes its scratch files;
  * its mounts die with its mount namespace.
  */
@@ -33,6 +36,7 @@ struct job_config {
 	gid_t job_gid;
 	int fuse_threads;
 	bool passthrough;
+	bool unprivileged; /* mosd is not root: each job in a user namespace of its own */
 };
 
 /* Serve the connection on RFD/WFD (closed here).  Returns 0 when a job ran

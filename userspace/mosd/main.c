@@ -40,7 +40,7 @@ struct mosd_opts {
 	const char *cache;
 	uint64_t cache_size;
 	unsigned max_jobs;
-	bool stdio, print_key, no_passthrough;
+	bool stdio, print_key, no_passthrough, cache_given;
 	uid_t job_uid;
 	gid_t job_gid;
 	int verbose;
@@ -57,7 +57,8 @@ static void usage(FILE *out)
 		"  --key FILE               this worker's private key (default %s; made on first "
 		"use)\n"
 		"  --cache DIR              the content-addressed cache and job scratch (default "
-		"%s)\n"
+		"%s;\n"
+		"                           without root ~/.cache/mosingar/worker)\n"
 		"  --cache-size SIZE        cap on the cache (default 10G)\n"
 		"  --max-jobs N             jobs at once (default 64)\n"
 		"  --job-user UID[:GID]     whom jobs run as on this machine (default 65534:65534)\n"
@@ -109,6 +110,7 @@ static int parse_opts(int argc, char **argv, struct mosd_opts *o)
 			break;
 		case O_CACHE:
 			o->cache = optarg;
+			o->cache_given = true;
 			break;
 		case O_CACHE_SIZE:
 			if (parse_size(optarg, &o->cache_size) < 0) {
@@ -362,6 +364,7 @@ int main(int argc, char **argv)
 	struct mosd_opts o;
 	struct job_config jc;
 	struct cas *cas = NULL;
+	_cleanup_free_ char *cache_alloc = NULL;
 	char dir[4096];
 	int r;
 
@@ -382,10 +385,19 @@ int main(int argc, char **argv)
 		mos_identity_free(id);
 		return 0;
 	}
-	if (geteuid() != 0) {
-		mos_err("mosd runs as root (it mounts each job's view of the origin and runs "
-			"the job as --job-user); running it unprivileged is not supported yet");
+	if (geteuid() != 0 && !o.stdio) {
+		mos_err("mosd --listen runs as root: it serves several origins and runs their "
+			"jobs as --job-user (a user may run 'mosd --stdio', one origin at a time, "
+			"each job in a user namespace of its own)");
 		return MOS_EXIT_SETUP;
+	}
+	if (geteuid() != 0 && !o.cache_given) {
+		const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+
+		cache_alloc = xdg && *xdg ? xasprintf("%s/mosingar/worker", xdg)
+					  : xasprintf("%s/.cache/mosingar/worker",
+						      home && *home ? home : "/tmp");
+		o.cache = cache_alloc;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	snprintf(dir, sizeof(dir), "%s/cas", o.cache);
@@ -400,7 +412,9 @@ int main(int argc, char **argv)
 		.job_uid = o.job_uid,
 		.job_gid = o.job_gid,
 		.fuse_threads = 4,
-		.passthrough = !o.no_passthrough,
+		/* passthrough needs CAP_SYS_ADMIN in the initial namespace */
+		.passthrough = !o.no_passthrough && geteuid() == 0,
+		.unprivileged = geteuid() != 0,
 	};
 	if (o.stdio) {
 		int rfd = fcntl(0, F_DUPFD_CLOEXEC, 3), wfd = fcntl(1, F_DUPFD_CLOEXEC, 3);

@@ -136,14 +136,25 @@ static int reply_err(struct mosfs *fs, uint64_t unique, int err)
 
 /* ---- attributes ---- */
 
+/*
+ * The origin user's files are the job's; an origin id that happens to be the
+ * job's own kernel id (e.g. root's 0 when the job is root of its own user
+ * namespace) must not make its files the job's too: it is shown as an id
+ * that maps to no one ((uint32_t)-1: the kernel shows the overflow id and
+ * treats the job as "other").
+ */
 static uint32_t to_job_uid(const struct mosfs *fs, uint32_t uid)
 {
-	return uid == fs->c->origin_uid ? fs->c->job_uid : uid;
+	if (uid == fs->c->origin_uid)
+		return fs->c->job_uid;
+	return uid == fs->c->job_uid ? UINT32_MAX : uid;
 }
 
 static uint32_t to_job_gid(const struct mosfs *fs, uint32_t gid)
 {
-	return gid == fs->c->origin_gid ? fs->c->job_gid : gid;
+	if (gid == fs->c->origin_gid)
+		return fs->c->job_gid;
+	return gid == fs->c->job_gid ? UINT32_MAX : gid;
 }
 
 static void fill_attr(const struct mosfs *fs, const struct mosfs_node *n, struct fuse_attr *o)
