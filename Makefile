@@ -173,6 +173,8 @@ install: $(MOSCTL) $(MOSD)
 	install -m 0755 $(MOSCTL) $(DESTDIR)$(PREFIX)/bin/mosctl
 	install -m 0755 $(MOSD) $(DESTDIR)$(PREFIX)/bin/mosd
 	install -m 0644 Documentation/mosctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/mosctl.1
+	install -d $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 0644 Documentation/mosd.8 $(DESTDIR)$(PREFIX)/share/man/man8/mosd.8
 
 format:
 	clang-format -i $(LIB_SRCS) $(MOSCTL_SRCS) $(MOSD_SRCS) $(wildcard userspace/*/*.h) \
