@@ -395,12 +395,16 @@ TEST(tls_build_and_files_travel)
 	hosts_down(&h);
 }
 
+/* A process whose command line starts with PATTERN (not mosctl's, which
+ * contains it further on). */
 static bool running(const char *pattern)
 {
 	struct t_result r;
-	char *argv[] = { "/usr/bin/pgrep", "-f", (char *)pattern, NULL };
+	char anchored[256];
+	char *argv[] = { "/usr/bin/pgrep", "-f", anchored, NULL };
 	bool found;
 
+	snprintf(anchored, sizeof(anchored), "^%s", pattern);
 	/* not through a shell: its own command line would match */
 	t_run(&r, NULL, argv);
 	found = r.status == 0;

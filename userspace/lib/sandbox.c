@@ -657,6 +657,12 @@ int sandbox_run(const struct sandbox_config *c)
 		sigaddset(&set, forwarded_signals[i]);
 	sigaddset(&set, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &set, &oldmask);
+	if (c->unblock_forwarded) {
+		/* blocked by our caller only to hold them for us (a remote job's
+		 * pid 1): the command starts with them deliverable */
+		for (size_t i = 0; i < ARRAY_SIZE(forwarded_signals); i++)
+			sigdelset(&oldmask, forwarded_signals[i]);
+	}
 	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 
 	s.init = clone_init(&s.mode, c->need_pidns, c->limits->rlimit_nproc);

@@ -46,11 +46,15 @@ struct sandbox_config {
 	/* Ids the command sees in its user namespace (a remote job: the origin
 	 * user's); without MAP_IDS, the caller's own. */
 	bool map_ids;
+	uid_t inner_uid;
+	gid_t inner_gid;
 	/* stdin is a pty private to this sandbox (a remote job's): make it the
 	 * controlling terminal, the command its foreground process group. */
 	bool tty;
-	uid_t inner_uid;
-	gid_t inner_gid;
+	/* The caller blocked the forwarded signals (SIGINT, SIGTERM, ...) to keep
+	 * them queued until the sandbox forwards them; the command must not
+	 * inherit that block. */
+	bool unblock_forwarded;
 };
 
 /* Run C->argv confined; returns the exit status mosctl should use. */

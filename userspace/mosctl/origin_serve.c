@@ -5,6 +5,7 @@
 #include "origin_serve.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
@@ -187,9 +188,37 @@ static void serve_put_end(struct conn *c, struct origin_service *s, const struct
 }
 
 /* The request is outside the job's policy: refuse it (EACCES) and say so. */
+/*
+ * True when a directory on the way to PATH is a symlink (or cannot be
+ * resolved as written).  A worker never needs one: its kernel follows the
+ * symlinks in the listings it is given and asks for resolved paths.  A
+ * worker that asks through one anyway would have the origin follow it out
+ * of the trees the scope check compared PATH's text against.
+ */
+static bool through_symlink(const char *path)
+{
+	_cleanup_free_ char *parent = xstrdup(path), *real = NULL;
+	char *slash = strrchr(parent, '/');
+
+	if (!slash || slash == parent)
+		return false; /* "/" or "/name": the root is no symlink */
+	*slash = 0;
+	real = realpath(parent, NULL);
+	if (!real)
+		return errno != ENOENT && errno != ENOTDIR; /* then the request fails anyway */
+	return strcmp(real, parent) != 0;
+}
+
 static bool out_of_scope(struct conn *c, struct origin_service *s, const struct mos_frame_hdr *h,
 			 const char *path, enum scope_access what)
 {
+	if (through_symlink(path)) {
+		s->refused++;
+		mos_info("refused the worker's %s %s: a directory on the way is a symlink",
+			 wire_msg_name(h->type), path);
+		reply_err(c, h->id, -ELOOP);
+		return true;
+	}
 	if (!s->scope || origin_scope_allows(s->scope, path, what))
 		return false;
 	s->refused++;

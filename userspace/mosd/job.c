@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "kernel_features.h"
 #include "log.h"
 #include "mosfs.h"
 #include "options.h"
@@ -44,6 +45,7 @@ struct job {
 	const struct job_config *jc;
 	struct conn *conn;
 	bool hello, started, exit_sent;
+	int pending_signal;
 	pid_t pid;
 	int in_w, out_r, err_r;
 	int pty;      /* the pty master in tty mode (output, and input through in_w) */
@@ -199,8 +201,10 @@ static void enter_root(const char *root)
 		if (mount_setattr(AT_FDCWD, p, AT_RECURSIVE, &ro, sizeof(ro)) < 0)
 			child_die("cannot make %s read-only: %s", p, strerror(errno));
 	}
+	/* A /proc of the job's own pid namespace: never the worker's processes,
+	 * whatever the sandbox later does (or cannot do) about /proc. */
 	snprintf(p, sizeof(p), "%s/proc", root);
-	mount_or_die("/proc", p, NULL, MS_BIND | MS_REC, NULL);
+	mount_or_die("proc", p, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL);
 	snprintf(p, sizeof(p), "%s/tmp", root);
 	mount_or_die("tmpfs", p, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777");
 	make_dev(root);
@@ -317,6 +321,9 @@ static void enter_own_userns(void)
 		child_die("cannot map the job's user namespace: %s", strerror(-r));
 }
 
+static int relay_alive_fd = -1; /* pid 1's end of a pipe the relay holds open */
+static bool relay_alive(void);
+
 static void drop_privileges(uid_t uid, gid_t gid, pid_t parent)
 {
 	if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
@@ -330,7 +337,7 @@ static void drop_privileges(uid_t uid, gid_t gid, pid_t parent)
 	 * that the job dies with its connection process, crash included. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		child_die("PR_SET_PDEATHSIG: %s", strerror(errno));
-	if (getppid() != parent)
+	if (relay_alive_fd >= 0 ? !relay_alive() : getppid() != parent)
 		_exit(MOS_EXIT_SETUP);
 }
 
@@ -353,6 +360,9 @@ static int run_sandboxed(const struct job_desc *d)
 	av[n++] = "--";
 	for (uint32_t i = 0; i < d->j.nargv; i++)
 		av[n++] = d->argv[i];
+	/* Probe the kernel with mosd's own environment, not the origin's: a
+	 * test switch such as MOS_LANDLOCK_ABI is the worker's to set. */
+	mos_features();
 	environ = d->env;
 	if (options_parse((int)n, av, &o, &e) < 0)
 		child_die("the job's sandbox options: %s", e.msg);
@@ -385,10 +395,83 @@ static int run_sandboxed(const struct job_desc *d)
 		.inner_uid = d->j.uid,
 		.inner_gid = d->j.gid,
 		.tty = d->j.flags & MOS_JOB_TTY,
+		.unblock_forwarded = true,
 	};
 	fflush(NULL);
 	r = sandbox_run(&sc);
 	return r;
+}
+
+static volatile pid_t relay_to;
+
+/* In pid 1: is the relay (our parent, outside this pid namespace) alive? */
+static bool relay_alive(void)
+{
+	struct pollfd p = { .fd = relay_alive_fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) == 0; /* the relay never writes: only its death wakes us */
+}
+
+static void relay_signal(int sig)
+{
+	if (relay_to > 0)
+		kill(relay_to, sig);
+}
+
+static const int relayed_signals[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+
+/*
+ * The job gets a pid namespace of its own here, so that its /proc shows its
+ * processes only.  This process stays outside as a relay: mosd signals it,
+ * it signals the job's pid 1, and it exits with the job's status.  Returns
+ * in the child (pid 1 of the new namespace).
+ */
+static void enter_own_pidns(int ready_w)
+{
+	pid_t child;
+	int st, alive[2];
+
+	if (pipe2(alive, O_CLOEXEC) < 0)
+		child_die("pipe: %s", strerror(errno));
+	if (unshare(CLONE_NEWPID) < 0)
+		child_die("cannot create the job's pid namespace: %s", strerror(errno));
+	child = fork();
+	if (child < 0)
+		child_die("fork: %s", strerror(errno));
+	if (child == 0) {
+		close(alive[1]);
+		relay_alive_fd = alive[0];
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		if (!relay_alive())
+			_exit(MOS_EXIT_SETUP);
+		/* pid 1 would drop default-handled signals: hold them blocked
+		 * (queued) until the sandbox reads and forwards them */
+		{
+			sigset_t set;
+
+			sigemptyset(&set);
+			for (size_t i = 0; i < ARRAY_SIZE(relayed_signals); i++)
+				sigaddset(&set, relayed_signals[i]);
+			sigprocmask(SIG_BLOCK, &set, NULL);
+		}
+		return;
+	}
+	close(alive[0]);
+	close(ready_w);
+	close(0);
+	close(1);
+	close(2);
+	relay_to = child;
+	for (size_t i = 0; i < ARRAY_SIZE(relayed_signals); i++) {
+		struct sigaction sa = { .sa_handler = relay_signal, .sa_flags = SA_RESTART };
+
+		sigaction(relayed_signals[i], &sa, NULL);
+	}
+	while (waitpid(child, &st, 0) < 0) {
+		if (errno != EINTR)
+			_exit(MOS_EXIT_SETUP);
+	}
+	_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
 }
 
 static void __attribute__((noreturn))
@@ -431,6 +514,7 @@ job_child(struct job *jb, int in_r, int out_w, int err_w, int ready_w)
 	if (send_fd(ready_w, 'm', fuse_fd) < 0)
 		_exit(MOS_EXIT_SETUP);
 	close(fuse_fd);
+	enter_own_pidns(ready_w);
 	enter_root(jb->root);
 	if (jb->d.j.flags & MOS_JOB_TTY)
 		make_pty(jb, ready_w);
@@ -773,6 +857,8 @@ static int start_job(struct job *jb)
 		jb->fuse_fd = -1;
 	}
 	jb->started = true;
+	if (jb->pending_signal)
+		kill(jb->pid, jb->pending_signal);
 	if (pthread_create(&jb->finisher, NULL, finisher, jb) == 0)
 		jb->finisher_started = true;
 	return 0;
@@ -848,6 +934,8 @@ static void on_frame(struct conn *c, const struct mos_frame_hdr *h, uint8_t *pay
 		}
 		if (jb->started && jb->pid > 0)
 			kill(jb->pid, (int)s.signo);
+		else
+			jb->pending_signal = (int)s.signo; /* delivered once the job exists */
 		break;
 	}
 	case MOS_MSG_CREDIT: {

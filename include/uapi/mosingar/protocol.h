@@ -85,10 +85,10 @@ struct mos_hello {
 	__u32 magic;   /* MOS_PROTO_MAGIC */
 	__u16 version; /* highest version the sender speaks */
 	__u16 role;    /* 1 origin, 2 worker */
-	__u64 features; /* enum mos_features bits */
+	__u64 features; /* enum mos_hello_features bits */
 };
 
-enum mos_features {
+enum mos_hello_features {
 	MOS_FEAT_PASSTHROUGH = 1ULL << 0, /* worker serves cached content by FUSE passthrough */
 };
 
