@@ -531,3 +531,26 @@ TEST(remote_corrupt_blob_refetched)
 	T_EXPECT_STR(r.err, "misses 0,");
 	t_result_free(&r);
 }
+
+/* A peer that connects and never sends a job is dropped, and says so. */
+TEST(remote_worker_drops_a_stalled_peer)
+{
+	struct t_result r;
+	const char *mosd = getenv("MOSD");
+	char cmd[1024];
+	char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+
+	need_worker();
+	if (!mosd || !*mosd)
+		t_skip("MOSD is not set (run through make check)");
+	/* a fifo held open read-write: input that never comes and never ends */
+	snprintf(cmd, sizeof(cmd),
+		 "mkfifo %s && exec 3<>%s && exec %s --stdio --start-timeout 1 --cache=%s <&3 "
+		 ">/dev/null",
+		 t_path("fifo"), t_path("fifo"), mosd, t_path("cache"));
+	t_run(&r, NULL, argv);
+	T_EXPECT_EQ(r.status, 1);
+	T_EXPECT_STR(r.err, "sent no job in time");
+	T_ASSERT(r.seconds < 8);
+	t_result_free(&r);
+}

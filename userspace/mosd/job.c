@@ -901,6 +901,7 @@ static void on_frame(struct conn *c, const struct mos_frame_hdr *h, uint8_t *pay
 			conn_fail(c, "a second JOB on one connection");
 			goto out;
 		}
+		alarm(0);
 		if (!parse_job(payload, h->len, &jb->d, &why)) {
 			char m[160];
 
@@ -969,6 +970,16 @@ out:
 	free(payload);
 }
 
+static void start_timeout(int sig)
+{
+	static const char msg[] = "mosd: dropped a connection that sent no job in time "
+				  "(--start-timeout)\n";
+
+	(void)sig;
+	(void)!write(2, msg, sizeof(msg) - 1);
+	_exit(1);
+}
+
 int job_serve_connection(int rfd, int wfd, struct tls_channel *tls, const struct job_config *jc)
 {
 	struct job jb = { .jc = jc, .in_w = -1, .out_r = -1, .err_r = -1, .fuse_fd = -1,
@@ -977,6 +988,8 @@ int job_serve_connection(int rfd, int wfd, struct tls_channel *tls, const struct
 	struct wire_buf b = { 0 };
 	int r;
 
+	signal(SIGALRM, start_timeout);
+	alarm(jc->start_timeout_s); /* cleared when the JOB arrives */
 	pthread_mutex_init(&jb.lock, NULL);
 	pthread_cond_init(&jb.cond, NULL);
 	pthread_mutex_init(&jb.rb.lock, NULL);

@@ -40,6 +40,7 @@ struct mosd_opts {
 	const char *cache;
 	uint64_t cache_size;
 	unsigned max_jobs;
+	unsigned start_timeout;
 	bool stdio, print_key, no_passthrough, cache_given;
 	uid_t job_uid;
 	gid_t job_gid;
@@ -63,6 +64,7 @@ static void usage(FILE *out)
 		"  --max-jobs N             jobs at once (default 64)\n"
 		"  --job-user UID[:GID]     whom jobs run as on this machine (default 65534:65534)\n"
 		"  --no-passthrough         serve cached files through mosd, not FUSE passthrough\n"
+		"  --start-timeout SECS     drop a connection that sends no job within SECS (30)\n"
 		"  --stdio                  serve one origin on stdin/stdout, no TLS (the channel "
 		"is ssh's or a local pipe)\n"
 		"  -v, --verbose\n",
@@ -72,7 +74,7 @@ static void usage(FILE *out)
 static int parse_opts(int argc, char **argv, struct mosd_opts *o)
 {
 	enum { O_LISTEN = 256, O_AUTH, O_KEY, O_CACHE, O_CACHE_SIZE, O_MAX_JOBS, O_JOB_USER,
-	       O_STDIO, O_PRINT_KEY, O_NO_PT };
+	       O_STDIO, O_PRINT_KEY, O_NO_PT, O_START_TIMEOUT };
 	static const struct option lo[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
 		{ "authorized-keys", required_argument, NULL, O_AUTH },
@@ -84,6 +86,7 @@ static int parse_opts(int argc, char **argv, struct mosd_opts *o)
 		{ "stdio", no_argument, NULL, O_STDIO },
 		{ "print-key", no_argument, NULL, O_PRINT_KEY },
 		{ "no-passthrough", no_argument, NULL, O_NO_PT },
+		{ "start-timeout", required_argument, NULL, O_START_TIMEOUT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -95,6 +98,7 @@ static int parse_opts(int argc, char **argv, struct mosd_opts *o)
 				 .cache = "/var/cache/mosingar",
 				 .cache_size = 10ULL << 30,
 				 .max_jobs = 64,
+				 .start_timeout = 30,
 				 .job_uid = 65534,
 				 .job_gid = 65534 };
 	while ((c = getopt_long(argc, argv, "vh", lo, NULL)) != -1) {
@@ -152,6 +156,15 @@ static int parse_opts(int argc, char **argv, struct mosd_opts *o)
 			break;
 		case O_NO_PT:
 			o->no_passthrough = true;
+			break;
+		case O_START_TIMEOUT:
+			if (parse_uint(optarg, 3600, &v) < 0 || !v) {
+				mos_err("--start-timeout: '%s' is not a number of seconds from 1 to "
+					"3600",
+					optarg);
+				return -1;
+			}
+			o->start_timeout = (unsigned)v;
 			break;
 		case 'v':
 			o->verbose++;
@@ -415,6 +428,7 @@ int main(int argc, char **argv)
 		/* passthrough needs CAP_SYS_ADMIN in the initial namespace */
 		.passthrough = !o.no_passthrough && geteuid() == 0,
 		.unprivileged = geteuid() != 0,
+		.start_timeout_s = o.start_timeout,
 	};
 	if (o.stdio) {
 		int rfd = fcntl(0, F_DUPFD_CLOEXEC, 3), wfd = fcntl(1, F_DUPFD_CLOEXEC, 3);
