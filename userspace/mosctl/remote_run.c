@@ -43,6 +43,7 @@ struct remote {
 	struct conn *conn;
 	struct origin_service svc;
 	struct origin_scope scope;
+	struct mos_identity *id; /* this origin's key, while the TLS channel lives */
 	bool hello, have_exit;
 	struct mos_exit ex;
 	char *exit_msg;
@@ -299,7 +300,9 @@ static int connect_tcp(const char *spec, char *err, size_t errlen)
 	return fd;
 }
 
-static struct tls_channel *client_tls(char *err, size_t errlen)
+/* The channel copies the pins but uses ID (its TLS context) while it lives:
+ * the caller frees *IDP after the channel. */
+static struct tls_channel *client_tls(struct mos_identity **idp, char *err, size_t errlen)
 {
 	_cleanup_free_ char *dir = config_dir();
 	_cleanup_free_ char *keyp = xasprintf("%s/id_ed25519", dir);
@@ -323,8 +326,13 @@ static struct tls_channel *client_tls(char *err, size_t errlen)
 		mos_identity_free(id);
 		return NULL;
 	}
-	/* The channel keeps what it needs of ID and PINS. */
-	return tls_channel_new(TLS_CLIENT, id, &pins);
+	*idp = id;
+	{
+		struct tls_channel *ch = tls_channel_new(TLS_CLIENT, id, &pins);
+
+		mos_pinset_free(&pins);
+		return ch;
+	}
 }
 
 /* ------------------------------------------------------------------ */
@@ -443,7 +451,7 @@ int remote_run(const struct run_opts *o)
 		fd = spawn_stdio(argv, &rm.helper);
 	} else {
 		fd = connect_tcp(o->on, err, sizeof(err));
-		if (fd >= 0 && !(tls = client_tls(err, sizeof(err)))) {
+		if (fd >= 0 && !(tls = client_tls(&rm.id, err, sizeof(err)))) {
 			close(fd);
 			fd = -1;
 		}
@@ -540,6 +548,8 @@ int remote_run(const struct run_opts *o)
 out:
 	origin_service_abort(&rm.svc);
 	conn_free(rm.conn);
+	if (rm.id)
+		mos_identity_free(rm.id);
 	closep(&sfd);
 	origin_fs_free(rm.svc.fs);
 	origin_scope_free(&rm.scope);
