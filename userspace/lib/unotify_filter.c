@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * unotify_filter.c - the supervisor's seccomp filter, written by hand in
+ * classic BPF (mosctl links only libc: no libseccomp at run time).
+ *
+ *   ld  arch            anything but x86_64: kill the process
+ *   ld  nr              x32 (nr & __X32_SYSCALL_BIT): kill the process
+ *   nr == openat2, io_uring_*: ENOSYS (the supervisor cannot see through
+ *                       openat2's struct or io_uring's rings; callers fall
+ *                       back to openat, which is trapped)
+ *   nr in trapped set:  SECCOMP_RET_USER_NOTIF
+ *   otherwise           allow
+ *
+ * The architecture is checked before the number is looked at: syscall
+ * numbers only mean something for one ABI.
+ */
+#include <errno.h>
+#include <linux/audit.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "unotify.h"
+#include "util.h"
+
+#ifndef __X32_SYSCALL_BIT
+#define __X32_SYSCALL_BIT 0x40000000
+#endif
+
+static const long trapped[] = {
+	__NR_open,     __NR_openat,	__NR_creat,    __NR_stat,   __NR_lstat,
+	__NR_newfstatat, __NR_statx,	__NR_readlink, __NR_readlinkat, __NR_execve,
+	__NR_execveat, __NR_connect,
+};
+
+static const long enosys[] = { __NR_openat2, __NR_io_uring_setup, __NR_io_uring_enter,
+			       __NR_io_uring_register };
+
+bool unotify_traps(long nr)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(trapped); i++)
+		if (trapped[i] == nr)
+			return true;
+	return false;
+}
+
+#define STMT(code, k) ((struct sock_filter)BPF_STMT(code, k))
+#define JUMP(code, k, jt, jf) ((struct sock_filter)BPF_JUMP(code, k, jt, jf))
+
+size_t unotify_filter_build(struct sock_filter *prog)
+{
+	size_t n = 0, i;
+	/* Index of the return instructions, laid out at the end. */
+	const size_t nr_checks = ARRAY_SIZE(enosys) + ARRAY_SIZE(trapped);
+	const size_t head = 4; /* ld arch, jeq, ld nr, jge x32 */
+	const size_t ret_allow = head + nr_checks;
+	const size_t ret_notif = ret_allow + 1;
+	const size_t ret_enosys = ret_allow + 2;
+	const size_t ret_kill = ret_allow + 3;
+
+	_Static_assert(4 + ARRAY_SIZE(enosys) + ARRAY_SIZE(trapped) + 4 <= UNOTIFY_FILTER_MAX,
+		       "UNOTIFY_FILTER_MAX too small");
+
+	prog[n++] = STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
+	prog[n] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 0, ret_kill - (n + 1));
+	n++;
+	prog[n++] = STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
+	prog[n] = JUMP(BPF_JMP | BPF_JGE | BPF_K, __X32_SYSCALL_BIT, ret_kill - (n + 1), 0);
+	n++;
+	for (i = 0; i < ARRAY_SIZE(enosys); i++, n++)
+		prog[n] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, enosys[i], ret_enosys - (n + 1), 0);
+	for (i = 0; i < ARRAY_SIZE(trapped); i++, n++)
+		prog[n] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, trapped[i], ret_notif - (n + 1), 0);
+	prog[n++] = STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+	prog[n++] = STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF);
+	prog[n++] = STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA));
+	prog[n++] = STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
+	return n;
+}
+
+int unotify_install_filter(void)
+{
+	struct sock_filter insns[UNOTIFY_FILTER_MAX];
+	struct sock_fprog prog = { .filter = insns };
+	long fd;
+
+	if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
+		return -EPERM;
+	prog.len = (unsigned short)unotify_filter_build(insns);
+	/*
+	 * WAIT_KILLABLE_RECV (Linux 5.19): once the supervisor has received a
+	 * request, only a fatal signal interrupts the caller, so an open we
+	 * performed (O_CREAT|O_EXCL) is never restarted behind our back.
+	 */
+	fd = syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER,
+		     SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
+		     &prog);
+	if (fd < 0 && errno == EINVAL)
+		fd = syscall(__NR_seccomp, SECCOMP_SET_MODE_FILTER,
+			     SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog);
+	if (fd < 0)
+		return -errno;
+	return (int)fd;
+}
