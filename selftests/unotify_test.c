@@ -28,6 +28,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <grp.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -718,4 +719,37 @@ TEST(policy_check_longest_root_and_deny)
 	T_EXPECT_EQ(unotify_policy_check(&p, "/a/w/d/e", UNOTIFY_READ, &root), -EACCES);
 	T_EXPECT_EQ(unotify_policy_check(&p, "/ab", UNOTIFY_READ, &root), -EACCES);
 	T_EXPECT_EQ(unotify_policy_check(&p, "a", UNOTIFY_READ, &root), -EACCES);
+}
+
+/* ---------------------------------------------------------------------- */
+/* Confused deputy: a root supervisor opens as the (unprivileged) child    */
+/* ---------------------------------------------------------------------- */
+
+static int child_as_nobody(int ctl)
+{
+	char path[4200];
+
+	(void)ctl;
+	C_CHECK(setgroups(0, NULL) == 0 && setresgid(65534, 65534, 65534) == 0 &&
+		setresuid(65534, 65534, 65534) == 0);
+	snprintf(path, sizeof(path), "%s/file", p_ro);
+	C_CHECK(open(path, O_RDONLY) >= 0);
+	snprintf(path, sizeof(path), "%s/root-only", p_ro);
+	C_CHECK(open_fails(path, O_RDONLY, EACCES));
+	/* rw/ is root's 0755 directory: the kernel refuses nobody, and so
+	 * must the supervisor, though it runs as root. */
+	snprintf(path, sizeof(path), "%s/by-nobody", p_rw);
+	C_CHECK(open_fails(path, O_CREAT | O_WRONLY, EACCES));
+	return 0;
+}
+
+TEST(root_supervisor_opens_with_the_childs_credentials)
+{
+	if (!t_is_root())
+		t_skip("needs root (a root supervisor serving an unprivileged child)");
+	setup_tree();
+	t_write_file(t_path("ro/root-only"), "root-secret");
+	T_ASSERT(chmod(t_path("ro/root-only"), 0600) == 0);
+	T_EXPECT_EQ(run_confined(child_as_nobody), 0);
+	T_ASSERT(access(t_path("rw/by-nobody"), F_OK) != 0);
 }
