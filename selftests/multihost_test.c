@@ -482,6 +482,9 @@ TEST(tls_worker_killed_mid_job)
 	T_EXPECT_EQ(r.status, 255);
 	T_EXPECT_STR(r.err, "lost the worker");
 	T_ASSERT(r.seconds < 25);
+	/* the tree dies with the connection process (parent-death signals) */
+	for (int i = 0; i < 50 && running("sleep 30"); i++)
+		usleep(100000);
 	T_ASSERT(!running("sleep 30"));
 	{
 		char cmd[700];
