@@ -420,6 +420,8 @@ void conn_fail(struct conn *c, const char *why)
 	set_err(c, "%s", why);
 }
 
+static int drain_tls(struct conn *c);
+
 static int on_read(struct conn *c, int res)
 {
 	if (res < 0) {
@@ -434,6 +436,12 @@ static int on_read(struct conn *c, int res)
 	if (!c->tls)
 		return consume(c, c->rbuf, (size_t)res);
 	tls_channel_feed(c->tls, c->rbuf, (size_t)res);
+	return drain_tls(c);
+}
+
+/* Records already buffered (e.g. read along with the handshake's last flight). */
+static int drain_tls(struct conn *c)
+{
 	for (;;) {
 		ssize_t n = tls_channel_read(c->tls, c->plain, RBUF_SIZE);
 
@@ -541,7 +549,9 @@ int conn_run(struct conn *c)
 
 	c->loop_thread = pthread_self();
 	c->in_loop = true;
-	while (want_more(c)) {
+	if (c->tls && drain_tls(c) < 0)
+		ret = -ECONNRESET;
+	while (ret == 0 && want_more(c)) {
 		struct io_uring_cqe *cqe;
 		int r;
 

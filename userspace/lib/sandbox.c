@@ -620,6 +620,25 @@ static int fallback_without_namespaces(const struct sandbox_config *c,
 	return 0;
 }
 
+void sandbox_config_from_plan(struct sandbox_config *c, const struct mos_policy *p,
+			      const struct mos_plan *plan, char *const *argv, bool allow_degraded,
+			      const char *progname)
+{
+	*c = (struct sandbox_config){
+		.policy = p,
+		.argv = argv,
+		.envp = plan->envp,
+		.cwd = p->cwd,
+		.landlock = plan->landlock.ruleset_fd >= 0 ? &plan->landlock : NULL,
+		.seccomp = plan->seccomp,
+		.limits = &plan->limits,
+		.cgcaps = &plan->cgcaps,
+		.need_pidns = plan->need_pidns,
+		.allow_degraded = allow_degraded,
+		.progname = progname,
+	};
+}
+
 int sandbox_run(const struct sandbox_config *c)
 {
 	struct landlock_plan fallback = { .ruleset_fd = -1 };

@@ -23,6 +23,7 @@
 
 #include "cgroup.h"
 #include "landlock.h"
+#include "plan.h"
 #include "resource_limits.h"
 
 /* Exit statuses, after env(1) and timeout(1). */
@@ -56,6 +57,12 @@ struct sandbox_config {
 	 * inherit that block. */
 	bool unblock_forwarded;
 };
+
+/* A configuration that runs ARGV under PLAN, compiled from policy P; the
+ * caller may then set the fields for special cases (ids, tty, ...). */
+void sandbox_config_from_plan(struct sandbox_config *c, const struct mos_policy *p,
+			      const struct mos_plan *plan, char *const *argv, bool allow_degraded,
+			      const char *progname);
 
 /* Run C->argv confined; returns the exit status mosctl should use. */
 int sandbox_run(const struct sandbox_config *c);

@@ -214,3 +214,30 @@ const char *wire_msg_name(unsigned type)
 
 	return type < ARRAY_SIZE(names) ? names[type] : NULL;
 }
+
+void wire_hello_build(struct wire_buf *b, uint16_t role)
+{
+	struct mos_hello he = { .magic = MOS_PROTO_MAGIC, .version = MOS_PROTO_VERSION,
+				.role = role };
+
+	wire_buf_start(b, MOS_MSG_HELLO, 0, 0);
+	wire_put(b, &he, sizeof(he));
+}
+
+const char *wire_hello_check(const uint8_t *payload, size_t len, uint16_t want_role)
+{
+	struct wire_reader rd;
+	struct mos_hello he;
+
+	wire_reader_init(&rd, payload, len);
+	if (!wire_get(&rd, &he, sizeof(he)) || !wire_end(&rd))
+		return "malformed HELLO";
+	if (he.magic != MOS_PROTO_MAGIC)
+		return "HELLO without the MoSingAr magic: not a MoSingAr peer";
+	if (he.version < MOS_PROTO_VERSION)
+		return "the peer speaks an older protocol version";
+	if (he.role != want_role)
+		return want_role == 1 ? "HELLO from a worker where an origin was expected"
+				      : "HELLO from an origin where a worker was expected";
+	return NULL;
+}

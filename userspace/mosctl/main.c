@@ -120,19 +120,7 @@ static int cmd_run(int argc, char **argv)
 	}
 	if (o.verbose)
 		report_print(&plan.rep, stderr, "mosctl: ");
-	sc = (struct sandbox_config){
-		.policy = &o.policy,
-		.argv = o.command,
-		.envp = plan.envp,
-		.cwd = o.policy.cwd,
-		.landlock = plan.landlock.ruleset_fd >= 0 ? &plan.landlock : NULL,
-		.seccomp = plan.seccomp,
-		.limits = &plan.limits,
-		.cgcaps = &plan.cgcaps,
-		.need_pidns = plan.need_pidns,
-		.allow_degraded = o.allow_degraded,
-		.progname = "mosctl",
-	};
+	sandbox_config_from_plan(&sc, &o.policy, &plan, o.command, o.allow_degraded, "mosctl");
 	fflush(NULL);
 	r = sandbox_run(&sc);
 out:

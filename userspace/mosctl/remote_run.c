@@ -138,11 +138,10 @@ static void on_frame(struct conn *c, const struct mos_frame_hdr *h, uint8_t *pay
 		goto out;
 	switch (h->type) {
 	case MOS_MSG_HELLO: {
-		struct mos_hello he;
+		const char *why = wire_hello_check(payload, h->len, 2);
 
-		if (!wire_get(&rd, &he, sizeof(he)) || !wire_end(&rd) ||
-		    he.magic != MOS_PROTO_MAGIC || he.role != 2) {
-			conn_fail(c, "bad HELLO from the worker");
+		if (why) {
+			conn_fail(c, why);
 			goto out;
 		}
 		rm->hello = true;
@@ -349,7 +348,6 @@ static int send_job(struct conn *c, const struct run_opts *o, bool have_stdin, b
 	extern char **environ;
 	struct mos_job j = { .uid = getuid(), .gid = getgid(),
 			     .flags = (have_stdin ? MOS_JOB_STDIN : 0) | (tty ? MOS_JOB_TTY : 0) };
-	struct mos_hello he = { .magic = MOS_PROTO_MAGIC, .version = MOS_PROTO_VERSION, .role = 1 };
 	struct wire_buf b = { 0 };
 	_cleanup_free_ char *cwd = getcwd(NULL, 0);
 	char **fwd = o->forward;
@@ -401,8 +399,7 @@ static int send_job(struct conn *c, const struct run_opts *o, bool have_stdin, b
 	j.nenv = nenv;
 	j.nsandbox = (uint32_t)nfwd + nextra;
 
-	wire_buf_start(&b, MOS_MSG_HELLO, 0, 0);
-	wire_put(&b, &he, sizeof(he));
+	wire_hello_build(&b, 1);
 	conn_send(c, &b);
 	wire_buf_start(&b, MOS_MSG_JOB, 0, 0);
 	wire_put(&b, &j, sizeof(j));

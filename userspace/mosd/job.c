@@ -379,24 +379,13 @@ static int run_sandboxed(const struct job_desc *d)
 	}
 	if (o.verbose)
 		report_print(&plan.rep, stderr, "mosd: ");
-	sc = (struct sandbox_config){
-		.policy = &o.policy,
-		.argv = o.command,
-		.envp = plan.envp,
-		.cwd = o.policy.cwd,
-		.landlock = plan.landlock.ruleset_fd >= 0 ? &plan.landlock : NULL,
-		.seccomp = plan.seccomp,
-		.limits = &plan.limits,
-		.cgcaps = &plan.cgcaps,
-		.need_pidns = plan.need_pidns,
-		.allow_degraded = o.allow_degraded,
-		.progname = "mosd",
-		.map_ids = true,
-		.inner_uid = d->j.uid,
-		.inner_gid = d->j.gid,
-		.tty = d->j.flags & MOS_JOB_TTY,
-		.unblock_forwarded = true,
-	};
+	sandbox_config_from_plan(&sc, &o.policy, &plan, o.command, o.allow_degraded, "mosd");
+	/* the origin user's ids inside; signals held by pid 1 until forwarded */
+	sc.map_ids = true;
+	sc.inner_uid = d->j.uid;
+	sc.inner_gid = d->j.gid;
+	sc.tty = d->j.flags & MOS_JOB_TTY;
+	sc.unblock_forwarded = true;
 	fflush(NULL);
 	r = sandbox_run(&sc);
 	return r;
@@ -885,17 +874,14 @@ static void on_frame(struct conn *c, const struct mos_frame_hdr *h, uint8_t *pay
 		goto out;
 	}
 	switch (h->type) {
-	case MOS_MSG_HELLO: {
-		struct mos_hello he;
-
-		if (!wire_get(&rd, &he, sizeof(he)) || !wire_end(&rd) ||
-		    he.magic != MOS_PROTO_MAGIC || he.role != 1) {
-			conn_fail(c, "bad HELLO from the origin");
+	case MOS_MSG_HELLO:
+		why = wire_hello_check(payload, h->len, 1);
+		if (why) {
+			conn_fail(c, why);
 			goto out;
 		}
 		jb->hello = true;
 		break;
-	}
 	case MOS_MSG_JOB:
 		if (jb->started) {
 			conn_fail(c, "a second JOB on one connection");
@@ -984,7 +970,6 @@ int job_serve_connection(int rfd, int wfd, struct tls_channel *tls, const struct
 {
 	struct job jb = { .jc = jc, .in_w = -1, .out_r = -1, .err_r = -1, .fuse_fd = -1,
 			  .pty = -1, .ready_fd = -1 };
-	struct mos_hello he = { .magic = MOS_PROTO_MAGIC, .version = MOS_PROTO_VERSION, .role = 2 };
 	struct wire_buf b = { 0 };
 	int r;
 
@@ -1002,8 +987,7 @@ int job_serve_connection(int rfd, int wfd, struct tls_channel *tls, const struct
 		mos_warn("connection refused: %s", conn_error(jb.conn));
 		goto out;
 	}
-	wire_buf_start(&b, MOS_MSG_HELLO, 0, 0);
-	wire_put(&b, &he, sizeof(he));
+	wire_hello_build(&b, 2);
 	conn_send(jb.conn, &b);
 	r = conn_run(jb.conn);
 	if (!jb.exit_sent) {
