@@ -122,6 +122,15 @@ const char *t_helper(const char *name)
 	return b;
 }
 
+void t_remove_later(const char *path)
+{
+	int fd = open(t_path(".remove-later"), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+
+	if (fd < 0 || dprintf(fd, "%s\n", path) < 0)
+		t_fail("cannot record %s for removal: %s", path, strerror(errno));
+	close(fd);
+}
+
 const char *t_dir(void)
 {
 	return test_dir;
@@ -339,6 +348,23 @@ static void rm_rf(const char *dir)
 	nftw(dir, rm_entry, 32, FTW_DEPTH | FTW_PHYS);
 }
 
+/* In the runner, after the test: remove what it asked to. */
+static void remove_later_paths(void)
+{
+	char buf[8192], *line, *save = NULL;
+	int fd = open(t_path(".remove-later"), O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		if (line[0] == '/')
+			rm_rf(line);
+}
+
 static int run_one(int idx, const struct t_entry *t)
 {
 	char reason[512] = "";
@@ -372,6 +398,7 @@ static int run_one(int idx, const struct t_entry *t)
 		reason[n > 0 ? n : 0] = '\0';
 		close(fd);
 	}
+	remove_later_paths();
 	rm_rf(test_dir);
 	if (WIFEXITED(st) && WEXITSTATUS(st) == T_PASS) {
 		printf("ok %d %s\n", idx, t->name);

@@ -113,6 +113,9 @@ const char *t_helper(const char *name);
 const char *t_dir(void);
 /* Join t_dir() and NAME into a static-lifetime string. */
 const char *t_path(const char *name);
+/* Remove PATH (recursively) after the test, like t_dir(): for a directory a
+ * test had to make elsewhere (a remote job's /tmp is not the origin's). */
+void t_remove_later(const char *path);
 /* Write CONTENT to PATH (mode 0644); fails the test on error. */
 void t_write_file(const char *path, const char *content);
 /* True when running as uid 0. */

@@ -108,16 +108,6 @@ static void hosts_up(struct hosts *h)
 /* The origin's files: not under /tmp, which is the job's private tmpfs. */
 static char odir[64];
 
-static void remove_odir(void)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", odir);
-	if (odir[0] && system(cmd)) {
-		/* best effort */
-	}
-}
-
 static const char *origin_dir(void)
 {
 	if (!odir[0]) {
@@ -125,7 +115,7 @@ static const char *origin_dir(void)
 		if (!mkdtemp(odir))
 			t_fail("mkdtemp: %s", strerror(errno));
 		chmod(odir, 0755);
-		atexit(remove_odir);
+		t_remove_later(odir);
 	}
 	return odir;
 }

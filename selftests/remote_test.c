@@ -29,18 +29,6 @@
  */
 static char odir[64];
 
-static void remove_odir(void)
-{
-	char cmd[128];
-
-	if (!odir[0])
-		return;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", odir);
-	if (system(cmd)) {
-		/* best effort */
-	}
-}
-
 static const char *o_dir(void)
 {
 	if (!odir[0]) {
@@ -48,7 +36,7 @@ static const char *o_dir(void)
 		if (!mkdtemp(odir))
 			t_fail("mkdtemp %s: %s", odir, strerror(errno));
 		chmod(odir, 0755);
-		atexit(remove_odir);
+		t_remove_later(odir);
 	}
 	return odir;
 }
