@@ -78,6 +78,7 @@ static void hosts_up(struct hosts *h)
 
 	if (!t_is_root())
 		t_skip("network namespaces need root");
+	setenv("XDG_CACHE_HOME", t_path("xdg"), 1); /* the origin's caches: this test's own */
 	/* a job's /tmp is the worker's: start where the origin's files are seen */
 	if (chdir("/") < 0)
 		t_fail("chdir /: %s", strerror(errno));

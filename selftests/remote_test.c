@@ -63,6 +63,8 @@ static void need_worker(void)
 		       "(user.max_user_namespaces=0 or CONFIG_USER_NS off?)");
 	/* every test gets its own cache, so hits and misses are its own */
 	setenv("MOS_LOCAL_CACHE", t_path("cache"), 1);
+	/* and its own origin caches (hashes, job manifests) */
+	setenv("XDG_CACHE_HOME", t_path("xdg"), 1);
 	/* the job starts in mosctl's cwd, which must not be under /tmp */
 	if (chdir(o_dir()) < 0)
 		t_fail("chdir %s: %s", o_dir(), strerror(errno));
@@ -260,11 +262,26 @@ TEST(remote_stats_and_cache_hits)
 	T_EXPECT_STR(r.err, "mosctl: stats: wall");
 	T_EXPECT_NO_STR(r.err, "misses 0,");
 	t_result_free(&r);
-	/* the same files again: all from the cache */
+	/* the same files again: all from the cache, and the lookups sent ahead
+	 * with the job (the manifest of this kind of job): a handful of round
+	 * trips at most, where the first run needed dozens */
 	t_mosctl(&r, "run", "--on", "local", "--stats", "--", "/bin/cat", o_path("data"), NULL);
 	T_EXPECT_EQ(r.status, 0);
+	T_EXPECT_STR(r.out, "some content to cache");
 	T_EXPECT_STR(r.err, "fetched 0 bytes");
 	T_EXPECT_STR(r.err, "misses 0,");
+	{
+		const char *rt = strstr(r.err, "round trips ");
+
+		T_ASSERT(rt);
+		T_ASSERT(atoi(rt + strlen("round trips ")) <= 3);
+	}
+	t_result_free(&r);
+	/* the file changed on the origin: the job sees the new content */
+	t_write_file(o_path("data"), "new content, same name\n");
+	t_mosctl(&r, "run", "--on", "local", "--stats", "--", "/bin/cat", o_path("data"), NULL);
+	T_EXPECT_EQ(r.status, 0);
+	T_EXPECT_STR(r.out, "new content, same name");
 	t_result_free(&r);
 }
 

@@ -32,24 +32,24 @@ static void reply_status(struct conn *c, const struct mos_frame_hdr *h, int r)
 		reply_empty(c, h);
 }
 
-static void serve_listdir(struct conn *c, struct origin_service *s, const struct mos_frame_hdr *h,
-			  const char *path)
+/*
+ * A directory's listing in one or more frames of TYPE, each: [PATH when
+ * preloading], the directory's attributes, then entries; MORE on all but the
+ * last.
+ */
+static void send_listing(struct conn *c, uint8_t type, uint16_t flags, uint32_t id,
+			 const char *preload_path, const struct mos_attr *dir,
+			 const struct origin_dirent *ents, size_t n)
 {
-	struct origin_dirent *ents = NULL;
-	struct mos_attr dir;
-	size_t n = 0, i = 0;
-	int r = origin_listdir(s->fs, path, &dir, &ents, &n);
+	size_t i = 0;
 
-	if (r < 0) {
-		reply_err(c, h->id, r);
-		return;
-	}
-	/* One or more frames, each: the directory's attributes, then entries. */
 	do {
 		struct wire_buf b = { 0 };
 
-		wire_buf_start(&b, MOS_MSG_LISTDIR, MOS_F_REPLY, h->id);
-		wire_put(&b, &dir, sizeof(dir));
+		wire_buf_start(&b, type, flags, id);
+		if (preload_path)
+			wire_put_str(&b, preload_path);
+		wire_put(&b, dir, sizeof(*dir));
 		for (; i < n; i++) {
 			struct mos_dirent_hdr d = { .attr = ents[i].attr };
 			size_t nl = strlen(ents[i].name), ll = ents[i].link ? strlen(ents[i].link) : 0;
@@ -68,7 +68,29 @@ static void serve_listdir(struct conn *c, struct origin_service *s, const struct
 			((struct mos_frame_hdr *)b.p)->flags |= MOS_F_MORE;
 		conn_send(c, &b);
 	} while (i < n);
+}
+
+static void remember(char ***v, size_t *n, const char *path)
+{
+	if (*n < ORIGIN_MANIFEST_MAX)
+		strv_push(v, n, xstrdup(path));
+}
+
+static void serve_listdir(struct conn *c, struct origin_service *s, const struct mos_frame_hdr *h,
+			  const char *path)
+{
+	struct origin_dirent *ents = NULL;
+	struct mos_attr dir;
+	size_t n = 0;
+	int r = origin_listdir(s->fs, path, &dir, &ents, &n);
+
+	if (r < 0) {
+		reply_err(c, h->id, r);
+		return;
+	}
+	send_listing(c, MOS_MSG_LISTDIR, MOS_F_REPLY, h->id, NULL, &dir, ents, n);
 	origin_dirents_free(ents, n);
+	remember(&s->listed, &s->nlisted, path);
 }
 
 static void serve_stat(struct conn *c, struct origin_service *s, const struct mos_frame_hdr *h,
@@ -104,6 +126,7 @@ static void serve_open(struct conn *c, struct origin_service *s, const struct mo
 	wire_buf_start(&b, MOS_MSG_OPEN, MOS_F_REPLY, h->id);
 	wire_put(&b, &o, sizeof(o));
 	conn_send(c, &b);
+	remember(&s->opened, &s->nopened, path);
 }
 
 static void serve_fetch(struct conn *c, struct origin_service *s, const struct mos_frame_hdr *h,
@@ -392,6 +415,15 @@ bool origin_serve_frame(struct conn *c, struct origin_service *s, const struct m
 	return true;
 }
 
+void origin_service_free(struct origin_service *s)
+{
+	origin_service_abort(s);
+	strv_free(s->listed);
+	strv_free(s->opened);
+	s->listed = s->opened = NULL;
+	s->nlisted = s->nopened = 0;
+}
+
 void origin_service_abort(struct origin_service *s)
 {
 	for (int i = 0; i < ORIGIN_MAX_PUTS; i++) {
@@ -399,4 +431,79 @@ void origin_service_abort(struct origin_service *s)
 			origin_put_abort(s->puts[i]);
 		s->puts[i] = NULL;
 	}
+}
+
+/* ------------------------------------------------------------------ */
+/* The job manifest: what a job of this kind looked up last time.     */
+/* ------------------------------------------------------------------ */
+
+int origin_manifest_save(const struct origin_service *s, const char *file)
+{
+	_cleanup_free_ char *tmp = xasprintf("%s.tmp.%d", file, (int)getpid());
+	FILE *f = fopen(tmp, "we");
+
+	if (!f)
+		return -errno;
+	for (size_t i = 0; i < s->nlisted; i++)
+		fprintf(f, "D %s\n", s->listed[i]);
+	for (size_t i = 0; i < s->nopened; i++)
+		fprintf(f, "F %s\n", s->opened[i]);
+	if (fclose(f) != 0 || rename(tmp, file) < 0) {
+		int e = errno;
+
+		unlink(tmp);
+		return -e;
+	}
+	return 0;
+}
+
+size_t origin_manifest_send(struct conn *c, struct origin_service *s, const char *file)
+{
+	FILE *f = fopen(file, "re");
+	char line[MOS_PATH_MAX + 8];
+	size_t sent = 0, count = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f) && count++ < ORIGIN_MANIFEST_MAX) {
+		size_t len = strlen(line);
+		const char *path = line + 2;
+
+		if (len < 4 || line[len - 1] != '\n' || line[1] != ' ' || line[2] != '/')
+			continue; /* a damaged manifest costs round trips, nothing else */
+		line[len - 1] = 0;
+		if (origin_path_check(path) < 0 || through_symlink(path))
+			continue;
+		if (line[0] == 'D') {
+			struct origin_dirent *ents = NULL;
+			struct mos_attr dir;
+			size_t n = 0;
+
+			if (s->scope && !origin_scope_allows(s->scope, path, SCOPE_LIST))
+				continue;
+			if (origin_listdir(s->fs, path, &dir, &ents, &n) < 0)
+				continue;
+			send_listing(c, MOS_MSG_PRELOAD_LISTDIR, 0, 0, path, &dir, ents, n);
+			origin_dirents_free(ents, n);
+			/* kept for the next job too: this one will not ask for it */
+			remember(&s->listed, &s->nlisted, path);
+			sent++;
+		} else if (line[0] == 'F') {
+			struct mos_open_reply o;
+			struct wire_buf b = { 0 };
+
+			if (s->scope && !origin_scope_allows(s->scope, path, SCOPE_READ))
+				continue;
+			if (origin_open(s->fs, path, &o.attr, o.sha256) < 0)
+				continue;
+			wire_buf_start(&b, MOS_MSG_PRELOAD_OPEN, 0, 0);
+			wire_put_str(&b, path);
+			wire_put(&b, &o, sizeof(o));
+			conn_send(c, &b);
+			remember(&s->opened, &s->nopened, path);
+			sent++;
+		}
+	}
+	fclose(f);
+	return sent;
 }

@@ -334,6 +334,37 @@ static struct tls_channel *client_tls(struct mos_identity **idp, char *err, size
 	}
 }
 
+/*
+ * Where the manifest of this kind of job lives: one per (working directory,
+ * command), e.g. every `gcc` a `make` in this directory runs.  NULL when the
+ * cache directory cannot be made (the job then simply asks as it goes).
+ */
+static char *manifest_path(const struct run_opts *o)
+{
+	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	_cleanup_free_ char *cwd = getcwd(NULL, 0);
+	_cleanup_free_ char *dir = NULL;
+	uint64_t h = 0xcbf29ce484222325ULL;
+	const char *parts[3];
+
+	if (!cwd || !o->ncommand)
+		return NULL;
+	parts[0] = cwd;
+	parts[1] = o->command[0];
+	parts[2] = o->on;
+	for (size_t k = 0; k < 3; k++)
+		for (const char *p = parts[k];; p++) {
+			h = (h ^ (uint8_t)*p) * 0x100000001b3ULL;
+			if (!*p)
+				break;
+		}
+	dir = xdg && *xdg ? xasprintf("%s/mosingar/manifests", xdg)
+			  : xasprintf("%s/.cache/mosingar/manifests", home && *home ? home : "/tmp");
+	if (mkdir_p(dir, 0700) < 0)
+		return NULL;
+	return xasprintf("%s/%016llx", dir, (unsigned long long)h);
+}
+
 /* ------------------------------------------------------------------ */
 
 static void put_strv(struct wire_buf *b, char *const *v, uint32_t n)
@@ -343,7 +374,7 @@ static void put_strv(struct wire_buf *b, char *const *v, uint32_t n)
 }
 
 static int send_job(struct conn *c, const struct run_opts *o, bool have_stdin, bool tty,
-		    struct origin_scope *scope)
+		    struct origin_scope *scope, struct origin_service *svc, const char *manifest)
 {
 	extern char **environ;
 	struct mos_job j = { .uid = getuid(), .gid = getgid(),
@@ -401,6 +432,8 @@ static int send_job(struct conn *c, const struct run_opts *o, bool have_stdin, b
 
 	wire_hello_build(&b, 1);
 	conn_send(c, &b);
+	if (manifest)
+		origin_manifest_send(c, svc, manifest);
 	wire_buf_start(&b, MOS_MSG_JOB, 0, 0);
 	wire_put(&b, &j, sizeof(j));
 	put_strv(&b, o->command, j.nargv);
@@ -427,6 +460,7 @@ int remote_run(const struct run_opts *o)
 	struct timespec t0, t1;
 	struct termios saved_tio;
 	bool have_stdin, tty = false;
+	_cleanup_free_ char *manifest = NULL;
 	struct stat st;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -482,7 +516,8 @@ int remote_run(const struct run_opts *o)
 	 * (keys, ^C included, travel as bytes; the worker's pty interprets). */
 	tty = isatty(0) && isatty(1) && tcgetattr(0, &saved_tio) == 0;
 	rm.svc.scope = &rm.scope;
-	if (send_job(rm.conn, o, have_stdin, tty, &rm.scope) < 0) {
+	manifest = manifest_path(o);
+	if (send_job(rm.conn, o, have_stdin, tty, &rm.scope, &rm.svc, manifest) < 0) {
 		ret = MOS_EXIT_SETUP;
 		goto out;
 	}
@@ -518,6 +553,8 @@ int remote_run(const struct run_opts *o)
 		goto out;
 	}
 	ret = (int)rm.ex.status;
+	if (manifest)
+		origin_manifest_save(&rm.svc, manifest);
 	if (rm.exit_msg && *rm.exit_msg)
 		mos_err("%s", rm.exit_msg);
 	if (rm.ex.flags & MOS_EXIT_WRITEBACK_FAILED && ret == 0)
@@ -543,7 +580,7 @@ int remote_run(const struct run_opts *o)
 			(unsigned long long)rm.svc.refused, (unsigned long long)cs.bytes_in, (unsigned long long)cs.bytes_out);
 	}
 out:
-	origin_service_abort(&rm.svc);
+	origin_service_free(&rm.svc);
 	conn_free(rm.conn);
 	if (rm.id)
 		mos_identity_free(rm.id);

@@ -900,6 +900,19 @@ static void on_frame(struct conn *c, const struct mos_frame_hdr *h, uint8_t *pay
 			send_exit(jb, MOS_EXIT_SETUP, 0, "the worker could not start the job");
 		}
 		break;
+	case MOS_MSG_PRELOAD_LISTDIR:
+		if (remote_backend_preload_listing(&jb->rb, payload, h->len,
+						   h->flags & MOS_F_MORE) < 0) {
+			conn_fail(c, "malformed PRELOAD_LISTDIR");
+			goto out;
+		}
+		break;
+	case MOS_MSG_PRELOAD_OPEN:
+		if (remote_backend_preload_open(&jb->rb, payload, h->len) < 0) {
+			conn_fail(c, "malformed PRELOAD_OPEN");
+			goto out;
+		}
+		break;
 	case MOS_MSG_STDIN: {
 		const void *data;
 		size_t len;
@@ -1019,6 +1032,7 @@ out:
 		rm_rf(jb.dir);
 	conn_free(jb.conn);
 	open_cache_free(jb.rb.opened);
+	remote_backend_free_preloaded(&jb.rb);
 	free(jb.inbuf);
 	desc_free(&jb.d);
 	return r;

@@ -66,6 +66,88 @@ static int listing_frame(void *arg, const struct mos_frame_hdr *h, const uint8_t
 	return 0;
 }
 
+struct preloaded_listing {
+	struct preloaded_listing *next;
+	char *path;
+	struct listing l;
+	bool complete; /* its last frame (no MORE) has arrived */
+};
+
+int remote_backend_preload_listing(struct remote_backend *rb, const uint8_t *payload, size_t len,
+				   bool more)
+{
+	struct wire_reader rd;
+	struct preloaded_listing *p;
+	_cleanup_free_ char *path = NULL;
+	int r;
+
+	wire_reader_init(&rd, payload, len);
+	if (!wire_get_str(&rd, &path, MOS_PATH_MAX) || path[0] != '/')
+		return -EPROTO;
+	pthread_mutex_lock(&rb->lock);
+	for (p = rb->preloaded; p && strcmp(p->path, path); p = p->next)
+		;
+	if (!p) {
+		p = xcalloc(1, sizeof(*p));
+		p->path = steal_pointer(&path);
+		p->next = rb->preloaded;
+		rb->preloaded = p;
+	}
+	r = p->complete ? -EPROTO : listing_frame(&p->l, NULL, rd.p + rd.off, rd.len - rd.off);
+	if (r == 0 && !more)
+		p->complete = true;
+	pthread_mutex_unlock(&rb->lock);
+	return r;
+}
+
+int remote_backend_preload_open(struct remote_backend *rb, const uint8_t *payload, size_t len)
+{
+	struct wire_reader rd;
+	struct mos_open_reply o;
+	_cleanup_free_ char *path = NULL;
+
+	wire_reader_init(&rd, payload, len);
+	if (!wire_get_str(&rd, &path, MOS_PATH_MAX) || path[0] != '/' ||
+	    !wire_get(&rd, &o, sizeof(o)) || !wire_end(&rd))
+		return -EPROTO;
+	open_cache_put(rb->opened, path, &o.attr, o.sha256);
+	return 0;
+}
+
+void remote_backend_free_preloaded(struct remote_backend *rb)
+{
+	for (struct preloaded_listing *p = rb->preloaded, *n; p; p = n) {
+		n = p->next;
+		origin_dirents_free(p->l.ents, p->l.n);
+		free(p->path);
+		free(p);
+	}
+	rb->preloaded = NULL;
+}
+
+/* A listing the origin sent ahead: handed over to mosfs (it keeps it). */
+static bool take_preloaded(struct remote_backend *rb, const char *path, struct listing *out)
+{
+	struct preloaded_listing **pp, *p = NULL;
+
+	pthread_mutex_lock(&rb->lock);
+	for (pp = &rb->preloaded; *pp; pp = &(*pp)->next) {
+		if ((*pp)->complete && !strcmp((*pp)->path, path)) {
+			p = *pp;
+			*pp = p->next;
+			rb->preload_hits++;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&rb->lock);
+	if (!p)
+		return false;
+	*out = p->l;
+	free(p->path);
+	free(p);
+	return true;
+}
+
 static int rb_listdir(void *ctx, const char *path, struct mos_attr *dir,
 		      struct origin_dirent **ents, size_t *n)
 {
@@ -73,6 +155,13 @@ static int rb_listdir(void *ctx, const char *path, struct mos_attr *dir,
 	struct listing l = { 0 };
 	struct wire_buf b = { 0 };
 	int r;
+
+	if (take_preloaded(rb, path, &l)) {
+		*dir = l.dir;
+		*ents = l.ents;
+		*n = l.n;
+		return 0;
+	}
 
 	put_path_req(&b, MOS_MSG_LISTDIR, NULL, 0, path);
 	r = conn_call(rb->conn, &b, listing_frame, &l);

@@ -15,15 +15,26 @@
 #include "mosfs.h"
 #include "open_cache.h"
 
+struct preloaded_listing;
+
 struct remote_backend {
 	struct conn *conn;
+	struct preloaded_listing *preloaded; /* listings sent before the job (PRELOAD_LISTDIR) */
 	struct cas *cas;
 	struct open_cache *opened; /* OPEN answers, kept for the job */
 	pthread_mutex_t lock;
 	uint64_t cache_hits, cache_misses, bytes_fetched, bytes_written;
 	uint64_t open_cache_hits;
+	uint64_t preload_hits; /* listings used from PRELOAD_LISTDIR */
 };
 
 extern const struct mosfs_backend_ops remote_backend_ops;
+
+/* A PRELOAD_LISTDIR / PRELOAD_OPEN frame from the origin: kept, and used
+ * instead of asking when the job looks there.  -EPROTO when malformed. */
+int remote_backend_preload_listing(struct remote_backend *rb, const uint8_t *payload, size_t len,
+				   bool more);
+int remote_backend_preload_open(struct remote_backend *rb, const uint8_t *payload, size_t len);
+void remote_backend_free_preloaded(struct remote_backend *rb);
 
 #endif /* MOSD_REMOTE_BACKEND_H */

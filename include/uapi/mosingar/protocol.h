@@ -54,6 +54,9 @@ enum mos_msg {
 	MOS_MSG_SIGNAL = 4,  /* struct mos_signal */
 	MOS_MSG_WINSIZE = 5, /* struct mos_winsize */
 	MOS_MSG_CREDIT = 6,  /* struct mos_credit: the origin consumed output */
+	/* what the previous job of this kind looked up, as of now; before JOB, no reply */
+	MOS_MSG_PRELOAD_LISTDIR = 10, /* vars: path; then as a LISTDIR reply (MORE: continued) */
+	MOS_MSG_PRELOAD_OPEN = 11,    /* vars: path; then struct mos_open_reply */
 
 	/* worker -> origin: output and the end */
 	MOS_MSG_STDOUT = 7, /* vars: data */
