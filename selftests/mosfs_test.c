@@ -159,7 +159,7 @@ static int b_put_file(void *ctx, const char *path, int fd, uint32_t mode,
 		      const struct timespec *mtime)
 {
 	struct src *s = ctx;
-	char p[4096], buf[65536];
+	char p[4096], tmp[4200], buf[65536];
 	struct timespec ts[2] = { { .tv_nsec = UTIME_OMIT }, *mtime };
 	off_t off = 0;
 	ssize_t n;
@@ -168,12 +168,16 @@ static int b_put_file(void *ctx, const char *path, int fd, uint32_t mode,
 	if (s->put_err)
 		return s->put_err;
 	src_path(s, path, p);
-	out = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	/* temp + rename, as the real origin does: a write-back racing a reader
+	 * (a RELEASE after the test's close) never shows a half-written file */
+	snprintf(tmp, sizeof(tmp), "%s.put-%lx", p, (unsigned long)pthread_self());
+	out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (out < 0)
 		return -errno;
 	while ((n = pread(fd, buf, sizeof(buf), off)) > 0) {
 		if (write(out, buf, (size_t)n) != n) {
 			close(out);
+			unlink(tmp);
 			return -EIO;
 		}
 		off += n;
@@ -181,7 +185,11 @@ static int b_put_file(void *ctx, const char *path, int fd, uint32_t mode,
 	fchmod(out, mode);
 	futimens(out, ts);
 	close(out);
-	return n < 0 ? -EIO : 0;
+	if (n < 0 || rename(tmp, p) < 0) {
+		unlink(tmp);
+		return -EIO;
+	}
+	return 0;
 }
 
 #define SYSCALL_OP(name, call)                  \
