@@ -124,6 +124,7 @@ static void test_hostile_worker(void **state)
 	pthread_join(t2, NULL);
 	conn_free(srv);
 	conn_free(wk);
+	origin_service_free(&svc);
 	origin_fs_free(svc.fs);
 	origin_scope_free(&scope);
 	policy_free(&p);
