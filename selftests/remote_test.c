@@ -559,3 +559,30 @@ TEST(remote_worker_drops_a_stalled_peer)
 	T_ASSERT(r.seconds < 8);
 	t_result_free(&r);
 }
+
+/* Read a file, then append to it, again and again: the write open must not
+ * trip over the RELEASE of the read (sent by the kernel after close()). */
+TEST(remote_read_then_append)
+{
+	struct t_result r;
+
+	need_worker();
+	t_write_file(o_path("rw.txt"), "one\n");
+	t_mosctl(&r, "run", "--on", "local", "-r", "/", "-w", o_dir(), "--", "/bin/sh", "-c",
+		 "for i in 1 2 3 4 5 6 7 8 9 10; do cat rw.txt >/dev/null; echo more >> rw.txt || "
+		 "echo FAIL; done",
+		 NULL);
+	T_EXPECT_EQ(r.status, 0);
+	T_EXPECT_NO_STR(r.out, "FAIL");
+	T_EXPECT_NO_STR(r.err, "busy");
+	t_result_free(&r);
+	{
+		char *c = slurp(o_path("rw.txt"), NULL);
+		int lines = 0;
+
+		for (char *p = c; p && *p; p++)
+			lines += *p == '\n';
+		T_EXPECT_EQ(lines, 11);
+		free(c);
+	}
+}

@@ -655,6 +655,27 @@ static int file_open(struct mosfs *fs, struct mosfs_node *n, bool write, bool tr
 
 	while (n->busy)
 		pthread_cond_wait(&fs->cond, &fs->lock);
+	if (write && !n->has_scratch && n->nopen && n->backing_id > 0) {
+		/*
+		 * A reader may have just closed: the kernel sends its RELEASE
+		 * after close() returns, so a program that reads a file and
+		 * then opens it for writing would race it.  Give the RELEASE a
+		 * moment before calling the blob busy (below).
+		 */
+		struct timespec deadline;
+
+		clock_gettime(CLOCK_REALTIME, &deadline);
+		deadline.tv_nsec += 200 * 1000000L;
+		if (deadline.tv_nsec >= 1000000000L) {
+			deadline.tv_sec++;
+			deadline.tv_nsec -= 1000000000L;
+		}
+		while ((n->busy || (n->nopen && n->backing_id > 0)) &&
+		       pthread_cond_timedwait(&fs->cond, &fs->lock, &deadline) == 0)
+			;
+		while (n->busy)
+			pthread_cond_wait(&fs->cond, &fs->lock);
+	}
 	if (n->removed && !created)
 		return -ENOENT;
 	if (!S_ISREG(n->attr.mode))
@@ -753,6 +774,7 @@ static void file_close(struct mosfs *fs, struct mosfs_handle *h)
 	n->nopen--;
 	if (h->writable)
 		n->nwriters--;
+	pthread_cond_broadcast(&fs->cond); /* an open for writing may wait for this */
 	if (!n->nopen && !n->busy) {
 		backing_close(fs, n);
 		if (n->content_fd >= 0)
