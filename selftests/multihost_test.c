@@ -449,7 +449,7 @@ TEST(tls_worker_killed_mid_job)
 {
 	struct hosts h = { 0 };
 	struct t_result r;
-	char cfg[600], script[1024], path[600], parent[32];
+	char cfg[600], script[1024], path[600], parent[32], marker[32];
 	pid_t killer;
 
 	hosts_up(&h);
@@ -457,8 +457,10 @@ TEST(tls_worker_killed_mid_job)
 	start_worker(&h);
 	snprintf(cfg, sizeof(cfg), "MOS_CONFIG_DIR=%s", t_path("cfg"));
 	snprintf(path, sizeof(path), "%s/partial.out", origin_dir());
-	snprintf(script, sizeof(script),
-		 "echo started; { echo PARTIAL; sleep 30; echo END; } > %s", path);
+	/* a sleep no other test runs (limits_test leaves its own 'sleep 30's) */
+	snprintf(marker, sizeof(marker), "sleep 30.%03d", (int)getpid() % 1000);
+	snprintf(script, sizeof(script), "echo started; { echo PARTIAL; %s; echo END; } > %s",
+		 marker, path);
 	snprintf(parent, sizeof(parent), "%d", (int)h.mosd);
 	killer = fork();
 	T_ASSERT(killer >= 0);
@@ -474,9 +476,9 @@ TEST(tls_worker_killed_mid_job)
 	T_EXPECT_STR(r.err, "lost the worker");
 	T_ASSERT(r.seconds < 25);
 	/* the tree dies with the connection process (parent-death signals) */
-	for (int i = 0; i < 50 && running("sleep 30"); i++)
+	for (int i = 0; i < 50 && running(marker); i++)
 		usleep(100000);
-	T_ASSERT(!running("sleep 30"));
+	T_ASSERT(!running(marker));
 	{
 		char cmd[700];
 		char *content;
