@@ -715,8 +715,10 @@ static void send_exit(struct job *jb, int status, uint32_t flags, const char *ms
 	wire_buf_start(&b, MOS_MSG_EXIT, 0, 0);
 	wire_put(&b, &e, sizeof(e));
 	wire_put_str(&b, msg);
+	/* Before sending: the origin may close as soon as it has EXIT, and the
+	 * loop thread must then know that this was the end, not a loss. */
+	__atomic_store_n(&jb->exit_sent, true, __ATOMIC_SEQ_CST);
 	conn_send(jb->conn, &b);
-	jb->exit_sent = true;
 	conn_stop(jb->conn);
 }
 
@@ -1003,7 +1005,7 @@ int job_serve_connection(int rfd, int wfd, struct tls_channel *tls, const struct
 	wire_hello_build(&b, 2);
 	conn_send(jb.conn, &b);
 	r = conn_run(jb.conn);
-	if (!jb.exit_sent) {
+	if (!__atomic_load_n(&jb.exit_sent, __ATOMIC_SEQ_CST)) {
 		mos_warn("the origin went away: %s", conn_error(jb.conn));
 		r = -ECONNRESET;
 	}
@@ -1013,7 +1015,7 @@ int job_serve_connection(int rfd, int wfd, struct tls_channel *tls, const struct
 	jb.out_open = jb.err_open = jb.pty_open = false; /* nobody reads them any more */
 	pthread_cond_broadcast(&jb.cond);
 	pthread_mutex_unlock(&jb.lock);
-	if (jb.fs && !jb.exit_sent)
+	if (jb.fs && !__atomic_load_n(&jb.exit_sent, __ATOMIC_SEQ_CST))
 		mosfs_abort(jb.fs);
 	if (jb.finisher_started)
 		pthread_join(jb.finisher, NULL);
