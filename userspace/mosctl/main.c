@@ -9,6 +9,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "kernel_features.h"
 #include "log.h"
@@ -189,6 +190,18 @@ static int cmd_version(void)
 	       f->cgroup_memory ? (f->cgroup_memory == 2 ? "v2" : "v1") : "not writable here");
 	printf("BPF LSM:           %s\n", f->bpf_lsm);
 	printf("backends:          auto, landlock\n");
+	/* What `run --on local` (an embedded mosd --stdio) needs here. */
+	if (access("/dev/fuse", F_OK) < 0)
+		printf("remote (--on local): no: no /dev/fuse (CONFIG_FUSE_FS)\n");
+	else if (access("/dev/fuse", R_OK | W_OK) < 0)
+		printf("remote (--on local): no: /dev/fuse is not open to this user (Debian's "
+		       "udev makes it 0666)\n");
+	else if (geteuid() != 0 && !f->userns)
+		printf("remote (--on local): no: an unprivileged worker needs user namespaces\n");
+	else
+		printf("remote (--on local): yes (%s worker; FUSE passthrough %s)\n",
+		       geteuid() == 0 ? "root" : "unprivileged",
+		       geteuid() == 0 ? "when the kernel has it (>= 6.9)" : "needs root");
 	return 0;
 }
 
