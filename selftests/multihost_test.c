@@ -152,8 +152,8 @@ static void start_worker(struct hosts *h)
 		 "exec ip netns exec %s unshare -m --propagation private sh -c "
 		 "'mount -t tmpfs hidden %s && exec %s --listen %s --authorized-keys "
 		 "%s/authorized_keys --key %s/key --cache %s/cache'",
-		 h->wns, origin_dir(), mosd_path(), h->wlisten, t_path("worker"),
-		 t_path("worker"), t_path("worker"));
+		 h->wns, origin_dir(), mosd_path(), h->wlisten, t_path("worker"), t_path("worker"),
+		 t_path("worker"));
 	h->mosd = fork();
 	T_ASSERT(h->mosd >= 0);
 	if (h->mosd == 0) {
@@ -327,7 +327,8 @@ TEST(tls_build_and_files_travel)
 	make_keys();
 	start_worker(&h);
 	snprintf(path, sizeof(path), "%s/tool.c", origin_dir());
-	t_write_file(path, "#include <stdio.h>\nint main(void){puts(\"origin-only tool\");return 3;}\n");
+	t_write_file(path,
+		     "#include <stdio.h>\nint main(void){puts(\"origin-only tool\");return 3;}\n");
 	snprintf(path, sizeof(path), "%s/lib.c", origin_dir());
 	t_write_file(path, "int answer(void){return 42;}\n");
 	snprintf(path, sizeof(path), "%s/gone.txt", origin_dir());
@@ -369,9 +370,20 @@ TEST(tls_build_and_files_travel)
 	T_ASSERT(access(path, F_OK) == 0);
 	/* 100k lines of input */
 	{
-		char *argv[] = { "/usr/bin/env", cfg, "ip", "netns", "exec", h.ons,
-				 (char *)t_mosctl_path(), "run", "--on", h.wlisten, "--",
-				 "/usr/bin/wc", "-l", NULL };
+		char *argv[] = { "/usr/bin/env",
+				 cfg,
+				 "ip",
+				 "netns",
+				 "exec",
+				 h.ons,
+				 (char *)t_mosctl_path(),
+				 "run",
+				 "--on",
+				 h.wlisten,
+				 "--",
+				 "/usr/bin/wc",
+				 "-l",
+				 NULL };
 		size_t cap = 700000, n = 0;
 		char *in = malloc(cap);
 

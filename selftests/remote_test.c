@@ -107,8 +107,8 @@ TEST(remote_output_lands_on_origin)
 	snprintf(cmd, sizeof(cmd),
 		 "cat %s && echo made remotely > %s && mkdir %s && echo x > %s/y && "
 		 "ln -s in.txt %s && mv %s %s",
-		 o_path("in.txt"), o_path("out.txt"), o_path("sub"), o_path("sub"),
-		 o_path("link"), o_path("out.txt"), o_path("moved.txt"));
+		 o_path("in.txt"), o_path("out.txt"), o_path("sub"), o_path("sub"), o_path("link"),
+		 o_path("out.txt"), o_path("moved.txt"));
 	t_mosctl(&r, "run", "--on", "local", "-r", "/", "-w", o_dir(), "--", "/bin/sh", "-c", cmd,
 		 NULL);
 	if (r.status)
@@ -187,8 +187,8 @@ TEST(remote_deny_holds)
 	t_write_file(o_path("public"), "public\n");
 	snprintf(cmd, sizeof(cmd), "cat %s; cat %s; echo rc=$?", o_path("public"),
 		 o_path("secret"));
-	t_mosctl(&r, "run", "--on", "local", "-r", "/", "--deny", o_path("secret"), "--",
-		 "/bin/sh", "-c", cmd, NULL);
+	t_mosctl(&r, "run", "--on", "local", "-r", "/", "--deny", o_path("secret"), "--", "/bin/sh",
+		 "-c", cmd, NULL);
 	T_EXPECT_STR(r.out, "public");
 	T_EXPECT_STR(r.out, "rc=1");
 	T_EXPECT_NO_STR(r.out, "S3CR3T");
@@ -406,7 +406,8 @@ TEST(remote_over_ssh_transport)
 	snprintf(path, sizeof(path), "%s/ssh", bin);
 	t_write_file(path, script);
 	chmod(path, 0755);
-	snprintf(path, sizeof(path), "%s:%s", bin, getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
+	snprintf(path, sizeof(path), "%s:%s", bin,
+		 getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
 	setenv("PATH", path, 1);
 	t_write_file(o_path("f"), "via ssh\n");
 	t_mosctl(&r, "run", "--on", "ssh://user@worker", "--", "/bin/cat", o_path("f"), NULL);
@@ -430,7 +431,9 @@ TEST(remote_worker_rejects_malformed_stream)
 		t_skip("MOSD is not set (run through make check)");
 	/* a header with a bad version */
 	snprintf(cmd, sizeof(cmd),
-		 "printf '\\001\\000\\000\\000\\011\\001\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000' "
+		 "printf "
+		 "'\\001\\000\\000\\000\\011\\001\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000"
+		 "' "
 		 "| %s --stdio --cache=%s",
 		 mosd, t_path("cache"));
 	t_run(&r, NULL, argv);
@@ -439,7 +442,9 @@ TEST(remote_worker_rejects_malformed_stream)
 	t_result_free(&r);
 	/* a frame claiming more than MOS_FRAME_MAX */
 	snprintf(cmd, sizeof(cmd),
-		 "printf '\\377\\377\\377\\177\\001\\001\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000' "
+		 "printf "
+		 "'\\377\\377\\377\\177\\001\\001\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000"
+		 "' "
 		 "| %s --stdio --cache=%s",
 		 mosd, t_path("cache"));
 	t_run(&r, NULL, argv);
@@ -448,9 +453,13 @@ TEST(remote_worker_rejects_malformed_stream)
 	t_result_free(&r);
 	/* a valid HELLO, then a JOB whose argv count runs past the frame */
 	snprintf(cmd, sizeof(cmd),
-		 "{ printf '\\020\\000\\000\\000\\001\\001\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000"
-		 "\\061\\123\\117\\115\\001\\000\\001\\000\\000\\000\\000\\000\\000\\000\\000\\000'; "
-		 "printf '\\044\\000\\000\\000\\001\\002\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000'; "
+		 "{ printf "
+		 "'\\020\\000\\000\\000\\001\\001\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000"
+		 "\\061\\123\\117\\115\\001\\000\\001\\000\\000\\000\\000\\000\\000\\000\\000\\000'"
+		 "; "
+		 "printf "
+		 "'\\044\\000\\000\\000\\001\\002\\000\\000\\000\\000\\000\\000\\000\\000\\000\\000"
+		 "'; "
 		 "head -c 36 /dev/zero | tr '\\000' '\\001'; } | %s --stdio --cache=%s",
 		 mosd, t_path("cache"));
 	t_run(&r, NULL, argv);

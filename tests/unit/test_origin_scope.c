@@ -30,9 +30,9 @@ static void test_read_write_deny(void **state)
 
 	(void)state;
 	policy_init(&p);
-	assert_int_equal(policy_add_fs(&p, NULL, "/srv/src", MOS_FS_READ | MOS_FS_EXEC, false,
-				       "--read", &e),
-			 0);
+	assert_int_equal(
+		policy_add_fs(&p, NULL, "/srv/src", MOS_FS_READ | MOS_FS_EXEC, false, "--read", &e),
+		0);
 	assert_int_equal(policy_add_fs(&p, NULL, "/srv/out", MOS_FS_ALL, false, "--write", &e), 0);
 	assert_int_equal(policy_add_fs(&p, NULL, "/srv/src/.env", 0, true, "--deny", &e), 0);
 	origin_scope_init(&s, &p, "/home/u/work");

@@ -147,8 +147,8 @@ static void test_assembly_in_pieces(void **state)
 				struct mos_frame_hdr h;
 				uint8_t *payload = NULL;
 				bool done;
-				size_t u = frame_asm_feed(&a, stream + off + used, len - used, &done,
-							  &h, &payload);
+				size_t u = frame_asm_feed(&a, stream + off + used, len - used,
+							  &done, &h, &payload);
 
 				assert_null(a.why);
 				used += u;
@@ -169,7 +169,8 @@ static void test_assembly_in_pieces(void **state)
 
 static void test_assembly_rejects(void **state)
 {
-	struct mos_frame_hdr h = { .version = MOS_PROTO_VERSION, .type = MOS_MSG_STDIN,
+	struct mos_frame_hdr h = { .version = MOS_PROTO_VERSION,
+				   .type = MOS_MSG_STDIN,
 				   .len = MOS_FRAME_MAX + 1 };
 	struct frame_asm a = { 0 };
 	struct mos_frame_hdr out;
@@ -207,8 +208,7 @@ struct echo_server {
 
 /* Reply to every STAT with a STAT carrying the request's payload, in two
  * frames (MORE) to exercise streamed replies; a LINK gets an ERROR. */
-static void server_frame(struct conn *c, const struct mos_frame_hdr *h, uint8_t *payload,
-			 void *arg)
+static void server_frame(struct conn *c, const struct mos_frame_hdr *h, uint8_t *payload, void *arg)
 {
 	struct echo_server *s = arg;
 	struct wire_buf b = { 0 };

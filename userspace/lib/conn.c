@@ -77,8 +77,7 @@ struct conn {
 	struct conn_stats st;
 };
 
-struct conn *conn_new(int rfd, int wfd, struct tls_channel *tls, conn_frame_fn on_frame,
-		      void *arg)
+struct conn *conn_new(int rfd, int wfd, struct tls_channel *tls, conn_frame_fn on_frame, void *arg)
 {
 	struct conn *c = xcalloc(1, sizeof(*c));
 
@@ -218,8 +217,9 @@ int conn_handshake(struct conn *c)
 		ssize_t n = ring_io(c, false, c->rfd, c->rbuf, RBUF_SIZE);
 
 		if (n <= 0) {
-			set_err(c, "%s", n == 0 ? "peer closed the connection during the TLS handshake"
-						: "read failed during the TLS handshake");
+			set_err(c, "%s",
+				n == 0 ? "peer closed the connection during the TLS handshake"
+				       : "read failed during the TLS handshake");
 			return -ECONNRESET;
 		}
 		c->st.bytes_in += (uint64_t)n;

@@ -35,8 +35,7 @@ typedef bool (*conn_fd_fn)(struct conn *c, int fd, uint32_t revents, void *arg);
 typedef int (*conn_reply_fn)(void *arg, const struct mos_frame_hdr *h, const uint8_t *payload,
 			     size_t len);
 
-struct conn *conn_new(int rfd, int wfd, struct tls_channel *tls, conn_frame_fn on_frame,
-		      void *arg);
+struct conn *conn_new(int rfd, int wfd, struct tls_channel *tls, conn_frame_fn on_frame, void *arg);
 /* Closes the fds given to conn_new and frees TLS. */
 void conn_free(struct conn *c);
 
@@ -69,7 +68,7 @@ void conn_fail(struct conn *c, const char *why);
 struct conn_stats {
 	uint64_t frames_in, frames_out;
 	uint64_t bytes_in, bytes_out; /* on the stream, after TLS */
-	uint64_t calls;               /* round trips made with conn_call */
+	uint64_t calls;		      /* round trips made with conn_call */
 };
 void conn_get_stats(struct conn *c, struct conn_stats *out);
 

@@ -23,8 +23,9 @@ static void reserve(struct wire_buf *b, size_t more)
 
 void wire_buf_start(struct wire_buf *b, uint8_t type, uint16_t flags, uint32_t id)
 {
-	struct mos_frame_hdr h = { .version = MOS_PROTO_VERSION, .type = type, .flags = flags,
-				   .id = id };
+	struct mos_frame_hdr h = {
+		.version = MOS_PROTO_VERSION, .type = type, .flags = flags, .id = id
+	};
 
 	b->len = 0;
 	wire_put(b, &h, sizeof(h));
@@ -197,21 +198,34 @@ void frame_asm_free(struct frame_asm *a)
 const char *wire_msg_name(unsigned type)
 {
 	static const char *const names[] = {
-		[MOS_MSG_HELLO] = "HELLO",	   [MOS_MSG_JOB] = "JOB",
-		[MOS_MSG_STDIN] = "STDIN",	   [MOS_MSG_SIGNAL] = "SIGNAL",
-		[MOS_MSG_WINSIZE] = "WINSIZE",	   [MOS_MSG_CREDIT] = "CREDIT",
+		[MOS_MSG_HELLO] = "HELLO",
+		[MOS_MSG_JOB] = "JOB",
+		[MOS_MSG_STDIN] = "STDIN",
+		[MOS_MSG_SIGNAL] = "SIGNAL",
+		[MOS_MSG_WINSIZE] = "WINSIZE",
+		[MOS_MSG_CREDIT] = "CREDIT",
 		[MOS_MSG_PRELOAD_LISTDIR] = "PRELOAD_LISTDIR",
 		[MOS_MSG_PRELOAD_OPEN] = "PRELOAD_OPEN",
-		[MOS_MSG_STDOUT] = "STDOUT",	   [MOS_MSG_STDERR] = "STDERR",
-		[MOS_MSG_EXIT] = "EXIT",	   [MOS_MSG_LISTDIR] = "LISTDIR",
-		[MOS_MSG_STAT] = "STAT",	   [MOS_MSG_OPEN] = "OPEN",
-		[MOS_MSG_FETCH] = "FETCH",	   [MOS_MSG_PUT_BEGIN] = "PUT_BEGIN",
-		[MOS_MSG_PUT_DATA] = "PUT_DATA",   [MOS_MSG_PUT_END] = "PUT_END",
-		[MOS_MSG_MKDIR] = "MKDIR",	   [MOS_MSG_UNLINK] = "UNLINK",
-		[MOS_MSG_RMDIR] = "RMDIR",	   [MOS_MSG_RENAME] = "RENAME",
-		[MOS_MSG_SYMLINK] = "SYMLINK",	   [MOS_MSG_CHMOD] = "CHMOD",
-		[MOS_MSG_TRUNCATE] = "TRUNCATE",   [MOS_MSG_UTIMENS] = "UTIMENS",
-		[MOS_MSG_LINK] = "LINK",	   [MOS_MSG_ERROR] = "ERROR",
+		[MOS_MSG_STDOUT] = "STDOUT",
+		[MOS_MSG_STDERR] = "STDERR",
+		[MOS_MSG_EXIT] = "EXIT",
+		[MOS_MSG_LISTDIR] = "LISTDIR",
+		[MOS_MSG_STAT] = "STAT",
+		[MOS_MSG_OPEN] = "OPEN",
+		[MOS_MSG_FETCH] = "FETCH",
+		[MOS_MSG_PUT_BEGIN] = "PUT_BEGIN",
+		[MOS_MSG_PUT_DATA] = "PUT_DATA",
+		[MOS_MSG_PUT_END] = "PUT_END",
+		[MOS_MSG_MKDIR] = "MKDIR",
+		[MOS_MSG_UNLINK] = "UNLINK",
+		[MOS_MSG_RMDIR] = "RMDIR",
+		[MOS_MSG_RENAME] = "RENAME",
+		[MOS_MSG_SYMLINK] = "SYMLINK",
+		[MOS_MSG_CHMOD] = "CHMOD",
+		[MOS_MSG_TRUNCATE] = "TRUNCATE",
+		[MOS_MSG_UTIMENS] = "UTIMENS",
+		[MOS_MSG_LINK] = "LINK",
+		[MOS_MSG_ERROR] = "ERROR",
 	};
 
 	return type < ARRAY_SIZE(names) ? names[type] : NULL;
@@ -219,7 +233,8 @@ const char *wire_msg_name(unsigned type)
 
 void wire_hello_build(struct wire_buf *b, uint16_t role)
 {
-	struct mos_hello he = { .magic = MOS_PROTO_MAGIC, .version = MOS_PROTO_VERSION,
+	struct mos_hello he = { .magic = MOS_PROTO_MAGIC,
+				.version = MOS_PROTO_VERSION,
 				.role = role };
 
 	wire_buf_start(b, MOS_MSG_HELLO, 0, 0);

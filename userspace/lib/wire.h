@@ -54,7 +54,7 @@ const char *wire_reader_why(const struct wire_reader *r);
 /* Incremental frame assembly from a byte stream. */
 struct frame_asm {
 	uint8_t hdr[sizeof(struct mos_frame_hdr)];
-	size_t have;      /* bytes of the current frame received */
+	size_t have;	  /* bytes of the current frame received */
 	uint8_t *payload; /* allocated once the header is known */
 	const char *why;  /* set on a bad header: the stream is unusable */
 };

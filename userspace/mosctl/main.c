@@ -67,7 +67,8 @@ static int prepare(int argc, char **argv, struct run_opts *o, struct mos_plan *p
 			return MOS_EXIT_SETUP;
 		}
 		if (!o->command) {
-			mos_err("run: no command given (mosctl run --on WORKER -- COMMAND [ARG...])");
+			mos_err("run: no command given (mosctl run --on WORKER -- COMMAND "
+				"[ARG...])");
 			options_free(o);
 			return MOS_EXIT_SETUP;
 		}

@@ -52,7 +52,8 @@ static void send_listing(struct conn *c, uint8_t type, uint16_t flags, uint32_t 
 		wire_put(&b, dir, sizeof(*dir));
 		for (; i < n; i++) {
 			struct mos_dirent_hdr d = { .attr = ents[i].attr };
-			size_t nl = strlen(ents[i].name), ll = ents[i].link ? strlen(ents[i].link) : 0;
+			size_t nl = strlen(ents[i].name),
+			       ll = ents[i].link ? strlen(ents[i].link) : 0;
 
 			if (nl > MOS_NAME_MAX || ll >= MOS_PATH_MAX)
 				continue;
@@ -165,8 +166,8 @@ static int put_slot(struct origin_service *s, uint32_t handle)
 	return (int)handle - 1;
 }
 
-static void serve_put_begin(struct conn *c, struct origin_service *s,
-			    const struct mos_frame_hdr *h, const struct mos_put *p, const char *path)
+static void serve_put_begin(struct conn *c, struct origin_service *s, const struct mos_frame_hdr *h,
+			    const struct mos_put *p, const char *path)
 {
 	struct mos_put_handle ph = { 0 };
 	struct wire_buf b = { 0 };
@@ -270,8 +271,8 @@ bool origin_serve_frame(struct conn *c, struct origin_service *s, const struct m
 		s->requests++;
 		if (out_of_scope(c, s, h, p1,
 				 h->type == MOS_MSG_LISTDIR || h->type == MOS_MSG_STAT ? SCOPE_LIST
-				 : h->type == MOS_MSG_OPEN			      ? SCOPE_READ
-											      : SCOPE_WRITE))
+				 : h->type == MOS_MSG_OPEN			       ? SCOPE_READ
+							   : SCOPE_WRITE))
 			return true;
 		if (h->type == MOS_MSG_LISTDIR)
 			serve_listdir(c, s, h, p1);
@@ -357,7 +358,8 @@ bool origin_serve_frame(struct conn *c, struct origin_service *s, const struct m
 		    !wire_get_str(&rd, &p2, MOS_PATH_MAX) || !wire_end(&rd))
 			break;
 		s->requests++;
-		if (out_of_scope(c, s, h, p1, SCOPE_WRITE) || out_of_scope(c, s, h, p2, SCOPE_WRITE))
+		if (out_of_scope(c, s, h, p1, SCOPE_WRITE) ||
+		    out_of_scope(c, s, h, p2, SCOPE_WRITE))
 			return true;
 		reply_status(c, h, origin_rename(s->fs, p1, p2, m.flags));
 		return true;

@@ -14,13 +14,13 @@
 #include "origin_fs.h"
 #include "origin_scope.h"
 
-#define ORIGIN_MAX_PUTS 256	  /* files being written back at once */
+#define ORIGIN_MAX_PUTS 256	 /* files being written back at once */
 #define ORIGIN_MANIFEST_MAX 8192 /* paths remembered per job kind */
 
 struct origin_service {
 	struct origin_fs *fs;
 	const struct origin_scope *scope; /* what this job's policy lets it touch; NULL: all */
-	uint64_t refused;                 /* requests outside SCOPE */
+	uint64_t refused;		  /* requests outside SCOPE */
 	struct origin_put *puts[ORIGIN_MAX_PUTS];
 	int put_err[ORIGIN_MAX_PUTS];
 	uint64_t requests;

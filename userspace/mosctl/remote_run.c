@@ -254,7 +254,8 @@ static int connect_tcp(const char *spec, char *err, size_t errlen)
 {
 	_cleanup_free_ char *s = xstrdup(spec);
 	char *host = s, *port = NULL, *colon;
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+	struct addrinfo hints = { .ai_family = AF_UNSPEC,
+				  .ai_socktype = SOCK_STREAM,
 				  .ai_flags = AI_NUMERICSERV };
 	struct addrinfo *res = NULL, *ai;
 	int fd = -1, r, one = 1, saved = 0;
@@ -311,8 +312,10 @@ static struct tls_channel *client_tls(struct mos_identity **idp, char *err, size
 	char e2[512] = "";
 
 	if (access(keyp, R_OK) < 0) {
-		snprintf(err, errlen, "no key in %s: run 'mosctl keygen', then add the line of "
-				      "'mosctl key' to the worker's --authorized-keys file", dir);
+		snprintf(err, errlen,
+			 "no key in %s: run 'mosctl keygen', then add the line of "
+			 "'mosctl key' to the worker's --authorized-keys file",
+			 dir);
 		return NULL;
 	}
 	if (mos_identity_load(keyp, &id, e2, sizeof(e2)) < 0) {
@@ -358,8 +361,9 @@ static char *manifest_path(const struct run_opts *o)
 			if (!*p)
 				break;
 		}
-	dir = xdg && *xdg ? xasprintf("%s/mosingar/manifests", xdg)
-			  : xasprintf("%s/.cache/mosingar/manifests", home && *home ? home : "/tmp");
+	dir = xdg && *xdg
+		      ? xasprintf("%s/mosingar/manifests", xdg)
+		      : xasprintf("%s/.cache/mosingar/manifests", home && *home ? home : "/tmp");
 	if (mkdir_p(dir, 0700) < 0)
 		return NULL;
 	return xasprintf("%s/%016llx", dir, (unsigned long long)h);
@@ -377,7 +381,8 @@ static int send_job(struct conn *c, const struct run_opts *o, bool have_stdin, b
 		    struct origin_scope *scope, struct origin_service *svc, const char *manifest)
 {
 	extern char **environ;
-	struct mos_job j = { .uid = getuid(), .gid = getgid(),
+	struct mos_job j = { .uid = getuid(),
+			     .gid = getgid(),
 			     .flags = (have_stdin ? MOS_JOB_STDIN : 0) | (tty ? MOS_JOB_TTY : 0) };
 	struct wire_buf b = { 0 };
 	_cleanup_free_ char *cwd = getcwd(NULL, 0);
@@ -476,8 +481,8 @@ int remote_run(const struct run_opts *o)
 		}
 		fd = spawn_stdio(argv, &rm.helper);
 	} else if (!strncmp(o->on, "ssh://", 6)) {
-		char *argv[] = { "ssh", "-T", "-o", "BatchMode=yes", (char *)o->on + 6, "mosd",
-				 "--stdio", NULL };
+		char *argv[] = { "ssh",	 "-T",	    "-o", "BatchMode=yes", (char *)o->on + 6,
+				 "mosd", "--stdio", NULL };
 
 		fd = spawn_stdio(argv, &rm.helper);
 	} else {
@@ -572,12 +577,14 @@ int remote_run(const struct run_opts *o)
 			"hashed %llu files (hash cache hits %llu), refused %llu, wire in %llu out "
 			"%llu bytes\n",
 			(double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
-			(unsigned long long)rm.svc.requests, (unsigned long long)rm.ex.fuse_requests,
+			(unsigned long long)rm.svc.requests,
+			(unsigned long long)rm.ex.fuse_requests,
 			(unsigned long long)rm.ex.bytes_fetched,
 			(unsigned long long)rm.ex.bytes_written_back,
-			(unsigned long long)rm.ex.cache_hits, (unsigned long long)rm.ex.cache_misses,
-			(unsigned long long)os.files_hashed, (unsigned long long)os.hash_cache_hits,
-			(unsigned long long)rm.svc.refused, (unsigned long long)cs.bytes_in, (unsigned long long)cs.bytes_out);
+			(unsigned long long)rm.ex.cache_hits,
+			(unsigned long long)rm.ex.cache_misses, (unsigned long long)os.files_hashed,
+			(unsigned long long)os.hash_cache_hits, (unsigned long long)rm.svc.refused,
+			(unsigned long long)cs.bytes_in, (unsigned long long)cs.bytes_out);
 	}
 out:
 	origin_service_free(&rm.svc);

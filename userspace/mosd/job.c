@@ -155,7 +155,7 @@ static void make_dev(const char *root)
 {
 	static const char *const nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
 	static const char *const links[][2] = {
-		{ "fd", "/proc/self/fd" },	   { "stdin", "/proc/self/fd/0" },
+		{ "fd", "/proc/self/fd" },	 { "stdin", "/proc/self/fd/0" },
 		{ "stdout", "/proc/self/fd/1" }, { "stderr", "/proc/self/fd/2" },
 		{ "ptmx", "pts/ptmx" },
 	};
@@ -182,7 +182,8 @@ static void make_dev(const char *root)
 	snprintf(p, sizeof(p), "%s/pts", dev);
 	if (mkdir(p, 0755) < 0)
 		child_die("cannot create %s: %s", p, strerror(errno));
-	mount_or_die("devpts", p, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620");
+	mount_or_die("devpts", p, "devpts", MS_NOSUID | MS_NOEXEC,
+		     "newinstance,ptmxmode=0666,mode=0620");
 	snprintf(p, sizeof(p), "%s/shm", dev);
 	if (mkdir(p, 01777) < 0)
 		child_die("cannot create %s: %s", p, strerror(errno));
@@ -244,7 +245,9 @@ static int recv_fd(int sock, char *tag)
 {
 	char cbuf[CMSG_SPACE(sizeof(int))];
 	struct iovec iov = { .iov_base = tag, .iov_len = 1 };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+	struct msghdr mh = { .msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = cbuf,
 			     .msg_controllen = sizeof(cbuf) };
 	struct cmsghdr *cm;
 	ssize_t n;
@@ -930,7 +933,8 @@ static void on_frame(struct conn *c, const struct mos_frame_hdr *h, uint8_t *pay
 	case MOS_MSG_SIGNAL: {
 		struct mos_signal s;
 
-		if (!wire_get(&rd, &s, sizeof(s)) || !wire_end(&rd) || s.signo < 1 || s.signo > 64) {
+		if (!wire_get(&rd, &s, sizeof(s)) || !wire_end(&rd) || s.signo < 1 ||
+		    s.signo > 64) {
 			conn_fail(c, "malformed SIGNAL");
 			goto out;
 		}
@@ -983,8 +987,13 @@ static void start_timeout(int sig)
 
 int job_serve_connection(int rfd, int wfd, struct tls_channel *tls, const struct job_config *jc)
 {
-	struct job jb = { .jc = jc, .in_w = -1, .out_r = -1, .err_r = -1, .fuse_fd = -1,
-			  .pty = -1, .ready_fd = -1 };
+	struct job jb = { .jc = jc,
+			  .in_w = -1,
+			  .out_r = -1,
+			  .err_r = -1,
+			  .fuse_fd = -1,
+			  .pty = -1,
+			  .ready_fd = -1 };
 	struct wire_buf b = { 0 };
 	int r;
 

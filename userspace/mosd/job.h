@@ -36,7 +36,7 @@ struct job_config {
 	gid_t job_gid;
 	int fuse_threads;
 	bool passthrough;
-	bool unprivileged; /* mosd is not root: each job in a user namespace of its own */
+	bool unprivileged;	  /* mosd is not root: each job in a user namespace of its own */
 	unsigned start_timeout_s; /* connect to JOB, at most (a stalled peer holds a slot) */
 };
 

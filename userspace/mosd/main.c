@@ -62,7 +62,8 @@ static void usage(FILE *out)
 		"                           without root ~/.cache/mosingar/worker)\n"
 		"  --cache-size SIZE        cap on the cache (default 10G)\n"
 		"  --max-jobs N             jobs at once (default 64)\n"
-		"  --job-user UID[:GID]     whom jobs run as on this machine (default 65534:65534)\n"
+		"  --job-user UID[:GID]     whom jobs run as on this machine (default "
+		"65534:65534)\n"
 		"  --no-passthrough         serve cached files through mosd, not FUSE passthrough\n"
 		"  --start-timeout SECS     drop a connection that sends no job within SECS (30)\n"
 		"  --stdio                  serve one origin on stdin/stdout, no TLS (the channel "
@@ -73,8 +74,19 @@ static void usage(FILE *out)
 
 static int parse_opts(int argc, char **argv, struct mosd_opts *o)
 {
-	enum { O_LISTEN = 256, O_AUTH, O_KEY, O_CACHE, O_CACHE_SIZE, O_MAX_JOBS, O_JOB_USER,
-	       O_STDIO, O_PRINT_KEY, O_NO_PT, O_START_TIMEOUT };
+	enum {
+		O_LISTEN = 256,
+		O_AUTH,
+		O_KEY,
+		O_CACHE,
+		O_CACHE_SIZE,
+		O_MAX_JOBS,
+		O_JOB_USER,
+		O_STDIO,
+		O_PRINT_KEY,
+		O_NO_PT,
+		O_START_TIMEOUT
+	};
 	static const struct option lo[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
 		{ "authorized-keys", required_argument, NULL, O_AUTH },
@@ -124,7 +136,8 @@ static int parse_opts(int argc, char **argv, struct mosd_opts *o)
 			break;
 		case O_MAX_JOBS:
 			if (parse_uint(optarg, 100000, &v) < 0 || !v) {
-				mos_err("--max-jobs: '%s' is not a number from 1 to 100000", optarg);
+				mos_err("--max-jobs: '%s' is not a number from 1 to 100000",
+					optarg);
 				return -1;
 			}
 			o->max_jobs = (unsigned)v;
@@ -159,7 +172,8 @@ static int parse_opts(int argc, char **argv, struct mosd_opts *o)
 			break;
 		case O_START_TIMEOUT:
 			if (parse_uint(optarg, 3600, &v) < 0 || !v) {
-				mos_err("--start-timeout: '%s' is not a number of seconds from 1 to "
+				mos_err("--start-timeout: '%s' is not a number of seconds from 1 "
+					"to "
 					"3600",
 					optarg);
 				return -1;
@@ -232,7 +246,8 @@ static int listen_socket(const char *spec)
 {
 	_cleanup_free_ char *s = xstrdup(spec);
 	char *host = NULL, *port = s, *colon = strrchr(s, ':');
-	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM,
+	struct addrinfo hints = { .ai_family = AF_UNSPEC,
+				  .ai_socktype = SOCK_STREAM,
 				  .ai_flags = AI_PASSIVE | AI_NUMERICSERV };
 	struct addrinfo *res = NULL;
 	int fd = -1, one = 1, r;

@@ -60,7 +60,8 @@ static int listing_frame(void *arg, const struct mos_frame_hdr *h, const uint8_t
 		l->ents[l->n++] = (struct origin_dirent){
 			.name = xstrndup(name, d.name_len),
 			.attr = d.attr,
-			.link = (d.attr.mode & S_IFMT) == S_IFLNK ? xstrndup(link, d.link_len) : NULL,
+			.link = (d.attr.mode & S_IFMT) == S_IFLNK ? xstrndup(link, d.link_len)
+								  : NULL,
 		};
 	}
 	return 0;
@@ -238,8 +239,8 @@ static int fetch_blob(struct remote_backend *rb, const struct mos_open_reply *o,
 		uint64_t before = f.off;
 
 		memcpy(req.sha256, o->sha256, sizeof(req.sha256));
-		req.length = o->attr.size - f.off < MOS_FETCH_MAX ? o->attr.size - f.off
-								    : MOS_FETCH_MAX;
+		req.length =
+			o->attr.size - f.off < MOS_FETCH_MAX ? o->attr.size - f.off : MOS_FETCH_MAX;
 		wire_buf_start(&b, MOS_MSG_FETCH, 0, 0);
 		wire_put(&b, &req, sizeof(req));
 		r = conn_call(rb->conn, &b, fetch_frame, &f);

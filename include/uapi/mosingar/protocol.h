@@ -30,11 +30,11 @@
 #define MOS_NAME_MAX 255U
 
 struct mos_frame_hdr {
-	__u32 len;     /* payload bytes after this header */
-	__u8 version;  /* MOS_PROTO_VERSION */
-	__u8 type;     /* enum mos_msg */
-	__u16 flags;   /* enum mos_frame_flags */
-	__u32 id;      /* request id; 0 for messages that need no reply */
+	__u32 len;	/* payload bytes after this header */
+	__u8 version;	/* MOS_PROTO_VERSION */
+	__u8 type;	/* enum mos_msg */
+	__u16 flags;	/* enum mos_frame_flags */
+	__u32 id;	/* request id; 0 for messages that need no reply */
 	__u32 reserved; /* 0 */
 };
 _Static_assert(sizeof(struct mos_frame_hdr) == 16, "frame header is 16 bytes");
@@ -64,10 +64,10 @@ enum mos_msg {
 	MOS_MSG_EXIT = 9,   /* struct mos_exit + vars: message (why the job failed, may be empty) */
 
 	/* worker -> origin: file service requests (reply: same type | REPLY, or ERROR) */
-	MOS_MSG_LISTDIR = 16,  /* vars: path.  reply: struct mos_attr (dir) + entries */
-	MOS_MSG_STAT = 17,     /* vars: path.  reply: struct mos_attr + vars: link target */
-	MOS_MSG_OPEN = 18,     /* vars: path.  reply: struct mos_open_reply */
-	MOS_MSG_FETCH = 19,    /* struct mos_fetch.  reply: data frames with MOS_F_MORE */
+	MOS_MSG_LISTDIR = 16,	/* vars: path.  reply: struct mos_attr (dir) + entries */
+	MOS_MSG_STAT = 17,	/* vars: path.  reply: struct mos_attr + vars: link target */
+	MOS_MSG_OPEN = 18,	/* vars: path.  reply: struct mos_open_reply */
+	MOS_MSG_FETCH = 19,	/* struct mos_fetch.  reply: data frames with MOS_F_MORE */
 	MOS_MSG_PUT_BEGIN = 20, /* struct mos_put + vars: path. reply: struct mos_put_handle */
 	MOS_MSG_PUT_DATA = 21, /* struct mos_put_data + vars: data. no reply: errors wait for END */
 	MOS_MSG_PUT_END = 22,  /* struct mos_put_end. reply: empty (file is on disk) */
@@ -85,9 +85,9 @@ enum mos_msg {
 };
 
 struct mos_hello {
-	__u32 magic;   /* MOS_PROTO_MAGIC */
-	__u16 version; /* highest version the sender speaks */
-	__u16 role;    /* 1 origin, 2 worker */
+	__u32 magic;	/* MOS_PROTO_MAGIC */
+	__u16 version;	/* highest version the sender speaks */
+	__u16 role;	/* 1 origin, 2 worker */
 	__u64 features; /* enum mos_hello_features bits */
 };
 
@@ -106,7 +106,7 @@ struct mos_attr {
 	__u32 atime_nsec;
 	__u32 mtime_nsec;
 	__u32 ctime_nsec;
-	__u32 mode;  /* S_IFMT | permission bits */
+	__u32 mode; /* S_IFMT | permission bits */
 	__u32 uid;
 	__u32 gid;
 	__u32 nlink;
@@ -137,7 +137,7 @@ struct mos_job {
 };
 
 enum mos_job_flags {
-	MOS_JOB_TTY = 1U << 0,   /* give the job a pty on the worker */
+	MOS_JOB_TTY = 1U << 0,	 /* give the job a pty on the worker */
 	MOS_JOB_STDIN = 1U << 1, /* the origin will send stdin (else /dev/null) */
 };
 
