@@ -348,6 +348,32 @@ static void rm_rf(const char *dir)
 	nftw(dir, rm_entry, 32, FTW_DEPTH | FTW_PHYS);
 }
 
+void t_run_later(const char *cmd)
+{
+	int fd = open(t_path(".run-later"), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+
+	if (fd < 0 || dprintf(fd, "%s\n", cmd) < 0)
+		t_fail("cannot record a cleanup command: %s", strerror(errno));
+	close(fd);
+}
+
+static void run_later_commands(void)
+{
+	char buf[8192], *line, *save = NULL;
+	int fd = open(t_path(".run-later"), O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		if (system(line) != 0) {
+			/* best effort: the command says what failed */
+		}
+}
+
 /* In the runner, after the test: remove what it asked to. */
 static void remove_later_paths(void)
 {
@@ -398,6 +424,7 @@ static int run_one(int idx, const struct t_entry *t)
 		reason[n > 0 ? n : 0] = '\0';
 		close(fd);
 	}
+	run_later_commands();
 	remove_later_paths();
 	rm_rf(test_dir);
 	if (WIFEXITED(st) && WEXITSTATUS(st) == T_PASS) {

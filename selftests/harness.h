@@ -116,6 +116,9 @@ const char *t_path(const char *name);
 /* Remove PATH (recursively) after the test, like t_dir(): for a directory a
  * test had to make elsewhere (a remote job's /tmp is not the origin's). */
 void t_remove_later(const char *path);
+/* Run shell command CMD after the test, passed or failed (e.g. delete the
+ * network namespaces it made). */
+void t_run_later(const char *cmd);
 /* Write CONTENT to PATH (mode 0644); fails the test on error. */
 void t_write_file(const char *path, const char *content);
 /* True when running as uid 0. */

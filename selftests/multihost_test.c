@@ -93,6 +93,15 @@ static void hosts_up(struct hosts *h)
 	snprintf(h->oaddr, sizeof(h->oaddr), "10.77.%d.1", id);
 	snprintf(h->waddr, sizeof(h->waddr), "10.77.%d.2", id);
 	snprintf(h->wlisten, sizeof(h->wlisten), "%s:4977", h->waddr);
+	{
+		char later[256];
+
+		/* also when the test fails half-way: the runner deletes them */
+		snprintf(later, sizeof(later),
+			 "ip netns del %s 2>/dev/null; ip netns del %s 2>/dev/null; true", h->ons,
+			 h->wns);
+		t_run_later(later);
+	}
 	if (sh("ip netns add %s && ip netns add %s && "
 	       "ip link add %s netns %s type veth peer name %s netns %s && "
 	       "ip -n %s addr add %s/24 dev %s && ip -n %s addr add %s/24 dev %s && "
