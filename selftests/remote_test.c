@@ -595,3 +595,30 @@ TEST(remote_read_then_append)
 		free(c);
 	}
 }
+
+/* A worker may refuse jobs that would accept a weakened sandbox. */
+TEST(remote_worker_refuses_degraded_jobs)
+{
+	struct t_result r;
+	const char *mosd = getenv("MOSD");
+	char wrapper[512], script[1024];
+
+	need_worker();
+	if (!mosd || !*mosd)
+		t_skip("MOSD is not set (run through make check)");
+	/* the mosd that --on local starts, with the worker's own option */
+	snprintf(wrapper, sizeof(wrapper), "%s", t_path("mosd-strict"));
+	snprintf(script, sizeof(script), "#!/bin/sh\nexec %s --refuse-degraded \"$@\"\n", mosd);
+	t_write_file(wrapper, script);
+	chmod(wrapper, 0755);
+	setenv("MOSD", wrapper, 1);
+	t_mosctl(&r, "run", "--on", "local", "--allow-degraded", "--", "/bin/echo", "ran", NULL);
+	T_EXPECT_EQ(r.status, 125);
+	T_EXPECT_NO_STR(r.out, "ran");
+	T_EXPECT_STR(r.err, "--refuse-degraded");
+	t_result_free(&r);
+	t_mosctl(&r, "run", "--on", "local", "--", "/bin/echo", "ran", NULL);
+	T_EXPECT_EQ(r.status, 0);
+	T_EXPECT_STR(r.out, "ran");
+	t_result_free(&r);
+}

@@ -344,7 +344,7 @@ static void drop_privileges(uid_t uid, gid_t gid, pid_t parent)
 		_exit(MOS_EXIT_SETUP);
 }
 
-static int run_sandboxed(const struct job_desc *d)
+static int run_sandboxed(const struct job_desc *d, bool refuse_degraded)
 {
 	_cleanup_free_ char **av = NULL;
 	size_t n = 0;
@@ -370,6 +370,9 @@ static int run_sandboxed(const struct job_desc *d)
 	if (options_parse((int)n, av, &o, &e) < 0)
 		child_die("the job's sandbox options: %s", e.msg);
 	mos_log_init("mosd", MOS_LOG_WARN + o.verbose);
+	if (o.allow_degraded && refuse_degraded)
+		child_die("this worker runs no job with --allow-degraded (mosd --refuse-degraded): "
+			  "every rule must be enforced in full here");
 	if (mos_plan_build(&o.policy, o.backend, &plan, &e) < 0)
 		child_die("%s", e.msg);
 	for (size_t i = 0; i < plan.rep.nweak; i++) {
@@ -521,7 +524,7 @@ job_child(struct job *jb, int in_r, int out_w, int err_w, int ready_w)
 	umask(jb->d.j.umask & 0777);
 	if (!jb->jc->unprivileged)
 		drop_privileges(jb->jc->job_uid, jb->jc->job_gid, parent);
-	_exit(run_sandboxed(&jb->d));
+	_exit(run_sandboxed(&jb->d, jb->jc->refuse_degraded));
 }
 
 /* ---------------------------------------------------------------------- */

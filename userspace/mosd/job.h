@@ -38,6 +38,7 @@ struct job_config {
 	bool passthrough;
 	bool unprivileged;	  /* mosd is not root: each job in a user namespace of its own */
 	unsigned start_timeout_s; /* connect to JOB, at most (a stalled peer holds a slot) */
+	bool refuse_degraded;	  /* jobs asking --allow-degraded are refused */
 };
 
 /* Serve the connection on RFD/WFD (closed here).  Returns 0 when a job ran

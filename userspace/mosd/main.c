@@ -41,7 +41,7 @@ struct mosd_opts {
 	uint64_t cache_size;
 	unsigned max_jobs;
 	unsigned start_timeout;
-	bool stdio, print_key, no_passthrough, cache_given;
+	bool stdio, print_key, no_passthrough, cache_given, refuse_degraded;
 	uid_t job_uid;
 	gid_t job_gid;
 	int verbose;
@@ -66,6 +66,7 @@ static void usage(FILE *out)
 		"65534:65534)\n"
 		"  --no-passthrough         serve cached files through mosd, not FUSE passthrough\n"
 		"  --start-timeout SECS     drop a connection that sends no job within SECS (30)\n"
+		"  --refuse-degraded        run no job that asks --allow-degraded\n"
 		"  --stdio                  serve one origin on stdin/stdout, no TLS (the channel "
 		"is ssh's or a local pipe)\n"
 		"  -v, --verbose\n",
@@ -85,7 +86,8 @@ static int parse_opts(int argc, char **argv, struct mosd_opts *o)
 		O_STDIO,
 		O_PRINT_KEY,
 		O_NO_PT,
-		O_START_TIMEOUT
+		O_START_TIMEOUT,
+		O_REFUSE_DEGRADED
 	};
 	static const struct option lo[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
@@ -99,6 +101,7 @@ static int parse_opts(int argc, char **argv, struct mosd_opts *o)
 		{ "print-key", no_argument, NULL, O_PRINT_KEY },
 		{ "no-passthrough", no_argument, NULL, O_NO_PT },
 		{ "start-timeout", required_argument, NULL, O_START_TIMEOUT },
+		{ "refuse-degraded", no_argument, NULL, O_REFUSE_DEGRADED },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -169,6 +172,9 @@ static int parse_opts(int argc, char **argv, struct mosd_opts *o)
 			break;
 		case O_NO_PT:
 			o->no_passthrough = true;
+			break;
+		case O_REFUSE_DEGRADED:
+			o->refuse_degraded = true;
 			break;
 		case O_START_TIMEOUT:
 			if (parse_uint(optarg, 3600, &v) < 0 || !v) {
@@ -444,6 +450,7 @@ int main(int argc, char **argv)
 		.passthrough = !o.no_passthrough && geteuid() == 0,
 		.unprivileged = geteuid() != 0,
 		.start_timeout_s = o.start_timeout,
+		.refuse_degraded = o.refuse_degraded,
 	};
 	if (o.stdio) {
 		int rfd = fcntl(0, F_DUPFD_CLOEXEC, 3), wfd = fcntl(1, F_DUPFD_CLOEXEC, 3);
