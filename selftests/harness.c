@@ -122,13 +122,24 @@ const char *t_helper(const char *name)
 	return b;
 }
 
+/* In the test: append LINE to FILE in t_dir(), for the runner to act on. */
+static void record_for_runner(const char *file, const char *line)
+{
+	int fd = open(t_path(file), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+
+	if (fd < 0 || dprintf(fd, "%s\n", line) < 0)
+		t_fail("cannot record '%s' for after the test: %s", line, strerror(errno));
+	close(fd);
+}
+
 void t_remove_later(const char *path)
 {
-	int fd = open(t_path(".remove-later"), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+	record_for_runner(".remove-later", path);
+}
 
-	if (fd < 0 || dprintf(fd, "%s\n", path) < 0)
-		t_fail("cannot record %s for removal: %s", path, strerror(errno));
-	close(fd);
+void t_run_later(const char *cmd)
+{
+	record_for_runner(".run-later", cmd);
 }
 
 const char *t_dir(void)
@@ -348,19 +359,11 @@ static void rm_rf(const char *dir)
 	nftw(dir, rm_entry, 32, FTW_DEPTH | FTW_PHYS);
 }
 
-void t_run_later(const char *cmd)
-{
-	int fd = open(t_path(".run-later"), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-
-	if (fd < 0 || dprintf(fd, "%s\n", cmd) < 0)
-		t_fail("cannot record a cleanup command: %s", strerror(errno));
-	close(fd);
-}
-
-static void run_later_commands(void)
+/* In the runner, after the test: FN on each line the test recorded in FILE. */
+static void for_each_recorded(const char *file, void (*fn)(const char *line))
 {
 	char buf[8192], *line, *save = NULL;
-	int fd = open(t_path(".run-later"), O_RDONLY | O_CLOEXEC);
+	int fd = open(t_path(file), O_RDONLY | O_CLOEXEC);
 	ssize_t n;
 
 	if (fd < 0)
@@ -369,26 +372,20 @@ static void run_later_commands(void)
 	close(fd);
 	buf[n > 0 ? n : 0] = '\0';
 	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
-		if (system(line) != 0) {
-			/* best effort: the command says what failed */
-		}
+		fn(line);
 }
 
-/* In the runner, after the test: remove what it asked to. */
-static void remove_later_paths(void)
+static void run_recorded(const char *cmd)
 {
-	char buf[8192], *line, *save = NULL;
-	int fd = open(t_path(".remove-later"), O_RDONLY | O_CLOEXEC);
-	ssize_t n;
+	if (system(cmd) != 0) {
+		/* best effort: the command says what failed */
+	}
+}
 
-	if (fd < 0)
-		return;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = '\0';
-	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
-		if (line[0] == '/')
-			rm_rf(line);
+static void remove_recorded(const char *path)
+{
+	if (path[0] == '/')
+		rm_rf(path);
 }
 
 static int run_one(int idx, const struct t_entry *t)
@@ -424,8 +421,8 @@ static int run_one(int idx, const struct t_entry *t)
 		reason[n > 0 ? n : 0] = '\0';
 		close(fd);
 	}
-	run_later_commands();
-	remove_later_paths();
+	for_each_recorded(".run-later", run_recorded);
+	for_each_recorded(".remove-later", remove_recorded);
 	rm_rf(test_dir);
 	if (WIFEXITED(st) && WEXITSTATUS(st) == T_PASS) {
 		printf("ok %d %s\n", idx, t->name);

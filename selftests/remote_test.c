@@ -70,6 +70,17 @@ static void need_worker(void)
 		t_fail("chdir %s: %s", o_dir(), strerror(errno));
 }
 
+/* need_worker(), and the mosd under test, for tests that start it themselves. */
+static const char *need_mosd(void)
+{
+	const char *mosd = getenv("MOSD");
+
+	need_worker();
+	if (!mosd || !*mosd)
+		t_skip("MOSD is not set (run through make check)");
+	return mosd;
+}
+
 static char *slurp(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "r");
@@ -388,11 +399,9 @@ TEST(remote_over_ssh_transport)
 {
 	struct t_result r;
 	char bin[512], script[1024], path[1200];
-	const char *mosd = getenv("MOSD");
+	const char *mosd;
 
-	need_worker();
-	if (!mosd || !*mosd)
-		t_skip("MOSD is not set (run through make check)");
+	mosd = need_mosd();
 	snprintf(bin, sizeof(bin), "%s", t_path("bin"));
 	mkdir(bin, 0755);
 	/* ssh -T -o BatchMode=yes HOST mosd --stdio  ->  $MOSD --stdio --cache=... */
@@ -422,13 +431,11 @@ TEST(remote_over_ssh_transport)
 TEST(remote_worker_rejects_malformed_stream)
 {
 	struct t_result r;
-	const char *mosd = getenv("MOSD");
+	const char *mosd;
 	char cmd[1024];
 	char *argv[] = { "/bin/sh", "-c", cmd, NULL };
 
-	need_worker();
-	if (!mosd || !*mosd)
-		t_skip("MOSD is not set (run through make check)");
+	mosd = need_mosd();
 	/* a header with a bad version */
 	snprintf(cmd, sizeof(cmd),
 		 "printf "
@@ -550,13 +557,11 @@ TEST(remote_corrupt_blob_refetched)
 TEST(remote_worker_drops_a_stalled_peer)
 {
 	struct t_result r;
-	const char *mosd = getenv("MOSD");
+	const char *mosd;
 	char cmd[1024];
 	char *argv[] = { "/bin/sh", "-c", cmd, NULL };
 
-	need_worker();
-	if (!mosd || !*mosd)
-		t_skip("MOSD is not set (run through make check)");
+	mosd = need_mosd();
 	/* a fifo held open read-write: input that never comes and never ends */
 	snprintf(cmd, sizeof(cmd),
 		 "mkfifo %s && exec 3<>%s && exec %s --stdio --start-timeout 1 --cache=%s <&3 "
@@ -600,12 +605,10 @@ TEST(remote_read_then_append)
 TEST(remote_worker_refuses_degraded_jobs)
 {
 	struct t_result r;
-	const char *mosd = getenv("MOSD");
+	const char *mosd;
 	char wrapper[512], script[1024];
 
-	need_worker();
-	if (!mosd || !*mosd)
-		t_skip("MOSD is not set (run through make check)");
+	mosd = need_mosd();
 	/* the mosd that --on local starts, with the worker's own option */
 	snprintf(wrapper, sizeof(wrapper), "%s", t_path("mosd-strict"));
 	snprintf(script, sizeof(script), "#!/bin/sh\nexec %s --refuse-degraded \"$@\"\n", mosd);
