@@ -215,7 +215,7 @@ static void server_frame(struct conn *c, const struct mos_frame_hdr *h, uint8_t 
 
 	s->seen++;
 	if (h->type == MOS_MSG_LINK) {
-		conn_send_error(c, 0, h->id, ENOSPC, "full");
+		conn_send_error(c, h->id, ENOSPC, "full");
 	} else {
 		wire_buf_start(&b, MOS_MSG_STAT, MOS_F_REPLY | MOS_F_MORE, h->id);
 		wire_put(&b, payload, h->len);

@@ -268,12 +268,11 @@ int conn_send(struct conn *c, struct wire_buf *b)
 	return 0;
 }
 
-int conn_send_error(struct conn *c, uint8_t type_unused, uint32_t id, int err, const char *msg)
+int conn_send_error(struct conn *c, uint32_t id, int err, const char *msg)
 {
 	struct wire_buf b = { 0 };
 	struct mos_error e = { .err = err };
 
-	(void)type_unused;
 	wire_buf_start(&b, MOS_MSG_ERROR, MOS_F_REPLY, id);
 	wire_put(&b, &e, sizeof(e));
 	wire_put_str(&b, msg ? msg : "");

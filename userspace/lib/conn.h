@@ -45,7 +45,7 @@ int conn_handshake(struct conn *c);
 /* Queue B's frame (finished here) for sending; B is emptied.  0 or -errno. */
 int conn_send(struct conn *c, struct wire_buf *b);
 /* Send a reply: an ERROR frame with ERR (positive errno) for request ID. */
-int conn_send_error(struct conn *c, uint8_t type_unused, uint32_t id, int err, const char *msg);
+int conn_send_error(struct conn *c, uint32_t id, int err, const char *msg);
 /* Send request B (its id is set here) and wait for the whole reply; each
  * reply frame goes to FN.  Returns 0, -ERR of an ERROR reply, the error FN
  * returned, or -ECONNRESET when the connection ended. */

@@ -13,7 +13,7 @@
 
 static void reply_err(struct conn *c, uint32_t id, int r)
 {
-	conn_send_error(c, 0, id, -r, NULL);
+	conn_send_error(c, id, -r, NULL);
 }
 
 static void reply_empty(struct conn *c, const struct mos_frame_hdr *h)
