@@ -71,6 +71,8 @@ MOSCTL       := $(O)/bin/mosctl
 UNIT_BINS    := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/unit/%)
 SELFTEST_BINS := $(SELFTEST_SRCS:selftests/%.c=$(O)/selftests/%)
 HELPER_BINS  := $(HELPER_SRCS:selftests/helpers/%.c=$(O)/selftests/helpers/%)
+# The sandbox suites that run a second time on the supervisor backend.
+SUPERVISED_BINS := $(addprefix $(O)/selftests/,exit_test fs_test net_test escape_test limits_test process_test)
 SELFTEST_COMMON := $(filter-out $(SELFTEST_SRCS),$(wildcard selftests/*.c))
 SELFTEST_COMMON_OBJS := $(SELFTEST_COMMON:%.c=$(O)/obj/%.o)
 
@@ -141,7 +143,7 @@ $(O)/selftests/%_test: $(O)/obj/selftests/%_test.o $(SELFTEST_COMMON_OBJS) $(MOS
 $(O)/selftests/helpers/%: selftests/helpers/%.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) -std=gnu11 -D_GNU_SOURCE $(WARNINGS) -O2 -g $< -luring -o $@
+	$(Q)$(CC) -std=gnu11 -D_GNU_SOURCE $(WARNINGS) -O2 -g $< -luring -lpthread -o $@
 
 unit: $(UNIT_BINS)
 selftests-build: $(MOSCTL) $(MOSD) $(SELFTEST_BINS) $(HELPER_BINS)
@@ -154,7 +156,7 @@ run-unit: unit
 
 run-selftests: selftests-build
 	$(Q)MOSCTL=$(abspath $(MOSCTL)) MOSD=$(abspath $(MOSD)) HELPERS=$(abspath $(O)/selftests/helpers) \
-		selftests/run $(SELFTEST_BINS)
+		selftests/run $(SELFTEST_BINS) --backend unotify $(SUPERVISED_BINS)
 
 # `make check`: dependencies, then every test, then the sanitizer build of
 # the unit tests and of mosctl under the selftests.

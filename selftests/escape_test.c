@@ -774,6 +774,34 @@ static const char *system_setuid_root(void)
 	return NULL;
 }
 
+/*
+ * execve is the one path the kernel reads again after a supervisor checked
+ * it: a second thread flips the path between a program the policy lets run
+ * (exits 0) and one outside it (exits 1) during 1,000 execs.  The outside
+ * one never runs, on any backend (under the supervisor, because the mounts
+ * make everything outside the exec roots noexec).
+ */
+TEST(exec_path_race_never_runs_a_program_outside_the_policy)
+{
+	struct t_result r;
+	char *ok = strdup(t_path("ok/p")), *no = strdup(t_path("no/p"));
+	long good = -1, bad = -1, refused = -1;
+
+	if (mkdir(t_path("ok"), 0755) < 0 || mkdir(t_path("no"), 0755) < 0)
+		t_fail("mkdir: %s", strerror(errno));
+	t_copy_file("/bin/true", ok, 0755);
+	t_copy_file("/bin/false", no, 0755);
+	SBX(&r, "-r", t_path("ok"), "--", ESC(), "exec-race", ok, no, "1000");
+	if (sscanf(r.out, "ok good=%ld bad=%ld refused=%ld", &good, &bad, &refused) != 3) {
+		t_dump("exec race", &r);
+		t_fail("no result from the exec race");
+	}
+	t_note("exec race: %ld allowed program ran, %ld outside ran, %ld refused", good, bad,
+	       refused);
+	T_EXPECT_EQ(bad, 0);
+	T_ASSERT(good > 0);
+}
+
 TEST(setuid_binaries_gain_nothing)
 {
 	struct t_result r;

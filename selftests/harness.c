@@ -167,6 +167,24 @@ void t_write_file(const char *path, const char *content)
 	close(fd);
 }
 
+void t_copy_file(const char *from, const char *to, mode_t mode)
+{
+	char buf[65536];
+	int in = open(from, O_RDONLY | O_CLOEXEC);
+	int out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	ssize_t n;
+
+	if (in < 0 || out < 0)
+		t_fail("cannot copy %s to %s: %s", from, to, strerror(errno));
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write(out, buf, (size_t)n) != n)
+			t_fail("cannot write %s: %s", to, strerror(errno));
+	if (n < 0 || fchmod(out, mode) < 0)
+		t_fail("cannot copy %s: %s", from, strerror(errno));
+	close(in);
+	close(out);
+}
+
 bool t_is_root(void)
 {
 	return geteuid() == 0;
@@ -200,6 +218,48 @@ static void append(char **buf, size_t *len, const char *data, size_t n)
 	(*buf)[*len] = '\0';
 }
 
+const char *t_backend(void)
+{
+	const char *b = getenv("MOS_TEST_BACKEND");
+
+	return b && *b ? b : "auto";
+}
+
+bool t_supervised(void)
+{
+	return !strcmp(t_backend(), "unotify");
+}
+
+/*
+ * With MOS_TEST_BACKEND set (selftests/run runs the sandbox suites once per
+ * backend), `mosctl run|check ...` becomes `mosctl run|check --backend B ...`
+ * unless the test chose a backend itself.
+ */
+static char *const *with_test_backend(char *const argv[])
+{
+	const char *b = getenv("MOS_TEST_BACKEND");
+	static char *out[260];
+	int n = 0;
+
+	if (!b || !*b || strcmp(argv[0], t_mosctl_path()) || !argv[1] ||
+	    (strcmp(argv[1], "run") && strcmp(argv[1], "check")))
+		return argv;
+	for (int i = 2; argv[i]; i++) {
+		if (!strcmp(argv[i], "--"))
+			break;
+		if (!strcmp(argv[i], "--backend") || !strncmp(argv[i], "--backend=", 10))
+			return argv;
+	}
+	out[n++] = argv[0];
+	out[n++] = argv[1];
+	out[n++] = "--backend";
+	out[n++] = (char *)b;
+	for (int i = 2; argv[i] && n < 259; i++)
+		out[n++] = argv[i];
+	out[n] = NULL;
+	return out;
+}
+
 int t_run_keep_fd(struct t_result *r, const char *stdin_text, char *const argv[], int keep_fd)
 {
 	int out[2], err[2], in[2];
@@ -223,6 +283,7 @@ int t_run_keep_fd(struct t_result *r, const char *stdin_text, char *const argv[]
 		dup2(err[1], 2);
 		if (keep_fd >= 0)
 			fcntl(keep_fd, F_SETFD, 0);
+		argv = with_test_backend(argv);
 		execvp(argv[0], argv);
 		fprintf(stderr, "harness: cannot exec %s: %s\n", argv[0], strerror(errno));
 		_exit(127);

@@ -110,6 +110,10 @@ void t_dump(const char *what, const struct t_result *r);
 const char *t_mosctl_path(void);
 const char *t_helper(const char *name);
 /* This test's private directory (mode 0755), removed after the test. */
+/* The backend the sandbox suites run on: $MOS_TEST_BACKEND, or "auto". */
+const char *t_backend(void);
+/* True when the supervisor (seccomp user notification) enforces the rules. */
+bool t_supervised(void);
 const char *t_dir(void);
 /* Join t_dir() and NAME into a static-lifetime string. */
 const char *t_path(const char *name);
@@ -121,6 +125,8 @@ void t_remove_later(const char *path);
 void t_run_later(const char *cmd);
 /* Write CONTENT to PATH (mode 0644); fails the test on error. */
 void t_write_file(const char *path, const char *content);
+/* Copy FROM to TO with MODE (e.g. a program to run from a test's directory). */
+void t_copy_file(const char *from, const char *to, mode_t mode);
 /* True when running as uid 0. */
 bool t_is_root(void);
 

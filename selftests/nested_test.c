@@ -167,3 +167,50 @@ TEST(fallback_refused_without_allow_degraded)
 	T_EXPECT_STR(r.err, "--allow-degraded");
 	T_EXPECT_STR(r.err, "extended attributes");
 }
+
+/*
+ * Under the supervisor, Landlock is hidden (the supervisor opens on the
+ * caller's behalf, where a domain the caller added would not apply) and new
+ * namespaces are denied: an inner mosctl has nothing to confine with, so it
+ * refuses, and the outer policy still holds.  (nested_test runs on the
+ * default backend only; this test asks for the supervisor itself.)
+ */
+TEST(inner_sandbox_refused_under_the_supervisor)
+{
+	struct t_result r;
+	char *args[] = { "run",
+			 "--backend",
+			 "unotify",
+			 "-s",
+			 "--env",
+			 "ASAN_OPTIONS=detect_leaks=0",
+			 "-r",
+			 "/proc",
+			 "-r",
+			 dir_of(t_mosctl_path()),
+			 "-r",
+			 dir_of(t_helper("probe")),
+			 "-r",
+			 (char *)t_dir(),
+			 "--",
+			 (char *)t_mosctl_path(),
+			 "run",
+			 "--allow-degraded",
+			 "-s",
+			 "-r",
+			 dir_of(t_helper("probe")),
+			 "--",
+			 (char *)t_helper("probe"),
+			 "read",
+			 (char *)t_path("secret"),
+			 NULL };
+
+	t_write_file(t_path("secret"), "nested-secret-5e1f");
+	t_mosctlv(&r, NULL, args);
+	if (r.status != 125)
+		t_dump("nested under the supervisor", &r);
+	T_EXPECT_EQ(r.status, 125);
+	T_EXPECT_STR(r.err, "pid namespace");
+	T_EXPECT_NO_STR(r.out, "nested-secret-5e1f");
+	T_EXPECT_NO_STR(r.err, "nested-secret-5e1f");
+}

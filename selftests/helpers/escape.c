@@ -47,6 +47,11 @@
  *                           /proc/self/personality shows it: "... now=HEX"
  *   uring                   io_uring_setup
  *   uring-openat PATH       openat through io_uring, read: "ok DATA"
+ *   exec-race GOOD BAD N    N times: fork a child whose second thread flips
+ *                           a path buffer between GOOD and BAD (same length)
+ *                           while the child execve()s it.  GOOD and BAD are
+ *                           programs exiting 0 and 1; a failed exec exits 2:
+ *                           "ok good=G bad=B refused=R"
  *   exec-creds PATH [ARGS]  exec PATH in a child killed by its first system
  *                           call (a seccomp filter), then read the zombie's
  *                           /proc status: "ok uid=R,E,S,F capeff=X name=N"
@@ -59,6 +64,7 @@
 #include <linux/perf_event.h>
 #include <linux/sched.h>
 #include <linux/seccomp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -472,6 +478,58 @@ static void status_field(const char *status, const char *field, char *out, size_
  * Exec PATH in a child whose first system call after execve kills it, so
  * that the credentials the exec gave it can be read from its zombie.
  */
+struct flip {
+	char *buf;
+	const char *a, *b;
+	size_t len;
+};
+
+static void *flipper(void *arg)
+{
+	struct flip *f = arg;
+
+	for (;;) {
+		memcpy(f->buf, f->a, f->len);
+		memcpy(f->buf, f->b, f->len);
+	}
+	return NULL;
+}
+
+static int do_exec_race(const char *good, const char *bad, const char *count)
+{
+	long n = strtol(count, NULL, 0), outcome[3] = { 0 };
+	size_t len = strlen(good) + 1;
+
+	if (strlen(bad) + 1 != len)
+		return usage();
+	for (long i = 0; i < n; i++) {
+		pid_t pid = fork();
+		int st;
+
+		if (pid < 0)
+			return result(-1);
+		if (pid == 0) {
+			static char buf[4096];
+			struct flip f = { buf, good, bad, len };
+			char *argv[] = { buf, NULL };
+			pthread_t t;
+
+			memcpy(buf, good, len);
+			if (pthread_create(&t, NULL, flipper, &f) != 0)
+				_exit(3);
+			execve(buf, argv, environ);
+			_exit(2);
+		}
+		if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) > 2) {
+			printf("err child status %d\n", st);
+			return 0;
+		}
+		outcome[WEXITSTATUS(st)]++;
+	}
+	printf("ok good=%ld bad=%ld refused=%ld\n", outcome[0], outcome[1], outcome[2]);
+	return 0;
+}
+
 static int do_exec_creds(char **argv)
 {
 	struct sock_filter f[] = {
@@ -600,6 +658,8 @@ int main(int argc, char **argv)
 		return do_uring();
 	if (!strcmp(a, "uring-openat") && argc == 3)
 		return do_uring_openat(argv[2]);
+	if (!strcmp(a, "exec-race") && argc == 5)
+		return do_exec_race(argv[2], argv[3], argv[4]);
 	if (!strcmp(a, "exec-creds") && argc >= 3)
 		return do_exec_creds(argv + 2);
 	return usage();

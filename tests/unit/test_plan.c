@@ -29,15 +29,15 @@ static void assert_env(char **env, size_t n, const char *const *want)
 }
 
 static char *caller[] = {
-	"PATH=/usr/bin:/bin", "SECRET=hunter2", "HOME=/home/u", "PATHX=no", "TERM=xterm",
-	"LANGUAGE=en", "LANG=C.UTF-8", "LC_ALL=C", "NOEQUALS", "XPATH=no", "HOMEDIR=/x",
-	NULL,
+	"PATH=/usr/bin:/bin", "SECRET=hunter2", "HOME=/home/u", "PATHX=no",
+	"TERM=xterm",	      "LANGUAGE=en",	"LANG=C.UTF-8", "LC_ALL=C",
+	"NOEQUALS",	      "XPATH=no",	"HOMEDIR=/x",	NULL,
 };
 
 static void test_env_clean(void **state)
 {
-	static const char *const want[] = { "PATH=/usr/bin:/bin", "HOME=/home/u",
-					    "TERM=xterm", "LANG=C.UTF-8", NULL };
+	static const char *const want[] = { "PATH=/usr/bin:/bin", "HOME=/home/u", "TERM=xterm",
+					    "LANG=C.UTF-8", NULL };
 	size_t n = 99;
 	char **env = mos_env_build(caller, true, NULL, &n);
 
@@ -48,11 +48,16 @@ static void test_env_clean(void **state)
 
 static void test_env_inherit(void **state)
 {
-	static const char *const want[] = { "PATH=/usr/bin:/bin", "SECRET=hunter2",
-					    "HOME=/home/u",	  "PATHX=no",
-					    "TERM=xterm",	  "LANGUAGE=en",
-					    "LANG=C.UTF-8",	  "LC_ALL=C",
-					    "XPATH=no",		  "HOMEDIR=/x",
+	static const char *const want[] = { "PATH=/usr/bin:/bin",
+					    "SECRET=hunter2",
+					    "HOME=/home/u",
+					    "PATHX=no",
+					    "TERM=xterm",
+					    "LANGUAGE=en",
+					    "LANG=C.UTF-8",
+					    "LC_ALL=C",
+					    "XPATH=no",
+					    "HOMEDIR=/x",
 					    NULL };
 	size_t n = 99;
 	char **env = mos_env_build(caller, false, NULL, &n);
@@ -68,13 +73,14 @@ static void test_env_inherit(void **state)
 static void test_env_set(void **state)
 {
 	static char *set[] = { "HOME=/new", "NEW=1", "PATH=", "NEW=2", "A=b=c", NULL };
-	static const char *const want_clean[] = { "PATH=", "HOME=/new", "TERM=xterm",
-						  "LANG=C.UTF-8", "NEW=2", "A=b=c", NULL };
-	static const char *const want_all[] = { "PATH=",    "SECRET=hunter2", "HOME=/new",
-						"PATHX=no", "TERM=xterm",     "LANGUAGE=en",
-						"LANG=C.UTF-8", "LC_ALL=C",   "XPATH=no",
-						"HOMEDIR=/x", "NEW=2",	      "A=b=c",
-						NULL };
+	static const char *const want_clean[] = {
+		"PATH=", "HOME=/new", "TERM=xterm", "LANG=C.UTF-8", "NEW=2", "A=b=c", NULL
+	};
+	static const char *const want_all[] = {
+		"PATH=",       "SECRET=hunter2", "HOME=/new", "PATHX=no", "TERM=xterm",
+		"LANGUAGE=en", "LANG=C.UTF-8",	 "LC_ALL=C",  "XPATH=no", "HOMEDIR=/x",
+		"NEW=2",       "A=b=c",		 NULL
+	};
 	size_t n;
 	char **env;
 
@@ -92,8 +98,8 @@ static void test_env_set_clean_removed(void **state)
 {
 	/* --clean-env drops SECRET; --env can bring a variable back */
 	static char *set[] = { "SECRET=new", NULL };
-	static const char *const want[] = { "PATH=/usr/bin:/bin", "HOME=/home/u",
-					    "TERM=xterm", "LANG=C.UTF-8", "SECRET=new", NULL };
+	static const char *const want[] = { "PATH=/usr/bin:/bin", "HOME=/home/u", "TERM=xterm",
+					    "LANG=C.UTF-8",	  "SECRET=new",	  NULL };
 	size_t n;
 	char **env = mos_env_build(caller, true, set, &n);
 
@@ -141,8 +147,8 @@ static void test_env_empty(void **state)
 
 static void test_backend(void **state)
 {
-	static const char *const bad[] = { "", "Auto", "LANDLOCK", "landlock ", "bpf",
-					   "unotify", "seccomp", "none", "auto,landlock" };
+	static const char *const bad[] = { "",	      "Auto",	 "LANDLOCK", "landlock ",    "bpf",
+					   "Unotify", "seccomp", "none",     "auto,landlock" };
 	enum mos_backend b = (enum mos_backend)42;
 
 	(void)state;
@@ -150,6 +156,8 @@ static void test_backend(void **state)
 	assert_int_equal(b, MOS_BACKEND_AUTO);
 	assert_int_equal(mos_backend_parse("landlock", &b), 0);
 	assert_int_equal(b, MOS_BACKEND_LANDLOCK);
+	assert_int_equal(mos_backend_parse("unotify", &b), 0);
+	assert_int_equal(b, MOS_BACKEND_UNOTIFY);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		b = (enum mos_backend)42;
 		if (mos_backend_parse(bad[i], &b) != -EINVAL)
@@ -158,6 +166,7 @@ static void test_backend(void **state)
 	}
 	/* names round-trip */
 	assert_string_equal(mos_backend_name(MOS_BACKEND_AUTO), "auto");
+	assert_string_equal(mos_backend_name(MOS_BACKEND_UNOTIFY), "unotify");
 	assert_string_equal(mos_backend_name(MOS_BACKEND_LANDLOCK), "landlock");
 	for (int i = MOS_BACKEND_AUTO; i <= MOS_BACKEND_LANDLOCK; i++) {
 		assert_int_equal(mos_backend_parse(mos_backend_name((enum mos_backend)i), &b), 0);

@@ -267,6 +267,8 @@ static int grant_allow(struct builder *b, const struct allow *a, int abi)
 	}
 	if ((a->access & MOS_FS_WRITE) && !a->device && b->view)
 		fs_view_add_writable(b->view, real);
+	if ((a->access & MOS_FS_EXEC) && b->view)
+		fs_view_add_exec(b->view, real);
 	if (b->view && deny_strictly_beneath(b->d, real)) {
 		char list[512];
 
@@ -327,6 +329,9 @@ void landlock_grants_free(struct landlock_grants *g)
 	free(g->v);
 	g->v = NULL;
 	g->n = 0;
+	strv_free(g->denied);
+	g->denied = NULL;
+	g->ndenied = 0;
 }
 
 int landlock_grants_build(const struct mos_policy *p, int abi, struct mos_fs_view *view,
@@ -381,10 +386,16 @@ int landlock_grants_build(const struct mos_policy *p, int abi, struct mos_fs_vie
 			char *real;
 			bool exists;
 
-			/* A secret that does not exist cannot appear: /etc is read-only. */
-			if (resolve_real(*s, &real, &exists) == 0 && exists)
+			/*
+			 * A secret that does not exist cannot appear: /etc is
+			 * read-only.  One we cannot even look at (an outer
+			 * sandbox hides it) is denied by its name.
+			 */
+			if (resolve_real(*s, &real, &exists) < 0)
+				strv_push(&d.v, &d.n, xstrdup(*s));
+			else if (exists)
 				strv_push(&d.v, &d.n, real);
-			else if (!exists)
+			else
 				free(real);
 		}
 	}
@@ -403,6 +414,8 @@ int landlock_grants_build(const struct mos_policy *p, int abi, struct mos_fs_vie
 			strv_push(&split.v, &split.n, xstrdup(d.v[i]));
 	for (size_t i = 0; i < nallows && r == 0; i++)
 		r = grant_allow(&b, &allows[i], abi);
+	for (size_t i = 0; i < d.n; i++)
+		strv_push(&g->denied, &g->ndenied, xstrdup(d.v[i]));
 out:
 	free(allows);
 	strv_free(d.v);
@@ -531,6 +544,45 @@ static void truncate_before_abi3(const struct mos_policy *p, bool with_mounts,
 			"mounts outside the writable paths do");
 }
 
+/* Whether the grants reach /proc; with KEEP, the grants beneath it, to be
+ * added again on the sandbox's own /proc. */
+static void note_proc(struct landlock_plan *lp, const struct landlock_grants *g, bool keep)
+{
+	for (size_t i = 0; i < g->n; i++) {
+		if (path_is_beneath("/proc", g->v[i].path))
+			lp->proc_visible = true;
+		if (path_is_beneath(g->v[i].path, "/proc")) {
+			struct landlock_grants *pg = &lp->proc_grants;
+
+			lp->proc_visible = true;
+			if (!keep)
+				continue;
+			pg->v = xrealloc(pg->v, (pg->n + 1) * sizeof(*pg->v));
+			pg->v[pg->n].path = xstrdup(g->v[i].path);
+			pg->v[pg->n++].rights = g->v[i].rights;
+		}
+	}
+}
+
+int landlock_plan_without_ruleset(const struct mos_policy *p, struct landlock_plan *lp,
+				  struct landlock_grants *g, struct mos_report *rep,
+				  struct mos_err *e)
+{
+	int r;
+
+	memset(lp, 0, sizeof(*lp));
+	lp->ruleset_fd = -1;
+	lp->with_mounts = true;
+	lp->view.noexec_outside = true;
+	r = landlock_grants_build(p, MOS_LANDLOCK_ABI_NEWEST, &lp->view, g, rep, e);
+	if (r < 0) {
+		landlock_plan_release(lp);
+		return r;
+	}
+	note_proc(lp, g, false);
+	return 0;
+}
+
 int landlock_compile(const struct mos_policy *p, int abi, bool with_mounts,
 		     struct landlock_plan *lp, struct mos_report *rep, struct mos_err *e)
 {
@@ -591,18 +643,7 @@ int landlock_compile(const struct mos_policy *p, int abi, bool with_mounts,
 		}
 	}
 	lp->nfs_rules = g.n;
-	for (size_t i = 0; i < g.n; i++) {
-		if (path_is_beneath("/proc", g.v[i].path))
-			lp->proc_visible = true;
-		if (path_is_beneath(g.v[i].path, "/proc")) {
-			struct landlock_grants *pg = &lp->proc_grants;
-
-			lp->proc_visible = true;
-			pg->v = xrealloc(pg->v, (pg->n + 1) * sizeof(*pg->v));
-			pg->v[pg->n].path = xstrdup(g.v[i].path);
-			pg->v[pg->n++].rights = g.v[i].rights;
-		}
-	}
+	note_proc(lp, &g, true);
 	landlock_grants_free(&g);
 
 	if (abi < 3)

@@ -34,6 +34,10 @@ struct landlock_grant {
 struct landlock_grants {
 	struct landlock_grant *v;
 	size_t n;
+	/* The real paths every deny rule names (NULL-terminated): what the
+	 * supervisor backend refuses by name. */
+	char **denied;
+	size_t ndenied;
 };
 
 struct landlock_plan {
@@ -80,6 +84,15 @@ void landlock_grants_free(struct landlock_grants *g);
  */
 int landlock_compile(const struct mos_policy *p, int abi, bool with_mounts,
 		     struct landlock_plan *lp, struct mos_report *rep, struct mos_err *e);
+/*
+ * The file side of a plan with no Landlock ruleset (the supervisor backend):
+ * the mount view and /proc's visibility as landlock_compile() would set
+ * them, and the grants in G (computed for the newest ABI, so that the rights
+ * say what each rule allows whatever this kernel's Landlock can do).
+ */
+int landlock_plan_without_ruleset(const struct mos_policy *p, struct landlock_plan *lp,
+				  struct landlock_grants *g, struct mos_report *rep,
+				  struct mos_err *e);
 /*
  * In the sandbox, after mounting its own /proc: grant on the new mount what
  * the policy grants beneath /proc.  0 or -errno.

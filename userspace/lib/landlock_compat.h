@@ -59,6 +59,9 @@ struct mos_landlock_net_port_attr {
 #define LANDLOCK_RESTRICT_SELF_LOG_SUBDOMAINS_OFF (1U << 2)
 #endif
 
+/* The newest ABI whose rights this file names. */
+#define MOS_LANDLOCK_ABI_NEWEST 7
+
 /* File rights that may be granted on a non-directory. */
 #define MOS_LANDLOCK_FILE_RIGHTS                                      \
 	(LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE | \

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -24,6 +25,14 @@ void fs_view_add_writable(struct mos_fs_view *v, const char *path)
 	strv_push(&v->writable, &v->nwritable, xstrdup(path));
 }
 
+void fs_view_add_exec(struct mos_fs_view *v, const char *path)
+{
+	for (size_t i = 0; i < v->nexec; i++)
+		if (!strcmp(v->exec[i], path))
+			return;
+	strv_push(&v->exec, &v->nexec, xstrdup(path));
+}
+
 void fs_view_add_masked(struct mos_fs_view *v, const char *path)
 {
 	for (size_t i = 0; i < v->nmasked; i++)
@@ -36,6 +45,7 @@ void fs_view_free(struct mos_fs_view *v)
 {
 	strv_free(v->writable);
 	strv_free(v->masked);
+	strv_free(v->exec);
 	*v = (struct mos_fs_view){ 0 };
 }
 
@@ -64,12 +74,14 @@ static void unescape_octal(char *s)
 	*o = '\0';
 }
 
-/* Make the mount at PATH (and, with RECURSIVE, those below it) read-only. */
-static int make_readonly(const char *path, bool recursive)
+/* Set ATTR (MOUNT_ATTR_RDONLY or MOUNT_ATTR_NOEXEC) on the mount at PATH
+ * (and, with RECURSIVE, those below it). */
+static int set_attr(const char *path, bool recursive, uint64_t set)
 {
-	struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+	struct mount_attr attr = { .attr_set = set };
 	struct statvfs sv;
-	unsigned long flags = MS_REMOUNT | MS_BIND | MS_RDONLY;
+	unsigned long flags = MS_REMOUNT | MS_BIND | (set & MOUNT_ATTR_RDONLY ? MS_RDONLY : 0) |
+			      (set & MOUNT_ATTR_NOEXEC ? MS_NOEXEC : 0);
 
 	if (mount_setattr(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW | (recursive ? AT_RECURSIVE : 0),
 			  &attr, sizeof(attr)) == 0)
@@ -88,6 +100,8 @@ static int make_readonly(const char *path, bool recursive)
 		flags |= MS_NODEV;
 	if (sv.f_flag & ST_NOEXEC)
 		flags |= MS_NOEXEC;
+	if (sv.f_flag & ST_RDONLY)
+		flags |= MS_RDONLY;
 	if (sv.f_flag & ST_NOATIME)
 		flags |= MS_NOATIME;
 	if (sv.f_flag & ST_NODIRATIME)
@@ -98,14 +112,14 @@ static int make_readonly(const char *path, bool recursive)
 }
 
 /*
- * Every mount outside the writable trees becomes read-only.  A mount with no
- * writable tree below it is done with its whole subtree in one call; one
- * that contains a writable tree (the root, usually) is done alone.  Mount
- * points are visited in mountinfo order, parents before children.  One that
- * cannot be reached (hidden under another mount) is skipped: the sandbox
- * cannot reach it either.
+ * Every mount outside the KEEP trees gets attribute SET (read-only, or
+ * noexec).  A mount with no KEEP tree below it is done with its whole subtree
+ * in one call; one that contains a KEEP tree (the root, usually) is done
+ * alone.  Mount points are visited in mountinfo order, parents before
+ * children.  One that cannot be reached (hidden under another mount) is
+ * skipped: the sandbox cannot reach it either.
  */
-static const char *readonly_outside(const struct mos_fs_view *v, int *err)
+static const char *attr_outside(char *const *keep, size_t nkeep, uint64_t set, int *err)
 {
 	FILE *f = fopen("/proc/self/mountinfo", "re");
 	char **done = NULL; /* subtrees already made read-only */
@@ -126,19 +140,22 @@ static const char *readonly_outside(const struct mos_fs_view *v, int *err)
 		if (sscanf(line, "%*s %*s %*s %*s %4095s", mp) != 1)
 			continue;
 		unescape_octal(mp);
-		if (beneath_any(v->writable, v->nwritable, mp) || beneath_any(done, ndone, mp))
+		if (beneath_any(keep, nkeep, mp) || beneath_any(done, ndone, mp))
 			continue;
-		for (size_t i = 0; i < v->nwritable; i++)
-			if (path_is_beneath(v->writable[i], mp))
+		for (size_t i = 0; i < nkeep; i++)
+			if (path_is_beneath(keep[i], mp))
 				contains_writable = true;
-		r = make_readonly(mp, !contains_writable && !per_mount);
+		r = set_attr(mp, !contains_writable && !per_mount, set);
 		if (r == 0 && !contains_writable && !per_mount)
 			strv_push(&done, &ndone, xstrdup(mp));
 		if (r == -ENOSYS)
 			per_mount = true;
 		if (r < 0 && r != -ENOENT && r != -EACCES && r != -ENOTDIR) {
 			*err = -r;
-			step = "making the filesystem read-only outside the writable paths";
+			step = set & MOUNT_ATTR_RDONLY
+				       ? "making the filesystem read-only outside the writable "
+					 "paths"
+				       : "making the filesystem noexec outside the exec paths";
 		}
 	}
 	fclose(f);
@@ -221,7 +238,41 @@ const char *mounts_apply(const struct mos_fs_view *v, int *err)
 			return "bind-mounting a writable path";
 		}
 	}
-	step = readonly_outside(v, err);
+	if (v->noexec_outside) {
+		/* exec trees too, unless a writable tree (exec allowed) holds them */
+		for (size_t i = 0; i < v->nexec; i++) {
+			if (beneath_any(v->writable, v->nwritable, v->exec[i]) ||
+			    beneath_any(v->exec, i, v->exec[i]))
+				continue;
+			if (mount(v->exec[i], v->exec[i], NULL, MS_BIND | MS_REC, NULL) < 0) {
+				*err = errno;
+				return "bind-mounting an exec path";
+			}
+		}
+		/* a writable tree inside an exec tree must stay a mount of its own */
+		for (size_t i = 0; i < v->nwritable; i++) {
+			if (!beneath_any(v->exec, v->nexec, v->writable[i]) ||
+			    beneath_any(v->writable, i, v->writable[i]))
+				continue;
+			if (mount(v->writable[i], v->writable[i], NULL, MS_BIND | MS_REC, NULL) <
+			    0) {
+				*err = errno;
+				return "bind-mounting a writable path";
+			}
+		}
+	}
+	step = attr_outside(v->writable, v->nwritable, MOUNT_ATTR_RDONLY, err);
+	if (!step && v->noexec_outside) {
+		char **keep = NULL;
+		size_t nkeep = 0;
+
+		for (size_t i = 0; i < v->nwritable; i++)
+			strv_push(&keep, &nkeep, xstrdup(v->writable[i]));
+		for (size_t i = 0; i < v->nexec; i++)
+			strv_push(&keep, &nkeep, xstrdup(v->exec[i]));
+		step = attr_outside(keep, nkeep, MOUNT_ATTR_NOEXEC, err);
+		strv_free(keep);
+	}
 	if (!step)
 		step = mask_paths(v, err);
 	return step;

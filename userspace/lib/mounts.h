@@ -15,6 +15,7 @@
 #ifndef MOS_MOUNTS_H
 #define MOS_MOUNTS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct mos_fs_view {
@@ -22,9 +23,18 @@ struct mos_fs_view {
 	size_t nwritable;
 	char **masked; /* real paths to hide (existing files or directories) */
 	size_t nmasked;
+	char **exec; /* real paths granted execute */
+	size_t nexec;
+	/*
+	 * Also mount everything outside the exec and writable trees noexec
+	 * (the supervisor backend: the kernel re-reads an execve path after
+	 * the supervisor checked it, so the mounts decide what can run).
+	 */
+	bool noexec_outside;
 };
 
 void fs_view_add_writable(struct mos_fs_view *v, const char *path);
+void fs_view_add_exec(struct mos_fs_view *v, const char *path);
 void fs_view_add_masked(struct mos_fs_view *v, const char *path);
 void fs_view_free(struct mos_fs_view *v);
 

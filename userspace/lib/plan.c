@@ -17,6 +17,8 @@ int mos_backend_parse(const char *s, enum mos_backend *out)
 		*out = MOS_BACKEND_AUTO;
 	else if (!strcmp(s, "landlock"))
 		*out = MOS_BACKEND_LANDLOCK;
+	else if (!strcmp(s, "unotify"))
+		*out = MOS_BACKEND_UNOTIFY;
 	else
 		return -EINVAL;
 	return 0;
@@ -24,7 +26,14 @@ int mos_backend_parse(const char *s, enum mos_backend *out)
 
 const char *mos_backend_name(enum mos_backend b)
 {
-	return b == MOS_BACKEND_LANDLOCK ? "landlock" : "auto";
+	switch (b) {
+	case MOS_BACKEND_LANDLOCK:
+		return "landlock";
+	case MOS_BACKEND_UNOTIFY:
+		return "unotify";
+	default:
+		return "auto";
+	}
 }
 
 static const char *const clean_keep[] = { "PATH", "HOME", "TERM", "LANG", NULL };
@@ -79,25 +88,49 @@ int mos_plan_build(const struct mos_policy *p, enum mos_backend b, struct mos_pl
 	memset(plan, 0, sizeof(*plan));
 	plan->landlock.ruleset_fd = -1;
 	plan->backend = b;
-	report_add(&plan->rep, "backend %s: Landlock + seccomp + namespaces + rlimits",
-		   mos_backend_name(b));
+	/* Without Landlock, auto falls back on the supervisor. */
+	plan->supervise = b == MOS_BACKEND_UNOTIFY || (b == MOS_BACKEND_AUTO && abi < 1);
+	if (plan->supervise) {
+		struct landlock_grants g;
 
-	/* Planned for a sandbox with its own mount namespace (the usual case). */
-	r = landlock_compile(p, abi, true, &plan->landlock, &plan->rep, e);
-	if (r < 0)
-		goto fail;
+		report_add(&plan->rep,
+			   "backend %s: supervisor (seccomp user notification) + seccomp + "
+			   "namespaces + rlimits%s",
+			   mos_backend_name(b),
+			   b == MOS_BACKEND_AUTO ? " (Landlock is unavailable here)" : "");
+		report_add(&plan->rep, "file access beneath these paths only:");
+		r = landlock_plan_without_ruleset(p, &plan->landlock, &g, &plan->rep, e);
+		if (r < 0)
+			goto fail;
+		r = unotify_plan_build(p, &g, &plan->sup, &plan->rep, e);
+		landlock_grants_free(&g);
+		if (r < 0)
+			goto fail;
+		/* Signals and abstract unix sockets: only a pid namespace scopes them. */
+		abi = 0;
+	} else {
+		report_add(&plan->rep, "backend %s: Landlock + seccomp + namespaces + rlimits",
+			   mos_backend_name(b));
+		/* Planned for a sandbox with its own mount namespace (the usual case). */
+		r = landlock_compile(p, abi, true, &plan->landlock, &plan->rep, e);
+		if (r < 0)
+			goto fail;
+	}
 	if (plan->landlock.proc_visible)
 		report_add(&plan->rep, "/proc: the sandbox gets its own (new mount and pid "
 				       "namespaces), showing its own processes only; grant "
 				       "/proc as a whole, not /proc/self");
-	/* Without Landlock TCP rules, no IP socket may exist at all. */
-	so.deny_inet = abi < 4 && !(p->nnet_allow || p->nnet_bind);
+	/* Without Landlock TCP rules or the supervisor, no IP socket may exist. */
+	so.deny_inet = !plan->supervise && abi < 4 && !(p->nnet_allow || p->nnet_bind);
 	if (abi < 6) {
 		plan->need_pidns = true;
-		report_add(&plan->rep,
-			   "signals: confined by a pid namespace (Landlock "
-			   "ABI %d cannot scope them)",
-			   abi);
+		if (plan->supervise)
+			report_add(&plan->rep, "signals: confined by a pid namespace");
+		else
+			report_add(&plan->rep,
+				   "signals: confined by a pid namespace (Landlock "
+				   "ABI %d cannot scope them)",
+				   abi);
 		if (p->allow_unix)
 			report_weak(&plan->rep, "--allow-unix: abstract unix sockets outside "
 						"the sandbox cannot be scoped before Landlock "
@@ -144,6 +177,7 @@ fail:
 void mos_plan_free(struct mos_plan *plan)
 {
 	landlock_plan_release(&plan->landlock);
+	unotify_plan_free(&plan->sup);
 	report_free(&plan->rep);
 	strv_free(plan->envp);
 	plan->envp = NULL;

@@ -16,16 +16,22 @@
 #include "resource_limits.h"
 #include "policy.h"
 #include "report.h"
+#include "unotify_plan.h"
 
 enum mos_backend {
 	MOS_BACKEND_AUTO = 0,
 	MOS_BACKEND_LANDLOCK = 1,
+	MOS_BACKEND_UNOTIFY = 2,
 };
 
 struct mos_plan {
 	enum mos_backend backend;
 	struct mos_report rep;
 	struct landlock_plan landlock;
+	/* The supervisor (seccomp user notification) serves the file and
+	 * network rules: --backend unotify, or auto without Landlock. */
+	bool supervise;
+	struct unotify_plan sup;
 	const struct sock_fprog *seccomp;
 	struct mos_cgroup_caps cgcaps;
 	struct limits_plan limits;
@@ -34,7 +40,7 @@ struct mos_plan {
 	size_t nenv;
 };
 
-/* Parse "auto" / "landlock"; -EINVAL for anything else. */
+/* Parse "auto" / "landlock" / "unotify"; -EINVAL for anything else. */
 int mos_backend_parse(const char *s, enum mos_backend *out);
 const char *mos_backend_name(enum mos_backend b);
 

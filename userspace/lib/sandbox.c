@@ -12,6 +12,7 @@
 #include <linux/keyctl.h>
 #include <linux/securebits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -20,6 +21,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/timerfd.h>
@@ -40,10 +42,10 @@ static const int forwarded_signals[] = {
 };
 
 /* init -> mosctl, over the status pipe. */
-enum { MSG_STARTED = 1, MSG_EXITED = 2 };
+enum { MSG_STARTED = 1, MSG_EXITED = 2, MSG_LISTENER = 3, MSG_ROOT = 4 };
 struct init_msg {
 	int32_t kind;
-	int32_t value; /* pid of the command, or its wait status */
+	int32_t value; /* pid of the command, its wait status, or an fd number of init */
 };
 
 struct pipes {
@@ -243,6 +245,13 @@ exec_command(const struct sandbox_config *c, const sigset_t *oldmask, int errfd)
 	for (size_t i = 0; i < ARRAY_SIZE(forwarded_signals); i++)
 		signal(forwarded_signals[i], SIG_DFL);
 	sigprocmask(SIG_SETMASK, oldmask, NULL);
+	/*
+	 * Until exec, this process has init's (non-dumpable) memory, which
+	 * belongs to mosctl's user namespace: an unprivileged supervisor could
+	 * not read the path of the execve below.  exec gives it its own.
+	 */
+	if (c->supervise)
+		prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
 	r = limits_apply_rlimits(c->limits);
 	if (r < 0)
 		setup_fail(errfd, "setrlimit", -r);
@@ -251,6 +260,37 @@ exec_command(const struct sandbox_config *c, const sigset_t *oldmask, int errfd)
 	err = errno;
 	fprintf(stderr, "%s: cannot run '%s': %s\n", c->progname, c->argv[0], strerror(err));
 	_exit(err == ENOENT || err == ENOTDIR ? MOS_EXIT_NOTFOUND : MOS_EXIT_NOEXEC);
+}
+
+/*
+ * The supervisor's filter goes on last, when nothing of the setup is left to
+ * trap: its listener and an O_PATH fd of the sandbox's "/" are announced to
+ * mosctl, which takes them with pidfd_getfd (a trapped sendmsg could not
+ * carry them: nobody would be serving yet) and says go once it serves.
+ * init's own copies are closed before the command exists: a process that can
+ * reach the listener could answer for itself.
+ */
+static void hand_over_supervision(int gofd, int statusfd, int errfd)
+{
+	struct init_msg msg;
+	int lfd, rootfd;
+	char go;
+
+	rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		setup_fail(errfd, "opening the sandbox's root for the supervisor", errno);
+	lfd = unotify_install_filter();
+	if (lfd < 0)
+		setup_fail(errfd, "installing the supervisor's seccomp filter", -lfd);
+	msg = (struct init_msg){ MSG_LISTENER, lfd };
+	write_all(statusfd, &msg, sizeof(msg));
+	msg = (struct init_msg){ MSG_ROOT, rootfd };
+	write_all(statusfd, &msg, sizeof(msg));
+	if (read(gofd, &go, 1) != 1)
+		_exit(MOS_EXIT_SETUP); /* mosctl could not serve, and said why */
+	close(lfd);
+	close(rootfd);
+	close(gofd);
 }
 
 static void __attribute__((noreturn))
@@ -278,7 +318,8 @@ run_init(const struct sandbox_config *c, struct pipes *p, enum ns_mode mode, uid
 	}
 	if (read(p->go[0], &go, 1) != 1)
 		_exit(MOS_EXIT_SETUP); /* mosctl gave up or died */
-	close(p->go[0]);
+	if (!c->supervise)
+		closep(&p->go[0]);
 	setup_mounts(c, mode, errfd);
 
 	/*
@@ -304,23 +345,22 @@ run_init(const struct sandbox_config *c, struct pipes *p, enum ns_mode mode, uid
 	if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, NULL) < 0 && errno != ENOSYS &&
 	    errno != EPERM)
 		setup_fail(errfd, "joining a new session keyring", errno);
-	/* Not dumpable: the command cannot ptrace init or open /proc/<init>/fd. */
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	if (c->cwd && chdir(c->cwd) < 0)
 		setup_fail(errfd, c->cwd, errno);
 	{
-		int keep[3] = { errfd, statusfd, c->landlock ? c->landlock->ruleset_fd : -1 };
+		int keep[4] = { errfd, statusfd, c->landlock ? c->landlock->ruleset_fd : -1,
+				p->go[0] };
 
 		/* ascending order for close_all_except */
-		for (int i = 0; i < 3; i++)
-			for (int j = i + 1; j < 3; j++)
+		for (int i = 0; i < 4; i++)
+			for (int j = i + 1; j < 4; j++)
 				if (keep[j] < keep[i]) {
 					int t = keep[i];
 
 					keep[i] = keep[j];
 					keep[j] = t;
 				}
-		close_all_except(keep, 3);
+		close_all_except(keep, 4);
 	}
 	step = drop_bounding(&err);
 	if (step)
@@ -339,6 +379,16 @@ run_init(const struct sandbox_config *c, struct pipes *p, enum ns_mode mode, uid
 	r = seccomp_enforce(c->seccomp);
 	if (r < 0)
 		setup_fail(errfd, "loading the seccomp filter", -r);
+	if (c->supervise)
+		hand_over_supervision(p->go[0], statusfd, errfd);
+	/*
+	 * Not dumpable: the command cannot ptrace init or open /proc/<init>/fd.
+	 * Only now: mosctl takes the supervisor's fds from init with
+	 * pidfd_getfd, which a non-dumpable init refuses to an unprivileged
+	 * caller (init's mm belongs to the caller's user namespace).  Nothing
+	 * else runs in the sandbox yet.
+	 */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
 	/* Phase 4: fork the command; init forwards signals and reaps. */
 	sigemptyset(&fwd);
@@ -473,7 +523,20 @@ static int status_to_exit(int st)
 	return MOS_EXIT_SETUP;
 }
 
+/* The supervisor thread (--backend unotify). */
+struct sup_thread {
+	struct unotify_policy pol; /* the plan's, with the sandbox's root */
+	struct unotify_stats stats;
+	int listener;
+	int stop; /* eventfd: stop serving */
+	int ready[2];
+	pthread_t thread;
+	bool running;
+	int result;
+};
+
 struct supervise {
+	const struct sandbox_config *c;
 	enum ns_mode mode;
 	pid_t init;
 	pid_t cmd; /* as init saw it: a host pid only in NS_NONE */
@@ -481,6 +544,9 @@ struct supervise {
 	int cmd_status, init_status;
 	char err[512];
 	size_t errlen;
+	int gofd;	   /* mosctl -> init: go on (and again once the supervisor serves) */
+	int init_listener; /* init's fd number of the listener */
+	struct sup_thread sup;
 };
 
 static void kill_tree(struct supervise *s)
@@ -488,6 +554,93 @@ static void kill_tree(struct supervise *s)
 	if (s->mode == NS_NONE && s->cmd > 0)
 		kill(-s->cmd, SIGKILL);
 	kill(s->init, SIGKILL);
+}
+
+static void *sup_main(void *arg)
+{
+	struct sup_thread *t = arg;
+	struct unotify_serve_opts o = { .ready_fd = t->ready[1], .stop_fd = t->stop };
+
+	t->result = unotify_serve_with(t->listener, &t->pol, &t->stats, &o);
+	/* From here on, a trapped syscall fails (ENOSYS): never unanswered. */
+	closep(&t->listener);
+	return NULL;
+}
+
+static void sup_error(struct supervise *s, const char *what, int err)
+{
+	s->errlen = (size_t)snprintf(s->err, sizeof(s->err), "%s: %s", what, strerror(err));
+	if (s->errlen >= sizeof(s->err))
+		s->errlen = sizeof(s->err) - 1;
+	kill_tree(s);
+}
+
+/*
+ * init announced its listener (fd LFD) and root (fd ROOTFD): take both,
+ * start serving, then tell init to go on.  Any failure kills the sandbox
+ * before its command exists.
+ */
+static void start_supervisor(struct supervise *s, int lfd, int rootfd)
+{
+	struct sup_thread *t = &s->sup;
+	_cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, s->init, 0);
+	int level, ready = -EIO;
+
+	if (pidfd < 0)
+		return sup_error(s, "pidfd_open of the sandbox's init", errno);
+	t->listener = (int)syscall(SYS_pidfd_getfd, pidfd, lfd, 0);
+	if (t->listener < 0)
+		return sup_error(s, "taking the supervisor's listener from init (pidfd_getfd)",
+				 errno);
+	t->pol = *s->c->supervise;
+	t->pol.in_root = true;
+	t->pol.root_fd = (int)syscall(SYS_pidfd_getfd, pidfd, rootfd, 0);
+	if (t->pol.root_fd < 0)
+		return sup_error(s, "taking the sandbox's root from init (pidfd_getfd)", errno);
+	level = unotify_pid_level(s->init);
+	if (level < 0)
+		return sup_error(s, "reading the pid namespace level of init", -level);
+	t->pol.pid_level = level;
+	t->pol.exec_by_mounts =
+		s->mode != NS_NONE && s->c->landlock && s->c->landlock->view.noexec_outside;
+	t->stop = eventfd(0, EFD_CLOEXEC);
+	if (t->stop < 0 || pipe2(t->ready, O_CLOEXEC) < 0)
+		return sup_error(s, "starting the supervisor", errno);
+	errno = pthread_create(&t->thread, NULL, sup_main, t);
+	if (errno)
+		return sup_error(s, "starting the supervisor thread", errno);
+	t->running = true;
+	if (read_full(t->ready[0], &ready, sizeof(ready)) != (ssize_t)sizeof(ready) || ready < 0)
+		return sup_error(s, "preparing the supervisor", ready < 0 ? -ready : EIO);
+	if (write(s->gofd, "s", 1) != 1)
+		return sup_error(s, "starting the sandbox", errno);
+	mos_info("supervisor serving (pid level %d)", level);
+}
+
+static void stop_supervisor(struct supervise *s)
+{
+	struct sup_thread *t = &s->sup;
+
+	if (t->running) {
+		uint64_t one = 1;
+
+		(void)!write(t->stop, &one, sizeof(one));
+		pthread_join(t->thread, NULL);
+		if (t->result < 0)
+			mos_warn("the supervisor stopped early: %s; the sandbox's trapped calls "
+				 "failed from then on",
+				 strerror(-t->result));
+		mos_info("supervisor: %llu requests, %llu allowed, %llu denied, %llu failed, "
+			 "%llu stale",
+			 (unsigned long long)t->stats.notifications,
+			 (unsigned long long)t->stats.allowed, (unsigned long long)t->stats.denied,
+			 (unsigned long long)t->stats.failed, (unsigned long long)t->stats.stale);
+	}
+	closep(&t->listener);
+	closep(&t->pol.root_fd);
+	closep(&t->stop);
+	closep(&t->ready[0]);
+	closep(&t->ready[1]);
 }
 
 static void read_status(struct supervise *s, int fd, bool *open)
@@ -504,6 +657,11 @@ static void read_status(struct supervise *s, int fd, bool *open)
 	else if (m.kind == MSG_EXITED) {
 		s->have_exit = true;
 		s->cmd_status = m.value;
+	} else if (m.kind == MSG_LISTENER && s->c->supervise) {
+		s->init_listener = m.value;
+	} else if (m.kind == MSG_ROOT && s->c->supervise && s->init_listener >= 0 &&
+		   !s->sup.running) {
+		start_supervisor(s, s->init_listener, m.value);
 	}
 }
 
@@ -604,8 +762,8 @@ static int fallback_without_namespaces(const struct sandbox_config *c,
 	}
 	mos_warn("only partly enforced: %s", what);
 	*cfg = *c;
-	if (!c->landlock)
-		return 0;
+	if (!c->landlock || c->supervise)
+		return 0; /* the supervisor needs no mounts: it checks every path */
 	r = landlock_compile(c->policy, c->landlock->abi, false, fallback, &rep, &e);
 	for (size_t i = 0; i < rep.nweak; i++)
 		mos_warn("only partly enforced: %s", rep.weak[i]);
@@ -629,7 +787,9 @@ void sandbox_config_from_plan(struct sandbox_config *c, const struct mos_policy 
 		.argv = argv,
 		.envp = plan->envp,
 		.cwd = p->cwd,
-		.landlock = plan->landlock.ruleset_fd >= 0 ? &plan->landlock : NULL,
+		.landlock =
+			plan->landlock.ruleset_fd >= 0 || plan->supervise ? &plan->landlock : NULL,
+		.supervise = plan->supervise ? &plan->sup.pol : NULL,
 		.seccomp = plan->seccomp,
 		.limits = &plan->limits,
 		.cgcaps = &plan->cgcaps,
@@ -644,7 +804,12 @@ int sandbox_run(const struct sandbox_config *c)
 	struct landlock_plan fallback = { .ruleset_fd = -1 };
 	struct sandbox_config fallback_cfg;
 	struct pipes p = { { -1, -1 }, { -1, -1 }, { -1, -1 } };
-	struct supervise s = { 0 };
+	struct supervise s = {
+		.c = c,
+		.gofd = -1,
+		.init_listener = -1,
+		.sup = { .listener = -1, .stop = -1, .ready = { -1, -1 }, .pol = { .root_fd = -1 } }
+	};
 	struct mos_cgroup cg = { 0 };
 	struct mos_err e = { "" };
 	sigset_t set, oldmask;
@@ -689,6 +854,7 @@ int sandbox_run(const struct sandbox_config *c)
 		if (fallback_without_namespaces(c, &fallback, &fallback_cfg) < 0)
 			goto restore;
 		c = &fallback_cfg;
+		s.c = c;
 		s.init = fork();
 	}
 	if (s.init < 0) {
@@ -741,10 +907,12 @@ int sandbox_run(const struct sandbox_config *c)
 		reap_all_children();
 		goto restore;
 	}
+	s.gofd = p.go[1];
 	supervise_loop(&s, sfd, tfd, p.status[0], p.err[0]);
 	if (s.mode == NS_NONE && s.cmd > 0)
 		kill(-s.cmd, SIGKILL);
 	reap_all_children();
+	stop_supervisor(&s);
 
 	if (s.timed_out) {
 		mos_info("timeout: killed the sandbox after %llu ms",

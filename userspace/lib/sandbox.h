@@ -4,7 +4,8 @@
  *
  * Process tree:
  *
- *   mosctl (unconfined: timeout, signal forwarding, cgroup, exit status)
+ *   mosctl (unconfined: timeout, signal forwarding, cgroup, exit status,
+ *    |      and with --backend unotify the supervisor, in a thread)
  *    `- init   pid 1 of a new pid namespace, in a new user namespace that maps
  *        |     only the caller's uid/gid; confined like the command
  *        `- command   its own process group; rlimits; execve
@@ -25,6 +26,7 @@
 #include "landlock.h"
 #include "plan.h"
 #include "resource_limits.h"
+#include "unotify.h"
 
 /* Exit statuses, after env(1) and timeout(1). */
 #define MOS_EXIT_TIMEOUT 124
@@ -36,8 +38,11 @@ struct sandbox_config {
 	const struct mos_policy *policy; /* to recompile for the no-namespace fallback */
 	char *const *argv;
 	char **envp;
-	const char *cwd; /* NULL: inherit */
-	const struct landlock_plan *landlock;
+	const char *cwd;		      /* NULL: inherit */
+	const struct landlock_plan *landlock; /* also the mount view without a ruleset */
+	/* The supervisor's policy (--backend unotify): init installs the
+	 * filter last and mosctl serves it from a thread. */
+	const struct unotify_policy *supervise;
 	const struct sock_fprog *seccomp;
 	const struct limits_plan *limits;
 	const struct mos_cgroup_caps *cgcaps;

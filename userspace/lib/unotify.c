@@ -51,6 +51,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "unotify.h"
@@ -60,8 +61,9 @@
 
 struct sup_root {
 	const char *path; /* as given, normalized */
-	char *real;	  /* realpath() of it */
-	int fd;		  /* O_PATH of it */
+	char *real;	  /* its real path (NULL: it does not exist) */
+	int fd;		  /* O_PATH of it, or of its directory for a file */
+	char *name;	  /* a file root: its name in that directory */
 	bool write;
 };
 
@@ -73,7 +75,9 @@ struct sup {
 	size_t ndeny;
 	struct unotify_stats *st;
 	int listener;
-	pid_t self_tgid;
+	pid_t self_tgid; /* 0: the supervisor has no pid in the sandbox's /proc */
+	char *prefix;	 /* what fd links start with for the sandbox's "/" */
+	int root;	 /* the sandbox's "/" (ours without in_root) */
 	/* The serving thread's current file credentials. */
 	uid_t fsuid;
 	gid_t fsgid;
@@ -82,7 +86,8 @@ struct sup {
 };
 
 struct child_status {
-	pid_t tgid;
+	pid_t tgid;	       /* as the supervisor sees it */
+	pid_t ns_tgid, ns_tid; /* as the sandbox's /proc names them */
 	long threads;
 	mode_t umask;
 	uid_t fsuid;
@@ -144,6 +149,15 @@ int unotify_policy_check(const struct unotify_policy *p, const char *path,
 	return found ? 0 : -EACCES;
 }
 
+/* REAL is a directory on the way to a root ("/", "/home" for /home/u/src). */
+static bool on_the_way(const struct sup *s, const char *real)
+{
+	for (size_t i = 0; i < s->nroots; i++)
+		if (s->roots[i].real && path_is_beneath(s->roots[i].real, real))
+			return true;
+	return false;
+}
+
 /* The same check on a real (symlink-free) path, against the roots' real paths. */
 static int check_real(const struct sup *s, const char *real, enum unotify_access access)
 {
@@ -156,7 +170,7 @@ static int check_real(const struct sup *s, const char *real, enum unotify_access
 	if (n > 10 && !strcmp(real + n - 10, " (deleted)"))
 		return -EACCES;
 	snprintf(proc_self, sizeof(proc_self), "/proc/%d", (int)s->self_tgid);
-	if (path_is_beneath(real, proc_self))
+	if (s->self_tgid && path_is_beneath(real, proc_self))
 		return -EACCES;
 	for (size_t i = 0; i < s->ndeny; i++)
 		if (path_is_beneath(real, s->deny_real[i]))
@@ -164,16 +178,17 @@ static int check_real(const struct sup *s, const char *real, enum unotify_access
 	for (size_t i = 0; i < s->nroots; i++) {
 		if (access == UNOTIFY_WRITE && !s->roots[i].write)
 			continue;
-		if (path_is_beneath(real, s->roots[i].real))
+		if (s->roots[i].real && path_is_beneath(real, s->roots[i].real))
 			return 0;
 	}
-	return -EACCES;
+	return access == UNOTIFY_LOOK && on_the_way(s, real) ? 0 : -EACCES;
 }
 
 static void sup_free(struct sup *s)
 {
 	for (size_t i = 0; i < s->nroots; i++) {
 		free(s->roots[i].real);
+		free(s->roots[i].name);
 		if (s->roots[i].fd >= 0)
 			close(s->roots[i].fd);
 	}
@@ -181,14 +196,123 @@ static void sup_free(struct sup *s)
 	for (size_t i = 0; i < s->ndeny; i++)
 		free(s->deny_real[i]);
 	free(s->deny_real);
+	free(s->prefix);
+	if (s->root >= 0 && s->p && !s->p->in_root)
+		close(s->root);
+}
+
+static int fd_path(int fd, char *out, size_t len)
+{
+	char link[64];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, out, len - 1);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n >= len - 1)
+		return -ENAMETOOLONG;
+	out[n] = '\0';
+	return 0;
+}
+
+/*
+ * A path as the sandbox names it, from a link text of our /proc (an fd's, a
+ * cwd's): these are written from the root of the mount tree the file is in,
+ * so the sandbox's own "/" (when it is not that root) is cut off.  -EACCES
+ * for a file outside the sandbox's root.
+ */
+static int sandbox_path(const struct sup *s, char *path)
+{
+	size_t n = strlen(s->prefix);
+
+	if (!strcmp(s->prefix, "/"))
+		return 0;
+	if (!path_is_beneath(path, s->prefix))
+		return -EACCES;
+	memmove(path, path[n] ? path + n : "/", strlen(path + n) + (path[n] ? 1 : 2));
+	return 0;
+}
+
+/* The real path of our fd FD, as the sandbox names it. */
+static int fd_real(const struct sup *s, int fd, char *out, size_t len)
+{
+	int err = fd_path(fd, out, len);
+
+	return err ? err : sandbox_path(s, out);
+}
+
+static long sys_openat2(int dirfd, const char *path, struct open_how *how)
+{
+	return syscall(SYS_openat2, dirfd, path, how, sizeof(*how));
+}
+
+/* Open absolute PATH as the sandbox would (symlinks followed in its root). */
+static int open_as_sandbox(const struct sup *s, const char *path, __u64 flags)
+{
+	struct open_how how = { .flags = flags | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT };
+
+	if (!s->p->in_root)
+		return open(path, (int)how.flags);
+	return (int)sys_openat2(s->p->root_fd, path, &how);
+}
+
+/* A root's real path and fds; a root that does not exist is kept with
+ * fd -1 (nothing beneath it can be opened). */
+static int root_open(struct sup *s, struct sup_root *r)
+{
+	char real[PATH_MAX + 32];
+	_cleanup_close_ int fd = open_as_sandbox(s, r->path, O_PATH);
+	struct stat st;
+	int err;
+
+	if (fd < 0)
+		return errno == ENOENT || errno == ENOTDIR ? 0 : -errno;
+	err = fd_real(s, fd, real, sizeof(real));
+	if (err)
+		return err;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	r->real = xstrdup(real);
+	if (!S_ISDIR(st.st_mode)) {
+		char *slash = strrchr(real, '/');
+
+		r->name = xstrdup(slash + 1);
+		*slash = '\0';
+		closep(&fd);
+		fd = open_as_sandbox(s, *real ? real : "/", O_PATH | O_DIRECTORY);
+		if (fd < 0)
+			return -errno;
+	}
+	r->fd = take_fd(&fd);
+	return 0;
 }
 
 static int sup_init(struct sup *s, const struct unotify_policy *p)
 {
 	const char *const *lists[2] = { p->read, p->write };
 	size_t ndeny = list_len(p->deny);
+	char buf[PATH_MAX + 32];
+	ssize_t n;
+	int err;
 
 	s->p = p;
+	s->self_tgid = getpid();
+	s->root = p->in_root ? p->root_fd : open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (s->root < 0)
+		return -errno;
+	if (p->in_root) {
+		err = fd_path(p->root_fd, buf, sizeof(buf));
+		if (err)
+			return err;
+		s->prefix = xstrdup(buf);
+		/* Our pid in the sandbox's /proc, if we have one there. */
+		n = readlinkat(p->root_fd, "proc/self", buf, sizeof(buf) - 1);
+		buf[n > 0 ? n : 0] = '\0';
+		s->self_tgid = n > 0 ? (pid_t)strtol(buf, NULL, 10) : 0;
+	} else {
+		s->prefix = xstrdup("/");
+	}
 	s->roots = xcalloc(list_len(p->read) + list_len(p->write) + 1, sizeof(*s->roots));
 	for (int l = 0; l < 2; l++) {
 		for (size_t i = 0; lists[l] && lists[l][i]; i++) {
@@ -199,22 +323,22 @@ static int sup_init(struct sup *s, const struct unotify_policy *p)
 			r->write = l == 1;
 			if (r->path[0] != '/')
 				return -EINVAL;
-			r->real = realpath(r->path, NULL);
-			if (!r->real)
-				return -errno;
-			r->fd = open(r->real, O_PATH | O_DIRECTORY | O_CLOEXEC);
-			if (r->fd < 0)
-				return -errno;
+			err = root_open(s, r);
+			if (err)
+				return err;
 		}
 	}
 	s->deny_real = xcalloc(ndeny + 1, sizeof(char *));
 	for (size_t i = 0; i < ndeny; i++) {
-		char *real = realpath(p->deny[i], NULL);
+		_cleanup_close_ int fd = -1;
 
 		if (p->deny[i][0] != '/')
 			return -EINVAL;
 		/* A deny root that does not exist yet still denies by its name. */
-		s->deny_real[s->ndeny++] = real ? real : xstrdup(p->deny[i]);
+		fd = open_as_sandbox(s, p->deny[i], O_PATH);
+		if (fd < 0 || fd_real(s, fd, buf, sizeof(buf)) < 0)
+			snprintf(buf, sizeof(buf), "%s", p->deny[i]);
+		s->deny_real[s->ndeny++] = xstrdup(buf);
 	}
 	return 0;
 }
@@ -237,9 +361,55 @@ static int parse_ids(const char *line, unsigned long *fs)
 	return sscanf(line, "%lu %lu %lu %lu", &r, &e, &sv, fs) == 4 ? 0 : -EINVAL;
 }
 
-/* /proc/TID/status: tgid, threads, umask, fsuid, fsgid, groups.  Call after
- * the id was validated; validate again after it returns. */
-static int read_status(struct req *q)
+/* Entry LEVEL of a list of pids ("NStgid:\t12\t1"), or 0. */
+static pid_t nth_pid(const char *list, int level)
+{
+	char *end;
+	long v = 0;
+
+	for (int i = 0; i <= level; i++) {
+		v = strtol(list, &end, 10);
+		if (end == list)
+			return 0;
+		list = end;
+	}
+	return (pid_t)v;
+}
+
+int unotify_pid_level(pid_t pid)
+{
+	char path[64], buf[8192], *line;
+	_cleanup_close_ int fd = -1;
+	ssize_t n;
+	int level = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read_full(fd, buf, sizeof(buf) - 1);
+	if (n < 0)
+		return (int)n;
+	buf[n] = '\0';
+	line = strstr(buf, "\nNStgid:");
+	if (!line)
+		return 0; /* before Linux 4.1: no pid namespaces to count */
+	for (char *p = line + 8; *p && *p != '\n';) {
+		char *end;
+
+		strtol(p, &end, 10);
+		if (end == p)
+			break;
+		level++;
+		p = end;
+	}
+	return level < 0 ? -EIO : level;
+}
+
+/* /proc/TID/status: tgid, threads, umask, fsuid, fsgid, groups, and the
+ * pids the sandbox's /proc shows.  Call after the id was validated; validate
+ * again after it returns. */
+static int read_status(const struct sup *s, struct req *q)
 {
 	char buf[8192], *line, *save = NULL;
 	_cleanup_close_ int fd = openat(q->procfd, "status", O_RDONLY | O_CLOEXEC);
@@ -257,6 +427,10 @@ static int read_status(struct req *q)
 		if (!strncmp(line, "Tgid:", 5)) {
 			q->cs.tgid = (pid_t)strtol(line + 5, NULL, 10);
 			seen |= 1;
+		} else if (!strncmp(line, "NStgid:", 7)) {
+			q->cs.ns_tgid = nth_pid(line + 7, s->p->pid_level);
+		} else if (!strncmp(line, "NSpid:", 6)) {
+			q->cs.ns_tid = nth_pid(line + 6, s->p->pid_level);
 		} else if (!strncmp(line, "Threads:", 8)) {
 			q->cs.threads = strtol(line + 8, NULL, 10);
 			seen |= 2;
@@ -291,6 +465,10 @@ static int read_status(struct req *q)
 	}
 	if (seen != 63)
 		return -EIO;
+	if (!s->p->pid_level && !q->cs.ns_tgid) {
+		q->cs.ns_tgid = q->cs.tgid;
+		q->cs.ns_tid = (pid_t)q->n->pid;
+	}
 	q->have_status = true;
 	return 0;
 }
@@ -329,7 +507,7 @@ static int need_status(struct sup *s, struct req *q)
 
 	if (q->have_status)
 		return 0;
-	err = read_status(q);
+	err = read_status(s, q);
 	if (err)
 		return err;
 	if (!id_valid(s, q))
@@ -395,7 +573,8 @@ static int write_child_mem(struct sup *s, struct req *q, __u64 addr, const void 
 		return err;
 	if (!id_valid(s, q))
 		return -ESRCH;
-	if (!addr || addr >= (1ULL << 62) || pwrite(q->memfd, buf, len, (off_t)addr) != (ssize_t)len)
+	if (!addr || addr >= (1ULL << 62) ||
+	    pwrite(q->memfd, buf, len, (off_t)addr) != (ssize_t)len)
 		return -EFAULT;
 	return 0;
 }
@@ -419,21 +598,6 @@ static int child_fd(struct sup *s, struct req *q, int fd)
 	return dup < 0 ? (errno == EBADF ? -EBADF : -errno) : dup;
 }
 
-static int fd_path(int fd, char *out, size_t len)
-{
-	char link[64];
-	ssize_t n;
-
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	n = readlink(link, out, len - 1);
-	if (n < 0)
-		return -errno;
-	if ((size_t)n >= len - 1)
-		return -ENAMETOOLONG;
-	out[n] = '\0';
-	return 0;
-}
-
 /*
  * The absolute path the caller means by DIRFD + PATH, normalized and with
  * /proc/self resolved as the caller.  The base directory's path is the text
@@ -443,7 +607,7 @@ static int fd_path(int fd, char *out, size_t len)
  */
 static int child_abs_path(struct sup *s, struct req *q, int dirfd, const char *path, char **out)
 {
-	char base[PATH_MAX + 1], link[32], rest[PATH_MAX + 64];
+	char base[PATH_MAX + 1], link[32];
 	_cleanup_free_ char *abs = NULL;
 	int err;
 
@@ -474,23 +638,17 @@ static int child_abs_path(struct sup *s, struct req *q, int dirfd, const char *p
 		if ((size_t)n >= sizeof(base) - 1)
 			return -ENAMETOOLONG;
 		base[n] = '\0';
-		if (base[0] != '/' || stat(base, &b) < 0 || a.st_dev != b.st_dev ||
-		    a.st_ino != b.st_ino)
+		if (base[0] != '/' || sandbox_path(s, base) < 0)
+			return -ENOENT;
+		closep(&bfd);
+		bfd = open_as_sandbox(s, base, O_PATH);
+		if (bfd < 0 || fstat(bfd, &b) < 0 || a.st_dev != b.st_dev || a.st_ino != b.st_ino)
 			return -ENOENT;
 		if (!id_valid(s, q))
 			return -ESRCH;
 	}
 	abs = path_join_normalize(path[0] == '/' ? "/" : base, path);
-	if (path_is_beneath(abs, "/proc/self")) {
-		snprintf(rest, sizeof(rest), "/proc/%d%s", (int)q->cs.tgid, abs + 10);
-		free(abs);
-		abs = xstrdup(rest);
-	} else if (path_is_beneath(abs, "/proc/thread-self")) {
-		snprintf(rest, sizeof(rest), "/proc/%d/task/%u%s", (int)q->cs.tgid, q->n->pid,
-			 abs + 17);
-		free(abs);
-		abs = xstrdup(rest);
-	}
+	/* /proc/self is resolved as the caller's pid by canonicalize() */
 	if (strlen(abs) >= PATH_MAX)
 		return -ENAMETOOLONG;
 	*out = steal_pointer(&abs);
@@ -501,11 +659,6 @@ static int child_abs_path(struct sup *s, struct req *q, int dirfd, const char *p
 /* Acting on the caller's behalf                                         */
 /* -------------------------------------------------------------------- */
 
-static long sys_openat2(int dirfd, const char *path, struct open_how *how)
-{
-	return syscall(SYS_openat2, dirfd, path, how, sizeof(*how));
-}
-
 static const char *rel_to(const char *abs, const char *root)
 {
 	const char *r = abs + (strcmp(root, "/") ? strlen(root) : 0);
@@ -515,55 +668,246 @@ static const char *rel_to(const char *abs, const char *root)
 	return *r ? r : ".";
 }
 
+#define MAX_LINKS 40
+
+/* "/proc/self" and "/proc/thread-self" of the caller, in the sandbox's /proc
+ * (NULL when the caller has no pid there: nothing is "self"). */
+static const char *proc_self_of(const struct req *q, const char *cand, char *buf, size_t len)
+{
+	if (!q->cs.ns_tgid || !q->cs.ns_tid)
+		return NULL;
+	if (!strcmp(cand, "/proc/self"))
+		snprintf(buf, len, "/proc/%d", (int)q->cs.ns_tgid);
+	else if (!strcmp(cand, "/proc/thread-self"))
+		snprintf(buf, len, "/proc/%d/task/%d", (int)q->cs.ns_tgid, (int)q->cs.ns_tid);
+	else
+		return NULL;
+	return buf;
+}
+
+static int own_fd_link(const struct req *q, const char *abs);
+
 /*
- * Open ABS for ACCESS with FLAGS (the supervisor's O_CLOEXEC included) and
- * MODE beneath the allowing root, and check where the fd really is.
- * O_CREAT opens the parent first (checked for write) and creates the last
- * component without following a symlink there, so nothing is created
+ * ABS (absolute, normalized) with every symlink resolved as the kernel would
+ * resolve it for the caller, in the sandbox's root: each component is
+ * looked up without following (O_PATH|O_NOFOLLOW, RESOLVE_IN_ROOT and
+ * RESOLVE_NO_SYMLINKS), a symlink's text is spliced in, at most 40 of them.
+ * The last component is followed only with FOLLOW.  /proc/self and
+ * /proc/thread-self become the caller's pid; the caller's own
+ * /proc/PID/fd/N as last component is left for reopen_child_fd().  At the
+ * first component that does not exist, the rest is kept as it is (the open
+ * then fails or creates it).  The result is only a name: whatever is opened
+ * by it is checked again by where it really is.
+ */
+static int canonicalize(struct sup *s, struct req *q, const char *abs, bool follow, char **out)
+{
+	_cleanup_free_ char *todo = xstrdup(abs), *done = xstrdup("");
+	char target[PATH_MAX], cand[PATH_MAX + NAME_MAX + 2], self[64];
+	int links = 0;
+
+	for (;;) {
+		struct open_how how = { .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
+					.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS };
+		_cleanup_close_ int fd = -1;
+		char *comp = todo, *rest;
+		const char *proc;
+		struct stat st;
+		ssize_t n;
+
+		while (*comp == '/')
+			comp++;
+		if (!*comp)
+			break;
+		rest = strchr(comp, '/');
+		if (rest)
+			*rest++ = '\0';
+		else
+			rest = comp + strlen(comp);
+		while (*rest == '/')
+			rest++;
+		if (!strcmp(comp, ".")) {
+			memmove(todo, rest, strlen(rest) + 1);
+			continue;
+		}
+		if (!strcmp(comp, "..")) {
+			char *slash = strrchr(done, '/');
+
+			if (slash)
+				*slash = '\0';
+			memmove(todo, rest, strlen(rest) + 1);
+			continue;
+		}
+		if ((size_t)snprintf(cand, sizeof(cand), "%s/%s", done, comp) >= PATH_MAX)
+			return -ENAMETOOLONG;
+		proc = proc_self_of(q, cand, self, sizeof(self));
+		if (proc) {
+			free(done);
+			done = xstrdup(proc);
+			memmove(todo, rest, strlen(rest) + 1);
+			continue;
+		}
+		if (!*rest && (!follow || own_fd_link(q, cand) >= 0)) {
+			free(done);
+			done = xstrdup(cand);
+			break;
+		}
+		fd = (int)sys_openat2(s->root, cand, &how);
+		if (fd < 0 || fstat(fd, &st) < 0 || !S_ISLNK(st.st_mode)) {
+			/* not a symlink, or nothing more to learn here */
+			_cleanup_free_ char *joined = xasprintf(
+				"%s%s%s", cand, fd < 0 && *rest ? "/" : "", fd < 0 ? rest : "");
+
+			free(done);
+			done = steal_pointer(&joined);
+			if (fd < 0)
+				break;
+			memmove(todo, rest, strlen(rest) + 1);
+			continue;
+		}
+		if (++links > MAX_LINKS)
+			return -ELOOP;
+		n = readlinkat(fd, "", target, sizeof(target) - 1);
+		if (n <= 0)
+			return n < 0 ? -errno : -ENOENT;
+		target[n] = '\0';
+		if (!*rest && target[0] != '/' && strchr(target, ':') &&
+		    (!strchr(target, '/') || strchr(target, ':') < strchr(target, '/'))) {
+			/* "user:[4026531837]", "pipe:[7]": a magic link, no path */
+			free(done);
+			done = xstrdup(cand);
+			break;
+		}
+		{
+			_cleanup_free_ char *next = xasprintf("%s/%s", target, rest);
+
+			free(todo);
+			todo = steal_pointer(&next);
+		}
+		if (target[0] == '/')
+			done[0] = '\0';
+	}
+	*out = *done ? steal_pointer(&done) : xstrdup("/");
+	if (strlen(*out) >= PATH_MAX)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/*
+ * REAL does not exist in the sandbox.  A denied path that does not exist
+ * fails with ENOENT, as under Landlock (whose checks come after the lookup):
+ * existence is not a secret the policy keeps, contents are.
+ */
+static bool not_there(const struct sup *s, const char *real)
+{
+	struct open_how how = { .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
+				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS |
+					   RESOLVE_NO_MAGICLINKS };
+	int fd = (int)sys_openat2(s->root, real, &how);
+
+	if (fd >= 0) {
+		close(fd);
+		return false;
+	}
+	return errno == ENOENT || errno == ENOTDIR;
+}
+
+/* The root that allows ACCESS to real path REAL (the longest), or NULL. */
+static const struct sup_root *find_root(const struct sup *s, const char *real,
+					enum unotify_access access)
+{
+	const struct sup_root *best = NULL;
+
+	for (size_t i = 0; i < s->ndeny; i++)
+		if (path_is_beneath(real, s->deny_real[i]))
+			return NULL;
+	for (size_t i = 0; i < s->nroots; i++) {
+		const struct sup_root *r = &s->roots[i];
+
+		if (!r->real || (access == UNOTIFY_WRITE && !r->write))
+			continue;
+		if (path_is_beneath(real, r->real) &&
+		    (!best || strlen(r->real) > strlen(best->real)))
+			best = r;
+	}
+	return best;
+}
+
+/*
+ * Open ABS (as the caller names it) for ACCESS with FLAGS (the supervisor's
+ * O_CLOEXEC included) and MODE: resolve its symlinks as the caller would
+ * (canonicalize), find the root allowing that path, open it beneath the
+ * root with no symlink allowed on the way (one appearing now is a race:
+ * ELOOP), and check where the fd really is.  O_CREAT opens the parent first
+ * (checked for write) and creates the last component, so nothing is created
  * before the check.  Returns the fd or -errno.
  */
-static int open_beneath(struct sup *s, const char *abs, enum unotify_access access,
-			__u64 flags, __u64 mode)
+static bool follows_last(__u64 flags)
 {
-	struct open_how how = { .flags = flags, .mode = mode,
-				.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS };
+	return !(flags & O_NOFOLLOW) && (flags & (O_CREAT | O_EXCL)) != (O_CREAT | O_EXCL);
+}
+
+/* open_beneath() of a path canonicalize() gave. */
+static int open_canon(struct sup *s, const char *canon, enum unotify_access access, __u64 flags,
+		      __u64 mode)
+{
+	struct open_how how = { .flags = flags,
+				.mode = mode,
+				.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS |
+					   RESOLVE_NO_SYMLINKS };
 	char real[PATH_MAX + 32];
 	_cleanup_close_ int fd = -1, pfd = -1;
-	size_t ri;
+	const struct sup_root *root;
 	int err;
 
-	err = unotify_policy_check(s->p, abs, access, &ri);
-	if (err)
-		return err;
-	if ((flags & O_CREAT) && strcmp(abs, s->roots[ri].path)) {
-		_cleanup_free_ char *parent = xstrdup(abs);
+	root = find_root(s, canon, access);
+	if (!root && access == UNOTIFY_LOOK && on_the_way(s, canon) &&
+	    check_real(s, canon, UNOTIFY_LOOK) == 0) {
+		/* a directory above a root: looked at from the sandbox's "/" */
+		how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
+		how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS;
+		fd = (int)sys_openat2(s->root, canon, &how);
+		if (fd < 0)
+			return -errno;
+		goto opened;
+	}
+	if (!root)
+		return !(flags & O_CREAT) && not_there(s, canon) ? -ENOENT : -EACCES;
+	if (root->fd < 0)
+		return -ENOENT;
+	if (root->name) {
+		/* a file root: that file, nothing beneath it */
+		if (strcmp(canon, root->real))
+			return -ENOTDIR;
+		fd = (int)sys_openat2(root->fd, root->name, &how);
+	} else if ((flags & O_CREAT) && strcmp(canon, root->real)) {
+		_cleanup_free_ char *parent = xstrdup(canon);
 		char *slash = strrchr(parent, '/');
-		const char *last = strrchr(abs, '/') + 1;
+		const char *last = strrchr(canon, '/') + 1;
 		struct open_how phow = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
 					 .resolve = how.resolve };
 
 		*slash = '\0';
 		if (!*parent)
 			strcpy(parent, "/");
-		if (!path_is_beneath(parent, s->roots[ri].path))
+		if (!path_is_beneath(parent, root->real))
 			return -EACCES; /* creating a root itself */
-		pfd = (int)sys_openat2(s->roots[ri].fd, rel_to(parent, s->roots[ri].path), &phow);
+		pfd = (int)sys_openat2(root->fd, rel_to(parent, root->real), &phow);
 		if (pfd < 0)
 			return errno == EXDEV ? -EACCES : -errno;
-		err = fd_path(pfd, real, sizeof(real));
+		err = fd_real(s, pfd, real, sizeof(real));
 		if (err)
 			return err;
 		err = check_real(s, real, UNOTIFY_WRITE);
 		if (err)
 			return err;
-		how.resolve |= RESOLVE_NO_SYMLINKS;
 		fd = (int)sys_openat2(pfd, last, &how);
 	} else {
-		fd = (int)sys_openat2(s->roots[ri].fd, rel_to(abs, s->roots[ri].path), &how);
+		fd = (int)sys_openat2(root->fd, rel_to(canon, root->real), &how);
 	}
 	if (fd < 0)
 		return errno == EXDEV ? -EACCES : -errno;
-	err = fd_path(fd, real, sizeof(real));
+opened:
+	err = fd_real(s, fd, real, sizeof(real));
 	if (err)
 		return err;
 	if ((flags & O_TMPFILE) != O_TMPFILE) {
@@ -574,24 +918,141 @@ static int open_beneath(struct sup *s, const char *abs, enum unotify_access acce
 	return take_fd(&fd);
 }
 
+static int open_beneath(struct sup *s, struct req *q, const char *abs, enum unotify_access access,
+			__u64 flags, __u64 mode)
+{
+	_cleanup_free_ char *canon = NULL;
+	int err = canonicalize(s, q, abs, follows_last(flags), &canon);
+
+	return err ? err : open_canon(s, canon, access, flags, mode);
+}
+
 struct answer {
 	__s64 val;
 	__s32 error;
-	bool cont;   /* SECCOMP_USER_NOTIF_FLAG_CONTINUE (execve only) */
-	int inject;  /* >= 0: send this fd with ADDFD_FLAG_SEND */
+	bool cont;  /* SECCOMP_USER_NOTIF_FLAG_CONTINUE (execve only) */
+	int inject; /* >= 0: send this fd with ADDFD_FLAG_SEND */
 	__u32 newfd_flags;
 };
 
-#define VALID_OPEN_FLAGS                                                                     \
+#define VALID_OPEN_FLAGS                                                                       \
 	(O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK | O_DSYNC | \
 	 O_DIRECT | O_LARGEFILE | O_DIRECTORY | O_NOFOLLOW | O_NOATIME | O_CLOEXEC | O_PATH |  \
 	 O_TMPFILE | O_SYNC)
+
+/* N when ABS is the caller's own /proc/PID/fd/N (or task/TID/fd/N), else -1. */
+static int own_fd_link(const struct req *q, const char *abs)
+{
+	char own[64];
+	size_t n;
+	char *end;
+	long fd;
+
+	snprintf(own, sizeof(own), "/proc/%d/fd/", (int)q->cs.ns_tgid);
+	n = strlen(own);
+	if (strncmp(abs, own, n)) {
+		snprintf(own, sizeof(own), "/proc/%d/task/%d/fd/", (int)q->cs.ns_tgid,
+			 (int)q->cs.ns_tid);
+		n = strlen(own);
+		if (strncmp(abs, own, n))
+			return -1;
+	}
+	fd = strtol(abs + n, &end, 10);
+	if (end == abs + n || *end || fd < 0 || fd > INT_MAX)
+		return -1;
+	return (int)fd;
+}
+
+/*
+ * open("/proc/self/fd/N"): the kernel would reopen the file the caller's fd
+ * N refers to, wherever it is.  We do the same with our duplicate of that fd
+ * (pidfd_getfd), once the file's real path passes the policy for ACCESS.  A
+ * pipe or socket (no path) is the caller's own already: reopened as asked.
+ */
+static int reopen_child_fd(struct sup *s, struct req *q, int n, enum unotify_access access,
+			   __u64 flags, struct answer *a)
+{
+	char real[PATH_MAX + 32], link[64];
+	_cleanup_close_ int dup = child_fd(s, q, n);
+	int err, fd;
+
+	if (dup < 0)
+		return dup;
+	err = fd_path(dup, real, sizeof(real));
+	if (err)
+		return err;
+	if (real[0] == '/') {
+		err = sandbox_path(s, real);
+		if (!err)
+			err = check_real(s, real, access);
+		if (err)
+			return err;
+	}
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", dup);
+	fd = open(link, (int)(flags & ~(__u64)(O_CREAT | O_EXCL | O_TMPFILE)));
+	if (fd < 0)
+		fd = -errno;
+	if (fd < 0)
+		return fd;
+	a->inject = fd;
+	return 0;
+}
+
+/*
+ * The caller's own /proc/PID/ns/NAME: a magic link to a namespace, with no
+ * path behind it.  Opened through our /proc/TID of the caller, if the policy
+ * lets it read /proc.  -ENOENT when CANON is not such a link.
+ */
+static int own_ns_link(struct sup *s, struct req *q, const char *canon, enum unotify_access access,
+		       __u64 flags)
+{
+	char own[64];
+	const char *name;
+	int fd;
+
+	snprintf(own, sizeof(own), "/proc/%d/ns/", (int)q->cs.ns_tgid);
+	if (!q->cs.ns_tgid || strncmp(canon, own, strlen(own)))
+		return -ENOENT;
+	name = canon + strlen(own);
+	if (!*name || strchr(name, '/'))
+		return -ENOENT;
+	if (!find_root(s, canon, access))
+		return -EACCES;
+	fd = openat(q->procfd, canon + strlen(own) - 3, (int)(flags & ~(__u64)O_CREAT));
+	return fd < 0 ? -errno : fd;
+}
+
+/*
+ * O_PATH: SECCOMP_IOCTL_NOTIF_ADDFD cannot inject an O_PATH file (EBADF), so
+ * this is the one open the kernel performs itself (CONTINUE), after the path
+ * passed the check (the caller's own fd and namespace links excepted).  A
+ * path swapped meanwhile gets the caller an O_PATH fd of something else, and
+ * that grants nothing: it cannot be read, written or mapped, and every use
+ * that reaches content (openat relative to it, a reopen or link through
+ * /proc/self/fd, execveat) is itself trapped and judged by where the fd
+ * really is.  What is left is fstat of it, which Landlock leaves open too.
+ */
+static int path_only(struct sup *s, struct req *q, const char *canon, __u64 flags, struct answer *a)
+{
+	char own[64];
+
+	snprintf(own, sizeof(own), "/proc/%d/ns/", (int)q->cs.ns_tgid);
+	if (own_fd_link(q, canon) < 0 && strncmp(canon, own, strlen(own))) {
+		int fd = open_canon(s, canon, UNOTIFY_LOOK, flags, 0);
+
+		if (fd < 0)
+			return fd;
+		close(fd);
+	}
+	a->cont = true;
+	return 0;
+}
 
 static int do_open(struct sup *s, struct req *q, int dirfd, __u64 path_addr, __u64 flags,
 		   __u64 mode, struct answer *a)
 {
 	char path[PATH_MAX];
-	_cleanup_free_ char *abs = NULL;
+	_cleanup_free_ char *abs = NULL, *canon = NULL;
 	enum unotify_access access = UNOTIFY_READ;
 	bool creates = (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE;
 	int err, fd;
@@ -602,14 +1063,28 @@ static int do_open(struct sup *s, struct req *q, int dirfd, __u64 path_addr, __u
 	if (err)
 		return err;
 	flags &= VALID_OPEN_FLAGS;
-	if (!(flags & O_PATH) &&
-	    ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC) || creates))
+	if (!(flags & O_PATH) && ((flags & O_ACCMODE) != O_RDONLY || (flags & O_TRUNC) || creates))
 		access = UNOTIFY_WRITE;
 	a->newfd_flags = (flags & O_CLOEXEC) ? O_CLOEXEC : 0;
-	/* The supervisor's own copy: close-on-exec, never our controlling tty. */
-	flags |= O_CLOEXEC | O_NOCTTY | O_LARGEFILE;
+	/* The supervisor's own copy: close-on-exec, never our controlling tty.
+	 * openat2 refuses O_PATH with anything but these (open ignores them). */
+	if (flags & O_PATH)
+		flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW;
+	else
+		flags |= O_NOCTTY | O_LARGEFILE;
+	flags |= O_CLOEXEC;
 	mode = creates ? (mode & 07777 & ~(__u64)q->cs.umask) : 0;
-	fd = open_beneath(s, abs, access, flags, mode);
+	err = canonicalize(s, q, abs, follows_last(flags), &canon);
+	if (err)
+		return err;
+	if (flags & O_PATH)
+		return path_only(s, q, canon, flags, a);
+	fd = own_fd_link(q, canon);
+	if (fd >= 0)
+		return reopen_child_fd(s, q, fd, access, flags, a);
+	fd = own_ns_link(s, q, canon, access, flags);
+	if (fd == -ENOENT)
+		fd = open_canon(s, canon, access, flags, mode);
 	if (fd < 0)
 		return fd;
 	a->inject = fd;
@@ -645,10 +1120,9 @@ static int do_stat(struct sup *s, struct req *q, int dirfd, __u64 path_addr, int
 		err = child_abs_path(s, q, dirfd, path, &abs);
 		if (err)
 			return err;
-		fd = open_beneath(s, abs, UNOTIFY_READ,
-				  O_PATH | O_CLOEXEC |
-					  ((atflags & AT_SYMLINK_NOFOLLOW) ? O_NOFOLLOW : 0),
-				  0);
+		fd = open_beneath(
+			s, q, abs, UNOTIFY_LOOK,
+			O_PATH | O_CLOEXEC | ((atflags & AT_SYMLINK_NOFOLLOW) ? O_NOFOLLOW : 0), 0);
 		if (fd < 0)
 			return fd;
 	}
@@ -684,12 +1158,23 @@ static int do_readlink(struct sup *s, struct req *q, int dirfd, __u64 path_addr,
 		err = child_abs_path(s, q, dirfd, path, &abs);
 	if (err)
 		return err;
-	fd = open_beneath(s, abs, UNOTIFY_READ, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
-	if (fd < 0)
-		return fd;
-	n = readlinkat(fd, "", target, sizeof(target));
-	if (n < 0)
-		return -errno;
+	if ((!strcmp(abs, "/proc/self") || !strcmp(abs, "/proc/thread-self")) && q->cs.ns_tgid) {
+		/* what the sandbox's /proc would say to the caller */
+		if (!find_root(s, abs, UNOTIFY_READ))
+			return -EACCES;
+		if (abs[6] == 's')
+			n = snprintf(target, sizeof(target), "%d", (int)q->cs.ns_tgid);
+		else
+			n = snprintf(target, sizeof(target), "%d/task/%d", (int)q->cs.ns_tgid,
+				     (int)q->cs.ns_tid);
+	} else {
+		fd = open_beneath(s, q, abs, UNOTIFY_LOOK, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
+		if (fd < 0)
+			return fd;
+		n = readlinkat(fd, "", target, sizeof(target));
+		if (n < 0)
+			return errno == ENOENT ? -EINVAL : -errno; /* not a symlink */
+	}
 	if ((__u64)n > size)
 		n = (ssize_t)size;
 	err = write_child_mem(s, q, buf_addr, target, (size_t)n);
@@ -699,12 +1184,197 @@ static int do_readlink(struct sup *s, struct req *q, int dirfd, __u64 path_addr,
 	return 0;
 }
 
+/* ---- changing a directory: create, remove, rename, link ---- */
+
+/* Where the caller's DIRFD + path at PATH_ADDR puts a new or removed entry. */
+struct entry {
+	int pfd; /* O_PATH of the parent directory, beneath a write root */
+	char name[NAME_MAX + 1];
+	char real[PATH_MAX]; /* the entry's real path: parent's real path + name */
+};
+
+/*
+ * Resolve the entry's parent as the caller would (its last component is
+ * never followed), check that the parent and the entry itself are writable
+ * under the policy (a denied path cannot be created, removed or renamed,
+ * even when it does not exist yet), and keep the parent open: the change is
+ * then made relative to that fd, so nothing resolved after the check can
+ * move it elsewhere.
+ */
+static int entry_open(struct sup *s, struct req *q, int dirfd, __u64 path_addr, struct entry *en)
+{
+	char path[PATH_MAX], preal[PATH_MAX + 32];
+	_cleanup_free_ char *abs = NULL;
+	char *slash;
+	int err;
+
+	en->pfd = -1;
+	err = read_child_string(s, q, path_addr, path);
+	if (err)
+		return err;
+	if (!path[0])
+		return -ENOENT;
+	err = child_abs_path(s, q, dirfd, path, &abs);
+	if (err)
+		return err;
+	slash = strrchr(abs, '/');
+	if (!slash[1] || !strcmp(slash + 1, ".") || !strcmp(slash + 1, ".."))
+		return -EBUSY; /* "/" itself */
+	if (strlen(slash + 1) > NAME_MAX)
+		return -ENAMETOOLONG;
+	snprintf(en->name, sizeof(en->name), "%s", slash + 1);
+	*slash = '\0';
+	en->pfd = open_beneath(s, q, *abs ? abs : "/", UNOTIFY_WRITE,
+			       O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+	if (en->pfd < 0)
+		return en->pfd;
+	err = fd_real(s, en->pfd, preal, sizeof(preal));
+	if (err)
+		return err;
+	if ((size_t)snprintf(en->real, sizeof(en->real), "%s/%s", strcmp(preal, "/") ? preal : "",
+			     en->name) >= sizeof(en->real))
+		return -ENAMETOOLONG;
+	return find_root(s, en->real, UNOTIFY_WRITE) ? 0 : -EACCES;
+}
+
+static int result(struct answer *a, long r)
+{
+	if (r < 0)
+		return -errno;
+	a->val = 0;
+	return 0;
+}
+
+static int do_mkdir(struct sup *s, struct req *q, int dirfd, __u64 path_addr, __u64 mode, bool node,
+		    __u64 dev, struct answer *a)
+{
+	struct entry en;
+	int err = entry_open(s, q, dirfd, path_addr, &en);
+	mode_t m;
+
+	if (!err) {
+		if (node) {
+			m = (mode_t)mode & ~(mode_t)07777 ? (mode_t)mode & ~(mode_t)07777 : S_IFREG;
+			if (!S_ISREG(m) && !S_ISFIFO(m) && !S_ISSOCK(m))
+				err = -EPERM; /* devices: never */
+			else
+				err = result(a, mknodat(en.pfd, en.name,
+							m | ((mode_t)mode & 07777 & ~q->cs.umask),
+							(dev_t)dev));
+		} else {
+			err = result(a,
+				     mkdirat(en.pfd, en.name, (mode_t)mode & 07777 & ~q->cs.umask));
+		}
+	}
+	closep(&en.pfd);
+	return err;
+}
+
+static int do_symlink(struct sup *s, struct req *q, __u64 target_addr, int dirfd, __u64 path_addr,
+		      struct answer *a)
+{
+	char target[PATH_MAX];
+	struct entry en = { .pfd = -1 };
+	int err = read_child_string(s, q, target_addr, target);
+
+	if (!err)
+		err = entry_open(s, q, dirfd, path_addr, &en);
+	if (!err)
+		err = result(a, symlinkat(target, en.pfd, en.name));
+	closep(&en.pfd);
+	return err;
+}
+
+static int do_unlink(struct sup *s, struct req *q, int dirfd, __u64 path_addr, int flags,
+		     struct answer *a)
+{
+	struct entry en;
+	int err = entry_open(s, q, dirfd, path_addr, &en);
+
+	if (!err)
+		err = result(a, unlinkat(en.pfd, en.name, flags & AT_REMOVEDIR));
+	closep(&en.pfd);
+	return err;
+}
+
+static int do_rename(struct sup *s, struct req *q, int olddir, __u64 old_addr, int newdir,
+		     __u64 new_addr, unsigned int flags, struct answer *a)
+{
+	struct entry from = { .pfd = -1 }, to = { .pfd = -1 };
+	int err = entry_open(s, q, olddir, old_addr, &from);
+
+	if (!err)
+		err = entry_open(s, q, newdir, new_addr, &to);
+	if (!err)
+		err = result(a,
+			     syscall(SYS_renameat2, from.pfd, from.name, to.pfd, to.name, flags));
+	closep(&from.pfd);
+	closep(&to.pfd);
+	return err;
+}
+
+/*
+ * link: the new name must be writable, and so must the file linked (as
+ * Landlock's REFER right demands): a file outside the write roots, or
+ * denied, cannot gain a name inside them.  Only the caller's own paths:
+ * AT_EMPTY_PATH (linking an fd) is refused.
+ */
+static int do_link(struct sup *s, struct req *q, int olddir, __u64 old_addr, int newdir,
+		   __u64 new_addr, int flags, struct answer *a)
+{
+	char path[PATH_MAX];
+	_cleanup_free_ char *abs = NULL;
+	_cleanup_close_ int src = -1;
+	struct entry to = { .pfd = -1 };
+	int err;
+
+	if (flags & ~AT_SYMLINK_FOLLOW)
+		return -EACCES;
+	err = read_child_string(s, q, old_addr, path);
+	if (!err)
+		err = child_abs_path(s, q, olddir, path, &abs);
+	if (err)
+		return err;
+	src = open_beneath(s, q, abs, UNOTIFY_WRITE,
+			   O_PATH | O_CLOEXEC | ((flags & AT_SYMLINK_FOLLOW) ? 0 : O_NOFOLLOW), 0);
+	if (src < 0)
+		return src;
+	err = entry_open(s, q, newdir, new_addr, &to);
+	if (!err) {
+		char link[64];
+
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", src);
+		err = result(a, linkat(AT_FDCWD, link, to.pfd, to.name, AT_SYMLINK_FOLLOW));
+	}
+	closep(&to.pfd);
+	return err;
+}
+
+static int do_truncate(struct sup *s, struct req *q, __u64 path_addr, __u64 len, struct answer *a)
+{
+	char path[PATH_MAX];
+	_cleanup_free_ char *abs = NULL;
+	_cleanup_close_ int fd = -1;
+	int err = read_child_string(s, q, path_addr, path);
+
+	if (!err)
+		err = child_abs_path(s, q, AT_FDCWD, path, &abs);
+	if (err)
+		return err;
+	fd = open_beneath(s, q, abs, UNOTIFY_WRITE, O_WRONLY | O_CLOEXEC | O_NOCTTY, 0);
+	if (fd < 0)
+		return fd;
+	return result(a, ftruncate(fd, (off_t)len));
+}
+
 /*
  * execve: only the kernel can do it, and it reads the path again.  Allowed
- * only when the path is beneath a read root (checked on an O_PATH open, so
- * symlinks count) and the caller is the only thread of its process: no
- * other thread can rewrite the buffer between our read and the kernel's.
- * Memory shared with another process (CLONE_VM, MAP_SHARED) is not
+ * when the path is beneath a read root (checked on an O_PATH open, so
+ * symlinks count), and then either the sandbox's mounts make anything the
+ * policy does not let run unexecutable (exec_by_mounts: mosctl's sandbox),
+ * or the caller is the only thread of its process, so that no thread of it
+ * can rewrite the buffer between our read and the kernel's.  Without the
+ * mounts, memory shared with another process (CLONE_VM, MAP_SHARED) is not
  * covered: see Documentation/supervisor.md.
  */
 static int do_exec(struct sup *s, struct req *q, int dirfd, __u64 path_addr, int atflags,
@@ -723,7 +1393,7 @@ static int do_exec(struct sup *s, struct req *q, int dirfd, __u64 path_addr, int
 	err = child_abs_path(s, q, dirfd, path, &abs);
 	if (err)
 		return err;
-	fd = open_beneath(s, abs, UNOTIFY_READ,
+	fd = open_beneath(s, q, abs, UNOTIFY_READ,
 			  O_PATH | O_CLOEXEC | ((atflags & AT_SYMLINK_NOFOLLOW) ? O_NOFOLLOW : 0),
 			  0);
 	if (fd < 0)
@@ -732,9 +1402,141 @@ static int do_exec(struct sup *s, struct req *q, int dirfd, __u64 path_addr, int
 	err = need_status(s, q);
 	if (err)
 		return err;
-	if (q->cs.threads != 1)
+	if (q->cs.threads != 1 && !s->p->exec_by_mounts)
 		return -EACCES;
 	a->cont = true;
+	return 0;
+}
+
+/* The port of an IPv4/IPv6 address and whether it matches rule R. */
+static bool net_rule_matches(const struct unotify_net_rule *r, const struct sockaddr_storage *ss)
+{
+	const struct sockaddr_in *in = (const void *)ss;
+	const struct sockaddr_in6 *in6 = (const void *)ss;
+	static const uint8_t v4mapped[12] = { [10] = 0xff, [11] = 0xff };
+	uint16_t port = ntohs(ss->ss_family == AF_INET ? in->sin_port : in6->sin6_port);
+	const uint8_t *a6 = in6->sin6_addr.s6_addr;
+
+	if (r->port && r->port != port)
+		return false;
+	switch (r->family) {
+	case AF_UNSPEC:
+		return true;
+	case AF_INET:
+		if (ss->ss_family == AF_INET)
+			return !memcmp(&in->sin_addr, r->addr, 4);
+		return !memcmp(a6, v4mapped, 12) && !memcmp(a6 + 12, r->addr, 4);
+	case AF_INET6:
+		return ss->ss_family == AF_INET6 && !memcmp(a6, r->addr, 16);
+	}
+	return false;
+}
+
+/* Our copy of the caller's sockaddr at ADDR (LEN bytes), if it is IPv4 or
+ * IPv6 and long enough for its family. */
+static int read_inet_addr(struct sup *s, struct req *q, __u64 addr, __u64 len,
+			  struct sockaddr_storage *ss)
+{
+	int err;
+
+	if (len < sizeof(sa_family_t) || len > sizeof(*ss))
+		return -EINVAL;
+	memset(ss, 0, sizeof(*ss));
+	err = read_child_mem(s, q, addr, ss, (size_t)len);
+	if (err)
+		return err;
+	if (ss->ss_family == AF_INET && len >= sizeof(struct sockaddr_in))
+		return 0;
+	if (ss->ss_family == AF_INET6 && len >= sizeof(struct sockaddr_in6))
+		return 0;
+	if (ss->ss_family == AF_INET || ss->ss_family == AF_INET6)
+		return -EINVAL;
+	return -EAFNOSUPPORT;
+}
+
+/* SOCK_STREAM, SOCK_DGRAM, ... of our copy of a socket, or -errno. */
+static int sock_type(int fd)
+{
+	int type;
+	socklen_t tl = sizeof(type);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &tl) < 0)
+		return errno == ENOTSOCK ? -ENOTSOCK : -errno;
+	return type;
+}
+
+/*
+ * connect() or bind() of a unix socket with ALLOW_UNIX.  Abstract and unnamed
+ * addresses are used as they are (the supervisor shares the sandbox's
+ * network namespace).  A path is resolved as the caller would, checked, and
+ * handed to the kernel as /proc/self/fd/N: for connect, N is an O_PATH fd of
+ * the socket file itself (which must be beneath a root); for bind, N is the
+ * directory (beneath a write root) and the name is created in it, never
+ * through a symlink.
+ */
+static int do_unix(struct sup *s, struct req *q, int sockfd, __u64 addr, __u64 len, bool is_bind,
+		   struct answer *a)
+{
+	struct sockaddr_un un = { 0 }, via = { .sun_family = AF_UNIX };
+	char path[sizeof(un.sun_path) + 1] = "";
+	_cleanup_free_ char *abs = NULL;
+	_cleanup_close_ int sock = -1, fd = -1;
+	socklen_t vlen;
+	struct stat st;
+	int err;
+
+	if (!s->p->allow_unix)
+		return -EACCES;
+	if (len < sizeof(sa_family_t) || len > sizeof(un))
+		return -EINVAL;
+	err = read_child_mem(s, q, addr, &un, (size_t)len);
+	if (err)
+		return err;
+	sock = child_fd(s, q, sockfd);
+	if (sock < 0)
+		return sock;
+	if (len == sizeof(sa_family_t) || un.sun_path[0] == '\0') {
+		err = is_bind ? bind(sock, (struct sockaddr *)&un, (socklen_t)len)
+			      : connect(sock, (struct sockaddr *)&un, (socklen_t)len);
+		if (err < 0)
+			return -errno;
+		a->val = 0;
+		return 0;
+	}
+	memcpy(path, un.sun_path, len - offsetof(struct sockaddr_un, sun_path));
+	err = child_abs_path(s, q, AT_FDCWD, path, &abs);
+	if (err)
+		return err;
+	if (is_bind) {
+		char *slash = strrchr(abs, '/');
+
+		if (!slash[1])
+			return -EINVAL;
+		*slash = '\0';
+		fd = open_beneath(s, q, *abs ? abs : "/", UNOTIFY_WRITE, O_PATH | O_DIRECTORY, 0);
+		if (fd < 0)
+			return fd;
+		vlen = (socklen_t)snprintf(via.sun_path, sizeof(via.sun_path),
+					   "/proc/self/fd/%d/%s", fd, slash + 1);
+		if (vlen >= sizeof(via.sun_path))
+			return -ENAMETOOLONG;
+	} else {
+		fd = open_beneath(s, q, abs, UNOTIFY_READ, O_PATH | O_NOFOLLOW, 0);
+		if (fd < 0)
+			return fd;
+		if (fstat(fd, &st) < 0)
+			return -errno;
+		if (!S_ISSOCK(st.st_mode))
+			return -ECONNREFUSED;
+		vlen = (socklen_t)snprintf(via.sun_path, sizeof(via.sun_path), "/proc/self/fd/%d",
+					   fd);
+	}
+	vlen += (socklen_t)offsetof(struct sockaddr_un, sun_path) + 1;
+	err = is_bind ? bind(sock, (struct sockaddr *)&via, vlen)
+		      : connect(sock, (struct sockaddr *)&via, vlen);
+	if (err < 0)
+		return -errno;
+	a->val = 0;
 	return 0;
 }
 
@@ -743,22 +1545,66 @@ static int do_connect(struct sup *s, struct req *q, int sockfd, __u64 addr, __u6
 {
 	struct sockaddr_storage ss;
 	_cleanup_close_ int fd = -1;
-	int err;
+	bool ok = s->p->allow_net;
+	int err, type;
 
-	if (!s->p->allow_net)
+	err = read_inet_addr(s, q, addr, len, &ss);
+	if (err == -EAFNOSUPPORT && ss.ss_family == AF_UNIX)
+		return do_unix(s, q, sockfd, addr, len, false, a);
+	if (err == -EAFNOSUPPORT)
 		return -EACCES;
-	if (len < sizeof(sa_family_t) || len > sizeof(ss))
-		return -EINVAL;
-	err = read_child_mem(s, q, addr, &ss, (size_t)len);
 	if (err)
 		return err;
-	if (ss.ss_family != AF_INET && ss.ss_family != AF_INET6)
-		return -EACCES;
 	fd = child_fd(s, q, sockfd);
 	if (fd < 0)
 		return fd;
+	type = sock_type(fd);
+	if (type < 0)
+		return type;
+	if (type == SOCK_DGRAM && s->p->allow_udp)
+		ok = true;
+	for (size_t i = 0; !ok && type == SOCK_STREAM && i < s->p->nconnect; i++)
+		ok = net_rule_matches(&s->p->connect[i], &ss);
+	if (!ok)
+		return -EACCES;
 	/* Our copy of the address, on the caller's own socket. */
 	if (connect(fd, (struct sockaddr *)&ss, (socklen_t)len) < 0)
+		return -errno;
+	a->val = 0;
+	return 0;
+}
+
+static int do_bind(struct sup *s, struct req *q, int sockfd, __u64 addr, __u64 len,
+		   struct answer *a)
+{
+	struct sockaddr_storage ss;
+	_cleanup_close_ int fd = -1;
+	bool ok = s->p->allow_net;
+	int err, type;
+	uint16_t port;
+
+	err = read_inet_addr(s, q, addr, len, &ss);
+	if (err == -EAFNOSUPPORT && ss.ss_family == AF_UNIX)
+		return do_unix(s, q, sockfd, addr, len, true, a);
+	if (err == -EAFNOSUPPORT)
+		return -EACCES;
+	if (err)
+		return err;
+	fd = child_fd(s, q, sockfd);
+	if (fd < 0)
+		return fd;
+	type = sock_type(fd);
+	if (type < 0)
+		return type;
+	if (type == SOCK_DGRAM && s->p->allow_udp)
+		ok = true;
+	port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+					     : ((struct sockaddr_in6 *)&ss)->sin6_port);
+	for (size_t i = 0; !ok && type == SOCK_STREAM && i < s->p->nbind; i++)
+		ok = s->p->bind_ports[i] == port;
+	if (!ok)
+		return -EACCES;
+	if (bind(fd, (struct sockaddr *)&ss, (socklen_t)len) < 0)
 		return -errno;
 	a->val = 0;
 	return 0;
@@ -793,6 +1639,38 @@ static int handle(struct sup *s, struct req *q, struct answer *a)
 		return do_exec(s, q, (int)g[0], g[1], (int)g[4], a);
 	case __NR_connect:
 		return do_connect(s, q, (int)g[0], g[1], g[2], a);
+	case __NR_bind:
+		return do_bind(s, q, (int)g[0], g[1], g[2], a);
+	case __NR_mkdir:
+		return do_mkdir(s, q, AT_FDCWD, g[0], g[1], false, 0, a);
+	case __NR_mkdirat:
+		return do_mkdir(s, q, (int)g[0], g[1], g[2], false, 0, a);
+	case __NR_mknod:
+		return do_mkdir(s, q, AT_FDCWD, g[0], g[1], true, g[2], a);
+	case __NR_mknodat:
+		return do_mkdir(s, q, (int)g[0], g[1], g[2], true, g[3], a);
+	case __NR_symlink:
+		return do_symlink(s, q, g[0], AT_FDCWD, g[1], a);
+	case __NR_symlinkat:
+		return do_symlink(s, q, g[0], (int)g[1], g[2], a);
+	case __NR_unlink:
+		return do_unlink(s, q, AT_FDCWD, g[0], 0, a);
+	case __NR_rmdir:
+		return do_unlink(s, q, AT_FDCWD, g[0], AT_REMOVEDIR, a);
+	case __NR_unlinkat:
+		return do_unlink(s, q, (int)g[0], g[1], (int)g[2], a);
+	case __NR_rename:
+		return do_rename(s, q, AT_FDCWD, g[0], AT_FDCWD, g[1], 0, a);
+	case __NR_renameat:
+		return do_rename(s, q, (int)g[0], g[1], (int)g[2], g[3], 0, a);
+	case __NR_renameat2:
+		return do_rename(s, q, (int)g[0], g[1], (int)g[2], g[3], (unsigned int)g[4], a);
+	case __NR_link:
+		return do_link(s, q, AT_FDCWD, g[0], AT_FDCWD, g[1], 0, a);
+	case __NR_linkat:
+		return do_link(s, q, (int)g[0], g[1], (int)g[2], g[3], (int)g[4], a);
+	case __NR_truncate:
+		return do_truncate(s, q, g[0], g[1], a);
 	default:
 		return -ENOSYS;
 	}
@@ -868,25 +1746,41 @@ static void reply(struct sup *s, const struct req *q, const struct answer *a, in
 
 int unotify_serve(int listener, const struct unotify_policy *p, struct unotify_stats *stats)
 {
+	return unotify_serve_with(listener, p, stats, NULL);
+}
+
+/* Tell O->ready_fd (if any) how the preparation went: 0 or -errno. */
+static void say_ready(const struct unotify_serve_opts *o, int err)
+{
+	if (o && o->ready_fd >= 0)
+		write_all(o->ready_fd, &err, sizeof(err));
+}
+
+int unotify_serve_with(int listener, const struct unotify_policy *p, struct unotify_stats *stats,
+		       const struct unotify_serve_opts *o)
+{
 	struct seccomp_notif_sizes sizes;
 	struct unotify_stats dummy = { 0 };
-	struct sup s = { .listener = listener, .st = stats ? stats : &dummy };
+	struct sup s = { .listener = listener, .st = stats ? stats : &dummy, .root = -1 };
 	_cleanup_free_ struct seccomp_notif *n = NULL;
 	size_t nsize;
 	int err, ng;
 
-	if (syscall(__NR_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) < 0)
-		return -errno;
+	if (syscall(__NR_seccomp, SECCOMP_GET_NOTIF_SIZES, 0, &sizes) < 0) {
+		err = -errno;
+		goto out;
+	}
 	nsize = sizes.seccomp_notif > sizeof(*n) ? sizes.seccomp_notif : sizeof(*n);
 	n = xmalloc(nsize);
 	/* Our own umask and cwd: the child's umask is applied by hand. */
-	if (unshare(CLONE_FS) < 0)
-		return -errno;
+	if (unshare(CLONE_FS) < 0) {
+		err = -errno;
+		goto out;
+	}
 	umask(0);
 	err = drop_caps();
 	if (err)
-		return err;
-	s.self_tgid = getpid();
+		goto out;
 	s.fsuid = (uid_t)syscall(SYS_setfsuid, -1);
 	s.fsgid = (gid_t)syscall(SYS_setfsgid, -1);
 	ng = (int)syscall(SYS_getgroups, MAX_GROUPS, s.groups);
@@ -894,20 +1788,26 @@ int unotify_serve(int listener, const struct unotify_policy *p, struct unotify_s
 	err = sup_init(&s, p);
 	if (err)
 		goto out;
+	say_ready(o, 0);
 
 	for (;;) {
-		struct pollfd pfd = { .fd = listener, .events = POLLIN };
+		struct pollfd pfd[2] = { { .fd = listener, .events = POLLIN },
+					 { .fd = o ? o->stop_fd : -1, .events = POLLIN } };
 		struct answer a = { .inject = -1 };
 		struct req q = { .n = n, .procfd = -1, .memfd = -1, .pidfd = -1 };
 		char procpath[32];
 
-		if (poll(&pfd, 1, -1) < 0) {
+		if (poll(pfd, 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			err = -errno;
 			break;
 		}
-		if (!(pfd.revents & POLLIN)) {
+		if (pfd[1].revents) {
+			err = 0; /* told to stop */
+			break;
+		}
+		if (!(pfd[0].revents & POLLIN)) {
 			/* POLLHUP: every task under the filter is gone. */
 			err = 0;
 			break;
@@ -937,7 +1837,10 @@ int unotify_serve(int listener, const struct unotify_policy *p, struct unotify_s
 		if (q.pidfd >= 0)
 			close(q.pidfd);
 	}
+	sup_free(&s);
+	return err;
 out:
+	say_ready(o, err);
 	sup_free(&s);
 	return err;
 }

@@ -15,7 +15,7 @@
  * only for a single-threaded caller; see Documentation/supervisor.md for
  * what that does and does not cover.
  *
- * Not yet wired into mosctl (issue 4): this is a library and its tests.
+ * mosctl's --backend unotify serves it from a thread (sandbox.c).
  */
 #ifndef MOS_UNOTIFY_H
 #define MOS_UNOTIFY_H
@@ -24,20 +24,63 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
+
+/* An address a connect may go to: FAMILY AF_INET or AF_INET6 (ADDR in
+ * network order; an IPv4 address also matches its v4-mapped IPv6 form), or
+ * AF_UNSPEC for any address; PORT 0 for any port. */
+struct unotify_net_rule {
+	int family;
+	uint8_t addr[16];
+	uint16_t port;
+};
 
 /*
  * The policy.  Every list is NULL-terminated (a NULL list is empty) and holds
  * absolute paths.  Read roots allow reading and executing beneath them, write
  * roots allow reading and writing (creating) beneath them, and deny roots
- * override both.  ALLOW_NET lets IPv4/IPv6 connect() through (performed on
- * the child's behalf); otherwise connect() fails with EACCES.
+ * override both; a root may be a single file.  ALLOW_NET lets every IPv4/IPv6
+ * connect() through; otherwise a TCP connect must match a rule of CONNECT and
+ * a TCP bind a port of BIND_PORTS, or it fails with EACCES.  Connects and
+ * binds are performed on the child's behalf.
  */
 struct unotify_policy {
 	const char *const *read;
 	const char *const *write;
 	const char *const *deny;
 	bool allow_net;
+	const struct unotify_net_rule *connect;
+	size_t nconnect;
+	const uint16_t *bind_ports;
+	size_t nbind;
+	/* UDP sockets: connect and bind are not restricted (as under Landlock). */
+	bool allow_udp;
+	/* Unix sockets: abstract and unnamed ones as they are, a path if it is
+	 * beneath a root (connect) or a write root (bind). */
+	bool allow_unix;
+	/*
+	 * The sandbox has a mount namespace of its own: every path is resolved
+	 * beneath ROOT_FD (an O_PATH fd of the sandbox's "/"), and the sandbox's
+	 * /proc counts pids PID_LEVEL pid namespaces below the supervisor's
+	 * (unotify_pid_level()).  Without IN_ROOT, paths are the supervisor's.
+	 */
+	bool in_root;
+	int root_fd;
+	int pid_level;
+	/*
+	 * The sandbox's mounts decide what can run: everything outside the
+	 * exec and write roots is noexec and denied paths are hidden.  An
+	 * execve path rewritten after the check (by another thread, or memory
+	 * shared with another process) can then only reach a program the policy
+	 * lets run, so execve is let through for any caller; without it, only
+	 * for a caller that is its process's only thread.
+	 */
+	bool exec_by_mounts;
 };
+
+/* How many pid namespaces below ours process PID lives (its NStgid
+ * entries, less one), or -errno. */
+int unotify_pid_level(pid_t pid);
 
 struct unotify_stats {
 	uint64_t notifications; /* received */
@@ -48,7 +91,7 @@ struct unotify_stats {
 };
 
 /* Largest filter unotify_filter_build() writes. */
-#define UNOTIFY_FILTER_MAX 32
+#define UNOTIFY_FILTER_MAX 48
 
 /*
  * Write the classic BPF program into PROG (room for UNOTIFY_FILTER_MAX
@@ -83,12 +126,26 @@ int unotify_install_filter(void);
 int unotify_serve(int listener, const struct unotify_policy *p, struct unotify_stats *stats);
 
 /*
+ * The same, for a supervisor thread of mosctl: once prepared (roots opened,
+ * credentials set), it writes an int, 0 or -errno, to READY_FD (if >= 0),
+ * and it returns 0 when STOP_FD (if >= 0) becomes readable.
+ */
+struct unotify_serve_opts {
+	int ready_fd;
+	int stop_fd;
+};
+int unotify_serve_with(int listener, const struct unotify_policy *p, struct unotify_stats *stats,
+		       const struct unotify_serve_opts *o);
+
+/*
  * Policy check on a normalized absolute path (no ".", "..", "//"): 0 when
  * ACCESS (UNOTIFY_READ, UNOTIFY_WRITE) is allowed, -EACCES otherwise, with
  * *ROOT set to the index of the allowing root in the read list followed by
  * the write list.  Exposed for unit tests.
  */
-enum unotify_access { UNOTIFY_READ = 1, UNOTIFY_WRITE = 2 };
+/* UNOTIFY_LOOK: stat or readlink, which also reach the directories on the
+ * way to a root (realpath() of an allowed path walks them). */
+enum unotify_access { UNOTIFY_READ = 1, UNOTIFY_WRITE = 2, UNOTIFY_LOOK = 4 };
 int unotify_policy_check(const struct unotify_policy *p, const char *path,
 			 enum unotify_access access, size_t *root);
 

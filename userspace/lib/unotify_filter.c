@@ -5,9 +5,12 @@
  *
  *   ld  arch            anything but x86_64: kill the process
  *   ld  nr              x32 (nr & __X32_SYSCALL_BIT): kill the process
- *   nr == openat2, io_uring_*: ENOSYS (the supervisor cannot see through
- *                       openat2's struct or io_uring's rings; callers fall
- *                       back to openat, which is trapped)
+ *   nr == openat2:      ENOSYS (the supervisor cannot see through its
+ *                       struct; callers fall back to openat, which is trapped)
+ *   nr == landlock_*:   ENOSYS (a domain the caller adds would not bind the
+ *                       supervisor acting for it)
+ *   nr == io_uring_*:   EPERM (nor into io_uring's rings), as the
+ *                       sandbox's own seccomp filter answers
  *   nr in trapped set:  SECCOMP_RET_USER_NOTIF
  *   otherwise           allow
  *
@@ -30,13 +33,46 @@
 #endif
 
 static const long trapped[] = {
-	__NR_open,     __NR_openat,	__NR_creat,    __NR_stat,   __NR_lstat,
-	__NR_newfstatat, __NR_statx,	__NR_readlink, __NR_readlinkat, __NR_execve,
-	__NR_execveat, __NR_connect,
+	__NR_open,
+	__NR_openat,
+	__NR_creat,
+	__NR_stat,
+	__NR_lstat,
+	__NR_newfstatat,
+	__NR_statx,
+	__NR_readlink,
+	__NR_readlinkat,
+	__NR_execve,
+	__NR_execveat,
+	__NR_connect,
+	__NR_bind,
+	/* changes to directories, made on behalf relative to a checked parent */
+	__NR_mkdir,
+	__NR_mkdirat,
+	__NR_mknod,
+	__NR_mknodat,
+	__NR_symlink,
+	__NR_symlinkat,
+	__NR_unlink,
+	__NR_unlinkat,
+	__NR_rmdir,
+	__NR_rename,
+	__NR_renameat,
+	__NR_renameat2,
+	__NR_link,
+	__NR_linkat,
+	__NR_truncate,
 };
 
-static const long enosys[] = { __NR_openat2, __NR_io_uring_setup, __NR_io_uring_enter,
-			       __NR_io_uring_register };
+/*
+ * Landlock too: the supervisor opens on the caller's behalf, outside any
+ * Landlock domain the caller would add to itself, so such a domain would
+ * restrict nothing that is trapped.  Better that the caller sees no Landlock
+ * (ENOSYS, as on a kernel without it) than one that silently does not hold.
+ */
+static const long enosys[] = { __NR_openat2, __NR_landlock_create_ruleset, __NR_landlock_add_rule,
+			       __NR_landlock_restrict_self };
+static const long eperm[] = { __NR_io_uring_setup, __NR_io_uring_enter, __NR_io_uring_register };
 
 bool unotify_traps(long nr)
 {
@@ -53,14 +89,16 @@ size_t unotify_filter_build(struct sock_filter *prog)
 {
 	size_t n = 0, i;
 	/* Index of the return instructions, laid out at the end. */
-	const size_t nr_checks = ARRAY_SIZE(enosys) + ARRAY_SIZE(trapped);
+	const size_t nr_checks = ARRAY_SIZE(enosys) + ARRAY_SIZE(eperm) + ARRAY_SIZE(trapped);
 	const size_t head = 4; /* ld arch, jeq, ld nr, jge x32 */
 	const size_t ret_allow = head + nr_checks;
 	const size_t ret_notif = ret_allow + 1;
 	const size_t ret_enosys = ret_allow + 2;
-	const size_t ret_kill = ret_allow + 3;
+	const size_t ret_eperm = ret_allow + 3;
+	const size_t ret_kill = ret_allow + 4;
 
-	_Static_assert(4 + ARRAY_SIZE(enosys) + ARRAY_SIZE(trapped) + 4 <= UNOTIFY_FILTER_MAX,
+	_Static_assert(4 + ARRAY_SIZE(enosys) + ARRAY_SIZE(eperm) + ARRAY_SIZE(trapped) + 5 <=
+			       UNOTIFY_FILTER_MAX,
 		       "UNOTIFY_FILTER_MAX too small");
 
 	prog[n++] = STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch));
@@ -71,11 +109,14 @@ size_t unotify_filter_build(struct sock_filter *prog)
 	n++;
 	for (i = 0; i < ARRAY_SIZE(enosys); i++, n++)
 		prog[n] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, enosys[i], ret_enosys - (n + 1), 0);
+	for (i = 0; i < ARRAY_SIZE(eperm); i++, n++)
+		prog[n] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, eperm[i], ret_eperm - (n + 1), 0);
 	for (i = 0; i < ARRAY_SIZE(trapped); i++, n++)
 		prog[n] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, trapped[i], ret_notif - (n + 1), 0);
 	prog[n++] = STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
 	prog[n++] = STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF);
 	prog[n++] = STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA));
+	prog[n++] = STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA));
 	prog[n++] = STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
 	return n;
 }

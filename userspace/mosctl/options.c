@@ -83,7 +83,9 @@ void options_usage(FILE *out, const char *sub)
 		"  -C, --cwd DIR            working directory\n"
 		"Policy and enforcement:\n"
 		"      --policy FILE        a JSON policy; flags add to it\n"
-		"      --backend auto|landlock\n"
+		"      --backend B          auto (Landlock, or the supervisor where the kernel\n"
+		"                           has no Landlock), landlock, unotify (the\n"
+		"                           supervisor: seccomp user notification)\n"
 		"      --allow-degraded     run even if a rule can only be partly enforced\n"
 		"                           here (each such rule is printed)\n"
 		"  -v, --verbose            say which mechanism enforces what\n"
@@ -183,7 +185,7 @@ static int apply(struct run_opts *o, const struct flag *f, struct mos_err *e)
 		if (mos_backend_parse(f->arg, &o->backend) < 0) {
 			mos_err_set(e,
 				    "--backend: unknown backend '%s' (available here: "
-				    "auto, landlock)",
+				    "auto, landlock, unotify)",
 				    f->arg);
 			return -EINVAL;
 		}

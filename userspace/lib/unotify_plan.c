@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * unotify_plan.c - compile a policy for the supervisor (unotify_plan.h).
+ */
+#include "unotify_plan.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "landlock_compat.h"
+#include "util.h"
+
+/* Landlock rights that mean "may change what is beneath". */
+#define WRITE_RIGHTS                                                    \
+	(LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_MAKE_REG |  \
+	 LANDLOCK_ACCESS_FS_MAKE_DIR | LANDLOCK_ACCESS_FS_REMOVE_FILE | \
+	 LANDLOCK_ACCESS_FS_REMOVE_DIR)
+#define READ_RIGHTS \
+	(LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR | LANDLOCK_ACCESS_FS_EXECUTE)
+
+static void add_connect(struct unotify_plan *up, int family, const void *addr, uint16_t port)
+{
+	struct unotify_net_rule r = { .family = family, .port = port };
+
+	if (family == AF_INET)
+		memcpy(r.addr, addr, 4);
+	else if (family == AF_INET6)
+		memcpy(r.addr, addr, 16);
+	up->connect = xrealloc(up->connect, (up->nconnect + 1) * sizeof(*up->connect));
+	up->connect[up->nconnect++] = r;
+}
+
+/* HOST's addresses, each with every port of NR; a line for the report. */
+static int add_host(struct unotify_plan *up, const struct mos_net_rule *nr, struct mos_report *rep,
+		    struct mos_err *e)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
+	char line[512] = "", text[INET6_ADDRSTRLEN];
+	int gr = getaddrinfo(nr->host, NULL, &hints, &res);
+
+	if (gr != 0) {
+		mos_err_set(e, "%s: cannot resolve '%s': %s", nr->origin.text, nr->host,
+			    gai_strerror(gr));
+		return -EINVAL;
+	}
+	for (ai = res; ai; ai = ai->ai_next) {
+		const void *a =
+			ai->ai_family == AF_INET
+				? (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr
+				: (const void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr;
+
+		if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
+			continue;
+		if (!inet_ntop(ai->ai_family, a, text, sizeof(text)) || strstr(line, text))
+			continue;
+		snprintf(line + strlen(line), sizeof(line) - strlen(line), " %s", text);
+		for (size_t j = 0; j < nr->nports; j++)
+			add_connect(up, ai->ai_family, a, nr->ports[j]);
+	}
+	freeaddrinfo(res);
+	report_add(rep, "  %s resolved once, at start, to%s", nr->host, line);
+	return 0;
+}
+
+int unotify_plan_build(const struct mos_policy *p, const struct landlock_grants *g,
+		       struct unotify_plan *up, struct mos_report *rep, struct mos_err *e)
+{
+	int r;
+
+	memset(up, 0, sizeof(*up));
+	for (size_t i = 0; i < g->n; i++) {
+		if (g->v[i].rights & WRITE_RIGHTS)
+			strv_push(&up->write, &up->nwrite, xstrdup(g->v[i].path));
+		else if (g->v[i].rights & READ_RIGHTS)
+			strv_push(&up->read, &up->nread, xstrdup(g->v[i].path));
+	}
+	for (size_t i = 0; i < g->ndenied; i++)
+		strv_push(&up->deny, &up->ndeny, xstrdup(g->denied[i]));
+	report_add(rep,
+		   "supervisor: every open, stat, readlink, exec, connect and bind is "
+		   "decided outside the sandbox and performed on its behalf (%zu read, "
+		   "%zu write roots, %zu denied paths)",
+		   up->nread, up->nwrite, up->ndeny);
+
+	for (size_t i = 0; i < p->nnet_allow; i++) {
+		const struct mos_net_rule *nr = &p->net_allow[i];
+
+		if (nr->host) {
+			r = add_host(up, nr, rep, e);
+			if (r < 0)
+				goto fail;
+			continue;
+		}
+		for (size_t j = 0; j < nr->nports; j++)
+			add_connect(up, AF_UNSPEC, NULL, nr->ports[j]);
+	}
+	for (size_t i = 0; i < p->nnet_bind; i++) {
+		up->bind_ports = xrealloc(up->bind_ports, (up->nbind + 1) * sizeof(uint16_t));
+		up->bind_ports[up->nbind++] = p->net_bind[i];
+	}
+	report_add(rep,
+		   "supervisor: TCP connect to %zu address:port rule(s) and bind to %zu "
+		   "port(s); any other TCP connect or bind fails with EACCES",
+		   up->nconnect, up->nbind);
+	up->pol = (struct unotify_policy){
+		.read = (const char *const *)up->read,
+		.write = (const char *const *)up->write,
+		.deny = (const char *const *)up->deny,
+		.connect = up->connect,
+		.nconnect = up->nconnect,
+		.bind_ports = up->bind_ports,
+		.nbind = up->nbind,
+		.allow_udp = p->allow_udp,
+		.allow_unix = p->allow_unix,
+	};
+	return 0;
+fail:
+	unotify_plan_free(up);
+	return r;
+}
+
+void unotify_plan_free(struct unotify_plan *up)
+{
+	strv_free(up->read);
+	strv_free(up->write);
+	strv_free(up->deny);
+	free(up->connect);
+	free(up->bind_ports);
+	memset(up, 0, sizeof(*up));
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * unotify_plan.h - a policy compiled for the supervisor backend (unotify.h):
+ * the file roots and denied paths as Landlock would grant them (the same
+ * grants, so both backends agree on every path), the network rules with
+ * host names resolved once, at start, to addresses.
+ */
+#ifndef MOS_UNOTIFY_PLAN_H
+#define MOS_UNOTIFY_PLAN_H
+
+#include "landlock.h"
+#include "policy.h"
+#include "report.h"
+#include "unotify.h"
+
+struct unotify_plan {
+	struct unotify_policy pol; /* points into the lists below */
+	char **read, **write, **deny;
+	size_t nread, nwrite, ndeny;
+	struct unotify_net_rule *connect;
+	size_t nconnect;
+	uint16_t *bind_ports;
+	size_t nbind;
+};
+
+/*
+ * Compile P for the supervisor from G (landlock_plan_without_ruleset()'s
+ * grants).  Names in --net-allow are resolved here.  0, or -errno with E set.
+ */
+int unotify_plan_build(const struct mos_policy *p, const struct landlock_grants *g,
+		       struct unotify_plan *up, struct mos_report *rep, struct mos_err *e);
+void unotify_plan_free(struct unotify_plan *up);
+
+#endif /* MOS_UNOTIFY_PLAN_H */
