@@ -88,8 +88,16 @@ int mos_plan_build(const struct mos_policy *p, enum mos_backend b, struct mos_pl
 	memset(plan, 0, sizeof(*plan));
 	plan->landlock.ruleset_fd = -1;
 	plan->backend = b;
-	/* Without Landlock, auto falls back on the supervisor. */
-	plan->supervise = b == MOS_BACKEND_UNOTIFY || (b == MOS_BACKEND_AUTO && abi < 1);
+	/* Without Landlock, or for what only it can do, auto takes the supervisor. */
+	bool only_supervisor = p->nask_fs || p->ask_net || p->permissive;
+
+	if (b == MOS_BACKEND_LANDLOCK && only_supervisor) {
+		mos_err_set(e, "%s needs the supervisor: use --backend unotify (or auto)",
+			    p->permissive ? "--learn" : "asking before an access (--ask)");
+		return -EINVAL;
+	}
+	plan->supervise =
+		b == MOS_BACKEND_UNOTIFY || (b == MOS_BACKEND_AUTO && (abi < 1 || only_supervisor));
 	if (plan->supervise) {
 		struct landlock_grants g;
 
@@ -97,12 +105,14 @@ int mos_plan_build(const struct mos_policy *p, enum mos_backend b, struct mos_pl
 			   "backend %s: supervisor (seccomp user notification) + seccomp + "
 			   "namespaces + rlimits%s",
 			   mos_backend_name(b),
-			   b == MOS_BACKEND_AUTO ? " (Landlock is unavailable here)" : "");
+			   b != MOS_BACKEND_AUTO ? ""
+			   : only_supervisor	 ? " (asked for what only it does)"
+						 : " (Landlock is unavailable here)");
 		report_add(&plan->rep, "file access beneath these paths only:");
 		r = landlock_plan_without_ruleset(p, &plan->landlock, &g, &plan->rep, e);
 		if (r < 0)
 			goto fail;
-		r = unotify_plan_build(p, &g, &plan->sup, &plan->rep, e);
+		r = unotify_plan_build(p, &g, &plan->sup, &plan->landlock.view, &plan->rep, e);
 		landlock_grants_free(&g);
 		if (r < 0)
 			goto fail;

@@ -79,6 +79,7 @@ void policy_free(struct mos_policy *p)
 	free(p->net_bind);
 	strv_free(p->env_set);
 	free(p->cwd);
+	strv_free(p->ask_fs);
 	memset(p, 0, sizeof(*p));
 }
 
@@ -249,6 +250,21 @@ int policy_add_net_bind(struct mos_policy *p, const char *port, const char *orig
 	}
 	p->net_bind = xrealloc(p->net_bind, (p->nnet_bind + 1) * sizeof(*p->net_bind));
 	p->net_bind[p->nnet_bind++] = v;
+	return 0;
+}
+
+int policy_add_ask(struct mos_policy *p, const char *base, const char *spec, const char *origin,
+		   struct mos_err *e)
+{
+	if (!strcmp(spec, "net")) {
+		p->ask_net = true;
+		return 0;
+	}
+	if (strncmp(spec, "fs:", 3) || !spec[3]) {
+		mos_err_set(e, "%s: '%s': expected fs:PATH or net", origin, spec);
+		return -EINVAL;
+	}
+	strv_push(&p->ask_fs, &p->nask_fs, path_join_normalize(base, spec + 3));
 	return 0;
 }
 

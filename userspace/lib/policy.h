@@ -80,6 +80,15 @@ struct mos_policy {
 	size_t nenv_set;
 
 	char *cwd; /* NULL: the caller's working directory */
+
+	/* Ask rules (the supervisor backend): accesses beneath these paths, and
+	 * with ASK_NET any TCP connect or bind no rule allows, wait for a
+	 * decider's answer. */
+	char **ask_fs; /* absolute, lexically normalized; NULL-terminated */
+	size_t nask_fs;
+	bool ask_net;
+	/* --learn: allow every file and TCP access (each one is recorded). */
+	bool permissive;
 };
 
 void policy_init(struct mos_policy *p);
@@ -96,6 +105,9 @@ int policy_add_net_allow(struct mos_policy *p, const char *spec, const char *ori
 			 struct mos_err *e);
 int policy_add_net_bind(struct mos_policy *p, const char *port, const char *origin,
 			struct mos_err *e);
+/* "fs:PATH" or "net". */
+int policy_add_ask(struct mos_policy *p, const char *base, const char *spec, const char *origin,
+		   struct mos_err *e);
 /* "KEY=VALUE"; a later KEY replaces an earlier one. */
 int policy_add_env(struct mos_policy *p, const char *kv, const char *origin, struct mos_err *e);
 

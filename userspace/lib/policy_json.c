@@ -280,10 +280,35 @@ static int load_env(struct loader *l, const struct json_value *env)
 	return 0;
 }
 
+/* "ask": {"fs": ["PATH", ...], "net": true} */
+static int load_ask(struct loader *l, const struct json_value *ask)
+{
+	static const char *const keys[] = { "fs", "net", NULL };
+	const struct json_value *v;
+
+	if (want(l, ask, JSON_OBJECT, "\"ask\"") < 0 || check_keys(l, ask, "\"ask\"", keys) < 0)
+		return -EINVAL;
+	v = get(ask, "fs");
+	if (v) {
+		if (v->type != JSON_ARRAY)
+			return at(l, v->pos, "\"ask.fs\" must be an array of paths");
+		for (size_t i = 0; i < v->array.n; i++) {
+			const struct json_value *s = v->array.items[i];
+
+			if (s->type != JSON_STRING || s->string.len == 0)
+				return at(l, s->pos,
+					  "\"ask.fs\" entries must be non-empty strings");
+			strv_push(&l->p->ask_fs, &l->p->nask_fs,
+				  path_join_normalize(l->base, s->string.s));
+		}
+	}
+	return get_bool(l, ask, "net", "\"ask.net\"", &l->p->ask_net);
+}
+
 int policy_load_buffer(struct mos_policy *p, const char *buf, size_t len, const char *name,
 		       const char *base, struct mos_err *e)
 {
-	static const char *const keys[] = { "fs", "net", "limits", "env", "cwd", NULL };
+	static const char *const keys[] = { "fs", "net", "limits", "env", "cwd", "ask", NULL };
 	struct loader l = { .p = p, .name = name, .base = base, .e = e };
 	struct json_value *doc = NULL;
 	const struct json_value *v;
@@ -303,6 +328,8 @@ int policy_load_buffer(struct mos_policy *p, const char *buf, size_t len, const 
 		r = load_limits(&l, v);
 	if (r == 0 && (v = get(doc, "env")))
 		r = load_env(&l, v);
+	if (r == 0 && (v = get(doc, "ask")))
+		r = load_ask(&l, v);
 	if (r == 0 && (v = get(doc, "cwd"))) {
 		if (v->type != JSON_STRING || v->string.len == 0) {
 			r = at(&l, v->pos, "\"cwd\" must be a non-empty path");

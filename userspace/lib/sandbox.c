@@ -593,6 +593,7 @@ static void start_supervisor(struct supervise *s, int lfd, int rootfd)
 		return sup_error(s, "taking the supervisor's listener from init (pidfd_getfd)",
 				 errno);
 	t->pol = *s->c->supervise;
+	t->pol.hooks = s->c->hooks;
 	t->pol.in_root = true;
 	t->pol.root_fd = (int)syscall(SYS_pidfd_getfd, pidfd, rootfd, 0);
 	if (t->pol.root_fd < 0)

@@ -43,6 +43,7 @@ struct sandbox_config {
 	/* The supervisor's policy (--backend unotify): init installs the
 	 * filter last and mosctl serves it from a thread. */
 	const struct unotify_policy *supervise;
+	const struct unotify_hooks *hooks; /* its deciders and recorders, or NULL */
 	const struct sock_fprog *seccomp;
 	const struct limits_plan *limits;
 	const struct mos_cgroup_caps *cgcaps;

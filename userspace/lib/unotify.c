@@ -52,6 +52,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <arpa/inet.h>
 #include <unistd.h>
 
 #include "unotify.h"
@@ -65,6 +66,7 @@ struct sup_root {
 	int fd;		  /* O_PATH of it, or of its directory for a file */
 	char *name;	  /* a file root: its name in that directory */
 	bool write;
+	bool ask; /* an ask root: allowed only if the decider says so */
 };
 
 struct sup {
@@ -78,6 +80,8 @@ struct sup {
 	pid_t self_tgid; /* 0: the supervisor has no pid in the sandbox's /proc */
 	char *prefix;	 /* what fd links start with for the sandbox's "/" */
 	int root;	 /* the sandbox's "/" (ours without in_root) */
+	char **always;	 /* "ACCESS:path" or "net:..." the decider allowed for good */
+	size_t nalways;
 	/* The serving thread's current file credentials. */
 	uid_t fsuid;
 	gid_t fsgid;
@@ -96,6 +100,8 @@ struct child_status {
 	int ngroups;
 };
 
+#define MAX_EVENTS 2
+
 struct req {
 	struct seccomp_notif *n;
 	int procfd;
@@ -103,6 +109,15 @@ struct req {
 	int pidfd;
 	struct child_status cs;
 	bool have_status;
+	/* What the request was about, for the hooks: up to two paths (rename,
+	 * link) or one address. */
+	char *ev_path[MAX_EVENTS];
+	enum unotify_access ev_access[MAX_EVENTS];
+	int nev;
+	struct sockaddr_storage ev_addr;
+	bool have_addr, ev_bind;
+	bool by_policy; /* refused by the policy (or the decider) */
+	char *asked;	/* the path the decider allowed in this request */
 };
 
 /* -------------------------------------------------------------------- */
@@ -158,8 +173,11 @@ static bool on_the_way(const struct sup *s, const char *real)
 	return false;
 }
 
-/* The same check on a real (symlink-free) path, against the roots' real paths. */
-static int check_real(const struct sup *s, const char *real, enum unotify_access access)
+static const struct sup_root *allowed(struct sup *s, struct req *q, const char *real,
+				      enum unotify_access access, bool primary);
+
+/* Where an fd really is (REAL, symlink-free) passes the policy for ACCESS. */
+static int check_real(struct sup *s, struct req *q, const char *real, enum unotify_access access)
 {
 	char proc_self[32];
 	size_t n;
@@ -175,13 +193,9 @@ static int check_real(const struct sup *s, const char *real, enum unotify_access
 	for (size_t i = 0; i < s->ndeny; i++)
 		if (path_is_beneath(real, s->deny_real[i]))
 			return -EACCES;
-	for (size_t i = 0; i < s->nroots; i++) {
-		if (access == UNOTIFY_WRITE && !s->roots[i].write)
-			continue;
-		if (s->roots[i].real && path_is_beneath(real, s->roots[i].real))
-			return 0;
-	}
-	return access == UNOTIFY_LOOK && on_the_way(s, real) ? 0 : -EACCES;
+	if (access == UNOTIFY_LOOK && on_the_way(s, real))
+		return 0;
+	return allowed(s, q, real, access, false) ? 0 : -EACCES;
 }
 
 static void sup_free(struct sup *s)
@@ -197,6 +211,7 @@ static void sup_free(struct sup *s)
 		free(s->deny_real[i]);
 	free(s->deny_real);
 	free(s->prefix);
+	strv_free(s->always);
 	if (s->root >= 0 && s->p && !s->p->in_root)
 		close(s->root);
 }
@@ -290,7 +305,7 @@ static int root_open(struct sup *s, struct sup_root *r)
 
 static int sup_init(struct sup *s, const struct unotify_policy *p)
 {
-	const char *const *lists[2] = { p->read, p->write };
+	const char *const *lists[3] = { p->read, p->write, p->ask };
 	size_t ndeny = list_len(p->deny);
 	char buf[PATH_MAX + 32];
 	ssize_t n;
@@ -313,14 +328,16 @@ static int sup_init(struct sup *s, const struct unotify_policy *p)
 	} else {
 		s->prefix = xstrdup("/");
 	}
-	s->roots = xcalloc(list_len(p->read) + list_len(p->write) + 1, sizeof(*s->roots));
-	for (int l = 0; l < 2; l++) {
+	s->roots = xcalloc(list_len(p->read) + list_len(p->write) + list_len(p->ask) + 1,
+			   sizeof(*s->roots));
+	for (int l = 0; l < 3; l++) {
 		for (size_t i = 0; lists[l] && lists[l][i]; i++) {
 			struct sup_root *r = &s->roots[s->nroots++];
 
 			r->fd = -1;
 			r->path = lists[l][i];
-			r->write = l == 1;
+			r->write = l >= 1;
+			r->ask = l == 2;
 			if (r->path[0] != '/')
 				return -EINVAL;
 			err = root_open(s, r);
@@ -825,11 +842,124 @@ static const struct sup_root *find_root(const struct sup *s, const char *real,
 
 		if (!r->real || (access == UNOTIFY_WRITE && !r->write))
 			continue;
-		if (path_is_beneath(real, r->real) &&
-		    (!best || strlen(r->real) > strlen(best->real)))
+		if (!path_is_beneath(real, r->real))
+			continue;
+		/* the longest root wins; an ask root over another of its length */
+		if (!best || strlen(r->real) > strlen(best->real) ||
+		    (r->ask && strlen(r->real) == strlen(best->real)))
 			best = r;
 	}
 	return best;
+}
+
+/* The caller as the sandbox sees it, for events. */
+static pid_t event_pid(const struct req *q)
+{
+	return q->have_status ? q->cs.ns_tgid : 0;
+}
+
+static const char *syscall_name(long nr)
+{
+	static const struct {
+		long nr;
+		const char *name;
+	} names[] = {
+		{ __NR_open, "open" },
+		{ __NR_openat, "openat" },
+		{ __NR_creat, "creat" },
+		{ __NR_stat, "stat" },
+		{ __NR_lstat, "lstat" },
+		{ __NR_newfstatat, "newfstatat" },
+		{ __NR_statx, "statx" },
+		{ __NR_readlink, "readlink" },
+		{ __NR_readlinkat, "readlinkat" },
+		{ __NR_execve, "execve" },
+		{ __NR_execveat, "execveat" },
+		{ __NR_connect, "connect" },
+		{ __NR_bind, "bind" },
+		{ __NR_mkdir, "mkdir" },
+		{ __NR_mkdirat, "mkdirat" },
+		{ __NR_mknod, "mknod" },
+		{ __NR_mknodat, "mknodat" },
+		{ __NR_symlink, "symlink" },
+		{ __NR_symlinkat, "symlinkat" },
+		{ __NR_unlink, "unlink" },
+		{ __NR_unlinkat, "unlinkat" },
+		{ __NR_rmdir, "rmdir" },
+		{ __NR_rename, "rename" },
+		{ __NR_renameat, "renameat" },
+		{ __NR_renameat2, "renameat2" },
+		{ __NR_link, "link" },
+		{ __NR_linkat, "linkat" },
+		{ __NR_truncate, "truncate" },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (names[i].nr == nr)
+			return names[i].name;
+	return "?";
+}
+
+static void note_path(struct req *q, const char *real, enum unotify_access access)
+{
+	if (q->nev < MAX_EVENTS) {
+		q->ev_path[q->nev] = xstrdup(real);
+		q->ev_access[q->nev++] = access;
+	}
+}
+
+/* ACCESS:PATH (or net:ADDRESS) was allowed for the rest of the run. */
+static bool always_allowed(const struct sup *s, const char *key)
+{
+	for (size_t i = 0; i < s->nalways; i++)
+		if (!strcmp(s->always[i], key))
+			return true;
+	return false;
+}
+
+/* Ask the decider about EV (KEY names it in the "always" cache). */
+static bool ask_decider(struct sup *s, const char *key, const struct unotify_event *ev)
+{
+	const struct unotify_hooks *h = s->p->hooks;
+	int r;
+
+	if (always_allowed(s, key))
+		return true;
+	if (!h || !h->ask)
+		return false;
+	r = h->ask(h->ctx, ev);
+	if (r == 1)
+		strv_push(&s->always, &s->nalways, xstrdup(key));
+	return r >= 0;
+}
+
+/*
+ * The policy's decision on ACCESS to REAL: the root that allows it, after
+ * asking the decider if it is an ask root, or NULL.  PRIMARY: REAL is what
+ * the request is about (recorded for the hooks).
+ */
+static const struct sup_root *allowed(struct sup *s, struct req *q, const char *real,
+				      enum unotify_access access, bool primary)
+{
+	const struct sup_root *root = find_root(s, real, access);
+	struct unotify_event ev = { .syscall = syscall_name((long)q->n->data.nr),
+				    .pid = event_pid(q),
+				    .access = access,
+				    .path = real };
+	char key[PATH_MAX + 16];
+
+	if (primary)
+		note_path(q, real, access);
+	if (root && root->ask && !(q->asked && !strcmp(q->asked, real))) {
+		snprintf(key, sizeof(key), "%d:%s", (int)access, real);
+		if (!ask_decider(s, key, &ev))
+			root = NULL;
+		else if (!q->asked)
+			q->asked = xstrdup(real);
+	}
+	if (!root)
+		q->by_policy = true;
+	return root;
 }
 
 /*
@@ -847,8 +977,8 @@ static bool follows_last(__u64 flags)
 }
 
 /* open_beneath() of a path canonicalize() gave. */
-static int open_canon(struct sup *s, const char *canon, enum unotify_access access, __u64 flags,
-		      __u64 mode)
+static int open_canon(struct sup *s, struct req *q, const char *canon, enum unotify_access access,
+		      __u64 flags, __u64 mode, bool primary)
 {
 	struct open_how how = { .flags = flags,
 				.mode = mode,
@@ -859,9 +989,10 @@ static int open_canon(struct sup *s, const char *canon, enum unotify_access acce
 	const struct sup_root *root;
 	int err;
 
-	root = find_root(s, canon, access);
-	if (!root && access == UNOTIFY_LOOK && on_the_way(s, canon) &&
-	    check_real(s, canon, UNOTIFY_LOOK) == 0) {
+	if (access == UNOTIFY_LOOK && !find_root(s, canon, access) && on_the_way(s, canon) &&
+	    check_real(s, q, canon, UNOTIFY_LOOK) == 0) {
+		if (primary)
+			note_path(q, canon, access);
 		/* a directory above a root: looked at from the sandbox's "/" */
 		how.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC;
 		how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_SYMLINKS;
@@ -870,6 +1001,7 @@ static int open_canon(struct sup *s, const char *canon, enum unotify_access acce
 			return -errno;
 		goto opened;
 	}
+	root = allowed(s, q, canon, access, primary);
 	if (!root)
 		return !(flags & O_CREAT) && not_there(s, canon) ? -ENOENT : -EACCES;
 	if (root->fd < 0)
@@ -897,7 +1029,7 @@ static int open_canon(struct sup *s, const char *canon, enum unotify_access acce
 		err = fd_real(s, pfd, real, sizeof(real));
 		if (err)
 			return err;
-		err = check_real(s, real, UNOTIFY_WRITE);
+		err = check_real(s, q, real, UNOTIFY_WRITE);
 		if (err)
 			return err;
 		fd = (int)sys_openat2(pfd, last, &how);
@@ -911,7 +1043,7 @@ opened:
 	if (err)
 		return err;
 	if ((flags & O_TMPFILE) != O_TMPFILE) {
-		err = check_real(s, real, access);
+		err = check_real(s, q, real, access);
 		if (err)
 			return err;
 	}
@@ -924,7 +1056,18 @@ static int open_beneath(struct sup *s, struct req *q, const char *abs, enum unot
 	_cleanup_free_ char *canon = NULL;
 	int err = canonicalize(s, q, abs, follows_last(flags), &canon);
 
-	return err ? err : open_canon(s, canon, access, flags, mode);
+	return err ? err : open_canon(s, q, canon, access, flags, mode, true);
+}
+
+/* The same for a directory the request works in, not on (not recorded). */
+static int open_parent(struct sup *s, struct req *q, const char *abs)
+{
+	_cleanup_free_ char *canon = NULL;
+	int err = canonicalize(s, q, abs, true, &canon);
+
+	return err ? err
+		   : open_canon(s, q, canon, UNOTIFY_WRITE, O_PATH | O_DIRECTORY | O_CLOEXEC, 0,
+				false);
 }
 
 struct answer {
@@ -984,7 +1127,7 @@ static int reopen_child_fd(struct sup *s, struct req *q, int n, enum unotify_acc
 	if (real[0] == '/') {
 		err = sandbox_path(s, real);
 		if (!err)
-			err = check_real(s, real, access);
+			err = check_real(s, q, real, access);
 		if (err)
 			return err;
 	}
@@ -1016,7 +1159,7 @@ static int own_ns_link(struct sup *s, struct req *q, const char *canon, enum uno
 	name = canon + strlen(own);
 	if (!*name || strchr(name, '/'))
 		return -ENOENT;
-	if (!find_root(s, canon, access))
+	if (!allowed(s, q, canon, access, true))
 		return -EACCES;
 	fd = openat(q->procfd, canon + strlen(own) - 3, (int)(flags & ~(__u64)O_CREAT));
 	return fd < 0 ? -errno : fd;
@@ -1038,7 +1181,7 @@ static int path_only(struct sup *s, struct req *q, const char *canon, __u64 flag
 
 	snprintf(own, sizeof(own), "/proc/%d/ns/", (int)q->cs.ns_tgid);
 	if (own_fd_link(q, canon) < 0 && strncmp(canon, own, strlen(own))) {
-		int fd = open_canon(s, canon, UNOTIFY_LOOK, flags, 0);
+		int fd = open_canon(s, q, canon, UNOTIFY_LOOK, flags, 0, true);
 
 		if (fd < 0)
 			return fd;
@@ -1084,7 +1227,7 @@ static int do_open(struct sup *s, struct req *q, int dirfd, __u64 path_addr, __u
 		return reopen_child_fd(s, q, fd, access, flags, a);
 	fd = own_ns_link(s, q, canon, access, flags);
 	if (fd == -ENOENT)
-		fd = open_canon(s, canon, access, flags, mode);
+		fd = open_canon(s, q, canon, access, flags, mode, true);
 	if (fd < 0)
 		return fd;
 	a->inject = fd;
@@ -1160,7 +1303,7 @@ static int do_readlink(struct sup *s, struct req *q, int dirfd, __u64 path_addr,
 		return err;
 	if ((!strcmp(abs, "/proc/self") || !strcmp(abs, "/proc/thread-self")) && q->cs.ns_tgid) {
 		/* what the sandbox's /proc would say to the caller */
-		if (!find_root(s, abs, UNOTIFY_READ))
+		if (!allowed(s, q, abs, UNOTIFY_LOOK, true))
 			return -EACCES;
 		if (abs[6] == 's')
 			n = snprintf(target, sizeof(target), "%d", (int)q->cs.ns_tgid);
@@ -1224,8 +1367,7 @@ static int entry_open(struct sup *s, struct req *q, int dirfd, __u64 path_addr, 
 		return -ENAMETOOLONG;
 	snprintf(en->name, sizeof(en->name), "%s", slash + 1);
 	*slash = '\0';
-	en->pfd = open_beneath(s, q, *abs ? abs : "/", UNOTIFY_WRITE,
-			       O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+	en->pfd = open_parent(s, q, *abs ? abs : "/");
 	if (en->pfd < 0)
 		return en->pfd;
 	err = fd_real(s, en->pfd, preal, sizeof(preal));
@@ -1234,7 +1376,7 @@ static int entry_open(struct sup *s, struct req *q, int dirfd, __u64 path_addr, 
 	if ((size_t)snprintf(en->real, sizeof(en->real), "%s/%s", strcmp(preal, "/") ? preal : "",
 			     en->name) >= sizeof(en->real))
 		return -ENAMETOOLONG;
-	return find_root(s, en->real, UNOTIFY_WRITE) ? 0 : -EACCES;
+	return allowed(s, q, en->real, UNOTIFY_WRITE, true) ? 0 : -EACCES;
 }
 
 static int result(struct answer *a, long r)
@@ -1393,7 +1535,7 @@ static int do_exec(struct sup *s, struct req *q, int dirfd, __u64 path_addr, int
 	err = child_abs_path(s, q, dirfd, path, &abs);
 	if (err)
 		return err;
-	fd = open_beneath(s, q, abs, UNOTIFY_READ,
+	fd = open_beneath(s, q, abs, UNOTIFY_EXEC,
 			  O_PATH | O_CLOEXEC | ((atflags & AT_SYMLINK_NOFOLLOW) ? O_NOFOLLOW : 0),
 			  0);
 	if (fd < 0)
@@ -1540,6 +1682,37 @@ static int do_unix(struct sup *s, struct req *q, int sockfd, __u64 addr, __u64 l
 	return 0;
 }
 
+/*
+ * The policy said OK (or not) about a connect or bind to SS: record it, and
+ * with ask_net ask the decider about what no rule allows.
+ */
+static bool net_decision(struct sup *s, struct req *q, const struct sockaddr_storage *ss, bool bind,
+			 bool ok)
+{
+	struct unotify_event ev = {
+		.syscall = bind ? "bind" : "connect", .pid = event_pid(q), .addr = ss, .bind = bind
+	};
+	char key[INET6_ADDRSTRLEN + 32], text[INET6_ADDRSTRLEN] = "";
+	const void *a = ss->ss_family == AF_INET
+				? (const void *)&((const struct sockaddr_in *)ss)->sin_addr
+				: (const void *)&((const struct sockaddr_in6 *)ss)->sin6_addr;
+	unsigned port =
+		ntohs(ss->ss_family == AF_INET ? ((const struct sockaddr_in *)ss)->sin_port
+					       : ((const struct sockaddr_in6 *)ss)->sin6_port);
+
+	q->ev_addr = *ss;
+	q->have_addr = true;
+	q->ev_bind = bind;
+	if (!ok && s->p->ask_net) {
+		inet_ntop(ss->ss_family, a, text, sizeof(text));
+		snprintf(key, sizeof(key), "%s:%s:%u", bind ? "bind" : "connect", text, port);
+		ok = ask_decider(s, key, &ev);
+	}
+	if (!ok)
+		q->by_policy = true;
+	return ok;
+}
+
 static int do_connect(struct sup *s, struct req *q, int sockfd, __u64 addr, __u64 len,
 		      struct answer *a)
 {
@@ -1565,7 +1738,7 @@ static int do_connect(struct sup *s, struct req *q, int sockfd, __u64 addr, __u6
 		ok = true;
 	for (size_t i = 0; !ok && type == SOCK_STREAM && i < s->p->nconnect; i++)
 		ok = net_rule_matches(&s->p->connect[i], &ss);
-	if (!ok)
+	if (!net_decision(s, q, &ss, false, ok))
 		return -EACCES;
 	/* Our copy of the address, on the caller's own socket. */
 	if (connect(fd, (struct sockaddr *)&ss, (socklen_t)len) < 0)
@@ -1602,7 +1775,7 @@ static int do_bind(struct sup *s, struct req *q, int sockfd, __u64 addr, __u64 l
 					     : ((struct sockaddr_in6 *)&ss)->sin6_port);
 	for (size_t i = 0; !ok && type == SOCK_STREAM && i < s->p->nbind; i++)
 		ok = s->p->bind_ports[i] == port;
-	if (!ok)
+	if (!net_decision(s, q, &ss, true, ok))
 		return -EACCES;
 	if (bind(fd, (struct sockaddr *)&ss, (socklen_t)len) < 0)
 		return -errno;
@@ -1699,6 +1872,30 @@ static int drop_caps(void)
 	return 0;
 }
 
+/* Tell the record hook what the request was about and how it ended. */
+static void record(struct sup *s, const struct req *q, int err)
+{
+	const struct unotify_hooks *h = s->p->hooks;
+	struct unotify_event ev = { .syscall = syscall_name((long)q->n->data.nr),
+				    .pid = event_pid(q),
+				    .error = err,
+				    .by_policy = err && q->by_policy };
+
+	if (!h || !h->record)
+		return;
+	for (int i = 0; i < q->nev; i++) {
+		ev.path = q->ev_path[i];
+		ev.access = q->ev_access[i];
+		h->record(h->ctx, &ev);
+	}
+	if (q->have_addr) {
+		ev.path = NULL;
+		ev.addr = &q->ev_addr;
+		ev.bind = q->ev_bind;
+		h->record(h->ctx, &ev);
+	}
+}
+
 static void reply(struct sup *s, const struct req *q, const struct answer *a, int err)
 {
 	struct seccomp_notif_resp resp = { .id = q->n->id };
@@ -1713,6 +1910,7 @@ static void reply(struct sup *s, const struct req *q, const struct answer *a, in
 
 		if (ioctl(s->listener, SECCOMP_IOCTL_NOTIF_ADDFD, &addfd) >= 0) {
 			s->st->allowed++;
+			record(s, q, 0);
 			return;
 		}
 		if (errno == ENOENT) {
@@ -1742,6 +1940,7 @@ static void reply(struct sup *s, const struct req *q, const struct answer *a, in
 	}
 	if (ioctl(s->listener, SECCOMP_IOCTL_NOTIF_SEND, &resp) < 0 && errno == ENOENT)
 		s->st->stale++;
+	record(s, q, err);
 }
 
 int unotify_serve(int listener, const struct unotify_policy *p, struct unotify_stats *stats)
@@ -1836,6 +2035,9 @@ int unotify_serve_with(int listener, const struct unotify_policy *p, struct unot
 			close(q.memfd);
 		if (q.pidfd >= 0)
 			close(q.pidfd);
+		for (int i = 0; i < q.nev; i++)
+			free(q.ev_path[i]);
+		free(q.asked);
 	}
 	sup_free(&s);
 	return err;

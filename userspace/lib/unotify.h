@@ -35,6 +35,36 @@ struct unotify_net_rule {
 	uint16_t port;
 };
 
+/* UNOTIFY_LOOK: stat or readlink, which also reach the directories on the
+ * way to a root (realpath() of an allowed path walks them). */
+enum unotify_access { UNOTIFY_READ = 1, UNOTIFY_WRITE = 2, UNOTIFY_LOOK = 4, UNOTIFY_EXEC = 8 };
+
+/* One access the supervisor decided, for the hooks below. */
+struct unotify_event {
+	const char *syscall; /* "openat", "connect", ... */
+	pid_t pid;	     /* as the sandbox's /proc shows it; 0 if unknown */
+	enum unotify_access access;
+	const char *path;		     /* a file access: the path, symlinks resolved */
+	const struct sockaddr_storage *addr; /* a network access (IPv4/IPv6) */
+	bool bind;			     /* ... and it is a bind, not a connect */
+	int error;			     /* 0 allowed, or the -errno the caller got */
+	bool by_policy;			     /* the error is the policy's refusal */
+};
+
+struct unotify_hooks {
+	void *ctx;
+	/*
+	 * An access beneath an ask root, or a connect/bind no rule allows under
+	 * ask_net: return 0 to allow it once, 1 to allow it (the same access to
+	 * the same path or address) for the rest of the run, -EACCES to deny.
+	 * Called from the serving thread, which waits for it (so does the
+	 * caller).  NULL: deny.
+	 */
+	int (*ask)(void *ctx, const struct unotify_event *ev);
+	/* Every access decided, once answered.  May be NULL. */
+	void (*record)(void *ctx, const struct unotify_event *ev);
+};
+
 /*
  * The policy.  Every list is NULL-terminated (a NULL list is empty) and holds
  * absolute paths.  Read roots allow reading and executing beneath them, write
@@ -58,6 +88,12 @@ struct unotify_policy {
 	/* Unix sockets: abstract and unnamed ones as they are, a path if it is
 	 * beneath a root (connect) or a write root (bind). */
 	bool allow_unix;
+	/* Ask roots: any access beneath them is allowed only if HOOKS->ask
+	 * says so (the longest root wins, as for the others). */
+	const char *const *ask;
+	/* TCP connects and binds no rule allows are asked about, not denied. */
+	bool ask_net;
+	const struct unotify_hooks *hooks;
 	/*
 	 * The sandbox has a mount namespace of its own: every path is resolved
 	 * beneath ROOT_FD (an O_PATH fd of the sandbox's "/"), and the sandbox's
@@ -143,9 +179,6 @@ int unotify_serve_with(int listener, const struct unotify_policy *p, struct unot
  * *ROOT set to the index of the allowing root in the read list followed by
  * the write list.  Exposed for unit tests.
  */
-/* UNOTIFY_LOOK: stat or readlink, which also reach the directories on the
- * way to a root (realpath() of an allowed path walks them). */
-enum unotify_access { UNOTIFY_READ = 1, UNOTIFY_WRITE = 2, UNOTIFY_LOOK = 4 };
 int unotify_policy_check(const struct unotify_policy *p, const char *path,
 			 enum unotify_access access, size_t *root);
 

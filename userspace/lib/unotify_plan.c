@@ -65,12 +65,42 @@ static int add_host(struct unotify_plan *up, const struct mos_net_rule *nr, stru
 	return 0;
 }
 
+/* The ask paths: decided by the supervisor alone, so writable in the view. */
+static void add_ask_paths(const struct mos_policy *p, struct unotify_plan *up,
+			  struct mos_fs_view *view, struct mos_report *rep)
+{
+	for (size_t i = 0; i < p->nask_fs; i++) {
+		char *real = realpath(p->ask_fs[i], NULL);
+
+		if (real) {
+			fs_view_add_writable(view, real);
+			fs_view_add_exec(view, real);
+		}
+		report_add(rep, "  ask       %s: every access waits for the decider's answer",
+			   real ? real : p->ask_fs[i]);
+		strv_push(&up->ask, &up->nask, real ? real : xstrdup(p->ask_fs[i]));
+	}
+	if (p->ask_net)
+		report_add(rep, "supervisor: a TCP connect or bind no rule allows waits for the "
+				"decider's answer");
+}
+
 int unotify_plan_build(const struct mos_policy *p, const struct landlock_grants *g,
-		       struct unotify_plan *up, struct mos_report *rep, struct mos_err *e)
+		       struct unotify_plan *up, struct mos_fs_view *view, struct mos_report *rep,
+		       struct mos_err *e)
 {
 	int r;
 
 	memset(up, 0, sizeof(*up));
+	if (p->permissive) {
+		/* --learn: everything, recorded */
+		strv_push(&up->write, &up->nwrite, xstrdup("/"));
+		fs_view_add_writable(view, "/");
+		fs_view_add_exec(view, "/");
+		report_add(rep, "supervisor: learning: every file and TCP access is allowed and "
+				"recorded");
+	}
+	add_ask_paths(p, up, view, rep);
 	for (size_t i = 0; i < g->n; i++) {
 		if (g->v[i].rights & WRITE_RIGHTS)
 			strv_push(&up->write, &up->nwrite, xstrdup(g->v[i].path));
@@ -115,6 +145,9 @@ int unotify_plan_build(const struct mos_policy *p, const struct landlock_grants 
 		.nbind = up->nbind,
 		.allow_udp = p->allow_udp,
 		.allow_unix = p->allow_unix,
+		.allow_net = p->permissive,
+		.ask = (const char *const *)up->ask,
+		.ask_net = p->ask_net,
 	};
 	return 0;
 fail:
@@ -127,6 +160,7 @@ void unotify_plan_free(struct unotify_plan *up)
 	strv_free(up->read);
 	strv_free(up->write);
 	strv_free(up->deny);
+	strv_free(up->ask);
 	free(up->connect);
 	free(up->bind_ports);
 	memset(up, 0, sizeof(*up));

@@ -15,8 +15,8 @@
 
 struct unotify_plan {
 	struct unotify_policy pol; /* points into the lists below */
-	char **read, **write, **deny;
-	size_t nread, nwrite, ndeny;
+	char **read, **write, **deny, **ask;
+	size_t nread, nwrite, ndeny, nask;
 	struct unotify_net_rule *connect;
 	size_t nconnect;
 	uint16_t *bind_ports;
@@ -25,10 +25,13 @@ struct unotify_plan {
 
 /*
  * Compile P for the supervisor from G (landlock_plan_without_ruleset()'s
- * grants).  Names in --net-allow are resolved here.  0, or -errno with E set.
+ * grants).  Names in --net-allow are resolved here.  The ask paths (and, to
+ * learn, "/") are made writable and executable in VIEW: the supervisor
+ * decides them.  0, or -errno with E set.
  */
 int unotify_plan_build(const struct mos_policy *p, const struct landlock_grants *g,
-		       struct unotify_plan *up, struct mos_report *rep, struct mos_err *e);
+		       struct unotify_plan *up, struct mos_fs_view *view, struct mos_report *rep,
+		       struct mos_err *e);
 void unotify_plan_free(struct unotify_plan *up);
 
 #endif /* MOS_UNOTIFY_PLAN_H */

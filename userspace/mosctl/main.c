@@ -14,6 +14,7 @@
 #include "kernel_features.h"
 #include "log.h"
 #include "options.h"
+#include "supervise_ui.h"
 #include "plan.h"
 #include "cmd_keys.h"
 #include "remote_run.h"
@@ -106,6 +107,7 @@ static int cmd_run(int argc, char **argv)
 	struct run_opts o;
 	struct mos_plan plan;
 	struct sandbox_config sc;
+	struct sup_ui ui;
 	int r;
 
 	r = prepare(argc, argv, &o, &plan);
@@ -123,8 +125,21 @@ static int cmd_run(int argc, char **argv)
 	if (o.verbose)
 		report_print(&plan.rep, stderr, "mosctl: ");
 	sandbox_config_from_plan(&sc, &o.policy, &plan, o.command, o.allow_degraded, "mosctl");
+	if (plan.supervise) {
+		struct mos_err e = { "" };
+
+		if (sup_ui_start(&ui, &o, &e) < 0) {
+			mos_err("%s", e.msg);
+			sup_ui_finish(&ui);
+			r = MOS_EXIT_SETUP;
+			goto out;
+		}
+		sc.hooks = &ui.hooks;
+	}
 	fflush(NULL);
 	r = sandbox_run(&sc);
+	if (plan.supervise && sup_ui_finish(&ui) < 0 && r == 0)
+		r = MOS_EXIT_SETUP;
 out:
 	mos_plan_free(&plan);
 	options_free(&o);

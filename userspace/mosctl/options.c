@@ -23,6 +23,12 @@ enum {
 	OPT_ALLOW_DEGRADED,
 	OPT_ON,
 	OPT_STATS,
+	OPT_ASK,
+	OPT_DECIDER,
+	OPT_ASK_TIMEOUT,
+	OPT_AUDIT,
+	OPT_JSON,
+	OPT_LEARN,
 };
 
 static const struct option long_opts[] = {
@@ -47,6 +53,12 @@ static const struct option long_opts[] = {
 	{ "allow-degraded", no_argument, NULL, OPT_ALLOW_DEGRADED },
 	{ "on", required_argument, NULL, OPT_ON },
 	{ "stats", no_argument, NULL, OPT_STATS },
+	{ "ask", required_argument, NULL, OPT_ASK },
+	{ "decider", required_argument, NULL, OPT_DECIDER },
+	{ "ask-timeout", required_argument, NULL, OPT_ASK_TIMEOUT },
+	{ "audit", optional_argument, NULL, OPT_AUDIT },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "learn", required_argument, NULL, OPT_LEARN },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -86,6 +98,15 @@ void options_usage(FILE *out, const char *sub)
 		"      --backend B          auto (Landlock, or the supervisor where the kernel\n"
 		"                           has no Landlock), landlock, unotify (the\n"
 		"                           supervisor: seccomp user notification)\n"
+		"      --ask fs:PATH|net    wait for an answer before any access beneath PATH,\n"
+		"                           or a TCP connect/bind no rule allows (supervisor)\n"
+		"      --decider CMD        ask CMD (one JSON line per question, one answer\n"
+		"                           line back) instead of the terminal\n"
+		"      --ask-timeout SECS   deny what is not answered in time (default 30)\n"
+		"      --audit[=FILE]       one line per denied access on stderr or FILE\n"
+		"      --json               ... as JSON\n"
+		"      --learn FILE         run permissively, then write to FILE the policy\n"
+		"                           that allows exactly what the run did\n"
 		"      --allow-degraded     run even if a rule can only be partly enforced\n"
 		"                           here (each such rule is printed)\n"
 		"  -v, --verbose            say which mechanism enforces what\n"
@@ -209,6 +230,37 @@ static int apply(struct run_opts *o, const struct flag *f, struct mos_err *e)
 	case OPT_STATS:
 		o->stats = true;
 		return 0;
+	case OPT_ASK:
+		return policy_add_ask(p, NULL, f->arg, "--ask", e);
+	case OPT_DECIDER:
+		if (!*f->arg) {
+			mos_err_set(e, "--decider: empty command");
+			return -EINVAL;
+		}
+		o->decider = f->arg;
+		return 0;
+	case OPT_ASK_TIMEOUT:
+		if (parse_seconds(f->arg, &o->ask_timeout_ms) < 0 || o->ask_timeout_ms == 0) {
+			mos_err_set(e, "--ask-timeout: '%s' is not a positive number of seconds",
+				    f->arg);
+			return -EINVAL;
+		}
+		return 0;
+	case OPT_AUDIT:
+		o->audit = true;
+		o->audit_file = f->arg && *f->arg ? f->arg : NULL;
+		return 0;
+	case OPT_JSON:
+		o->json = true;
+		return 0;
+	case OPT_LEARN:
+		if (!*f->arg) {
+			mos_err_set(e, "--learn: empty file name");
+			return -EINVAL;
+		}
+		o->learn = f->arg;
+		p->permissive = true;
+		return 0;
 	}
 	return 0;
 }
@@ -216,7 +268,9 @@ static int apply(struct run_opts *o, const struct flag *f, struct mos_err *e)
 /* The flags a worker needs to rebuild the same sandbox, in long form. */
 static void record_forward(struct run_opts *o, int c, const char *arg)
 {
-	if (c == OPT_ON || c == OPT_STATS || c == 'h')
+	/* what only the origin does: asking, auditing, learning */
+	if (c == OPT_ON || c == OPT_STATS || c == 'h' || c == OPT_DECIDER || c == OPT_ASK_TIMEOUT ||
+	    c == OPT_AUDIT || c == OPT_JSON || c == OPT_LEARN || c == OPT_ASK)
 		return;
 	for (const struct option *l = long_opts; l->name; l++) {
 		if (l->val != c)
@@ -285,6 +339,19 @@ int options_parse(int argc, char **argv, struct run_opts *o, struct mos_err *e)
 	if (optind < argc) {
 		o->command = argv + optind;
 		o->ncommand = argc - optind;
+	}
+	if (!o->ask_timeout_ms)
+		o->ask_timeout_ms = 30000;
+	/* only the supervisor sees each access to audit it */
+	if (o->audit && o->backend == MOS_BACKEND_LANDLOCK) {
+		mos_err_set(e, "--audit needs the supervisor: use --backend unotify (or auto)");
+		r = -EINVAL;
+	} else if (o->audit) {
+		o->backend = MOS_BACKEND_UNOTIFY;
+	}
+	if (o->on && (o->audit || o->learn || o->policy.nask_fs || o->policy.ask_net)) {
+		mos_err_set(e, "--ask, --audit and --learn run here only, not with --on (yet)");
+		r = -EINVAL;
 	}
 out:
 	free(flags);

@@ -8,6 +8,8 @@
 #define MOSCTL_OPTIONS_H
 
 #include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
 
 #include "plan.h"
 #include "policy.h"
@@ -24,6 +26,13 @@ struct run_opts {
 	bool stats;
 	char **forward; /* the sandbox flags in long form, for a worker (NULL-terminated) */
 	size_t nforward;
+	/* The supervisor's outputs and deciders (Documentation/supervisor.md). */
+	bool audit;		 /* --audit[=FILE]: one line per denied access */
+	const char *audit_file;	 /* NULL: stderr */
+	bool json;		 /* --json: those lines as JSON */
+	const char *learn;	 /* --learn FILE: write the policy this run needed */
+	const char *decider;	 /* --decider CMD: answers --ask questions */
+	uint64_t ask_timeout_ms; /* --ask-timeout SECS (default 30 s) */
 };
 
 /*

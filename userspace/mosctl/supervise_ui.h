@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * supervise_ui.h - what mosctl hooks into the supervisor (unotify.h): the
+ * audit lines (--audit, --json), the learning recorder that writes a policy
+ * (--learn FILE), and the deciders for ask rules (the terminal, or
+ * --decider CMD).  Documentation/supervisor.md describes each format.
+ */
+#ifndef MOSCTL_SUPERVISE_UI_H
+#define MOSCTL_SUPERVISE_UI_H
+
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "options.h"
+#include "unotify.h"
+
+struct learned;
+
+struct sup_ui {
+	struct unotify_hooks hooks;
+	FILE *audit; /* NULL: no audit */
+	bool audit_close, json;
+	const char *learn;
+	struct learned *learned;
+	/* asking */
+	bool asks;
+	int tty;	  /* /dev/tty, when no decider is given */
+	pid_t decider;	  /* --decider CMD's process */
+	int to_decider;	  /* its stdin */
+	int from_decider; /* its stdout */
+	char buf[4096];	  /* what it wrote and was not yet read */
+	size_t len;
+	unsigned long id; /* the last question's number */
+	int timeout_ms;
+};
+
+/*
+ * Set U up for O: open the audit file, start the decider (or open the
+ * terminal) when the policy asks.  Returns 0 with U->hooks ready, or -errno
+ * with E set.
+ */
+int sup_ui_start(struct sup_ui *u, const struct run_opts *o, struct mos_err *e);
+/* After the run: write the learned policy (--learn), stop the decider.
+ * Returns 0, or -errno after saying why. */
+int sup_ui_finish(struct sup_ui *u);
+
+#endif /* MOSCTL_SUPERVISE_UI_H */
