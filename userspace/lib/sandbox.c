@@ -602,6 +602,7 @@ static void start_supervisor(struct supervise *s, int lfd, int rootfd)
 	if (level < 0)
 		return sup_error(s, "reading the pid namespace level of init", -level);
 	t->pol.pid_level = level;
+	t->pol.same_creds = !s->c->map_ids;
 	t->pol.exec_by_mounts =
 		s->mode != NS_NONE && s->c->landlock && s->c->landlock->view.noexec_outside;
 	t->stop = eventfd(0, EFD_CLOEXEC);

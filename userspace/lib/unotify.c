@@ -51,6 +51,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <arpa/inet.h>
 #include <unistd.h>
@@ -518,26 +519,64 @@ static int become_child(struct sup *s, const struct req *q)
 	return 0;
 }
 
+/* /proc/TID of the caller, opened when first needed (step 2 above). */
+static int need_proc(struct sup *s, struct req *q)
+{
+	char path[32];
+
+	if (q->procfd >= 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%u", q->n->pid);
+	q->procfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (q->procfd < 0 || !id_valid(s, q))
+		return -ESRCH;
+	return 0;
+}
+
 static int need_status(struct sup *s, struct req *q)
 {
 	int err;
 
 	if (q->have_status)
 		return 0;
+	err = need_proc(s, q);
+	if (err)
+		return err;
 	err = read_status(s, q);
 	if (err)
 		return err;
 	if (!id_valid(s, q))
 		return -ESRCH;
-	return become_child(s, q);
+	return s->p->same_creds ? 0 : become_child(s, q);
 }
 
-static int need_mem(struct req *q)
+static int need_mem(struct sup *s, struct req *q)
 {
+	int err;
+
 	if (q->memfd >= 0)
 		return 0;
+	err = need_proc(s, q);
+	if (err)
+		return err;
 	q->memfd = openat(q->procfd, "mem", O_RDWR | O_CLOEXEC);
 	return q->memfd < 0 ? -errno : 0;
+}
+
+/*
+ * Read LEN bytes at ADDR of the caller by its tid.  Sound without an fd that
+ * pins the caller: the caller is blocked in the notification, so its tid
+ * cannot name another task unless it died first, and the ID_VALID the
+ * callers make after the read says it did not.  -ENOSYS: use the mem fd.
+ */
+static ssize_t vm_read(const struct req *q, __u64 addr, void *buf, size_t len)
+{
+	struct iovec local = { buf, len }, remote = { (void *)(uintptr_t)addr, len };
+	ssize_t n = process_vm_readv((pid_t)q->n->pid, &local, 1, &remote, 1, 0);
+
+	if (n >= 0)
+		return n;
+	return errno == EFAULT ? -EFAULT : errno == ESRCH ? -ESRCH : -ENOSYS;
 }
 
 /* A NUL-terminated string of at most PATH_MAX bytes at ADDR in the caller. */
@@ -549,9 +588,6 @@ static int read_child_string(struct sup *s, struct req *q, __u64 addr, char *buf
 
 	if (!addr || addr >= (1ULL << 62))
 		return -EFAULT;
-	err = need_mem(q);
-	if (err)
-		return err;
 	while (off < PATH_MAX) {
 		__u64 a = addr + off;
 		size_t chunk = (size_t)page - (size_t)(a % (__u64)page);
@@ -560,7 +596,13 @@ static int read_child_string(struct sup *s, struct req *q, __u64 addr, char *buf
 
 		if (chunk > PATH_MAX - off)
 			chunk = PATH_MAX - off;
-		n = pread(q->memfd, buf + off, chunk, (off_t)a);
+		n = q->memfd < 0 ? vm_read(q, a, buf + off, chunk) : -ENOSYS;
+		if (n == -ENOSYS) {
+			err = need_mem(s, q);
+			if (err)
+				return err;
+			n = pread(q->memfd, buf + off, chunk, (off_t)a);
+		}
 		if (n <= 0)
 			return -EFAULT;
 		nul = memchr(buf + off, '\0', (size_t)n);
@@ -573,18 +615,26 @@ static int read_child_string(struct sup *s, struct req *q, __u64 addr, char *buf
 
 static int read_child_mem(struct sup *s, struct req *q, __u64 addr, void *buf, size_t len)
 {
-	int err = need_mem(q);
+	ssize_t n;
+	int err;
 
-	if (err)
-		return err;
-	if (!addr || addr >= (1ULL << 62) || pread(q->memfd, buf, len, (off_t)addr) != (ssize_t)len)
+	if (!addr || addr >= (1ULL << 62))
+		return -EFAULT;
+	n = vm_read(q, addr, buf, len);
+	if (n == -ENOSYS) {
+		err = need_mem(s, q);
+		if (err)
+			return err;
+		n = pread(q->memfd, buf, len, (off_t)addr);
+	}
+	if (n != (ssize_t)len)
 		return -EFAULT;
 	return id_valid(s, q) ? 0 : -ESRCH;
 }
 
 static int write_child_mem(struct sup *s, struct req *q, __u64 addr, const void *buf, size_t len)
 {
-	int err = need_mem(q);
+	int err = need_mem(s, q);
 
 	if (err)
 		return err;
@@ -628,9 +678,12 @@ static int child_abs_path(struct sup *s, struct req *q, int dirfd, const char *p
 	_cleanup_free_ char *abs = NULL;
 	int err;
 
-	err = need_status(s, q);
-	if (err)
-		return err;
+	/* the caller's credentials, unless the sandbox has only ours */
+	if (!s->p->same_creds || path[0] != '/') {
+		err = need_status(s, q);
+		if (err)
+			return err;
+	}
 	if (path[0] != '/') {
 		_cleanup_close_ int bfd = -1;
 		struct stat a, b;
@@ -721,6 +774,28 @@ static int canonicalize(struct sup *s, struct req *q, const char *abs, bool foll
 	_cleanup_free_ char *todo = xstrdup(abs), *done = xstrdup("");
 	char target[PATH_MAX], cand[PATH_MAX + NAME_MAX + 2], self[64];
 	int links = 0;
+
+	/*
+	 * Most paths hold no symlink, and one lookup that refuses them all says
+	 * so: only ELOOP needs the walk below (an error at a missing or
+	 * unsearchable component leaves the path as it is there too).  Not in
+	 * /proc, whose "self" must mean the caller.
+	 */
+	if (path_is_beneath(abs, "/proc"))
+		(void)need_status(s, q); /* "self" is the caller's pid (or nothing) */
+	else {
+		struct open_how how = { .flags = O_PATH | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW),
+					.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS |
+						   RESOLVE_NO_MAGICLINKS };
+		int fd = (int)sys_openat2(s->root, abs, &how);
+
+		if (fd >= 0)
+			close(fd);
+		if (fd >= 0 || errno != ELOOP) {
+			*out = xstrdup(abs);
+			return 0;
+		}
+	}
 
 	for (;;) {
 		struct open_how how = { .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
@@ -852,9 +927,13 @@ static const struct sup_root *find_root(const struct sup *s, const char *real,
 	return best;
 }
 
-/* The caller as the sandbox sees it, for events. */
-static pid_t event_pid(const struct req *q)
+static int need_status(struct sup *s, struct req *q);
+
+/* The caller as the sandbox sees it, for events (read only if wanted). */
+static pid_t event_pid(struct sup *s, struct req *q)
 {
+	if (!q->have_status && s->p->hooks)
+		(void)need_status(s, q);
 	return q->have_status ? q->cs.ns_tgid : 0;
 }
 
@@ -942,23 +1021,26 @@ static const struct sup_root *allowed(struct sup *s, struct req *q, const char *
 				      enum unotify_access access, bool primary)
 {
 	const struct sup_root *root = find_root(s, real, access);
-	struct unotify_event ev = { .syscall = syscall_name((long)q->n->data.nr),
-				    .pid = event_pid(q),
-				    .access = access,
-				    .path = real };
 	char key[PATH_MAX + 16];
 
 	if (primary)
 		note_path(q, real, access);
 	if (root && root->ask && !(q->asked && !strcmp(q->asked, real))) {
+		struct unotify_event ev = { .syscall = syscall_name((long)q->n->data.nr),
+					    .pid = event_pid(s, q),
+					    .access = access,
+					    .path = real };
+
 		snprintf(key, sizeof(key), "%d:%s", (int)access, real);
 		if (!ask_decider(s, key, &ev))
 			root = NULL;
 		else if (!q->asked)
 			q->asked = xstrdup(real);
 	}
-	if (!root)
+	if (!root) {
 		q->by_policy = true;
+		(void)event_pid(s, q); /* for the audit line */
+	}
 	return root;
 }
 
@@ -1216,6 +1298,11 @@ static int do_open(struct sup *s, struct req *q, int dirfd, __u64 path_addr, __u
 	else
 		flags |= O_NOCTTY | O_LARGEFILE;
 	flags |= O_CLOEXEC;
+	if (creates) {
+		err = need_status(s, q); /* its umask */
+		if (err)
+			return err;
+	}
 	mode = creates ? (mode & 07777 & ~(__u64)q->cs.umask) : 0;
 	err = canonicalize(s, q, abs, follows_last(flags), &canon);
 	if (err)
@@ -1301,7 +1388,8 @@ static int do_readlink(struct sup *s, struct req *q, int dirfd, __u64 path_addr,
 		err = child_abs_path(s, q, dirfd, path, &abs);
 	if (err)
 		return err;
-	if ((!strcmp(abs, "/proc/self") || !strcmp(abs, "/proc/thread-self")) && q->cs.ns_tgid) {
+	if ((!strcmp(abs, "/proc/self") || !strcmp(abs, "/proc/thread-self")) &&
+	    need_status(s, q) == 0 && q->cs.ns_tgid) {
 		/* what the sandbox's /proc would say to the caller */
 		if (!allowed(s, q, abs, UNOTIFY_LOOK, true))
 			return -EACCES;
@@ -1391,8 +1479,12 @@ static int do_mkdir(struct sup *s, struct req *q, int dirfd, __u64 path_addr, __
 		    __u64 dev, struct answer *a)
 {
 	struct entry en;
-	int err = entry_open(s, q, dirfd, path_addr, &en);
+	int err = need_status(s, q); /* its umask */
 	mode_t m;
+
+	en.pfd = -1;
+	if (!err)
+		err = entry_open(s, q, dirfd, path_addr, &en);
 
 	if (!err) {
 		if (node) {
@@ -1689,9 +1781,10 @@ static int do_unix(struct sup *s, struct req *q, int sockfd, __u64 addr, __u64 l
 static bool net_decision(struct sup *s, struct req *q, const struct sockaddr_storage *ss, bool bind,
 			 bool ok)
 {
-	struct unotify_event ev = {
-		.syscall = bind ? "bind" : "connect", .pid = event_pid(q), .addr = ss, .bind = bind
-	};
+	struct unotify_event ev = { .syscall = bind ? "bind" : "connect",
+				    .pid = event_pid(s, q),
+				    .addr = ss,
+				    .bind = bind };
 	char key[INET6_ADDRSTRLEN + 32], text[INET6_ADDRSTRLEN] = "";
 	const void *a = ss->ss_family == AF_INET
 				? (const void *)&((const struct sockaddr_in *)ss)->sin_addr
@@ -1877,7 +1970,7 @@ static void record(struct sup *s, const struct req *q, int err)
 {
 	const struct unotify_hooks *h = s->p->hooks;
 	struct unotify_event ev = { .syscall = syscall_name((long)q->n->data.nr),
-				    .pid = event_pid(q),
+				    .pid = q->have_status ? q->cs.ns_tgid : 0,
 				    .error = err,
 				    .by_policy = err && q->by_policy };
 
@@ -1994,8 +2087,6 @@ int unotify_serve_with(int listener, const struct unotify_policy *p, struct unot
 					 { .fd = o ? o->stop_fd : -1, .events = POLLIN } };
 		struct answer a = { .inject = -1 };
 		struct req q = { .n = n, .procfd = -1, .memfd = -1, .pidfd = -1 };
-		char procpath[32];
-
 		if (poll(pfd, 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -2019,12 +2110,7 @@ int unotify_serve_with(int listener, const struct unotify_policy *p, struct unot
 			break;
 		}
 		s.st->notifications++;
-		snprintf(procpath, sizeof(procpath), "/proc/%u", n->pid);
-		q.procfd = open(procpath, O_PATH | O_DIRECTORY | O_CLOEXEC);
-		if (q.procfd < 0 || !id_valid(&s, &q))
-			err = -ESRCH;
-		else
-			err = handle(&s, &q, &a);
+		err = handle(&s, &q, &a);
 		reply(&s, &q, &a, err);
 		err = 0;
 		if (a.inject >= 0)

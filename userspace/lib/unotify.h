@@ -112,6 +112,13 @@ struct unotify_policy {
 	 * for a caller that is its process's only thread.
 	 */
 	bool exec_by_mounts;
+	/*
+	 * Every process under the filter has the supervisor's own uid, gid and
+	 * groups (mosctl's sandbox maps only those): the supervisor then opens
+	 * with its own credentials instead of reading and taking the caller's
+	 * for each request.
+	 */
+	bool same_creds;
 };
 
 /* How many pid namespaces below ours process PID lives (its NStgid
