@@ -316,33 +316,36 @@ TEST(tcp_connect_only_to_allowed_ports_ipv6)
 	connect_rules(AF_INET6, "::1");
 }
 
-TEST(net_allow_with_host_needs_allow_degraded)
+/*
+ * --net-allow HOST:PORT: exact under the supervisor (--backend unotify, and
+ * auto, which layers the supervisor on Landlock for it); Landlock alone
+ * filters by port only, so it refuses, or widens with --allow-degraded.
+ */
+TEST(net_allow_with_host_is_exact_or_refused)
 {
 	struct t_result r;
 	char spec[64];
 	int p, lp = tcp_listener_or_fail(AF_INET, &p);
 
 	snprintf(spec, sizeof(spec), "127.0.0.1:%d", p);
-	if (t_supervised()) {
-		/* exact: that address and port, and no other address */
-		SBX(&r, "--net-allow", spec, "--", NP(), "send", "127.0.0.1", num(p), "exact");
-		expect_ok(&r, "host:port under the supervisor");
-		expect_connection(lp, "host:port under the supervisor", "exact");
-		SBX(&r, "--net-allow", spec, "--", NP(), "send", "127.0.0.2", num(p), "other");
-		expect_err(&r, "another address, same port", "EACCES");
-		expect_no_connection(lp, "another address, same port");
-		close(lp);
-		return;
-	}
-	SBX(&r, "--net-allow", spec, "--", NP(), "send", "127.0.0.1", num(p), "host-form");
+	/* exact: that address and port, and no other address */
+	SBX(&r, "--net-allow", spec, "--", NP(), "send", "127.0.0.1", num(p), "exact");
+	expect_ok(&r, "host:port (exact)");
+	expect_connection(lp, "host:port (exact)", "exact");
+	SBX(&r, "--net-allow", spec, "--", NP(), "send", "127.0.0.2", num(p), "other");
+	expect_err(&r, "another address, same port", "EACCES");
+	expect_no_connection(lp, "another address, same port");
+
+	SBX(&r, "--backend", "landlock", "--net-allow", spec, "--", NP(), "send", "127.0.0.1",
+	    num(p), "host-form");
 	T_EXPECT_EQ(r.status, 125);
 	T_EXPECT_STR(r.err, "port only");
 	T_EXPECT_STR(r.err, "--allow-degraded");
 	T_EXPECT_EQ(r.out_len, 0);
 	expect_no_connection(lp, "refused host:port spec");
 
-	SBX(&r, "--allow-degraded", "--net-allow", spec, "--", NP(), "send", "127.0.0.1", num(p),
-	    "degraded");
+	SBX(&r, "--backend", "landlock", "--allow-degraded", "--net-allow", spec, "--", NP(), "send",
+	    "127.0.0.1", num(p), "degraded");
 	expect_ok(&r, "host:port with --allow-degraded");
 	T_EXPECT_STR(r.err, "warning");
 	T_EXPECT_STR(r.err, "port only");
@@ -352,12 +355,16 @@ TEST(net_allow_with_host_needs_allow_degraded)
 	if (have_ipv6()) {
 		lp = tcp_listener_or_fail(AF_INET6, &p);
 		snprintf(spec, sizeof(spec), "[::1]:%d", p);
-		SBX(&r, "--net-allow", spec, "--", NP(), "send", "::1", num(p), "host6");
+		SBX(&r, "--net-allow", spec, "--", NP(), "send", "::1", num(p), "exact6");
+		expect_ok(&r, "[::1]:port (exact)");
+		expect_connection(lp, "[::1]:port (exact)", "exact6");
+		SBX(&r, "--backend", "landlock", "--net-allow", spec, "--", NP(), "send", "::1",
+		    num(p), "host6");
 		T_EXPECT_EQ(r.status, 125);
 		T_EXPECT_STR(r.err, "port only");
 		expect_no_connection(lp, "refused [::1]:port spec");
-		SBX(&r, "--allow-degraded", "--net-allow", spec, "--", NP(), "send", "::1", num(p),
-		    "degraded6");
+		SBX(&r, "--backend", "landlock", "--allow-degraded", "--net-allow", spec, "--", NP(),
+		    "send", "::1", num(p), "degraded6");
 		expect_ok(&r, "[::1]:port with --allow-degraded");
 		T_EXPECT_STR(r.err, "warning");
 		expect_connection(lp, "[::1]:port with --allow-degraded", "degraded6");

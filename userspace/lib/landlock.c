@@ -447,7 +447,7 @@ static void describe_host(struct mos_report *rep, const struct mos_net_rule *nr)
 	report_add(rep, "  %s resolved once, at start, to%s", nr->host, line);
 }
 
-static int add_net_rules(const struct mos_policy *p, struct landlock_plan *lp,
+static int add_net_rules(const struct mos_policy *p, struct landlock_plan *lp, bool hosts_exact,
 			 struct mos_report *rep, struct mos_err *e)
 {
 	for (size_t i = 0; i < p->nnet_allow; i++) {
@@ -469,12 +469,18 @@ static int add_net_rules(const struct mos_policy *p, struct landlock_plan *lp,
 				snprintf(ports + strlen(ports), sizeof(ports) - strlen(ports),
 					 "%s%u", j ? "," : "", nr->ports[j]);
 			describe_host(rep, nr);
-			report_weak(rep,
-				    "%s: Landlock filters TCP by port only, so the "
-				    "sandbox could reach port %s on any host, not only %s "
-				    "(the unotify and bpf backends restrict hosts; use "
-				    "':%s' to allow the port on every host)",
-				    nr->origin.text, ports, nr->host, ports);
+			if (hosts_exact)
+				report_add(rep,
+					   "%s: Landlock allows port %s; the supervisor allows "
+					   "only %s's addresses",
+					   nr->origin.text, ports, nr->host);
+			else
+				report_weak(rep,
+					    "%s: Landlock filters TCP by port only, so the "
+					    "sandbox could reach port %s on any host, not only %s "
+					    "(the unotify and bpf backends restrict hosts; use "
+					    "':%s' to allow the port on every host)",
+					    nr->origin.text, ports, nr->host, ports);
 		}
 		for (size_t j = 0; j < nr->nports; j++) {
 			struct mos_landlock_net_port_attr na = {
@@ -583,7 +589,7 @@ int landlock_plan_without_ruleset(const struct mos_policy *p, struct landlock_pl
 	return 0;
 }
 
-int landlock_compile(const struct mos_policy *p, int abi, bool with_mounts,
+int landlock_compile(const struct mos_policy *p, int abi, bool with_mounts, bool hosts_exact,
 		     struct landlock_plan *lp, struct mos_report *rep, struct mos_err *e)
 {
 	struct mos_landlock_ruleset_attr attr = { 0 };
@@ -655,7 +661,7 @@ int landlock_compile(const struct mos_policy *p, int abi, bool with_mounts,
 		report_add(rep, "  ioctl on devices is not filtered (needs Landlock ABI 5)");
 
 	if (abi >= 4) {
-		r = add_net_rules(p, lp, rep, e);
+		r = add_net_rules(p, lp, hosts_exact, rep, e);
 		if (r < 0)
 			goto fail;
 		char conn[256] = "", bind[256] = "";
@@ -671,6 +677,11 @@ int landlock_compile(const struct mos_policy *p, int abi, bool with_mounts,
 			   "Landlock: TCP connect to ports:%s; bind to ports:%s; any "
 			   "other TCP connect or bind fails with EACCES",
 			   *conn ? conn : " none", *bind ? bind : " none");
+	} else if (net_rules && hosts_exact) {
+		report_add(rep,
+			   "TCP rules: enforced by the supervisor alone (Landlock ABI %d "
+			   "has no network rules)",
+			   abi);
 	} else if (net_rules) {
 		report_weak(rep,
 			    "TCP port rules need Landlock ABI 4 (Linux 6.7); this "

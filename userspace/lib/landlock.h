@@ -80,9 +80,11 @@ void landlock_grants_free(struct landlock_grants *g);
 
 /*
  * Build the ruleset, for a sandbox with its own mount namespace when
- * WITH_MOUNTS.  Records weak rules in REP when ABI is too old.
+ * WITH_MOUNTS.  Records weak rules in REP when ABI is too old.  With
+ * HOSTS_EXACT the supervisor checks the hosts of --net-allow (layered on
+ * Landlock's ports), so those rules are not weak.
  */
-int landlock_compile(const struct mos_policy *p, int abi, bool with_mounts,
+int landlock_compile(const struct mos_policy *p, int abi, bool with_mounts, bool hosts_exact,
 		     struct landlock_plan *lp, struct mos_report *rep, struct mos_err *e);
 /*
  * The file side of a plan with no Landlock ruleset (the supervisor backend):

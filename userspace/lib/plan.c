@@ -78,6 +78,14 @@ char **mos_env_build(char *const *caller, bool clean, char *const *set, size_t *
 	return env;
 }
 
+static bool has_host_rules(const struct mos_policy *p)
+{
+	for (size_t i = 0; i < p->nnet_allow; i++)
+		if (p->net_allow[i].host)
+			return true;
+	return false;
+}
+
 int mos_plan_build(const struct mos_policy *p, enum mos_backend b, struct mos_plan *plan,
 		   struct mos_err *e)
 {
@@ -98,6 +106,8 @@ int mos_plan_build(const struct mos_policy *p, enum mos_backend b, struct mos_pl
 	}
 	plan->supervise =
 		b == MOS_BACKEND_UNOTIFY || (b == MOS_BACKEND_AUTO && (abi < 1 || only_supervisor));
+	/* auto with host rules: Landlock keeps the files, the supervisor the hosts */
+	bool layered = !plan->supervise && b == MOS_BACKEND_AUTO && has_host_rules(p);
 	if (plan->supervise) {
 		struct landlock_grants g;
 
@@ -119,12 +129,22 @@ int mos_plan_build(const struct mos_policy *p, enum mos_backend b, struct mos_pl
 		/* Signals and abstract unix sockets: only a pid namespace scopes them. */
 		abi = 0;
 	} else {
-		report_add(&plan->rep, "backend %s: Landlock + seccomp + namespaces + rlimits",
-			   mos_backend_name(b));
+		report_add(&plan->rep, "backend %s: Landlock%s + seccomp + namespaces + rlimits",
+			   mos_backend_name(b),
+			   layered ? " + the supervisor for connect and bind" : "");
 		/* Planned for a sandbox with its own mount namespace (the usual case). */
-		r = landlock_compile(p, abi, true, &plan->landlock, &plan->rep, e);
+		r = landlock_compile(p, abi, true, layered, &plan->landlock, &plan->rep, e);
 		if (r < 0)
 			goto fail;
+		if (layered) {
+			struct landlock_grants none = { 0 };
+
+			r = unotify_plan_build(p, &none, &plan->sup, &plan->landlock.view,
+					       &plan->rep, e);
+			if (r < 0)
+				goto fail;
+			plan->sup.pol.net_only = true;
+		}
 	}
 	if (plan->landlock.proc_visible)
 		report_add(&plan->rep, "/proc: the sandbox gets its own (new mount and pid "

@@ -270,7 +270,8 @@ exec_command(const struct sandbox_config *c, const sigset_t *oldmask, int errfd)
  * init's own copies are closed before the command exists: a process that can
  * reach the listener could answer for itself.
  */
-static void hand_over_supervision(int gofd, int statusfd, int errfd)
+static void hand_over_supervision(const struct unotify_policy *pol, int gofd, int statusfd,
+				  int errfd)
 {
 	struct init_msg msg;
 	int lfd, rootfd;
@@ -279,7 +280,7 @@ static void hand_over_supervision(int gofd, int statusfd, int errfd)
 	rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		setup_fail(errfd, "opening the sandbox's root for the supervisor", errno);
-	lfd = unotify_install_filter();
+	lfd = unotify_install_filter_for(pol->net_only ? UNOTIFY_TRAP_NET : UNOTIFY_TRAP_ALL);
 	if (lfd < 0)
 		setup_fail(errfd, "installing the supervisor's seccomp filter", -lfd);
 	msg = (struct init_msg){ MSG_LISTENER, lfd };
@@ -380,7 +381,7 @@ run_init(const struct sandbox_config *c, struct pipes *p, enum ns_mode mode, uid
 	if (r < 0)
 		setup_fail(errfd, "loading the seccomp filter", -r);
 	if (c->supervise)
-		hand_over_supervision(p->go[0], statusfd, errfd);
+		hand_over_supervision(c->supervise, p->go[0], statusfd, errfd);
 	/*
 	 * Not dumpable: the command cannot ptrace init or open /proc/<init>/fd.
 	 * Only now: mosctl takes the supervisor's fds from init with
@@ -764,9 +765,10 @@ static int fallback_without_namespaces(const struct sandbox_config *c,
 	}
 	mos_warn("only partly enforced: %s", what);
 	*cfg = *c;
-	if (!c->landlock || c->supervise)
+	if (!c->landlock || (c->supervise && !c->supervise->net_only))
 		return 0; /* the supervisor needs no mounts: it checks every path */
-	r = landlock_compile(c->policy, c->landlock->abi, false, fallback, &rep, &e);
+	r = landlock_compile(c->policy, c->landlock->abi, false, c->supervise != NULL, fallback,
+			     &rep, &e);
 	for (size_t i = 0; i < rep.nweak; i++)
 		mos_warn("only partly enforced: %s", rep.weak[i]);
 	report_free(&rep);
@@ -791,7 +793,7 @@ void sandbox_config_from_plan(struct sandbox_config *c, const struct mos_policy 
 		.cwd = p->cwd,
 		.landlock =
 			plan->landlock.ruleset_fd >= 0 || plan->supervise ? &plan->landlock : NULL,
-		.supervise = plan->supervise ? &plan->sup.pol : NULL,
+		.supervise = plan->supervise || plan->sup.pol.net_only ? &plan->sup.pol : NULL,
 		.seccomp = plan->seccomp,
 		.limits = &plan->limits,
 		.cgcaps = &plan->cgcaps,

@@ -119,6 +119,8 @@ struct unotify_policy {
 	 * for each request.
 	 */
 	bool same_creds;
+	/* Layered on Landlock: only connect and bind are trapped (no roots). */
+	bool net_only;
 };
 
 /* How many pid namespaces below ours process PID lives (its NStgid
@@ -144,6 +146,13 @@ struct unotify_stats {
  * Returns the number of instructions.
  */
 size_t unotify_filter_build(struct sock_filter *prog);
+/*
+ * The same for one use: UNOTIFY_TRAP_ALL (the supervisor alone), or
+ * UNOTIFY_TRAP_NET (layered on Landlock, which keeps the files: only
+ * connect and bind are trapped, Landlock stays available).
+ */
+enum unotify_trap { UNOTIFY_TRAP_ALL, UNOTIFY_TRAP_NET };
+size_t unotify_filter_build_for(struct sock_filter *prog, enum unotify_trap what);
 /* True when unotify traps syscall NR (x86_64 numbering). */
 bool unotify_traps(long nr);
 
@@ -155,6 +164,7 @@ bool unotify_traps(long nr);
  * itself.
  */
 int unotify_install_filter(void);
+int unotify_install_filter_for(enum unotify_trap what);
 
 /*
  * Serve LISTENER with policy P until every process under the filter has

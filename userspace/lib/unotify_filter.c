@@ -32,6 +32,9 @@
 #define __X32_SYSCALL_BIT 0x40000000
 #endif
 
+/* With UNOTIFY_TRAP_NET only these; Landlock has the files. */
+static const long trapped_net[] = { __NR_connect, __NR_bind };
+
 static const long trapped[] = {
 	__NR_open,
 	__NR_openat,
@@ -87,9 +90,19 @@ bool unotify_traps(long nr)
 
 size_t unotify_filter_build(struct sock_filter *prog)
 {
+	return unotify_filter_build_for(prog, UNOTIFY_TRAP_ALL);
+}
+
+size_t unotify_filter_build_for(struct sock_filter *prog, enum unotify_trap what)
+{
+	const long *trap = what == UNOTIFY_TRAP_NET ? trapped_net : trapped;
+	const size_t ntrap =
+		what == UNOTIFY_TRAP_NET ? ARRAY_SIZE(trapped_net) : ARRAY_SIZE(trapped);
+	/* landlock_* stays ENOSYS only where the supervisor opens files */
+	const size_t nenosys = what == UNOTIFY_TRAP_NET ? 1 : ARRAY_SIZE(enosys);
 	size_t n = 0, i;
 	/* Index of the return instructions, laid out at the end. */
-	const size_t nr_checks = ARRAY_SIZE(enosys) + ARRAY_SIZE(eperm) + ARRAY_SIZE(trapped);
+	const size_t nr_checks = nenosys + ARRAY_SIZE(eperm) + ntrap;
 	const size_t head = 4; /* ld arch, jeq, ld nr, jge x32 */
 	const size_t ret_allow = head + nr_checks;
 	const size_t ret_notif = ret_allow + 1;
@@ -107,12 +120,12 @@ size_t unotify_filter_build(struct sock_filter *prog)
 	prog[n++] = STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
 	prog[n] = JUMP(BPF_JMP | BPF_JGE | BPF_K, __X32_SYSCALL_BIT, ret_kill - (n + 1), 0);
 	n++;
-	for (i = 0; i < ARRAY_SIZE(enosys); i++, n++)
+	for (i = 0; i < nenosys; i++, n++)
 		prog[n] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, enosys[i], ret_enosys - (n + 1), 0);
 	for (i = 0; i < ARRAY_SIZE(eperm); i++, n++)
 		prog[n] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, eperm[i], ret_eperm - (n + 1), 0);
-	for (i = 0; i < ARRAY_SIZE(trapped); i++, n++)
-		prog[n] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, trapped[i], ret_notif - (n + 1), 0);
+	for (i = 0; i < ntrap; i++, n++)
+		prog[n] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, trap[i], ret_notif - (n + 1), 0);
 	prog[n++] = STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
 	prog[n++] = STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF);
 	prog[n++] = STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA));
@@ -123,13 +136,18 @@ size_t unotify_filter_build(struct sock_filter *prog)
 
 int unotify_install_filter(void)
 {
+	return unotify_install_filter_for(UNOTIFY_TRAP_ALL);
+}
+
+int unotify_install_filter_for(enum unotify_trap what)
+{
 	struct sock_filter insns[UNOTIFY_FILTER_MAX];
 	struct sock_fprog prog = { .filter = insns };
 	long fd;
 
 	if (prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
 		return -EPERM;
-	prog.len = (unsigned short)unotify_filter_build(insns);
+	prog.len = (unsigned short)unotify_filter_build_for(insns, what);
 	/*
 	 * WAIT_KILLABLE_RECV (Linux 5.19): once the supervisor has received a
 	 * request, only a fatal signal interrupts the caller, so an open we
