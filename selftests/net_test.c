@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -344,8 +345,8 @@ TEST(net_allow_with_host_is_exact_or_refused)
 	T_EXPECT_EQ(r.out_len, 0);
 	expect_no_connection(lp, "refused host:port spec");
 
-	SBX(&r, "--backend", "landlock", "--allow-degraded", "--net-allow", spec, "--", NP(), "send",
-	    "127.0.0.1", num(p), "degraded");
+	SBX(&r, "--backend", "landlock", "--allow-degraded", "--net-allow", spec, "--", NP(),
+	    "send", "127.0.0.1", num(p), "degraded");
 	expect_ok(&r, "host:port with --allow-degraded");
 	T_EXPECT_STR(r.err, "warning");
 	T_EXPECT_STR(r.err, "port only");
@@ -363,8 +364,8 @@ TEST(net_allow_with_host_is_exact_or_refused)
 		T_EXPECT_EQ(r.status, 125);
 		T_EXPECT_STR(r.err, "port only");
 		expect_no_connection(lp, "refused [::1]:port spec");
-		SBX(&r, "--backend", "landlock", "--allow-degraded", "--net-allow", spec, "--", NP(),
-		    "send", "::1", num(p), "degraded6");
+		SBX(&r, "--backend", "landlock", "--allow-degraded", "--net-allow", spec, "--",
+		    NP(), "send", "::1", num(p), "degraded6");
 		expect_ok(&r, "[::1]:port with --allow-degraded");
 		T_EXPECT_STR(r.err, "warning");
 		expect_connection(lp, "[::1]:port with --allow-degraded", "degraded6");
@@ -372,6 +373,34 @@ TEST(net_allow_with_host_is_exact_or_refused)
 	} else {
 		t_note("no IPv6 loopback: [::1]:PORT form not checked");
 	}
+}
+
+/* The names of host rules are pinned in the sandbox's /etc/hosts. */
+TEST(net_allow_host_names_are_pinned_in_etc_hosts)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res;
+	char name[256], spec[300], addr[INET6_ADDRSTRLEN], line[400];
+	struct t_result r;
+
+	if (gethostname(name, sizeof(name)) < 0 || getaddrinfo(name, NULL, &hints, &res) != 0)
+		t_skip("this machine's own name does not resolve here");
+	inet_ntop(res->ai_family,
+		  res->ai_family == AF_INET
+			  ? (const void *)&((struct sockaddr_in *)res->ai_addr)->sin_addr
+			  : (const void *)&((struct sockaddr_in6 *)res->ai_addr)->sin6_addr,
+		  addr, sizeof(addr));
+	freeaddrinfo(res);
+	snprintf(spec, sizeof(spec), "%s:443", name);
+	snprintf(line, sizeof(line), "\n%s %s\n", addr, name);
+	SBX(&r, "--net-allow", spec, "--", "cat", "/etc/hosts");
+	T_EXPECT_EQ(r.status, 0);
+	T_EXPECT_STR(r.out, "# pinned by mosctl");
+	T_EXPECT_STR(r.out, line);
+	/* the host's own lines follow, and the file stays read-only */
+	SBX(&r, "--net-allow", spec, "--", "sh", "-c", "echo x >> /etc/hosts");
+	T_ASSERT(r.status != 0);
+	SBX(&r, "--", "cat", "/etc/hosts");
+	T_EXPECT_NO_STR(r.out, "# pinned by mosctl");
 }
 
 TEST(net_allow_bad_specs_are_refused)

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -46,6 +47,7 @@ void fs_view_free(struct mos_fs_view *v)
 	strv_free(v->writable);
 	strv_free(v->masked);
 	strv_free(v->exec);
+	free(v->hosts);
 	*v = (struct mos_fs_view){ 0 };
 }
 
@@ -216,6 +218,48 @@ static const char *mask_paths(const struct mos_fs_view *v, int *err)
 	return NULL;
 }
 
+/*
+ * /etc/hosts becomes a read-only copy with LINES first: a memfd holding
+ * them and the host's file, bind-mounted over it.  No /etc/hosts (or none
+ * reachable): nothing to pin over, the names go to DNS as they would.
+ */
+static const char *pin_hosts(const char *lines, int *err)
+{
+	static const char head[] = "# pinned by mosctl (--net-allow)\n";
+	struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
+	_cleanup_close_ int in = open("/etc/hosts", O_RDONLY | O_CLOEXEC);
+	_cleanup_close_ int fsfd = -1, mnt = -1, fd = -1, tree = -1;
+	char buf[65536];
+	ssize_t n;
+
+	if (in < 0)
+		return NULL;
+	/* a tmpfs of its own (a memfd's mount cannot be bound here) */
+	fsfd = fsopen("tmpfs", FSOPEN_CLOEXEC);
+	if (fsfd < 0 || fsconfig(fsfd, FSCONFIG_SET_STRING, "size", "1m", 0) < 0 ||
+	    fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0 ||
+	    (mnt = fsmount(fsfd, FSMOUNT_CLOEXEC,
+			   MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)) < 0 ||
+	    (fd = openat(mnt, "hosts", O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0444)) < 0 ||
+	    write_all(fd, head, sizeof(head) - 1) < 0 || write_all(fd, lines, strlen(lines)) < 0) {
+		*err = errno;
+		return "writing the sandbox's /etc/hosts";
+	}
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write_all(fd, buf, (size_t)n) < 0) {
+			*err = errno;
+			return "writing the sandbox's /etc/hosts";
+		}
+	closep(&fd);
+	if (mount_setattr(mnt, "", AT_EMPTY_PATH, &ro, sizeof(ro)) < 0 ||
+	    (tree = open_tree(mnt, "hosts", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)) < 0 ||
+	    move_mount(tree, "", AT_FDCWD, "/etc/hosts", MOVE_MOUNT_F_EMPTY_PATH) < 0) {
+		*err = errno;
+		return "mounting the sandbox's /etc/hosts";
+	}
+	return NULL;
+}
+
 const char *mounts_apply(const struct mos_fs_view *v, int *err)
 {
 	const char *step;
@@ -260,6 +304,11 @@ const char *mounts_apply(const struct mos_fs_view *v, int *err)
 				return "bind-mounting a writable path";
 			}
 		}
+	}
+	if (v->hosts) {
+		step = pin_hosts(v->hosts, err);
+		if (step)
+			return step;
 	}
 	step = attr_outside(v->writable, v->nwritable, MOUNT_ATTR_RDONLY, err);
 	if (!step && v->noexec_outside) {

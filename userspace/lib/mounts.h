@@ -31,6 +31,12 @@ struct mos_fs_view {
 	 * the supervisor checked it, so the mounts decide what can run).
 	 */
 	bool noexec_outside;
+	/*
+	 * Lines put before the content of the sandbox's /etc/hosts ("ADDR
+	 * NAME\n"): the names of host rules, pinned to the addresses resolved
+	 * at start.  NULL: /etc/hosts as it is.
+	 */
+	char *hosts;
 };
 
 void fs_view_add_writable(struct mos_fs_view *v, const char *path);

@@ -59,6 +59,14 @@ static int add_host(struct unotify_plan *up, const struct mos_net_rule *nr, stru
 		snprintf(line + strlen(line), sizeof(line) - strlen(line), " %s", text);
 		for (size_t j = 0; j < nr->nports; j++)
 			add_connect(up, ai->ai_family, a, nr->ports[j]);
+		/* what the sandbox's /etc/hosts will say (a literal address needs no line) */
+		if (strcmp(text, nr->host) && strcmp(nr->host, "localhost")) {
+			char *more =
+				xasprintf("%s%s %s\n", up->hosts ? up->hosts : "", text, nr->host);
+
+			free(up->hosts);
+			up->hosts = more;
+		}
 	}
 	freeaddrinfo(res);
 	report_add(rep, "  %s resolved once, at start, to%s", nr->host, line);
@@ -132,6 +140,11 @@ int unotify_plan_build(const struct mos_policy *p, const struct landlock_grants 
 		up->bind_ports = xrealloc(up->bind_ports, (up->nbind + 1) * sizeof(uint16_t));
 		up->bind_ports[up->nbind++] = p->net_bind[i];
 	}
+	if (up->hosts) {
+		view->hosts = xstrdup(up->hosts);
+		report_add(rep, "supervisor: those names are pinned in the sandbox's /etc/hosts, "
+				"so it resolves them to the addresses allowed");
+	}
 	report_add(rep,
 		   "supervisor: TCP connect to %zu address:port rule(s) and bind to %zu "
 		   "port(s); any other TCP connect or bind fails with EACCES",
@@ -162,6 +175,7 @@ void unotify_plan_free(struct unotify_plan *up)
 	strv_free(up->write);
 	strv_free(up->deny);
 	strv_free(up->ask);
+	free(up->hosts);
 	free(up->connect);
 	free(up->bind_ports);
 	memset(up, 0, sizeof(*up));

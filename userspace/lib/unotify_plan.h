@@ -21,6 +21,7 @@ struct unotify_plan {
 	size_t nconnect;
 	uint16_t *bind_ports;
 	size_t nbind;
+	char *hosts; /* "ADDR NAME\n" lines: the names of --net-allow, resolved */
 };
 
 /*
