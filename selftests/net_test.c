@@ -375,6 +375,34 @@ TEST(net_allow_with_host_is_exact_or_refused)
 	}
 }
 
+/*
+ * Under the supervisor, --allow-udp with --net-allow rules sends datagrams
+ * to those destinations only (performed on the caller's behalf); without
+ * rules, anywhere, as under Landlock.
+ */
+TEST(udp_destinations_follow_net_allow_under_the_supervisor)
+{
+	struct t_result r;
+	int port, other, fd = udp_socket(&port), fd2 = udp_socket(&other);
+	char spec[64];
+
+	snprintf(spec, sizeof(spec), "127.0.0.1:%d", port);
+	SBX(&r, "--backend", "unotify", "--allow-udp", "--net-allow", spec, "--", NP(), "udp-send",
+	    "127.0.0.1", num(port), "udp-to-rule");
+	expect_ok(&r, "UDP to the allowed destination");
+	T_EXPECT_STR(recv_datagram(fd, 2000), "udp-to-rule");
+	SBX(&r, "--backend", "unotify", "--allow-udp", "--net-allow", spec, "--", NP(), "udp-send",
+	    "127.0.0.1", num(other), "udp-elsewhere");
+	expect_err(&r, "UDP to another port", "EACCES");
+	T_EXPECT_EQ(strlen(recv_datagram(fd2, 200)), 0);
+	SBX(&r, "--backend", "unotify", "--allow-udp", "--", NP(), "udp-send", "127.0.0.1",
+	    num(other), "udp-anywhere");
+	expect_ok(&r, "UDP without rules");
+	T_EXPECT_STR(recv_datagram(fd2, 2000), "udp-anywhere");
+	close(fd);
+	close(fd2);
+}
+
 /* The names of host rules are pinned in the sandbox's /etc/hosts. */
 TEST(net_allow_host_names_are_pinned_in_etc_hosts)
 {

@@ -280,7 +280,8 @@ static void hand_over_supervision(const struct unotify_policy *pol, int gofd, in
 	rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (rootfd < 0)
 		setup_fail(errfd, "opening the sandbox's root for the supervisor", errno);
-	lfd = unotify_install_filter_for(pol->net_only ? UNOTIFY_TRAP_NET : UNOTIFY_TRAP_ALL);
+	lfd = unotify_install_filter_for((pol->net_only ? UNOTIFY_TRAP_NET : UNOTIFY_TRAP_ALL) |
+					 (pol->allow_udp ? UNOTIFY_TRAP_SEND : 0));
 	if (lfd < 0)
 		setup_fail(errfd, "installing the supervisor's seccomp filter", -lfd);
 	msg = (struct init_msg){ MSG_LISTENER, lfd };

@@ -971,6 +971,8 @@ static const char *syscall_name(long nr)
 		{ __NR_link, "link" },
 		{ __NR_linkat, "linkat" },
 		{ __NR_truncate, "truncate" },
+		{ __NR_sendto, "sendto" },
+		{ __NR_sendmsg, "sendmsg" },
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
@@ -1781,7 +1783,7 @@ static int do_unix(struct sup *s, struct req *q, int sockfd, __u64 addr, __u64 l
 static bool net_decision(struct sup *s, struct req *q, const struct sockaddr_storage *ss, bool bind,
 			 bool ok)
 {
-	struct unotify_event ev = { .syscall = bind ? "bind" : "connect",
+	struct unotify_event ev = { .syscall = syscall_name((long)q->n->data.nr),
 				    .pid = event_pid(s, q),
 				    .addr = ss,
 				    .bind = bind };
@@ -1806,6 +1808,20 @@ static bool net_decision(struct sup *s, struct req *q, const struct sockaddr_sto
 	return ok;
 }
 
+/*
+ * With --allow-udp, a datagram may go anywhere, unless --net-allow names
+ * destinations: then only to those (the supervisor checks UDP like TCP).
+ */
+static bool udp_dest_ok(const struct sup *s, const struct sockaddr_storage *ss)
+{
+	if (!s->p->nconnect)
+		return true;
+	for (size_t i = 0; i < s->p->nconnect; i++)
+		if (net_rule_matches(&s->p->connect[i], ss))
+			return true;
+	return false;
+}
+
 static int do_connect(struct sup *s, struct req *q, int sockfd, __u64 addr, __u64 len,
 		      struct answer *a)
 {
@@ -1828,7 +1844,7 @@ static int do_connect(struct sup *s, struct req *q, int sockfd, __u64 addr, __u6
 	if (type < 0)
 		return type;
 	if (type == SOCK_DGRAM && s->p->allow_udp)
-		ok = true;
+		ok = ok || udp_dest_ok(s, &ss);
 	for (size_t i = 0; !ok && type == SOCK_STREAM && i < s->p->nconnect; i++)
 		ok = net_rule_matches(&s->p->connect[i], &ss);
 	if (!net_decision(s, q, &ss, false, ok))
@@ -1876,6 +1892,159 @@ static int do_bind(struct sup *s, struct req *q, int sockfd, __u64 addr, __u64 l
 	return 0;
 }
 
+#define MAX_DATAGRAM (256 * 1024)
+#define MAX_IOV 64
+
+/*
+ * Our duplicate of the caller's socket FD if it is an IPv4/IPv6 datagram
+ * socket, whose destinations we check; otherwise -1 with *CONT set: for a
+ * stream socket the kernel ignores a destination address, and unix
+ * datagram sockets are not scoped (--allow-unix says so), so the call goes
+ * on as it is.
+ */
+static int datagram_socket(struct sup *s, struct req *q, int fd, bool *cont)
+{
+	struct sockaddr_storage me;
+	socklen_t ml = sizeof(me);
+	_cleanup_close_ int dup = child_fd(s, q, fd);
+	int type;
+
+	*cont = false;
+	if (dup < 0)
+		return dup;
+	type = sock_type(dup);
+	if (type < 0)
+		return type;
+	if (type != SOCK_DGRAM || getsockname(dup, (struct sockaddr *)&me, &ml) < 0 ||
+	    (me.ss_family != AF_INET && me.ss_family != AF_INET6)) {
+		*cont = true;
+		return -1;
+	}
+	return take_fd(&dup);
+}
+
+/* Send LEN bytes of BUF on our copy SOCK to SS (checked), or to its peer. */
+static int send_on_behalf(struct sup *s, struct req *q, int sock, const void *buf, size_t len,
+			  int flags, const struct sockaddr_storage *ss, socklen_t sslen,
+			  struct answer *a)
+{
+	ssize_t n;
+
+	if (ss && !net_decision(s, q, ss, false, udp_dest_ok(s, ss)))
+		return -EACCES;
+	n = sendto(sock, buf, len, flags | MSG_NOSIGNAL, (const struct sockaddr *)ss,
+		   ss ? sslen : 0);
+	if (n < 0)
+		return -errno;
+	a->val = n;
+	return 0;
+}
+
+static int do_sendto(struct sup *s, struct req *q, int fd, __u64 buf_addr, __u64 len, int flags,
+		     __u64 addr, __u64 addrlen, struct answer *a)
+{
+	struct sockaddr_storage ss;
+	_cleanup_free_ char *buf = NULL;
+	_cleanup_close_ int sock = -1;
+	bool cont;
+	int err;
+
+	sock = datagram_socket(s, q, fd, &cont);
+	if (cont) {
+		a->cont = true;
+		return 0;
+	}
+	if (sock < 0)
+		return sock;
+	if (len > MAX_DATAGRAM)
+		return -EMSGSIZE;
+	err = addr ? read_inet_addr(s, q, addr, addrlen, &ss) : 0;
+	if (err)
+		return err == -EAFNOSUPPORT ? -EINVAL : err;
+	buf = xmalloc(len ? len : 1);
+	if (len) {
+		err = read_child_mem(s, q, buf_addr, buf, len);
+		if (err)
+			return err;
+	}
+	return send_on_behalf(s, q, sock, buf, len, flags, addr ? &ss : NULL, (socklen_t)addrlen,
+			      a);
+}
+
+/*
+ * sendmsg on an IPv4/IPv6 datagram socket: our copy of the header, the
+ * destination and the data, sent on our duplicate of the socket.  Control
+ * messages are refused (EINVAL): none is needed to send a datagram.
+ */
+static int do_sendmsg(struct sup *s, struct req *q, int fd, __u64 msg_addr, int flags,
+		      struct answer *a)
+{
+	struct msghdr mh;
+	struct iovec iov[MAX_IOV];
+	struct sockaddr_storage ss;
+	_cleanup_free_ char *buf = NULL;
+	_cleanup_close_ int sock = -1;
+	size_t total = 0;
+	bool cont;
+	int err;
+
+	sock = datagram_socket(s, q, fd, &cont);
+	if (cont) {
+		a->cont = true;
+		return 0;
+	}
+	if (sock < 0)
+		return sock;
+	err = read_child_mem(s, q, msg_addr, &mh, sizeof(mh));
+	if (err)
+		return err;
+	if (mh.msg_controllen || mh.msg_iovlen > MAX_IOV)
+		return -EINVAL;
+	if (mh.msg_iovlen) {
+		err = read_child_mem(s, q, (__u64)(uintptr_t)mh.msg_iov, iov,
+				     mh.msg_iovlen * sizeof(*iov));
+		if (err)
+			return err;
+	}
+	for (size_t i = 0; i < mh.msg_iovlen; i++) {
+		if (iov[i].iov_len > MAX_DATAGRAM - total)
+			return -EMSGSIZE;
+		total += iov[i].iov_len;
+	}
+	buf = xmalloc(total ? total : 1);
+	for (size_t i = 0, off = 0; i < mh.msg_iovlen; off += iov[i].iov_len, i++) {
+		if (!iov[i].iov_len)
+			continue;
+		err = read_child_mem(s, q, (__u64)(uintptr_t)iov[i].iov_base, buf + off,
+				     iov[i].iov_len);
+		if (err)
+			return err;
+	}
+	if (mh.msg_name) {
+		err = read_inet_addr(s, q, (__u64)(uintptr_t)mh.msg_name, mh.msg_namelen, &ss);
+		if (err)
+			return err == -EAFNOSUPPORT ? -EINVAL : err;
+	}
+	return send_on_behalf(s, q, sock, buf, total, flags, mh.msg_name ? &ss : NULL,
+			      mh.msg_namelen, a);
+}
+
+/* sendmmsg on an IPv4/IPv6 datagram socket: ENOSYS, and callers (glibc's
+ * resolver) send one at a time, which is checked. */
+static int do_sendmmsg(struct sup *s, struct req *q, int fd, struct answer *a)
+{
+	bool cont;
+	int sock = datagram_socket(s, q, fd, &cont);
+
+	if (cont) {
+		a->cont = true;
+		return 0;
+	}
+	if (sock >= 0)
+		close(sock);
+	return sock < 0 ? sock : -ENOSYS;
+}
+
 static int handle(struct sup *s, struct req *q, struct answer *a)
 {
 	const __u64 *g = q->n->data.args;
@@ -1907,6 +2076,12 @@ static int handle(struct sup *s, struct req *q, struct answer *a)
 		return do_connect(s, q, (int)g[0], g[1], g[2], a);
 	case __NR_bind:
 		return do_bind(s, q, (int)g[0], g[1], g[2], a);
+	case __NR_sendto:
+		return do_sendto(s, q, (int)g[0], g[1], g[2], (int)g[3], g[4], g[5], a);
+	case __NR_sendmsg:
+		return do_sendmsg(s, q, (int)g[0], g[1], (int)g[2], a);
+	case __NR_sendmmsg:
+		return do_sendmmsg(s, q, (int)g[0], a);
 	case __NR_mkdir:
 		return do_mkdir(s, q, AT_FDCWD, g[0], g[1], false, 0, a);
 	case __NR_mkdirat:

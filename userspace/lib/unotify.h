@@ -136,7 +136,7 @@ struct unotify_stats {
 };
 
 /* Largest filter unotify_filter_build() writes. */
-#define UNOTIFY_FILTER_MAX 48
+#define UNOTIFY_FILTER_MAX 64
 
 /*
  * Write the classic BPF program into PROG (room for UNOTIFY_FILTER_MAX
@@ -149,10 +149,12 @@ size_t unotify_filter_build(struct sock_filter *prog);
 /*
  * The same for one use: UNOTIFY_TRAP_ALL (the supervisor alone), or
  * UNOTIFY_TRAP_NET (layered on Landlock, which keeps the files: only
- * connect and bind are trapped, Landlock stays available).
+ * connect and bind are trapped, Landlock stays available); either with
+ * UNOTIFY_TRAP_SEND (UDP allowed: datagram destinations are checked too,
+ * so sendmsg, sendmmsg and sendto with an address are trapped).
  */
-enum unotify_trap { UNOTIFY_TRAP_ALL, UNOTIFY_TRAP_NET };
-size_t unotify_filter_build_for(struct sock_filter *prog, enum unotify_trap what);
+enum unotify_trap { UNOTIFY_TRAP_ALL = 0, UNOTIFY_TRAP_NET = 1, UNOTIFY_TRAP_SEND = 2 };
+size_t unotify_filter_build_for(struct sock_filter *prog, unsigned int what);
 /* True when unotify traps syscall NR (x86_64 numbering). */
 bool unotify_traps(long nr);
 
@@ -164,7 +166,7 @@ bool unotify_traps(long nr);
  * itself.
  */
 int unotify_install_filter(void);
-int unotify_install_filter_for(enum unotify_trap what);
+int unotify_install_filter_for(unsigned int what);
 
 /*
  * Serve LISTENER with policy P until every process under the filter has

@@ -93,24 +93,28 @@ size_t unotify_filter_build(struct sock_filter *prog)
 	return unotify_filter_build_for(prog, UNOTIFY_TRAP_ALL);
 }
 
-size_t unotify_filter_build_for(struct sock_filter *prog, enum unotify_trap what)
+size_t unotify_filter_build_for(struct sock_filter *prog, unsigned int what)
 {
-	const long *trap = what == UNOTIFY_TRAP_NET ? trapped_net : trapped;
-	const size_t ntrap =
-		what == UNOTIFY_TRAP_NET ? ARRAY_SIZE(trapped_net) : ARRAY_SIZE(trapped);
+	const bool net_only = what & UNOTIFY_TRAP_NET, send = what & UNOTIFY_TRAP_SEND;
+	const long *trap = net_only ? trapped_net : trapped;
+	const size_t ntrap = net_only ? ARRAY_SIZE(trapped_net) : ARRAY_SIZE(trapped);
 	/* landlock_* stays ENOSYS only where the supervisor opens files */
-	const size_t nenosys = what == UNOTIFY_TRAP_NET ? 1 : ARRAY_SIZE(enosys);
+	const size_t nenosys = net_only ? 1 : ARRAY_SIZE(enosys);
 	size_t n = 0, i;
-	/* Index of the return instructions, laid out at the end. */
-	const size_t nr_checks = nenosys + ARRAY_SIZE(eperm) + ntrap;
+	/* Index of the instructions after the checks, laid out at the end:
+	 * [ja allow, the sendto block], allow, notif, enosys, eperm, kill. */
+	const size_t nr_checks = nenosys + ARRAY_SIZE(eperm) + ntrap + (send ? 3 : 0);
 	const size_t head = 4; /* ld arch, jeq, ld nr, jge x32 */
-	const size_t ret_allow = head + nr_checks;
+	const size_t sendto_block = head + nr_checks + 1;
+	const size_t ret_allow = head + nr_checks + (send ? 5 : 0);
 	const size_t ret_notif = ret_allow + 1;
 	const size_t ret_enosys = ret_allow + 2;
 	const size_t ret_eperm = ret_allow + 3;
 	const size_t ret_kill = ret_allow + 4;
+	const unsigned dest = offsetof(struct seccomp_data, args) + 4 * sizeof(__u64);
 
-	_Static_assert(4 + ARRAY_SIZE(enosys) + ARRAY_SIZE(eperm) + ARRAY_SIZE(trapped) + 5 <=
+	_Static_assert(4 + ARRAY_SIZE(enosys) + ARRAY_SIZE(eperm) + ARRAY_SIZE(trapped) + 3 + 5 +
+				       5 <=
 			       UNOTIFY_FILTER_MAX,
 		       "UNOTIFY_FILTER_MAX too small");
 
@@ -126,6 +130,25 @@ size_t unotify_filter_build_for(struct sock_filter *prog, enum unotify_trap what
 		prog[n] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, eperm[i], ret_eperm - (n + 1), 0);
 	for (i = 0; i < ntrap; i++, n++)
 		prog[n] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, trap[i], ret_notif - (n + 1), 0);
+	if (send) {
+		/* datagram destinations: every sendmsg/sendmmsg, sendto with an address */
+		prog[n] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_sendmsg, ret_notif - (n + 1), 0);
+		n++;
+		prog[n] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_sendmmsg, ret_notif - (n + 1), 0);
+		n++;
+		prog[n] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_sendto, sendto_block - (n + 1), 0);
+		n++;
+		prog[n] = STMT(BPF_JMP | BPF_JA, (__u32)(ret_allow - (n + 1)));
+		n++;
+		/* sendto_block: dest_addr (args[4]) NULL in both halves: allow */
+		prog[n++] = STMT(BPF_LD | BPF_W | BPF_ABS, dest);
+		prog[n] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, ret_notif - (n + 1));
+		n++;
+		prog[n++] = STMT(BPF_LD | BPF_W | BPF_ABS, dest + 4);
+		prog[n] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, ret_allow - (n + 1),
+			       ret_notif - (n + 1));
+		n++;
+	}
 	prog[n++] = STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
 	prog[n++] = STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF);
 	prog[n++] = STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA));
@@ -139,7 +162,7 @@ int unotify_install_filter(void)
 	return unotify_install_filter_for(UNOTIFY_TRAP_ALL);
 }
 
-int unotify_install_filter_for(enum unotify_trap what)
+int unotify_install_filter_for(unsigned int what)
 {
 	struct sock_filter insns[UNOTIFY_FILTER_MAX];
 	struct sock_fprog prog = { .filter = insns };
