@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * race - time-of-check/time-of-use races against the supervisor, run inside
+ * a sandbox; one line on stdout.
+ *
+ *   race ACTION [ARGS...]
+ *
+ * Same convention as probe: "ok ..." with the figures, or "err ENAME" when
+ * the race could not even be set up (exit 0 either way); exit 2 on bad
+ * usage.
+ *
+ * Actions:
+ *   open-shm GOOD BAD N     GOOD and BAD are paths of the same length.  The
+ *                           path lives in a MAP_SHARED page; a forked writer
+ *                           process flips it between GOOD and BAD without
+ *                           pause while this process, once the writer runs,
+ *                           opens and reads it N times.  A read that returned GOOD's content (read
+ *                           once through a private copy of GOOD before the
+ *                           race) counts as good, any other content as bad, a
+ *                           failed open or read as failed:
+ *                           "ok good=G bad=B failed=F"
+ *   connect-flip OK BAD N   a thread flips the port of one sockaddr_in
+ *                           (127.0.0.1) between OK and BAD (single 16-bit
+ *                           stores); N times a new TCP socket connects with
+ *                           it and is closed with a reset (no TIME_WAIT):
+ *                           "ok connected=C refused=R other=O", refused
+ *                           counting EACCES and EPERM, other any other error
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* Keeps the compiler from dropping a store that the next one overwrites. */
+#define barrier() __asm__ __volatile__("" ::: "memory")
+
+static int usage(void)
+{
+	fprintf(stderr, "race: bad usage (see selftests/helpers/race.c)\n");
+	return 2;
+}
+
+static int fail(void)
+{
+	printf("err %s\n", strerrorname_np(errno));
+	return 0;
+}
+
+static long count_arg(const char *s)
+{
+	char *end;
+	long n = strtol(s, &end, 0);
+
+	return *s && !*end && n > 0 ? n : -1;
+}
+
+/* The first bytes of PATH into BUF (NUL-terminated): length or -1. */
+static ssize_t read_head(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -1;
+	buf[n] = '\0';
+	return n;
+}
+
+static int do_open_shm(const char *good, const char *bad, const char *count)
+{
+	long n = count_arg(count), ngood = 0, nbad = 0, nfailed = 0;
+	size_t len = strlen(good) + 1;
+	char want[256], got[256];
+	volatile unsigned long *flips;
+	char *shared;
+	pid_t writer;
+
+	if (n < 0 || strlen(bad) + 1 != len || len > 2048)
+		return usage();
+	if (read_head(good, want, sizeof(want)) < 0)
+		return fail();
+	shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (shared == MAP_FAILED)
+		return fail();
+	memcpy(shared, good, len);
+	flips = (volatile unsigned long *)(shared + 4096 - sizeof(*flips));
+	writer = fork();
+	if (writer < 0)
+		return fail();
+	if (writer == 0) {
+		for (;;) {
+			memcpy(shared, good, len);
+			barrier();
+			(*flips)++;
+			memcpy(shared, bad, len);
+			barrier();
+			(*flips)++;
+		}
+	}
+	/* The race starts once the writer runs. */
+	while (!*flips)
+		sched_yield();
+	for (long i = 0; i < n; i++) {
+		if (read_head(shared, got, sizeof(got)) < 0)
+			nfailed++;
+		else if (!strcmp(got, want))
+			ngood++;
+		else
+			nbad++;
+	}
+	kill(writer, SIGKILL);
+	waitpid(writer, NULL, 0);
+	printf("ok good=%ld bad=%ld failed=%ld\n", ngood, nbad, nfailed);
+	return 0;
+}
+
+struct port_flip {
+	volatile uint16_t *port;
+	uint16_t ok, bad;
+	volatile bool stop;
+	volatile unsigned long flips;
+};
+
+static void *port_flipper(void *arg)
+{
+	struct port_flip *f = arg;
+
+	while (!f->stop) {
+		*f->port = f->ok;
+		f->flips++;
+		*f->port = f->bad;
+		f->flips++;
+	}
+	return NULL;
+}
+
+static int do_connect_flip(const char *ok, const char *bad, const char *count)
+{
+	long n = count_arg(count), port_ok = count_arg(ok), port_bad = count_arg(bad);
+	long connected = 0, refused = 0, other = 0;
+	static struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct linger reset = { .l_onoff = 1, .l_linger = 0 };
+	struct port_flip f;
+	pthread_t t;
+
+	if (n < 0 || port_ok < 0 || port_ok > 65535 || port_bad < 0 || port_bad > 65535)
+		return usage();
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sa.sin_port = htons((uint16_t)port_ok);
+	f = (struct port_flip){ .port = &sa.sin_port,
+				.ok = htons((uint16_t)port_ok),
+				.bad = htons((uint16_t)port_bad) };
+	errno = pthread_create(&t, NULL, port_flipper, &f);
+	if (errno)
+		return fail();
+	/* The race starts once the flipper runs. */
+	while (!f.flips)
+		sched_yield();
+	for (long i = 0; i < n; i++) {
+		int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+		if (fd < 0) {
+			f.stop = true;
+			pthread_join(t, NULL);
+			return fail();
+		}
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof(reset));
+		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+			connected++;
+		else if (errno == EACCES || errno == EPERM)
+			refused++;
+		else
+			other++;
+		close(fd);
+	}
+	f.stop = true;
+	pthread_join(t, NULL);
+	printf("ok connected=%ld refused=%ld other=%ld\n", connected, refused, other);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const char *a = argc > 1 ? argv[1] : "";
+
+	setvbuf(stdout, NULL, _IONBF, 0);
+	if (!strcmp(a, "open-shm") && argc == 5)
+		return do_open_shm(argv[2], argv[3], argv[4]);
+	if (!strcmp(a, "connect-flip") && argc == 5)
+		return do_connect_flip(argv[2], argv[3], argv[4]);
+	return usage();
+}
