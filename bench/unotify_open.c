@@ -25,7 +25,7 @@
 #include "unotify.h"
 
 static const char *const read_roots[] = { "/etc", NULL };
-static const struct unotify_policy policy = { read_roots, NULL, NULL, false };
+static const struct unotify_policy policy = { .read = read_roots };
 
 static void pin(int cpu)
 {
