@@ -61,6 +61,10 @@
 
 #define MAX_GROUPS 64
 
+/* Linux 6.6 uapi, not in every distribution's headers yet. */
+#define MOS_SECCOMP_IOCTL_NOTIF_SET_FLAGS _IOW('!', 4, __u64)
+#define MOS_SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP (1UL << 0)
+
 struct sup_root {
 	const char *path; /* as given, normalized */
 	char *real;	  /* its real path (NULL: it does not exist) */
@@ -630,20 +634,6 @@ static int read_child_mem(struct sup *s, struct req *q, __u64 addr, void *buf, s
 	if (n != (ssize_t)len)
 		return -EFAULT;
 	return id_valid(s, q) ? 0 : -ESRCH;
-}
-
-static int write_child_mem(struct sup *s, struct req *q, __u64 addr, const void *buf, size_t len)
-{
-	int err = need_mem(s, q);
-
-	if (err)
-		return err;
-	if (!id_valid(s, q))
-		return -ESRCH;
-	if (!addr || addr >= (1ULL << 62) ||
-	    pwrite(q->memfd, buf, len, (off_t)addr) != (ssize_t)len)
-		return -EFAULT;
-	return 0;
 }
 
 /* A duplicate of the caller's fd FD (pidfd_getfd: the very same file). */
@@ -1323,14 +1313,20 @@ static int do_open(struct sup *s, struct req *q, int dirfd, __u64 path_addr, __u
 	return 0;
 }
 
-static int do_stat(struct sup *s, struct req *q, int dirfd, __u64 path_addr, int atflags,
-		   bool is_statx, __u64 mask, __u64 buf_addr, struct answer *a)
+/*
+ * The stat family and readlink reveal metadata, never content: once the
+ * path passed the check (the roots, and the directories on the way to one:
+ * realpath() walks them), the kernel performs the call itself (CONTINUE),
+ * which also gives /proc/self/exe and friends their meaning for the caller.
+ * A path swapped after the check makes it stat or readlink something else:
+ * metadata of a file the policy does not grant, which Landlock leaves open
+ * too.  fstat (an empty path with AT_EMPTY_PATH) is of the caller's own fd.
+ */
+static int do_look(struct sup *s, struct req *q, int dirfd, __u64 path_addr, bool nofollow,
+		   int atflags, struct answer *a)
 {
 	char path[PATH_MAX];
-	_cleanup_free_ char *abs = NULL;
-	_cleanup_close_ int fd = -1;
-	struct statx stx;
-	struct stat st;
+	_cleanup_free_ char *abs = NULL, *canon = NULL;
 	int err;
 
 	err = read_child_string(s, q, path_addr, path);
@@ -1339,81 +1335,22 @@ static int do_stat(struct sup *s, struct req *q, int dirfd, __u64 path_addr, int
 	if (!path[0]) {
 		if (!(atflags & AT_EMPTY_PATH))
 			return -ENOENT;
-		err = need_status(s, q);
-		if (err)
-			return err;
-		if (dirfd == AT_FDCWD)
-			fd = openat(q->procfd, "cwd", O_PATH | O_CLOEXEC);
-		else
-			fd = child_fd(s, q, dirfd);
-		if (fd < 0)
-			return fd == -1 ? -errno : fd;
-	} else {
-		err = child_abs_path(s, q, dirfd, path, &abs);
-		if (err)
-			return err;
-		fd = open_beneath(
-			s, q, abs, UNOTIFY_LOOK,
-			O_PATH | O_CLOEXEC | ((atflags & AT_SYMLINK_NOFOLLOW) ? O_NOFOLLOW : 0), 0);
-		if (fd < 0)
-			return fd;
+		a->cont = true;
+		return 0;
 	}
-	if (is_statx) {
-		if (statx(fd, "", AT_EMPTY_PATH | (atflags & AT_STATX_SYNC_TYPE), (unsigned)mask,
-			  &stx) < 0)
-			return -errno;
-		err = write_child_mem(s, q, buf_addr, &stx, sizeof(stx));
-	} else {
-		if (fstat(fd, &st) < 0)
-			return -errno;
-		err = write_child_mem(s, q, buf_addr, &st, sizeof(st));
-	}
-	if (err)
-		return err;
-	a->val = 0;
-	return 0;
-}
-
-static int do_readlink(struct sup *s, struct req *q, int dirfd, __u64 path_addr, __u64 buf_addr,
-		       __u64 size, struct answer *a)
-{
-	char path[PATH_MAX], target[PATH_MAX];
-	_cleanup_free_ char *abs = NULL;
-	_cleanup_close_ int fd = -1;
-	ssize_t n;
-	int err;
-
-	if ((__s64)size <= 0)
-		return -EINVAL;
-	err = read_child_string(s, q, path_addr, path);
+	err = child_abs_path(s, q, dirfd, path, &abs);
 	if (!err)
-		err = child_abs_path(s, q, dirfd, path, &abs);
+		err = canonicalize(s, q, abs, !nofollow, &canon);
 	if (err)
 		return err;
-	if ((!strcmp(abs, "/proc/self") || !strcmp(abs, "/proc/thread-self")) &&
-	    need_status(s, q) == 0 && q->cs.ns_tgid) {
-		/* what the sandbox's /proc would say to the caller */
-		if (!allowed(s, q, abs, UNOTIFY_LOOK, true))
-			return -EACCES;
-		if (abs[6] == 's')
-			n = snprintf(target, sizeof(target), "%d", (int)q->cs.ns_tgid);
-		else
-			n = snprintf(target, sizeof(target), "%d/task/%d", (int)q->cs.ns_tgid,
-				     (int)q->cs.ns_tid);
+	if (own_fd_link(q, canon) < 0 && !(on_the_way(s, canon) && !find_root(s, canon, UNOTIFY_LOOK) &&
+					   check_real(s, q, canon, UNOTIFY_LOOK) == 0)) {
+		if (!allowed(s, q, canon, UNOTIFY_LOOK, true))
+			return not_there(s, canon) ? -ENOENT : -EACCES;
 	} else {
-		fd = open_beneath(s, q, abs, UNOTIFY_LOOK, O_PATH | O_NOFOLLOW | O_CLOEXEC, 0);
-		if (fd < 0)
-			return fd;
-		n = readlinkat(fd, "", target, sizeof(target));
-		if (n < 0)
-			return errno == ENOENT ? -EINVAL : -errno; /* not a symlink */
+		note_path(q, canon, UNOTIFY_LOOK);
 	}
-	if ((__u64)n > size)
-		n = (ssize_t)size;
-	err = write_child_mem(s, q, buf_addr, target, (size_t)n);
-	if (err)
-		return err;
-	a->val = n;
+	a->cont = true;
 	return 0;
 }
 
@@ -2057,17 +1994,17 @@ static int handle(struct sup *s, struct req *q, struct answer *a)
 	case __NR_openat:
 		return do_open(s, q, (int)g[0], g[1], g[2], g[3], a);
 	case __NR_stat:
-		return do_stat(s, q, AT_FDCWD, g[0], 0, false, 0, g[1], a);
+		return do_look(s, q, AT_FDCWD, g[0], false, 0, a);
 	case __NR_lstat:
-		return do_stat(s, q, AT_FDCWD, g[0], AT_SYMLINK_NOFOLLOW, false, 0, g[1], a);
+		return do_look(s, q, AT_FDCWD, g[0], true, 0, a);
 	case __NR_newfstatat:
-		return do_stat(s, q, (int)g[0], g[1], (int)g[3], false, 0, g[2], a);
+		return do_look(s, q, (int)g[0], g[1], g[3] & AT_SYMLINK_NOFOLLOW, (int)g[3], a);
 	case __NR_statx:
-		return do_stat(s, q, (int)g[0], g[1], (int)g[2], true, g[3], g[4], a);
+		return do_look(s, q, (int)g[0], g[1], g[2] & AT_SYMLINK_NOFOLLOW, (int)g[2], a);
 	case __NR_readlink:
-		return do_readlink(s, q, AT_FDCWD, g[0], g[1], g[2], a);
+		return do_look(s, q, AT_FDCWD, g[0], true, 0, a);
 	case __NR_readlinkat:
-		return do_readlink(s, q, (int)g[0], g[1], g[2], g[3], a);
+		return do_look(s, q, (int)g[0], g[1], true, 0, a);
 	case __NR_execve:
 		return do_exec(s, q, AT_FDCWD, g[0], 0, a);
 	case __NR_execveat:
@@ -2255,6 +2192,11 @@ int unotify_serve_with(int listener, const struct unotify_policy *p, struct unot
 	err = sup_init(&s, p);
 	if (err)
 		goto out;
+	/*
+	 * Linux 6.6+: the caller, blocked on us, hands its CPU to this thread
+	 * and back (a synchronous wake-up) instead of waking another CPU.
+	 */
+	(void)ioctl(listener, MOS_SECCOMP_IOCTL_NOTIF_SET_FLAGS, MOS_SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
 	say_ready(o, 0);
 
 	for (;;) {
