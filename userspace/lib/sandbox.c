@@ -526,15 +526,28 @@ static int status_to_exit(int st)
 }
 
 /* The supervisor thread (--backend unotify). */
+#define MAX_SUP_THREADS 4
+
+struct sup_thread;
+
+/* One serving thread: its own copy of the listener, its own figures. */
+struct sup_worker {
+	struct sup_thread *t;
+	pthread_t thread;
+	int listener;
+	struct unotify_stats stats;
+	int result;
+};
+
+/* The supervisor (--backend unotify): a few threads serving one listener. */
 struct sup_thread {
 	struct unotify_policy pol; /* the plan's, with the sandbox's root */
-	struct unotify_stats stats;
 	int listener;
 	int stop; /* eventfd: stop serving */
 	int ready[2];
-	pthread_t thread;
+	struct sup_worker w[MAX_SUP_THREADS];
+	int nw;
 	bool running;
-	int result;
 };
 
 struct supervise {
@@ -560,13 +573,28 @@ static void kill_tree(struct supervise *s)
 
 static void *sup_main(void *arg)
 {
-	struct sup_thread *t = arg;
-	struct unotify_serve_opts o = { .ready_fd = t->ready[1], .stop_fd = t->stop };
+	struct sup_worker *w = arg;
+	struct unotify_serve_opts o = { .ready_fd = w->t->ready[1], .stop_fd = w->t->stop };
 
-	t->result = unotify_serve_with(t->listener, &t->pol, &t->stats, &o);
-	/* From here on, a trapped syscall fails (ENOSYS): never unanswered. */
-	closep(&t->listener);
+	w->result = unotify_serve_with(w->listener, &w->t->pol, &w->stats, &o);
+	/* Once every copy is closed, a trapped syscall fails (ENOSYS): never
+	 * unanswered. */
+	closep(&w->listener);
 	return NULL;
+}
+
+/*
+ * How many threads serve: one per CPU (at most MAX_SUP_THREADS), so that
+ * the requests of processes running side by side are answered side by
+ * side; one when hooks ask, audit or learn (they keep no locks).
+ */
+static int sup_threads(const struct unotify_policy *pol)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (pol->hooks || cpus < 2)
+		return 1;
+	return cpus > MAX_SUP_THREADS ? MAX_SUP_THREADS : (int)cpus;
 }
 
 static void sup_error(struct supervise *s, const char *what, int err)
@@ -610,15 +638,27 @@ static void start_supervisor(struct supervise *s, int lfd, int rootfd)
 	t->stop = eventfd(0, EFD_CLOEXEC);
 	if (t->stop < 0 || pipe2(t->ready, O_CLOEXEC) < 0)
 		return sup_error(s, "starting the supervisor", errno);
-	errno = pthread_create(&t->thread, NULL, sup_main, t);
-	if (errno)
-		return sup_error(s, "starting the supervisor thread", errno);
 	t->running = true;
-	if (read_full(t->ready[0], &ready, sizeof(ready)) != (ssize_t)sizeof(ready) || ready < 0)
-		return sup_error(s, "preparing the supervisor", ready < 0 ? -ready : EIO);
+	for (int i = 0, n = sup_threads(&t->pol); i < n; i++) {
+		struct sup_worker *w = &t->w[t->nw];
+
+		w->t = t;
+		w->listener = fcntl(t->listener, F_DUPFD_CLOEXEC, 3);
+		if (w->listener < 0)
+			return sup_error(s, "starting the supervisor", errno);
+		errno = pthread_create(&w->thread, NULL, sup_main, w);
+		if (errno) {
+			closep(&w->listener);
+			return sup_error(s, "starting the supervisor thread", errno);
+		}
+		t->nw++;
+		if (read_full(t->ready[0], &ready, sizeof(ready)) != (ssize_t)sizeof(ready) ||
+		    ready < 0)
+			return sup_error(s, "preparing the supervisor", ready < 0 ? -ready : EIO);
+	}
 	if (write(s->gofd, "s", 1) != 1)
 		return sup_error(s, "starting the sandbox", errno);
-	mos_info("supervisor serving (pid level %d)", level);
+	mos_info("supervisor serving with %d thread(s) (pid level %d)", t->nw, level);
 }
 
 static void stop_supervisor(struct supervise *s)
@@ -626,19 +666,29 @@ static void stop_supervisor(struct supervise *s)
 	struct sup_thread *t = &s->sup;
 
 	if (t->running) {
+		struct unotify_stats sum = { 0 };
 		uint64_t one = 1;
 
 		(void)!write(t->stop, &one, sizeof(one));
-		pthread_join(t->thread, NULL);
-		if (t->result < 0)
-			mos_warn("the supervisor stopped early: %s; the sandbox's trapped calls "
-				 "failed from then on",
-				 strerror(-t->result));
+		for (int i = 0; i < t->nw; i++) {
+			struct sup_worker *w = &t->w[i];
+
+			pthread_join(w->thread, NULL);
+			if (w->result < 0)
+				mos_warn("a supervisor thread stopped early: %s; the sandbox's "
+					 "trapped calls were left to the others",
+					 strerror(-w->result));
+			sum.notifications += w->stats.notifications;
+			sum.allowed += w->stats.allowed;
+			sum.denied += w->stats.denied;
+			sum.failed += w->stats.failed;
+			sum.stale += w->stats.stale;
+		}
 		mos_info("supervisor: %llu requests, %llu allowed, %llu denied, %llu failed, "
 			 "%llu stale",
-			 (unsigned long long)t->stats.notifications,
-			 (unsigned long long)t->stats.allowed, (unsigned long long)t->stats.denied,
-			 (unsigned long long)t->stats.failed, (unsigned long long)t->stats.stale);
+			 (unsigned long long)sum.notifications, (unsigned long long)sum.allowed,
+			 (unsigned long long)sum.denied, (unsigned long long)sum.failed,
+			 (unsigned long long)sum.stale);
 	}
 	closep(&t->listener);
 	closep(&t->pol.root_fd);

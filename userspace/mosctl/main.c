@@ -134,7 +134,8 @@ static int cmd_run(int argc, char **argv)
 			r = MOS_EXIT_SETUP;
 			goto out;
 		}
-		sc.hooks = &ui.hooks;
+		if (ui.audit || ui.learned || ui.asks)
+			sc.hooks = &ui.hooks;
 	}
 	fflush(NULL);
 	r = sandbox_run(&sc);
