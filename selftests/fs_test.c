@@ -47,21 +47,6 @@
 
 /* ---- helpers ----------------------------------------------------------- */
 
-static char *xstrdup(const char *s)
-{
-	char *d = strdup(s);
-
-	if (!d)
-		t_fail("out of memory");
-	return d;
-}
-
-/* A path in the test directory that stays valid (t_path() rotates buffers). */
-static char *tp(const char *name)
-{
-	return xstrdup(t_path(name));
-}
-
 static char *cat2(const char *a, const char *b)
 {
 	size_t n = strlen(a) + strlen(b) + 1;
@@ -90,43 +75,6 @@ static const char *probe(void)
 static const char *probe_fs(void)
 {
 	return t_helper("probe_fs");
-}
-
-static void mkdir_or_fail(const char *path)
-{
-	if (mkdir(path, 0755) < 0)
-		t_fail("mkdir %s: %s", path, strerror(errno));
-}
-
-/* The whole content of PATH, or NULL when it cannot be read (missing). */
-static char *slurp(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	char *buf = NULL;
-	size_t len = 0;
-
-	if (fd < 0)
-		return NULL;
-	for (;;) {
-		char chunk[4096];
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-		char *nb;
-
-		if (n <= 0)
-			break;
-		nb = realloc(buf, len + (size_t)n + 1);
-		if (!nb)
-			t_fail("out of memory");
-		buf = nb;
-		memcpy(buf + len, chunk, (size_t)n);
-		len += (size_t)n;
-	}
-	close(fd);
-	if (!buf)
-		buf = calloc(1, 1);
-	else
-		buf[len] = '\0';
-	return buf;
 }
 
 static void copy_file(const char *from, const char *to, mode_t mode)
@@ -207,7 +155,7 @@ static void expect_denied_at(const char *file, int line, const struct t_result *
 /* PATH exists (seen from outside the sandbox) and holds exactly CONTENT. */
 static void expect_file_at(const char *file, int line, const char *path, const char *content)
 {
-	char *s = slurp(path);
+	char *s = t_slurp(path);
 
 	if (!s)
 		t_fail_at(file, line, "%s: %s", path, strerror(errno));
@@ -239,16 +187,16 @@ struct tree {
 
 static void make_tree(struct tree *t)
 {
-	t->secret = tp("secret");
-	t->a = tp("a");
-	t->pub = tp("a/pub");
-	t->b = tp("a/b");
-	t->s = tp("a/b/s");
-	t->c = tp("a/c");
-	t->p = tp("a/c/p");
-	mkdir_or_fail(t->a);
-	mkdir_or_fail(t->b);
-	mkdir_or_fail(t->c);
+	t->secret = t_path_kept("secret");
+	t->a = t_path_kept("a");
+	t->pub = t_path_kept("a/pub");
+	t->b = t_path_kept("a/b");
+	t->s = t_path_kept("a/b/s");
+	t->c = t_path_kept("a/c");
+	t->p = t_path_kept("a/c/p");
+	t_mkdir(t->a);
+	t_mkdir(t->b);
+	t_mkdir(t->c);
 	t_write_file(t->secret, SECRET);
 	t_write_file(t->pub, "pub");
 	t_write_file(t->s, SECRET);
@@ -294,13 +242,15 @@ TEST(read_allowed_and_denied)
 /* Everything that modifies a tree fails on a -r tree and leaves it as it was. */
 TEST(write_denied_on_read_only_tree)
 {
-	char *ro = tp("ro"), *f = tp("ro/f"), *d = tp("ro/d"), *nf = tp("ro/new");
-	char *g = tp("ro/g"), *m = tp("ro/m"), *l = tp("ro/l"), *h = tp("ro/h");
+	char *ro = t_path_kept("ro"), *f = t_path_kept("ro/f"), *d = t_path_kept("ro/d"),
+	     *nf = t_path_kept("ro/new");
+	char *g = t_path_kept("ro/g"), *m = t_path_kept("ro/m"), *l = t_path_kept("ro/l"),
+	     *h = t_path_kept("ro/h");
 	struct t_result r;
 	struct stat st;
 
-	mkdir_or_fail(ro);
-	mkdir_or_fail(d);
+	t_mkdir(ro);
+	t_mkdir(d);
 	t_write_file(f, "orig");
 	sbx(&r, "-r", ro, "--", probe(), "write", f, "changed", NULL);
 	EXPECT_DENIED(r, OPEN_ERRS);
@@ -338,17 +288,19 @@ TEST(write_denied_on_read_only_tree)
 /* The same actions succeed on a -w tree, and what they did is on disk. */
 TEST(write_allowed_on_write_tree)
 {
-	char *rw = tp("rw"), *f = tp("rw/f"), *d = tp("rw/d"), *nf = tp("rw/new");
-	char *g = tp("rw/g"), *m = tp("rw/m"), *l = tp("rw/l"), *h = tp("rw/d2/h");
-	char *u = tp("rw/u"), *d2 = tp("rw/d2");
+	char *rw = t_path_kept("rw"), *f = t_path_kept("rw/f"), *d = t_path_kept("rw/d"),
+	     *nf = t_path_kept("rw/new");
+	char *g = t_path_kept("rw/g"), *m = t_path_kept("rw/m"), *l = t_path_kept("rw/l"),
+	     *h = t_path_kept("rw/d2/h");
+	char *u = t_path_kept("rw/u"), *d2 = t_path_kept("rw/d2");
 	struct t_result r;
 	struct stat st, st2;
 	char target[4096];
 	ssize_t n;
 
-	mkdir_or_fail(rw);
-	mkdir_or_fail(d);
-	mkdir_or_fail(d2);
+	t_mkdir(rw);
+	t_mkdir(d);
+	t_mkdir(d2);
 	t_write_file(f, "orig");
 	t_write_file(u, "doomed");
 	sbx(&r, "-w", rw, "--", probe(), "write", f, "changed", NULL);
@@ -396,10 +348,11 @@ TEST(write_allowed_on_write_tree)
 
 TEST(exec_allowed_and_denied)
 {
-	char *x = tp("x"), *bin = tp("x/myecho"), *script = tp("x/script");
+	char *x = t_path_kept("x"), *bin = t_path_kept("x/myecho"),
+	     *script = t_path_kept("x/script");
 	struct t_result r;
 
-	mkdir_or_fail(x);
+	t_mkdir(x);
 	copy_file("/bin/echo", bin, 0755);
 	t_write_file(script, "#!/bin/sh\necho script-ran\n");
 	chmod(script, 0755);
@@ -486,8 +439,8 @@ TEST(deny_beneath_read_tree)
 	sbx(&r, "-r", t.a, "--deny", t.p, "--", probe(), "read", t_path("a/c/q"), NULL);
 	EXPECT_OK(r, "q-data");
 	/* Deeper: a/c/d/e/f denied, a/c/d/g still readable. */
-	mkdir_or_fail(t_path("a/c/d"));
-	mkdir_or_fail(t_path("a/c/d/e"));
+	t_mkdir(t_path("a/c/d"));
+	t_mkdir(t_path("a/c/d/e"));
 	t_write_file(t_path("a/c/d/e/f"), SECRET);
 	t_write_file(t_path("a/c/d/g"), "g-data");
 	sbx(&r, "-r", t.a, "--deny", t_path("a/c/d/e"), "--", probe(), "read", t_path("a/c/d/e/f"),
@@ -505,10 +458,10 @@ TEST(deny_beneath_write_tree)
 	struct tree t;
 
 	make_tree(&t);
-	c_new = tp("a/c/new");
-	a_new = tp("a/new");
-	b_new = tp("a/b/new");
-	moved = tp("a/c/b-moved");
+	c_new = t_path_kept("a/c/new");
+	a_new = t_path_kept("a/new");
+	b_new = t_path_kept("a/b/new");
+	moved = t_path_kept("a/c/b-moved");
 	sbx(&r, "-w", t.a, "--deny", t.b, "--", probe(), "read", t.s, NULL);
 	EXPECT_DENIED(r, OPEN_ERRS);
 	sbx(&r, "-w", t.a, "--deny", t.b, "--", probe(), "write", t.s, "overwritten", NULL);
@@ -551,7 +504,8 @@ TEST(deny_beneath_write_tree)
 /* A denied path that does not exist yet cannot be brought into existence. */
 TEST(deny_nonexistent_path_in_write_tree)
 {
-	char *later = tp("a/later"), *deep = tp("a/c/later"), *deep2 = tp("a/c/later/x");
+	char *later = t_path_kept("a/later"), *deep = t_path_kept("a/c/later"),
+	     *deep2 = t_path_kept("a/c/later/x");
 	struct t_result r;
 	struct tree t;
 
@@ -584,7 +538,7 @@ TEST(deny_nonexistent_path_in_write_tree)
 /* --deny A wins over -r/-w A/B, whichever comes first. */
 TEST(deny_wins_over_allow_beneath_it)
 {
-	char *newf = tp("a/c/new");
+	char *newf = t_path_kept("a/c/new");
 	struct t_result r;
 	struct tree t;
 
@@ -615,8 +569,9 @@ TEST(deny_wins_over_allow_beneath_it)
 
 TEST(escape_symlink)
 {
-	char *abs_l = tp("a/c/abs"), *rel_l = tp("a/c/rel"), *den_l = tp("a/c/den");
-	char *ok_l = tp("a/c/fine"), *made = tp("a/c/made");
+	char *abs_l = t_path_kept("a/c/abs"), *rel_l = t_path_kept("a/c/rel"),
+	     *den_l = t_path_kept("a/c/den");
+	char *ok_l = t_path_kept("a/c/fine"), *made = t_path_kept("a/c/made");
 	struct t_result r;
 	struct tree t;
 
@@ -646,7 +601,7 @@ TEST(escape_symlink)
 
 TEST(escape_hardlink)
 {
-	char *x = tp("a/c/x"), *y = tp("a/c/y"), *z = tp("a/c/z");
+	char *x = t_path_kept("a/c/x"), *y = t_path_kept("a/c/y"), *z = t_path_kept("a/c/z");
 	struct t_result r;
 	struct tree t;
 
@@ -750,9 +705,9 @@ TEST(escape_proc_pid_root_outside)
 			break;
 		usleep(10000);
 	}
-	s = slurp(root_path);
+	s = t_slurp(root_path);
 	T_ASSERT(s && !strcmp(s, SECRET));
-	s = slurp(cwd_path);
+	s = t_slurp(cwd_path);
 	T_ASSERT(s && !strcmp(s, SECRET));
 	sbx(&r, "-r", "/proc", "-r", t.a, "--", probe(), "read", root_path, NULL);
 	EXPECT_DENIED(r, OUTSIDE_PROC_ERRS);
@@ -852,8 +807,9 @@ TEST(escape_openat2)
 
 TEST(escape_rename_out_of_tree)
 {
-	char *out_dir = tp("out"), *c_s = tp("a/c/s"), *b_p = tp("a/b/p"), *b_c = tp("a/b/c");
-	char *w_f = tp("w/f"), *out_f = tp("out/f");
+	char *out_dir = t_path_kept("out"), *c_s = t_path_kept("a/c/s"),
+	     *b_p = t_path_kept("a/b/p"), *b_c = t_path_kept("a/b/c");
+	char *w_f = t_path_kept("w/f"), *out_f = t_path_kept("out/f");
 	struct t_result r;
 	struct tree t;
 
@@ -876,15 +832,15 @@ TEST(escape_rename_out_of_tree)
 	EXPECT_FILE(t.p, "p-data");
 	EXPECT_FILE(t.s, SECRET);
 	/* Out of the writable tree to a directory no rule names. */
-	mkdir_or_fail(out_dir);
-	mkdir_or_fail(tp("w"));
+	t_mkdir(out_dir);
+	t_mkdir(t_path_kept("w"));
 	t_write_file(w_f, "w-data");
-	sbx(&r, "-w", tp("w"), "--", probe(), "rename", w_f, out_f, NULL);
+	sbx(&r, "-w", t_path_kept("w"), "--", probe(), "rename", w_f, out_f, NULL);
 	EXPECT_DENIED(r, LINK_ERRS);
 	EXPECT_FILE(w_f, "w-data");
 	EXPECT_NO_FILE(out_f);
 	/* ... or to one that is only readable. */
-	sbx(&r, "-w", tp("w"), "-r", out_dir, "--", probe(), "rename", w_f, out_f, NULL);
+	sbx(&r, "-w", t_path_kept("w"), "-r", out_dir, "--", probe(), "rename", w_f, out_f, NULL);
 	EXPECT_DENIED(r, LINK_ERRS);
 	EXPECT_FILE(w_f, "w-data");
 	EXPECT_NO_FILE(out_f);
@@ -893,7 +849,7 @@ TEST(escape_rename_out_of_tree)
 	 * sandbox, so rename(2) answers EXDEV as between filesystems (mv
 	 * copies instead); within one writable tree it works.
 	 */
-	sbx(&r, "-w", tp("w"), "-w", out_dir, "--", probe(), "rename", w_f, out_f, NULL);
+	sbx(&r, "-w", t_path_kept("w"), "-w", out_dir, "--", probe(), "rename", w_f, out_f, NULL);
 	EXPECT_DENIED(r, "EXDEV");
 	EXPECT_FILE(w_f, "w-data");
 	sbx(&r, "-w", t_dir(), "--", probe(), "rename", w_f, out_f, NULL);
@@ -934,7 +890,7 @@ TEST(system_grants_and_withholds)
 	 * mode bits): the refusal below is the sandbox's.
 	 */
 	if (t_is_root()) {
-		char *s = slurp("/etc/shadow");
+		char *s = t_slurp("/etc/shadow");
 
 		T_ASSERT(s != NULL);
 		snprintf(shadow_head, sizeof(shadow_head), "%.*s", (int)strcspn(s, "\n"), s);
@@ -1023,7 +979,7 @@ static char *write_policy(const char *name, const char *fmt, ...)
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
 	t_write_file(t_path(name), buf);
-	return tp(name);
+	return t_path_kept(name);
 }
 
 /* mosctl run --policy POLICY -- ARGS... (no other flag). */
@@ -1052,18 +1008,18 @@ static void pol(struct t_result *r, const char *policy, ...)
  */
 TEST(policy_file_rules)
 {
-	char *pf, *later = tp("rw/later"), *rwnew = tp("rw/c/new");
+	char *pf, *later = t_path_kept("rw/later"), *rwnew = t_path_kept("rw/c/new");
 	struct t_result r;
 	struct tree t;
 
 	make_tree(&t);
-	mkdir_or_fail(tp("rw"));
-	mkdir_or_fail(tp("rw/b"));
-	mkdir_or_fail(tp("rw/c"));
+	t_mkdir(t_path_kept("rw"));
+	t_mkdir(t_path_kept("rw/b"));
+	t_mkdir(t_path_kept("rw/c"));
 	t_write_file(t_path("rw/b/s"), SECRET);
 	t_write_file(t_path("rw/c/p"), "rw-p");
-	mkdir_or_fail(tp("d"));
-	mkdir_or_fail(tp("d/e"));
+	t_mkdir(t_path_kept("d"));
+	t_mkdir(t_path_kept("d/e"));
 	t_write_file(t_path("d/e/f"), SECRET);
 	T_ASSERT(!strchr(helpers_dir(), '"') && !strchr(helpers_dir(), '\\'));
 	{
@@ -1119,8 +1075,16 @@ TEST(policy_file_rules)
 	/* Flags add to the file. */
 	t_write_file(t_path("extra"), "extra-data");
 	{
-		char *args[] = { "run", "--policy",	 pf,	 "-r",	      tp("extra"),
-				 "--",	(char *)probe(), "read", tp("extra"), NULL };
+		char *args[] = { "run",
+				 "--policy",
+				 pf,
+				 "-r",
+				 t_path_kept("extra"),
+				 "--",
+				 (char *)probe(),
+				 "read",
+				 t_path_kept("extra"),
+				 NULL };
 
 		t_mosctlv(&r, NULL, args);
 		EXPECT_OK(r, "extra-data");
@@ -1174,7 +1138,7 @@ TEST(policy_file_errors_exit_125)
 		{ 1, "empty file", "" },
 	};
 #undef FSW
-	char *marker = tp("marker"), *good;
+	char *marker = t_path_kept("marker"), *good;
 	struct t_result r;
 
 	/* Control: the same command with a good policy leaves the marker. */
@@ -1198,7 +1162,7 @@ TEST(policy_file_errors_exit_125)
 	}
 	/* A missing policy file is mosctl's error too. */
 	{
-		char *args[] = { "run", "--policy", tp("missing.json"),
+		char *args[] = { "run", "--policy", t_path_kept("missing.json"),
 				 "-s",	"-w",	    (char *)t_dir(),
 				 "--",	"touch",    marker,
 				 NULL };
@@ -1240,7 +1204,8 @@ TEST(cwd_flag_and_policy)
 	pol(&r, pf, probe(), "read", "p", NULL);
 	EXPECT_OK(r, "p-data");
 	/* A directory that does not exist: mosctl's own error, nothing runs. */
-	sbx(&r, "-w", t_dir(), "-C", tp("nonexistent"), "--", "touch", tp("marker"), NULL);
+	sbx(&r, "-w", t_dir(), "-C", t_path_kept("nonexistent"), "--", "touch",
+	    t_path_kept("marker"), NULL);
 	T_EXPECT_EQ(r.status, 125);
 	T_EXPECT_STR(r.err, "nonexistent");
 	EXPECT_NO_FILE(t_path("marker"));

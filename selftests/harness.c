@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -165,6 +166,84 @@ void t_write_file(const char *path, const char *content)
 	if (fd < 0 || write(fd, content, strlen(content)) != (ssize_t)strlen(content))
 		t_fail("cannot write %s: %s", path, strerror(errno));
 	close(fd);
+}
+
+char *t_strdup(const char *s)
+{
+	char *d = strdup(s);
+
+	if (!d)
+		t_fail("out of memory");
+	return d;
+}
+
+char *t_path_kept(const char *name)
+{
+	return t_strdup(t_path(name));
+}
+
+void t_mkdir(const char *path)
+{
+	if (mkdir(path, 0755) < 0)
+		t_fail("mkdir %s: %s", path, strerror(errno));
+}
+
+char *t_slurp(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	char *buf = NULL;
+	size_t len = 0;
+
+	if (fd < 0)
+		return NULL;
+	for (;;) {
+		char chunk[4096];
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+		char *nb;
+
+		if (n <= 0)
+			break;
+		nb = realloc(buf, len + (size_t)n + 1);
+		if (!nb)
+			t_fail("out of memory");
+		buf = nb;
+		memcpy(buf + len, chunk, (size_t)n);
+		len += (size_t)n;
+	}
+	close(fd);
+	if (!buf)
+		buf = calloc(1, 1);
+	else
+		buf[len] = '\0';
+	return buf;
+}
+
+int t_accept_data(int lfd, int ms, char *buf, size_t len)
+{
+	struct pollfd p = { .fd = lfd, .events = POLLIN };
+	size_t off = 0;
+	int c;
+
+	buf[0] = '\0';
+	if (poll(&p, 1, ms) <= 0)
+		return 0;
+	c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (c < 0)
+		return 0;
+	for (;;) {
+		struct pollfd q = { .fd = c, .events = POLLIN };
+		ssize_t n;
+
+		if (off + 1 >= len || poll(&q, 1, 2000) <= 0)
+			break;
+		n = read(c, buf + off, len - 1 - off);
+		if (n <= 0)
+			break;
+		off += (size_t)n;
+	}
+	buf[off] = '\0';
+	close(c);
+	return 1;
 }
 
 void t_copy_file(const char *from, const char *to, mode_t mode)

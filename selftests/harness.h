@@ -125,6 +125,21 @@ void t_remove_later(const char *path);
 void t_run_later(const char *cmd);
 /* Write CONTENT to PATH (mode 0644); fails the test on error. */
 void t_write_file(const char *path, const char *content);
+/* strdup or fail the test. */
+char *t_strdup(const char *s);
+/* t_path(NAME) in a string of its own (t_path() rotates a few buffers). */
+char *t_path_kept(const char *name);
+/* mkdir PATH 0755 or fail the test. */
+void t_mkdir(const char *path);
+/* The whole content of PATH (malloc'd, NUL-terminated), or NULL when it
+ * cannot be read (missing). */
+char *t_slurp(const char *path);
+/*
+ * Accept one connection waiting on listening socket LFD within MS
+ * milliseconds and read what it sends into BUF (until EOF, at most LEN-1
+ * bytes).  Returns 1 with a connection, 0 without.
+ */
+int t_accept_data(int lfd, int ms, char *buf, size_t len);
 /* Copy FROM to TO with MODE (e.g. a program to run from a test's directory). */
 void t_copy_file(const char *from, const char *to, mode_t mode);
 /* True when running as uid 0. */

@@ -112,44 +112,12 @@ static int free_port(void)
 	return port;
 }
 
-/*
- * Accept one connection waiting on LFD within MS milliseconds and read what
- * it sends into BUF (until EOF).  Returns 1 with a connection, 0 without.
- */
-static int accept_data(int lfd, int ms, char *buf, size_t len)
-{
-	struct pollfd p = { .fd = lfd, .events = POLLIN };
-	size_t off = 0;
-	int c;
-
-	buf[0] = '\0';
-	if (poll(&p, 1, ms) <= 0)
-		return 0;
-	c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	if (c < 0)
-		return 0;
-	for (;;) {
-		struct pollfd q = { .fd = c, .events = POLLIN };
-		ssize_t n;
-
-		if (off + 1 >= len || poll(&q, 1, 2000) <= 0)
-			break;
-		n = read(c, buf + off, len - 1 - off);
-		if (n <= 0)
-			break;
-		off += (size_t)n;
-	}
-	buf[off] = '\0';
-	close(c);
-	return 1;
-}
-
 /* Nothing reached LFD (connections are queued: the sandbox has ended). */
 static void expect_no_connection(int lfd, const char *what)
 {
 	char buf[256];
 
-	if (accept_data(lfd, 100, buf, sizeof(buf)))
+	if (t_accept_data(lfd, 100, buf, sizeof(buf)))
 		t_fail("%s: the listener outside saw a connection (data \"%s\")", what, buf);
 }
 
@@ -157,7 +125,7 @@ static void expect_connection(int lfd, const char *what, const char *data)
 {
 	char buf[256];
 
-	if (!accept_data(lfd, 2000, buf, sizeof(buf)))
+	if (!t_accept_data(lfd, 2000, buf, sizeof(buf)))
 		t_fail("%s: the listener outside saw no connection", what);
 	if (data && strcmp(buf, data))
 		t_fail("%s: the listener got \"%s\", expected \"%s\"", what, buf, data);
@@ -830,7 +798,7 @@ TEST(abstract_unix_sockets_are_scoped)
 	/* Control: the same helper, unconfined, reaches the listener. */
 	t_run(&r, NULL, ctl);
 	expect_ok(&r, "unconfined connect (control)");
-	if (!accept_data(ls, 2000, buf, sizeof(buf)) || strcmp(buf, "unix-hello"))
+	if (!t_accept_data(ls, 2000, buf, sizeof(buf)) || strcmp(buf, "unix-hello"))
 		t_fail("control: the listener did not see the unconfined connection");
 	close(ls);
 	close(ds);

@@ -34,21 +34,6 @@
 
 /* ---- helpers ----------------------------------------------------------- */
 
-static char *xstrdup(const char *s)
-{
-	char *d = strdup(s);
-
-	if (!d)
-		t_fail("out of memory");
-	return d;
-}
-
-/* A path in the test directory that stays valid (t_path() rotates buffers). */
-static char *tp(const char *name)
-{
-	return xstrdup(t_path(name));
-}
-
 static char *fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
 static char *fmt(const char *f, ...)
 {
@@ -69,43 +54,6 @@ static const char *helpers_dir(void)
 
 	snprintf(buf, sizeof(buf), "%s", t_helper("probe"));
 	return dirname(buf);
-}
-
-static void mkdir_or_fail(const char *path)
-{
-	if (mkdir(path, 0755) < 0)
-		t_fail("mkdir %s: %s", path, strerror(errno));
-}
-
-/* The whole content of PATH, or NULL when it cannot be read. */
-static char *slurp(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	char *buf = NULL;
-	size_t len = 0;
-
-	if (fd < 0)
-		return NULL;
-	for (;;) {
-		char chunk[4096];
-		ssize_t n = read(fd, chunk, sizeof(chunk));
-		char *nb;
-
-		if (n <= 0)
-			break;
-		nb = realloc(buf, len + (size_t)n + 1);
-		if (!nb)
-			t_fail("out of memory");
-		buf = nb;
-		memcpy(buf + len, chunk, (size_t)n);
-		len += (size_t)n;
-	}
-	close(fd);
-	if (!buf)
-		buf = calloc(1, 1);
-	else
-		buf[len] = '\0';
-	return buf;
 }
 
 /* How many lines of TEXT contain NEEDLE. */
@@ -150,7 +98,7 @@ static void expect_out_at(const char *file, int line, const struct t_result *r, 
  */
 static char *decider(const char *name, const char *log, const char *cases)
 {
-	char *path = tp(name);
+	char *path = t_path_kept(name);
 
 	t_write_file(path, fmt("while IFS= read -r q; do\n"
 			       "\tprintf '%%s\\n' \"$q\" >>'%s'\n"
@@ -186,38 +134,6 @@ static int tcp_listener(int *port, int backlog)
 	return fd;
 }
 
-/*
- * Accept one connection waiting on LFD within MS milliseconds and read what
- * it sends into BUF (until EOF).  Returns 1 with a connection, 0 without.
- */
-static int accept_data(int lfd, int ms, char *buf, size_t len)
-{
-	struct pollfd p = { .fd = lfd, .events = POLLIN };
-	size_t off = 0;
-	int c;
-
-	buf[0] = '\0';
-	if (poll(&p, 1, ms) <= 0)
-		return 0;
-	c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	if (c < 0)
-		return 0;
-	for (;;) {
-		struct pollfd q = { .fd = c, .events = POLLIN };
-		ssize_t n;
-
-		if (off + 1 >= len || poll(&q, 1, 2000) <= 0)
-			break;
-		n = read(c, buf + off, len - 1 - off);
-		if (n <= 0)
-			break;
-		off += (size_t)n;
-	}
-	buf[off] = '\0';
-	close(c);
-	return 1;
-}
-
 /* Connections waiting on the non-blocking listener LFD, accepted and closed. */
 static long drain(int lfd)
 {
@@ -235,8 +151,9 @@ static long drain(int lfd)
 
 TEST(audit_text_and_json)
 {
-	char *pub = tp("pub"), *file = tp("pub/file"), *secret = tp("secret");
-	char *missing = tp("missing"), *log = tp("audit.log");
+	char *pub = t_path_kept("pub"), *file = t_path_kept("pub/file"),
+	     *secret = t_path_kept("secret");
+	char *missing = t_path_kept("missing"), *log = t_path_kept("audit.log");
 	char *text_line = fmt("mosctl: audit: denied openat read %s pid ", secret);
 	char *json_head = fmt("{\"syscall\":\"openat\",\"pid\":");
 	char *json_tail = fmt(",\"access\":\"read\",\"path\":\"%s\",\"verdict\":\"denied\","
@@ -245,7 +162,7 @@ TEST(audit_text_and_json)
 	struct t_result r;
 	char *s;
 
-	mkdir_or_fail(pub);
+	t_mkdir(pub);
 	t_write_file(file, "pub-data");
 	t_write_file(secret, SECRET);
 
@@ -284,7 +201,7 @@ TEST(audit_text_and_json)
 	EXPECT_OUT(r, "err EACCES\n");
 	T_EXPECT_NO_STR(r.err, "audit");
 	T_EXPECT_NO_STR(r.err, secret);
-	s = slurp(log);
+	s = t_slurp(log);
 	T_ASSERT(s);
 	T_EXPECT_STR(s, "earlier line\n");
 	T_EXPECT_STR(s, text_line);
@@ -293,7 +210,7 @@ TEST(audit_text_and_json)
 	SBX(&r, fmt("--audit=%s", log), "--json", "-r", pub, "--", PROBE(), "read", secret);
 	EXPECT_OUT(r, "err EACCES\n");
 	T_EXPECT_NO_STR(r.err, "verdict");
-	s = slurp(log);
+	s = t_slurp(log);
 	T_EXPECT_STR(s, json_tail);
 	T_EXPECT_EQ(lines_with(s, secret), 2);
 }
@@ -302,14 +219,15 @@ TEST(audit_text_and_json)
 
 TEST(learn_round_trip)
 {
-	char *src = tp("src"), *in = tp("src/in.txt"), *out = tp("out"), *o = tp("out/o.txt");
-	char *secret = tp("secret"), *pol = tp("learned.json");
+	char *src = t_path_kept("src"), *in = t_path_kept("src/in.txt"), *out = t_path_kept("out"),
+	     *o = t_path_kept("out/o.txt");
+	char *secret = t_path_kept("secret"), *pol = t_path_kept("learned.json");
 	char *script = fmt("/bin/cat %s; echo learned-output >%s; /bin/ls %s", in, o, src);
 	struct t_result r, learn;
 	char *s;
 
-	mkdir_or_fail(src);
-	mkdir_or_fail(out);
+	t_mkdir(src);
+	t_mkdir(out);
 	t_write_file(in, "input-data\n");
 	t_write_file(secret, SECRET);
 
@@ -319,11 +237,11 @@ TEST(learn_round_trip)
 		t_dump("--learn", &learn);
 		t_fail("the permissive run did not do what the script says");
 	}
-	s = slurp(o);
+	s = t_slurp(o);
 	T_ASSERT(s && !strcmp(s, "learned-output\n"));
 
 	/* The policy: valid JSON mosctl accepts, naming what the run touched. */
-	s = slurp(pol);
+	s = t_slurp(pol);
 	if (!s)
 		t_fail("--learn wrote no %s: %s", pol, strerror(errno));
 	T_EXPECT_STR(s, fmt("\"%s\"", src));
@@ -344,7 +262,7 @@ TEST(learn_round_trip)
 		t_dump("--policy learned (unotify)", &r);
 		t_fail("the learned policy does not let the same command run");
 	}
-	s = slurp(o);
+	s = t_slurp(o);
 	T_ASSERT(s && !strcmp(s, "learned-output\n"));
 
 	/* ... and it allows nothing the run did not do. */
@@ -352,7 +270,7 @@ TEST(learn_round_trip)
 		 PROBE(), "read", secret, NULL);
 	EXPECT_OUT(r, "err EACCES\n");
 	t_mosctl(&r, "run", "--backend", "unotify", "--policy", pol, "-r", helpers_dir(), "--",
-		 PROBE(), "write", tp("src/new"), "x", NULL);
+		 PROBE(), "write", t_path_kept("src/new"), "x", NULL);
 	T_ASSERT(r.status == 0 && !strncmp(r.out, "err ", 4));
 	T_ASSERT(access(t_path("src/new"), F_OK) < 0);
 
@@ -368,7 +286,7 @@ TEST(learn_round_trip)
 		t_dump("--policy learned (landlock)", &r);
 		t_fail("the learned policy does not let the same command run on Landlock");
 	}
-	s = slurp(o);
+	s = t_slurp(o);
 	T_ASSERT(s && !strcmp(s, "learned-output\n"));
 	t_mosctl(&r, "run", "--backend", "landlock", "--policy", pol, "-r", helpers_dir(), "--",
 		 PROBE(), "read", secret, NULL);
@@ -379,18 +297,20 @@ TEST(learn_round_trip)
 
 TEST(ask_with_decider)
 {
-	char *dir = tp("asked"), *ok = tp("asked/ok.txt"), *secret = tp("asked/secret.txt");
-	char *slow = tp("asked/slow.txt"), *log = tp("questions.log"), *ask = fmt("fs:%s", dir);
+	char *dir = t_path_kept("asked"), *ok = t_path_kept("asked/ok.txt"),
+	     *secret = t_path_kept("asked/secret.txt");
+	char *slow = t_path_kept("asked/slow.txt"), *log = t_path_kept("questions.log"),
+	     *ask = fmt("fs:%s", dir);
 	char *cmd = decider("decider.sh", log,
 			    "\t*secret.txt*) v=deny ;;\n"
 			    "\t*slow.txt*) sleep 3 </dev/null >/dev/null 2>&1; v=always ;;\n"
 			    "\t*) v=always ;;");
-	char *p = xstrdup(PROBE());
+	char *p = t_strdup(PROBE());
 	struct t_result r;
 	char *q, *ms;
 	long elapsed;
 
-	mkdir_or_fail(dir);
+	t_mkdir(dir);
 	t_write_file(ok, "asked-data");
 	t_write_file(secret, SECRET);
 	t_write_file(slow, "slow-data");
@@ -399,7 +319,7 @@ TEST(ask_with_decider)
 	SBX(&r, "--ask", ask, "--ask-timeout", "1", "--decider", cmd, "--", "/bin/sh", "-c",
 	    fmt("%s read %s; %s read %s; %s read %s; %s read %s", p, ok, p, ok, p, secret, p, ok));
 	EXPECT_OUT(r, "ok asked-data\nok asked-data\nerr EACCES\nok asked-data\n");
-	q = slurp(log);
+	q = t_slurp(log);
 	T_ASSERT(q);
 	t_note("questions: %s", q);
 	T_EXPECT_EQ(lines_with(q, fmt("\"path\":\"%s\"", ok)), 1);
@@ -425,14 +345,14 @@ TEST(ask_with_decider)
 	elapsed = strtol(ms, NULL, 10);
 	t_note("denied after %ld ms (--ask-timeout 1)", elapsed);
 	T_ASSERT(elapsed >= 900 && elapsed < 2900);
-	q = slurp(log);
+	q = t_slurp(log);
 	T_ASSERT(q);
 	T_EXPECT_EQ(lines_with(q, fmt("\"path\":\"%s\"", slow)), 1);
 }
 
 TEST(ask_refused_without_decider_or_terminal)
 {
-	char *dir = tp("asked"), *marker = tp("marker");
+	char *dir = t_path_kept("asked"), *marker = t_path_kept("marker");
 	struct t_result r;
 	char *argv[] = { "setsid",
 			 "-w",
@@ -451,7 +371,7 @@ TEST(ask_refused_without_decider_or_terminal)
 			 fmt("echo ran >%s", marker),
 			 NULL };
 
-	mkdir_or_fail(dir);
+	t_mkdir(dir);
 	/* No controlling terminal (setsid), stdin /dev/null, no --decider. */
 	t_run(&r, NULL, argv);
 	if (r.status != 125) {
@@ -464,11 +384,11 @@ TEST(ask_refused_without_decider_or_terminal)
 
 TEST(ask_refused_on_landlock)
 {
-	char *dir = tp("asked"), *marker = tp("marker");
+	char *dir = t_path_kept("asked"), *marker = t_path_kept("marker");
 	char *script = fmt("echo ran >%s", marker);
 	struct t_result r;
 
-	mkdir_or_fail(dir);
+	t_mkdir(dir);
 	t_mosctl(&r, "run", "--backend", "landlock", "-s", "-w", t_dir(), "--ask",
 		 fmt("fs:%s", dir), "--decider", "/bin/cat", "--", "/bin/sh", "-c", script, NULL);
 	if (r.status != 125) {
@@ -487,7 +407,7 @@ TEST(ask_refused_on_landlock)
 
 TEST(ask_net_with_decider)
 {
-	char *log = tp("questions.log");
+	char *log = t_path_kept("questions.log");
 	char *allow = decider("allow.sh", log, "\t*) v=allow ;;");
 	char *deny = decider("deny.sh", log, "\t*) v=deny ;;");
 	char buf[256];
@@ -498,9 +418,9 @@ TEST(ask_net_with_decider)
 	SBX(&r, "--ask", "net", "--decider", allow, "--", t_helper("net_probe"), "send",
 	    "127.0.0.1", num(port), "asked-hello");
 	EXPECT_OUT(r, "ok\n");
-	if (!accept_data(lfd, 2000, buf, sizeof(buf)) || strcmp(buf, "asked-hello"))
+	if (!t_accept_data(lfd, 2000, buf, sizeof(buf)) || strcmp(buf, "asked-hello"))
 		t_fail("the listener did not get \"asked-hello\" (got \"%s\")", buf);
-	q = slurp(log);
+	q = t_slurp(log);
 	T_ASSERT(q);
 	t_note("questions: %s", q);
 	T_EXPECT_EQ(lines_with(q, "\"id\":"), 1);
@@ -510,18 +430,18 @@ TEST(ask_net_with_decider)
 	SBX(&r, "--ask", "net", "--decider", deny, "--", t_helper("net_probe"), "send", "127.0.0.1",
 	    num(port), "denied-hello");
 	EXPECT_OUT(r, "err EACCES\n");
-	if (accept_data(lfd, 200, buf, sizeof(buf)))
+	if (t_accept_data(lfd, 200, buf, sizeof(buf)))
 		t_fail("a connection the decider denied reached the listener (\"%s\")", buf);
-	q = slurp(log);
+	q = t_slurp(log);
 	T_EXPECT_EQ(lines_with(q, "\"id\":"), 2);
 
 	/* A rule that allows the port: nobody is asked. */
 	SBX(&r, "--ask", "net", "--decider", deny, "--net-allow", fmt("127.0.0.1:%d", port), "--",
 	    t_helper("net_probe"), "send", "127.0.0.1", num(port), "ruled-hello");
 	EXPECT_OUT(r, "ok\n");
-	if (!accept_data(lfd, 2000, buf, sizeof(buf)) || strcmp(buf, "ruled-hello"))
+	if (!t_accept_data(lfd, 2000, buf, sizeof(buf)) || strcmp(buf, "ruled-hello"))
 		t_fail("the listener did not get \"ruled-hello\" (got \"%s\")", buf);
-	q = slurp(log);
+	q = t_slurp(log);
 	T_EXPECT_EQ(lines_with(q, "\"id\":"), 2);
 	close(lfd);
 }
@@ -537,13 +457,14 @@ TEST(ask_net_with_decider)
  */
 TEST(shared_memory_open_race)
 {
-	char *okd = tp("ok"), *nod = tp("no"), *good = tp("ok/f"), *bad = tp("no/f");
+	char *okd = t_path_kept("ok"), *nod = t_path_kept("no"), *good = t_path_kept("ok/f"),
+	     *bad = t_path_kept("no/f");
 	char *argv[] = { (char *)t_helper("race"), "open-shm", good, bad, "20000", NULL };
 	long g = -1, b = -1, f = -1;
 	struct t_result r;
 
-	mkdir_or_fail(okd);
-	mkdir_or_fail(nod);
+	t_mkdir(okd);
+	t_mkdir(nod);
 	t_write_file(good, "GOOD");
 	t_write_file(bad, "EVIL" SECRET);
 	T_EXPECT_EQ(strlen(good), strlen(bad));
@@ -662,11 +583,12 @@ TEST(connect_race)
  */
 TEST(child_kills_everything_it_can_see)
 {
-	char *pub = tp("pub"), *file = tp("pub/file"), *secret = tp("secret");
-	char *p = xstrdup(PROBE());
+	char *pub = t_path_kept("pub"), *file = t_path_kept("pub/file"),
+	     *secret = t_path_kept("secret");
+	char *p = t_strdup(PROBE());
 	struct t_result r;
 
-	mkdir_or_fail(pub);
+	t_mkdir(pub);
 	t_write_file(file, "pub-data");
 	t_write_file(secret, SECRET);
 	SBX(&r, "--audit", "-r", pub, "--", "/bin/sh", "-c",

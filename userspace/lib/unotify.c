@@ -1343,8 +1343,9 @@ static int do_look(struct sup *s, struct req *q, int dirfd, __u64 path_addr, boo
 		err = canonicalize(s, q, abs, !nofollow, &canon);
 	if (err)
 		return err;
-	if (own_fd_link(q, canon) < 0 && !(on_the_way(s, canon) && !find_root(s, canon, UNOTIFY_LOOK) &&
-					   check_real(s, q, canon, UNOTIFY_LOOK) == 0)) {
+	if (own_fd_link(q, canon) < 0 &&
+	    !(on_the_way(s, canon) && !find_root(s, canon, UNOTIFY_LOOK) &&
+	      check_real(s, q, canon, UNOTIFY_LOOK) == 0)) {
 		if (!allowed(s, q, canon, UNOTIFY_LOOK, true))
 			return not_there(s, canon) ? -ENOENT : -EACCES;
 	} else {
@@ -1759,52 +1760,24 @@ static bool udp_dest_ok(const struct sup *s, const struct sockaddr_storage *ss)
 	return false;
 }
 
-static int do_connect(struct sup *s, struct req *q, int sockfd, __u64 addr, __u64 len,
-		      struct answer *a)
-{
-	struct sockaddr_storage ss;
-	_cleanup_close_ int fd = -1;
-	bool ok = s->p->allow_net;
-	int err, type;
-
-	err = read_inet_addr(s, q, addr, len, &ss);
-	if (err == -EAFNOSUPPORT && ss.ss_family == AF_UNIX)
-		return do_unix(s, q, sockfd, addr, len, false, a);
-	if (err == -EAFNOSUPPORT)
-		return -EACCES;
-	if (err)
-		return err;
-	fd = child_fd(s, q, sockfd);
-	if (fd < 0)
-		return fd;
-	type = sock_type(fd);
-	if (type < 0)
-		return type;
-	if (type == SOCK_DGRAM && s->p->allow_udp)
-		ok = ok || udp_dest_ok(s, &ss);
-	for (size_t i = 0; !ok && type == SOCK_STREAM && i < s->p->nconnect; i++)
-		ok = net_rule_matches(&s->p->connect[i], &ss);
-	if (!net_decision(s, q, &ss, false, ok))
-		return -EACCES;
-	/* Our copy of the address, on the caller's own socket. */
-	if (connect(fd, (struct sockaddr *)&ss, (socklen_t)len) < 0)
-		return -errno;
-	a->val = 0;
-	return 0;
-}
-
-static int do_bind(struct sup *s, struct req *q, int sockfd, __u64 addr, __u64 len,
+/*
+ * connect() or bind(): our copy of the address, checked, used on the
+ * caller's own socket (pidfd_getfd).  TCP follows --net-allow (address and
+ * port) or --net-bind (port); UDP with --allow-udp goes anywhere, or only
+ * to --net-allow destinations when there are any; unix sockets: do_unix().
+ */
+static int do_addr(struct sup *s, struct req *q, int sockfd, __u64 addr, __u64 len, bool bind_,
 		   struct answer *a)
 {
 	struct sockaddr_storage ss;
 	_cleanup_close_ int fd = -1;
 	bool ok = s->p->allow_net;
-	int err, type;
 	uint16_t port;
+	int err, type;
 
 	err = read_inet_addr(s, q, addr, len, &ss);
 	if (err == -EAFNOSUPPORT && ss.ss_family == AF_UNIX)
-		return do_unix(s, q, sockfd, addr, len, true, a);
+		return do_unix(s, q, sockfd, addr, len, bind_, a);
 	if (err == -EAFNOSUPPORT)
 		return -EACCES;
 	if (err)
@@ -1815,15 +1788,19 @@ static int do_bind(struct sup *s, struct req *q, int sockfd, __u64 addr, __u64 l
 	type = sock_type(fd);
 	if (type < 0)
 		return type;
-	if (type == SOCK_DGRAM && s->p->allow_udp)
-		ok = true;
 	port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
 					     : ((struct sockaddr_in6 *)&ss)->sin6_port);
-	for (size_t i = 0; !ok && type == SOCK_STREAM && i < s->p->nbind; i++)
+	if (type == SOCK_DGRAM && s->p->allow_udp)
+		ok = ok || bind_ || udp_dest_ok(s, &ss);
+	for (size_t i = 0; !ok && type == SOCK_STREAM && !bind_ && i < s->p->nconnect; i++)
+		ok = net_rule_matches(&s->p->connect[i], &ss);
+	for (size_t i = 0; !ok && type == SOCK_STREAM && bind_ && i < s->p->nbind; i++)
 		ok = s->p->bind_ports[i] == port;
-	if (!net_decision(s, q, &ss, true, ok))
+	if (!net_decision(s, q, &ss, bind_, ok))
 		return -EACCES;
-	if (bind(fd, (struct sockaddr *)&ss, (socklen_t)len) < 0)
+	err = bind_ ? bind(fd, (struct sockaddr *)&ss, (socklen_t)len)
+		    : connect(fd, (struct sockaddr *)&ss, (socklen_t)len);
+	if (err < 0)
 		return -errno;
 	a->val = 0;
 	return 0;
@@ -2010,9 +1987,9 @@ static int handle(struct sup *s, struct req *q, struct answer *a)
 	case __NR_execveat:
 		return do_exec(s, q, (int)g[0], g[1], (int)g[4], a);
 	case __NR_connect:
-		return do_connect(s, q, (int)g[0], g[1], g[2], a);
+		return do_addr(s, q, (int)g[0], g[1], g[2], false, a);
 	case __NR_bind:
-		return do_bind(s, q, (int)g[0], g[1], g[2], a);
+		return do_addr(s, q, (int)g[0], g[1], g[2], true, a);
 	case __NR_sendto:
 		return do_sendto(s, q, (int)g[0], g[1], g[2], (int)g[3], g[4], g[5], a);
 	case __NR_sendmsg:
@@ -2196,7 +2173,8 @@ int unotify_serve_with(int listener, const struct unotify_policy *p, struct unot
 	 * Linux 6.6+: the caller, blocked on us, hands its CPU to this thread
 	 * and back (a synchronous wake-up) instead of waking another CPU.
 	 */
-	(void)ioctl(listener, MOS_SECCOMP_IOCTL_NOTIF_SET_FLAGS, MOS_SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
+	(void)ioctl(listener, MOS_SECCOMP_IOCTL_NOTIF_SET_FLAGS,
+		    MOS_SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP);
 	say_ready(o, 0);
 
 	for (;;) {
