@@ -7,33 +7,35 @@
  *
  *  1. SECCOMP_IOCTL_NOTIF_RECV gives the caller's tid (in our pid namespace)
  *     and its arguments, copied by the kernel: the numbers cannot change.
- *  2. Open /proc/TID as an O_PATH directory, then NOTIF_ID_VALID.  The tid
- *     cannot be reused while the notification is pending (the caller is
- *     blocked in it), so once the id is valid after the open, the directory
- *     fd names the caller for good: everything else about the caller (its
- *     memory, cwd, fds, credentials) is reached through it, never through a
- *     pid number again.  /proc/TID/mem opened through it is bound to the
- *     caller's mm.
- *  3. Read the path from that mem fd, bounded (PATH_MAX, page by page,
- *     NUL-terminated), then NOTIF_ID_VALID again.  The string is now ours:
- *     whatever the child writes into its buffer later, nobody reads it again.
- *  4. Resolve it as the child: relative paths against the child's cwd or
- *     dirfd (the /proc/TID/{cwd,fd/N} link text, verified by comparing the
- *     inode it names with the inode the magic link opens O_PATH), then
- *     ".", ".." and "//" removed lexically, then /proc/self and
- *     /proc/thread-self rewritten to the caller's tgid and tid.
- *  5. Check the policy on that string, open it beneath the O_PATH fd of the
- *     allowing root with openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS),
- *     and check the policy again on where the fd really is (its
- *     /proc/self/fd link): a symlink inside a root that points into a deny
- *     root, or anything under the supervisor's own /proc entries, fails.
- *     The open runs with the child's fsuid, fsgid, groups and umask.
- *  6. Inject the fd with SECCOMP_IOCTL_NOTIF_ADDFD + SECCOMP_ADDFD_FLAG_SEND
+ *  2. Read the path (bounded: PATH_MAX, page by page, NUL-terminated) or
+ *     the sockaddr with process_vm_readv on that tid, then NOTIF_ID_VALID.
+ *     The tid cannot name another task while the notification is pending
+ *     (the caller is blocked in it and must die before its tid is reused),
+ *     so a valid id after the read means the bytes are the caller's.  The
+ *     copy is now ours: whatever the child writes into its buffer later,
+ *     nobody reads it again.  When more is needed (a relative path, /proc,
+ *     a umask), /proc/TID is opened as an O_PATH directory and NOTIF_ID_VALID
+ *     checked after: that fd then names the caller for good (its status,
+ *     cwd, fds), never a pid number again.
+ *  3. Resolve the path as the child: relative paths against the child's cwd
+ *     or dirfd (the /proc/TID/{cwd,fd/N} link text, verified by comparing
+ *     the inode it names with the inode the magic link opens O_PATH), "."
+ *     and "//" removed, then every symlink resolved as the kernel would, in
+ *     the sandbox's root (canonicalize(); /proc/self as the caller's pid in
+ *     the sandbox's /proc).
+ *  4. Check the policy on that path (the longest root, the deny paths, the
+ *     decider for an ask root), open it beneath the O_PATH fd of the
+ *     allowing root with openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS |
+ *     RESOLVE_NO_SYMLINKS), and check the policy again on where the fd
+ *     really is (its /proc/self/fd link).  The open runs with the child's
+ *     fsuid, fsgid, groups and umask.
+ *  5. Inject the fd with SECCOMP_IOCTL_NOTIF_ADDFD + SECCOMP_ADDFD_FLAG_SEND
  *     (atomically installs it and answers the syscall with its number), or
- *     write the stat/readlink result into the child through the mem fd and
- *     answer, or answer an error.  Never SECCOMP_USER_NOTIF_FLAG_CONTINUE
- *     for a path syscall, except execve of a single-threaded caller
- *     (Documentation/supervisor.md says why and what is left).
+ *     make the change (mkdir, rename, connect, send, ...) relative to a
+ *     checked fd, or answer an error.  SECCOMP_USER_NOTIF_FLAG_CONTINUE only
+ *     where what the kernel re-reads cannot reach content: stat, readlink
+ *     and O_PATH opens (metadata), execve under noexec mounts outside the
+ *     policy (Documentation/supervisor.md, "Exceptions").
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,21 +1,20 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * unotify.h - the foundation of the supervisor backend: a seccomp filter
- * that traps path and connect syscalls to a listener fd (seccomp user
- * notification), and a supervisor that decides them against a small
- * allow-list policy, acting on the child's behalf.
+ * unotify.h - the supervisor backend: a seccomp filter that traps path and
+ * network syscalls to a listener fd (seccomp user notification), and a
+ * supervisor that decides them against an allow-list policy, acting on the
+ * child's behalf.
  *
  * The TOCTOU rule (shared/DESIGN.md section 2) in one line: nothing the
- * supervisor checked is ever read again by the kernel from the child's
- * memory.  Opens are performed by the supervisor and the fd is injected
- * (SECCOMP_IOCTL_NOTIF_ADDFD with SECCOMP_ADDFD_FLAG_SEND); stat and
- * readlink are performed and their results written back; connect is done on
- * the child's socket fetched with pidfd_getfd.  The one exception is
- * execve, which only the kernel can perform: it is let through (CONTINUE)
- * only for a single-threaded caller; see Documentation/supervisor.md for
- * what that does and does not cover.
+ * supervisor checked is read again by the kernel from the child's memory
+ * where it could reach content.  Opens are performed by the supervisor and
+ * the fd is injected (SECCOMP_IOCTL_NOTIF_ADDFD with SECCOMP_ADDFD_FLAG_SEND);
+ * directory changes, connect, bind and datagram sends are made on the
+ * child's behalf.  The kernel performs, after the check, only what reveals
+ * metadata (stat, readlink, O_PATH opens) and execve, which only it can do
+ * and which mosctl's noexec mounts confine; see Documentation/supervisor.md.
  *
- * mosctl's --backend unotify serves it from a thread (sandbox.c).
+ * mosctl's --backend unotify serves it from threads (sandbox.c).
  */
 #ifndef MOS_UNOTIFY_H
 #define MOS_UNOTIFY_H
