@@ -158,13 +158,32 @@ run-selftests: selftests-build
 	$(Q)MOSCTL=$(abspath $(MOSCTL)) MOSD=$(abspath $(MOSD)) HELPERS=$(abspath $(O)/selftests/helpers) \
 		selftests/run $(SELFTEST_BINS) --backend unotify $(SUPERVISED_BINS)
 
+# Programs run inside guest kernels by tests/vm/run: static, no libraries.
+VM_GUEST_SRCS := $(sort $(wildcard tests/vm/*.c))
+VM_GUEST_BINS := $(VM_GUEST_SRCS:tests/vm/%.c=$(O)/vm/%)
+# The guest kernels: bookworm's 6.1 and bookworm-backports' 6.12, with BPF LSM.
+VM_KERNELS := 6.1 6.12
+
+$(O)/vm/%: tests/vm/%.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -std=gnu11 -D_GNU_SOURCE $(WARNINGS) -O2 -static $< -o $@
+
+vm-build: $(VM_GUEST_BINS)
+
+run-vm: vm-build
+	$(Q)for k in $(VM_KERNELS); do \
+		tests/vm/run --backports --kernel $$k $(VM_GUEST_BINS) || exit 1; \
+	done
+
 # `make check`: dependencies, then every test, then the sanitizer build of
-# the unit tests and of mosctl under the selftests.
+# the unit tests and of mosctl under the selftests, then the guest kernels.
 check: deps
-	$(Q)$(MAKE) --no-print-directory all unit selftests-build
+	$(Q)$(MAKE) --no-print-directory all unit selftests-build vm-build
 	$(Q)$(MAKE) --no-print-directory run-unit
 	$(Q)$(MAKE) --no-print-directory run-selftests
 	$(Q)$(MAKE) --no-print-directory SANITIZE=1 run-unit run-selftests
+	$(Q)$(MAKE) --no-print-directory run-vm
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
@@ -185,7 +204,7 @@ format:
 clean:
 	rm -rf build
 
-.PHONY: all unit selftests-build deps run-unit run-selftests check demo install \
+.PHONY: all unit selftests-build deps run-unit run-selftests check demo install vm-build run-vm \
 	format clean
 
 -include $(shell find $(O)/obj -name '*.d' 2>/dev/null)
