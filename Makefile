@@ -158,13 +158,44 @@ run-selftests: selftests-build
 	$(Q)MOSCTL=$(abspath $(MOSCTL)) MOSD=$(abspath $(MOSD)) HELPERS=$(abspath $(O)/selftests/helpers) \
 		selftests/run $(SELFTEST_BINS) --backend unotify $(SUPERVISED_BINS)
 
-# Programs run inside guest kernels by tests/vm/run: static, no libraries.
+# BPF programs (bpf/*.bpf.c): CO-RE objects and their libbpf skeletons, with
+# a vmlinux.h from this machine's kernel BTF (the guest kernels relocate).
+BPF_SRCS  := $(sort $(wildcard bpf/*.bpf.c))
+BPF_OBJS  := $(BPF_SRCS:bpf/%.bpf.c=$(O)/bpf/%.bpf.o)
+BPF_SKELS := $(BPF_SRCS:bpf/%.bpf.c=$(O)/bpf/%.skel.h)
+
+$(O)/bpf/vmlinux.h:
+	$(call msg,BTF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)bpftool btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+
+$(O)/bpf/%.bpf.o: bpf/%.bpf.c $(O)/bpf/vmlinux.h
+	$(call msg,BPF,$@)
+	$(Q)clang -target bpf -D__TARGET_ARCH_x86 -O2 -g -Wall -Werror -I$(O)/bpf -c $< -o $@
+	$(Q)llvm-strip -g $@
+
+$(O)/bpf/%.skel.h: $(O)/bpf/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)bpftool gen skeleton $< name $* > $@.tmp && mv $@.tmp $@
+
+# Programs run inside guest kernels by tests/vm/run: static, no libraries
+# (bpf_*: with libbpf, linked in, and the skeletons).
 VM_GUEST_SRCS := $(sort $(wildcard tests/vm/*.c))
 VM_GUEST_BINS := $(VM_GUEST_SRCS:tests/vm/%.c=$(O)/vm/%)
+VM_BPF_BINS   := $(filter $(O)/vm/bpf_%,$(VM_GUEST_BINS))
+
+bpf-build: $(BPF_SKELS)
+
+$(VM_BPF_BINS): $(O)/vm/%: tests/vm/%.c $(BPF_SKELS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -std=gnu11 -D_GNU_SOURCE $(WARNINGS) -O2 -static -I$(O)/bpf $< \
+		-lbpf -lelf -lz -lzstd -o $@ 2> $@.log || { cat $@.log; exit 1; }
+	$(Q)grep -v -e "statically linked applications requires at runtime" -e "in function" $@.log || true
 # The guest kernels: bookworm's 6.1 and bookworm-backports' 6.12, with BPF LSM.
 VM_KERNELS := 6.1 6.12
 
-$(O)/vm/%: tests/vm/%.c
+$(filter-out $(VM_BPF_BINS),$(VM_GUEST_BINS)): $(O)/vm/%: tests/vm/%.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -std=gnu11 -D_GNU_SOURCE $(WARNINGS) -O2 -static $< -o $@
@@ -204,7 +235,7 @@ format:
 clean:
 	rm -rf build
 
-.PHONY: all unit selftests-build deps run-unit run-selftests check demo install vm-build run-vm \
+.PHONY: all unit selftests-build deps run-unit run-selftests check demo install vm-build run-vm bpf-build \
 	format clean
 
 -include $(shell find $(O)/obj -name '*.d' 2>/dev/null)
