@@ -118,11 +118,13 @@ int unotify_plan_build(const struct mos_policy *p, const struct landlock_grants 
 	for (size_t i = 0; i < g->ndenied; i++)
 		strv_push(&up->deny, &up->ndeny, xstrdup(g->denied[i]));
 	if (g->n || p->permissive)
-		report_add(rep,
-			   "supervisor: every open, stat, readlink, exec, connect and bind is "
-			   "decided outside the sandbox and performed on its behalf (%zu read, "
-			   "%zu write roots, %zu denied paths)",
-			   up->nread, up->nwrite, up->ndeny);
+		report_add(
+			rep,
+			"supervisor: every open, stat, readlink, exec, directory change, connect "
+			"and bind is decided outside the sandbox, and opens, changes and connects "
+			"are performed on its behalf (%zu read, %zu write roots, %zu denied "
+			"paths)",
+			up->nread, up->nwrite, up->ndeny);
 
 	for (size_t i = 0; i < p->nnet_allow; i++) {
 		const struct mos_net_rule *nr = &p->net_allow[i];
