@@ -43,9 +43,11 @@ WARNINGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 CFLAGS   ?= -O2 -g
 ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE -DMOS_VERSION='"$(VERSION)"' \
               -Iinclude/uapi -Iuserspace/lib -Iuserspace/mosctl -Iuserspace/mosd -I$(O)/gen \
+              -I$(O)/bpf \
               $(WARNINGS) $(CFLAGS) $(SANFLAGS) -MMD -MP
-# OpenSSL (TLS 1.3, SHA-256) and liburing (the transport's socket I/O).
-LDLIBS   := -lssl -lcrypto -luring -lpthread -lm
+# OpenSSL (TLS 1.3, SHA-256), liburing (the transport's socket I/O), libbpf
+# (the BPF backend's programs, and the BPF LSM probe).
+LDLIBS   := -lssl -lcrypto -luring -lbpf -lpthread -lm
 ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS)
 
 # seccomp_filter.c (libseccomp) runs at build time and in tests only.
@@ -186,11 +188,15 @@ VM_BPF_BINS   := $(filter $(O)/vm/bpf_%,$(VM_GUEST_BINS))
 
 bpf-build: $(BPF_SKELS)
 
+# libmos embeds the probe program (bpf_lsm_probe.c includes its skeleton).
+$(O)/obj/userspace/lib/bpf_lsm_probe.o: $(O)/bpf/probe_lsm.skel.h
+
 $(VM_BPF_BINS): $(O)/vm/%: tests/vm/%.c $(BPF_SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) -std=gnu11 -D_GNU_SOURCE $(WARNINGS) -O2 -static -I$(O)/bpf $< \
-		-lbpf -lelf -lz -lzstd -o $@ 2> $@.log || { cat $@.log; exit 1; }
+	$(Q)$(CC) -std=gnu11 -D_GNU_SOURCE $(WARNINGS) -O2 -static -I$(O)/bpf -Iuserspace/lib \
+		$< userspace/lib/bpf_lsm_probe.c -lbpf -lelf -lz -lzstd -o $@ 2> $@.log || \
+		{ cat $@.log; exit 1; }
 	$(Q)grep -v -e "statically linked applications requires at runtime" -e "in function" $@.log || true
 # The guest kernels: bookworm's 6.1 and bookworm-backports' 6.12, with BPF LSM.
 VM_KERNELS := 6.1 6.12

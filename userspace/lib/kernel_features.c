@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bpf_lsm_probe.h"
 #include "cgroup.h"
 #include "landlock_compat.h"
 #include "util.h"
@@ -98,24 +99,6 @@ static bool probe_io_uring(void)
 	return true;
 }
 
-static const char *probe_bpf_lsm(void)
-{
-	char buf[512];
-	_cleanup_close_ int fd = open("/sys/kernel/security/lsm", O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return "unknown (securityfs not mounted at /sys/kernel/security)";
-	n = read(fd, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return "unknown (cannot read /sys/kernel/security/lsm)";
-	buf[n] = '\0';
-	for (char *tok = strtok(buf, ",\n"); tok; tok = strtok(NULL, ",\n"))
-		if (!strcmp(tok, "bpf"))
-			return "listed in the active LSMs";
-	return "not in the active LSMs (boot with lsm=...,bpf)";
-}
-
 const struct mos_features *mos_features(void)
 {
 	struct mos_cgroup_caps caps;
@@ -147,7 +130,8 @@ const struct mos_features *mos_features(void)
 	feat.seccomp_user_notif = seccomp_action(SECCOMP_RET_USER_NOTIF);
 	feat.userns = probe_userns(&feat.userns_why);
 	feat.io_uring = probe_io_uring();
-	feat.bpf_lsm = probe_bpf_lsm();
+	feat.bpf_lsm_stage = mos_bpf_lsm_probe(feat.bpf_lsm_why, sizeof(feat.bpf_lsm_why));
+	feat.bpf_lsm = feat.bpf_lsm_why;
 
 	f = fopen("/proc/self/mountinfo", "re");
 	if (f) {

@@ -26,7 +26,9 @@ struct mos_features {
 	bool cgroup2_mounted;
 	int cgroup_pids;     /* version of a pids controller mosctl can use; 0: none */
 	int cgroup_memory;   /* same for memory */
-	const char *bpf_lsm; /* "listed", "not listed", "unknown (securityfs ...)" */
+	const char *bpf_lsm; /* what bpf_lsm_probe.h found, as a sentence */
+	int bpf_lsm_stage;   /* enum mos_bpf_lsm */
+	char bpf_lsm_why[160];
 };
 
 /* Probe everything (cached after the first call). */
