@@ -158,7 +158,8 @@ run-unit: unit
 
 run-selftests: selftests-build
 	$(Q)MOSCTL=$(abspath $(MOSCTL)) MOSD=$(abspath $(MOSD)) HELPERS=$(abspath $(O)/selftests/helpers) \
-		selftests/run $(SELFTEST_BINS) --backend unotify $(SUPERVISED_BINS)
+		selftests/run $(SELFTEST_BINS) --backend unotify $(SUPERVISED_BINS) \
+			--root-backend bpf $(SUPERVISED_BINS)
 
 # BPF programs (bpf/*.bpf.c): CO-RE objects and their libbpf skeletons, with
 # a vmlinux.h from this machine's kernel BTF (the guest kernels relocate).
@@ -178,7 +179,7 @@ $(O)/bpf/%.bpf.o: bpf/%.bpf.c $(O)/bpf/vmlinux.h
 
 $(O)/bpf/%.skel.h: $(O)/bpf/%.bpf.o
 	$(call msg,SKEL,$@)
-	$(Q)bpftool gen skeleton $< name $* > $@.tmp && mv $@.tmp $@
+	$(Q)bpftool gen skeleton $< name $*_bpf > $@.tmp && mv $@.tmp $@
 
 # Programs run inside guest kernels by tests/vm/run: static, no libraries
 # (bpf_*: with libbpf, linked in, and the skeletons).
@@ -188,8 +189,9 @@ VM_BPF_BINS   := $(filter $(O)/vm/bpf_%,$(VM_GUEST_BINS))
 
 bpf-build: $(BPF_SKELS)
 
-# libmos embeds the probe program (bpf_lsm_probe.c includes its skeleton).
+# libmos embeds programs (their .c files include the skeletons).
 $(O)/obj/userspace/lib/bpf_lsm_probe.o: $(O)/bpf/probe_lsm.skel.h
+$(O)/obj/userspace/lib/net_cgroup.o: $(O)/bpf/net_cgroup.skel.h
 
 $(VM_BPF_BINS): $(O)/vm/%: tests/vm/%.c $(BPF_SKELS)
 	$(call msg,CC,$@)

@@ -371,6 +371,36 @@ TEST(udp_destinations_follow_net_allow_under_the_supervisor)
 	close(fd2);
 }
 
+/*
+ * --backend bpf: the network rules as cgroup BPF programs on a cgroup v2
+ * directory of the sandbox's own.  Root (or a delegated subtree) may make
+ * one: then a host rule is exact; anyone else is refused, saying why.
+ */
+TEST(bpf_backend_exact_as_root_refused_clearly_otherwise)
+{
+	struct t_result r;
+	char spec[64];
+	int p, lp = tcp_listener_or_fail(AF_INET, &p);
+
+	snprintf(spec, sizeof(spec), "127.0.0.1:%d", p);
+	SBX(&r, "--backend", "bpf", "--net-allow", spec, "--", NP(), "send", "127.0.0.1", num(p),
+	    "bpf-exact");
+	if (!t_is_root()) {
+		T_EXPECT_EQ(r.status, 125);
+		T_EXPECT_STR(r.err, "delegated cgroup v2 subtree");
+		expect_no_connection(lp, "bpf backend without the right to make a cgroup");
+		close(lp);
+		return;
+	}
+	expect_ok(&r, "bpf: host:port");
+	expect_connection(lp, "bpf: host:port", "bpf-exact");
+	SBX(&r, "--backend", "bpf", "--net-allow", spec, "--", NP(), "send", "127.0.0.2", num(p),
+	    "other");
+	expect_err(&r, "bpf: another address, same port", "EACCES");
+	expect_no_connection(lp, "bpf: another address, same port");
+	close(lp);
+}
+
 /* The names of host rules are pinned in the sandbox's /etc/hosts. */
 TEST(net_allow_host_names_are_pinned_in_etc_hosts)
 {

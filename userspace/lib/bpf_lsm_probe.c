@@ -41,7 +41,7 @@ enum mos_bpf_lsm mos_bpf_lsm_probe(char *why, size_t len)
 {
 	char buf[512];
 	_cleanup_close_ int fd = open("/sys/kernel/security/lsm", O_RDONLY | O_CLOEXEC);
-	struct probe_lsm *skel;
+	struct probe_lsm_bpf *skel;
 	bool listed = false;
 	ssize_t n;
 	int err;
@@ -61,7 +61,7 @@ enum mos_bpf_lsm mos_bpf_lsm_probe(char *why, size_t len)
 		return say(MOS_BPF_LSM_NOT_ACTIVE, why, len,
 			   "not in the active LSMs (boot with lsm=...,bpf)");
 	libbpf_set_print(quiet);
-	skel = probe_lsm__open_and_load();
+	skel = probe_lsm_bpf__open_and_load();
 	err = skel ? 0 : errno;
 	if (!skel && (err == EPERM || err == EACCES) && geteuid() != 0)
 		return say(MOS_BPF_LSM_NOT_CHECKED, why, len,
@@ -72,8 +72,8 @@ enum mos_bpf_lsm mos_bpf_lsm_probe(char *why, size_t len)
 			   "listed in the active LSMs, but this kernel refuses LSM programs (%s "
 			   "on load)",
 			   strerrorname_np(err) ? strerrorname_np(err) : "error");
-	err = probe_lsm__attach(skel);
-	probe_lsm__destroy(skel);
+	err = probe_lsm_bpf__attach(skel);
+	probe_lsm_bpf__destroy(skel);
 	if (err)
 		return say(MOS_BPF_LSM_NO_ATTACH, why, len,
 			   "an LSM program loads but does not attach (%s)",

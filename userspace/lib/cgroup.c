@@ -64,7 +64,7 @@ static bool own_path(const char *v1_controller, char *out, size_t n)
 		line[strcspn(line, "\n")] = '\0';
 		*c2 = '\0';
 		if (!v1_controller) {
-			found = !strcmp(line, "0") && c1[1] == '\0';
+			found = c1 == line + 1 && line[0] == '0' && c2 == c1 + 1; /* "0::" */
 		} else {
 			for (char *tok = strtok(c1 + 1, ","); tok; tok = strtok(NULL, ","))
 				if (!strcmp(tok, v1_controller))
@@ -140,6 +140,16 @@ static void probe_one(const char *controller, int *version, char *parent, size_t
 		*version = 1;
 	else
 		*version = 0;
+}
+
+bool cgroup_v2_dir(char *out, size_t n)
+{
+	char mnt[1024], own[1024];
+
+	if (!find_mount(NULL, mnt, sizeof(mnt)) || !own_path(NULL, own, sizeof(own)))
+		return false;
+	snprintf(out, n, "%s%s", mnt, strcmp(own, "/") ? own : "");
+	return true;
 }
 
 void cgroup_probe(struct mos_cgroup_caps *caps)

@@ -35,6 +35,8 @@ struct mos_cgroup_caps {
 
 /* Find where this process could create a cgroup; no side effects. */
 void cgroup_probe(struct mos_cgroup_caps *caps);
+/* The directory of this process's cgroup in the v2 hierarchy, if mounted. */
+bool cgroup_v2_dir(char *out, size_t n);
 /*
  * Create a cgroup for a sandbox with LIM's memory and process limits (the
  * process limit counts the sandbox's init too, so pids.max is procs + 1).

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bpf_lsm_probe.h"
 #include "kernel_features.h"
 #include "seccomp_filter.h"
 #include "util.h"
@@ -19,6 +20,8 @@ int mos_backend_parse(const char *s, enum mos_backend *out)
 		*out = MOS_BACKEND_LANDLOCK;
 	else if (!strcmp(s, "unotify"))
 		*out = MOS_BACKEND_UNOTIFY;
+	else if (!strcmp(s, "bpf"))
+		*out = MOS_BACKEND_BPF;
 	else
 		return -EINVAL;
 	return 0;
@@ -31,6 +34,8 @@ const char *mos_backend_name(enum mos_backend b)
 		return "landlock";
 	case MOS_BACKEND_UNOTIFY:
 		return "unotify";
+	case MOS_BACKEND_BPF:
+		return "bpf";
 	default:
 		return "auto";
 	}
@@ -99,15 +104,19 @@ int mos_plan_build(const struct mos_policy *p, enum mos_backend b, struct mos_pl
 	/* Without Landlock, or for what only it can do, auto takes the supervisor. */
 	bool only_supervisor = p->nask_fs || p->ask_net || p->permissive;
 
-	if (b == MOS_BACKEND_LANDLOCK && only_supervisor) {
+	if ((b == MOS_BACKEND_LANDLOCK || b == MOS_BACKEND_BPF) && only_supervisor) {
 		mos_err_set(e, "%s needs the supervisor: use --backend unotify (or auto)",
 			    p->permissive ? "--learn" : "asking before an access (--ask)");
 		return -EINVAL;
 	}
 	plan->supervise =
 		b == MOS_BACKEND_UNOTIFY || (b == MOS_BACKEND_AUTO && (abi < 1 || only_supervisor));
-	/* auto with host rules: Landlock keeps the files, the supervisor the hosts */
-	bool layered = !plan->supervise && b == MOS_BACKEND_AUTO && has_host_rules(p);
+	/*
+	 * auto with host rules: Landlock keeps the files, the supervisor the
+	 * hosts; bpf: Landlock the files, cgroup BPF the network.
+	 */
+	bool bpf = b == MOS_BACKEND_BPF;
+	bool layered = !plan->supervise && ((b == MOS_BACKEND_AUTO && has_host_rules(p)) || bpf);
 	if (plan->supervise) {
 		struct landlock_grants g;
 
@@ -122,16 +131,29 @@ int mos_plan_build(const struct mos_policy *p, enum mos_backend b, struct mos_pl
 		r = landlock_plan_without_ruleset(p, &plan->landlock, &g, &plan->rep, e);
 		if (r < 0)
 			goto fail;
-		r = unotify_plan_build(p, &g, &plan->sup, &plan->landlock.view, &plan->rep, e);
+		r = unotify_plan_build(p, &g, &plan->sup, &plan->landlock.view, "supervisor",
+				       &plan->rep, e);
 		landlock_grants_free(&g);
 		if (r < 0)
 			goto fail;
 		/* Signals and abstract unix sockets: only a pid namespace scopes them. */
 		abi = 0;
 	} else {
-		report_add(&plan->rep, "backend %s: Landlock%s + seccomp + namespaces + rlimits",
-			   mos_backend_name(b),
-			   layered ? " + the supervisor for connect and bind" : "");
+		if (bpf) {
+			char why[160];
+
+			mos_bpf_lsm_probe(why, sizeof(why));
+			report_add(&plan->rep,
+				   "backend bpf: Landlock for the files, cgroup BPF for the "
+				   "network (connect, sendmsg, bind) + seccomp + namespaces + "
+				   "rlimits (BPF LSM: %s)",
+				   why);
+		} else {
+			report_add(&plan->rep,
+				   "backend %s: Landlock%s + seccomp + namespaces + rlimits",
+				   mos_backend_name(b),
+				   layered ? " + the supervisor for connect and bind" : "");
+		}
 		/* Planned for a sandbox with its own mount namespace (the usual case). */
 		r = landlock_compile(p, abi, true, layered, &plan->landlock, &plan->rep, e);
 		if (r < 0)
@@ -140,10 +162,11 @@ int mos_plan_build(const struct mos_policy *p, enum mos_backend b, struct mos_pl
 			struct landlock_grants none = { 0 };
 
 			r = unotify_plan_build(p, &none, &plan->sup, &plan->landlock.view,
-					       &plan->rep, e);
+					       bpf ? "cgroup BPF" : "supervisor", &plan->rep, e);
 			if (r < 0)
 				goto fail;
-			plan->sup.pol.net_only = true;
+			plan->sup.pol.net_only = !bpf;
+			plan->net_cgroup = bpf;
 		}
 	}
 	if (plan->landlock.proc_visible)

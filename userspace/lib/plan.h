@@ -22,6 +22,7 @@ enum mos_backend {
 	MOS_BACKEND_AUTO = 0,
 	MOS_BACKEND_LANDLOCK = 1,
 	MOS_BACKEND_UNOTIFY = 2,
+	MOS_BACKEND_BPF = 3,
 };
 
 struct mos_plan {
@@ -32,6 +33,8 @@ struct mos_plan {
 	 * network rules: --backend unotify, or auto without Landlock. */
 	bool supervise;
 	struct unotify_plan sup;
+	/* --backend bpf: sup's network rules as cgroup BPF programs instead. */
+	bool net_cgroup;
 	const struct sock_fprog *seccomp;
 	struct mos_cgroup_caps cgcaps;
 	struct limits_plan limits;
@@ -40,7 +43,7 @@ struct mos_plan {
 	size_t nenv;
 };
 
-/* Parse "auto" / "landlock" / "unotify"; -EINVAL for anything else. */
+/* Parse "auto" / "landlock" / "unotify" / "bpf"; -EINVAL for anything else. */
 int mos_backend_parse(const char *s, enum mos_backend *out);
 const char *mos_backend_name(enum mos_backend b);
 

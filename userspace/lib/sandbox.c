@@ -31,6 +31,7 @@
 
 #include "log.h"
 #include "mounts.h"
+#include "net_cgroup.h"
 #include "seccomp_filter.h"
 #include "util.h"
 
@@ -845,6 +846,7 @@ void sandbox_config_from_plan(struct sandbox_config *c, const struct mos_policy 
 		.landlock =
 			plan->landlock.ruleset_fd >= 0 || plan->supervise ? &plan->landlock : NULL,
 		.supervise = plan->supervise || plan->sup.pol.net_only ? &plan->sup.pol : NULL,
+		.net_cgroup = plan->net_cgroup ? &plan->sup.pol : NULL,
 		.seccomp = plan->seccomp,
 		.limits = &plan->limits,
 		.cgcaps = &plan->cgcaps,
@@ -866,6 +868,7 @@ int sandbox_run(const struct sandbox_config *c)
 		.sup = { .listener = -1, .stop = -1, .ready = { -1, -1 }, .pol = { .root_fd = -1 } }
 	};
 	struct mos_cgroup cg = { 0 };
+	struct net_cgroup ncg = { .dirfd = -1 };
 	struct mos_err e = { "" };
 	sigset_t set, oldmask;
 	_cleanup_close_ int sfd = -1, tfd = -1;
@@ -876,6 +879,10 @@ int sandbox_run(const struct sandbox_config *c)
 	if (pipe2(p.go, O_CLOEXEC) < 0 || pipe2(p.status, O_CLOEXEC) < 0 ||
 	    pipe2(p.err, O_CLOEXEC) < 0) {
 		mos_err("cannot create pipes: %s", strerror(errno));
+		goto out;
+	}
+	if (c->net_cgroup && net_cgroup_create(&ncg, c->net_cgroup, &e) < 0) {
+		mos_err("%s", e.msg);
 		goto out;
 	}
 	if (c->limits->cgroup_pids || c->limits->cgroup_memory) {
@@ -927,7 +934,8 @@ int sandbox_run(const struct sandbox_config *c)
 	close(p.status[1]);
 	close(p.err[1]);
 	p.go[0] = p.status[1] = p.err[1] = -1;
-	if ((cg.ndirs && cgroup_attach(&cg, s.init, &e) < 0)) {
+	if ((cg.ndirs && cgroup_attach(&cg, s.init, &e) < 0) ||
+	    (c->net_cgroup && net_cgroup_attach(&ncg, s.init, &e) < 0)) {
 		mos_err("cannot move the sandbox into its cgroup: %s", e.msg);
 		kill(s.init, SIGKILL);
 		reap_all_children();
@@ -1004,6 +1012,7 @@ out:
 		closep(&p.err[i]);
 	}
 	cgroup_destroy(&cg);
+	net_cgroup_destroy(&ncg);
 	landlock_plan_release(&fallback);
 	return ret;
 }

@@ -44,6 +44,8 @@ struct sandbox_config {
 	 * filter last and mosctl serves it from a thread. */
 	const struct unotify_policy *supervise;
 	const struct unotify_hooks *hooks; /* its deciders and recorders, or NULL */
+	/* --backend bpf: these network rules as cgroup BPF (net_cgroup.h). */
+	const struct unotify_policy *net_cgroup;
 	const struct sock_fprog *seccomp;
 	const struct limits_plan *limits;
 	const struct mos_cgroup_caps *cgcaps;

@@ -94,8 +94,8 @@ static void add_ask_paths(const struct mos_policy *p, struct unotify_plan *up,
 }
 
 int unotify_plan_build(const struct mos_policy *p, const struct landlock_grants *g,
-		       struct unotify_plan *up, struct mos_fs_view *view, struct mos_report *rep,
-		       struct mos_err *e)
+		       struct unotify_plan *up, struct mos_fs_view *view, const char *who,
+		       struct mos_report *rep, struct mos_err *e)
 {
 	int r;
 
@@ -144,13 +144,16 @@ int unotify_plan_build(const struct mos_policy *p, const struct landlock_grants 
 	}
 	if (up->hosts) {
 		view->hosts = xstrdup(up->hosts);
-		report_add(rep, "supervisor: those names are pinned in the sandbox's /etc/hosts, "
-				"so it resolves them to the addresses allowed");
+		report_add(rep,
+			   "%s: those names are pinned in the sandbox's /etc/hosts, so it "
+			   "resolves them to the addresses allowed",
+			   who);
 	}
 	report_add(rep,
-		   "supervisor: TCP connect to %zu address:port rule(s) and bind to %zu "
-		   "port(s); any other TCP connect or bind fails with EACCES",
-		   up->nconnect, up->nbind);
+		   "%s: TCP connect to %zu address:port rule(s) and bind to %zu "
+		   "port(s); any other TCP connect or bind fails with EACCES%s",
+		   who, up->nconnect, up->nbind,
+		   p->allow_udp && up->nconnect ? "; UDP to those destinations only" : "");
 	up->pol = (struct unotify_policy){
 		.read = (const char *const *)up->read,
 		.write = (const char *const *)up->write,

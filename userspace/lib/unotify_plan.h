@@ -28,11 +28,12 @@ struct unotify_plan {
  * Compile P for the supervisor from G (landlock_plan_without_ruleset()'s
  * grants).  Names in --net-allow are resolved here.  The ask paths (and, to
  * learn, "/") are made writable and executable in VIEW: the supervisor
- * decides them.  0, or -errno with E set.
+ * decides them.  WHO names the mechanism in REP ("supervisor", "cgroup BPF").
+ * 0, or -errno with E set.
  */
 int unotify_plan_build(const struct mos_policy *p, const struct landlock_grants *g,
-		       struct unotify_plan *up, struct mos_fs_view *view, struct mos_report *rep,
-		       struct mos_err *e);
+		       struct unotify_plan *up, struct mos_fs_view *view, const char *who,
+		       struct mos_report *rep, struct mos_err *e);
 void unotify_plan_free(struct unotify_plan *up);
 
 #endif /* MOS_UNOTIFY_PLAN_H */

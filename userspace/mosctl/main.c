@@ -206,7 +206,7 @@ static int cmd_version(void)
 	printf("cgroup memory:     %s\n",
 	       f->cgroup_memory ? (f->cgroup_memory == 2 ? "v2" : "v1") : "not writable here");
 	printf("BPF LSM:           %s\n", f->bpf_lsm);
-	printf("backends:          auto, landlock, unotify\n");
+	printf("backends:          auto, landlock, unotify, bpf (files: Landlock; network: cgroup BPF)\n");
 	/* What `run --on local` (an embedded mosd --stdio) needs here. */
 	if (access("/dev/fuse", F_OK) < 0)
 		printf("remote (--on local): no: no /dev/fuse (CONFIG_FUSE_FS)\n");

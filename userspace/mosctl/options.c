@@ -97,7 +97,8 @@ void options_usage(FILE *out, const char *sub)
 		"      --policy FILE        a JSON policy; flags add to it\n"
 		"      --backend B          auto (Landlock, or the supervisor where the kernel\n"
 		"                           has no Landlock), landlock, unotify (the\n"
-		"                           supervisor: seccomp user notification)\n"
+		"                           supervisor: seccomp user notification), bpf\n"
+		"                           (network rules as cgroup BPF; root)\n"
 		"      --ask fs:PATH|net    wait for an answer before any access beneath PATH,\n"
 		"                           or a TCP connect/bind no rule allows (supervisor)\n"
 		"      --decider CMD        ask CMD (one JSON line per question, one answer\n"
@@ -206,7 +207,7 @@ static int apply(struct run_opts *o, const struct flag *f, struct mos_err *e)
 		if (mos_backend_parse(f->arg, &o->backend) < 0) {
 			mos_err_set(e,
 				    "--backend: unknown backend '%s' (available here: "
-				    "auto, landlock, unotify)",
+				    "auto, landlock, unotify, bpf)",
 				    f->arg);
 			return -EINVAL;
 		}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * net_cgroup.h - the bpf backend's network rules on kernels without a
+ * usable BPF LSM: a cgroup v2 directory of the sandbox's own with
+ * bpf/net_cgroup.bpf.c attached (connect, sendmsg, bind; IPv4 and IPv6),
+ * its maps filled from the rules the supervisor would use (addresses
+ * resolved once, at start).  Needs permission to create a cgroup (root, or
+ * a delegated subtree).
+ */
+#ifndef MOS_NET_CGROUP_H
+#define MOS_NET_CGROUP_H
+
+#include <sys/types.h>
+
+#include "policy.h"
+#include "unotify.h"
+
+struct net_cgroup_bpf;
+
+struct net_cgroup {
+	struct net_cgroup_bpf *skel;
+	int dirfd;
+	char path[4096];
+};
+
+/* Create the cgroup and attach the programs with POL's rules.  0 or -errno
+ * with E set. */
+int net_cgroup_create(struct net_cgroup *nc, const struct unotify_policy *pol, struct mos_err *e);
+/* Move PID (the sandbox's init, before it goes on) into it. */
+int net_cgroup_attach(struct net_cgroup *nc, pid_t pid, struct mos_err *e);
+/* Detach and remove (the sandbox's processes are gone). */
+void net_cgroup_destroy(struct net_cgroup *nc);
+
+#endif /* MOS_NET_CGROUP_H */
