@@ -95,7 +95,7 @@ static int child_open_errno(const char *path)
 int main(void)
 {
 	const char *secret = "/tmp/secret", *other = "/tmp/other";
-	struct file_lsm *skel;
+	struct file_lsm_bpf *skel;
 	struct ring_buffer *rb = NULL;
 	struct inode_key key = { .domain = 7 };
 	struct stat st;
@@ -110,12 +110,12 @@ int main(void)
 		printf("Bail out! cannot make the test files: %s\n", strerror(errno));
 		return 1;
 	}
-	skel = file_lsm__open_and_load();
+	skel = file_lsm_bpf__open_and_load();
 	result(skel != NULL, "bpf/file_lsm.bpf.o loads (BPF LSM, task storage, ring buffer)",
 	       skel ? NULL : "%s", strerror(errno));
 	if (!skel)
 		return 1;
-	err = file_lsm__attach(skel);
+	err = file_lsm_bpf__attach(skel);
 	result(err == 0, "its LSM programs attach (file_open, task_alloc)", err ? "%s" : NULL,
 	       strerror(-err));
 	if (err)
@@ -151,6 +151,6 @@ int main(void)
 	result(ndenials == 2 && skel->bss->dropped == 0, "the ring buffer reports each denial once",
 	       "%d records, %llu dropped", ndenials, (unsigned long long)skel->bss->dropped);
 	ring_buffer__free(rb);
-	file_lsm__destroy(skel);
+	file_lsm_bpf__destroy(skel);
 	return failed ? 1 : 0;
 }
