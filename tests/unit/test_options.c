@@ -491,7 +491,7 @@ static const struct err_case err_cases[] = {
 	{ { "-w", "" }, "--write" },
 	{ { "--deny", "" }, "--deny" },
 	{ { "-C", "" }, "--cwd" },
-	{ { "--backend", "bpf" }, "--backend" },
+	{ { "--backend", "ebpf" }, "--backend" },
 	{ { "--backend", "Landlock" }, "--backend" },
 	{ { "--backend", "" }, "--backend" },
 };

@@ -158,6 +158,8 @@ static void test_backend(void **state)
 	assert_int_equal(b, MOS_BACKEND_LANDLOCK);
 	assert_int_equal(mos_backend_parse("unotify", &b), 0);
 	assert_int_equal(b, MOS_BACKEND_UNOTIFY);
+	assert_int_equal(mos_backend_parse("bpf", &b), 0);
+	assert_int_equal(b, MOS_BACKEND_BPF);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		b = (enum mos_backend)42;
 		if (mos_backend_parse(bad[i], &b) != -EINVAL)
@@ -167,6 +169,7 @@ static void test_backend(void **state)
 	/* names round-trip */
 	assert_string_equal(mos_backend_name(MOS_BACKEND_AUTO), "auto");
 	assert_string_equal(mos_backend_name(MOS_BACKEND_UNOTIFY), "unotify");
+	assert_string_equal(mos_backend_name(MOS_BACKEND_BPF), "bpf");
 	assert_string_equal(mos_backend_name(MOS_BACKEND_LANDLOCK), "landlock");
 	for (int i = MOS_BACKEND_AUTO; i <= MOS_BACKEND_LANDLOCK; i++) {
 		assert_int_equal(mos_backend_parse(mos_backend_name((enum mos_backend)i), &b), 0);
