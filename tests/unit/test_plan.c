@@ -147,7 +147,7 @@ static void test_env_empty(void **state)
 
 static void test_backend(void **state)
 {
-	static const char *const bad[] = { "",	      "Auto",	 "LANDLOCK", "landlock ",    "bpf",
+	static const char *const bad[] = { "",	      "Auto",	 "LANDLOCK", "landlock ",    "ebpf",
 					   "Unotify", "seccomp", "none",     "auto,landlock" };
 	enum mos_backend b = (enum mos_backend)42;
 
