@@ -68,6 +68,30 @@ static int on_denial(void *ctx, void *data, size_t len)
 	return 0;
 }
 
+/* errno of open(PATH, FLAGS), 0 when it opened. */
+static int open_flags_errno(const char *path, int flags)
+{
+	int fd = open(path, flags | O_CLOEXEC);
+
+	if (fd < 0)
+		return errno;
+	close(fd);
+	return 0;
+}
+
+/* The kernel's s_dev of PATH's filesystem and its inode, as a map key. */
+static struct inode_key key_of(__u32 domain, const char *path)
+{
+	struct stat st;
+	struct inode_key k = { .domain = domain };
+
+	if (stat(path, &st) == 0) {
+		k.dev = (major(st.st_dev) << 20) | minor(st.st_dev);
+		k.ino = st.st_ino;
+	}
+	return k;
+}
+
 /* errno of open(PATH), 0 when it opened. */
 static int open_errno(const char *path)
 {
@@ -103,7 +127,7 @@ int main(void)
 	__u8 one = 1;
 	int pidfd, err, e;
 
-	printf("TAP version 13\n1..6\n");
+	printf("TAP version 13\n1..9\n");
 	fflush(stdout);
 	if (open(secret, O_CREAT | O_WRONLY | O_CLOEXEC, 0644) < 0 ||
 	    open(other, O_CREAT | O_WRONLY | O_CLOEXEC, 0644) < 0 || stat(secret, &st) < 0) {
@@ -150,6 +174,61 @@ int main(void)
 		ring_buffer__poll(rb, 100);
 	result(ndenials == 2 && skel->bss->dropped == 0, "the ring buffer reports each denial once",
 	       "%d records, %llu dropped", ndenials, (unsigned long long)skel->bss->dropped);
+
+	/*
+	 * Domain 9 enforces rules: read beneath /tmp/ro (except its secret),
+	 * read and write beneath /tmp/rw, nothing else; then read on "/" too,
+	 * which a file on another mount (/proc) reaches by the walk crossing
+	 * mount points.
+	 */
+	{
+		__u32 d9 = 9, enforce = 1, rd = 1, rw = 1 | 4;
+		int gfd = bpf_map__fd(skel->maps.granted_inodes);
+		int dfd = bpf_map__fd(skel->maps.denied_inodes);
+		struct inode_key k;
+		int e1, e2, e3, e4, e5, e6;
+
+		mkdir("/tmp/ro", 0755);
+		mkdir("/tmp/ro/a", 0755);
+		mkdir("/tmp/ro/a/b", 0755);
+		mkdir("/tmp/rw", 0755);
+		close(open("/tmp/ro/f", O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
+		close(open("/tmp/ro/a/b/deep", O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
+		close(open("/tmp/ro/secret", O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
+		close(open("/tmp/rw/f", O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
+		k = key_of(9, "/tmp/ro");
+		bpf_map_update_elem(gfd, &k, &rd, BPF_ANY);
+		k = key_of(9, "/tmp/rw");
+		bpf_map_update_elem(gfd, &k, &rw, BPF_ANY);
+		k = key_of(9, "/tmp/ro/secret");
+		bpf_map_update_elem(dfd, &k, &one, BPF_ANY);
+		bpf_map_update_elem(bpf_map__fd(skel->maps.domain_flags), &d9, &enforce, BPF_ANY);
+		bpf_map_update_elem(bpf_map__fd(skel->maps.domains), &pidfd, &d9, BPF_ANY);
+		e1 = open_flags_errno("/tmp/ro/f", O_RDONLY);
+		e2 = open_flags_errno("/tmp/ro/a/b/deep", O_RDONLY);
+		e3 = open_flags_errno("/tmp/ro/f", O_WRONLY);
+		e4 = open_flags_errno("/tmp/rw/f", O_RDWR);
+		e5 = open_flags_errno("/tmp/other", O_RDONLY);
+		e6 = open_flags_errno("/tmp/ro/secret", O_RDONLY);
+		result(e1 == 0 && e2 == 0 && e4 == 0,
+		       "rules: granted read beneath a directory (3 levels down), read+write "
+		       "beneath another",
+		       "%s, %s, %s", strerror(e1), strerror(e2), strerror(e4));
+		result(e3 == EACCES && e5 == EACCES && e6 == EACCES,
+		       "rules: no write where only read is granted, nothing ungranted, a deny "
+		       "beneath a grant wins",
+		       "%s, %s, %s", strerror(e3), strerror(e5), strerror(e6));
+		k = key_of(9, "/");
+		bpf_map_update_elem(gfd, &k, &rd, BPF_ANY);
+		e1 = open_flags_errno("/proc/version", O_RDONLY);
+		e2 = open_flags_errno("/tmp/other", O_RDONLY);
+		e3 = open_flags_errno("/tmp/other", O_WRONLY);
+		result(e1 == 0 && e2 == 0 && e3 == EACCES,
+		       "rules: read granted on / reaches files on other mounts (/proc, the /tmp "
+		       "tmpfs), write still refused",
+		       "%s, %s, %s", strerror(e1), strerror(e2), strerror(e3));
+		bpf_map_delete_elem(bpf_map__fd(skel->maps.domains), &pidfd);
+	}
 	ring_buffer__free(rb);
 	file_lsm_bpf__destroy(skel);
 	return failed ? 1 : 0;
