@@ -166,6 +166,22 @@ static const char *attr_outside(char *const *keep, size_t nkeep, uint64_t set, i
 }
 
 /*
+ * A detached tmpfs mount (nosuid, nodev, noexec) of SIZE, its root of MODE
+ * (NULL: tmpfs's default): the mount fd, or -1 with errno set.
+ */
+static int detached_tmpfs(const char *mode, const char *size)
+{
+	_cleanup_close_ int fsfd = fsopen("tmpfs", FSOPEN_CLOEXEC);
+
+	if (fsfd < 0 || (mode && fsconfig(fsfd, FSCONFIG_SET_STRING, "mode", mode, 0) < 0) ||
+	    fsconfig(fsfd, FSCONFIG_SET_STRING, "size", size, 0) < 0 ||
+	    fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return -1;
+	return fsmount(fsfd, FSMOUNT_CLOEXEC,
+		       MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+}
+
+/*
  * Hide each masked path under a clone of one small tmpfs: its root
  * directory and its one file "f" have mode 000 and the mount is read-only,
  * so nobody without CAP_DAC_OVERRIDE (the sandbox has no capabilities) can
@@ -173,20 +189,14 @@ static const char *attr_outside(char *const *keep, size_t nkeep, uint64_t set, i
  */
 static const char *mask_paths(const struct mos_fs_view *v, int *err)
 {
-	_cleanup_close_ int fsfd = -1, mnt = -1, file = -1;
+	_cleanup_close_ int mnt = -1, file = -1;
 	struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
 	const char *step = NULL;
 
 	if (!v->nmasked)
 		return NULL;
-	fsfd = fsopen("tmpfs", FSOPEN_CLOEXEC);
-	if (fsfd < 0 || fsconfig(fsfd, FSCONFIG_SET_STRING, "mode", "0", 0) < 0 ||
-	    fsconfig(fsfd, FSCONFIG_SET_STRING, "size", "4k", 0) < 0 ||
-	    fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-		step = "creating a tmpfs to hide denied paths";
-	else if ((mnt = fsmount(fsfd, FSMOUNT_CLOEXEC,
-				MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)) < 0)
-		step = "mounting the tmpfs that hides denied paths";
+	if ((mnt = detached_tmpfs("0", "4k")) < 0)
+		step = "creating the tmpfs that hides denied paths";
 	else if ((file = openat(mnt, "f", O_CREAT | O_EXCL | O_RDONLY | O_CLOEXEC, 0)) < 0 ||
 		 fchmod(file, 0) < 0 || close(take_fd(&file)) < 0)
 		step = "creating the empty file that hides denied files";
@@ -228,18 +238,14 @@ static const char *pin_hosts(const char *lines, int *err)
 	static const char head[] = "# pinned by mosctl (--net-allow)\n";
 	struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
 	_cleanup_close_ int in = open("/etc/hosts", O_RDONLY | O_CLOEXEC);
-	_cleanup_close_ int fsfd = -1, mnt = -1, fd = -1, tree = -1;
+	_cleanup_close_ int mnt = -1, fd = -1, tree = -1;
 	char buf[65536];
 	ssize_t n;
 
 	if (in < 0)
 		return NULL;
 	/* a tmpfs of its own (a memfd's mount cannot be bound here) */
-	fsfd = fsopen("tmpfs", FSOPEN_CLOEXEC);
-	if (fsfd < 0 || fsconfig(fsfd, FSCONFIG_SET_STRING, "size", "1m", 0) < 0 ||
-	    fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0 ||
-	    (mnt = fsmount(fsfd, FSMOUNT_CLOEXEC,
-			   MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)) < 0 ||
+	if ((mnt = detached_tmpfs(NULL, "1m")) < 0 ||
 	    (fd = openat(mnt, "hosts", O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0444)) < 0 ||
 	    write_all(fd, head, sizeof(head) - 1) < 0 || write_all(fd, lines, strlen(lines)) < 0) {
 		*err = errno;

@@ -763,7 +763,9 @@ static int own_fd_link(const struct req *q, const char *abs);
  */
 static int canonicalize(struct sup *s, struct req *q, const char *abs, bool follow, char **out)
 {
-	_cleanup_free_ char *todo = xstrdup(abs), *done = xstrdup("");
+	/* LEFT holds what is still to resolve, from NEXT on; DONE is resolved */
+	_cleanup_free_ char *left = xstrdup(abs), *done = xstrdup("");
+	char *next = left;
 	char target[PATH_MAX], cand[PATH_MAX + NAME_MAX + 2], self[64];
 	int links = 0;
 
@@ -793,7 +795,7 @@ static int canonicalize(struct sup *s, struct req *q, const char *abs, bool foll
 		struct open_how how = { .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
 					.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS };
 		_cleanup_close_ int fd = -1;
-		char *comp = todo, *rest;
+		char *comp = next, *rest;
 		const char *proc;
 		struct stat st;
 		ssize_t n;
@@ -810,7 +812,7 @@ static int canonicalize(struct sup *s, struct req *q, const char *abs, bool foll
 		while (*rest == '/')
 			rest++;
 		if (!strcmp(comp, ".")) {
-			memmove(todo, rest, strlen(rest) + 1);
+			next = rest;
 			continue;
 		}
 		if (!strcmp(comp, "..")) {
@@ -818,7 +820,7 @@ static int canonicalize(struct sup *s, struct req *q, const char *abs, bool foll
 
 			if (slash)
 				*slash = '\0';
-			memmove(todo, rest, strlen(rest) + 1);
+			next = rest;
 			continue;
 		}
 		if ((size_t)snprintf(cand, sizeof(cand), "%s/%s", done, comp) >= PATH_MAX)
@@ -827,7 +829,7 @@ static int canonicalize(struct sup *s, struct req *q, const char *abs, bool foll
 		if (proc) {
 			free(done);
 			done = xstrdup(proc);
-			memmove(todo, rest, strlen(rest) + 1);
+			next = rest;
 			continue;
 		}
 		if (!*rest && (!follow || own_fd_link(q, cand) >= 0)) {
@@ -845,7 +847,7 @@ static int canonicalize(struct sup *s, struct req *q, const char *abs, bool foll
 			done = steal_pointer(&joined);
 			if (fd < 0)
 				break;
-			memmove(todo, rest, strlen(rest) + 1);
+			next = rest;
 			continue;
 		}
 		if (++links > MAX_LINKS)
@@ -862,10 +864,10 @@ static int canonicalize(struct sup *s, struct req *q, const char *abs, bool foll
 			break;
 		}
 		{
-			_cleanup_free_ char *next = xasprintf("%s/%s", target, rest);
+			char *spliced = xasprintf("%s/%s", target, rest);
 
-			free(todo);
-			todo = steal_pointer(&next);
+			free(left);
+			left = next = spliced;
 		}
 		if (target[0] == '/')
 			done[0] = '\0';
@@ -1052,6 +1054,16 @@ static bool follows_last(__u64 flags)
 	return !(flags & O_NOFOLLOW) && (flags & (O_CREAT | O_EXCL)) != (O_CREAT | O_EXCL);
 }
 
+/*
+ * CANON is a directory on the way to a root that no root holds and nothing
+ * denies: what stat and readlink may look at besides the roots.
+ */
+static bool above_a_root(struct sup *s, struct req *q, const char *canon)
+{
+	return !find_root(s, canon, UNOTIFY_LOOK) && on_the_way(s, canon) &&
+	       check_real(s, q, canon, UNOTIFY_LOOK) == 0;
+}
+
 /* open_beneath() of a path canonicalize() gave. */
 static int open_canon(struct sup *s, struct req *q, const char *canon, enum unotify_access access,
 		      __u64 flags, __u64 mode, bool primary)
@@ -1065,8 +1077,7 @@ static int open_canon(struct sup *s, struct req *q, const char *canon, enum unot
 	const struct sup_root *root;
 	int err;
 
-	if (access == UNOTIFY_LOOK && !find_root(s, canon, access) && on_the_way(s, canon) &&
-	    check_real(s, q, canon, UNOTIFY_LOOK) == 0) {
+	if (access == UNOTIFY_LOOK && above_a_root(s, q, canon)) {
 		if (primary)
 			note_path(q, canon, access);
 		/* a directory above a root: looked at from the sandbox's "/" */
@@ -1148,8 +1159,7 @@ static int open_parent(struct sup *s, struct req *q, const char *abs)
 
 struct answer {
 	__s64 val;
-	__s32 error;
-	bool cont;  /* SECCOMP_USER_NOTIF_FLAG_CONTINUE (execve only) */
+	bool cont; /* SECCOMP_USER_NOTIF_FLAG_CONTINUE: metadata calls, O_PATH, execve, sends as they are */
 	int inject; /* >= 0: send this fd with ADDFD_FLAG_SEND */
 	__u32 newfd_flags;
 };
@@ -1345,9 +1355,7 @@ static int do_look(struct sup *s, struct req *q, int dirfd, __u64 path_addr, boo
 		err = canonicalize(s, q, abs, !nofollow, &canon);
 	if (err)
 		return err;
-	if (own_fd_link(q, canon) < 0 &&
-	    !(on_the_way(s, canon) && !find_root(s, canon, UNOTIFY_LOOK) &&
-	      check_real(s, q, canon, UNOTIFY_LOOK) == 0)) {
+	if (own_fd_link(q, canon) < 0 && !above_a_root(s, q, canon)) {
 		if (!allowed(s, q, canon, UNOTIFY_LOOK, true))
 			return not_there(s, canon) ? -ENOENT : -EACCES;
 	} else {
@@ -1811,21 +1819,23 @@ static int do_addr(struct sup *s, struct req *q, int sockfd, __u64 addr, __u64 l
 #define MAX_DATAGRAM (256 * 1024)
 #define MAX_IOV 64
 
+/* datagram_socket()'s answer when the call goes on as it is. */
+#define SEND_AS_IS INT_MIN
+
 /*
  * Our duplicate of the caller's socket FD if it is an IPv4/IPv6 datagram
- * socket, whose destinations we check; otherwise -1 with *CONT set: for a
- * stream socket the kernel ignores a destination address, and unix
- * datagram sockets are not scoped (--allow-unix says so), so the call goes
- * on as it is.
+ * socket, whose destinations we check, or -errno; otherwise SEND_AS_IS with
+ * A set to let the call go on: for a stream socket the kernel ignores a
+ * destination address, and unix datagram sockets are not scoped
+ * (--allow-unix says so).
  */
-static int datagram_socket(struct sup *s, struct req *q, int fd, bool *cont)
+static int datagram_socket(struct sup *s, struct req *q, int fd, struct answer *a)
 {
 	struct sockaddr_storage me;
 	socklen_t ml = sizeof(me);
 	_cleanup_close_ int dup = child_fd(s, q, fd);
 	int type;
 
-	*cont = false;
 	if (dup < 0)
 		return dup;
 	type = sock_type(dup);
@@ -1833,8 +1843,8 @@ static int datagram_socket(struct sup *s, struct req *q, int fd, bool *cont)
 		return type;
 	if (type != SOCK_DGRAM || getsockname(dup, (struct sockaddr *)&me, &ml) < 0 ||
 	    (me.ss_family != AF_INET && me.ss_family != AF_INET6)) {
-		*cont = true;
-		return -1;
+		a->cont = true;
+		return SEND_AS_IS;
 	}
 	return take_fd(&dup);
 }
@@ -1862,16 +1872,11 @@ static int do_sendto(struct sup *s, struct req *q, int fd, __u64 buf_addr, __u64
 	struct sockaddr_storage ss;
 	_cleanup_free_ char *buf = NULL;
 	_cleanup_close_ int sock = -1;
-	bool cont;
 	int err;
 
-	sock = datagram_socket(s, q, fd, &cont);
-	if (cont) {
-		a->cont = true;
-		return 0;
-	}
+	sock = datagram_socket(s, q, fd, a);
 	if (sock < 0)
-		return sock;
+		return sock == SEND_AS_IS ? 0 : sock;
 	if (len > MAX_DATAGRAM)
 		return -EMSGSIZE;
 	err = addr ? read_inet_addr(s, q, addr, addrlen, &ss) : 0;
@@ -1901,16 +1906,11 @@ static int do_sendmsg(struct sup *s, struct req *q, int fd, __u64 msg_addr, int 
 	_cleanup_free_ char *buf = NULL;
 	_cleanup_close_ int sock = -1;
 	size_t total = 0;
-	bool cont;
 	int err;
 
-	sock = datagram_socket(s, q, fd, &cont);
-	if (cont) {
-		a->cont = true;
-		return 0;
-	}
+	sock = datagram_socket(s, q, fd, a);
 	if (sock < 0)
-		return sock;
+		return sock == SEND_AS_IS ? 0 : sock;
 	err = read_child_mem(s, q, msg_addr, &mh, sizeof(mh));
 	if (err)
 		return err;
@@ -1949,16 +1949,12 @@ static int do_sendmsg(struct sup *s, struct req *q, int fd, __u64 msg_addr, int 
  * resolver) send one at a time, which is checked. */
 static int do_sendmmsg(struct sup *s, struct req *q, int fd, struct answer *a)
 {
-	bool cont;
-	int sock = datagram_socket(s, q, fd, &cont);
+	int sock = datagram_socket(s, q, fd, a);
 
-	if (cont) {
-		a->cont = true;
-		return 0;
-	}
-	if (sock >= 0)
-		close(sock);
-	return sock < 0 ? sock : -ENOSYS;
+	if (sock < 0)
+		return sock == SEND_AS_IS ? 0 : sock;
+	close(sock);
+	return -ENOSYS;
 }
 
 static int handle(struct sup *s, struct req *q, struct answer *a)
