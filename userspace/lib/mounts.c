@@ -182,16 +182,70 @@ static int detached_tmpfs(const char *mode, const char *size)
 }
 
 /*
+ * A clone of NAME ("": the root) in the detached mount MNT, to move over a
+ * path: the tree's fd, or -1 with errno set.  Kernels before 6.15 clone only
+ * mounts attached in the caller's namespace and refuse a detached one with
+ * EINVAL: there MNT is attached over ANCHOR first (once: *ATTACHED says
+ * where), and the caller unmounts it from there once it holds every clone it
+ * needs (clones live on without their source).  Only this thread runs in the
+ * sandbox's mount namespace meanwhile, so nothing else sees ANCHOR covered.
+ */
+static int clone_detached(int mnt, const char *name, const char *anchor, const char **attached)
+{
+	unsigned int flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (*name ? 0 : AT_EMPTY_PATH);
+	int tree = open_tree(mnt, name, flags);
+
+	if (tree >= 0 || errno != EINVAL || *attached || !anchor)
+		return tree;
+	if (move_mount(mnt, "", AT_FDCWD, anchor, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return -1;
+	*attached = anchor;
+	return open_tree(mnt, name, flags);
+}
+
+/* Unmount what clone_detached attached over ATTACHED (NULL: nothing). */
+static int detach_anchor(const char *attached)
+{
+	return attached ? umount2(attached, MNT_DETACH | UMOUNT_NOFOLLOW) : 0;
+}
+
+/*
+ * Where clone_detached may attach the hiding tmpfs for a moment: a masked
+ * directory, or the directory of a masked file, but never "/" (a mount over
+ * the root is not where lookups of "/" go, so it could not be unmounted by
+ * that name).  NULL when every masked path is a file directly in "/".
+ */
+static char *mask_anchor(const struct mos_fs_view *v)
+{
+	for (size_t i = 0; i < v->nmasked; i++) {
+		const char *p = v->masked[i], *slash = strrchr(p, '/');
+		struct stat st;
+
+		if (lstat(p, &st) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode) && strcmp(p, "/"))
+			return xstrdup(p);
+		if (slash && slash != p)
+			return xstrndup(p, (size_t)(slash - p));
+	}
+	return NULL;
+}
+
+/*
  * Hide each masked path under a clone of one small tmpfs: its root
  * directory and its one file "f" have mode 000 and the mount is read-only,
  * so nobody without CAP_DAC_OVERRIDE (the sandbox has no capabilities) can
- * read, list, change or chmod them.
+ * read, list, change or chmod them.  All clones are made before the first
+ * is moved into place (see clone_detached).
  */
 static const char *mask_paths(const struct mos_fs_view *v, int *err)
 {
 	_cleanup_close_ int mnt = -1, file = -1;
+	_cleanup_free_ char *anchor = NULL;
+	_cleanup_free_ int *trees = NULL;
+	_cleanup_free_ const char **kinds = NULL;
 	struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
-	const char *step = NULL;
+	const char *step = NULL, *attached = NULL;
 
 	if (!v->nmasked)
 		return NULL;
@@ -207,25 +261,43 @@ static const char *mask_paths(const struct mos_fs_view *v, int *err)
 		*err = errno;
 		return step;
 	}
+	/* What to hide with what, looked up before anything covers the anchor. */
+	anchor = mask_anchor(v);
+	kinds = xcalloc(v->nmasked, sizeof(*kinds));
 	for (size_t i = 0; i < v->nmasked; i++) {
 		struct stat st;
-		int tree;
 
-		if (lstat(v->masked[i], &st) < 0)
-			continue; /* gone since mosctl looked: nothing to hide */
-		tree = open_tree(mnt, S_ISDIR(st.st_mode) ? "" : "f",
-				 OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
-					 (S_ISDIR(st.st_mode) ? AT_EMPTY_PATH : 0));
-		if (tree < 0 ||
-		    move_mount(tree, "", AT_FDCWD, v->masked[i], MOVE_MOUNT_F_EMPTY_PATH) < 0) {
-			*err = errno;
-			if (tree >= 0)
-				close(tree);
-			return "hiding a denied path";
-		}
-		close(tree);
+		/* absent: gone since mosctl looked, nothing to hide */
+		kinds[i] = lstat(v->masked[i], &st) < 0 ? NULL : S_ISDIR(st.st_mode) ? "" : "f";
 	}
-	return NULL;
+	trees = xcalloc(v->nmasked, sizeof(*trees));
+	for (size_t i = 0; i < v->nmasked; i++)
+		trees[i] = -1;
+	for (size_t i = 0; i < v->nmasked; i++) {
+		if (!kinds[i])
+			continue;
+		trees[i] = clone_detached(mnt, kinds[i], anchor, &attached);
+		if (trees[i] < 0) {
+			*err = errno;
+			step = "hiding a denied path";
+			break;
+		}
+	}
+	if (detach_anchor(attached) < 0 && !step) {
+		*err = errno;
+		step = "unmounting the hiding tmpfs from where it was cloned";
+	}
+	for (size_t i = 0; i < v->nmasked; i++) {
+		if (trees[i] < 0)
+			continue;
+		if (!step &&
+		    move_mount(trees[i], "", AT_FDCWD, v->masked[i], MOVE_MOUNT_F_EMPTY_PATH) < 0) {
+			*err = errno;
+			step = "hiding a denied path";
+		}
+		close(trees[i]);
+	}
+	return step;
 }
 
 /*
@@ -239,6 +311,7 @@ static const char *pin_hosts(const char *lines, int *err)
 	struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
 	_cleanup_close_ int in = open("/etc/hosts", O_RDONLY | O_CLOEXEC);
 	_cleanup_close_ int mnt = -1, fd = -1, tree = -1;
+	const char *attached = NULL;
 	char buf[65536];
 	ssize_t n;
 
@@ -258,7 +331,12 @@ static const char *pin_hosts(const char *lines, int *err)
 		}
 	closep(&fd);
 	if (mount_setattr(mnt, "", AT_EMPTY_PATH, &ro, sizeof(ro)) < 0 ||
-	    (tree = open_tree(mnt, "hosts", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC)) < 0 ||
+	    (tree = clone_detached(mnt, "hosts", "/etc", &attached)) < 0) {
+		*err = errno;
+		detach_anchor(attached);
+		return "mounting the sandbox's /etc/hosts";
+	}
+	if (detach_anchor(attached) < 0 ||
 	    move_mount(tree, "", AT_FDCWD, "/etc/hosts", MOVE_MOUNT_F_EMPTY_PATH) < 0) {
 		*err = errno;
 		return "mounting the sandbox's /etc/hosts";
