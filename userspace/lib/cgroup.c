@@ -254,6 +254,8 @@ int cgroup_create(struct mos_cgroup *cg, const struct mos_cgroup_caps *caps,
 			goto fail;
 		cg->pids = true;
 		cg->version = caps->pids_version;
+		if (caps->pids_version == 2)
+			cg->v2_dir = dir;
 	}
 	if (lim->memory && caps->memory_version) {
 		bool v2 = caps->memory_version == 2;
@@ -273,6 +275,8 @@ int cgroup_create(struct mos_cgroup *cg, const struct mos_cgroup_caps *caps,
 		if (r < 0)
 			goto fail;
 		cg->memory = true;
+		if (v2)
+			cg->v2_dir = dir;
 		if (!cg->version)
 			cg->version = caps->memory_version;
 	}

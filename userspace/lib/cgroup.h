@@ -22,8 +22,9 @@ struct mos_cgroup {
 	int version;			 /* 0: none, 1 or 2 */
 	char *dirs[MOS_CGROUP_MAX_DIRS]; /* created directories */
 	size_t ndirs;
-	bool pids;   /* pids.max is in force */
-	bool memory; /* a memory limit is in force */
+	const char *v2_dir; /* the one of DIRS on the v2 hierarchy, or NULL */
+	bool pids;	    /* pids.max is in force */
+	bool memory;	    /* a memory limit is in force */
 };
 
 struct mos_cgroup_caps {

@@ -49,10 +49,11 @@ static int put_rules(struct net_cgroup *nc, const struct unotify_policy *pol)
 		const __u8 protos[2] = { IPPROTO_TCP, IPPROTO_UDP };
 
 		for (int j = 0; j < 2; j++) {
-			struct net_rule_key k = { .family = (__u8)(r->family == AF_UNSPEC ? 0
-										    : r->family),
-						  .proto = protos[j],
-						  .port = r->port };
+			struct net_rule_key k = {
+				.family = (__u8)(r->family == AF_UNSPEC ? 0 : r->family),
+				.proto = protos[j],
+				.port = r->port
+			};
 
 			if (r->family != AF_UNSPEC)
 				memcpy(k.addr, r->addr, r->family == AF_INET ? 4 : 16);
@@ -69,20 +70,24 @@ static int put_rules(struct net_cgroup *nc, const struct unotify_policy *pol)
 	return 0;
 }
 
-int net_cgroup_create(struct net_cgroup *nc, const struct unotify_policy *pol, struct mos_err *e)
+int net_cgroup_create(struct net_cgroup *nc, const struct unotify_policy *pol, const char *in_dir,
+		      struct mos_err *e)
 {
 	char base[3800];
 	int err;
 
 	memset(nc, 0, sizeof(*nc));
 	nc->dirfd = -1;
-	if (!cgroup_v2_dir(base, sizeof(base))) {
+	if (in_dir) {
+		snprintf(nc->path, sizeof(nc->path), "%s", in_dir);
+	} else if (!cgroup_v2_dir(base, sizeof(base))) {
 		mos_err_set(e, "--backend bpf: no cgroup v2 hierarchy is mounted (its network "
 			       "rules are cgroup BPF programs)");
 		return -ENOENT;
+	} else {
+		snprintf(nc->path, sizeof(nc->path), "%s/mosingar-net.%d", base, (int)getpid());
 	}
-	snprintf(nc->path, sizeof(nc->path), "%s/mosingar-net.%d", base, (int)getpid());
-	if (mkdir(nc->path, 0755) < 0) {
+	if (!in_dir && mkdir(nc->path, 0755) < 0) {
 		err = -errno;
 		mos_err_set(e, "--backend bpf: cannot create the cgroup %s: %s%s", nc->path,
 			    strerror(-err),
@@ -92,6 +97,7 @@ int net_cgroup_create(struct net_cgroup *nc, const struct unotify_policy *pol, s
 		nc->path[0] = '\0';
 		return err;
 	}
+	nc->own_dir = !in_dir;
 	nc->dirfd = open(nc->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	nc->skel = net_cgroup_bpf__open_and_load();
 	if (nc->dirfd < 0 || !nc->skel) {
@@ -101,13 +107,13 @@ int net_cgroup_create(struct net_cgroup *nc, const struct unotify_policy *pol, s
 		return err;
 	}
 	err = put_rules(nc, pol);
-#define ATTACH(p)                                                                           \
-	do {                                                                                \
-		if (!err) {                                                                 \
-			nc->skel->links.p = bpf_program__attach_cgroup(nc->skel->progs.p,   \
-								       nc->dirfd);          \
-			err = nc->skel->links.p ? 0 : -errno;                               \
-		}                                                                           \
+#define ATTACH(p)                                                                         \
+	do {                                                                              \
+		if (!err) {                                                               \
+			nc->skel->links.p =                                               \
+				bpf_program__attach_cgroup(nc->skel->progs.p, nc->dirfd); \
+			err = nc->skel->links.p ? 0 : -errno;                             \
+		}                                                                         \
 	} while (0)
 	ATTACH(connect4);
 	ATTACH(connect6);
@@ -127,6 +133,8 @@ int net_cgroup_attach(struct net_cgroup *nc, pid_t pid, struct mos_err *e)
 	char procs[4200], num[32];
 	int r;
 
+	if (!nc->own_dir)
+		return 0; /* the limits' cgroup: the sandbox is moved there already */
 	snprintf(procs, sizeof(procs), "%s/cgroup.procs", nc->path);
 	snprintf(num, sizeof(num), "%d", (int)pid);
 	r = write_file(procs, num);
@@ -142,7 +150,7 @@ void net_cgroup_destroy(struct net_cgroup *nc)
 		net_cgroup_bpf__destroy(nc->skel);
 	nc->skel = NULL;
 	closep(&nc->dirfd);
-	if (nc->path[0]) {
+	if (nc->path[0] && nc->own_dir) {
 		/* the sandbox's processes may take a moment to leave */
 		for (int i = 0; i < 100 && rmdir(nc->path) < 0 && errno == EBUSY; i++)
 			usleep(10000);

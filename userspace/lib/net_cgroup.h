@@ -10,6 +10,7 @@
 #ifndef MOS_NET_CGROUP_H
 #define MOS_NET_CGROUP_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "policy.h"
@@ -20,12 +21,19 @@ struct net_cgroup_bpf;
 struct net_cgroup {
 	struct net_cgroup_bpf *skel;
 	int dirfd;
+	bool own_dir; /* made here (else the limits' cgroup, not ours to move into or remove) */
 	char path[4096];
 };
 
-/* Create the cgroup and attach the programs with POL's rules.  0 or -errno
- * with E set. */
-int net_cgroup_create(struct net_cgroup *nc, const struct unotify_policy *pol, struct mos_err *e);
+/*
+ * Create the cgroup and attach the programs with POL's rules.  IN_DIR, when
+ * not NULL, is the sandbox's cgroup v2 directory for its limits (cgroup.h):
+ * a process is in one v2 cgroup only, so the programs go on that one rather
+ * than on a sibling that would take the sandbox out of its limits.  0 or
+ * -errno with E set.
+ */
+int net_cgroup_create(struct net_cgroup *nc, const struct unotify_policy *pol, const char *in_dir,
+		      struct mos_err *e);
 /* Move PID (the sandbox's init, before it goes on) into it. */
 int net_cgroup_attach(struct net_cgroup *nc, pid_t pid, struct mos_err *e);
 /* Detach and remove (the sandbox's processes are gone). */

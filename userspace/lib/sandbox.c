@@ -881,10 +881,6 @@ int sandbox_run(const struct sandbox_config *c)
 		mos_err("cannot create pipes: %s", strerror(errno));
 		goto out;
 	}
-	if (c->net_cgroup && net_cgroup_create(&ncg, c->net_cgroup, &e) < 0) {
-		mos_err("%s", e.msg);
-		goto out;
-	}
 	if (c->limits->cgroup_pids || c->limits->cgroup_memory) {
 		struct mos_limits lim = c->limits->lim;
 
@@ -896,6 +892,11 @@ int sandbox_run(const struct sandbox_config *c)
 			mos_err("cannot set up the sandbox's cgroup: %s", e.msg);
 			goto out;
 		}
+	}
+	/* after the limits' cgroup: on the v2 hierarchy, the programs go there */
+	if (c->net_cgroup && net_cgroup_create(&ncg, c->net_cgroup, cg.v2_dir, &e) < 0) {
+		mos_err("%s", e.msg);
+		goto out;
 	}
 
 	sigemptyset(&set);
@@ -1011,8 +1012,8 @@ out:
 		closep(&p.status[i]);
 		closep(&p.err[i]);
 	}
+	net_cgroup_destroy(&ncg); /* its programs may sit on the limits' cgroup */
 	cgroup_destroy(&cg);
-	net_cgroup_destroy(&ncg);
 	landlock_plan_release(&fallback);
 	return ret;
 }
