@@ -173,8 +173,13 @@ int mos_plan_build(const struct mos_policy *p, enum mos_backend b, struct mos_pl
 		report_add(&plan->rep, "/proc: the sandbox gets its own (new mount and pid "
 				       "namespaces), showing its own processes only; grant "
 				       "/proc as a whole, not /proc/self");
-	/* Without Landlock TCP rules or the supervisor, no IP socket may exist. */
-	so.deny_inet = !plan->supervise && abi < 4 && !(p->nnet_allow || p->nnet_bind);
+	/*
+	 * Without Landlock TCP rules, the supervisor or cgroup BPF (which
+	 * refuses every connect, sendmsg and bind that no rule allows), no IP
+	 * socket may exist.
+	 */
+	so.deny_inet = !plan->supervise && !plan->net_cgroup && abi < 4 &&
+		       !(p->nnet_allow || p->nnet_bind);
 	if (abi < 6) {
 		plan->need_pidns = true;
 		if (plan->supervise)
