@@ -53,9 +53,9 @@ TEST(timeout_kills_daemonized_tree)
 {
 	const char *mark = lu_marker();
 	struct t_result r;
-	char *args[] = { HOG_RUN("-t", "1", "--env", env_arg(mark), "--", "bash", "-c",
+	char *args[] = { HOG_RUN("-t", "1", "--env", env_arg(mark), "--", "sh", "-c",
 				 "\"$0\" daemonize \"$1\" && \"$0\" bg \"$1\" && echo ready && "
-				 "exec -a \"sleep-$1\" sleep 30",
+				 "exec \"$0\" pause \"sleep-$1\"",
 				 (char *)t_helper("hog"), (char *)mark),
 			 NULL };
 
@@ -97,13 +97,16 @@ TEST(background_processes_killed_after_exit)
 	expect_none_left(mark, "after a normal exit");
 }
 
-/* Start `sleep 30` (as "sleep-MARK"), send SIG to mosctl, expect 128+SIG. */
+/* Start a sleeper (marked "sleep-MARK"), send SIG to mosctl, expect 128+SIG. */
 static void check_forwarded_death(int sig)
 {
 	const char *mark = lu_marker();
 	char sleeper[128];
-	char *args[] = { "run", "-s", "--env", env_arg(mark), "--", "bash", "-c",
-			 "echo ready; exec -a \"sleep-$0\" sleep 30", (char *)mark, NULL };
+	/* hog pause, marked "sleep-MARK" in its arguments: no bash for exec -a */
+	char *args[] = { HOG_RUN("--env", env_arg(mark), "--", "sh", "-c",
+				 "echo ready; exec \"$1\" pause \"sleep-$0\"", (char *)mark,
+				 (char *)t_helper("hog")),
+			 NULL };
 	struct lu_bg b;
 	double end, sent, secs;
 	int st;
@@ -147,7 +150,11 @@ TEST(sighup_forwarded)
 /* The command's own handlers run: the signals reached it, not just killed it. */
 TEST(trapped_signals_reach_command)
 {
-	char *args[] = { "run", "-s", "--", "sh", "-c",
+	char *args[] = { "run",
+			 "-s",
+			 "--",
+			 "sh",
+			 "-c",
 			 "for s in USR1 USR2 WINCH QUIT HUP TERM CONT; do "
 			 "trap \"echo got-$s\" $s; done; "
 			 "trap 'echo caught; exit 7' INT; "
@@ -157,8 +164,8 @@ TEST(trapped_signals_reach_command)
 		int sig;
 		const char *name;
 	} fwd[] = {
-		{ SIGUSR1, "got-USR1" },   { SIGUSR2, "got-USR2" }, { SIGWINCH, "got-WINCH" },
-		{ SIGQUIT, "got-QUIT" },   { SIGHUP, "got-HUP" },   { SIGTERM, "got-TERM" },
+		{ SIGUSR1, "got-USR1" }, { SIGUSR2, "got-USR2" }, { SIGWINCH, "got-WINCH" },
+		{ SIGQUIT, "got-QUIT" }, { SIGHUP, "got-HUP" },	  { SIGTERM, "got-TERM" },
 		{ SIGCONT, "got-CONT" },
 	};
 	struct lu_bg b;

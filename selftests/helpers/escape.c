@@ -55,9 +55,15 @@
  *   exec-creds PATH [ARGS]  exec PATH in a child killed by its first system
  *                           call (a seccomp filter), then read the zombie's
  *                           /proc status: "ok uid=R,E,S,F capeff=X name=N"
+ *   as-uid UID PATH [ARGS]  (outside a sandbox, as root) drop every group and
+ *                           become UID (and gid UID), then exec PATH; prints
+ *                           only on failure ("err ENAME"), like setpriv
+ *                           --reuid --regid --clear-groups, which busybox's
+ *                           setpriv cannot do
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <liburing.h>
 #include <linux/bpf.h>
 #include <linux/filter.h>
@@ -660,6 +666,15 @@ int main(int argc, char **argv)
 		return do_uring_openat(argv[2]);
 	if (!strcmp(a, "exec-race") && argc == 5)
 		return do_exec_race(argv[2], argv[3], argv[4]);
+	if (!strcmp(a, "as-uid") && argc >= 4) {
+		uid_t uid = (uid_t)num(argv[2]);
+
+		if (setgroups(0, NULL) < 0 || setresgid(uid, uid, uid) < 0 ||
+		    setresuid(uid, uid, uid) < 0)
+			return result(-1);
+		execv(argv[3], argv + 3);
+		return result(-1);
+	}
 	if (!strcmp(a, "exec-creds") && argc >= 3)
 		return do_exec_creds(argv + 2);
 	return usage();

@@ -24,6 +24,9 @@
  *   env NAME               the variable's value ("err ENOENT" when unset)
  *   cwd                    the working directory
  *   sleep SECS             sleep, then "ok"
+ *   echo WORDS...          "ok WORDS" (a program of our own to copy and run
+ *                          elsewhere: /bin/echo may be a multi-call binary
+ *                          that goes by its name, like busybox)
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -203,6 +206,13 @@ int main(int argc, char **argv)
 		return result(symlink(argv[2], argv[3]));
 	if (!strcmp(a, "ls") && argc == 3)
 		return do_ls(argv[2]);
+	if (!strcmp(a, "echo") && argc >= 3) {
+		printf("ok");
+		for (int i = 2; i < argc; i++)
+			printf(" %s", argv[i]);
+		printf("\n");
+		return 0;
+	}
 	if (!strcmp(a, "exec") && argc >= 3) {
 		execv(argv[2], argv + 2);
 		return result(-1);
