@@ -532,6 +532,7 @@ static int run_one(int idx, const struct t_entry *t)
 {
 	char reason[512] = "";
 	const char *base = getenv("TMPDIR");
+	double start = now();
 	pid_t pid;
 	int st, fd;
 
@@ -564,6 +565,8 @@ static int run_one(int idx, const struct t_entry *t)
 	for_each_recorded(".run-later", run_recorded);
 	for_each_recorded(".remove-later", remove_recorded);
 	rm_rf(test_dir);
+	if (getenv("T_TIMES"))
+		printf("# %s: %.2f s\n", t->name, now() - start);
 	if (WIFEXITED(st) && WEXITSTATUS(st) == T_PASS) {
 		printf("ok %d %s\n", idx, t->name);
 		return T_PASS;

@@ -19,6 +19,7 @@
  * stdout and stderr (NUL-terminated).
  *
  * Each test gets a fresh private directory, t_dir(), removed afterwards.
+ * With T_TIMES set in the environment, each test's wall time is noted.
  * Output is TAP version 13; the program exits 0 when nothing failed (skips
  * are not failures but are counted and listed separately by selftests/run).
  */
