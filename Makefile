@@ -8,6 +8,8 @@
 #   make install PREFIX=/usr/local
 #   make V=1          show the commands
 #   make SANITIZE=1   AddressSanitizer + UBSan build (into build/asan)
+#   make STATIC=1     static executables for the guest kernels (into build/vm-static)
+#   make run-vm       tests/vm/ and the selftest matrix in qemu guests (6.1, 6.12)
 #
 # The optional kernel module (kmod/) is built by its own Kbuild against a
 # kernel tree; BPF programs (bpf/) arrive with the bpf backend.
@@ -24,6 +26,12 @@ CC       ?= gcc
 ifeq ($(SANITIZE),1)
 O        ?= build/asan
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+else ifeq ($(STATIC),1)
+# Static executables for the guest kernels (tests/vm/run): glibc and every
+# library linked in from the Debian -dev packages' archives.
+O        ?= build/vm-static
+SANFLAGS :=
+LINKMODE := -static
 else
 O        ?= build
 SANFLAGS :=
@@ -48,7 +56,17 @@ ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE -DMOS_VERSION='"$(VERSION)"' \
 # OpenSSL (TLS 1.3, SHA-256), liburing (the transport's socket I/O), libbpf
 # (the BPF backend's programs, and the BPF LSM probe).
 LDLIBS   := -lssl -lcrypto -luring -lbpf -lpthread -lm
-ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS)
+ifeq ($(STATIC),1)
+# libbpf's own dependencies, which a shared libbpf pulls in by itself.
+LDLIBS   += -lelf -lz -lzstd
+# glibc warns that getaddrinfo, gethostbyname and dlopen in a static program
+# need its shared libraries at run time.  Not for name lookups through
+# /etc/hosts or DNS (built into glibc since 2.34; checked in the guests),
+# and libcrypto's DSO loader is never used: see Documentation/vm.md.
+LINK_LOG = 2> $@.log || { cat $@.log; exit 1; }; \
+	grep -v -e "requires at runtime the shared libraries" -e ": in function" $@.log || true
+endif
+ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS) $(LINKMODE)
 
 # seccomp_filter.c (libseccomp) runs at build time and in tests only.
 LIB_SRCS     := $(filter-out userspace/lib/seccomp_filter.c,$(sort $(wildcard userspace/lib/*.c)))
@@ -120,12 +138,12 @@ $(LIBMOS): $(LIB_OBJS)
 $(MOSCTL): $(MOSCTL_OBJS) $(LIBMOS)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LDLIBS) -o $@ $(LINK_LOG)
 
 $(MOSD): $(MOSD_OBJS) $(MOSD_SHARED_OBJS) $(LIBMOS)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LDLIBS) -o $@ $(LINK_LOG)
 
 # Unit tests: cmocka, pure (no kernel), linked with libmos and mosctl's options.
 # They may also call the libseccomp builder (to check the precompiled programs).
@@ -139,13 +157,14 @@ $(O)/tests/unit/%: $(O)/obj/tests/unit/%.o $(MOSCTL_LIB_OBJS) $(MOSD_LIB_OBJS) $
 $(O)/selftests/%_test: $(O)/obj/selftests/%_test.o $(SELFTEST_COMMON_OBJS) $(MOSD_LIB_OBJS) $(MOSD_SHARED_OBJS) $(LIBMOS)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LDLIBS) -o $@
+	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LDLIBS) -o $@ $(LINK_LOG)
 
 # Helpers run inside sandboxes; built without sanitizers (RLIMIT_AS, seccomp).
 $(O)/selftests/helpers/%: selftests/helpers/%.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) -std=gnu11 -D_GNU_SOURCE $(WARNINGS) -O2 -g $< -luring -lpthread -o $@
+	$(Q)$(CC) -std=gnu11 -D_GNU_SOURCE $(WARNINGS) -O2 -g $(LINKMODE) \
+		$< -luring -lpthread -o $@
 
 unit: $(UNIT_BINS)
 selftests-build: $(MOSCTL) $(MOSD) $(SELFTEST_BINS) $(HELPER_BINS)
@@ -210,15 +229,33 @@ $(filter-out $(VM_BPF_BINS),$(VM_GUEST_BINS)): $(O)/vm/%: tests/vm/%.c
 
 vm-build: $(VM_GUEST_BINS)
 
-run-vm: vm-build
+# The selftest matrix in the guests: the sandbox suites on --backend bpf, as
+# root (that backend needs root, as on the host), with a static mosctl and
+# helpers built by a make of their own into build/vm-static.  One boot per
+# kernel runs tests/vm/ and the suites.
+VM_STATIC        := build/vm-static
+VM_SELFTEST_BINS := $(SUPERVISED_BINS:$(O)/%=$(VM_STATIC)/%)
+VM_SELFTEST_RUN  := --with $(VM_STATIC)/bin/mosctl:/mos/bin/mosctl \
+	--with $(VM_STATIC)/selftests/helpers:/mos/helpers \
+	--env MOSCTL=/mos/bin/mosctl --env HELPERS=/mos/helpers --env MOS_TEST_BACKEND=bpf \
+	--program-timeout 200 --timeout 420
+
+vm-selftests-build:
+	$(Q)$(MAKE) --no-print-directory STATIC=1 O=$(VM_STATIC) vm-static-parts
+
+# (in that make, $(O) is build/vm-static)
+vm-static-parts: $(MOSCTL) $(SUPERVISED_BINS) $(HELPER_BINS)
+
+run-vm: vm-build vm-selftests-build
 	$(Q)for k in $(VM_KERNELS); do \
-		tests/vm/run --backports --kernel $$k $(VM_GUEST_BINS) || exit 1; \
+		tests/vm/run --backports --kernel $$k $(VM_SELFTEST_RUN) \
+			$(VM_GUEST_BINS) $(VM_SELFTEST_BINS) || exit 1; \
 	done
 
 # `make check`: dependencies, then every test, then the sanitizer build of
 # the unit tests and of mosctl under the selftests, then the guest kernels.
 check: deps
-	$(Q)$(MAKE) --no-print-directory all unit selftests-build vm-build
+	$(Q)$(MAKE) --no-print-directory all unit selftests-build vm-build vm-selftests-build
 	$(Q)$(MAKE) --no-print-directory run-unit
 	$(Q)$(MAKE) --no-print-directory run-selftests
 	$(Q)$(MAKE) --no-print-directory SANITIZE=1 run-unit run-selftests
@@ -244,6 +281,7 @@ clean:
 	rm -rf build
 
 .PHONY: all unit selftests-build deps run-unit run-selftests check demo install vm-build run-vm bpf-build \
+	vm-selftests-build vm-static-parts \
 	format clean
 
 -include $(shell find $(O)/obj -name '*.d' 2>/dev/null)
