@@ -1,0 +1,426 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * attach_test - `mosctl attach` confines a process that is already running
+ * (through ptrace on this host: its threads call Landlock and seccomp):
+ * every thread is refused the secret afterwards and still reads what the
+ * rules grant, children forked afterwards inherit, --tree reaches the
+ * descendants that existed, the process goes on working (its interrupted
+ * system calls restarted), `update` only ever takes access away, a
+ * confined process cannot loosen itself, detach is refused with the reason,
+ * and bad requests get clear errors.
+ *
+ * The target is selftests/helpers/attach_target, driven over a pipe.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+#define SECRET "attach-secret-7d1c"
+
+struct target {
+	pid_t pid;
+	int in, out; /* its stdin (we write), its stdout (we read) */
+	char buf[8192];
+};
+
+/* A directory with secret, ok and ok2 files. */
+static const char *make_dir(const char *name)
+{
+	const char *d = t_path(name);
+	char p[4096];
+
+	t_mkdir(d);
+	snprintf(p, sizeof(p), "%s/secret", d);
+	t_write_file(p, SECRET "\n");
+	snprintf(p, sizeof(p), "%s/ok", d);
+	t_write_file(p, "fine\n");
+	snprintf(p, sizeof(p), "%s/ok2", d);
+	t_write_file(p, "fine too\n");
+	snprintf(p, sizeof(p), "%s/out", d);
+	t_mkdir(p);
+	return t_strdup(d);
+}
+
+/* Read from T until a line "end" (or "ready"); the text before it in T->buf. */
+static void read_until(struct target *t, const char *stop)
+{
+	size_t used = 0;
+
+	t->buf[0] = 0;
+	while (!strstr(t->buf, stop)) {
+		struct pollfd pfd = { t->out, POLLIN, 0 };
+		ssize_t n;
+
+		if (poll(&pfd, 1, 10000) <= 0)
+			t_fail("the target did not answer within 10 s; it said: \"%s\"", t->buf);
+		n = read(t->out, t->buf + used, sizeof(t->buf) - 1 - used);
+		if (n <= 0)
+			t_fail("the target closed its output (it died?); it said: \"%s\"", t->buf);
+		used += (size_t)n;
+		t->buf[used] = 0;
+	}
+}
+
+static const char *ask(struct target *t, const char *cmd)
+{
+	if (write(t->in, cmd, strlen(cmd)) != (ssize_t)strlen(cmd) || write(t->in, "\n", 1) != 1)
+		t_fail("cannot write to the target");
+	read_until(t, "end\n");
+	return t->buf;
+}
+
+static void spawn(struct target *t, char *const argv[])
+{
+	int in[2], out[2];
+
+	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0)
+		t_fail("pipe: %s", strerror(errno));
+	t->pid = fork();
+	if (t->pid < 0)
+		t_fail("fork: %s", strerror(errno));
+	if (t->pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	t->in = in[1];
+	t->out = out[0];
+	read_until(t, "ready\n");
+}
+
+static void start(struct target *t, const char *dir, int threads, bool tree)
+{
+	char nthreads[16];
+	char *argv[] = { (char *)t_helper("attach_target"), (char *)dir, nthreads,
+			 tree ? "tree" : NULL, NULL };
+
+	snprintf(nthreads, sizeof(nthreads), "%d", threads);
+	spawn(t, argv);
+}
+
+static void stop(struct target *t)
+{
+	int st;
+
+	if (write(t->in, "quit\n", 5) != 5)
+		kill(t->pid, SIGKILL);
+	close(t->in);
+	close(t->out);
+	if (waitpid(t->pid, &st, 0) == t->pid && !(WIFEXITED(st) && WEXITSTATUS(st) == 0))
+		t_fail("the target did not exit cleanly after attach (status %#x): its "
+		       "interrupted system calls were not restored",
+		       st);
+}
+
+/* mosctl attach|update PID ARGS...; the result in R. */
+static void mosctl_pid(struct t_result *r, const char *cmd, pid_t pid, const char *a1,
+		       const char *a2, const char *a3, const char *a4)
+{
+	char spid[16];
+	char *args[] = { (char *)cmd, spid, (char *)a1, (char *)a2, (char *)a3, (char *)a4, NULL };
+
+	snprintf(spid, sizeof(spid), "%d", pid);
+	t_mosctlv(r, NULL, args);
+}
+
+static void attach_ok(pid_t pid, const char *a1, const char *a2, const char *a3, const char *a4)
+{
+	struct t_result r;
+
+	mosctl_pid(&r, "attach", pid, a1, a2, a3, a4);
+	if (r.status != 0)
+		t_dump("mosctl attach", &r);
+	T_EXPECT_EQ(r.status, 0);
+	t_result_free(&r);
+}
+
+static char *path_in(const char *dir, const char *name)
+{
+	char p[4096];
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	return t_strdup(p);
+}
+
+static int count(const char *s, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = s; (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
+}
+
+TEST(attach_confines_every_thread_of_a_running_process)
+{
+	const char *d = make_dir("threads");
+	struct target t;
+	char eacces[32];
+
+	start(&t, d, 4, false);
+	/* Before: everything is readable, the secret included. */
+	T_EXPECT_EQ(count(ask(&t, "probe"), "secret=0 ok=0 data=" SECRET), 4);
+	attach_ok(t.pid, "--read", path_in(d, "ok"), NULL, NULL);
+	/* After: each of the four threads is refused the secret, and only it. */
+	snprintf(eacces, sizeof(eacces), "secret=%d ok=0 data=\n", EACCES);
+	ask(&t, "probe");
+	if (count(t.buf, eacces) != 4)
+		t_fail("after attach, expected 4 threads refused the secret: \"%s\"", t.buf);
+	T_EXPECT_NO_STR(t.buf, SECRET);
+	stop(&t);
+}
+
+TEST(children_forked_after_attach_are_confined)
+{
+	const char *d = make_dir("fork");
+	struct target t;
+	char eacces[32];
+
+	start(&t, d, 1, false);
+	T_EXPECT_STR(ask(&t, "fork"), "child secret=0 ok=0 data=" SECRET);
+	attach_ok(t.pid, "--read", path_in(d, "ok"), NULL, NULL);
+	snprintf(eacces, sizeof(eacces), "child secret=%d ok=0", EACCES);
+	T_EXPECT_STR(ask(&t, "fork"), eacces);
+	T_EXPECT_NO_STR(t.buf, SECRET);
+	stop(&t);
+}
+
+/* The Landlock limit, said plainly: an fd opened before keeps working, and
+ * --revoke (re-checking it) is refused where BPF LSM is missing. */
+TEST(fds_opened_before_attach_keep_working_and_revoke_says_why)
+{
+	const char *d = make_dir("fd");
+	struct target t;
+	struct t_result r;
+
+	start(&t, d, 1, false);
+	attach_ok(t.pid, "--read", path_in(d, "ok"), NULL, NULL);
+	T_EXPECT_STR(ask(&t, "fd"), "fd=0 data=" SECRET);
+	mosctl_pid(&r, "attach", t.pid, "--revoke", "--read", path_in(d, "ok"), NULL);
+	T_ASSERT(r.status != 0);
+	T_EXPECT_STR(r.err, "--revoke");
+	T_EXPECT_STR(r.err, "BPF LSM");
+	t_result_free(&r);
+	stop(&t);
+}
+
+static char *child_out(const char *d)
+{
+	char p[4096];
+
+	snprintf(p, sizeof(p), "%s/out/child.out", d);
+	return t_slurp(p);
+}
+
+/* The tree child rewrites child.out every 20 ms: wait for a line with WANT. */
+static void expect_child(const char *d, const char *want)
+{
+	char *s = NULL;
+
+	for (int i = 0; i < 100; i++) {
+		free(s);
+		s = child_out(d);
+		if (s && strstr(s, want))
+			break;
+		usleep(20000);
+	}
+	T_EXPECT_STR(s, want);
+	free(s);
+}
+
+TEST(tree_confines_existing_descendants_and_plain_attach_does_not)
+{
+	const char *plain = make_dir("plain"), *tree = make_dir("tree");
+	struct target a, b;
+	struct t_result r;
+	char eacces[32], spid[16];
+	/* The children write their report in out/. */
+	char *args[] = {
+		"attach", spid, "--tree", "--read", path_in(tree, "ok"), "-w", path_in(tree, "out"),
+		NULL
+	};
+
+	snprintf(eacces, sizeof(eacces), "secret=%d ok=0", EACCES);
+	start(&a, plain, 1, true);
+	start(&b, tree, 1, true);
+	expect_child(plain, "secret=0 ok=0 data=" SECRET);
+	expect_child(tree, "secret=0 ok=0 data=" SECRET);
+	attach_ok(a.pid, "--read", path_in(plain, "ok"), "-w", path_in(plain, "out"));
+	snprintf(spid, sizeof(spid), "%d", b.pid);
+	t_mosctlv(&r, NULL, args);
+	if (r.status != 0)
+		t_dump("mosctl attach --tree", &r);
+	T_EXPECT_EQ(r.status, 0);
+	t_result_free(&r);
+	/* Both parents are confined; of the children, only the one under --tree. */
+	T_EXPECT_STR(ask(&a, "probe"), eacces);
+	T_EXPECT_STR(ask(&b, "probe"), eacces);
+	expect_child(tree, eacces);
+	expect_child(plain, "secret=0 ok=0 data=" SECRET);
+	stop(&a);
+	stop(&b);
+}
+
+TEST(update_tightens_and_never_loosens)
+{
+	const char *d = make_dir("update");
+	char *ok = path_in(d, "ok"), *ok2 = path_in(d, "ok2");
+	struct target t;
+	struct t_result r;
+	char want[64];
+
+	start(&t, d, 2, false);
+	attach_ok(t.pid, "--read", ok, "--read", ok2);
+	snprintf(want, sizeof(want), "secret=%d ok=0", EACCES);
+	T_EXPECT_EQ(count(ask(&t, "probe"), want), 2);
+
+	/* Tighten: ok2 is no longer granted (tested through the probe below). */
+	mosctl_pid(&r, "update", t.pid, "--read", ok, NULL, NULL);
+	if (r.status != 0)
+		t_dump("mosctl update", &r);
+	T_EXPECT_EQ(r.status, 0);
+	t_result_free(&r);
+	/* Try to loosen: grant the whole directory again. */
+	mosctl_pid(&r, "update", t.pid, "--read", d, NULL, NULL);
+	T_EXPECT_EQ(r.status, 0);
+	t_result_free(&r);
+	ask(&t, "probe");
+	T_EXPECT_NO_STR(t.buf, SECRET);
+	T_EXPECT_EQ(count(t.buf, want), 2);
+
+	mosctl_pid(&r, "ps", 0, NULL, NULL, NULL, NULL);
+	t_result_free(&r);
+	{
+		char *args[] = { "ps", NULL };
+		char line[64];
+
+		t_mosctlv(&r, NULL, args);
+		T_EXPECT_EQ(r.status, 0);
+		snprintf(line, sizeof(line), "%-8d %-9s %-7u %-6u", t.pid, "landlock", 2u, 3u);
+		T_EXPECT_STR(r.out, line);
+		t_result_free(&r);
+	}
+	stop(&t);
+}
+
+/* From inside: attaching another process fails (Landlock keeps ptrace
+ * within the domain), and attaching itself with wider rules adds a layer
+ * that cannot widen anything. */
+TEST(a_confined_process_cannot_loosen_itself_or_attach_others)
+{
+	const char *d = make_dir("inside");
+	char *secret = path_in(d, "secret"), *mosdir = t_strdup(t_mosctl_path());
+	struct target other, sh;
+	char opid[16], eacces[32];
+	char *argv[] = { "/bin/bash",
+			 "-c",
+			 "echo ready; read x; \"$1\" attach \"$2\" --read /; echo \"other=$?\"; "
+			 "\"$1\" attach $$ --read /; echo \"self=$?\"; cat \"$3\" && echo LEAK; "
+			 "echo end",
+			 "bash",
+			 (char *)t_mosctl_path(),
+			 opid,
+			 secret,
+			 NULL };
+
+	char spid[16];
+	char *att[] = { "attach", spid, "--system", "--read", mosdir, "--read", "/proc", NULL };
+	struct t_result r;
+
+	*strrchr(mosdir, '/') = 0;
+	start(&other, d, 1, false);
+	snprintf(opid, sizeof(opid), "%d", other.pid);
+	spawn(&sh, argv);
+	snprintf(spid, sizeof(spid), "%d", sh.pid);
+	t_mosctlv(&r, NULL, att);
+	if (r.status != 0)
+		t_dump("mosctl attach", &r);
+	T_EXPECT_EQ(r.status, 0);
+	t_result_free(&r);
+	ask(&sh, "go");
+	/* The other process could not be stopped by the confined one. */
+	T_EXPECT_STR(sh.buf, "other=1");
+	T_EXPECT_NO_STR(sh.buf, "LEAK");
+	T_EXPECT_NO_STR(sh.buf, SECRET);
+	snprintf(eacces, sizeof(eacces), "secret=%d", EACCES);
+	T_EXPECT_STR(ask(&other, "probe"), "secret=0 ok=0 data=" SECRET);
+	t_note("from inside: %s", sh.buf);
+	close(sh.in);
+	close(sh.out);
+	waitpid(sh.pid, NULL, 0);
+	stop(&other);
+}
+
+TEST(detach_is_refused_with_the_reason)
+{
+	const char *d = make_dir("detach");
+	struct target t;
+	struct t_result r;
+	char spid[16];
+	char *args[] = { "detach", spid, NULL };
+
+	start(&t, d, 1, false);
+	attach_ok(t.pid, "--read", path_in(d, "ok"), NULL, NULL);
+	snprintf(spid, sizeof(spid), "%d", t.pid);
+	t_mosctlv(&r, NULL, args);
+	T_EXPECT_EQ(r.status, 1);
+	T_EXPECT_STR(r.err, "no way to lift");
+	t_result_free(&r);
+	/* Still confined. */
+	T_EXPECT_NO_STR(ask(&t, "probe"), SECRET);
+	stop(&t);
+}
+
+TEST(bad_requests_get_clear_errors)
+{
+	struct t_result r;
+	char *nopid[] = { "attach", "--read", "/tmp", NULL };
+	char *gone[] = { "attach", "999999999", "--read", "/tmp", NULL };
+	char *limits[] = { "attach", "1", "--memory", "10M", NULL };
+	char *notatt[] = { "update", "1", "--read", "/tmp", NULL };
+
+	t_mosctlv(&r, NULL, nopid);
+	T_EXPECT_EQ(r.status, 125);
+	T_EXPECT_STR(r.err, "process id");
+	t_result_free(&r);
+	t_mosctlv(&r, NULL, gone);
+	T_ASSERT(r.status != 0);
+	T_EXPECT_STR(r.err, "no such process");
+	t_result_free(&r);
+	t_mosctlv(&r, NULL, limits);
+	T_EXPECT_EQ(r.status, 125);
+	T_EXPECT_STR(r.err, "mosctl run");
+	t_result_free(&r);
+	t_mosctlv(&r, NULL, notatt);
+	T_EXPECT_EQ(r.status, 125);
+	T_EXPECT_STR(r.err, "was not attached");
+	t_result_free(&r);
+}
+
+/* Another user's process (pid 1, root's) cannot be attached by nobody. */
+TEST(only_processes_you_could_ptrace)
+{
+	struct t_result r;
+	char *args[] = { "attach", "1", "--read", "/tmp", NULL };
+
+	if (t_is_root())
+		t_skip("runs as an unprivileged user (root may ptrace anything)");
+	t_mosctlv(&r, NULL, args);
+	T_ASSERT(r.status != 0);
+	T_EXPECT_STR(r.err, "cannot ptrace process 1");
+	t_result_free(&r);
+}
