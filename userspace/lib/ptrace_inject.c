@@ -44,28 +44,60 @@ static struct inj_thread *find(struct inj_proc *p, pid_t tid)
 	return NULL;
 }
 
+/* How long a thread may take to stop (one in uninterruptible sleep does not). */
+#define STOP_TIMEOUT_MS 10000
+
 /*
  * Wait until thread T stops.  Returns the wait status, or -errno (-ESRCH
- * when it exited).  A signal-delivery stop is recorded (to be delivered at
- * release) and reported as it is, for the caller to resume past it.
+ * when it exited, -ETIMEDOUT when it did not stop in time).  A
+ * signal-delivery stop is recorded (to be delivered at release) and
+ * reported as it is, for the caller to resume past it.
  */
 static int wait_stop(struct inj_thread *t)
 {
 	int st;
 
-	for (;;) {
-		pid_t w = waitpid(t->tid, &st, __WALL);
+	for (int waited_us = 0;;) {
+		pid_t w = waitpid(t->tid, &st, __WALL | WNOHANG);
 
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0)
 			return -errno;
+		if (w == 0) {
+			/* 50 us at first, then 1 ms: most stops take microseconds. */
+			int step = waited_us < 2000 ? 50 : 1000;
+
+			if (waited_us >= STOP_TIMEOUT_MS * 1000)
+				return -ETIMEDOUT;
+			usleep((useconds_t)step);
+			waited_us += step;
+			continue;
+		}
 		if (WIFEXITED(st) || WIFSIGNALED(st))
 			return -ESRCH;
 		if (WIFSTOPPED(st) && (st >> 16) == 0 && WSTOPSIG(st) != (SIGTRAP | 0x80))
 			t->pending_sig = WSTOPSIG(st);
 		return st;
 	}
+}
+
+/* The pid of PID's tracer, 0 when none. */
+static pid_t tracer_of(pid_t pid)
+{
+	char path[64], line[256];
+	pid_t tracer = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "TracerPid: %d", &tracer) == 1)
+			break;
+	fclose(f);
+	return tracer;
 }
 
 static bool stopped_at_syscall(int st)
@@ -79,8 +111,18 @@ static int seize_one(struct inj_proc *p, pid_t tid, struct mos_err *e)
 	int st;
 
 	if (ptrace(PTRACE_SEIZE, tid, 0, PTRACE_O_TRACESYSGOOD) < 0) {
+		pid_t tracer;
+
 		if (errno == ESRCH)
 			return 0; /* it exited meanwhile */
+		tracer = errno == EPERM ? tracer_of(tid) : 0;
+		if (tracer) {
+			mos_err_set(e,
+				    "process %d (thread %d) is being traced by process %d (a "
+				    "debugger, strace?): a thread has one tracer at a time",
+				    p->pid, tid, tracer);
+			return -EBUSY;
+		}
 		mos_err_set(e, "cannot ptrace process %d (thread %d): %s; " MOS_PTRACE_WHO, p->pid,
 			    tid, strerror(errno));
 		return -errno;
@@ -97,6 +139,13 @@ static int seize_one(struct inj_proc *p, pid_t tid, struct mos_err *e)
 	if (st == -ESRCH) {
 		p->n--;
 		return 0;
+	}
+	if (st == -ETIMEDOUT) {
+		mos_err_set(e,
+			    "process %d: thread %d did not stop within %d s (uninterruptible "
+			    "sleep: a vfork parent, a hung file system?); try again later",
+			    p->pid, tid, STOP_TIMEOUT_MS / 1000);
+		return st;
 	}
 	if (st < 0 || ptrace(PTRACE_GETREGS, tid, 0, &t->saved) < 0) {
 		mos_err_set(e, "cannot stop thread %d: %s", tid, strerror(st < 0 ? -st : errno));

@@ -55,7 +55,7 @@ bool report_weak_ok(const struct mos_report *r, bool allow_degraded)
 			mos_err("cannot enforce on this kernel: %s", r->weak[i]);
 	}
 	if (r->nweak && !allow_degraded)
-		mos_err("refusing to run with a weaker policy than asked; pass "
+		mos_err("refusing to go on with a weaker policy than asked; pass "
 			"--allow-degraded to accept the rules above as printed");
 	return !r->nweak || allow_degraded;
 }

@@ -7,6 +7,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -240,6 +241,10 @@ int cmd_attach(int argc, char **argv)
 	if (r >= 0)
 		return r;
 	r = choose(&a, &e);
+	if (r == 0 && kill(a.pid, 0) < 0 && errno == ESRCH) {
+		mos_err_set(&e, "process %d: no such process", a.pid);
+		r = -ESRCH;
+	}
 	if (r == 0 && a.update && attach_registry_get(a.pid, &en) < 0) {
 		mos_err_set(&e,
 			    "process %d was not attached by you (mosctl ps lists what was); "
