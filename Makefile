@@ -174,7 +174,7 @@ $(O)/bpf/vmlinux.h:
 
 $(O)/bpf/%.bpf.o: bpf/%.bpf.c $(O)/bpf/vmlinux.h
 	$(call msg,BPF,$@)
-	$(Q)clang -target bpf -D__TARGET_ARCH_x86 -O2 -g -Wall -Werror -I$(O)/bpf -c $< -o $@
+	$(Q)clang -target bpf -D__TARGET_ARCH_x86 -O2 -g -Wall -Werror -I$(O)/bpf -Iinclude/uapi -c $< -o $@
 	$(Q)llvm-strip -g $@
 
 $(O)/bpf/%.skel.h: $(O)/bpf/%.bpf.o
