@@ -192,6 +192,7 @@ bpf-build: $(BPF_SKELS)
 # libmos embeds programs (their .c files include the skeletons).
 $(O)/obj/userspace/lib/bpf_lsm_probe.o: $(O)/bpf/probe_lsm.skel.h
 $(O)/obj/userspace/lib/net_cgroup.o: $(O)/bpf/net_cgroup.skel.h
+$(O)/obj/userspace/lib/lsm_domain.o: $(O)/bpf/domain_lsm.skel.h
 
 $(VM_BPF_BINS): $(O)/vm/%: tests/vm/%.c $(BPF_SKELS)
 	$(call msg,CC,$@)

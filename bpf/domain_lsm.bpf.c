@@ -171,12 +171,12 @@ static int chain_of(__u32 dom, struct chain *c)
 		c->id[i] = dom;
 		c->n = i + 1;
 		/* no branches: each would double the verifier's states per level */
-		c->files |= bit & -(__u32)!!(d->flags & MOS_LSM_FILES);
-		c->net |= bit & -(__u32)!!(d->flags & MOS_LSM_NET);
-		c->udp |= bit & -(__u32)!!(d->flags & MOS_LSM_UDP);
-		c->udp_anywhere |= bit & -(__u32)!!(d->flags & MOS_LSM_UDP_ANYWHERE);
-		c->unix_ok |= bit & -(__u32)!!(d->flags & MOS_LSM_UNIX);
-		c->revoke |= bit & -(__u32)!!(d->flags & MOS_LSM_REVOKE);
+		c->files |= bit & -(__u32) !!(d->flags & MOS_LSM_FILES);
+		c->net |= bit & -(__u32) !!(d->flags & MOS_LSM_NET);
+		c->udp |= bit & -(__u32) !!(d->flags & MOS_LSM_UDP);
+		c->udp_anywhere |= bit & -(__u32) !!(d->flags & MOS_LSM_UDP_ANYWHERE);
+		c->unix_ok |= bit & -(__u32) !!(d->flags & MOS_LSM_UNIX);
+		c->revoke |= bit & -(__u32) !!(d->flags & MOS_LSM_REVOKE);
 		if (!d->parent)
 			return 1;
 		dom = d->parent;
@@ -208,6 +208,20 @@ static int refuse(struct chain *c, __u32 level, struct mos_lsm_event *ev, __u32 
 	if (bpf_ringbuf_output(&events, ev, sizeof(*ev), 0))
 		count(MOS_LSM_CNT_DROPPED);
 	return -err;
+}
+
+/*
+ * What an LSM program may return, visibly to the verifier (6.12 checks the
+ * range at each exit; a value from a subprogram is not known to be in it).
+ */
+static __always_inline int verdict(long r)
+{
+	/* hide what clang knows of R, or it drops the check; 64 bits wide, as
+	 * the verifier checks the register */
+	asm volatile("" : "+r"(r));
+	if (r < -4095 || r > 0)
+		return -EPERM;
+	return r;
 }
 
 /* ---- files ------------------------------------------------------------- */
@@ -245,10 +259,10 @@ static long walk_step(__u32 i, void *data)
 		r = bpf_map_lookup_elem(&fs_rules, &k);
 		if (!r)
 			continue;
-		w->denied |= (__u32)!!r->deny << l;
-		w->read |= (__u32)!!(r->access & MOS_FS_READ) << l;
-		w->write |= (__u32)!!(r->access & MOS_FS_WRITE) << l;
-		w->exec |= (__u32)!!(r->access & MOS_FS_EXEC) << l;
+		w->denied |= (__u32) !!r->deny << l;
+		w->read |= (__u32) !!(r->access & MOS_FS_READ) << l;
+		w->write |= (__u32) !!(r->access & MOS_FS_WRITE) << l;
+		w->exec |= (__u32) !!(r->access & MOS_FS_EXEC) << l;
 	}
 	parent = BPF_CORE_READ(d, d_parent);
 	if (d == BPF_CORE_READ(m, mnt.mnt_root) || parent == d) {
@@ -350,15 +364,15 @@ static int check_file(struct chain *c, struct file *f, __u32 need, __u32 op)
 }
 
 /* The chain of the current task, or the refusal of a domain not judged. */
-#define CONFINED_OR_RETURN(c, op, err)                                              \
-	do {                                                                        \
-		int s_ = current_chain(&(c));                                       \
-		if (s_ == 0)                                                        \
-			return 0;                                                   \
-		if (s_ < 0) {                                                       \
-			struct mos_lsm_event e_ = {};                               \
-			return refuse(&(c), MOS_LSM_MAX_CHAIN, &e_, (op), (err));   \
-		}                                                                   \
+#define CONFINED_OR_RETURN(c, op, err)                                                     \
+	do {                                                                               \
+		int s_ = current_chain(&(c));                                              \
+		if (s_ == 0)                                                               \
+			return 0;                                                          \
+		if (s_ < 0) {                                                              \
+			struct mos_lsm_event e_ = {};                                      \
+			return verdict(refuse(&(c), MOS_LSM_MAX_CHAIN, &e_, (op), (err))); \
+		}                                                                          \
 	} while (0)
 
 SEC("lsm/file_open")
@@ -377,7 +391,8 @@ int BPF_PROG(mos_file_open, struct file *file, int ret)
 		need |= MOS_FS_WRITE;
 	if (mode & FMODE_EXEC)
 		need |= MOS_FS_EXEC;
-	return check_file(&c, file, need, mode & FMODE_EXEC ? MOS_LSM_OP_EXEC : MOS_LSM_OP_OPEN);
+	return verdict(
+		check_file(&c, file, need, mode & FMODE_EXEC ? MOS_LSM_OP_EXEC : MOS_LSM_OP_OPEN));
 }
 
 /* Reads and writes through files already open: domains with REVOKE only. */
@@ -398,7 +413,8 @@ int BPF_PROG(mos_file_permission, struct file *file, int mask, int ret)
 		need |= MOS_FS_WRITE;
 	if (!need)
 		return 0;
-	return check_file(&c, file, need, need & MOS_FS_WRITE ? MOS_LSM_OP_WRITE : MOS_LSM_OP_READ);
+	return verdict(check_file(&c, file, need,
+				  need & MOS_FS_WRITE ? MOS_LSM_OP_WRITE : MOS_LSM_OP_READ));
 }
 
 /* Changes beneath a directory: write access on the entry and above. */
@@ -413,33 +429,33 @@ static int check_change(const struct path *dir, struct dentry *dentry, __u32 op)
 SEC("lsm/path_mkdir")
 int BPF_PROG(mos_path_mkdir, const struct path *dir, struct dentry *dentry, umode_t mode, int ret)
 {
-	return ret ? ret : check_change(dir, dentry, MOS_LSM_OP_MKDIR);
+	return verdict(ret ? ret : check_change(dir, dentry, MOS_LSM_OP_MKDIR));
 }
 
 SEC("lsm/path_rmdir")
 int BPF_PROG(mos_path_rmdir, const struct path *dir, struct dentry *dentry, int ret)
 {
-	return ret ? ret : check_change(dir, dentry, MOS_LSM_OP_RMDIR);
+	return verdict(ret ? ret : check_change(dir, dentry, MOS_LSM_OP_RMDIR));
 }
 
 SEC("lsm/path_unlink")
 int BPF_PROG(mos_path_unlink, const struct path *dir, struct dentry *dentry, int ret)
 {
-	return ret ? ret : check_change(dir, dentry, MOS_LSM_OP_UNLINK);
+	return verdict(ret ? ret : check_change(dir, dentry, MOS_LSM_OP_UNLINK));
 }
 
 SEC("lsm/path_symlink")
 int BPF_PROG(mos_path_symlink, const struct path *dir, struct dentry *dentry, const char *old_name,
 	     int ret)
 {
-	return ret ? ret : check_change(dir, dentry, MOS_LSM_OP_SYMLINK);
+	return verdict(ret ? ret : check_change(dir, dentry, MOS_LSM_OP_SYMLINK));
 }
 
 SEC("lsm/path_mknod")
 int BPF_PROG(mos_path_mknod, const struct path *dir, struct dentry *dentry, umode_t mode,
 	     unsigned int dev, int ret)
 {
-	return ret ? ret : check_change(dir, dentry, MOS_LSM_OP_MKNOD);
+	return verdict(ret ? ret : check_change(dir, dentry, MOS_LSM_OP_MKNOD));
 }
 
 SEC("lsm/path_truncate")
@@ -450,7 +466,7 @@ int BPF_PROG(mos_path_truncate, const struct path *path, int ret)
 	if (ret)
 		return ret;
 	CONFINED_OR_RETURN(c, MOS_LSM_OP_TRUNCATE, EACCES);
-	return check_path(&c, path, MOS_FS_WRITE, MOS_LSM_OP_TRUNCATE);
+	return verdict(check_path(&c, path, MOS_FS_WRITE, MOS_LSM_OP_TRUNCATE));
 }
 
 #define MOVE_EXCHANGE (1U << 16) /* or'ed into OP */
@@ -492,17 +508,18 @@ int BPF_PROG(mos_path_link, struct dentry *old_dentry, const struct path *new_di
 {
 	struct vfsmount *mnt = BPF_CORE_READ(new_dir, mnt);
 
-	return ret ? ret : check_move(old_dentry, mnt, new_dentry, mnt, MOS_LSM_OP_LINK);
+	return verdict(ret ? ret : check_move(old_dentry, mnt, new_dentry, mnt, MOS_LSM_OP_LINK));
 }
 
 SEC("lsm/path_rename")
 int BPF_PROG(mos_path_rename, const struct path *old_dir, struct dentry *old_dentry,
 	     const struct path *new_dir, struct dentry *new_dentry, unsigned int flags, int ret)
 {
-	return ret ? ret
-		   : check_move(old_dentry, BPF_CORE_READ(old_dir, mnt), new_dentry,
-				BPF_CORE_READ(new_dir, mnt),
-				MOS_LSM_OP_RENAME | (flags & RENAME_EXCHANGE ? MOVE_EXCHANGE : 0));
+	return verdict(ret ? ret
+			   : check_move(old_dentry, BPF_CORE_READ(old_dir, mnt), new_dentry,
+					BPF_CORE_READ(new_dir, mnt),
+					MOS_LSM_OP_RENAME |
+						(flags & RENAME_EXCHANGE ? MOVE_EXCHANGE : 0)));
 }
 
 /* ---- exec -------------------------------------------------------------- */
@@ -542,9 +559,9 @@ int BPF_PROG(mos_bprm_check, struct linux_binprm *bprm, int ret)
 		return ret;
 	err = follow_leader(bpf_get_current_task_btf());
 	if (err)
-		return err;
+		return verdict(err);
 	CONFINED_OR_RETURN(c, MOS_LSM_OP_EXEC, EACCES);
-	return check_file(&c, BPF_CORE_READ(bprm, file), MOS_FS_EXEC, MOS_LSM_OP_EXEC);
+	return verdict(check_file(&c, BPF_CORE_READ(bprm, file), MOS_FS_EXEC, MOS_LSM_OP_EXEC));
 }
 
 /* ---- network ------------------------------------------------------------ */
@@ -553,7 +570,7 @@ struct sockaddr_any {
 	__u16 family;
 	__u16 port; /* network order */
 	union {
-		__u32 v4;		       /* sockaddr_in */
+		__u32 v4; /* sockaddr_in */
 		struct {
 			__u32 flowinfo;
 			__u8 v6[16];
@@ -675,7 +692,7 @@ SEC("lsm/socket_connect")
 int BPF_PROG(mos_socket_connect, struct socket *sock, struct sockaddr *address, int addrlen,
 	     int ret)
 {
-	return ret ? ret : check_dest(sock, address, addrlen, MOS_LSM_OP_CONNECT);
+	return verdict(ret ? ret : check_dest(sock, address, addrlen, MOS_LSM_OP_CONNECT));
 }
 
 SEC("lsm/socket_sendmsg")
@@ -694,7 +711,7 @@ int BPF_PROG(mos_socket_sendmsg, struct socket *sock, struct msghdr *msg, int si
 	if (BPF_CORE_READ(sock, type) == SOCK_STREAM &&
 	    !(BPF_CORE_READ(msg, msg_flags) & MSG_FASTOPEN))
 		return 0;
-	return check_dest(sock, name, len, MOS_LSM_OP_SENDMSG);
+	return verdict(check_dest(sock, name, len, MOS_LSM_OP_SENDMSG));
 }
 
 /* bind: TCP to an allowed port; UDP with the UDP flag; unix with UNIX. */
@@ -717,7 +734,7 @@ int BPF_PROG(mos_socket_bind, struct socket *sock, struct sockaddr *address, int
 	if (sfam == AF_UNIX) {
 		net_event(&ev, AF_UNIX, addr, 0, type);
 		bad = c.net & ~c.unix_ok;
-		return bad ? refuse(&c, lowest(bad), &ev, MOS_LSM_OP_BIND, EACCES) : 0;
+		return verdict(bad ? refuse(&c, lowest(bad), &ev, MOS_LSM_OP_BIND, EACCES) : 0);
 	}
 	if (sfam != AF_INET && sfam != AF_INET6)
 		return 0;
@@ -734,7 +751,7 @@ int BPF_PROG(mos_socket_bind, struct socket *sock, struct sockaddr *address, int
 		if ((c.net & (1U << l)) && !bpf_map_lookup_elem(&net_bind, &k))
 			bad |= 1U << l;
 	}
-	return bad ? refuse(&c, lowest(bad), &ev, MOS_LSM_OP_BIND, EACCES) : 0;
+	return verdict(bad ? refuse(&c, lowest(bad), &ev, MOS_LSM_OP_BIND, EACCES) : 0);
 }
 
 /*
@@ -778,7 +795,7 @@ int BPF_PROG(mos_socket_create, int family, int type, int protocol, int kern, in
 		bad = c.net;
 		err = EAFNOSUPPORT;
 	}
-	return bad ? refuse(&c, lowest(bad), &ev, MOS_LSM_OP_SOCKET, err) : 0;
+	return verdict(bad ? refuse(&c, lowest(bad), &ev, MOS_LSM_OP_SOCKET, err) : 0);
 }
 
 /* ---- tasks --------------------------------------------------------------- */
@@ -801,7 +818,7 @@ int BPF_PROG(mos_task_alloc, struct task_struct *task, unsigned long clone_flags
 		struct chain c = { .n = 1, .id = { dom } };
 
 		count(MOS_LSM_CNT_STORAGE_FAILED);
-		return refuse(&c, 0, &ev, MOS_LSM_OP_FORK, ENOMEM);
+		return verdict(refuse(&c, 0, &ev, MOS_LSM_OP_FORK, ENOMEM));
 	}
 	*child = dom;
 	return 0;
@@ -835,7 +852,7 @@ int BPF_PROG(mos_bpf, int cmd, union bpf_attr *attr, unsigned int size, int ret)
 	if (ret)
 		return ret;
 	CONFINED_OR_RETURN(c, MOS_LSM_OP_BPF, EPERM);
-	return refuse(&c, 0, &ev, MOS_LSM_OP_BPF, EPERM);
+	return verdict(refuse(&c, 0, &ev, MOS_LSM_OP_BPF, EPERM));
 }
 
 SEC("lsm/ptrace_access_check")
@@ -850,7 +867,7 @@ int BPF_PROG(mos_ptrace_access_check, struct task_struct *child, unsigned int mo
 	if (within(&c, child))
 		return 0;
 	ev.ino = BPF_CORE_READ(child, tgid);
-	return refuse(&c, 0, &ev, MOS_LSM_OP_PTRACE, EPERM);
+	return verdict(refuse(&c, 0, &ev, MOS_LSM_OP_PTRACE, EPERM));
 }
 
 SEC("lsm/task_kill")
@@ -868,7 +885,7 @@ int BPF_PROG(mos_task_kill, struct task_struct *p, struct kernel_siginfo *info, 
 	if (within(&c, p))
 		return 0;
 	ev.ino = BPF_CORE_READ(p, tgid);
-	return refuse(&c, 0, &ev, MOS_LSM_OP_KILL, EPERM);
+	return verdict(refuse(&c, 0, &ev, MOS_LSM_OP_KILL, EPERM));
 }
 
 static int no_mount(void)
@@ -884,23 +901,23 @@ SEC("lsm/sb_mount")
 int BPF_PROG(mos_sb_mount, const char *dev_name, const struct path *path, const char *type,
 	     unsigned long flags, void *data, int ret)
 {
-	return ret ? ret : no_mount();
+	return verdict(ret ? ret : no_mount());
 }
 
 SEC("lsm/sb_umount")
 int BPF_PROG(mos_sb_umount, struct vfsmount *mnt, int flags, int ret)
 {
-	return ret ? ret : no_mount();
+	return verdict(ret ? ret : no_mount());
 }
 
 SEC("lsm/move_mount")
 int BPF_PROG(mos_move_mount, const struct path *from_path, const struct path *to_path, int ret)
 {
-	return ret ? ret : no_mount();
+	return verdict(ret ? ret : no_mount());
 }
 
 SEC("lsm/sb_pivotroot")
 int BPF_PROG(mos_sb_pivotroot, const struct path *old_path, const struct path *new_path, int ret)
 {
-	return ret ? ret : no_mount();
+	return verdict(ret ? ret : no_mount());
 }
