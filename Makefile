@@ -174,7 +174,7 @@ $(O)/bpf/vmlinux.h:
 
 $(O)/bpf/%.bpf.o: bpf/%.bpf.c $(O)/bpf/vmlinux.h
 	$(call msg,BPF,$@)
-	$(Q)clang -target bpf -D__TARGET_ARCH_x86 -O2 -g -Wall -Werror -I$(O)/bpf -c $< -o $@
+	$(Q)clang -target bpf -D__TARGET_ARCH_x86 -O2 -g -Wall -Werror -I$(O)/bpf -Iinclude/uapi -c $< -o $@
 	$(Q)llvm-strip -g $@
 
 $(O)/bpf/%.skel.h: $(O)/bpf/%.bpf.o
@@ -192,6 +192,7 @@ bpf-build: $(BPF_SKELS)
 # libmos embeds programs (their .c files include the skeletons).
 $(O)/obj/userspace/lib/bpf_lsm_probe.o: $(O)/bpf/probe_lsm.skel.h
 $(O)/obj/userspace/lib/net_cgroup.o: $(O)/bpf/net_cgroup.skel.h
+$(O)/obj/userspace/lib/lsm_domain.o: $(O)/bpf/domain_lsm.skel.h
 
 $(VM_BPF_BINS): $(O)/vm/%: tests/vm/%.c $(BPF_SKELS)
 	$(call msg,CC,$@)
