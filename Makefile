@@ -67,7 +67,7 @@ MOSD_OBJS    := $(MOSD_SRCS:%.c=$(O)/obj/%.o)
 MOSD_LIB_OBJS := $(MOSD_LIB_SRCS:%.c=$(O)/obj/%.o)
 MOSD         := $(O)/bin/mosd
 # mosd parses a remote job's sandbox flags with mosctl's own parser.
-MOSD_SHARED_OBJS := $(O)/obj/userspace/mosctl/options.o
+MOSD_SHARED_OBJS := $(addprefix $(O)/obj/userspace/mosctl/,options.o attach.o attach_bpf.o)
 LIBMOS       := $(O)/lib/libmos.a
 MOSCTL       := $(O)/bin/mosctl
 UNIT_BINS    := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/unit/%)

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/fsuid.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -81,6 +82,22 @@ void attach_policy_summary(const struct mos_policy *p, char *out, size_t len)
 		out[used - 1] = 0;
 	if (!out[0])
 		snprintf(out, len, "nothing allowed");
+}
+
+/*
+ * mosd --controller resolves a client's paths with the client's file-system
+ * identity (setfsuid); the registry is root's, so it is written with
+ * fsuid 0 (a no-op when already 0, and for an unprivileged mosctl).
+ */
+static uid_t fs_root_begin(void)
+{
+	return geteuid() == 0 ? (uid_t)setfsuid(0) : 0;
+}
+
+static void fs_root_end(uid_t old)
+{
+	if (geteuid() == 0)
+		setfsuid(old);
 }
 
 /* The registry directory, made if missing (owned by us, 0700). */
@@ -156,7 +173,7 @@ static int read_entry(const char *dir, pid_t pid, struct attach_entry *en)
 	return 0;
 }
 
-int attach_registry_get(pid_t pid, struct attach_entry *out)
+static int registry_get(pid_t pid, struct attach_entry *out)
 {
 	char dir[4096];
 	int r = registry_dir(dir, sizeof(dir));
@@ -164,8 +181,8 @@ int attach_registry_get(pid_t pid, struct attach_entry *out)
 	return r < 0 ? r : read_entry(dir, pid, out);
 }
 
-int attach_registry_add(pid_t pid, const char *backend, uint32_t domain, unsigned threads,
-			const char *policy, struct mos_err *e)
+static int registry_add(pid_t pid, const char *backend, uint32_t domain, unsigned threads,
+			uid_t owner, const char *policy, struct mos_err *e)
 {
 	char dir[4096], path[4200], tmp[4300], newpol[512];
 	struct attach_entry en;
@@ -179,7 +196,7 @@ int attach_registry_add(pid_t pid, const char *backend, uint32_t domain, unsigne
 	if (read_entry(dir, pid, &en) < 0) {
 		memset(&en, 0, sizeof(en));
 		en.start = proc_start_time(pid);
-		en.owner = geteuid();
+		en.owner = owner;
 		en.since = (long long)time(NULL);
 	}
 	en.layers++;
@@ -214,7 +231,7 @@ int attach_registry_add(pid_t pid, const char *backend, uint32_t domain, unsigne
 	return 0;
 }
 
-int attach_registry_remove(pid_t pid)
+static int registry_remove(pid_t pid)
 {
 	char dir[4096], path[4200];
 	int r = registry_dir(dir, sizeof(dir));
@@ -232,7 +249,7 @@ static int by_pid(const void *a, const void *b)
 	return (x->pid > y->pid) - (x->pid < y->pid);
 }
 
-int attach_registry_list(struct attach_entry **v, size_t *n)
+static int registry_list(struct attach_entry **v, size_t *n)
 {
 	char dir[4096];
 	DIR *d;
@@ -260,4 +277,41 @@ int attach_registry_list(struct attach_entry **v, size_t *n)
 	if (*n)
 		qsort(*v, *n, sizeof(**v), by_pid);
 	return 0;
+}
+
+int attach_registry_get(pid_t pid, struct attach_entry *out)
+{
+	uid_t old = fs_root_begin();
+	int r = registry_get(pid, out);
+
+	fs_root_end(old);
+	return r;
+}
+
+int attach_registry_add(pid_t pid, const char *backend, uint32_t domain, unsigned threads,
+			uid_t owner, const char *policy, struct mos_err *e)
+{
+	uid_t old = fs_root_begin();
+	int r = registry_add(pid, backend, domain, threads, owner, policy, e);
+
+	fs_root_end(old);
+	return r;
+}
+
+int attach_registry_remove(pid_t pid)
+{
+	uid_t old = fs_root_begin();
+	int r = registry_remove(pid);
+
+	fs_root_end(old);
+	return r;
+}
+
+int attach_registry_list(struct attach_entry **v, size_t *n)
+{
+	uid_t old = fs_root_begin();
+	int r = registry_list(v, n);
+
+	fs_root_end(old);
+	return r;
 }

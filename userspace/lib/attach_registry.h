@@ -35,9 +35,10 @@ uint64_t proc_start_time(pid_t pid);
 /* A one-line summary of P's rules. */
 void attach_policy_summary(const struct mos_policy *p, char *out, size_t len);
 
-/* Record a layer added to PID (a new entry, or LAYERS + 1). 0 or -errno. */
+/* Record a layer added to PID for OWNER (a new entry, or LAYERS + 1).
+ * 0 or -errno. */
 int attach_registry_add(pid_t pid, const char *backend, uint32_t domain, unsigned threads,
-			const char *policy, struct mos_err *e);
+			uid_t owner, const char *policy, struct mos_err *e);
 /* PID's live entry: 0, -ENOENT (none, or the pid was reused), -errno. */
 int attach_registry_get(pid_t pid, struct attach_entry *out);
 int attach_registry_remove(pid_t pid);

@@ -15,22 +15,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "attach_bpf.h"
 #include "attach_landlock.h"
 #include "attach_registry.h"
 #include "bpf_lsm_probe.h"
+#include "control_proto.h"
 #include "log.h"
 #include "options.h"
 #include "ptrace_inject.h"
 #include "sandbox.h"
 #include "util.h"
-
-struct attach_args {
-	pid_t pid;
-	bool tree;
-	bool revoke;
-	bool update;
-	struct run_opts o;
-};
 
 static void attach_usage(FILE *out, const char *sub)
 {
@@ -143,60 +137,79 @@ static int same_view(pid_t pid, struct mos_err *e)
 	return 0;
 }
 
-/* PID's children (of every thread), appended to V. */
-static void children_of(pid_t pid, pid_t **v, size_t *n)
+enum attach_path {
+	PATH_PTRACE,  /* Landlock + seccomp, asked for by the process under ptrace */
+	PATH_BPF,     /* a BPF LSM domain, here */
+	PATH_FORWARD, /* a BPF LSM domain, by mosd --controller */
+};
+
+static bool controller_present(void)
 {
-	char path[64];
-	DIR *d;
-	struct dirent *de;
-
-	snprintf(path, sizeof(path), "/proc/%d/task", pid);
-	d = opendir(path);
-	if (!d)
-		return;
-	while ((de = readdir(d))) {
-		char cpath[300];
-		FILE *f;
-		int child;
-
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(cpath, sizeof(cpath), "/proc/%d/task/%s/children", pid, de->d_name);
-		f = fopen(cpath, "re");
-		if (!f)
-			continue;
-		while (fscanf(f, "%d", &child) == 1) {
-			*v = xrealloc(*v, (*n + 1) * sizeof(**v));
-			(*v)[(*n)++] = child;
-		}
-		fclose(f);
-	}
-	closedir(d);
+	return access(MOS_CONTROL_SOCK, F_OK) == 0;
 }
 
-/* Which mechanism: BPF LSM only when asked for by name (until it is
- * wired), the ptrace path otherwise. */
-static int choose(const struct attach_args *a, struct mos_err *e)
+/*
+ * Which mechanism: the BPF LSM where it runs (here as root, or through the
+ * controller), asked for (--backend bpf, --revoke) or by default; the
+ * ptrace path otherwise, or with --backend landlock.
+ */
+static int choose(const struct attach_args *a, enum attach_path *path, struct mos_err *e)
 {
+	enum mos_backend b = a->o.backend;
+	bool want_bpf = b == MOS_BACKEND_BPF || a->revoke;
+	struct attach_entry en;
+	enum mos_bpf_lsm s;
 	char why[200];
 
-	if (a->o.backend == MOS_BACKEND_UNOTIFY) {
+	if (b == MOS_BACKEND_UNOTIFY) {
 		mos_err_set(e, "the supervisor (--backend unotify) can only be installed by "
 			       "'mosctl run'");
 		return -EINVAL;
 	}
-	if (a->o.backend == MOS_BACKEND_BPF || a->revoke) {
-		enum mos_bpf_lsm s = mos_bpf_lsm_probe(why, sizeof(why));
-
-		mos_err_set(e, "%s needs BPF LSM, and %s%s",
+	if (b == MOS_BACKEND_LANDLOCK && a->revoke) {
+		mos_err_set(e, "--revoke needs the BPF LSM, not --backend landlock");
+		return -EINVAL;
+	}
+	*path = PATH_PTRACE;
+	/* An update continues what the attach started. */
+	if (b == MOS_BACKEND_LANDLOCK ||
+	    (a->update && attach_registry_get(a->pid, &en) == 0 && !strcmp(en.backend, "landlock")))
+		return 0;
+	s = mos_bpf_lsm_probe(why, sizeof(why));
+	if (s == MOS_BPF_LSM_USABLE) {
+		*path = PATH_BPF;
+		return 0;
+	}
+	if (s == MOS_BPF_LSM_NOT_CHECKED && controller_present()) {
+		*path = PATH_FORWARD;
+		return 0;
+	}
+	if (want_bpf) {
+		mos_err_set(e, "%s needs the BPF LSM: %s%s",
 			    a->revoke ? "--revoke (re-checking files opened before)"
 				      : "--backend bpf",
-			    s == MOS_BPF_LSM_USABLE ? "attaching with it is not implemented yet"
-						    : "this kernel cannot run it: ",
-			    s == MOS_BPF_LSM_USABLE ? "" : why);
+			    why,
+			    s == MOS_BPF_LSM_NOT_CHECKED ? " (run as root, or start mosd "
+							   "--controller)"
+							 : "");
 		return -EOPNOTSUPP;
 	}
+	mos_debug("attaching through ptrace: BPF LSM: %s", why);
 	return 0;
+}
+
+/* Run ARGV by mosd --controller; its exit status. */
+static int forward(int argc, char **argv)
+{
+	struct mos_err e = { "" };
+	int status;
+
+	fflush(NULL);
+	if (control_call(MOS_CONTROL_SOCK, argc, argv, &status, &e) < 0) {
+		mos_err("%s", e.msg);
+		return MOS_EXIT_SETUP;
+	}
+	return status;
 }
 
 static int attach_one(const struct attach_args *a, const struct attach_plan *ap, pid_t pid,
@@ -213,7 +226,7 @@ static int attach_one(const struct attach_args *a, const struct attach_plan *ap,
 		mos_err("%s", e.msg);
 		return r;
 	}
-	if (attach_registry_add(pid, "landlock", 0, (unsigned)nthreads, summary, &e) < 0)
+	if (attach_registry_add(pid, "landlock", 0, (unsigned)nthreads, geteuid(), summary, &e) < 0)
 		mos_warn("%s (the process is confined all the same; mosctl ps will not list "
 			 "it)",
 			 e.msg);
@@ -226,9 +239,13 @@ static int attach_one(const struct attach_args *a, const struct attach_plan *ap,
 	return 0;
 }
 
-int cmd_attach(int argc, char **argv)
+static struct attach_actor self_actor(void)
 {
-	struct attach_args a;
+	return (struct attach_actor){ geteuid(), getegid(), getpid(), false };
+}
+
+static int attach_ptrace(struct attach_args *a)
+{
 	struct attach_plan ap;
 	struct mos_err e = { "" };
 	struct attach_entry en;
@@ -237,41 +254,32 @@ int cmd_attach(int argc, char **argv)
 	size_t ntodo = 0;
 	int r, failed = 0;
 
-	r = parse(argc, argv, &a);
-	if (r >= 0)
-		return r;
-	r = choose(&a, &e);
-	if (r == 0 && kill(a.pid, 0) < 0 && errno == ESRCH) {
-		mos_err_set(&e, "process %d: no such process", a.pid);
-		r = -ESRCH;
-	}
-	if (r == 0 && a.update && attach_registry_get(a.pid, &en) < 0) {
+	r = 0;
+	if (a->update && attach_registry_get(a->pid, &en) < 0) {
 		mos_err_set(&e,
 			    "process %d was not attached by you (mosctl ps lists what was); "
 			    "use mosctl attach",
-			    a.pid);
+			    a->pid);
 		r = -ENOENT;
 	}
 	if (r == 0)
-		r = attach_plan_build(&a.o.policy, &ap, &e);
+		r = attach_plan_build(&a->o.policy, &ap, &e);
 	if (r < 0) {
 		mos_err("%s", e.msg);
-		options_free(&a.o);
 		return MOS_EXIT_SETUP;
 	}
-	if (a.o.verbose)
+	if (a->o.verbose)
 		report_print(&ap.rep, stderr, "mosctl: ");
-	if (!report_weak_ok(&ap.rep, a.o.allow_degraded)) {
+	if (!report_weak_ok(&ap.rep, a->o.allow_degraded)) {
 		attach_plan_free(&ap);
-		options_free(&a.o);
 		return MOS_EXIT_SETUP;
 	}
-	attach_policy_summary(&a.o.policy, summary, sizeof(summary));
+	attach_policy_summary(&a->o.policy, summary, sizeof(summary));
 	/* Parents before children: a child forked meanwhile inherits. */
 	todo = xmalloc(sizeof(*todo));
-	todo[ntodo++] = a.pid;
+	todo[ntodo++] = a->pid;
 	for (size_t i = 0; i < ntodo; i++) {
-		r = attach_one(&a, &ap, todo[i], summary);
+		r = attach_one(a, &ap, todo[i], summary);
 		if (r < 0 && i > 0 && (r == -ESRCH || r == -ENOENT))
 			continue; /* a descendant that exited meanwhile */
 		if (r < 0) {
@@ -280,69 +288,199 @@ int cmd_attach(int argc, char **argv)
 				break;
 			continue;
 		}
-		if (a.tree)
-			children_of(todo[i], &todo, &ntodo);
+		if (a->tree)
+			attach_children_of(todo[i], &todo, &ntodo);
 	}
-	if (a.tree && !failed)
+	if (a->tree && !failed)
 		mos_info("%zu process%s confined", ntodo, ntodo == 1 ? "" : "es");
 	free(todo);
 	attach_plan_free(&ap);
-	options_free(&a.o);
 	return failed ? 1 : 0;
+}
+
+static int attach_cmd(int argc, char **argv, const struct attach_actor *who)
+{
+	struct attach_args a;
+	enum attach_path path = PATH_BPF;
+	struct mos_err e = { "" };
+	int r;
+
+	r = parse(argc, argv, &a);
+	if (r >= 0)
+		return r;
+	r = who->peer ? 0 : choose(&a, &path, &e);
+	if (r == 0 && kill(a.pid, 0) < 0 && errno == ESRCH) {
+		mos_err_set(&e, "process %d: no such process", a.pid);
+		r = -ESRCH;
+	}
+	if (r < 0) {
+		mos_err("%s", e.msg);
+		r = MOS_EXIT_SETUP;
+	} else if (path == PATH_FORWARD) {
+		r = forward(argc, argv);
+	} else if (path == PATH_BPF) {
+		r = attach_bpf(&a, who);
+	} else {
+		r = attach_ptrace(&a);
+	}
+	options_free(&a.o);
+	return r;
+}
+
+int cmd_attach(int argc, char **argv)
+{
+	struct attach_actor me = self_actor();
+
+	return attach_cmd(argc, argv, &me);
+}
+
+static pid_t pid_arg(int argc, char **argv)
+{
+	char *end;
+	long pid = argc == 2 ? strtol(argv[1], &end, 10) : 0;
+
+	if (pid <= 0 || *end) {
+		mos_err("usage: mosctl %s PID", argv[0]);
+		return -1;
+	}
+	return (pid_t)pid;
+}
+
+static int detach_cmd(int argc, char **argv, const struct attach_actor *who)
+{
+	struct attach_entry en;
+	pid_t pid = pid_arg(argc, argv);
+	bool landlock;
+
+	if (pid < 0)
+		return MOS_EXIT_SETUP;
+	landlock =
+		!who->peer && attach_registry_get(pid, &en) == 0 && !strcmp(en.backend, "landlock");
+	if (landlock) {
+		mos_err("process %d is confined by Landlock and seccomp (attached through "
+			"ptrace): the kernel offers no way to lift them, they end with the "
+			"process.  Detachable confinement needs the BPF LSM (CONFIG_BPF_LSM=y, "
+			"bpf in lsm=).",
+			pid);
+		return 1;
+	}
+	if (who->peer || mos_bpf_lsm_probe(NULL, 0) == MOS_BPF_LSM_USABLE)
+		return detach_bpf(pid, who);
+	if (controller_present())
+		return forward(argc, argv);
+	mos_err("process %d was not attached by you (mosctl ps lists what was)", pid);
+	return 1;
 }
 
 int cmd_detach(int argc, char **argv)
 {
-	struct attach_entry en;
-	long pid = argc == 2 ? strtol(argv[1], NULL, 10) : 0;
+	struct attach_actor me = self_actor();
 
-	if (pid <= 0) {
-		mos_err("usage: mosctl detach PID");
+	return detach_cmd(argc, argv, &me);
+}
+
+static void print_entries(const struct attach_actor *who, bool header)
+{
+	struct attach_entry *v;
+	size_t n;
+	int r = attach_registry_list(&v, &n);
+
+	if (r < 0) {
+		mos_warn("the attach registry: %s", strerror(-r));
+		return;
+	}
+	if (header)
+		printf("%-8s %-9s %-7s %-6s %-8s %-19s %s\n", "PID", "BACKEND", "THREADS", "LAYERS",
+		       "DENIALS", "SINCE", "POLICY (newest layer first)");
+	for (size_t i = 0; i < n; i++) {
+		char since[32], threads[16] = "all", denials[24] = "-";
+		time_t t = (time_t)v[i].since;
+		struct tm tm;
+
+		if (who->uid != 0 && v[i].owner != who->uid)
+			continue;
+		if (v[i].threads)
+			snprintf(threads, sizeof(threads), "%u", v[i].threads);
+		if (v[i].domain) {
+			long long d = attach_bpf_denials(v[i].domain);
+
+			if (d >= 0)
+				snprintf(denials, sizeof(denials), "%lld", d);
+		}
+		strftime(since, sizeof(since), "%Y-%m-%d %H:%M:%S", localtime_r(&t, &tm));
+		printf("%-8d %-9s %-7s %-6u %-8s %-19s %s\n", v[i].pid, v[i].backend, threads,
+		       v[i].layers, denials, since, v[i].policy);
+	}
+	free(v);
+}
+
+static int ps_cmd(int argc, char **argv, const struct attach_actor *who)
+{
+	bool entries_only = argc == 2 && !strcmp(argv[1], "--entries-only");
+
+	if (argc > 1 && !entries_only) {
+		mos_err("usage: mosctl ps");
 		return MOS_EXIT_SETUP;
 	}
-	if (attach_registry_get((pid_t)pid, &en) < 0) {
-		mos_err("process %ld was not attached by you (mosctl ps lists what was)", pid);
-		return 1;
+	print_entries(who, !entries_only);
+	fflush(stdout);
+	/* What the controller attached for this user is in its registry. */
+	if (!who->peer && who->uid != 0 && controller_present()) {
+		char *fwd[] = { "ps", "--entries-only", NULL };
+
+		return forward(2, fwd);
 	}
-	if (en.owner != geteuid() && geteuid() != 0) {
-		mos_err("process %ld was attached by uid %u: only they or root may detach it", pid,
-			(unsigned)en.owner);
-		return 1;
-	}
-	mos_err("process %ld is confined by Landlock and seccomp (attached through ptrace): "
-		"the kernel offers no way to lift them, they end with the process.  "
-		"Detachable confinement needs BPF LSM (CONFIG_BPF_LSM=y, bpf in lsm=).",
-		pid);
-	return 1;
+	return 0;
 }
 
 int cmd_ps(int argc, char **argv)
 {
-	struct attach_entry *v;
-	size_t n;
-	int r;
+	struct attach_actor me = self_actor();
 
-	(void)argv;
-	if (argc > 1) {
-		mos_err("usage: mosctl ps");
-		return MOS_EXIT_SETUP;
-	}
-	r = attach_registry_list(&v, &n);
-	if (r < 0) {
-		mos_err("the attach registry: %s", strerror(-r));
-		return 1;
-	}
-	printf("%-8s %-9s %-7s %-6s %-8s %-19s %s\n", "PID", "BACKEND", "THREADS", "LAYERS",
-	       "DENIALS", "SINCE", "POLICY (newest layer first)");
-	for (size_t i = 0; i < n; i++) {
-		char since[32];
-		time_t t = (time_t)v[i].since;
-		struct tm tm;
+	return ps_cmd(argc, argv, &me);
+}
 
-		strftime(since, sizeof(since), "%Y-%m-%d %H:%M:%S", localtime_r(&t, &tm));
-		printf("%-8d %-9s %-7u %-6u %-8s %-19s %s\n", v[i].pid, v[i].backend, v[i].threads,
-		       v[i].layers, "-", since, v[i].policy);
+static int events_cmd(int argc, char **argv, const struct attach_actor *who)
+{
+	bool follow = false, json = false;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--follow") || !strcmp(argv[i], "-f")) {
+			follow = true;
+		} else if (!strcmp(argv[i], "--json")) {
+			json = true;
+		} else {
+			mos_err("usage: mosctl events [--follow] [--json]");
+			return MOS_EXIT_SETUP;
+		}
 	}
-	free(v);
-	return 0;
+	if (who->peer || mos_bpf_lsm_probe(NULL, 0) == MOS_BPF_LSM_USABLE)
+		return events_bpf(follow, json, who);
+	if (controller_present())
+		return forward(argc, argv);
+	mos_err("events come from the BPF LSM programs: run as root where they run, or "
+		"through mosd --controller (processes attached through ptrace report none: "
+		"Landlock keeps no record for mosctl)");
+	return 1;
+}
+
+int cmd_events(int argc, char **argv)
+{
+	struct attach_actor me = self_actor();
+
+	return events_cmd(argc, argv, &me);
+}
+
+int attach_serve(int argc, char **argv, const struct attach_actor *who)
+{
+	if (!strcmp(argv[0], "attach") || !strcmp(argv[0], "update"))
+		return attach_cmd(argc, argv, who);
+	if (!strcmp(argv[0], "detach"))
+		return detach_cmd(argc, argv, who);
+	if (!strcmp(argv[0], "ps"))
+		return ps_cmd(argc, argv, who);
+	if (!strcmp(argv[0], "events"))
+		return events_cmd(argc, argv, who);
+	mos_err("the controller does not serve '%s'", argv[0]);
+	return MOS_EXIT_SETUP;
 }

@@ -5,7 +5,7 @@
  *   mosctl run [OPTIONS] [--on WORKER] -- COMMAND [ARG...]
  *   mosctl check [OPTIONS]
  *   mosctl attach PID [--tree] [--revoke] [OPTIONS] | update PID [OPTIONS]
- *   mosctl detach PID | ps
+ *   mosctl detach PID | ps | events [--follow] [--json]
  *   mosctl keygen | key
  *   mosctl version
  */
@@ -40,6 +40,8 @@ static void usage(FILE *out)
 		     "loosens)\n"
 		     "       mosctl detach PID | mosctl ps            lift it (BPF LSM); list "
 		     "attached\n"
+		     "       mosctl events [--follow] [--json]        BPF LSM refusals as they "
+		     "happen\n"
 		     "       mosctl keygen                            create this origin's key "
 		     "pair\n"
 		     "       mosctl key                               print its public key line\n"
@@ -234,6 +236,8 @@ int main(int argc, char **argv)
 		return cmd_detach(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "ps"))
 		return cmd_ps(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "events"))
+		return cmd_events(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "keygen"))
 		return cmd_keygen(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "key"))
