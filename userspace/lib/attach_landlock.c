@@ -20,14 +20,8 @@
 #include "seccomp_filter.h"
 #include "util.h"
 
-int attach_plan_build(const struct mos_policy *p, struct attach_plan *ap, struct mos_err *e)
+int attach_policy_check(const struct mos_policy *p, struct mos_err *e)
 {
-	struct seccomp_opts so = { 0 };
-	int abi = mos_landlock_abi();
-	int r;
-
-	memset(ap, 0, sizeof(*ap));
-	ap->lp.ruleset_fd = -1;
 	if (p->limits.memory || p->limits.procs || p->limits.open_files || p->limits.cpu_s ||
 	    p->limits.timeout_ms) {
 		mos_err_set(e, "limits (--memory, --max-procs, --open-files, --cpu, --timeout) "
@@ -44,6 +38,20 @@ int attach_plan_build(const struct mos_policy *p, struct attach_plan *ap, struct
 			       "can install");
 		return -EINVAL;
 	}
+	return 0;
+}
+
+int attach_plan_build(const struct mos_policy *p, struct attach_plan *ap, struct mos_err *e)
+{
+	struct seccomp_opts so = { 0 };
+	int abi = mos_landlock_abi();
+	int r;
+
+	memset(ap, 0, sizeof(*ap));
+	ap->lp.ruleset_fd = -1;
+	r = attach_policy_check(p, e);
+	if (r < 0)
+		return r;
 	if (abi < 1) {
 		mos_err_set(e,
 			    "attach needs Landlock (CONFIG_SECURITY_LANDLOCK=y and landlock "

@@ -39,7 +39,12 @@ struct attach_plan {
 };
 
 /*
- * Compile P for attaching through ptrace.  Refuses (-EINVAL, E set) what
+ * Refuse (-EINVAL, E set) what cannot apply to a running process, whatever
+ * enforces the rest: limits, environment, working directory, --ask/--learn.
+ */
+int attach_policy_check(const struct mos_policy *p, struct mos_err *e);
+/*
+ * Compile P for attaching through ptrace (attach_policy_check() first).  Refuses (-EINVAL, E set) what
  * cannot apply to a running process: limits, environment, working
  * directory, --ask/--learn, and Landlock missing altogether.
  */

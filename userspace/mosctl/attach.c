@@ -143,9 +143,17 @@ enum attach_path {
 	PATH_FORWARD, /* a BPF LSM domain, by mosd --controller */
 };
 
+/* The controller's socket: $MOSINGAR_CONTROL_SOCK, or the default. */
+static const char *control_sock(void)
+{
+	const char *s = getenv("MOSINGAR_CONTROL_SOCK");
+
+	return s && *s ? s : MOS_CONTROL_SOCK;
+}
+
 static bool controller_present(void)
 {
-	return access(MOS_CONTROL_SOCK, F_OK) == 0;
+	return access(control_sock(), F_OK) == 0;
 }
 
 /*
@@ -205,7 +213,7 @@ static int forward(int argc, char **argv)
 	int status;
 
 	fflush(NULL);
-	if (control_call(MOS_CONTROL_SOCK, argc, argv, &status, &e) < 0) {
+	if (control_call(control_sock(), argc, argv, &status, &e) < 0) {
 		mos_err("%s", e.msg);
 		return MOS_EXIT_SETUP;
 	}
@@ -262,6 +270,9 @@ static int attach_ptrace(struct attach_args *a)
 			    a->pid);
 		r = -ENOENT;
 	}
+	/* Whether it can be reached at all, before what the kernel can enforce. */
+	if (r == 0)
+		r = same_view(a->pid, &e);
 	if (r == 0)
 		r = attach_plan_build(&a->o.policy, &ap, &e);
 	if (r < 0) {
@@ -308,7 +319,9 @@ static int attach_cmd(int argc, char **argv, const struct attach_actor *who)
 	r = parse(argc, argv, &a);
 	if (r >= 0)
 		return r;
-	r = who->peer ? 0 : choose(&a, &path, &e);
+	r = attach_policy_check(&a.o.policy, &e);
+	if (r == 0 && !who->peer)
+		r = choose(&a, &path, &e);
 	if (r == 0 && kill(a.pid, 0) < 0 && errno == ESRCH) {
 		mos_err_set(&e, "process %d: no such process", a.pid);
 		r = -ESRCH;

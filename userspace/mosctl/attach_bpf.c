@@ -102,16 +102,32 @@ int attach_may_act_on(const struct attach_actor *who, pid_t pid, struct mos_err 
 	return -EPERM;
 }
 
+/* The controller's own, when serving (attach_bpf_use). */
+static struct lsm_ctl *shared;
+
+void attach_bpf_use(struct lsm_ctl *c)
+{
+	shared = c;
+}
+
 static struct lsm_ctl *open_ctl(void)
 {
 	struct lsm_ctl *c = NULL;
 	struct mos_err e = { "" };
 
+	if (shared)
+		return shared;
 	if (lsm_ctl_open(&c, &e) < 0) {
 		mos_err("%s", e.msg);
 		return NULL;
 	}
 	return c;
+}
+
+static void close_ctl(struct lsm_ctl *c)
+{
+	if (c != shared)
+		lsm_ctl_close(c);
 }
 
 static bool domain_info(struct lsm_ctl *c, uint32_t id, struct lsm_domain_info *out)
@@ -166,7 +182,9 @@ static int enter_one(struct lsm_ctl *c, const struct attach_args *a, const struc
 		goto fail;
 	cur = lsm_domain_of(c, pid);
 	if (a->update && !cur) {
-		mos_err_set(&e, "process %d is not confined by the BPF LSM: use mosctl attach",
+		mos_err_set(&e,
+			    "process %d was not attached (it is not confined by the BPF LSM): "
+			    "use mosctl attach",
 			    pid);
 		r = -ENOENT;
 		goto fail;
@@ -225,7 +243,8 @@ int attach_bpf(const struct attach_args *a, const struct attach_actor *who)
 		int r = enter_one(c, a, who, todo[i], &map, &nmap, summary);
 
 		if (r < 0 && i == 0) {
-			failed = 1;
+			/* Nothing to update is a request error, like a bad flag. */
+			failed = r == -ENOENT ? MOS_EXIT_SETUP : 1;
 			break;
 		}
 		if (r < 0 && r != -ESRCH)
@@ -235,8 +254,8 @@ int attach_bpf(const struct attach_args *a, const struct attach_actor *who)
 	}
 	free(todo);
 	free(map);
-	lsm_ctl_close(c);
-	return failed ? 1 : 0;
+	close_ctl(c);
+	return failed;
 }
 
 int detach_bpf(pid_t pid, const struct attach_actor *who)
@@ -261,7 +280,7 @@ int detach_bpf(pid_t pid, const struct attach_actor *who)
 		r = owns(c, who, cur, pid, &e);
 	if (r == 0)
 		r = lsm_domain_leave(c, pid, &e);
-	lsm_ctl_close(c);
+	close_ctl(c);
 	if (r < 0) {
 		mos_err("%s", e.msg);
 		return 1;
@@ -273,16 +292,16 @@ int detach_bpf(pid_t pid, const struct attach_actor *who)
 
 long long attach_bpf_denials(uint32_t domain)
 {
-	struct lsm_ctl *c = NULL;
+	struct lsm_ctl *c = shared;
 	struct mos_err e;
 	struct lsm_domain_info di;
 	long long n = -1;
 
-	if (lsm_ctl_open(&c, &e) < 0)
+	if (!c && lsm_ctl_open(&c, &e) < 0)
 		return -1;
 	if (domain_info(c, domain, &di))
 		n = (long long)di.denials;
-	lsm_ctl_close(c);
+	close_ctl(c);
 	return n;
 }
 
@@ -358,6 +377,6 @@ int events_bpf(bool follow, bool json, const struct attach_actor *who)
 			dropped0 = lsm_events_dropped(x.c);
 		}
 	} while (follow);
-	lsm_ctl_close(x.c);
+	close_ctl(x.c);
 	return r < 0 && r != -EINTR ? 1 : 0;
 }

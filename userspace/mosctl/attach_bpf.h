@@ -30,6 +30,11 @@ void attach_children_of(pid_t pid, pid_t **v, size_t *n);
  * -EPERM with E set. */
 int attach_may_act_on(const struct attach_actor *who, pid_t pid, struct mos_err *e);
 
+struct lsm_ctl;
+/* Use C (mosd --controller's, opened once as root) instead of opening the
+ * pins for each command. */
+void attach_bpf_use(struct lsm_ctl *c);
+
 /* attach / update (A->update) through the BPF LSM; an exit status. */
 int attach_bpf(const struct attach_args *a, const struct attach_actor *who);
 int detach_bpf(pid_t pid, const struct attach_actor *who);

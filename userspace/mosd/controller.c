@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "attach.h"
+#include "attach_bpf.h"
 #include "control_proto.h"
 #include "log.h"
 #include "lsm_domain.h"
@@ -97,6 +98,7 @@ static int serve_one(int conn, const struct ucred *cred, struct lsm_ctl *c)
 		status = MOS_EXIT_SETUP;
 	} else {
 		conn_fd = conn;
+		attach_bpf_use(c);
 		pthread_create(&th, NULL, watch_client, NULL);
 		/* Paths resolve with the client's permissions, not root's. */
 		setfsgid(cred->gid);
