@@ -85,7 +85,7 @@ MOSD_OBJS    := $(MOSD_SRCS:%.c=$(O)/obj/%.o)
 MOSD_LIB_OBJS := $(MOSD_LIB_SRCS:%.c=$(O)/obj/%.o)
 MOSD         := $(O)/bin/mosd
 # mosd parses a remote job's sandbox flags with mosctl's own parser.
-MOSD_SHARED_OBJS := $(O)/obj/userspace/mosctl/options.o
+MOSD_SHARED_OBJS := $(addprefix $(O)/obj/userspace/mosctl/,options.o attach.o attach_bpf.o)
 LIBMOS       := $(O)/lib/libmos.a
 MOSCTL       := $(O)/bin/mosctl
 UNIT_BINS    := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/unit/%)
@@ -193,7 +193,7 @@ $(O)/bpf/vmlinux.h:
 
 $(O)/bpf/%.bpf.o: bpf/%.bpf.c $(O)/bpf/vmlinux.h
 	$(call msg,BPF,$@)
-	$(Q)clang -target bpf -D__TARGET_ARCH_x86 -O2 -g -Wall -Werror -I$(O)/bpf -c $< -o $@
+	$(Q)clang -target bpf -D__TARGET_ARCH_x86 -O2 -g -Wall -Werror -I$(O)/bpf -Iinclude/uapi -c $< -o $@
 	$(Q)llvm-strip -g $@
 
 $(O)/bpf/%.skel.h: $(O)/bpf/%.bpf.o
@@ -211,6 +211,7 @@ bpf-build: $(BPF_SKELS)
 # libmos embeds programs (their .c files include the skeletons).
 $(O)/obj/userspace/lib/bpf_lsm_probe.o: $(O)/bpf/probe_lsm.skel.h
 $(O)/obj/userspace/lib/net_cgroup.o: $(O)/bpf/net_cgroup.skel.h
+$(O)/obj/userspace/lib/lsm_domain.o: $(O)/bpf/domain_lsm.skel.h
 
 $(VM_BPF_BINS): $(O)/vm/%: tests/vm/%.c $(BPF_SKELS)
 	$(call msg,CC,$@)
