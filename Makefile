@@ -231,21 +231,22 @@ $(filter-out $(VM_BPF_BINS),$(VM_GUEST_BINS)): $(O)/vm/%: tests/vm/%.c
 vm-build: $(VM_GUEST_BINS)
 
 # The selftest matrix in the guests: the sandbox suites on --backend bpf, as
-# root (that backend needs root, as on the host), with a static mosctl and
-# helpers built by a make of their own into build/vm-static.  One boot per
-# kernel runs tests/vm/ and the suites.
+# root (that backend needs root, as on the host), and attach_test (the BPF
+# LSM path there), with a static mosctl, mosd and helpers built by a make of
+# their own into build/vm-static.  One boot per kernel runs tests/vm/ and the
+# suites; make T_TIMES=1 run-vm notes each test's time.
 VM_STATIC        := build/vm-static
-VM_SELFTEST_BINS := $(SUPERVISED_BINS:$(O)/%=$(VM_STATIC)/%)
-VM_SELFTEST_RUN  := --with $(VM_STATIC)/bin/mosctl:/mos/bin/mosctl \
+VM_SELFTEST_BINS := $(SUPERVISED_BINS:$(O)/%=$(VM_STATIC)/%) $(VM_STATIC)/selftests/attach_test
+VM_SELFTEST_RUN  := --with $(VM_STATIC)/bin:/mos/bin \
 	--with $(VM_STATIC)/selftests/helpers:/mos/helpers \
 	--env MOSCTL=/mos/bin/mosctl --env HELPERS=/mos/helpers --env MOS_TEST_BACKEND=bpf \
-	--program-timeout 200 --timeout 420
+	$(if $(T_TIMES),--env T_TIMES=1) --program-timeout 150 --timeout 300
 
 vm-selftests-build:
 	$(Q)$(MAKE) --no-print-directory STATIC=1 O=$(VM_STATIC) vm-static-parts
 
 # (in that make, $(O) is build/vm-static)
-vm-static-parts: $(MOSCTL) $(SUPERVISED_BINS) $(HELPER_BINS)
+vm-static-parts: $(MOSCTL) $(MOSD) $(SUPERVISED_BINS) $(O)/selftests/attach_test $(HELPER_BINS)
 
 run-vm: vm-build vm-selftests-build
 	$(Q)for k in $(VM_KERNELS); do \
