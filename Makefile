@@ -232,9 +232,10 @@ vm-build: $(VM_GUEST_BINS)
 
 # The selftest matrix in the guests: the sandbox suites on --backend bpf, as
 # root (that backend needs root, as on the host), and attach_test (the BPF
-# LSM path there), with a static mosctl, mosd and helpers built by a make of
-# their own into build/vm-static.  One boot per kernel runs tests/vm/ and the
-# suites; make T_TIMES=1 run-vm notes each test's time.
+# LSM path as root, the ptrace path as nobody), with a static mosctl, mosd
+# and helpers built by a make of their own into build/vm-static.  One boot
+# per kernel runs tests/vm/ and the suites; make T_TIMES=1 run-vm notes each
+# test's time.
 VM_STATIC        := build/vm-static
 VM_SELFTEST_BINS := $(SUPERVISED_BINS:$(O)/%=$(VM_STATIC)/%) $(VM_STATIC)/selftests/attach_test
 VM_SELFTEST_RUN  := --with $(VM_STATIC)/bin:/mos/bin \
@@ -249,10 +250,11 @@ vm-selftests-build:
 vm-static-parts: $(MOSCTL) $(MOSD) $(SUPERVISED_BINS) $(O)/selftests/attach_test $(HELPER_BINS)
 
 run-vm: vm-build vm-selftests-build
-	$(Q)for k in $(VM_KERNELS); do \
+	$(Q)st=0; for k in $(VM_KERNELS); do \
 		tests/vm/run --backports --kernel $$k $(VM_SELFTEST_RUN) \
-			$(VM_GUEST_BINS) $(VM_SELFTEST_BINS) || exit 1; \
-	done
+			$(VM_GUEST_BINS) $(VM_SELFTEST_BINS) \
+			--uids 65534 $(VM_STATIC)/selftests/attach_test || st=1; \
+	done; exit $$st
 
 # `make check`: dependencies, then every test, then the sanitizer build of
 # the unit tests and of mosctl under the selftests, then the guest kernels.
