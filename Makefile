@@ -194,11 +194,17 @@ $(O)/obj/userspace/lib/bpf_lsm_probe.o: $(O)/bpf/probe_lsm.skel.h
 $(O)/obj/userspace/lib/net_cgroup.o: $(O)/bpf/net_cgroup.skel.h
 $(O)/obj/userspace/lib/lsm_domain.o: $(O)/bpf/domain_lsm.skel.h
 
+# bpf_lsm_domain drives lsm_domain.c itself, with what that needs of libmos.
+VM_LSM_LIB_SRCS := $(addprefix userspace/lib/,lsm_domain.c landlock.c mounts.c policy.c report.c util.c)
+$(O)/vm/bpf_lsm_domain: VM_EXTRA_SRCS := $(VM_LSM_LIB_SRCS)
+$(O)/vm/bpf_lsm_domain: $(VM_LSM_LIB_SRCS) $(wildcard userspace/lib/*.h include/uapi/mosingar/*.h)
+
 $(VM_BPF_BINS): $(O)/vm/%: tests/vm/%.c $(BPF_SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -std=gnu11 -D_GNU_SOURCE $(WARNINGS) -O2 -static -I$(O)/bpf -Iuserspace/lib \
-		$< userspace/lib/bpf_lsm_probe.c -lbpf -lelf -lz -lzstd -o $@ 2> $@.log || \
+		-Iinclude/uapi $< userspace/lib/bpf_lsm_probe.c $(VM_EXTRA_SRCS) \
+		-lbpf -lelf -lz -lzstd -lpthread -o $@ 2> $@.log || \
 		{ cat $@.log; exit 1; }
 	$(Q)grep -v -e "statically linked applications requires at runtime" -e "in function" $@.log || true
 # The guest kernels: bookworm's 6.1 and bookworm-backports' 6.12, with BPF LSM.

@@ -879,8 +879,10 @@ int BPF_PROG(mos_task_kill, struct task_struct *p, struct kernel_siginfo *info, 
 
 	if (ret)
 		return ret;
-	if (cred)
-		return 0; /* SIGIO/SIGURG on behalf of a file owner, not a sender */
+	/*
+	 * CRED is not a "signal on behalf of someone else" marker to rely on:
+	 * 6.12 passes one for a plain kill(2).  The sender is current.
+	 */
 	CONFINED_OR_RETURN(c, MOS_LSM_OP_KILL, EPERM);
 	if (within(&c, p))
 		return 0;
