@@ -199,12 +199,22 @@ VM_LSM_LIB_SRCS := $(addprefix userspace/lib/,lsm_domain.c landlock.c mounts.c p
 $(O)/vm/bpf_lsm_domain: VM_EXTRA_SRCS := $(VM_LSM_LIB_SRCS)
 $(O)/vm/bpf_lsm_domain: $(VM_LSM_LIB_SRCS) $(wildcard userspace/lib/*.h include/uapi/mosingar/*.h)
 
+# bpf_run_backend is mosctl as well (its main linked in as mosctl_main), to
+# run `mosctl run --backend bpf` in the guest, which has no libraries.
+$(O)/obj/vm/mosctl_main.o: userspace/mosctl/main.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) -Dmain=mosctl_main -Wno-missing-prototypes -c $< -o $@
+$(O)/vm/bpf_run_backend: VM_EXTRA_SRCS := $(O)/obj/vm/mosctl_main.o $(MOSCTL_LIB_OBJS) $(LIBMOS)
+$(O)/vm/bpf_run_backend: VM_EXTRA_LIBS := -lssl -lcrypto -luring -lm
+$(O)/vm/bpf_run_backend: $(O)/obj/vm/mosctl_main.o $(MOSCTL_LIB_OBJS) $(LIBMOS)
+
 $(VM_BPF_BINS): $(O)/vm/%: tests/vm/%.c $(BPF_SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -std=gnu11 -D_GNU_SOURCE $(WARNINGS) -O2 -static -I$(O)/bpf -Iuserspace/lib \
 		-Iinclude/uapi $< userspace/lib/bpf_lsm_probe.c $(VM_EXTRA_SRCS) \
-		-lbpf -lelf -lz -lzstd -lpthread -o $@ 2> $@.log || \
+		$(VM_EXTRA_LIBS) -lbpf -lelf -lz -lzstd -lpthread -o $@ 2> $@.log || \
 		{ cat $@.log; exit 1; }
 	$(Q)grep -v -e "statically linked applications requires at runtime" -e "in function" $@.log || true
 # The guest kernels: bookworm's 6.1 and bookworm-backports' 6.12, with BPF LSM.

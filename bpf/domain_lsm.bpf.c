@@ -187,7 +187,10 @@ static int chain_of(__u32 dom, struct chain *c)
 
 static int current_chain(struct chain *c)
 {
-	return chain_of(domain_of(bpf_get_current_task_btf()), c);
+	__u32 dom = domain_of(bpf_get_current_task_btf());
+
+	/* a domain entered at the next execve is not in force yet */
+	return chain_of(dom & MOS_LSM_PENDING_EXEC ? 0 : dom, c);
 }
 
 /* Record a refusal of OP by LEVEL (an index in C) and return -ERR. */
@@ -525,17 +528,20 @@ int BPF_PROG(mos_path_rename, const struct path *old_dir, struct dentry *old_den
 /* ---- exec -------------------------------------------------------------- */
 
 /*
- * execve by a thread that is not the leader makes it the leader (de_thread):
- * it gets the leader's domain now, and loses a stale one.
+ * At execve: a domain entered "at the next execve" comes into force, and a
+ * thread that is not the leader, about to become it (de_thread), gets the
+ * leader's domain now and loses a stale one.
  */
 static int follow_leader(struct task_struct *t)
 {
 	struct task_struct *leader = t->group_leader;
 	__u32 *l, *mine;
 
+	l = bpf_task_storage_get(&task_domains, leader, 0, 0);
+	if (l && (*l & MOS_LSM_PENDING_EXEC))
+		*l &= ~MOS_LSM_PENDING_EXEC;
 	if (t == leader)
 		return 0;
-	l = bpf_task_storage_get(&task_domains, leader, 0, 0);
 	if (!l || !*l) {
 		bpf_task_storage_delete(&task_domains, t);
 		return 0;
@@ -561,7 +567,8 @@ int BPF_PROG(mos_bprm_check, struct linux_binprm *bprm, int ret)
 	if (err)
 		return verdict(err);
 	CONFINED_OR_RETURN(c, MOS_LSM_OP_EXEC, EACCES);
-	return verdict(check_file(&c, BPF_CORE_READ(bprm, file), MOS_FS_EXEC, MOS_LSM_OP_EXEC));
+	return verdict(check_file(&c, BPF_CORE_READ(bprm, file), MOS_FS_READ | MOS_FS_EXEC,
+				  MOS_LSM_OP_EXEC));
 }
 
 /* ---- network ------------------------------------------------------------ */
@@ -832,7 +839,8 @@ static bool within(struct chain *c, struct task_struct *target)
 
 	if (dom == c->id[0])
 		return true;
-	if (chain_of(dom, &t) <= 0)
+	/* not confined yet, or not at all: outside */
+	if ((dom & MOS_LSM_PENDING_EXEC) || chain_of(dom, &t) <= 0)
 		return false;
 	for (int l = 1; l < MOS_LSM_MAX_CHAIN; l++) {
 		if (l >= t.n)

@@ -323,7 +323,7 @@ static int add_domain(struct lsm_ctl *c, const struct mos_lsm_domain *d, uint32_
 			key = next;
 			prev = &key;
 		}
-		if (max == UINT32_MAX)
+		if (max + 1 >= MOS_LSM_PENDING_EXEC)
 			return -ENOSPC;
 		*id = max + 1;
 		if (bpf_map_update_elem(c->fd[MAP_DOMAINS], id, d, BPF_NOEXIST) == 0)
@@ -681,7 +681,7 @@ static uint32_t domain_of_pidfd(struct lsm_ctl *c, int pidfd)
 
 	if (bpf_map_lookup_elem(c->fd[MAP_TASK_DOMAINS], &pidfd, &id) < 0)
 		return 0;
-	return id;
+	return id & ~MOS_LSM_PENDING_EXEC;
 }
 
 /* ID is FROM or chained (at any depth) beneath it. */
@@ -699,7 +699,7 @@ static bool beneath(struct lsm_ctl *c, uint32_t id, uint32_t from)
 	return false;
 }
 
-int lsm_domain_enter(struct lsm_ctl *c, uint32_t id, pid_t pid, struct mos_err *e)
+static int enter(struct lsm_ctl *c, uint32_t id, pid_t pid, uint32_t pending, struct mos_err *e)
 {
 	struct mos_lsm_domain d;
 	_cleanup_close_ int pidfd = -1;
@@ -716,7 +716,7 @@ int lsm_domain_enter(struct lsm_ctl *c, uint32_t id, pid_t pid, struct mos_err *
 		return pidfd;
 	}
 	now = domain_of_pidfd(c, pidfd);
-	if (now && !beneath(c, id, now)) {
+	if (now && now != id && !beneath(c, id, now)) {
 		mos_err_set(e,
 			    "BPF LSM: process %d is in domain %u, and domain %u is not chained "
 			    "beneath it: a confined process may only be tightened (make the new "
@@ -724,13 +724,24 @@ int lsm_domain_enter(struct lsm_ctl *c, uint32_t id, pid_t pid, struct mos_err *
 			    (int)pid, now, id, now);
 		return -EPERM;
 	}
+	id |= pending;
 	if (bpf_map_update_elem(c->fd[MAP_TASK_DOMAINS], &pidfd, &id, BPF_ANY) < 0) {
 		r = -errno;
-		mos_err_set(e, "BPF LSM: cannot put process %d in domain %u: %s", (int)pid, id,
-			    strerror(errno));
+		mos_err_set(e, "BPF LSM: cannot put process %d in domain %u: %s", (int)pid,
+			    id & ~MOS_LSM_PENDING_EXEC, strerror(errno));
 		return r;
 	}
 	return 0;
+}
+
+int lsm_domain_enter(struct lsm_ctl *c, uint32_t id, pid_t pid, struct mos_err *e)
+{
+	return enter(c, id, pid, 0, e);
+}
+
+int lsm_domain_enter_at_exec(struct lsm_ctl *c, uint32_t id, pid_t pid, struct mos_err *e)
+{
+	return enter(c, id, pid, MOS_LSM_PENDING_EXEC, e);
 }
 
 uint32_t lsm_domain_of(struct lsm_ctl *c, pid_t pid)

@@ -82,7 +82,15 @@ int lsm_domain_delete(struct lsm_ctl *c, uint32_t id, struct mos_err *e);
  * PID is in a domain that ID is not beneath.
  */
 int lsm_domain_enter(struct lsm_ctl *c, uint32_t id, pid_t pid, struct mos_err *e);
-/* PID's domain; 0 when not confined (or PID does not exist). */
+/*
+ * The same, coming into force at PID's next execve: until then PID and the
+ * children it forks run unconfined (each is confined from its own execve
+ * on).  mosctl run: the sandbox's init sets itself up (mounts), then execs
+ * the command, which runs confined from its first instruction.
+ */
+int lsm_domain_enter_at_exec(struct lsm_ctl *c, uint32_t id, pid_t pid, struct mos_err *e);
+/* PID's domain (also one pending an execve); 0 when not confined (or PID
+ * does not exist). */
 uint32_t lsm_domain_of(struct lsm_ctl *c, pid_t pid);
 /* Take PID out of any domain (its children stay where they are). */
 int lsm_domain_leave(struct lsm_ctl *c, pid_t pid, struct mos_err *e);

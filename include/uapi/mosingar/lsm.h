@@ -20,6 +20,14 @@
 /* Chained domains: a domain and at most this many ancestors are checked. */
 #define MOS_LSM_MAX_CHAIN 8
 
+/*
+ * In a process's task storage, or'ed into the domain id: the domain is
+ * entered at the process's next execve (mosctl run: the sandbox's init sets
+ * itself up unconfined, the command it execs is confined from its first
+ * instruction).  Domain ids stay below it.
+ */
+#define MOS_LSM_PENDING_EXEC (1U << 31)
+
 /* struct mos_lsm_domain.flags */
 enum mos_lsm_domain_flag {
 	MOS_LSM_FILES = 1U << 0,	/* file rules: only what fs_rules grants */
