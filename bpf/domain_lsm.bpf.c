@@ -472,6 +472,31 @@ int BPF_PROG(mos_path_truncate, const struct path *path, int ret)
 	return verdict(check_path(&c, path, MOS_FS_WRITE, MOS_LSM_OP_TRUNCATE));
 }
 
+SEC("lsm/path_chmod")
+int BPF_PROG(mos_path_chmod, const struct path *path, umode_t mode, int ret)
+{
+	struct chain c;
+
+	if (ret)
+		return ret;
+	CONFINED_OR_RETURN(c, MOS_LSM_OP_CHMOD, EACCES);
+	return verdict(check_path(&c, path, MOS_FS_WRITE, MOS_LSM_OP_CHMOD));
+}
+
+/* (path, kuid_t, kgid_t, ret): the ids are not needed, so no BPF_PROG */
+SEC("lsm/path_chown")
+int mos_path_chown(unsigned long long *ctx)
+{
+	const struct path *path = (void *)ctx[0];
+	int ret = (int)ctx[3];
+	struct chain c;
+
+	if (ret)
+		return ret;
+	CONFINED_OR_RETURN(c, MOS_LSM_OP_CHOWN, EACCES);
+	return verdict(check_path(&c, path, MOS_FS_WRITE, MOS_LSM_OP_CHOWN));
+}
+
 #define MOVE_EXCHANGE (1U << 16) /* or'ed into OP */
 
 /*
@@ -759,6 +784,30 @@ int BPF_PROG(mos_socket_bind, struct socket *sock, struct sockaddr *address, int
 			bad |= 1U << l;
 	}
 	return verdict(bad ? refuse(&c, lowest(bad), &ev, MOS_LSM_OP_BIND, EACCES) : 0);
+}
+
+/*
+ * listen() on a TCP socket never bound binds an ephemeral port without the
+ * bind hook: refused where the network rules are enforced.
+ */
+SEC("lsm/socket_listen")
+int BPF_PROG(mos_socket_listen, struct socket *sock, int backlog, int ret)
+{
+	struct mos_lsm_event ev = {};
+	__u8 none[16] = {};
+	__u16 family;
+	struct chain c;
+
+	if (ret)
+		return ret;
+	CONFINED_OR_RETURN(c, MOS_LSM_OP_LISTEN, EACCES);
+	family = BPF_CORE_READ(sock, sk, __sk_common.skc_family);
+	if (!c.net || (family != AF_INET && family != AF_INET6) ||
+	    BPF_CORE_READ(sock, type) != SOCK_STREAM ||
+	    BPF_CORE_READ(sock, sk, __sk_common.skc_num) != 0)
+		return 0;
+	net_event(&ev, family, none, 0, SOCK_STREAM);
+	return verdict(refuse(&c, lowest(c.net), &ev, MOS_LSM_OP_LISTEN, EACCES));
 }
 
 /*

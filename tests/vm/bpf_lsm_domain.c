@@ -301,6 +301,10 @@ static void path_hooks(struct findings *f, void *arg)
 	note(f, "rename rw/d/x rwx/x (gains exec)", ERR(rename("/tmp/t/rw/d/x", "/tmp/t/rwx/x")),
 	     EXDEV);
 	note(f, "link rw/f rw/d2/f", ERR(link("/tmp/t/rw/f", "/tmp/t/rw/d2/f")), 0);
+	note(f, "chmod rw/f", ERR(chmod("/tmp/t/rw/f", 0640)), 0);
+	note(f, "chmod ro/f", ERR(chmod("/tmp/t/ro/f", 0600)), EACCES);
+	note(f, "chown rw/f", ERR(chown("/tmp/t/rw/f", 0, 0)), 0);
+	note(f, "chown ro/f", ERR(chown("/tmp/t/ro/f", 0, 0)), EACCES);
 	note(f, "link ro/f rw/f3", ERR(link("/tmp/t/ro/f", "/tmp/t/rw/f3")), EACCES);
 	note(f, "link rw/secret-link rw/s3", ERR(link("/tmp/t/rw/secret-link", "/tmp/t/rw/s3")),
 	     EACCES);
@@ -623,6 +627,24 @@ static int bind_err(int family, int type, int port)
 	return r;
 }
 
+/* errno of listen() on a TCP socket bound to PORT (0: not bound). */
+static int listen_err(int port)
+{
+	struct sockaddr_in in = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), r = 0, one = 1;
+
+	if (s < 0)
+		return errno;
+	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (port)
+		r = ERR(bind(s, (struct sockaddr *)&in, sizeof(in)));
+	if (!r)
+		r = ERR(listen(s, 4));
+	close(s);
+	return r;
+}
+
 static int sendto_err(const char *addr, int port)
 {
 	struct sockaddr_in in = { .sin_family = AF_INET, .sin_port = htons(port) };
@@ -665,6 +687,8 @@ static void net_tcp(struct findings *f, void *arg)
 	note(f, "bind 4003", bind_err(AF_INET, SOCK_STREAM, PORT_BIND), 0);
 	note(f, "bind [::1]:4003", bind_err(AF_INET6, SOCK_STREAM, PORT_BIND), 0);
 	note(f, "bind 4004", bind_err(AF_INET, SOCK_STREAM, PORT_BIND_NO), EACCES);
+	note(f, "listen unbound (an ephemeral port)", listen_err(0), EACCES);
+	note(f, "listen on 4003", listen_err(PORT_BIND), 0);
 }
 
 static void net_sockets(struct findings *f, void *arg)
@@ -898,8 +922,8 @@ int main(void)
 	CHECK(d_root, files_across_mounts, NULL,
 	      "files: read granted on / reaches other mounts (/proc, /tmp), write refused");
 	CHECK(d_files, path_hooks, NULL,
-	      "path hooks: mkdir, rmdir, unlink, symlink, mknod, truncate, rename, link need "
-	      "write on the directory chain; a move that gains rights is EXDEV");
+	      "path hooks: mkdir, rmdir, unlink, symlink, mknod, truncate, chmod, chown, rename, "
+	      "link need write on the directory chain; a move that gains rights is EXDEV");
 	CHECK(d_files, exec_hook, NULL, "exec: allowed beneath an exec grant, EACCES elsewhere");
 
 	{
@@ -962,7 +986,7 @@ int main(void)
 	}
 	CHECK(d_net, net_tcp, NULL,
 	      "network: TCP connect to allowed host:port only (IPv4, IPv6, v4-mapped), bind to "
-	      "allowed ports only");
+	      "allowed ports only, no listen on an unbound socket");
 	CHECK(d_net, net_sockets, NULL,
 	      "network: no UDP, raw or other families without rules; unix connect refused, "
 	      "socketpair works");

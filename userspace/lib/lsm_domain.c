@@ -877,7 +877,8 @@ const char *lsm_op_name(int op)
 		[MOS_LSM_OP_SENDMSG] = "sendmsg", [MOS_LSM_OP_SOCKET] = "socket",
 		[MOS_LSM_OP_BPF] = "bpf",	  [MOS_LSM_OP_PTRACE] = "ptrace",
 		[MOS_LSM_OP_KILL] = "kill",	  [MOS_LSM_OP_MOUNT] = "mount",
-		[MOS_LSM_OP_FORK] = "fork",
+		[MOS_LSM_OP_FORK] = "fork",	  [MOS_LSM_OP_CHMOD] = "chmod",
+		[MOS_LSM_OP_CHOWN] = "chown",	  [MOS_LSM_OP_LISTEN] = "listen",
 	};
 
 	if (op <= 0 || (size_t)op >= ARRAY_SIZE(names) || !names[op])

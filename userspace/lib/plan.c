@@ -256,7 +256,7 @@ int mos_plan_build(const struct mos_policy *p, enum mos_backend b, struct mos_pl
 	so.allow_udp = p->allow_udp;
 	so.allow_unix = p->allow_unix;
 	so.deny_listen = !p->nnet_bind && !p->allow_unix;
-	if (p->nnet_bind)
+	if (p->nnet_bind && !plan->bpf_lsm) /* the BPF LSM judges listen() */
 		report_weak(&plan->rep, "--net-bind: listen() on a socket that was never bound "
 					"gets an ephemeral port, and Landlock has no rule for "
 					"listen(), so the sandbox could also listen on a port the "

@@ -98,6 +98,9 @@ enum mos_lsm_op {
 	MOS_LSM_OP_KILL = 19,
 	MOS_LSM_OP_MOUNT = 20,
 	MOS_LSM_OP_FORK = 21, /* task_alloc could not give the child its domain */
+	MOS_LSM_OP_CHMOD = 22,
+	MOS_LSM_OP_CHOWN = 23,
+	MOS_LSM_OP_LISTEN = 24, /* on a TCP socket never bound (an ephemeral port) */
 };
 
 /* One record of the `events` ring buffer per refusal. */
