@@ -142,6 +142,15 @@ static int reuse_pins(struct lsm_ctl *c, const struct domain_lsm_bpf *skel_for_n
 	return 0;
 }
 
+/* A `domains` map pinned in DIR holds a domain. */
+static bool pins_in_use(const char *dir)
+{
+	_cleanup_close_ int fd = open_pinned_map(dir, MAP_DOMAINS);
+	uint32_t key;
+
+	return fd >= 0 && bpf_map_get_next_key(fd, NULL, &key) == 0;
+}
+
 /* Remove what a failed load left in DIR (never another version's pins). */
 static void remove_pins(const char *dir, const struct domain_lsm_bpf *skel)
 {
@@ -268,6 +277,15 @@ int lsm_ctl_open(struct lsm_ctl **out, struct mos_err *e)
 	if (mos_bpf_lsm_probe(why, sizeof(why)) != MOS_BPF_LSM_USABLE) {
 		mos_err_set(e, "BPF LSM: %s", why);
 		err = -EOPNOTSUPP;
+		goto out;
+	}
+	if (pins_in_use(c->dir)) {
+		mos_err_set(e,
+			    "BPF LSM: the pins in %s are incomplete, but domains exist in them; "
+			    "not replacing programs that may still confine processes (remove "
+			    "the directory to start over: that detaches them)",
+			    c->dir);
+		err = -EBUSY;
 		goto out;
 	}
 	remove_pins(c->dir, skel); /* a half-done earlier load */
