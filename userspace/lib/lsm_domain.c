@@ -231,6 +231,25 @@ fail:
 	return err;
 }
 
+/*
+ * The pins of this version, reused under the directory's lock: 0, or
+ * -ENOENT when there are none (DIRFD then holds the lock, or -1 when the
+ * directory does not exist yet).
+ */
+static int reuse_locked(struct lsm_ctl *c, const struct domain_lsm_bpf *skel, int *dirfd,
+			struct mos_err *e)
+{
+	*dirfd = open(c->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (*dirfd < 0)
+		return -ENOENT;
+	/* one loader at a time: the others wait, then reuse its pins */
+	if (flock(*dirfd, LOCK_EX) < 0) {
+		mos_err_set(e, "BPF LSM: cannot lock %s: %s", c->dir, strerror(errno));
+		return -errno;
+	}
+	return reuse_pins(c, skel) == 0 ? 0 : -ENOENT;
+}
+
 int lsm_ctl_open(struct lsm_ctl **out, struct mos_err *e)
 {
 	struct domain_lsm_bpf *skel = NULL;
@@ -242,42 +261,44 @@ int lsm_ctl_open(struct lsm_ctl **out, struct mos_err *e)
 
 	*out = NULL;
 	libbpf_set_print(libbpf_quiet);
-	if (statfs("/sys/fs/bpf", &sfs) < 0 || sfs.f_type != BPF_FS_MAGIC) {
-		mos_err_set(e, "BPF LSM: /sys/fs/bpf is not a BPF filesystem, where the programs "
-			       "are pinned (mount -t bpf bpf /sys/fs/bpf)");
-		return -ENOENT;
-	}
 	c = xcalloc(1, sizeof(*c));
 	for (int i = 0; i < NMAPS; i++)
 		c->fd[i] = -1;
 	version_tag(tag, sizeof(tag));
 	snprintf(c->dir, sizeof(c->dir), "%s/%s", LSM_PIN_ROOT, tag);
-	if ((mkdir(LSM_PIN_ROOT, 0700) < 0 && errno != EEXIST) ||
-	    (mkdir(c->dir, 0700) < 0 && errno != EEXIST)) {
-		err = -errno;
-		mos_err_set(e, "BPF LSM: cannot create %s: %s%s", c->dir, strerror(errno),
-			    errno == EACCES || errno == EPERM ? " (root is needed)" : "");
-		goto out;
-	}
-	dirfd = open(c->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	/* one loader at a time: the others wait, then reuse its pins */
-	if (dirfd < 0 || flock(dirfd, LOCK_EX) < 0) {
-		err = -errno;
-		mos_err_set(e, "BPF LSM: cannot lock %s: %s", c->dir, strerror(errno));
-		goto out;
-	}
 	skel = domain_lsm_bpf__open();
 	if (!skel) {
 		err = -errno;
 		mos_err_set(e, "BPF LSM: cannot open the embedded object: %s", strerror(errno));
 		goto out;
 	}
-	if (reuse_pins(c, skel) == 0)
+	/* Phase 1: programs loaded by an earlier opener (mosd, another mosctl). */
+	err = reuse_locked(c, skel, &dirfd, e);
+	if (err != -ENOENT)
 		goto out;
+	/* Phase 2: none; can this kernel run them?  (No trace left if not.) */
 	if (mos_bpf_lsm_probe(why, sizeof(why)) != MOS_BPF_LSM_USABLE) {
 		mos_err_set(e, "BPF LSM: %s", why);
 		err = -EOPNOTSUPP;
 		goto out;
+	}
+	if (statfs("/sys/fs/bpf", &sfs) < 0 || sfs.f_type != BPF_FS_MAGIC) {
+		mos_err_set(e, "BPF LSM: /sys/fs/bpf is not a BPF filesystem, where the programs "
+			       "are pinned (mount -t bpf bpf /sys/fs/bpf)");
+		err = -ENOENT;
+		goto out;
+	}
+	/* Phase 3: load, attach, pin; unless another opener did meanwhile. */
+	if (dirfd < 0) {
+		if ((mkdir(LSM_PIN_ROOT, 0700) < 0 && errno != EEXIST) ||
+		    (mkdir(c->dir, 0700) < 0 && errno != EEXIST)) {
+			err = -errno;
+			mos_err_set(e, "BPF LSM: cannot create %s: %s", c->dir, strerror(errno));
+			goto out;
+		}
+		err = reuse_locked(c, skel, &dirfd, e);
+		if (err != -ENOENT)
+			goto out;
 	}
 	if (pins_in_use(c->dir)) {
 		mos_err_set(e,
