@@ -702,12 +702,20 @@ static pid_t process_of(pid_t pid)
 	return tgid;
 }
 
-/* A pidfd of PID's process (its leader, whose task storage holds the domain). */
+/*
+ * A pidfd of PID's process (its leader, whose task storage holds the
+ * domain).  PID itself first, so that a process is named without a window
+ * for its pid to be reused; a thread id (EINVAL: not a leader) through
+ * /proc.
+ */
 static int process_pidfd(pid_t pid)
 {
-	pid_t tgid = process_of(pid);
-	int fd;
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	pid_t tgid;
 
+	if (fd >= 0 || errno != EINVAL)
+		return fd >= 0 ? fd : -errno;
+	tgid = process_of(pid);
 	if (tgid < 0)
 		return tgid;
 	fd = (int)syscall(SYS_pidfd_open, tgid, 0);
