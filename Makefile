@@ -172,7 +172,7 @@ $(O)/bpf/vmlinux.h:
 	$(Q)mkdir -p $(@D)
 	$(Q)bpftool btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
 
-$(O)/bpf/%.bpf.o: bpf/%.bpf.c $(O)/bpf/vmlinux.h
+$(O)/bpf/%.bpf.o: bpf/%.bpf.c $(O)/bpf/vmlinux.h $(wildcard include/uapi/mosingar/*.h)
 	$(call msg,BPF,$@)
 	$(Q)clang -target bpf -D__TARGET_ARCH_x86 -O2 -g -Wall -Werror -I$(O)/bpf -Iinclude/uapi -c $< -o $@
 	$(Q)llvm-strip -g $@

@@ -1128,6 +1128,44 @@ int main(void)
 		}
 	}
 	{
+		/* gc: what no process is in goes, what one is in (and its parent) stays */
+		uint32_t fresh = make_domain(&files, 0, 0), kept = make_domain(&files, d_a, 0);
+		int young, old, go[2], stt;
+		bool fresh_gone, kept_there = false, parent_there = false;
+		struct lsm_domain_info *v = NULL;
+		size_t nv = 0;
+		pid_t pid;
+
+		if (pipe(go) < 0)
+			return 1;
+		pid = fork();
+		if (pid == 0) {
+			char c;
+
+			close(go[1]);
+			_exit(read(go[0], &c, 1) == 1 ? 0 : 1);
+		}
+		close(go[0]);
+		lsm_domain_enter(ctl, kept, pid, &e);
+		young = lsm_domain_gc(ctl, 3600);
+		old = lsm_domain_gc(ctl, 0);
+		lsm_domain_list(ctl, &v, &nv);
+		fresh_gone = true;
+		for (size_t i = 0; i < nv; i++) {
+			fresh_gone &= v[i].id != fresh;
+			kept_there |= v[i].id == kept;
+			parent_there |= v[i].id == d_a;
+		}
+		free(v);
+		if (write(go[1], "g", 1) < 0)
+			return 1;
+		waitpid(pid, &stt, 0);
+		result(young == 0 && old > 0 && fresh_gone && kept_there && parent_there,
+		       "lsm_domain_gc: deletes the domains no process is in, keeps one in use "
+		       "and its parent, spares new ones",
+		       "%d young, %d deleted, %zu left", young, old, nv);
+	}
+	{
 		uint64_t cnt[MOS_LSM_CNT_MAX];
 
 		lsm_counters(ctl, cnt);

@@ -6,6 +6,7 @@
 #include "lsm_domain.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -19,6 +20,7 @@
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -142,13 +144,22 @@ static int reuse_pins(struct lsm_ctl *c, const struct domain_lsm_bpf *skel_for_n
 	return 0;
 }
 
-/* A `domains` map pinned in DIR holds a domain. */
+/* A `domains` map pinned in DIR, of whatever layout, holds a domain. */
 static bool pins_in_use(const char *dir)
 {
-	_cleanup_close_ int fd = open_pinned_map(dir, MAP_DOMAINS);
-	uint32_t key;
+	char path[PATH_MAX];
+	_cleanup_close_ int fd = -1;
+	unsigned char key[64];
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
 
-	return fd >= 0 && bpf_map_get_next_key(fd, NULL, &key) == 0;
+	snprintf(path, sizeof(path), "%s/%s", dir, map_spec[MAP_DOMAINS].name);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return false;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0 || info.key_size > sizeof(key))
+		return true; /* cannot tell: assume so */
+	return bpf_map_get_next_key(fd, NULL, key) == 0;
 }
 
 /* Remove what a failed load left in DIR (never another version's pins). */
@@ -347,6 +358,14 @@ bool lsm_ctl_loaded(const struct lsm_ctl *c)
 static int get_domain(struct lsm_ctl *c, uint32_t id, struct mos_lsm_domain *d)
 {
 	return bpf_map_lookup_elem(c->fd[MAP_DOMAINS], &id, d) < 0 ? -errno : 0;
+}
+
+static uint64_t boottime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 /* A fresh id, reserved with D as its value. */
@@ -619,6 +638,7 @@ int lsm_domain_new_reported(struct lsm_ctl *c, const struct mos_policy *p, uint3
 		d.flags |= MOS_LSM_UNIX;
 	if (flags & LSM_DOMAIN_REVOKE)
 		d.flags |= MOS_LSM_REVOKE;
+	d.created_ns = boottime_ns();
 	r = add_domain(c, &d, id);
 	if (r < 0) {
 		mos_err_set(e, "BPF LSM: cannot add a domain: %s", strerror(-r));
@@ -850,6 +870,86 @@ int lsm_domain_list(struct lsm_ctl *c, struct lsm_domain_info **v, size_t *n)
 		return r;
 	}
 	return 0;
+}
+
+struct gc_domain {
+	uint32_t id, parent;
+	uint64_t created_ns;
+	bool used;
+};
+
+static struct gc_domain *gc_find(struct gc_domain *v, size_t n, uint32_t id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i].id == id)
+			return &v[i];
+	return NULL;
+}
+
+int lsm_domain_gc(struct lsm_ctl *c, unsigned int min_age_s)
+{
+	_cleanup_free_ struct gc_domain *v = NULL;
+	uint64_t now = boottime_ns(), min_age = (uint64_t)min_age_s * 1000000000ULL;
+	uint32_t key, next;
+	void *prev = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	int removed = 0;
+	bool again;
+	DIR *proc;
+
+	while (bpf_map_get_next_key(c->fd[MAP_DOMAINS], prev, &next) == 0) {
+		struct mos_lsm_domain d;
+
+		key = next;
+		prev = &key;
+		if (get_domain(c, key, &d) < 0)
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 64;
+			v = xrealloc(v, cap * sizeof(*v));
+		}
+		v[n++] = (struct gc_domain){ key, d.parent, d.created_ns,
+					     now - d.created_ns < min_age };
+	}
+	proc = opendir("/proc");
+	if (!proc)
+		return -errno;
+	/* a process in a domain keeps it and its ancestors */
+	while ((de = readdir(proc)) != NULL) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+		struct gc_domain *g;
+		uint32_t id;
+
+		if (*end || pid <= 0)
+			continue;
+		id = lsm_domain_of(c, (pid_t)pid);
+		for (int depth = 0; id && depth <= MOS_LSM_MAX_CHAIN; depth++) {
+			g = gc_find(v, n, id);
+			if (!g)
+				break;
+			g->used = true;
+			id = g->parent;
+		}
+	}
+	closedir(proc);
+	/* leaves first: a domain with one chained beneath is not deleted */
+	do {
+		again = false;
+		for (size_t i = 0; i < n; i++) {
+			struct mos_err e;
+
+			if (v[i].used || !v[i].id)
+				continue;
+			if (lsm_domain_delete(c, v[i].id, &e) == 0) {
+				v[i].id = 0;
+				removed++;
+				again = true;
+			}
+		}
+	} while (again);
+	return removed;
 }
 
 /* ---- events -------------------------------------------------------------- */

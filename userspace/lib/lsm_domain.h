@@ -75,6 +75,15 @@ int lsm_domain_new_reported(struct lsm_ctl *c, const struct mos_policy *p, uint3
 int lsm_domain_delete(struct lsm_ctl *c, uint32_t id, struct mos_err *e);
 
 /*
+ * Delete the domains no process is in (nor any domain chained beneath),
+ * made at least MIN_AGE_S seconds ago (one being made and not yet entered
+ * is spared): what a killed mosctl run or attach left.  Scans /proc, so it
+ * sees the processes of this pid namespace and those beneath.  The number
+ * deleted, or -errno.
+ */
+int lsm_domain_gc(struct lsm_ctl *c, unsigned int min_age_s);
+
+/*
  * Put the process PID (a thread id is taken as its process) in domain ID:
  * every thread, existing and future, at once (the domain is kept on the
  * thread-group leader), and the children it forks from now on.  Children it

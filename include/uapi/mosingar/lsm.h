@@ -45,6 +45,7 @@ struct mos_lsm_domain {
 	__u32 owner;  /* uid that created it */
 	__u32 depth;  /* 0 for a root domain, parent's + 1 */
 	__u64 denials;
+	__u64 created_ns; /* CLOCK_BOOTTIME when made (lsm_domain_gc spares new ones) */
 };
 
 /* Key of `fs_rules`: an inode of a domain's rule. */
@@ -132,7 +133,7 @@ enum mos_lsm_counter {
 };
 
 #if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
-_Static_assert(sizeof(struct mos_lsm_domain) == 24, "mos_lsm_domain");
+_Static_assert(sizeof(struct mos_lsm_domain) == 32, "mos_lsm_domain");
 _Static_assert(sizeof(struct mos_lsm_inode_key) == 16, "mos_lsm_inode_key");
 _Static_assert(sizeof(struct mos_lsm_inode_rule) == 8, "mos_lsm_inode_rule");
 _Static_assert(sizeof(struct mos_lsm_net_key) == 24, "mos_lsm_net_key");
