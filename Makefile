@@ -67,7 +67,7 @@ MOSD_OBJS    := $(MOSD_SRCS:%.c=$(O)/obj/%.o)
 MOSD_LIB_OBJS := $(MOSD_LIB_SRCS:%.c=$(O)/obj/%.o)
 MOSD         := $(O)/bin/mosd
 # mosd parses a remote job's sandbox flags with mosctl's own parser.
-MOSD_SHARED_OBJS := $(O)/obj/userspace/mosctl/options.o
+MOSD_SHARED_OBJS := $(addprefix $(O)/obj/userspace/mosctl/,options.o attach.o attach_bpf.o)
 LIBMOS       := $(O)/lib/libmos.a
 MOSCTL       := $(O)/bin/mosctl
 UNIT_BINS    := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/unit/%)
@@ -195,7 +195,7 @@ $(O)/obj/userspace/lib/net_cgroup.o: $(O)/bpf/net_cgroup.skel.h
 $(O)/obj/userspace/lib/lsm_domain.o: $(O)/bpf/domain_lsm.skel.h
 
 # bpf_lsm_domain drives lsm_domain.c itself, with what that needs of libmos.
-VM_LSM_LIB_SRCS := $(addprefix userspace/lib/,lsm_domain.c landlock.c mounts.c policy.c report.c util.c)
+VM_LSM_LIB_SRCS := $(addprefix userspace/lib/,lsm_domain.c landlock.c log.c mounts.c policy.c report.c util.c)
 $(O)/vm/bpf_lsm_domain: VM_EXTRA_SRCS := $(VM_LSM_LIB_SRCS)
 $(O)/vm/bpf_lsm_domain: $(VM_LSM_LIB_SRCS) $(wildcard userspace/lib/*.h include/uapi/mosingar/*.h)
 
