@@ -718,6 +718,23 @@ static void net_udp(struct findings *f, void *arg)
 	     ERR(socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_ICMP)), EACCES);
 }
 
+static void net_chained(struct findings *f, void *arg)
+{
+	(void)arg;
+	note(f, "connect 127.0.0.1:4001 (both allow)",
+	     connect_err(AF_INET, SOCK_STREAM, "127.0.0.1", PORT_OK), 0);
+	note(f, "connect 127.0.0.1:4002 (the parent forbids)",
+	     connect_err(AF_INET, SOCK_STREAM, "127.0.0.1", PORT_NO), EACCES);
+}
+
+static void udp_anywhere(struct findings *f, void *arg)
+{
+	(void)arg;
+	note(f, "sendto 127.0.0.1:4002", sendto_err("127.0.0.1", PORT_NO), 0);
+	note(f, "TCP connect 127.0.0.1:4001",
+	     connect_err(AF_INET, SOCK_STREAM, "127.0.0.1", PORT_OK), EACCES);
+}
+
 static void net_unix(struct findings *f, void *arg)
 {
 	(void)arg;
@@ -996,6 +1013,26 @@ int main(void)
 	d_udp = make_domain(&udp, 0, 0);
 	CHECK(d_udp, net_udp, NULL,
 	      "network: with --allow-udp and --net-allow, datagrams to those destinations only");
+	{
+		struct mos_policy parent, child, anywhere;
+		uint32_t d_parent;
+
+		policy_init(&parent);
+		add_net(&parent, "127.0.0.1:4001", false);
+		d_parent = make_domain(&parent, 0, 0);
+		policy_init(&child);
+		add_net(&child, "127.0.0.1:4001", false);
+		add_net(&child, "127.0.0.1:4002", false);
+		CHECK(make_domain(&child, d_parent, 0), net_chained, NULL,
+		      "network, chained: a destination the parent forbids stays forbidden");
+		policy_init(&anywhere);
+		anywhere.allow_udp = true;
+		CHECK(make_domain(&anywhere, 0, 0), udp_anywhere, NULL,
+		      "network: --allow-udp without --net-allow: datagrams anywhere, no TCP");
+		policy_free(&parent);
+		policy_free(&child);
+		policy_free(&anywhere);
+	}
 	{
 		struct sockaddr_un un = { .sun_family = AF_UNIX, .sun_path = "/tmp/t/sock" };
 		int s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
