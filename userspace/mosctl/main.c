@@ -208,6 +208,13 @@ static int cmd_version(void)
 		       ? "files and network: the BPF LSM; Landlock and cgroup BPF for a "
 			 "policy that grants /proc"
 		       : "files: Landlock; network: cgroup BPF; the BPF LSM is not usable here");
+	printf("attach:            %s\n",
+	       f->bpf_lsm_stage == MOS_BPF_LSM_USABLE
+		       ? "BPF LSM domains (detach, update, --revoke, events)"
+	       : f->landlock_abi
+		       ? "through ptrace: Landlock + seccomp asked for by the process (permanent; "
+			 "no --revoke); with mosd --controller the BPF LSM where it runs"
+		       : "no: needs Landlock or the BPF LSM");
 	/* What `run --on local` (an embedded mosd --stdio) needs here. */
 	if (access("/dev/fuse", F_OK) < 0)
 		printf("remote (--on local): no: no /dev/fuse (CONFIG_FUSE_FS)\n");
