@@ -187,7 +187,10 @@ static int chain_of(__u32 dom, struct chain *c)
 
 static int current_chain(struct chain *c)
 {
-	return chain_of(domain_of(bpf_get_current_task_btf()), c);
+	__u32 dom = domain_of(bpf_get_current_task_btf());
+
+	/* a domain entered at the next execve is not in force yet */
+	return chain_of(dom & MOS_LSM_PENDING_EXEC ? 0 : dom, c);
 }
 
 /* Record a refusal of OP by LEVEL (an index in C) and return -ERR. */
@@ -469,6 +472,31 @@ int BPF_PROG(mos_path_truncate, const struct path *path, int ret)
 	return verdict(check_path(&c, path, MOS_FS_WRITE, MOS_LSM_OP_TRUNCATE));
 }
 
+SEC("lsm/path_chmod")
+int BPF_PROG(mos_path_chmod, const struct path *path, umode_t mode, int ret)
+{
+	struct chain c;
+
+	if (ret)
+		return ret;
+	CONFINED_OR_RETURN(c, MOS_LSM_OP_CHMOD, EACCES);
+	return verdict(check_path(&c, path, MOS_FS_WRITE, MOS_LSM_OP_CHMOD));
+}
+
+/* (path, kuid_t, kgid_t, ret): the ids are not needed, so no BPF_PROG */
+SEC("lsm/path_chown")
+int mos_path_chown(unsigned long long *ctx)
+{
+	const struct path *path = (void *)ctx[0];
+	int ret = (int)ctx[3];
+	struct chain c;
+
+	if (ret)
+		return ret;
+	CONFINED_OR_RETURN(c, MOS_LSM_OP_CHOWN, EACCES);
+	return verdict(check_path(&c, path, MOS_FS_WRITE, MOS_LSM_OP_CHOWN));
+}
+
 #define MOVE_EXCHANGE (1U << 16) /* or'ed into OP */
 
 /*
@@ -525,17 +553,20 @@ int BPF_PROG(mos_path_rename, const struct path *old_dir, struct dentry *old_den
 /* ---- exec -------------------------------------------------------------- */
 
 /*
- * execve by a thread that is not the leader makes it the leader (de_thread):
- * it gets the leader's domain now, and loses a stale one.
+ * At execve: a domain entered "at the next execve" comes into force, and a
+ * thread that is not the leader, about to become it (de_thread), gets the
+ * leader's domain now and loses a stale one.
  */
 static int follow_leader(struct task_struct *t)
 {
 	struct task_struct *leader = t->group_leader;
 	__u32 *l, *mine;
 
+	l = bpf_task_storage_get(&task_domains, leader, 0, 0);
+	if (l && (*l & MOS_LSM_PENDING_EXEC))
+		*l &= ~MOS_LSM_PENDING_EXEC;
 	if (t == leader)
 		return 0;
-	l = bpf_task_storage_get(&task_domains, leader, 0, 0);
 	if (!l || !*l) {
 		bpf_task_storage_delete(&task_domains, t);
 		return 0;
@@ -561,7 +592,8 @@ int BPF_PROG(mos_bprm_check, struct linux_binprm *bprm, int ret)
 	if (err)
 		return verdict(err);
 	CONFINED_OR_RETURN(c, MOS_LSM_OP_EXEC, EACCES);
-	return verdict(check_file(&c, BPF_CORE_READ(bprm, file), MOS_FS_EXEC, MOS_LSM_OP_EXEC));
+	return verdict(check_file(&c, BPF_CORE_READ(bprm, file), MOS_FS_READ | MOS_FS_EXEC,
+				  MOS_LSM_OP_EXEC));
 }
 
 /* ---- network ------------------------------------------------------------ */
@@ -755,6 +787,30 @@ int BPF_PROG(mos_socket_bind, struct socket *sock, struct sockaddr *address, int
 }
 
 /*
+ * listen() on a TCP socket never bound binds an ephemeral port without the
+ * bind hook: refused where the network rules are enforced.
+ */
+SEC("lsm/socket_listen")
+int BPF_PROG(mos_socket_listen, struct socket *sock, int backlog, int ret)
+{
+	struct mos_lsm_event ev = {};
+	__u8 none[16] = {};
+	__u16 family;
+	struct chain c;
+
+	if (ret)
+		return ret;
+	CONFINED_OR_RETURN(c, MOS_LSM_OP_LISTEN, EACCES);
+	family = BPF_CORE_READ(sock, sk, __sk_common.skc_family);
+	if (!c.net || (family != AF_INET && family != AF_INET6) ||
+	    BPF_CORE_READ(sock, type) != SOCK_STREAM ||
+	    BPF_CORE_READ(sock, sk, __sk_common.skc_num) != 0)
+		return 0;
+	net_event(&ev, family, none, 0, SOCK_STREAM);
+	return verdict(refuse(&c, lowest(c.net), &ev, MOS_LSM_OP_LISTEN, EACCES));
+}
+
+/*
  * socket(): as the seccomp filter of the other backends has it: IPv4/IPv6
  * TCP, UDP with the UDP flag (not ICMP), unix (socketpair() needs it; its
  * connect and bind are judged), netlink route; nothing else.
@@ -832,7 +888,8 @@ static bool within(struct chain *c, struct task_struct *target)
 
 	if (dom == c->id[0])
 		return true;
-	if (chain_of(dom, &t) <= 0)
+	/* not confined yet, or not at all: outside */
+	if ((dom & MOS_LSM_PENDING_EXEC) || chain_of(dom, &t) <= 0)
 		return false;
 	for (int l = 1; l < MOS_LSM_MAX_CHAIN; l++) {
 		if (l >= t.n)
@@ -879,8 +936,10 @@ int BPF_PROG(mos_task_kill, struct task_struct *p, struct kernel_siginfo *info, 
 
 	if (ret)
 		return ret;
-	if (cred)
-		return 0; /* SIGIO/SIGURG on behalf of a file owner, not a sender */
+	/*
+	 * CRED is not a "signal on behalf of someone else" marker to rely on:
+	 * 6.12 passes one for a plain kill(2).  The sender is current.
+	 */
 	CONFINED_OR_RETURN(c, MOS_LSM_OP_KILL, EPERM);
 	if (within(&c, p))
 		return 0;

@@ -104,21 +104,35 @@ int control_recv(int conn, char ***argv, int *argc, char **cwd, int fds[3], stru
 	ssize_t got;
 	char **v, *p;
 
+	int got_fds[3], nfds = 0;
+
 	fds[0] = fds[1] = fds[2] = -1;
 	got = recvmsg(conn, &mh, MSG_CMSG_CLOEXEC);
-	for (cm = got >= 0 ? CMSG_FIRSTHDR(&mh) : NULL; cm; cm = CMSG_NXTHDR(&mh, cm))
-		if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
-		    cm->cmsg_len == CMSG_LEN(3 * sizeof(int)))
-			memcpy(fds, CMSG_DATA(cm), 3 * sizeof(int));
+	/* Every fd that came is ours to close, however many: never leak one. */
+	for (cm = got >= 0 ? CMSG_FIRSTHDR(&mh) : NULL; cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		for (size_t i = 0; i < (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+			if (nfds < 3)
+				got_fds[nfds] = fd;
+			else
+				close(fd);
+			nfds++;
+		}
+	}
 	if (got < 5 || memcmp(buf, MAGIC, 5) || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ||
-	    buf[got - 1] != 0 || fds[2] < 0) {
+	    buf[got - 1] != 0 || nfds != 3) {
 		mos_err_set(e, "a malformed request (%zd bytes%s)", got,
-			    fds[2] < 0 ? ", without its 3 fds" : "");
-		for (int i = 0; i < 3; i++)
-			closep(&fds[i]);
+			    nfds != 3 ? ", without its 3 fds" : "");
+		for (int i = 0; i < nfds && i < 3; i++)
+			close(got_fds[i]);
 		free(buf);
 		return -EPROTO;
 	}
+	memcpy(fds, got_fds, sizeof(got_fds));
 	n = (size_t)got;
 	for (size_t i = 5; i < n; i++)
 		count += buf[i] == 0;

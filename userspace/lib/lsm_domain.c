@@ -6,6 +6,7 @@
 #include "lsm_domain.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -19,6 +20,7 @@
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -142,6 +144,24 @@ static int reuse_pins(struct lsm_ctl *c, const struct domain_lsm_bpf *skel_for_n
 	return 0;
 }
 
+/* A `domains` map pinned in DIR, of whatever layout, holds a domain. */
+static bool pins_in_use(const char *dir)
+{
+	char path[PATH_MAX];
+	_cleanup_close_ int fd = -1;
+	unsigned char key[64];
+	struct bpf_map_info info = { 0 };
+	__u32 len = sizeof(info);
+
+	snprintf(path, sizeof(path), "%s/%s", dir, map_spec[MAP_DOMAINS].name);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return false;
+	if (bpf_obj_get_info_by_fd(fd, &info, &len) < 0 || info.key_size > sizeof(key))
+		return true; /* cannot tell: assume so */
+	return bpf_map_get_next_key(fd, NULL, key) == 0;
+}
+
 /* Remove what a failed load left in DIR (never another version's pins). */
 static void remove_pins(const char *dir, const struct domain_lsm_bpf *skel)
 {
@@ -222,6 +242,25 @@ fail:
 	return err;
 }
 
+/*
+ * The pins of this version, reused under the directory's lock: 0, or
+ * -ENOENT when there are none (DIRFD then holds the lock, or -1 when the
+ * directory does not exist yet).
+ */
+static int reuse_locked(struct lsm_ctl *c, const struct domain_lsm_bpf *skel, int *dirfd,
+			struct mos_err *e)
+{
+	*dirfd = open(c->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (*dirfd < 0)
+		return -ENOENT;
+	/* one loader at a time: the others wait, then reuse its pins */
+	if (flock(*dirfd, LOCK_EX) < 0) {
+		mos_err_set(e, "BPF LSM: cannot lock %s: %s", c->dir, strerror(errno));
+		return -errno;
+	}
+	return reuse_pins(c, skel) == 0 ? 0 : -ENOENT;
+}
+
 int lsm_ctl_open(struct lsm_ctl **out, struct mos_err *e)
 {
 	struct domain_lsm_bpf *skel = NULL;
@@ -233,41 +272,52 @@ int lsm_ctl_open(struct lsm_ctl **out, struct mos_err *e)
 
 	*out = NULL;
 	libbpf_set_print(libbpf_quiet);
-	if (statfs("/sys/fs/bpf", &sfs) < 0 || sfs.f_type != BPF_FS_MAGIC) {
-		mos_err_set(e, "BPF LSM: /sys/fs/bpf is not a BPF filesystem, where the programs "
-			       "are pinned (mount -t bpf bpf /sys/fs/bpf)");
-		return -ENOENT;
-	}
 	c = xcalloc(1, sizeof(*c));
 	for (int i = 0; i < NMAPS; i++)
 		c->fd[i] = -1;
 	version_tag(tag, sizeof(tag));
 	snprintf(c->dir, sizeof(c->dir), "%s/%s", LSM_PIN_ROOT, tag);
-	if ((mkdir(LSM_PIN_ROOT, 0700) < 0 && errno != EEXIST) ||
-	    (mkdir(c->dir, 0700) < 0 && errno != EEXIST)) {
-		err = -errno;
-		mos_err_set(e, "BPF LSM: cannot create %s: %s%s", c->dir, strerror(errno),
-			    errno == EACCES || errno == EPERM ? " (root is needed)" : "");
-		goto out;
-	}
-	dirfd = open(c->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	/* one loader at a time: the others wait, then reuse its pins */
-	if (dirfd < 0 || flock(dirfd, LOCK_EX) < 0) {
-		err = -errno;
-		mos_err_set(e, "BPF LSM: cannot lock %s: %s", c->dir, strerror(errno));
-		goto out;
-	}
 	skel = domain_lsm_bpf__open();
 	if (!skel) {
 		err = -errno;
 		mos_err_set(e, "BPF LSM: cannot open the embedded object: %s", strerror(errno));
 		goto out;
 	}
-	if (reuse_pins(c, skel) == 0)
+	/* Phase 1: programs loaded by an earlier opener (mosd, another mosctl). */
+	err = reuse_locked(c, skel, &dirfd, e);
+	if (err != -ENOENT)
 		goto out;
+	/* Phase 2: none; can this kernel run them?  (No trace left if not.) */
 	if (mos_bpf_lsm_probe(why, sizeof(why)) != MOS_BPF_LSM_USABLE) {
 		mos_err_set(e, "BPF LSM: %s", why);
 		err = -EOPNOTSUPP;
+		goto out;
+	}
+	if (statfs("/sys/fs/bpf", &sfs) < 0 || sfs.f_type != BPF_FS_MAGIC) {
+		mos_err_set(e, "BPF LSM: /sys/fs/bpf is not a BPF filesystem, where the programs "
+			       "are pinned (mount -t bpf bpf /sys/fs/bpf)");
+		err = -ENOENT;
+		goto out;
+	}
+	/* Phase 3: load, attach, pin; unless another opener did meanwhile. */
+	if (dirfd < 0) {
+		if ((mkdir(LSM_PIN_ROOT, 0700) < 0 && errno != EEXIST) ||
+		    (mkdir(c->dir, 0700) < 0 && errno != EEXIST)) {
+			err = -errno;
+			mos_err_set(e, "BPF LSM: cannot create %s: %s", c->dir, strerror(errno));
+			goto out;
+		}
+		err = reuse_locked(c, skel, &dirfd, e);
+		if (err != -ENOENT)
+			goto out;
+	}
+	if (pins_in_use(c->dir)) {
+		mos_err_set(e,
+			    "BPF LSM: the pins in %s are incomplete, but domains exist in them; "
+			    "not replacing programs that may still confine processes (remove "
+			    "the directory to start over: that detaches them)",
+			    c->dir);
+		err = -EBUSY;
 		goto out;
 	}
 	remove_pins(c->dir, skel); /* a half-done earlier load */
@@ -310,6 +360,14 @@ static int get_domain(struct lsm_ctl *c, uint32_t id, struct mos_lsm_domain *d)
 	return bpf_map_lookup_elem(c->fd[MAP_DOMAINS], &id, d) < 0 ? -errno : 0;
 }
 
+static uint64_t boottime_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
 /* A fresh id, reserved with D as its value. */
 static int add_domain(struct lsm_ctl *c, const struct mos_lsm_domain *d, uint32_t *id)
 {
@@ -323,7 +381,7 @@ static int add_domain(struct lsm_ctl *c, const struct mos_lsm_domain *d, uint32_
 			key = next;
 			prev = &key;
 		}
-		if (max == UINT32_MAX)
+		if (max + 1 >= MOS_LSM_PENDING_EXEC)
 			return -ENOSPC;
 		*id = max + 1;
 		if (bpf_map_update_elem(c->fd[MAP_DOMAINS], id, d, BPF_NOEXIST) == 0)
@@ -580,6 +638,7 @@ int lsm_domain_new_reported(struct lsm_ctl *c, const struct mos_policy *p, uint3
 		d.flags |= MOS_LSM_UNIX;
 	if (flags & LSM_DOMAIN_REVOKE)
 		d.flags |= MOS_LSM_REVOKE;
+	d.created_ns = boottime_ns();
 	r = add_domain(c, &d, id);
 	if (r < 0) {
 		mos_err_set(e, "BPF LSM: cannot add a domain: %s", strerror(-r));
@@ -663,12 +722,20 @@ static pid_t process_of(pid_t pid)
 	return tgid;
 }
 
-/* A pidfd of PID's process (its leader, whose task storage holds the domain). */
+/*
+ * A pidfd of PID's process (its leader, whose task storage holds the
+ * domain).  PID itself first, so that a process is named without a window
+ * for its pid to be reused; a thread id (EINVAL: not a leader) through
+ * /proc.
+ */
 static int process_pidfd(pid_t pid)
 {
-	pid_t tgid = process_of(pid);
-	int fd;
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	pid_t tgid;
 
+	if (fd >= 0 || errno != EINVAL)
+		return fd >= 0 ? fd : -errno;
+	tgid = process_of(pid);
 	if (tgid < 0)
 		return tgid;
 	fd = (int)syscall(SYS_pidfd_open, tgid, 0);
@@ -681,7 +748,7 @@ static uint32_t domain_of_pidfd(struct lsm_ctl *c, int pidfd)
 
 	if (bpf_map_lookup_elem(c->fd[MAP_TASK_DOMAINS], &pidfd, &id) < 0)
 		return 0;
-	return id;
+	return id & ~MOS_LSM_PENDING_EXEC;
 }
 
 /* ID is FROM or chained (at any depth) beneath it. */
@@ -699,7 +766,7 @@ static bool beneath(struct lsm_ctl *c, uint32_t id, uint32_t from)
 	return false;
 }
 
-int lsm_domain_enter(struct lsm_ctl *c, uint32_t id, pid_t pid, struct mos_err *e)
+static int enter(struct lsm_ctl *c, uint32_t id, pid_t pid, uint32_t pending, struct mos_err *e)
 {
 	struct mos_lsm_domain d;
 	_cleanup_close_ int pidfd = -1;
@@ -716,7 +783,7 @@ int lsm_domain_enter(struct lsm_ctl *c, uint32_t id, pid_t pid, struct mos_err *
 		return pidfd;
 	}
 	now = domain_of_pidfd(c, pidfd);
-	if (now && !beneath(c, id, now)) {
+	if (now && now != id && !beneath(c, id, now)) {
 		mos_err_set(e,
 			    "BPF LSM: process %d is in domain %u, and domain %u is not chained "
 			    "beneath it: a confined process may only be tightened (make the new "
@@ -724,13 +791,24 @@ int lsm_domain_enter(struct lsm_ctl *c, uint32_t id, pid_t pid, struct mos_err *
 			    (int)pid, now, id, now);
 		return -EPERM;
 	}
+	id |= pending;
 	if (bpf_map_update_elem(c->fd[MAP_TASK_DOMAINS], &pidfd, &id, BPF_ANY) < 0) {
 		r = -errno;
-		mos_err_set(e, "BPF LSM: cannot put process %d in domain %u: %s", (int)pid, id,
-			    strerror(errno));
+		mos_err_set(e, "BPF LSM: cannot put process %d in domain %u: %s", (int)pid,
+			    id & ~MOS_LSM_PENDING_EXEC, strerror(errno));
 		return r;
 	}
 	return 0;
+}
+
+int lsm_domain_enter(struct lsm_ctl *c, uint32_t id, pid_t pid, struct mos_err *e)
+{
+	return enter(c, id, pid, 0, e);
+}
+
+int lsm_domain_enter_at_exec(struct lsm_ctl *c, uint32_t id, pid_t pid, struct mos_err *e)
+{
+	return enter(c, id, pid, MOS_LSM_PENDING_EXEC, e);
 }
 
 uint32_t lsm_domain_of(struct lsm_ctl *c, pid_t pid)
@@ -792,6 +870,86 @@ int lsm_domain_list(struct lsm_ctl *c, struct lsm_domain_info **v, size_t *n)
 		return r;
 	}
 	return 0;
+}
+
+struct gc_domain {
+	uint32_t id, parent;
+	uint64_t created_ns;
+	bool used;
+};
+
+static struct gc_domain *gc_find(struct gc_domain *v, size_t n, uint32_t id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i].id == id)
+			return &v[i];
+	return NULL;
+}
+
+int lsm_domain_gc(struct lsm_ctl *c, unsigned int min_age_s)
+{
+	_cleanup_free_ struct gc_domain *v = NULL;
+	uint64_t now = boottime_ns(), min_age = (uint64_t)min_age_s * 1000000000ULL;
+	uint32_t key, next;
+	void *prev = NULL;
+	size_t n = 0, cap = 0;
+	struct dirent *de;
+	int removed = 0;
+	bool again;
+	DIR *proc;
+
+	while (bpf_map_get_next_key(c->fd[MAP_DOMAINS], prev, &next) == 0) {
+		struct mos_lsm_domain d;
+
+		key = next;
+		prev = &key;
+		if (get_domain(c, key, &d) < 0)
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 64;
+			v = xrealloc(v, cap * sizeof(*v));
+		}
+		v[n++] = (struct gc_domain){ key, d.parent, d.created_ns,
+					     now - d.created_ns < min_age };
+	}
+	proc = opendir("/proc");
+	if (!proc)
+		return -errno;
+	/* a process in a domain keeps it and its ancestors */
+	while ((de = readdir(proc)) != NULL) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+		struct gc_domain *g;
+		uint32_t id;
+
+		if (*end || pid <= 0)
+			continue;
+		id = lsm_domain_of(c, (pid_t)pid);
+		for (int depth = 0; id && depth <= MOS_LSM_MAX_CHAIN; depth++) {
+			g = gc_find(v, n, id);
+			if (!g)
+				break;
+			g->used = true;
+			id = g->parent;
+		}
+	}
+	closedir(proc);
+	/* leaves first: a domain with one chained beneath is not deleted */
+	do {
+		again = false;
+		for (size_t i = 0; i < n; i++) {
+			struct mos_err e;
+
+			if (v[i].used || !v[i].id)
+				continue;
+			if (lsm_domain_delete(c, v[i].id, &e) == 0) {
+				v[i].id = 0;
+				removed++;
+				again = true;
+			}
+		}
+	} while (again);
+	return removed;
 }
 
 /* ---- events -------------------------------------------------------------- */
@@ -866,7 +1024,8 @@ const char *lsm_op_name(int op)
 		[MOS_LSM_OP_SENDMSG] = "sendmsg", [MOS_LSM_OP_SOCKET] = "socket",
 		[MOS_LSM_OP_BPF] = "bpf",	  [MOS_LSM_OP_PTRACE] = "ptrace",
 		[MOS_LSM_OP_KILL] = "kill",	  [MOS_LSM_OP_MOUNT] = "mount",
-		[MOS_LSM_OP_FORK] = "fork",
+		[MOS_LSM_OP_FORK] = "fork",	  [MOS_LSM_OP_CHMOD] = "chmod",
+		[MOS_LSM_OP_CHOWN] = "chown",	  [MOS_LSM_OP_LISTEN] = "listen",
 	};
 
 	if (op <= 0 || (size_t)op >= ARRAY_SIZE(names) || !names[op])

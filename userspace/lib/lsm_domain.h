@@ -75,6 +75,15 @@ int lsm_domain_new_reported(struct lsm_ctl *c, const struct mos_policy *p, uint3
 int lsm_domain_delete(struct lsm_ctl *c, uint32_t id, struct mos_err *e);
 
 /*
+ * Delete the domains no process is in (nor any domain chained beneath),
+ * made at least MIN_AGE_S seconds ago (one being made and not yet entered
+ * is spared): what a killed mosctl run or attach left.  Scans /proc, so it
+ * sees the processes of this pid namespace and those beneath.  The number
+ * deleted, or -errno.
+ */
+int lsm_domain_gc(struct lsm_ctl *c, unsigned int min_age_s);
+
+/*
  * Put the process PID (a thread id is taken as its process) in domain ID:
  * every thread, existing and future, at once (the domain is kept on the
  * thread-group leader), and the children it forks from now on.  Children it
@@ -82,7 +91,15 @@ int lsm_domain_delete(struct lsm_ctl *c, uint32_t id, struct mos_err *e);
  * PID is in a domain that ID is not beneath.
  */
 int lsm_domain_enter(struct lsm_ctl *c, uint32_t id, pid_t pid, struct mos_err *e);
-/* PID's domain; 0 when not confined (or PID does not exist). */
+/*
+ * The same, coming into force at PID's next execve: until then PID and the
+ * children it forks run unconfined (each is confined from its own execve
+ * on).  mosctl run: the sandbox's init sets itself up (mounts), then execs
+ * the command, which runs confined from its first instruction.
+ */
+int lsm_domain_enter_at_exec(struct lsm_ctl *c, uint32_t id, pid_t pid, struct mos_err *e);
+/* PID's domain (also one pending an execve); 0 when not confined (or PID
+ * does not exist). */
 uint32_t lsm_domain_of(struct lsm_ctl *c, pid_t pid);
 /* Take PID out of any domain (its children stay where they are). */
 int lsm_domain_leave(struct lsm_ctl *c, pid_t pid, struct mos_err *e);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "attach.h"
+#include "bpf_lsm_probe.h"
 #include "kernel_features.h"
 #include "log.h"
 #include "options.h"
@@ -202,8 +203,18 @@ static int cmd_version(void)
 	printf("cgroup memory:     %s\n",
 	       f->cgroup_memory ? (f->cgroup_memory == 2 ? "v2" : "v1") : "not writable here");
 	printf("BPF LSM:           %s\n", f->bpf_lsm);
-	printf("backends:          auto, landlock, unotify, bpf (files: Landlock; network: cgroup "
-	       "BPF)\n");
+	printf("backends:          auto, landlock, unotify, bpf (%s)\n",
+	       f->bpf_lsm_stage == MOS_BPF_LSM_USABLE
+		       ? "files and network: the BPF LSM; Landlock and cgroup BPF for a "
+			 "policy that grants /proc"
+		       : "files: Landlock; network: cgroup BPF; the BPF LSM is not usable here");
+	printf("attach:            %s\n",
+	       f->bpf_lsm_stage == MOS_BPF_LSM_USABLE
+		       ? "BPF LSM domains (detach, update, --revoke, events)"
+	       : f->landlock_abi
+		       ? "through ptrace: Landlock + seccomp asked for by the process (permanent; "
+			 "no --revoke); with mosd --controller the BPF LSM where it runs"
+		       : "no: needs Landlock or the BPF LSM");
 	/* What `run --on local` (an embedded mosd --stdio) needs here. */
 	if (access("/dev/fuse", F_OK) < 0)
 		printf("remote (--on local): no: no /dev/fuse (CONFIG_FUSE_FS)\n");

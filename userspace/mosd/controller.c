@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -52,6 +53,9 @@ static const char *confined_peer(struct lsm_ctl *c, pid_t peer)
 		return "it runs under no_new_privs and a seccomp filter (a sandbox)";
 	return NULL;
 }
+
+#define GC_INTERVAL_MS 60000
+#define GC_MIN_AGE_S 60
 
 static int conn_fd = -1;
 
@@ -156,9 +160,20 @@ int controller_run(const char *sock)
 	for (;;) {
 		struct ucred cred;
 		socklen_t len = sizeof(cred);
-		int conn = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		struct pollfd pfd = { lfd, POLLIN, 0 };
+		int conn;
 		pid_t pid;
 
+		/* Once a minute without requests: delete the domains nobody is in
+		 * any more (a killed mosctl run, detached processes). */
+		if (poll(&pfd, 1, GC_INTERVAL_MS) == 0) {
+			int n = lsm_domain_gc(c, GC_MIN_AGE_S);
+
+			if (n > 0)
+				mos_info("deleted %d unused domain%s", n, n == 1 ? "" : "s");
+			continue;
+		}
+		conn = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 		if (conn < 0) {
 			if (errno != EINTR && errno != ECONNABORTED)
 				mos_warn("accept: %s", strerror(errno));

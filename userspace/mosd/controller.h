@@ -12,7 +12,8 @@
  * (attach_may_act_on), change only domains it owns, and see only its own
  * processes and events.  A client that is itself confined (in a BPF LSM
  * domain, or in another pid namespace, or under no_new_privs with a
- * seccomp filter: a sandbox) is refused.
+ * seccomp filter: a sandbox) is refused.  Once a minute without requests
+ * it deletes the domains no process is in any more (lsm_domain_gc).
  */
 #ifndef MOSD_CONTROLLER_H
 #define MOSD_CONTROLLER_H

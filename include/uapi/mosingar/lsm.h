@@ -20,6 +20,14 @@
 /* Chained domains: a domain and at most this many ancestors are checked. */
 #define MOS_LSM_MAX_CHAIN 8
 
+/*
+ * In a process's task storage, or'ed into the domain id: the domain is
+ * entered at the process's next execve (mosctl run: the sandbox's init sets
+ * itself up unconfined, the command it execs is confined from its first
+ * instruction).  Domain ids stay below it.
+ */
+#define MOS_LSM_PENDING_EXEC (1U << 31)
+
 /* struct mos_lsm_domain.flags */
 enum mos_lsm_domain_flag {
 	MOS_LSM_FILES = 1U << 0,	/* file rules: only what fs_rules grants */
@@ -37,6 +45,7 @@ struct mos_lsm_domain {
 	__u32 owner;  /* uid that created it */
 	__u32 depth;  /* 0 for a root domain, parent's + 1 */
 	__u64 denials;
+	__u64 created_ns; /* CLOCK_BOOTTIME when made (lsm_domain_gc spares new ones) */
 };
 
 /* Key of `fs_rules`: an inode of a domain's rule. */
@@ -90,6 +99,9 @@ enum mos_lsm_op {
 	MOS_LSM_OP_KILL = 19,
 	MOS_LSM_OP_MOUNT = 20,
 	MOS_LSM_OP_FORK = 21, /* task_alloc could not give the child its domain */
+	MOS_LSM_OP_CHMOD = 22,
+	MOS_LSM_OP_CHOWN = 23,
+	MOS_LSM_OP_LISTEN = 24, /* on a TCP socket never bound (an ephemeral port) */
 };
 
 /* One record of the `events` ring buffer per refusal. */
@@ -121,7 +133,7 @@ enum mos_lsm_counter {
 };
 
 #if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
-_Static_assert(sizeof(struct mos_lsm_domain) == 24, "mos_lsm_domain");
+_Static_assert(sizeof(struct mos_lsm_domain) == 32, "mos_lsm_domain");
 _Static_assert(sizeof(struct mos_lsm_inode_key) == 16, "mos_lsm_inode_key");
 _Static_assert(sizeof(struct mos_lsm_inode_rule) == 8, "mos_lsm_inode_rule");
 _Static_assert(sizeof(struct mos_lsm_net_key) == 24, "mos_lsm_net_key");
