@@ -7,6 +7,7 @@
 
 #include "bpf_lsm_probe.h"
 #include "kernel_features.h"
+#include "landlock_compat.h"
 #include "seccomp_filter.h"
 #include "util.h"
 
@@ -145,6 +146,36 @@ out:
 	return true;
 }
 
+/*
+ * The BPF LSM domain has no hook for abstract unix sockets, which
+ * --allow-unix promises to scope to the sandbox: from Landlock ABI 6 a
+ * ruleset that handles no file or network access, only scoping, does it
+ * (signals too, which the domain confines as well).  Before ABI 6 the plan
+ * says it cannot (below), as with Landlock alone.
+ */
+static int bpf_lsm_scope(struct mos_plan *plan, int abi, struct mos_err *e)
+{
+	struct mos_landlock_ruleset_attr attr = {
+		.scoped = LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET | LANDLOCK_SCOPE_SIGNAL,
+	};
+
+	if (abi < 6)
+		return 0;
+	plan->landlock.ruleset_fd = mos_landlock_create_ruleset(&attr, sizeof(attr), 0);
+	if (plan->landlock.ruleset_fd < 0) {
+		mos_err_set(e, "Landlock ruleset for abstract unix socket scoping: %s",
+			    strerror(errno));
+		return -errno;
+	}
+	plan->landlock.abi = abi;
+	plan->landlock.scoped = attr.scoped;
+	report_add(&plan->rep,
+		   "Landlock ABI %d: signals and abstract unix sockets scoped to "
+		   "the sandbox (no file or network rules: the BPF LSM has those)",
+		   abi);
+	return 0;
+}
+
 int mos_plan_build(const struct mos_policy *p, enum mos_backend b, struct mos_plan *plan,
 		   struct mos_err *e)
 {
@@ -193,7 +224,7 @@ int mos_plan_build(const struct mos_policy *p, enum mos_backend b, struct mos_pl
 		/* Signals and abstract unix sockets: only a pid namespace scopes them. */
 		abi = 0;
 	} else if (bpf && plan_bpf_lsm(p, plan, &r, e)) {
-		if (r < 0)
+		if (r < 0 || (plan->bpf_lsm && (r = bpf_lsm_scope(plan, abi, e)) < 0))
 			goto fail;
 	} else {
 		if (bpf) {
