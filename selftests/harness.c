@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bpf_lsm_probe.h"
 #include "kernel_features.h"
 
 #define T_MAX_TESTS 256
@@ -307,6 +308,14 @@ const char *t_backend(void)
 bool t_supervised(void)
 {
 	return !strcmp(t_backend(), "unotify");
+}
+
+bool t_bpf_lsm(void)
+{
+	char why[160];
+
+	return !strcmp(t_backend(), "bpf") && t_is_root() &&
+	       mos_bpf_lsm_probe(why, sizeof(why)) == MOS_BPF_LSM_USABLE;
 }
 
 /*

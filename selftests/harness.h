@@ -115,6 +115,13 @@ const char *t_helper(const char *name);
 const char *t_backend(void);
 /* True when the supervisor (seccomp user notification) enforces the rules. */
 bool t_supervised(void);
+/*
+ * True when the BPF LSM enforces them: --backend bpf, as root, where the
+ * staged probe finds the BPF LSM usable (and the policy grants no /proc,
+ * which only Landlock can grant from inside).  Else bpf means Landlock and
+ * cgroup BPF.
+ */
+bool t_bpf_lsm(void);
 const char *t_dir(void);
 /* Join t_dir() and NAME into a static-lifetime string. */
 const char *t_path(const char *name);
