@@ -5,7 +5,9 @@
  * connect and sendmsg (unconnected UDP) must match an allowed address and
  * port (or a port on any address), bind an allowed port; a refusal is
  * EACCES, as under Landlock and the supervisor.  IPv4-mapped IPv6
- * addresses are judged as IPv4.
+ * addresses are judged as IPv4.  socket() itself (sock_create) may make
+ * only TCP sockets, and UDP ones with --allow-udp: raw, ICMP, MPTCP, SCTP
+ * and the rest fail with EPERM, as under the seccomp filter.
  */
 #include "vmlinux.h"
 
@@ -17,6 +19,8 @@
 #define AF_INET6 10
 #define IPPROTO_TCP 6
 #define IPPROTO_UDP 17
+#define SOCK_STREAM_ 1 /* vmlinux.h's enum sock_type would clash with libc's names */
+#define SOCK_DGRAM_ 2
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -163,4 +167,20 @@ SEC("cgroup/bind6")
 int bind6(struct bpf_sock_addr *ctx)
 {
 	return check_bind(ctx);
+}
+
+/* Which IPv4/IPv6 sockets may exist at all (other families are not seen). */
+SEC("cgroup/sock_create")
+int sock_create(struct bpf_sock *sk)
+{
+	const struct net_config *c = cfg();
+
+	if (sk->family != AF_INET && sk->family != AF_INET6)
+		return 1;
+	if (sk->type == SOCK_STREAM_ && sk->protocol == IPPROTO_TCP)
+		return 1;
+	if (sk->type == SOCK_DGRAM_ && sk->protocol == IPPROTO_UDP && c && c->udp)
+		return 1;
+	__sync_fetch_and_add(&denied, 1);
+	return 0; /* socket() fails with EPERM */
 }

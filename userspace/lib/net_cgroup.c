@@ -121,6 +121,7 @@ int net_cgroup_create(struct net_cgroup *nc, const struct unotify_policy *pol, c
 	ATTACH(sendmsg6);
 	ATTACH(bind4);
 	ATTACH(bind6);
+	ATTACH(sock_create);
 #undef ATTACH
 	if (err)
 		mos_err_set(e, "--backend bpf: cannot attach the cgroup network programs: %s",
