@@ -3,9 +3,8 @@
  * net_cgroup.h - the bpf backend's network rules on kernels without a
  * usable BPF LSM: a cgroup v2 directory of the sandbox's own with
  * bpf/net_cgroup.bpf.c attached (connect, sendmsg, bind, socket creation;
- * IPv4 and IPv6),
- * its maps filled from the rules the supervisor would use (addresses
- * resolved once, at start).  Needs permission to create a cgroup (root, or
+ * IPv4 and IPv6), its maps filled from the rules the supervisor would use
+ * (addresses resolved once, at start).  Needs permission to create a cgroup (root, or
  * a delegated subtree).
  */
 #ifndef MOS_NET_CGROUP_H
