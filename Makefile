@@ -215,6 +215,29 @@ run-vm: vm-build
 		tests/vm/run --backports --kernel $$k $(VM_GUEST_BINS) || exit 1; \
 	done
 
+# Benchmarks (bench/, not part of `make check`): the host loops that
+# bench/enforce runs under mosctl, and enforce_guest, which it runs in the
+# guest kernels (static, like the tests/vm/bpf_* programs: libbpf, the
+# file_lsm skeleton and libmos's supervisor linked in).
+BENCH_HOST_BINS := $(O)/bench/open_loop $(O)/bench/connect_loop
+BENCH_GUEST_BIN := $(O)/bench/enforce_guest
+BENCH_GUEST_LIB := userspace/lib/unotify.c userspace/lib/unotify_filter.c userspace/lib/util.c
+
+$(BENCH_HOST_BINS): $(O)/bench/%: bench/%.c bench/loops.h
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -std=gnu11 -D_GNU_SOURCE $(WARNINGS) -O2 $< -o $@
+
+$(BENCH_GUEST_BIN): bench/enforce_guest.c bench/loops.h $(BENCH_GUEST_LIB) $(BPF_SKELS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -std=gnu11 -D_GNU_SOURCE $(WARNINGS) -O2 -static -I$(O)/bpf -Iuserspace/lib -Ibench \
+		$< $(BENCH_GUEST_LIB) -lbpf -lelf -lz -lzstd -lpthread -o $@ 2> $@.log || \
+		{ cat $@.log; exit 1; }
+	$(Q)grep -v -e "statically linked applications requires at runtime" -e "in function" $@.log || true
+
+bench-build: $(BENCH_HOST_BINS) $(BENCH_GUEST_BIN)
+
 # `make check`: dependencies, then every test, then the sanitizer build of
 # the unit tests and of mosctl under the selftests, then the guest kernels.
 check: deps
@@ -244,6 +267,7 @@ clean:
 	rm -rf build
 
 .PHONY: all unit selftests-build deps run-unit run-selftests check demo install vm-build run-vm bpf-build \
+	bench-build \
 	format clean
 
 -include $(shell find $(O)/obj -name '*.d' 2>/dev/null)
