@@ -5,6 +5,7 @@
 #   make              build build/bin/mosctl and build/bin/mosd
 #   make demo         install what is missing, build, confine a real program
 #   make check        install what is missing, build, run every test
+#   make bench-build  the benchmarks' programs (bench/enforce; not in check)
 #   make install PREFIX=/usr/local
 #   make V=1          show the commands
 #   make SANITIZE=1   AddressSanitizer + UBSan build (into build/asan)
