@@ -68,7 +68,7 @@ MOSD_OBJS    := $(MOSD_SRCS:%.c=$(O)/obj/%.o)
 MOSD_LIB_OBJS := $(MOSD_LIB_SRCS:%.c=$(O)/obj/%.o)
 MOSD         := $(O)/bin/mosd
 # mosd parses a remote job's sandbox flags with mosctl's own parser.
-MOSD_SHARED_OBJS := $(O)/obj/userspace/mosctl/options.o
+MOSD_SHARED_OBJS := $(addprefix $(O)/obj/userspace/mosctl/,options.o attach.o attach_bpf.o)
 LIBMOS       := $(O)/lib/libmos.a
 MOSCTL       := $(O)/bin/mosctl
 UNIT_BINS    := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/unit/%)
@@ -173,9 +173,9 @@ $(O)/bpf/vmlinux.h:
 	$(Q)mkdir -p $(@D)
 	$(Q)bpftool btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
 
-$(O)/bpf/%.bpf.o: bpf/%.bpf.c $(O)/bpf/vmlinux.h
+$(O)/bpf/%.bpf.o: bpf/%.bpf.c $(O)/bpf/vmlinux.h $(wildcard include/uapi/mosingar/*.h)
 	$(call msg,BPF,$@)
-	$(Q)clang -target bpf -D__TARGET_ARCH_x86 -O2 -g -Wall -Werror -I$(O)/bpf -c $< -o $@
+	$(Q)clang -target bpf -D__TARGET_ARCH_x86 -O2 -g -Wall -Werror -I$(O)/bpf -Iinclude/uapi -c $< -o $@
 	$(Q)llvm-strip -g $@
 
 $(O)/bpf/%.skel.h: $(O)/bpf/%.bpf.o
@@ -193,12 +193,29 @@ bpf-build: $(BPF_SKELS)
 # libmos embeds programs (their .c files include the skeletons).
 $(O)/obj/userspace/lib/bpf_lsm_probe.o: $(O)/bpf/probe_lsm.skel.h
 $(O)/obj/userspace/lib/net_cgroup.o: $(O)/bpf/net_cgroup.skel.h
+$(O)/obj/userspace/lib/lsm_domain.o: $(O)/bpf/domain_lsm.skel.h
+
+# bpf_lsm_domain drives lsm_domain.c itself, with what that needs of libmos.
+VM_LSM_LIB_SRCS := $(addprefix userspace/lib/,lsm_domain.c landlock.c log.c mounts.c policy.c report.c util.c)
+$(O)/vm/bpf_lsm_domain: VM_EXTRA_SRCS := $(VM_LSM_LIB_SRCS)
+$(O)/vm/bpf_lsm_domain: $(VM_LSM_LIB_SRCS) $(wildcard userspace/lib/*.h include/uapi/mosingar/*.h)
+
+# bpf_run_backend is mosctl as well (its main linked in as mosctl_main), to
+# run `mosctl run --backend bpf` in the guest, which has no libraries.
+$(O)/obj/vm/mosctl_main.o: userspace/mosctl/main.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_CFLAGS) -Dmain=mosctl_main -Wno-missing-prototypes -c $< -o $@
+$(O)/vm/bpf_run_backend: VM_EXTRA_SRCS := $(O)/obj/vm/mosctl_main.o $(MOSCTL_LIB_OBJS) $(LIBMOS)
+$(O)/vm/bpf_run_backend: VM_EXTRA_LIBS := -lssl -lcrypto -luring -lm
+$(O)/vm/bpf_run_backend: $(O)/obj/vm/mosctl_main.o $(MOSCTL_LIB_OBJS) $(LIBMOS)
 
 $(VM_BPF_BINS): $(O)/vm/%: tests/vm/%.c $(BPF_SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -std=gnu11 -D_GNU_SOURCE $(WARNINGS) -O2 -static -I$(O)/bpf -Iuserspace/lib \
-		$< userspace/lib/bpf_lsm_probe.c -lbpf -lelf -lz -lzstd -o $@ 2> $@.log || \
+		-Iinclude/uapi $< userspace/lib/bpf_lsm_probe.c $(VM_EXTRA_SRCS) \
+		$(VM_EXTRA_LIBS) -lbpf -lelf -lz -lzstd -lpthread -o $@ 2> $@.log || \
 		{ cat $@.log; exit 1; }
 	$(Q)grep -v -e "statically linked applications requires at runtime" -e "in function" $@.log || true
 # The guest kernels: bookworm's 6.1 and bookworm-backports' 6.12, with BPF LSM.

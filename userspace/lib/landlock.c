@@ -447,7 +447,14 @@ static void describe_host(struct mos_report *rep, const struct mos_net_rule *nr)
 	report_add(rep, "  %s resolved once, at start, to%s", nr->host, line);
 }
 
-static int add_net_rules(const struct mos_policy *p, struct landlock_plan *lp, bool hosts_exact,
+static void push_net_rule(struct landlock_rules *lr, uint64_t access, uint16_t port)
+{
+	lr->net = xrealloc(lr->net, (lr->nnet + 1) * sizeof(*lr->net));
+	lr->net[lr->nnet++] =
+		(struct mos_landlock_net_port_attr){ .allowed_access = access, .port = port };
+}
+
+static int add_net_rules(const struct mos_policy *p, struct landlock_rules *lr, bool hosts_exact,
 			 struct mos_report *rep, struct mos_err *e)
 {
 	for (size_t i = 0; i < p->nnet_allow; i++) {
@@ -482,34 +489,11 @@ static int add_net_rules(const struct mos_policy *p, struct landlock_plan *lp, b
 					    "':%s' to allow the port on every host)",
 					    nr->origin.text, ports, nr->host, ports);
 		}
-		for (size_t j = 0; j < nr->nports; j++) {
-			struct mos_landlock_net_port_attr na = {
-				.allowed_access = LANDLOCK_ACCESS_NET_CONNECT_TCP,
-				.port = nr->ports[j],
-			};
-
-			if (mos_landlock_add_rule(lp->ruleset_fd, MOS_LANDLOCK_RULE_NET_PORT, &na,
-						  0) < 0) {
-				mos_err_set(e, "%s: Landlock rule for TCP port %u: %s",
-					    nr->origin.text, nr->ports[j], strerror(errno));
-				return -errno;
-			}
-			lp->nnet_rules++;
-		}
+		for (size_t j = 0; j < nr->nports; j++)
+			push_net_rule(lr, LANDLOCK_ACCESS_NET_CONNECT_TCP, nr->ports[j]);
 	}
-	for (size_t i = 0; i < p->nnet_bind; i++) {
-		struct mos_landlock_net_port_attr na = {
-			.allowed_access = LANDLOCK_ACCESS_NET_BIND_TCP,
-			.port = p->net_bind[i],
-		};
-
-		if (mos_landlock_add_rule(lp->ruleset_fd, MOS_LANDLOCK_RULE_NET_PORT, &na, 0) < 0) {
-			mos_err_set(e, "--net-bind %u: Landlock rule: %s", p->net_bind[i],
-				    strerror(errno));
-			return -errno;
-		}
-		lp->nnet_rules++;
-	}
+	for (size_t i = 0; i < p->nnet_bind; i++)
+		push_net_rule(lr, LANDLOCK_ACCESS_NET_BIND_TCP, p->net_bind[i]);
 	return 0;
 }
 
@@ -589,16 +573,23 @@ int landlock_plan_without_ruleset(const struct mos_policy *p, struct landlock_pl
 	return 0;
 }
 
-int landlock_compile(const struct mos_policy *p, int abi, bool with_mounts, bool hosts_exact,
-		     struct landlock_plan *lp, struct mos_report *rep, struct mos_err *e)
+void landlock_rules_free(struct landlock_rules *lr)
 {
-	struct mos_landlock_ruleset_attr attr = { 0 };
-	struct landlock_grants g;
-	size_t attr_size;
+	landlock_grants_free(&lr->fs);
+	free(lr->net);
+	lr->net = NULL;
+	lr->nnet = 0;
+}
+
+int landlock_rules_build(const struct mos_policy *p, int abi, bool with_mounts, bool hosts_exact,
+			 struct landlock_plan *lp, struct landlock_rules *lr,
+			 struct mos_report *rep, struct mos_err *e)
+{
 	bool net_rules = p->nnet_allow || p->nnet_bind;
 	int r;
 
 	memset(lp, 0, sizeof(*lp));
+	memset(lr, 0, sizeof(*lr));
 	lp->ruleset_fd = -1;
 	lp->abi = abi;
 	if (abi < 1) {
@@ -609,48 +600,26 @@ int landlock_compile(const struct mos_policy *p, int abi, bool with_mounts, bool
 		return 0;
 	}
 
-	lp->handled_fs = attr.handled_access_fs = landlock_handled_fs(abi);
-	attr_size = sizeof(attr.handled_access_fs);
+	lp->handled_fs = lr->attr.handled_access_fs = landlock_handled_fs(abi);
+	lr->attr_size = sizeof(lr->attr.handled_access_fs);
 	if (abi >= 4) {
-		lp->handled_net = attr.handled_access_net =
+		lp->handled_net = lr->attr.handled_access_net =
 			LANDLOCK_ACCESS_NET_BIND_TCP | LANDLOCK_ACCESS_NET_CONNECT_TCP;
-		attr_size = offsetof(struct mos_landlock_ruleset_attr, scoped);
+		lr->attr_size = offsetof(struct mos_landlock_ruleset_attr, scoped);
 	}
 	if (abi >= 6) {
-		lp->scoped = attr.scoped =
+		lp->scoped = lr->attr.scoped =
 			LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET | LANDLOCK_SCOPE_SIGNAL;
-		attr_size = sizeof(attr);
-	}
-	lp->ruleset_fd = mos_landlock_create_ruleset(&attr, attr_size, 0);
-	if (lp->ruleset_fd < 0) {
-		mos_err_set(e, "cannot create a Landlock ruleset (ABI %d): %s", abi,
-			    strerror(errno));
-		return -errno;
+		lr->attr_size = sizeof(lr->attr);
 	}
 
 	report_add(rep, "Landlock ABI %d: file access beneath these paths only:", abi);
 	lp->with_mounts = with_mounts;
-	r = landlock_grants_build(p, abi, with_mounts ? &lp->view : NULL, &g, rep, e);
+	r = landlock_grants_build(p, abi, with_mounts ? &lp->view : NULL, &lr->fs, rep, e);
 	if (r < 0)
 		goto fail;
-	for (size_t i = 0; i < g.n; i++) {
-		_cleanup_close_ int fd = open(g.v[i].path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		struct landlock_path_beneath_attr pb = {
-			.allowed_access = g.v[i].rights,
-			.parent_fd = fd,
-		};
-
-		if (fd < 0 ||
-		    mos_landlock_add_rule(lp->ruleset_fd, LANDLOCK_RULE_PATH_BENEATH, &pb, 0) < 0) {
-			r = -errno;
-			mos_err_set(e, "Landlock rule for %s: %s", g.v[i].path, strerror(errno));
-			landlock_grants_free(&g);
-			goto fail;
-		}
-	}
-	lp->nfs_rules = g.n;
-	note_proc(lp, &g, true);
-	landlock_grants_free(&g);
+	lp->nfs_rules = lr->fs.n;
+	note_proc(lp, &lr->fs, true);
 
 	if (abi < 3)
 		truncate_before_abi3(p, with_mounts, rep);
@@ -661,9 +630,10 @@ int landlock_compile(const struct mos_policy *p, int abi, bool with_mounts, bool
 		report_add(rep, "  ioctl on devices is not filtered (needs Landlock ABI 5)");
 
 	if (abi >= 4) {
-		r = add_net_rules(p, lp, hosts_exact, rep, e);
+		r = add_net_rules(p, lr, hosts_exact, rep, e);
 		if (r < 0)
 			goto fail;
+		lp->nnet_rules = lr->nnet;
 		char conn[256] = "", bind[256] = "";
 
 		for (size_t i = 0; i < p->nnet_allow; i++)
@@ -693,6 +663,54 @@ int landlock_compile(const struct mos_policy *p, int abi, bool with_mounts, bool
 				"the sandbox");
 	return 0;
 fail:
+	landlock_rules_free(lr);
+	landlock_plan_release(lp);
+	return r;
+}
+
+int landlock_compile(const struct mos_policy *p, int abi, bool with_mounts, bool hosts_exact,
+		     struct landlock_plan *lp, struct mos_report *rep, struct mos_err *e)
+{
+	struct landlock_rules lr;
+	int r = landlock_rules_build(p, abi, with_mounts, hosts_exact, lp, &lr, rep, e);
+
+	if (r < 0 || abi < 1)
+		return r;
+	lp->ruleset_fd = mos_landlock_create_ruleset(&lr.attr, lr.attr_size, 0);
+	if (lp->ruleset_fd < 0) {
+		r = -errno;
+		mos_err_set(e, "cannot create a Landlock ruleset (ABI %d): %s", abi,
+			    strerror(errno));
+		goto fail;
+	}
+	for (size_t i = 0; i < lr.fs.n; i++) {
+		_cleanup_close_ int fd = open(lr.fs.v[i].path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		struct landlock_path_beneath_attr pb = {
+			.allowed_access = lr.fs.v[i].rights,
+			.parent_fd = fd,
+		};
+
+		if (fd < 0 ||
+		    mos_landlock_add_rule(lp->ruleset_fd, LANDLOCK_RULE_PATH_BENEATH, &pb, 0) < 0) {
+			r = -errno;
+			mos_err_set(e, "Landlock rule for %s: %s", lr.fs.v[i].path,
+				    strerror(errno));
+			goto fail;
+		}
+	}
+	for (size_t i = 0; i < lr.nnet; i++) {
+		if (mos_landlock_add_rule(lp->ruleset_fd, MOS_LANDLOCK_RULE_NET_PORT, &lr.net[i],
+					  0) < 0) {
+			r = -errno;
+			mos_err_set(e, "Landlock rule for TCP port %llu: %s",
+				    (unsigned long long)lr.net[i].port, strerror(errno));
+			goto fail;
+		}
+	}
+	landlock_rules_free(&lr);
+	return 0;
+fail:
+	landlock_rules_free(&lr);
 	landlock_plan_release(lp);
 	return r;
 }

@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "landlock_compat.h"
 #include "mounts.h"
 #include "policy.h"
 #include "report.h"
@@ -86,6 +87,24 @@ void landlock_grants_free(struct landlock_grants *g);
  */
 int landlock_compile(const struct mos_policy *p, int abi, bool with_mounts, bool hosts_exact,
 		     struct landlock_plan *lp, struct mos_report *rep, struct mos_err *e);
+/*
+ * What landlock_compile() would give the kernel, without a Landlock call:
+ * the ruleset's attributes, its path rules (real paths, opened by whoever
+ * applies them) and its TCP port rules.  LP is filled as landlock_compile()
+ * fills it, but with no ruleset fd.  `mosctl attach` applies these inside
+ * another process (attach_landlock.h).
+ */
+struct landlock_rules {
+	struct mos_landlock_ruleset_attr attr;
+	size_t attr_size; /* 0 when ABI < 1: nothing to apply */
+	struct landlock_grants fs;
+	struct mos_landlock_net_port_attr *net;
+	size_t nnet;
+};
+int landlock_rules_build(const struct mos_policy *p, int abi, bool with_mounts, bool hosts_exact,
+			 struct landlock_plan *lp, struct landlock_rules *lr,
+			 struct mos_report *rep, struct mos_err *e);
+void landlock_rules_free(struct landlock_rules *lr);
 /*
  * The file side of a plan with no Landlock ruleset (the supervisor backend):
  * the mount view and /proc's visibility as landlock_compile() would set

@@ -91,6 +91,60 @@ static bool has_host_rules(const struct mos_policy *p)
 	return false;
 }
 
+/*
+ * --backend bpf with a usable BPF LSM: the mount view as the supervisor has
+ * it (no Landlock ruleset), the network rules resolved once, here; the
+ * domain itself is made by sandbox_run(), so that `mosctl check` leaves
+ * nothing in the kernel.  False (nothing planned) when the BPF LSM cannot
+ * take this policy: then Landlock and cgroup BPF do, as everywhere else.
+ */
+static bool plan_bpf_lsm(const struct mos_policy *p, struct mos_plan *plan, int *r,
+			 struct mos_err *e)
+{
+	struct landlock_grants g, none = { 0 };
+	struct mos_report files = { 0 };
+	char why[160];
+
+	*r = 0;
+	if (mos_bpf_lsm_probe(why, sizeof(why)) != MOS_BPF_LSM_USABLE)
+		return false;
+	*r = landlock_plan_without_ruleset(p, &plan->landlock, &g, &files, e);
+	if (*r < 0)
+		goto out;
+	landlock_grants_free(&g);
+	if (plan->landlock.proc_visible) {
+		/*
+		 * The sandbox's own /proc is a new filesystem: its inodes do
+		 * not exist before init mounts it, so a domain made before
+		 * cannot name them.  Landlock adds them from inside.
+		 */
+		landlock_plan_release(&plan->landlock);
+		memset(&plan->landlock, 0, sizeof(plan->landlock));
+		plan->landlock.ruleset_fd = -1;
+		report_add(&plan->rep, "BPF LSM: not used for this policy: it grants /proc, "
+				       "and the sandbox's own /proc does not exist before it "
+				       "starts (Landlock grants it from inside)");
+		report_free(&files);
+		return false;
+	}
+	plan->landlock.view.noexec_outside = false;
+	report_add(&plan->rep,
+		   "backend bpf: the BPF LSM (a policy domain in the kernel for files, exec, "
+		   "network, signals, ptrace, mount and bpf(), in force from the command's "
+		   "execve) + seccomp + namespaces + rlimits");
+	report_add(&plan->rep, "file access beneath these paths only:");
+	for (size_t i = 0; i < files.nlines; i++)
+		report_add(&plan->rep, "%s", files.lines[i]);
+	for (size_t i = 0; i < files.nweak; i++)
+		report_weak(&plan->rep, "%s", files.weak[i]);
+	*r = unotify_plan_build(p, &none, &plan->sup, &plan->landlock.view, "BPF LSM", &plan->rep,
+				e);
+	plan->bpf_lsm = *r == 0;
+out:
+	report_free(&files);
+	return true;
+}
+
 int mos_plan_build(const struct mos_policy *p, enum mos_backend b, struct mos_plan *plan,
 		   struct mos_err *e)
 {
@@ -138,6 +192,9 @@ int mos_plan_build(const struct mos_policy *p, enum mos_backend b, struct mos_pl
 			goto fail;
 		/* Signals and abstract unix sockets: only a pid namespace scopes them. */
 		abi = 0;
+	} else if (bpf && plan_bpf_lsm(p, plan, &r, e)) {
+		if (r < 0)
+			goto fail;
 	} else {
 		if (bpf) {
 			char why[160];
@@ -199,7 +256,7 @@ int mos_plan_build(const struct mos_policy *p, enum mos_backend b, struct mos_pl
 	so.allow_udp = p->allow_udp;
 	so.allow_unix = p->allow_unix;
 	so.deny_listen = !p->nnet_bind && !p->allow_unix;
-	if (p->nnet_bind)
+	if (p->nnet_bind && !plan->bpf_lsm) /* the BPF LSM judges listen() */
 		report_weak(&plan->rep, "--net-bind: listen() on a socket that was never bound "
 					"gets an ephemeral port, and Landlock has no rule for "
 					"listen(), so the sandbox could also listen on a port the "

@@ -35,6 +35,12 @@ struct mos_plan {
 	struct unotify_plan sup;
 	/* --backend bpf: sup's network rules as cgroup BPF programs instead. */
 	bool net_cgroup;
+	/*
+	 * --backend bpf where the BPF LSM is usable: a policy domain in the
+	 * kernel (lsm_domain.h) enforces the file and network rules (sup holds
+	 * the network rules with their hosts resolved); no Landlock ruleset.
+	 */
+	bool bpf_lsm;
 	const struct sock_fprog *seccomp;
 	struct mos_cgroup_caps cgcaps;
 	struct limits_plan limits;

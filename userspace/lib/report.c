@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 
+#include "log.h"
 #include "util.h"
 
 static void push(char ***v, size_t *n, const char *fmt, va_list ap)
@@ -43,4 +44,18 @@ void report_free(struct mos_report *r)
 	strv_free(r->lines);
 	strv_free(r->weak);
 	*r = (struct mos_report){ 0 };
+}
+
+bool report_weak_ok(const struct mos_report *r, bool allow_degraded)
+{
+	for (size_t i = 0; i < r->nweak; i++) {
+		if (allow_degraded)
+			mos_warn("only partly enforced: %s", r->weak[i]);
+		else
+			mos_err("cannot enforce on this kernel: %s", r->weak[i]);
+	}
+	if (r->nweak && !allow_degraded)
+		mos_err("refusing to go on with a weaker policy than asked; pass "
+			"--allow-degraded to accept the rules above as printed");
+	return !r->nweak || allow_degraded;
 }

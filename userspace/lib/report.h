@@ -9,6 +9,7 @@
 #ifndef MOS_REPORT_H
 #define MOS_REPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -23,5 +24,8 @@ void report_add(struct mos_report *r, const char *fmt, ...) __attribute__((forma
 void report_weak(struct mos_report *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void report_print(const struct mos_report *r, FILE *out, const char *prefix);
 void report_free(struct mos_report *r);
+/* Print the weak rules (errors, or warnings with ALLOW_DEGRADED); true when
+ * going on is acceptable. */
+bool report_weak_ok(const struct mos_report *r, bool allow_degraded);
 
 #endif /* MOS_REPORT_H */

@@ -4,6 +4,7 @@
  */
 #include "sandbox.h"
 
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +32,7 @@
 
 #include "log.h"
 #include "mounts.h"
+#include "lsm_domain.h"
 #include "net_cgroup.h"
 #include "seccomp_filter.h"
 #include "util.h"
@@ -843,10 +845,12 @@ void sandbox_config_from_plan(struct sandbox_config *c, const struct mos_policy 
 		.argv = argv,
 		.envp = plan->envp,
 		.cwd = p->cwd,
-		.landlock =
-			plan->landlock.ruleset_fd >= 0 || plan->supervise ? &plan->landlock : NULL,
+		.landlock = plan->landlock.ruleset_fd >= 0 || plan->supervise || plan->bpf_lsm
+				    ? &plan->landlock
+				    : NULL,
 		.supervise = plan->supervise || plan->sup.pol.net_only ? &plan->sup.pol : NULL,
 		.net_cgroup = plan->net_cgroup ? &plan->sup.pol : NULL,
+		.bpf_lsm = plan->bpf_lsm ? &plan->sup.pol : NULL,
 		.seccomp = plan->seccomp,
 		.limits = &plan->limits,
 		.cgcaps = &plan->cgcaps,
@@ -854,6 +858,50 @@ void sandbox_config_from_plan(struct sandbox_config *c, const struct mos_policy 
 		.allow_degraded = allow_degraded,
 		.progname = progname,
 	};
+}
+
+/*
+ * The BPF LSM domain of a sandbox: C->policy with the network rules as
+ * C->bpf_lsm has them (host names resolved once, at plan time, to the
+ * addresses the sandbox's /etc/hosts pins), so that the domain allows what
+ * the report said.  0 or -errno with E set.
+ */
+static int bpf_lsm_domain(const struct sandbox_config *c, struct lsm_ctl **ctl, uint32_t *id,
+			  struct mos_err *e)
+{
+	const struct unotify_policy *u = c->bpf_lsm;
+	struct mos_policy q = *c->policy;
+	_cleanup_free_ struct mos_net_rule *rules = NULL;
+	char text[INET6_ADDRSTRLEN];
+	int r;
+
+	rules = xcalloc(u->nconnect ? u->nconnect : 1, sizeof(*rules));
+	q.net_allow = rules;
+	q.nnet_allow = 0;
+	for (size_t i = 0; i < u->nconnect; i++) {
+		const struct unotify_net_rule *nr = &u->connect[i];
+		struct mos_net_rule *out = &rules[q.nnet_allow++];
+
+		snprintf(out->origin.text, sizeof(out->origin.text), "--net-allow");
+		out->ports[0] = nr->port;
+		out->nports = 1;
+		if (nr->family == AF_UNSPEC)
+			continue;
+		/* never a NULL host: that would be any address */
+		if (!inet_ntop(nr->family, nr->addr, text, sizeof(text))) {
+			mos_err_set(e, "BPF LSM: an address of --net-allow: %s", strerror(errno));
+			r = -EINVAL;
+			goto out;
+		}
+		out->host = xstrdup(text);
+	}
+	r = lsm_ctl_open(ctl, e);
+	if (r == 0)
+		r = lsm_domain_new(*ctl, &q, 0, 0, getuid(), id, e);
+out:
+	for (size_t i = 0; i < q.nnet_allow; i++)
+		free(rules[i].host);
+	return r;
 }
 
 int sandbox_run(const struct sandbox_config *c)
@@ -869,6 +917,8 @@ int sandbox_run(const struct sandbox_config *c)
 	};
 	struct mos_cgroup cg = { 0 };
 	struct net_cgroup ncg = { .dirfd = -1 };
+	struct lsm_ctl *lsm = NULL;
+	uint32_t domain = 0;
 	struct mos_err e = { "" };
 	sigset_t set, oldmask;
 	_cleanup_close_ int sfd = -1, tfd = -1;
@@ -882,6 +932,10 @@ int sandbox_run(const struct sandbox_config *c)
 		goto out;
 	}
 	if (c->net_cgroup && net_cgroup_create(&ncg, c->net_cgroup, &e) < 0) {
+		mos_err("%s", e.msg);
+		goto out;
+	}
+	if (c->bpf_lsm && bpf_lsm_domain(c, &lsm, &domain, &e) < 0) {
 		mos_err("%s", e.msg);
 		goto out;
 	}
@@ -934,8 +988,10 @@ int sandbox_run(const struct sandbox_config *c)
 	close(p.status[1]);
 	close(p.err[1]);
 	p.go[0] = p.status[1] = p.err[1] = -1;
+	/* init sets itself up unconfined; the command is confined from its execve */
 	if ((cg.ndirs && cgroup_attach(&cg, s.init, &e) < 0) ||
-	    (c->net_cgroup && net_cgroup_attach(&ncg, s.init, &e) < 0)) {
+	    (c->net_cgroup && net_cgroup_attach(&ncg, s.init, &e) < 0) ||
+	    (domain && lsm_domain_enter_at_exec(lsm, domain, s.init, &e) < 0)) {
 		mos_err("cannot move the sandbox into its cgroup: %s", e.msg);
 		kill(s.init, SIGKILL);
 		reap_all_children();
@@ -1013,6 +1069,12 @@ out:
 	}
 	cgroup_destroy(&cg);
 	net_cgroup_destroy(&ncg);
+	if (domain) {
+		/* anything of the sandbox still alive is refused everything */
+		if (lsm_domain_delete(lsm, domain, &e) < 0)
+			mos_warn("%s", e.msg);
+	}
+	lsm_ctl_close(lsm);
 	landlock_plan_release(&fallback);
 	return ret;
 }

@@ -46,6 +46,10 @@ struct sandbox_config {
 	const struct unotify_hooks *hooks; /* its deciders and recorders, or NULL */
 	/* --backend bpf: these network rules as cgroup BPF (net_cgroup.h). */
 	const struct unotify_policy *net_cgroup;
+	/* --backend bpf with the BPF LSM: POLICY as a domain (lsm_domain.h),
+	 * with these network rules (hosts resolved), in force from the
+	 * command's execve. */
+	const struct unotify_policy *bpf_lsm;
 	const struct sock_fprog *seccomp;
 	const struct limits_plan *limits;
 	const struct mos_cgroup_caps *cgcaps;

@@ -4,6 +4,8 @@
  *
  *   mosctl run [OPTIONS] [--on WORKER] -- COMMAND [ARG...]
  *   mosctl check [OPTIONS]
+ *   mosctl attach PID [--tree] [--revoke] [OPTIONS] | update PID [OPTIONS]
+ *   mosctl detach PID | ps | events [--follow] [--json]
  *   mosctl keygen | key
  *   mosctl version
  */
@@ -11,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "attach.h"
+#include "bpf_lsm_probe.h"
 #include "kernel_features.h"
 #include "log.h"
 #include "options.h"
@@ -31,6 +35,14 @@ static void usage(FILE *out)
 		     "what enforces it here\n"
 		     "       mosctl run --on WORKER [OPTIONS] -- COMMAND   run it on WORKER "
 		     "with this machine's files\n"
+		     "       mosctl attach PID [--tree] [OPTIONS]     confine a running "
+		     "process\n"
+		     "       mosctl update PID [OPTIONS]              tighten it (never "
+		     "loosens)\n"
+		     "       mosctl detach PID | mosctl ps            lift it (BPF LSM); list "
+		     "attached\n"
+		     "       mosctl events [--follow] [--json]        BPF LSM refusals as they "
+		     "happen\n"
 		     "       mosctl keygen                            create this origin's key "
 		     "pair\n"
 		     "       mosctl key                               print its public key line\n"
@@ -87,21 +99,6 @@ static int prepare(int argc, char **argv, struct run_opts *o, struct mos_plan *p
 	return -1;
 }
 
-/* Print weak rules; true when running is still acceptable. */
-static bool weak_rules_ok(const struct mos_plan *plan, bool allow_degraded)
-{
-	for (size_t i = 0; i < plan->rep.nweak; i++) {
-		if (allow_degraded)
-			mos_warn("only partly enforced: %s", plan->rep.weak[i]);
-		else
-			mos_err("cannot enforce on this kernel: %s", plan->rep.weak[i]);
-	}
-	if (plan->rep.nweak && !allow_degraded)
-		mos_err("refusing to run with a weaker policy than asked; pass "
-			"--allow-degraded to accept the rules above as printed");
-	return !plan->rep.nweak || allow_degraded;
-}
-
 static int cmd_run(int argc, char **argv)
 {
 	struct run_opts o;
@@ -118,7 +115,7 @@ static int cmd_run(int argc, char **argv)
 		r = MOS_EXIT_SETUP;
 		goto out;
 	}
-	if (!weak_rules_ok(&plan, o.allow_degraded)) {
+	if (!report_weak_ok(&plan.rep, o.allow_degraded)) {
 		r = MOS_EXIT_SETUP;
 		goto out;
 	}
@@ -206,7 +203,18 @@ static int cmd_version(void)
 	printf("cgroup memory:     %s\n",
 	       f->cgroup_memory ? (f->cgroup_memory == 2 ? "v2" : "v1") : "not writable here");
 	printf("BPF LSM:           %s\n", f->bpf_lsm);
-	printf("backends:          auto, landlock, unotify, bpf (files: Landlock; network: cgroup BPF)\n");
+	printf("backends:          auto, landlock, unotify, bpf (%s)\n",
+	       f->bpf_lsm_stage == MOS_BPF_LSM_USABLE
+		       ? "files and network: the BPF LSM; Landlock and cgroup BPF for a "
+			 "policy that grants /proc"
+		       : "files: Landlock; network: cgroup BPF; the BPF LSM is not usable here");
+	printf("attach:            %s\n",
+	       f->bpf_lsm_stage == MOS_BPF_LSM_USABLE
+		       ? "BPF LSM domains (detach, update, --revoke, events)"
+	       : f->landlock_abi
+		       ? "through ptrace: Landlock + seccomp asked for by the process (permanent; "
+			 "no --revoke); with mosd --controller the BPF LSM where it runs"
+		       : "no: needs Landlock or the BPF LSM");
 	/* What `run --on local` (an embedded mosd --stdio) needs here. */
 	if (access("/dev/fuse", F_OK) < 0)
 		printf("remote (--on local): no: no /dev/fuse (CONFIG_FUSE_FS)\n");
@@ -233,6 +241,14 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "check"))
 		return cmd_check(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "attach") || !strcmp(argv[1], "update"))
+		return cmd_attach(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "detach"))
+		return cmd_detach(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "ps"))
+		return cmd_ps(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "events"))
+		return cmd_events(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "keygen"))
 		return cmd_keygen(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "key"))

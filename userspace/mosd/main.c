@@ -8,6 +8,8 @@
  *   mosd --stdio [--cache DIR] ...      one origin on stdin/stdout (ssh, --on local)
  *   mosd --print-key [--key FILE]       this worker's public key line, for origins
  *                                       to pin (created on first use)
+ *   mosd --controller [--socket PATH]   keep the BPF LSM programs loaded and serve
+ *                                       mosctl attach/update/detach/ps/events to users
  */
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -27,6 +29,8 @@
 #include <unistd.h>
 
 #include "cas.h"
+#include "control_proto.h"
+#include "controller.h"
 #include "job.h"
 #include "log.h"
 #include "sandbox.h"
@@ -41,7 +45,8 @@ struct mosd_opts {
 	uint64_t cache_size;
 	unsigned max_jobs;
 	unsigned start_timeout;
-	bool stdio, print_key, no_passthrough, cache_given, refuse_degraded;
+	bool stdio, print_key, no_passthrough, cache_given, refuse_degraded, controller;
+	const char *socket;
 	uid_t job_uid;
 	gid_t job_gid;
 	int verbose;
@@ -53,6 +58,7 @@ static void usage(FILE *out)
 		"usage: mosd --listen [ADDR:]PORT --authorized-keys FILE [OPTIONS]\n"
 		"       mosd --stdio [OPTIONS]\n"
 		"       mosd --print-key [--key FILE]\n"
+		"       mosd --controller [--socket PATH]\n"
 		"  --listen [ADDR:]PORT     accept origins over TLS on PORT (ADDR: default all)\n"
 		"  --authorized-keys FILE   the origins' public keys allowed to run jobs\n"
 		"  --key FILE               this worker's private key (default %s; made on first "
@@ -69,8 +75,12 @@ static void usage(FILE *out)
 		"  --refuse-degraded        run no job that asks --allow-degraded\n"
 		"  --stdio                  serve one origin on stdin/stdout, no TLS (the channel "
 		"is ssh's or a local pipe)\n"
+		"  --controller             load and pin the BPF LSM programs; serve mosctl "
+		"attach,\n"
+		"                           update, detach, ps, events to users on --socket\n"
+		"  --socket PATH            the controller's socket (default %s)\n"
 		"  -v, --verbose\n",
-		"/etc/mosingar/mosd_key", "/var/cache/mosingar");
+		"/etc/mosingar/mosd_key", "/var/cache/mosingar", MOS_CONTROL_SOCK);
 }
 
 static int parse_opts(int argc, char **argv, struct mosd_opts *o)
@@ -87,7 +97,9 @@ static int parse_opts(int argc, char **argv, struct mosd_opts *o)
 		O_PRINT_KEY,
 		O_NO_PT,
 		O_START_TIMEOUT,
-		O_REFUSE_DEGRADED
+		O_REFUSE_DEGRADED,
+		O_CONTROLLER,
+		O_SOCKET
 	};
 	static const struct option lo[] = {
 		{ "listen", required_argument, NULL, O_LISTEN },
@@ -102,6 +114,8 @@ static int parse_opts(int argc, char **argv, struct mosd_opts *o)
 		{ "no-passthrough", no_argument, NULL, O_NO_PT },
 		{ "start-timeout", required_argument, NULL, O_START_TIMEOUT },
 		{ "refuse-degraded", no_argument, NULL, O_REFUSE_DEGRADED },
+		{ "controller", no_argument, NULL, O_CONTROLLER },
+		{ "socket", required_argument, NULL, O_SOCKET },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -176,6 +190,12 @@ static int parse_opts(int argc, char **argv, struct mosd_opts *o)
 		case O_REFUSE_DEGRADED:
 			o->refuse_degraded = true;
 			break;
+		case O_CONTROLLER:
+			o->controller = true;
+			break;
+		case O_SOCKET:
+			o->socket = optarg;
+			break;
 		case O_START_TIMEOUT:
 			if (parse_uint(optarg, 3600, &v) < 0 || !v) {
 				mos_err("--start-timeout: '%s' is not a number of seconds from 1 "
@@ -201,7 +221,7 @@ static int parse_opts(int argc, char **argv, struct mosd_opts *o)
 		mos_err("unexpected argument '%s'", argv[optind]);
 		return -1;
 	}
-	if (!o->print_key && !o->stdio && !o->listen) {
+	if (!o->print_key && !o->stdio && !o->listen && !o->controller) {
 		mos_err("say how origins reach this worker: --listen [ADDR:]PORT or --stdio");
 		usage(stderr);
 		return -1;
@@ -419,6 +439,8 @@ int main(int argc, char **argv)
 		mos_identity_free(id);
 		return 0;
 	}
+	if (o.controller)
+		return controller_run(o.socket);
 	if (geteuid() != 0 && !o.stdio) {
 		mos_err("mosd --listen runs as root: it serves several origins and runs their "
 			"jobs as --job-user (a user may run 'mosd --stdio', one origin at a time, "

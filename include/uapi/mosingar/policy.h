@@ -8,7 +8,9 @@
 #ifndef _UAPI_MOSINGAR_POLICY_H
 #define _UAPI_MOSINGAR_POLICY_H
 
+#ifndef __VMLINUX_H__ /* a BPF program has the kernel's types already */
 #include <linux/types.h>
+#endif
 
 #define MOS_POLICY_ABI_VERSION 1
 

@@ -1,0 +1,657 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * attach_test - `mosctl attach` confines a process that is already running
+ * (through ptrace on this host: its threads call Landlock and seccomp):
+ * every thread is refused the secret afterwards and still reads what the
+ * rules grant, children forked afterwards inherit, --tree reaches the
+ * descendants that existed, the process goes on working (its interrupted
+ * system calls restarted), `update` only ever takes access away, a
+ * confined process cannot loosen itself, detach is refused with the reason,
+ * and bad requests get clear errors.
+ *
+ * The target is selftests/helpers/attach_target, driven over a pipe.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <grp.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bpf_lsm_probe.h"
+#include "harness.h"
+
+#define SECRET "attach-secret-7d1c"
+
+/*
+ * Which path mosctl takes here: the BPF LSM (root where it runs: the guest
+ * kernels) or ptrace (this host; any user without the controller).
+ */
+static char bpf_why[256] = "BPF LSM: not probed";
+
+static bool bpf_path(void)
+{
+	static int cached = -1;
+
+	if (cached < 0) {
+		char why[160];
+
+		cached = mos_bpf_lsm_probe(why, sizeof(why)) == MOS_BPF_LSM_USABLE && t_is_root();
+		snprintf(bpf_why, sizeof(bpf_why), "BPF LSM: %s%s", why,
+			 t_is_root() ? "" : "; and this test runs unprivileged");
+	}
+	return cached;
+}
+
+struct target {
+	pid_t pid;
+	int in, out; /* its stdin (we write), its stdout (we read) */
+	char buf[8192];
+};
+
+/* A directory with secret, ok and ok2 files. */
+static const char *make_dir(const char *name)
+{
+	const char *d = t_path(name);
+	char p[4096];
+
+	t_mkdir(d);
+	snprintf(p, sizeof(p), "%s/secret", d);
+	t_write_file(p, SECRET "\n");
+	snprintf(p, sizeof(p), "%s/ok", d);
+	t_write_file(p, "fine\n");
+	snprintf(p, sizeof(p), "%s/ok2", d);
+	t_write_file(p, "fine too\n");
+	snprintf(p, sizeof(p), "%s/out", d);
+	t_mkdir(p);
+	return t_strdup(d);
+}
+
+/* Read from T until a line "end" (or "ready"); the text before it in T->buf. */
+static void read_until(struct target *t, const char *stop)
+{
+	size_t used = 0;
+
+	t->buf[0] = 0;
+	while (!strstr(t->buf, stop)) {
+		struct pollfd pfd = { t->out, POLLIN, 0 };
+		ssize_t n;
+
+		if (poll(&pfd, 1, 10000) <= 0)
+			t_fail("the target did not answer within 10 s; it said: \"%s\"", t->buf);
+		n = read(t->out, t->buf + used, sizeof(t->buf) - 1 - used);
+		if (n <= 0)
+			t_fail("the target closed its output (it died?); it said: \"%s\"", t->buf);
+		used += (size_t)n;
+		t->buf[used] = 0;
+	}
+}
+
+static const char *ask(struct target *t, const char *cmd)
+{
+	if (write(t->in, cmd, strlen(cmd)) != (ssize_t)strlen(cmd) || write(t->in, "\n", 1) != 1)
+		t_fail("cannot write to the target");
+	read_until(t, "end\n");
+	return t->buf;
+}
+
+/* Switch to UID (its own group too), for a child about to exec. */
+static void become(uid_t uid)
+{
+	if (setgroups(0, NULL) < 0 || setresgid(uid, uid, uid) < 0 || setresuid(uid, uid, uid) < 0)
+		_exit(126);
+}
+
+/* Start ARGV as UID (0: as we are) with its stdin and stdout on pipes. */
+static void spawn_as(struct target *t, uid_t uid, char *const argv[])
+{
+	int in[2], out[2];
+
+	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0)
+		t_fail("pipe: %s", strerror(errno));
+	t->pid = fork();
+	if (t->pid < 0)
+		t_fail("fork: %s", strerror(errno));
+	if (t->pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		if (uid)
+			become(uid);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	t->in = in[1];
+	t->out = out[0];
+	read_until(t, "ready\n");
+}
+
+static void spawn(struct target *t, char *const argv[])
+{
+	spawn_as(t, 0, argv);
+}
+
+static void start(struct target *t, const char *dir, int threads, bool tree)
+{
+	char nthreads[16];
+	char *argv[] = { (char *)t_helper("attach_target"), (char *)dir, nthreads,
+			 tree ? "tree" : NULL, NULL };
+
+	snprintf(nthreads, sizeof(nthreads), "%d", threads);
+	spawn(t, argv);
+}
+
+static void stop(struct target *t)
+{
+	int st;
+
+	if (write(t->in, "quit\n", 5) != 5)
+		kill(t->pid, SIGKILL);
+	close(t->in);
+	close(t->out);
+	if (waitpid(t->pid, &st, 0) == t->pid && !(WIFEXITED(st) && WEXITSTATUS(st) == 0))
+		t_fail("the target did not exit cleanly after attach (status %#x): its "
+		       "interrupted system calls were not restored",
+		       st);
+}
+
+/*
+ * mosctl CMD PID ARGS... (NULL-terminated); the result in R.  Before
+ * Landlock ABI 6 nothing can scope a running process's signals, a weak rule
+ * mosctl refuses by default: the tests then accept it (--allow-degraded).
+ */
+static void run_pid(struct t_result *r, const char *cmd, pid_t pid, ...)
+{
+	char spid[16];
+	char *args[24];
+	size_t n = 0;
+	va_list ap;
+
+	snprintf(spid, sizeof(spid), "%d", pid);
+	args[n++] = (char *)cmd;
+	args[n++] = spid;
+	if (t_landlock_abi() < 6)
+		args[n++] = "--allow-degraded";
+	va_start(ap, pid);
+	for (char *a; n < 23 && (a = va_arg(ap, char *));)
+		args[n++] = a;
+	va_end(ap);
+	args[n] = NULL;
+	t_mosctlv(r, NULL, args);
+}
+
+#define attach_ok(pid, ...)                                       \
+	do {                                                      \
+		struct t_result r_;                               \
+		run_pid(&r_, "attach", (pid), __VA_ARGS__, NULL); \
+		if (r_.status != 0)                               \
+			t_dump("mosctl attach", &r_);             \
+		T_EXPECT_EQ(r_.status, 0);                        \
+		t_result_free(&r_);                               \
+	} while (0)
+
+static char *path_in(const char *dir, const char *name)
+{
+	char p[4096];
+
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	return t_strdup(p);
+}
+
+static int count(const char *s, const char *needle)
+{
+	int n = 0;
+
+	for (const char *p = s; (p = strstr(p, needle)); p += strlen(needle))
+		n++;
+	return n;
+}
+
+TEST(attach_confines_every_thread_of_a_running_process)
+{
+	const char *d = make_dir("threads");
+	struct target t;
+	char eacces[32];
+
+	start(&t, d, 4, false);
+	/* Before: everything is readable, the secret included. */
+	T_EXPECT_EQ(count(ask(&t, "probe"), "secret=0 ok=0 data=" SECRET), 4);
+	attach_ok(t.pid, "--read", path_in(d, "ok"));
+	/* After: each of the four threads is refused the secret, and only it. */
+	snprintf(eacces, sizeof(eacces), "secret=%d ok=0 data=\n", EACCES);
+	ask(&t, "probe");
+	if (count(t.buf, eacces) != 4)
+		t_fail("after attach, expected 4 threads refused the secret: \"%s\"", t.buf);
+	T_EXPECT_NO_STR(t.buf, SECRET);
+	stop(&t);
+}
+
+TEST(children_forked_after_attach_are_confined)
+{
+	const char *d = make_dir("fork");
+	struct target t;
+	char eacces[32];
+
+	start(&t, d, 1, false);
+	T_EXPECT_STR(ask(&t, "fork"), "child secret=0 ok=0 data=" SECRET);
+	attach_ok(t.pid, "--read", path_in(d, "ok"));
+	snprintf(eacces, sizeof(eacces), "child secret=%d ok=0", EACCES);
+	T_EXPECT_STR(ask(&t, "fork"), eacces);
+	T_EXPECT_NO_STR(t.buf, SECRET);
+	stop(&t);
+}
+
+/*
+ * An fd opened before attach: the ptrace path (Landlock checks at open)
+ * leaves it usable and refuses --revoke, saying why; the BPF LSM with
+ * --revoke refuses reads through it from then on.
+ */
+TEST(fds_opened_before_attach_and_revoke)
+{
+	const char *d = make_dir("fd");
+	struct target t;
+	struct t_result r;
+	char want[32];
+
+	start(&t, d, 1, false);
+	if (bpf_path()) {
+		attach_ok(t.pid, "--revoke", "--read", path_in(d, "ok"));
+		snprintf(want, sizeof(want), "fd=%d data=\n", EACCES);
+		T_EXPECT_STR(ask(&t, "fd"), want);
+		T_EXPECT_NO_STR(t.buf, SECRET);
+		stop(&t);
+		return;
+	}
+	attach_ok(t.pid, "--read", path_in(d, "ok"));
+	T_EXPECT_STR(ask(&t, "fd"), "fd=0 data=" SECRET);
+	run_pid(&r, "attach", t.pid, "--revoke", "--read", path_in(d, "ok"), NULL);
+	T_ASSERT(r.status != 0);
+	T_EXPECT_STR(r.err, "--revoke");
+	T_EXPECT_STR(r.err, "BPF LSM");
+	t_result_free(&r);
+	stop(&t);
+}
+
+static char *child_out(const char *d)
+{
+	char p[4096];
+
+	snprintf(p, sizeof(p), "%s/out/child.out", d);
+	return t_slurp(p);
+}
+
+/* The tree child rewrites child.out every 20 ms: wait for a line with WANT. */
+static void expect_child(const char *d, const char *want)
+{
+	char *s = NULL;
+
+	for (int i = 0; i < 100; i++) {
+		free(s);
+		s = child_out(d);
+		if (s && strstr(s, want))
+			break;
+		usleep(20000);
+	}
+	T_EXPECT_STR(s, want);
+	free(s);
+}
+
+TEST(tree_confines_existing_descendants_and_plain_attach_does_not)
+{
+	const char *plain = make_dir("plain"), *tree = make_dir("tree");
+	struct target a, b;
+	char eacces[32];
+
+	snprintf(eacces, sizeof(eacces), "secret=%d ok=0", EACCES);
+	start(&a, plain, 1, true);
+	start(&b, tree, 1, true);
+	expect_child(plain, "secret=0 ok=0 data=" SECRET);
+	expect_child(tree, "secret=0 ok=0 data=" SECRET);
+	/* The children write their report in out/. */
+	attach_ok(a.pid, "--read", path_in(plain, "ok"), "-w", path_in(plain, "out"));
+	attach_ok(b.pid, "--tree", "--read", path_in(tree, "ok"), "-w", path_in(tree, "out"));
+	/* Both parents are confined; of the children, only the one under --tree. */
+	T_EXPECT_STR(ask(&a, "probe"), eacces);
+	T_EXPECT_STR(ask(&b, "probe"), eacces);
+	expect_child(tree, eacces);
+	expect_child(plain, "secret=0 ok=0 data=" SECRET);
+	stop(&a);
+	stop(&b);
+}
+
+TEST(update_tightens_and_never_loosens)
+{
+	const char *d = make_dir("update");
+	char *ok = path_in(d, "ok"), *ok2 = path_in(d, "ok2");
+	struct target t;
+	struct t_result r;
+	char want[64];
+
+	start(&t, d, 2, false);
+	attach_ok(t.pid, "--read", ok, "--read", ok2);
+	snprintf(want, sizeof(want), "secret=%d ok=0", EACCES);
+	T_EXPECT_EQ(count(ask(&t, "probe"), want), 2);
+
+	/* Tighten: ok2 is no longer granted (tested through the probe below). */
+	run_pid(&r, "update", t.pid, "--read", ok, NULL);
+	if (r.status != 0)
+		t_dump("mosctl update", &r);
+	T_EXPECT_EQ(r.status, 0);
+	t_result_free(&r);
+	/* Try to loosen: grant the whole directory again. */
+	run_pid(&r, "update", t.pid, "--read", d, NULL);
+	T_EXPECT_EQ(r.status, 0);
+	t_result_free(&r);
+	ask(&t, "probe");
+	T_EXPECT_NO_STR(t.buf, SECRET);
+	T_EXPECT_EQ(count(t.buf, want), 2);
+
+	{
+		char *args[] = { "ps", NULL };
+		char line[64];
+
+		t_mosctlv(&r, NULL, args);
+		T_EXPECT_EQ(r.status, 0);
+		snprintf(line, sizeof(line), "%-8d %-9s %-7s %-6u", t.pid,
+			 bpf_path() ? "bpf" : "landlock", bpf_path() ? "all" : "2", 3u);
+		T_EXPECT_STR(r.out, line);
+		t_result_free(&r);
+	}
+	stop(&t);
+}
+
+/* From inside: attaching another process fails (Landlock keeps ptrace
+ * within the domain), and attaching itself with wider rules adds a layer
+ * that cannot widen anything. */
+TEST(a_confined_process_cannot_loosen_itself_or_attach_others)
+{
+	const char *d = make_dir("inside");
+	char *secret = path_in(d, "secret"), *mosdir = t_strdup(t_mosctl_path());
+	struct target other, sh;
+	char opid[16], eacces[32];
+	char *argv[] = { "/bin/sh",
+			 "-c",
+			 "echo ready; read x; \"$1\" attach \"$2\" --allow-degraded --read /; "
+			 "echo \"other=$?\"; \"$1\" attach $$ --allow-degraded --read /; "
+			 "echo \"self=$?\"; cat \"$3\" && echo LEAK; "
+			 "echo end",
+			 "sh",
+			 (char *)t_mosctl_path(),
+			 opid,
+			 secret,
+			 NULL };
+
+	*strrchr(mosdir, '/') = 0;
+	start(&other, d, 1, false);
+	snprintf(opid, sizeof(opid), "%d", other.pid);
+	spawn(&sh, argv);
+	attach_ok(sh.pid, "--system", "--read", mosdir, "--read", "/proc");
+	ask(&sh, "go");
+	/* The other process could not be touched by the confined one. */
+	T_EXPECT_NO_STR(sh.buf, "other=0");
+	T_EXPECT_NO_STR(sh.buf, "LEAK");
+	T_EXPECT_NO_STR(sh.buf, SECRET);
+	snprintf(eacces, sizeof(eacces), "secret=%d", EACCES);
+	T_EXPECT_STR(ask(&other, "probe"), "secret=0 ok=0 data=" SECRET);
+	t_note("from inside: %s", sh.buf);
+	close(sh.in);
+	close(sh.out);
+	waitpid(sh.pid, NULL, 0);
+	stop(&other);
+}
+
+/* Detach: the BPF LSM lifts the domain; the ptrace path cannot and says
+ * why. */
+TEST(detach_lifts_a_bpf_domain_and_refuses_landlock_with_the_reason)
+{
+	const char *d = make_dir("detach");
+	struct target t;
+	struct t_result r;
+
+	start(&t, d, 1, false);
+	attach_ok(t.pid, "--read", path_in(d, "ok"));
+	T_EXPECT_NO_STR(ask(&t, "probe"), SECRET);
+	{
+		char spid[16];
+		char *dargs[] = { "detach", spid, NULL };
+
+		snprintf(spid, sizeof(spid), "%d", t.pid);
+		t_mosctlv(&r, NULL, dargs);
+	}
+	if (bpf_path()) {
+		if (r.status != 0)
+			t_dump("mosctl detach", &r);
+		T_EXPECT_EQ(r.status, 0);
+		t_result_free(&r);
+		T_EXPECT_STR(ask(&t, "probe"), "T0 secret=0 ok=0 data=" SECRET);
+	} else {
+		T_EXPECT_EQ(r.status, 1);
+		T_EXPECT_STR(r.err, "no way to lift");
+		t_result_free(&r);
+		T_EXPECT_NO_STR(ask(&t, "probe"), SECRET);
+	}
+	stop(&t);
+}
+
+/* Where the BPF LSM runs, --backend landlock still takes the ptrace path. */
+TEST(backend_landlock_takes_the_ptrace_path)
+{
+	const char *d = make_dir("ptrace");
+	struct target t;
+	struct t_result r;
+	char *args[] = { "ps", NULL }, line[64];
+
+	if (!bpf_path())
+		t_skip("the ptrace path is the default here (%s)", bpf_why);
+	start(&t, d, 3, false);
+	attach_ok(t.pid, "--backend", "landlock", "--read", path_in(d, "ok"));
+	T_EXPECT_NO_STR(ask(&t, "probe"), SECRET);
+	t_mosctlv(&r, NULL, args);
+	snprintf(line, sizeof(line), "%-8d %-9s %-7s", t.pid, "landlock", "3");
+	T_EXPECT_STR(r.out, line);
+	t_result_free(&r);
+	stop(&t);
+}
+
+TEST(bad_requests_get_clear_errors)
+{
+	struct t_result r;
+	char *nopid[] = { "attach", "--read", "/tmp", NULL };
+	char *gone[] = { "attach", "999999999", "--read", "/tmp", NULL };
+	char *limits[] = { "attach", "1", "--memory", "10M", NULL };
+	char *notatt[] = { "update", "1", "--read", "/tmp", NULL };
+
+	t_mosctlv(&r, NULL, nopid);
+	T_EXPECT_EQ(r.status, 125);
+	T_EXPECT_STR(r.err, "process id");
+	t_result_free(&r);
+	t_mosctlv(&r, NULL, gone);
+	T_ASSERT(r.status != 0);
+	T_EXPECT_STR(r.err, "no such process");
+	t_result_free(&r);
+	t_mosctlv(&r, NULL, limits);
+	T_EXPECT_EQ(r.status, 125);
+	T_EXPECT_STR(r.err, "mosctl run");
+	t_result_free(&r);
+	t_mosctlv(&r, NULL, notatt);
+	T_EXPECT_EQ(r.status, 125);
+	T_EXPECT_STR(r.err, "was not attached");
+	t_result_free(&r);
+}
+
+/* Another user's process (pid 1, root's) cannot be attached by nobody. */
+TEST(only_processes_you_could_ptrace)
+{
+	struct t_result r;
+	char *args[] = { "attach", "1", "--read", "/tmp", NULL };
+
+	if (t_is_root())
+		t_skip("runs as an unprivileged user (root may ptrace anything)");
+	t_mosctlv(&r, NULL, args);
+	T_ASSERT(r.status != 0);
+	T_EXPECT_STR(r.err, "cannot ptrace process 1");
+	t_result_free(&r);
+}
+
+/* Denials reach the ring buffer once each: two refused opens, two records. */
+TEST(events_report_each_denial_once)
+{
+	const char *d = make_dir("events");
+	struct target t;
+	struct t_result r;
+	char *drain[] = { "events", NULL }, *json[] = { "events", "--json", NULL }, mine[48];
+
+	if (!bpf_path())
+		t_skip("events come from the BPF LSM programs (%s)", bpf_why);
+	t_mosctlv(&r, NULL, drain); /* what other tests left */
+	t_result_free(&r);
+	start(&t, d, 1, false);
+	attach_ok(t.pid, "--read", path_in(d, "ok"));
+	ask(&t, "probe");
+	ask(&t, "probe");
+	t_mosctlv(&r, NULL, json);
+	T_EXPECT_EQ(r.status, 0);
+	snprintf(mine, sizeof(mine), "\"pid\":%d,", t.pid);
+	if (count(r.out, mine) != 2 || count(r.out, "\"op\":\"open\"") < 2)
+		t_fail("expected 2 open refusals of pid %d, got: \"%s\"", t.pid, r.out);
+	t_result_free(&r);
+	stop(&t);
+}
+
+/* mosctl as nobody WITH ARGS, through the controller at SOCK. */
+static void run_as_nobody(struct t_result *r, const char *sock, char *const args[])
+{
+	char env[4200];
+	int out[2], err[2], st;
+	pid_t pid;
+	char *argv[16] = { (char *)t_mosctl_path() };
+	size_t n = 1;
+
+	for (; args[n - 1] && n < 15; n++)
+		argv[n] = args[n - 1];
+	argv[n] = NULL;
+	snprintf(env, sizeof(env), "MOSINGAR_CONTROL_SOCK=%s", sock);
+	if (pipe(out) < 0 || pipe(err) < 0)
+		t_fail("pipe: %s", strerror(errno));
+	pid = fork();
+	if (pid == 0) {
+		char *envp[] = { env, "PATH=/usr/bin:/bin", NULL };
+
+		dup2(out[1], 1);
+		dup2(err[1], 2);
+		become(65534);
+		execve(argv[0], argv, envp);
+		_exit(127);
+	}
+	close(out[1]);
+	close(err[1]);
+	memset(r, 0, sizeof(*r));
+	r->out = t_strdup("");
+	r->err = t_strdup("");
+	for (int *fd = out; fd; fd = fd == out ? err : NULL) {
+		char buf[4096];
+		ssize_t k;
+
+		while ((k = read(fd[0], buf, sizeof(buf) - 1)) > 0) {
+			char **s = fd == out ? &r->out : &r->err;
+			size_t l = strlen(*s);
+
+			*s = realloc(*s, l + (size_t)k + 1);
+			memcpy(*s + l, buf, (size_t)k);
+			(*s)[l + (size_t)k] = 0;
+		}
+		close(fd[0]);
+	}
+	waitpid(pid, &st, 0);
+	r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	r->out_len = strlen(r->out);
+	r->err_len = strlen(r->err);
+}
+
+/* A user without bpf(2) attaches, lists and detaches its own process through
+ * mosd --controller, and is refused someone else's. */
+TEST(controller_serves_an_unprivileged_user)
+{
+	const char *d = make_dir("controller");
+	char sock[4200], *mosd = t_strdup(t_mosctl_path()), want[32], spid[16];
+	struct target t, ctl;
+	struct t_result r;
+
+	if (!bpf_path())
+		t_skip("the controller needs the BPF LSM and root to start it (%s)", bpf_why);
+	*strrchr(mosd, '/') = 0;
+	snprintf(sock, sizeof(sock), "%s/mosd", mosd);
+	mosd = t_strdup(sock);
+	if (access(mosd, X_OK) < 0)
+		t_skip("no mosd next to mosctl (%s)", mosd);
+	snprintf(sock, sizeof(sock), "%s/control.sock", t_dir());
+	/* nobody must reach the files and the socket. */
+	chmod(t_dir(), 0755);
+	chmod(d, 0755);
+	{
+		char *argv[] = {
+			"/bin/sh", "-c", "echo ready; exec \"$0\" --controller --socket \"$1\"",
+			mosd,	   sock, NULL
+		};
+
+		spawn(&ctl, argv);
+	}
+	for (int i = 0; i < 200 && access(sock, F_OK) < 0; i++)
+		usleep(20000);
+	T_ASSERT(access(sock, F_OK) == 0);
+	{
+		char *argv[] = { (char *)t_helper("attach_target"), (char *)d, "1", NULL };
+
+		spawn_as(&t, 65534, argv);
+	}
+	snprintf(spid, sizeof(spid), "%d", t.pid);
+	{
+		char *args[] = { "attach", spid, "--read", path_in(d, "ok"), NULL };
+
+		run_as_nobody(&r, sock, args);
+		if (r.status != 0)
+			t_dump("mosctl attach (as nobody)", &r);
+		T_EXPECT_EQ(r.status, 0);
+		t_result_free(&r);
+	}
+	snprintf(want, sizeof(want), "secret=%d ok=0", EACCES);
+	T_EXPECT_STR(ask(&t, "probe"), want);
+	{
+		char *args[] = { "ps", NULL };
+
+		run_as_nobody(&r, sock, args);
+		T_EXPECT_STR(r.out, spid);
+		T_EXPECT_STR(r.out, "bpf");
+		t_result_free(&r);
+	}
+	{
+		char *args[] = { "attach", "1", "--read", "/", NULL };
+
+		run_as_nobody(&r, sock, args);
+		T_ASSERT(r.status != 0);
+		T_EXPECT_STR(r.err, "permission denied");
+		t_result_free(&r);
+	}
+	{
+		char *args[] = { "detach", spid, NULL };
+
+		run_as_nobody(&r, sock, args);
+		if (r.status != 0)
+			t_dump("mosctl detach (as nobody)", &r);
+		T_EXPECT_EQ(r.status, 0);
+		t_result_free(&r);
+	}
+	T_EXPECT_STR(ask(&t, "probe"), "secret=0 ok=0 data=" SECRET);
+	stop(&t);
+	kill(ctl.pid, SIGTERM);
+	waitpid(ctl.pid, NULL, 0);
+}

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * attach_landlock.h - confine a process that is already running, without
+ * BPF LSM: stop it (ptrace_inject.h) and make it confine itself, as `mosctl
+ * run` makes a sandbox's init do:
+ *
+ *   every thread   prctl(PR_SET_NO_NEW_PRIVS)
+ *   one thread     seccomp(SET_MODE_FILTER, TSYNC, the run filter): every
+ *                  thread gets it at once, or none does
+ *   one thread     landlock_create_ruleset, then openat(O_PATH) +
+ *                  landlock_add_rule per rule: paths are opened by the
+ *                  process itself, in its own mount namespace
+ *   every thread   landlock_restrict_self (Landlock restricts one thread
+ *                  at a time)
+ *
+ * Threads and children created afterwards inherit all of it from their
+ * creator.  Nothing can be lifted again (that is the point of Landlock and
+ * seccomp): a second attach stacks another layer, which can only take
+ * access away (`mosctl update`).  Fds the process opened before keep
+ * working: re-checking them (--revoke) needs BPF LSM.
+ */
+#ifndef MOS_ATTACH_LANDLOCK_H
+#define MOS_ATTACH_LANDLOCK_H
+
+#include <linux/filter.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "landlock.h"
+#include "policy.h"
+#include "report.h"
+
+/* A policy compiled for attaching: no mount namespace, no pid namespace. */
+struct attach_plan {
+	struct landlock_plan lp;
+	struct landlock_rules lr;
+	const struct sock_fprog *seccomp;
+	struct mos_report rep; /* what enforces what; weak rules refuse unless degraded */
+};
+
+/*
+ * Refuse (-EINVAL, E set) what cannot apply to a running process, whatever
+ * enforces the rest: limits, environment, working directory, --ask/--learn.
+ */
+int attach_policy_check(const struct mos_policy *p, struct mos_err *e);
+/*
+ * Compile P for attaching through ptrace (attach_policy_check() first).  Refuses (-EINVAL, E set) what
+ * cannot apply to a running process: limits, environment, working
+ * directory, --ask/--learn, and Landlock missing altogether.
+ */
+int attach_plan_build(const struct mos_policy *p, struct attach_plan *ap, struct mos_err *e);
+void attach_plan_free(struct attach_plan *ap);
+
+/*
+ * Apply AP to process PID (every thread).  Returns 0 with *NTHREADS set,
+ * or -errno with E saying what happened; when the failure came after some
+ * threads were confined, E says so and *NTHREADS counts them.
+ */
+int attach_landlock(pid_t pid, const struct attach_plan *ap, size_t *nthreads, struct mos_err *e);
+
+#endif /* MOS_ATTACH_LANDLOCK_H */

@@ -1,0 +1,382 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * attach_bpf.c - attach / update / detach / events with the BPF LSM (see
+ * attach_bpf.h).
+ */
+#include "attach_bpf.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "attach_registry.h"
+#include "log.h"
+#include "lsm_domain.h"
+#include "sandbox.h"
+#include "util.h"
+
+void attach_children_of(pid_t pid, pid_t **v, size_t *n)
+{
+	char path[64];
+	DIR *d;
+	struct dirent *de;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	d = opendir(path);
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		char cpath[300];
+		FILE *f;
+		int child;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(cpath, sizeof(cpath), "/proc/%d/task/%s/children", pid, de->d_name);
+		f = fopen(cpath, "re");
+		if (!f)
+			continue;
+		while (fscanf(f, "%d", &child) == 1) {
+			*v = xrealloc(*v, (*n + 1) * sizeof(**v));
+			(*v)[(*n)++] = child;
+		}
+		fclose(f);
+	}
+	closedir(d);
+}
+
+/* "Uid:" or "Gid:" of /proc/PID/status: all four equal to ID? */
+static bool ids_all(const char *status, const char *key, unsigned id)
+{
+	const char *p = strstr(status, key);
+	unsigned v[4];
+
+	return p && sscanf(p + strlen(key), "%u %u %u %u", &v[0], &v[1], &v[2], &v[3]) == 4 &&
+	       v[0] == id && v[1] == id && v[2] == id && v[3] == id;
+}
+
+int attach_may_act_on(const struct attach_actor *who, pid_t pid, struct mos_err *e)
+{
+	char path[64], *status;
+	struct stat st;
+	bool ok;
+
+	if (who->uid == 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	status = NULL;
+	{
+		FILE *f = fopen(path, "re");
+		size_t cap = 0;
+
+		if (f) {
+			ssize_t n = getdelim(&status, &cap, 0, f);
+
+			if (n < 0) {
+				free(status);
+				status = NULL;
+			}
+			fclose(f);
+		}
+	}
+	snprintf(path, sizeof(path), "/proc/%d", pid);
+	/* /proc/PID belongs to root while the process is not dumpable. */
+	ok = status && stat(path, &st) == 0 && st.st_uid == who->uid &&
+	     ids_all(status, "Uid:", who->uid) && ids_all(status, "Gid:", who->gid) &&
+	     strstr(status, "CapPrm:\t0000000000000000");
+	free(status);
+	if (ok)
+		return 0;
+	mos_err_set(e,
+		    "process %d: permission denied: you may act only on processes you could "
+		    "ptrace (all their user and group ids yours, no capabilities, dumpable), "
+		    "or any as root",
+		    pid);
+	return -EPERM;
+}
+
+/* The controller's own, when serving (attach_bpf_use). */
+static struct lsm_ctl *shared;
+
+void attach_bpf_use(struct lsm_ctl *c)
+{
+	shared = c;
+}
+
+static struct lsm_ctl *open_ctl(void)
+{
+	struct lsm_ctl *c = NULL;
+	struct mos_err e = { "" };
+
+	if (shared)
+		return shared;
+	if (lsm_ctl_open(&c, &e) < 0) {
+		mos_err("%s", e.msg);
+		return NULL;
+	}
+	return c;
+}
+
+static void close_ctl(struct lsm_ctl *c)
+{
+	if (c != shared)
+		lsm_ctl_close(c);
+}
+
+static bool domain_info(struct lsm_ctl *c, uint32_t id, struct lsm_domain_info *out)
+{
+	struct lsm_domain_info *v;
+	size_t n;
+	bool found = false;
+
+	if (lsm_domain_list(c, &v, &n) < 0)
+		return false;
+	for (size_t i = 0; i < n && !found; i++) {
+		if (v[i].id == id) {
+			*out = v[i];
+			found = true;
+		}
+	}
+	free(v);
+	return found;
+}
+
+/* Whether WHO owns the domain ID (or is root). */
+static int owns(struct lsm_ctl *c, const struct attach_actor *who, uint32_t id, pid_t pid,
+		struct mos_err *e)
+{
+	struct lsm_domain_info di;
+
+	if (who->uid == 0)
+		return 0;
+	if (domain_info(c, id, &di) && di.owner == who->uid)
+		return 0;
+	mos_err_set(e,
+		    "process %d is confined by another user's domain %u: only they or root "
+		    "may change it",
+		    pid, id);
+	return -EPERM;
+}
+
+/* The new domain made for processes found in OLD (0: unconfined). */
+struct domain_map {
+	uint32_t old, id;
+};
+
+static int enter_one(struct lsm_ctl *c, const struct attach_args *a, const struct attach_actor *who,
+		     pid_t pid, struct domain_map **map, size_t *nmap, const char *summary)
+{
+	struct mos_err e = { "" };
+	struct mos_report rep = { 0 };
+	uint32_t cur, id = 0;
+	int r;
+
+	if (who->peer && (r = attach_may_act_on(who, pid, &e)) < 0)
+		goto fail;
+	cur = lsm_domain_of(c, pid);
+	if (a->update && !cur) {
+		mos_err_set(&e,
+			    "process %d was not attached (it is not confined by the BPF LSM): "
+			    "use mosctl attach",
+			    pid);
+		r = -ENOENT;
+		goto fail;
+	}
+	if (cur && (r = owns(c, who, cur, pid, &e)) < 0)
+		goto fail;
+	for (size_t i = 0; i < *nmap; i++)
+		if ((*map)[i].old == cur)
+			id = (*map)[i].id;
+	if (!id) {
+		r = lsm_domain_new_reported(c, &a->o.policy, cur, a->revoke ? LSM_DOMAIN_REVOKE : 0,
+					    who->uid, &rep, &id, &e);
+		if (r < 0)
+			goto fail;
+		if (a->o.verbose && !*nmap)
+			report_print(&rep, stderr, "mosctl: ");
+		if (!report_weak_ok(&rep, a->o.allow_degraded)) {
+			lsm_domain_delete(c, id, &e);
+			report_free(&rep);
+			return -EINVAL;
+		}
+		report_free(&rep);
+		*map = xrealloc(*map, (*nmap + 1) * sizeof(**map));
+		(*map)[(*nmap)++] = (struct domain_map){ cur, id };
+	}
+	r = lsm_domain_enter(c, id, pid, &e);
+	if (r < 0)
+		goto fail;
+	if (attach_registry_add(pid, "bpf", id, 0, who->uid, summary, &e) < 0)
+		mos_warn("%s (the process is confined all the same)", e.msg);
+	mos_info("%s process %d: BPF LSM domain %u%s%s", a->update ? "tightened" : "attached to",
+		 pid, id, cur ? " beneath " : "", cur ? "its previous one" : "");
+	return 0;
+fail:
+	report_free(&rep);
+	mos_err("%s", e.msg);
+	return r;
+}
+
+int attach_bpf(const struct attach_args *a, const struct attach_actor *who)
+{
+	struct lsm_ctl *c = open_ctl();
+	struct domain_map *map = NULL;
+	size_t nmap = 0, ntodo = 0;
+	pid_t *todo;
+	char summary[512];
+	int failed = 0;
+
+	if (!c)
+		return MOS_EXIT_SETUP;
+	attach_policy_summary(&a->o.policy, summary, sizeof(summary));
+	todo = xmalloc(sizeof(*todo));
+	todo[ntodo++] = a->pid;
+	/* Parents before children: a child forked meanwhile inherits. */
+	for (size_t i = 0; i < ntodo; i++) {
+		int r = enter_one(c, a, who, todo[i], &map, &nmap, summary);
+
+		if (r < 0 && i == 0) {
+			/* Nothing to update is a request error, like a bad flag. */
+			failed = r == -ENOENT ? MOS_EXIT_SETUP : 1;
+			break;
+		}
+		if (r < 0 && r != -ESRCH)
+			failed = 1;
+		if (r == 0 && a->tree)
+			attach_children_of(todo[i], &todo, &ntodo);
+	}
+	free(todo);
+	free(map);
+	close_ctl(c);
+	return failed;
+}
+
+int detach_bpf(pid_t pid, const struct attach_actor *who)
+{
+	struct lsm_ctl *c = open_ctl();
+	struct mos_err e = { "" };
+	uint32_t cur;
+	int r = 0;
+
+	if (!c)
+		return MOS_EXIT_SETUP;
+	cur = lsm_domain_of(c, pid);
+	if (!cur) {
+		mos_err_set(&e, "process %d is not confined by the BPF LSM", pid);
+		r = -ENOENT;
+	}
+	if (r == 0 && lsm_domain_of(c, who->pid)) {
+		mos_err_set(&e, "a confined process may not detach anything");
+		r = -EPERM;
+	}
+	if (r == 0)
+		r = owns(c, who, cur, pid, &e);
+	if (r == 0)
+		r = lsm_domain_leave(c, pid, &e);
+	close_ctl(c);
+	if (r < 0) {
+		mos_err("%s", e.msg);
+		return 1;
+	}
+	attach_registry_remove(pid);
+	mos_info("detached process %d from BPF LSM domain %u", pid, cur);
+	return 0;
+}
+
+long long attach_bpf_denials(uint32_t domain)
+{
+	struct lsm_ctl *c = shared;
+	struct mos_err e;
+	struct lsm_domain_info di;
+	long long n = -1;
+
+	if (!c && lsm_ctl_open(&c, &e) < 0)
+		return -1;
+	if (domain_info(c, domain, &di))
+		n = (long long)di.denials;
+	close_ctl(c);
+	return n;
+}
+
+struct events_ctx {
+	struct lsm_ctl *c;
+	const struct attach_actor *who;
+	bool json;
+};
+
+/* What was refused, in words: a path is not known in the kernel, so the
+ * file is named by device and inode; a socket by its address. */
+static void describe(const struct lsm_event *ev, char *out, size_t len)
+{
+	char addr[INET6_ADDRSTRLEN] = "";
+
+	if (ev->family == 2 || ev->family == 10) {
+		inet_ntop(ev->family == 2 ? AF_INET : AF_INET6, ev->addr, addr, sizeof(addr));
+		snprintf(out, len, "%s%s%s:%u", ev->family == 10 ? "[" : "", addr,
+			 ev->family == 10 ? "]" : "", ev->port);
+	} else if (ev->dev || ev->ino) {
+		snprintf(out, len, "dev %u:%u inode %" PRIu64, ev->dev >> 20, ev->dev & 0xfffff,
+			 ev->ino);
+	} else {
+		snprintf(out, len, "-");
+	}
+}
+
+static void print_event(const struct lsm_event *ev, void *arg)
+{
+	struct events_ctx *x = arg;
+	char what[96], when[32];
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (x->who->uid != 0) {
+		struct lsm_domain_info di;
+
+		if (!domain_info(x->c, ev->domain, &di) || di.owner != x->who->uid)
+			return; /* another user's process */
+	}
+	describe(ev, what, sizeof(what));
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", localtime_r(&now, &tm));
+	if (x->json)
+		printf("{\"time\":\"%s\",\"pid\":%u,\"comm\":\"%.16s\",\"domain\":%u,"
+		       "\"refused_by\":%u,\"op\":\"%s\",\"target\":\"%s\",\"errno\":%d}\n",
+		       when, ev->pid, ev->comm, ev->domain, ev->level, lsm_op_name(ev->op), what,
+		       ev->err);
+	else
+		printf("%s pid %u (%.16s) domain %u: %s %s refused (%s)\n", when, ev->pid, ev->comm,
+		       ev->domain, lsm_op_name(ev->op), what, strerror(ev->err));
+	fflush(stdout);
+}
+
+int events_bpf(bool follow, bool json, const struct attach_actor *who)
+{
+	struct events_ctx x = { open_ctl(), who, json };
+	uint64_t dropped0;
+	int r;
+
+	if (!x.c)
+		return MOS_EXIT_SETUP;
+	dropped0 = lsm_events_dropped(x.c);
+	do {
+		r = lsm_events_poll(x.c, follow ? 1000 : 0, print_event, &x);
+		if (r < 0 && r != -EINTR) {
+			mos_err("reading the BPF LSM events: %s", strerror(-r));
+			break;
+		}
+		if (lsm_events_dropped(x.c) != dropped0) {
+			mos_warn("%" PRIu64 " refusals were not recorded one by one (the ring "
+				 "buffer was full)",
+				 lsm_events_dropped(x.c) - dropped0);
+			dropped0 = lsm_events_dropped(x.c);
+		}
+	} while (follow);
+	close_ctl(x.c);
+	return r < 0 && r != -EINTR ? 1 : 0;
+}

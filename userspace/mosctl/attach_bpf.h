@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * attach_bpf.h - attach, update, detach and events through the BPF LSM
+ * (lsm_domain.h): the process is put in a policy domain held by the
+ * kernel's BPF programs, through a pidfd.  Used by mosctl as root, and by
+ * mosd --controller for the users it serves (struct attach_actor).
+ */
+#ifndef MOSCTL_ATTACH_BPF_H
+#define MOSCTL_ATTACH_BPF_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "attach.h"
+#include "options.h"
+
+struct attach_args {
+	pid_t pid;
+	bool tree;
+	bool revoke;
+	bool update;
+	struct run_opts o;
+};
+
+/* PID's current descendants (children of every thread), appended to V. */
+void attach_children_of(pid_t pid, pid_t **v, size_t *n);
+/* Whether WHO may act on process PID as ptrace would allow (root: any;
+ * otherwise PID's uids and gids all WHO's, and no capabilities).  0 or
+ * -EPERM with E set. */
+int attach_may_act_on(const struct attach_actor *who, pid_t pid, struct mos_err *e);
+
+struct lsm_ctl;
+/* Use C (mosd --controller's, opened once as root) instead of opening the
+ * pins for each command. */
+void attach_bpf_use(struct lsm_ctl *c);
+
+/* attach / update (A->update) through the BPF LSM; an exit status. */
+int attach_bpf(const struct attach_args *a, const struct attach_actor *who);
+int detach_bpf(pid_t pid, const struct attach_actor *who);
+int events_bpf(bool follow, bool json, const struct attach_actor *who);
+/* Denials counted for DOMAIN (and its chain); -1 when unknown. */
+long long attach_bpf_denials(uint32_t domain);
+
+#endif /* MOSCTL_ATTACH_BPF_H */
