@@ -32,7 +32,7 @@
  *                   system set below, the tree and the output directory
  *   unotify         libmos's seccomp user-notification supervisor (a thread
  *                   of this process, on the guest's one CPU), the same roots
- *   bpf-unconfined  bpf/file_lsm.bpf.c attached, the child in no domain:
+ *   bpf-unconfined  bench/file_lsm.bpf.c attached, the child in no domain:
  *                   what every process on the machine pays
  *   bpf-lsm         the same, the child in a domain that enforces its
  *                   rules (granted_inodes: the same roots; denied_inodes:
@@ -44,8 +44,9 @@
  *   open      open+close of the tree's files in turn (ns per open)
  *   connect   TCP connect+close to a listener on 127.0.0.1 in another
  *             process (ns per connect); bpf-lsm is skipped: file_lsm.bpf.c
- *             has no socket_connect hook yet; landlock restricts TCP connect
- *             only from ABI 4 (6.7), below it the figure is unconfined
+ *             has no socket_connect hook (bpf/domain_lsm.bpf.c has);
+ *             landlock restricts TCP connect only from ABI 4 (6.7), below
+ *             it the figure is unconfined
  *   workload  per directory of the tree: fork+exec busybox sha256sum of its
  *             files into out/dNN.sum, and busybox tar of it into out/dNN.tar
  *             (ms per whole workload): opens and execs, little computing
@@ -570,7 +571,7 @@ static double run_one(enum variant v, enum job j)
 	pid_t pid;
 
 	if (bpf && (err = file_lsm_bpf__attach(skel))) {
-		printf("enforce_guest: attaching bpf/file_lsm: %s\n", strerror(-err));
+		printf("enforce_guest: attaching file_lsm: %s\n", strerror(-err));
 		return -1;
 	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0 || pipe2(pp, O_CLOEXEC) < 0)
@@ -811,7 +812,7 @@ int main(int argc, char **argv)
 	unotify_connect.addr[3] = 1;
 	unotify_connect.port = listen_port;
 	if ((errno = -bpf_setup())) {
-		printf("enforce_guest: loading bpf/file_lsm and its rules failed: %s (missing "
+		printf("enforce_guest: loading file_lsm and its rules failed: %s (missing "
 		       "CONFIG_BPF_LSM or 'bpf' in lsm=?)\n",
 		       strerror(errno));
 		kill(listener, SIGKILL);
@@ -863,7 +864,7 @@ int main(int argc, char **argv)
 			double m;
 
 			if (skipped((enum variant)v, (enum job)j)) {
-				printf("  %-15s %12s   (skipped: bpf/file_lsm.bpf.c has no "
+				printf("  %-15s %12s   (skipped: file_lsm.bpf.c has no "
 				       "socket_connect hook yet)\n",
 				       variant_names[v], "-");
 				continue;
