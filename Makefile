@@ -239,7 +239,8 @@ run-vm: vm-build
 # file_lsm skeleton and libmos's supervisor linked in).
 BENCH_HOST_BINS := $(O)/bench/open_loop $(O)/bench/connect_loop
 BENCH_GUEST_BIN := $(O)/bench/enforce_guest
-BENCH_GUEST_LIB := userspace/lib/unotify.c userspace/lib/unotify_filter.c userspace/lib/util.c
+BENCH_GUEST_LIB := $(addprefix userspace/lib/,unotify.c unotify_filter.c util.c lsm_domain.c \
+                   landlock.c log.c mounts.c policy.c report.c bpf_lsm_probe.c)
 
 $(BENCH_HOST_BINS): $(O)/bench/%: bench/%.c bench/loops.h
 	$(call msg,CC,$@)
@@ -261,10 +262,11 @@ $(BENCH_BPF_SKEL): $(O)/bench/bpf/file_lsm.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)bpftool gen skeleton $< name file_lsm_bpf > $@.tmp && mv $@.tmp $@
 
-$(BENCH_GUEST_BIN): bench/enforce_guest.c bench/loops.h $(BENCH_GUEST_LIB) $(BENCH_BPF_SKEL)
+$(BENCH_GUEST_BIN): bench/enforce_guest.c bench/loops.h $(BENCH_GUEST_LIB) $(BENCH_BPF_SKEL) $(BPF_SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) -std=gnu11 -D_GNU_SOURCE $(WARNINGS) -O2 -static -I$(O)/bench/bpf -Iuserspace/lib -Ibench \
+	$(Q)$(CC) -std=gnu11 -D_GNU_SOURCE $(WARNINGS) -O2 -static -I$(O)/bench/bpf -I$(O)/bpf \
+		-Iinclude/uapi -Iuserspace/lib -Ibench \
 		$< $(BENCH_GUEST_LIB) -lbpf -lelf -lz -lzstd -lpthread -o $@ 2> $@.log || \
 		{ cat $@.log; exit 1; }
 	$(Q)grep -v -e "statically linked applications requires at runtime" -e "in function" $@.log || true
