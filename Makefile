@@ -5,6 +5,7 @@
 #   make              build build/bin/mosctl and build/bin/mosd
 #   make demo         install what is missing, build, confine a real program
 #   make check        install what is missing, build, run every test
+#   make bench-build  the benchmarks' programs (bench/enforce; not in check)
 #   make install PREFIX=/usr/local
 #   make V=1          show the commands
 #   make SANITIZE=1   AddressSanitizer + UBSan build (into build/asan)
@@ -272,6 +273,46 @@ run-vm: vm-build vm-selftests-build
 			--uids 65534 $(VM_STATIC)/selftests/attach_test || st=1; \
 	done; exit $$st
 
+# Benchmarks (bench/, not part of `make check`): the host loops that
+# bench/enforce runs under mosctl, and enforce_guest, which it runs in the
+# guest kernels (static, like the tests/vm/bpf_* programs: libbpf, the
+# file_lsm skeleton and libmos's supervisor linked in).
+BENCH_HOST_BINS := $(O)/bench/open_loop $(O)/bench/connect_loop
+BENCH_GUEST_BIN := $(O)/bench/enforce_guest
+BENCH_GUEST_LIB := $(addprefix userspace/lib/,unotify.c unotify_filter.c util.c lsm_domain.c \
+                   landlock.c log.c mounts.c policy.c report.c bpf_lsm_probe.c)
+
+$(BENCH_HOST_BINS): $(O)/bench/%: bench/%.c bench/loops.h
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -std=gnu11 -D_GNU_SOURCE $(WARNINGS) -O2 $< -o $@
+
+# The BPF LSM program enforce_guest loads: bench/file_lsm.bpf.c, the file
+# rules as they were when its figures were taken (bpf/ has moved on to
+# domain_lsm.bpf.c), built like bpf/'s.
+BENCH_BPF_SKEL := $(O)/bench/bpf/file_lsm.skel.h
+
+$(O)/bench/bpf/file_lsm.bpf.o: bench/file_lsm.bpf.c $(O)/bpf/vmlinux.h
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)clang -target bpf -D__TARGET_ARCH_x86 -O2 -g -Wall -Werror -I$(O)/bpf -c $< -o $@
+	$(Q)llvm-strip -g $@
+
+$(BENCH_BPF_SKEL): $(O)/bench/bpf/file_lsm.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)bpftool gen skeleton $< name file_lsm_bpf > $@.tmp && mv $@.tmp $@
+
+$(BENCH_GUEST_BIN): bench/enforce_guest.c bench/loops.h $(BENCH_GUEST_LIB) $(BENCH_BPF_SKEL) $(BPF_SKELS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -std=gnu11 -D_GNU_SOURCE $(WARNINGS) -O2 -static -I$(O)/bench/bpf -I$(O)/bpf \
+		-Iinclude/uapi -Iuserspace/lib -Ibench \
+		$< $(BENCH_GUEST_LIB) -lbpf -lelf -lz -lzstd -lpthread -o $@ 2> $@.log || \
+		{ cat $@.log; exit 1; }
+	$(Q)grep -v -e "statically linked applications requires at runtime" -e "in function" $@.log || true
+
+bench-build: $(BENCH_HOST_BINS) $(BENCH_GUEST_BIN)
+
 # `make check`: dependencies, then every test, then the sanitizer build of
 # the unit tests and of mosctl under the selftests, then the guest kernels.
 check: deps
@@ -301,7 +342,7 @@ clean:
 	rm -rf build
 
 .PHONY: all unit selftests-build deps run-unit run-selftests check demo install vm-build run-vm bpf-build \
-	vm-selftests-build vm-static-parts \
+	vm-selftests-build vm-static-parts bench-build \
 	format clean
 
 -include $(shell find $(O)/obj -name '*.d' 2>/dev/null)

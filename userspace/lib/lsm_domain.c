@@ -221,8 +221,13 @@ static int load_and_pin(struct lsm_ctl *c, struct domain_lsm_bpf *skel, struct m
 			bpf_link__destroy(link);
 			goto fail;
 		}
-		/* the pin keeps it attached once this process is gone */
+		/*
+		 * The pin keeps it attached: drop our reference.  A disconnected
+		 * link's fd is not closed by libbpf, which would keep the program
+		 * attached as long as this process lives, pins removed or not.
+		 */
 		bpf_link__disconnect(link);
+		close(bpf_link__fd(link));
 		bpf_link__destroy(link);
 	}
 	for (int i = 0; i < NMAPS; i++) {
