@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 
 #include "landlock_compat.h"
+#include "resolve.h"
 #include "util.h"
 
 #define LL_READ (LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR)
@@ -427,26 +428,6 @@ out:
 
 /* ---- the ruleset -------------------------------------------------------- */
 
-static void describe_host(struct mos_report *rep, const struct mos_net_rule *nr)
-{
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
-	char line[512] = "", addr[INET6_ADDRSTRLEN];
-
-	if (getaddrinfo(nr->host, NULL, &hints, &res) != 0)
-		return;
-	for (ai = res; ai; ai = ai->ai_next) {
-		const void *a =
-			ai->ai_family == AF_INET
-				? (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr
-				: (const void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr;
-
-		if (inet_ntop(ai->ai_family, a, addr, sizeof(addr)) && !strstr(line, addr))
-			snprintf(line + strlen(line), sizeof(line) - strlen(line), " %s", addr);
-	}
-	freeaddrinfo(res);
-	report_add(rep, "  %s resolved once, at start, to%s", nr->host, line);
-}
-
 static void push_net_rule(struct landlock_rules *lr, uint64_t access, uint16_t port)
 {
 	lr->net = xrealloc(lr->net, (lr->nnet + 1) * sizeof(*lr->net));
@@ -461,21 +442,16 @@ static int add_net_rules(const struct mos_policy *p, struct landlock_rules *lr, 
 		const struct mos_net_rule *nr = &p->net_allow[i];
 
 		if (nr->host) {
-			struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res;
-			int gr = getaddrinfo(nr->host, NULL, &hints, &res);
+			struct mos_host_addrs h;
 
-			if (gr != 0) {
-				mos_err_set(e, "%s: cannot resolve '%s': %s", nr->origin.text,
-					    nr->host, gai_strerror(gr));
+			if (mos_resolve_host(nr, &h, e) < 0)
 				return -EINVAL;
-			}
-			freeaddrinfo(res);
 			char ports[MOS_NET_MAX_PORTS * 7] = "";
 
 			for (size_t j = 0; j < nr->nports; j++)
 				snprintf(ports + strlen(ports), sizeof(ports) - strlen(ports),
 					 "%s%u", j ? "," : "", nr->ports[j]);
-			describe_host(rep, nr);
+			mos_report_host(rep, nr, &h);
 			if (hosts_exact)
 				report_add(rep,
 					   "%s: Landlock allows port %s; the supervisor allows "

@@ -31,6 +31,7 @@
 #include "landlock.h"
 #include "landlock_compat.h"
 #include "mounts.h"
+#include "resolve.h"
 #include "util.h"
 
 #define BPF_FS_MAGIC 0xcafe4a11
@@ -530,34 +531,18 @@ static int put_connect(struct lsm_ctl *c, uint32_t id, int family, const void *a
 static int put_host(struct lsm_ctl *c, uint32_t id, const struct mos_net_rule *nr,
 		    struct mos_report *rep, struct mos_err *e)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
-	char line[512] = "", text[INET6_ADDRSTRLEN];
-	int gr = getaddrinfo(nr->host, NULL, &hints, &res), r = 0;
+	struct mos_host_addrs h;
+	int r = mos_resolve_host(nr, &h, e);
 
-	if (gr != 0) {
-		mos_err_set(e, "%s: cannot resolve '%s': %s", nr->origin.text, nr->host,
-			    gai_strerror(gr));
-		return -EINVAL;
-	}
-	for (ai = res; ai && r == 0; ai = ai->ai_next) {
-		const void *a =
-			ai->ai_family == AF_INET
-				? (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr
-				: (const void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr;
-
-		if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
-			continue;
-		if (!inet_ntop(ai->ai_family, a, text, sizeof(text)) || strstr(line, text))
-			continue;
-		snprintf(line + strlen(line), sizeof(line) - strlen(line), " %s", text);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < h.n && r == 0; i++)
 		for (size_t j = 0; j < nr->nports && r == 0; j++)
-			r = put_connect(c, id, ai->ai_family, a, nr->ports[j]);
-	}
-	freeaddrinfo(res);
+			r = put_connect(c, id, h.v[i].family, h.v[i].addr, nr->ports[j]);
 	if (r < 0)
 		mos_err_set(e, "BPF LSM: cannot add the rule for %s: %s", nr->host, strerror(-r));
 	else
-		report_add(rep, "  %s resolved once, at start, to%s", nr->host, line);
+		mos_report_host(rep, nr, &h);
 	return r;
 }
 

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include "landlock_compat.h"
+#include "resolve.h"
 #include "util.h"
 
 /* Landlock rights that mean "may change what is beneath". */
@@ -37,39 +38,23 @@ static void add_connect(struct unotify_plan *up, int family, const void *addr, u
 static int add_host(struct unotify_plan *up, const struct mos_net_rule *nr, struct mos_report *rep,
 		    struct mos_err *e)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
-	char line[512] = "", text[INET6_ADDRSTRLEN];
-	int gr = getaddrinfo(nr->host, NULL, &hints, &res);
+	struct mos_host_addrs h;
 
-	if (gr != 0) {
-		mos_err_set(e, "%s: cannot resolve '%s': %s", nr->origin.text, nr->host,
-			    gai_strerror(gr));
+	if (mos_resolve_host(nr, &h, e) < 0)
 		return -EINVAL;
-	}
-	for (ai = res; ai; ai = ai->ai_next) {
-		const void *a =
-			ai->ai_family == AF_INET
-				? (const void *)&((struct sockaddr_in *)ai->ai_addr)->sin_addr
-				: (const void *)&((struct sockaddr_in6 *)ai->ai_addr)->sin6_addr;
-
-		if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
-			continue;
-		if (!inet_ntop(ai->ai_family, a, text, sizeof(text)) || strstr(line, text))
-			continue;
-		snprintf(line + strlen(line), sizeof(line) - strlen(line), " %s", text);
+	for (size_t i = 0; i < h.n; i++) {
 		for (size_t j = 0; j < nr->nports; j++)
-			add_connect(up, ai->ai_family, a, nr->ports[j]);
+			add_connect(up, h.v[i].family, h.v[i].addr, nr->ports[j]);
 		/* what the sandbox's /etc/hosts will say (a literal address needs no line) */
-		if (strcmp(text, nr->host) && strcmp(nr->host, "localhost")) {
-			char *more =
-				xasprintf("%s%s %s\n", up->hosts ? up->hosts : "", text, nr->host);
+		if (strcmp(h.v[i].text, nr->host) && strcmp(nr->host, "localhost")) {
+			char *more = xasprintf("%s%s %s\n", up->hosts ? up->hosts : "", h.v[i].text,
+					       nr->host);
 
 			free(up->hosts);
 			up->hosts = more;
 		}
 	}
-	freeaddrinfo(res);
-	report_add(rep, "  %s resolved once, at start, to%s", nr->host, line);
+	mos_report_host(rep, nr, &h);
 	return 0;
 }
 
