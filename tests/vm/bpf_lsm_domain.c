@@ -32,28 +32,9 @@
 
 #include "bpf_lsm_probe.h"
 #include "lsm_domain.h"
+#include "tap.h"
 
 static struct lsm_ctl *ctl;
-static int n, failed;
-
-static void result(int ok, const char *what, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void result(int ok, const char *what, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s %d %s", ok ? "ok" : "not ok", ++n, what);
-	if (fmt && *fmt) {
-		printf(" # ");
-		va_start(ap, fmt);
-		vprintf(fmt, ap);
-		va_end(ap);
-	}
-	printf("\n");
-	fflush(stdout);
-	failed += !ok;
-}
 
 /* ---- findings of a child --------------------------------------------------- */
 

@@ -20,34 +20,10 @@
 
 #include "bpf_lsm_probe.h"
 #include "lsm_domain.h"
+#include "tap.h"
 
 int mosctl_main(int argc, char **argv);
 
-static int n, failed;
-
-static void result(int ok, const char *what, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void result(int ok, const char *what, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s %d %s", ok ? "ok" : "not ok", ++n, what);
-	if (fmt && *fmt) {
-		char text[1024];
-
-		va_start(ap, fmt);
-		vsnprintf(text, sizeof(text), fmt, ap);
-		va_end(ap);
-		for (char *c = text; *c; c++)
-			if (*c == '\n')
-				*c = ' ';
-		printf(" # %s", text);
-	}
-	printf("\n");
-	fflush(stdout);
-	failed += !ok;
-}
 
 /* mosctl ARGS..., its output (stdout and stderr) in OUT; its exit status. */
 static int mosctl(char *out, size_t len, ...)
