@@ -216,6 +216,31 @@ static int count(const char *s, const char *needle)
 	return n;
 }
 
+/* `mosctl ps` lists PID with BACKEND, a domain (a number for bpf, "-" for
+ * landlock), THREADS and LAYERS. */
+static void expect_ps(pid_t pid, const char *backend, const char *threads, unsigned layers)
+{
+	struct t_result r;
+	char *args[] = { "ps", NULL }, want[16], b[16], dom[16], th[16];
+	const char *line;
+	unsigned l = 0;
+	int p = 0;
+
+	t_mosctlv(&r, NULL, args);
+	T_EXPECT_EQ(r.status, 0);
+	T_EXPECT_STR(r.out, "PID      BACKEND   DOMAIN THREADS LAYERS DENIALS");
+	snprintf(want, sizeof(want), "\n%d ", pid);
+	line = strstr(r.out, want);
+	if (!line || sscanf(line, "%d %15s %15s %15s %u", &p, b, dom, th, &l) != 5)
+		t_fail("mosctl ps does not list %d: \"%s\"", pid, r.out);
+	T_EXPECT_STR(b, backend);
+	T_EXPECT_STR(th, threads);
+	T_EXPECT_EQ(l, layers);
+	if (!strcmp(backend, "bpf") ? atoi(dom) <= 0 : strcmp(dom, "-") != 0)
+		t_fail("mosctl ps: domain \"%s\" for a %s attachment", dom, backend);
+	t_result_free(&r);
+}
+
 TEST(attach_confines_every_thread_of_a_running_process)
 {
 	const char *d = make_dir("threads");
@@ -355,17 +380,7 @@ TEST(update_tightens_and_never_loosens)
 	T_EXPECT_NO_STR(t.buf, SECRET);
 	T_EXPECT_EQ(count(t.buf, want), 2);
 
-	{
-		char *args[] = { "ps", NULL };
-		char line[64];
-
-		t_mosctlv(&r, NULL, args);
-		T_EXPECT_EQ(r.status, 0);
-		snprintf(line, sizeof(line), "%-8d %-9s %-7s %-6u", t.pid,
-			 bpf_path() ? "bpf" : "landlock", bpf_path() ? "all" : "2", 3u);
-		T_EXPECT_STR(r.out, line);
-		t_result_free(&r);
-	}
+	expect_ps(t.pid, bpf_path() ? "bpf" : "landlock", bpf_path() ? "all" : "2", 3);
 	stop(&t);
 }
 
@@ -447,18 +462,13 @@ TEST(backend_landlock_takes_the_ptrace_path)
 {
 	const char *d = make_dir("ptrace");
 	struct target t;
-	struct t_result r;
-	char *args[] = { "ps", NULL }, line[64];
 
 	if (!bpf_path())
 		t_skip("the ptrace path is the default here (%s)", bpf_why);
 	start(&t, d, 3, false);
 	attach_ok(t.pid, "--backend", "landlock", "--read", path_in(d, "ok"));
 	T_EXPECT_NO_STR(ask(&t, "probe"), SECRET);
-	t_mosctlv(&r, NULL, args);
-	snprintf(line, sizeof(line), "%-8d %-9s %-7s", t.pid, "landlock", "3");
-	T_EXPECT_STR(r.out, line);
-	t_result_free(&r);
+	expect_ps(t.pid, "landlock", "3", 1);
 	stop(&t);
 }
 

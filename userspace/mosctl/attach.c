@@ -403,10 +403,10 @@ static void print_entries(const struct attach_actor *who, bool header)
 		return;
 	}
 	if (header)
-		printf("%-8s %-9s %-7s %-6s %-8s %-19s %s\n", "PID", "BACKEND", "THREADS", "LAYERS",
-		       "DENIALS", "SINCE", "POLICY (newest layer first)");
+		printf("%-8s %-9s %-6s %-7s %-6s %-8s %-19s %s\n", "PID", "BACKEND", "DOMAIN",
+		       "THREADS", "LAYERS", "DENIALS", "SINCE", "POLICY (newest layer first)");
 	for (size_t i = 0; i < n; i++) {
-		char since[32], threads[16] = "all", denials[24] = "-";
+		char since[32], threads[16] = "all", denials[24] = "-", domain[16] = "-";
 		time_t t = (time_t)v[i].since;
 		struct tm tm;
 
@@ -417,12 +417,13 @@ static void print_entries(const struct attach_actor *who, bool header)
 		if (v[i].domain) {
 			long long d = attach_bpf_denials(v[i].domain);
 
+			snprintf(domain, sizeof(domain), "%u", v[i].domain);
 			if (d >= 0)
 				snprintf(denials, sizeof(denials), "%lld", d);
 		}
 		strftime(since, sizeof(since), "%Y-%m-%d %H:%M:%S", localtime_r(&t, &tm));
-		printf("%-8d %-9s %-7s %-6u %-8s %-19s %s\n", v[i].pid, v[i].backend, threads,
-		       v[i].layers, denials, since, v[i].policy);
+		printf("%-8d %-9s %-6s %-7s %-6u %-8s %-19s %s\n", v[i].pid, v[i].backend, domain,
+		       threads, v[i].layers, denials, since, v[i].policy);
 	}
 	free(v);
 }
