@@ -384,9 +384,10 @@ TEST(update_tightens_and_never_loosens)
 	stop(&t);
 }
 
-/* From inside: attaching another process fails (Landlock keeps ptrace
- * within the domain), and attaching itself with wider rules adds a layer
- * that cannot widen anything. */
+/* From inside: attaching another process fails (Landlock, or the BPF LSM,
+ * keeps ptrace within the domain), attaching itself with wider rules adds a
+ * layer that cannot widen anything, and detaching itself fails (bpf(2) is
+ * refused to a confined process; Landlock cannot be lifted at all). */
 TEST(a_confined_process_cannot_loosen_itself_or_attach_others)
 {
 	const char *d = make_dir("inside");
@@ -397,8 +398,8 @@ TEST(a_confined_process_cannot_loosen_itself_or_attach_others)
 			 "-c",
 			 "echo ready; read x; \"$1\" attach \"$2\" --allow-degraded --read /; "
 			 "echo \"other=$?\"; \"$1\" attach $$ --allow-degraded --read /; "
-			 "echo \"self=$?\"; cat \"$3\" && echo LEAK; "
-			 "echo end",
+			 "echo \"self=$?\"; \"$1\" detach $$; echo \"detach=$?\"; "
+			 "cat \"$3\" && echo LEAK; echo end",
 			 "sh",
 			 (char *)t_mosctl_path(),
 			 opid,
@@ -411,8 +412,11 @@ TEST(a_confined_process_cannot_loosen_itself_or_attach_others)
 	spawn(&sh, argv);
 	attach_ok(sh.pid, "--system", "--read", mosdir, "--read", "/proc");
 	ask(&sh, "go");
-	/* The other process could not be touched by the confined one. */
+	/* The other process could not be touched by the confined one, nor could
+	 * it detach itself. */
 	T_EXPECT_NO_STR(sh.buf, "other=0");
+	T_EXPECT_STR(sh.buf, "detach=");
+	T_EXPECT_NO_STR(sh.buf, "detach=0");
 	T_EXPECT_NO_STR(sh.buf, "LEAK");
 	T_EXPECT_NO_STR(sh.buf, SECRET);
 	snprintf(eacces, sizeof(eacces), "secret=%d", EACCES);
