@@ -65,7 +65,7 @@ int attach_plan_build(const struct mos_policy *p, struct attach_plan *ap, struct
 		   "(ABI %d) and seccomp themselves",
 		   abi);
 	/* No mount namespace: a deny beneath an allowed tree splits the tree. */
-	r = landlock_rules_build(p, abi, false, false, &ap->lp, &ap->lr, &ap->rep, e);
+	r = landlock_rules_build(p, abi, false, NULL, &ap->lp, &ap->lr, &ap->rep, e);
 	if (r < 0)
 		return r;
 	if (abi < 6) {

@@ -435,8 +435,8 @@ static void push_net_rule(struct landlock_rules *lr, uint64_t access, uint16_t p
 		(struct mos_landlock_net_port_attr){ .allowed_access = access, .port = port };
 }
 
-static int add_net_rules(const struct mos_policy *p, struct landlock_rules *lr, bool hosts_exact,
-			 struct mos_report *rep, struct mos_err *e)
+static int add_net_rules(const struct mos_policy *p, struct landlock_rules *lr,
+			 const char *hosts_by, struct mos_report *rep, struct mos_err *e)
 {
 	for (size_t i = 0; i < p->nnet_allow; i++) {
 		const struct mos_net_rule *nr = &p->net_allow[i];
@@ -452,11 +452,11 @@ static int add_net_rules(const struct mos_policy *p, struct landlock_rules *lr, 
 				snprintf(ports + strlen(ports), sizeof(ports) - strlen(ports),
 					 "%s%u", j ? "," : "", nr->ports[j]);
 			mos_report_host(rep, nr, &h);
-			if (hosts_exact)
+			if (hosts_by)
 				report_add(rep,
-					   "%s: Landlock allows port %s; the supervisor allows "
-					   "only %s's addresses",
-					   nr->origin.text, ports, nr->host);
+					   "%s: Landlock allows port %s; %s allows only %s's "
+					   "addresses",
+					   nr->origin.text, ports, hosts_by, nr->host);
 			else
 				report_weak(rep,
 					    "%s: Landlock filters TCP by port only, so the "
@@ -557,8 +557,8 @@ void landlock_rules_free(struct landlock_rules *lr)
 	lr->nnet = 0;
 }
 
-int landlock_rules_build(const struct mos_policy *p, int abi, bool with_mounts, bool hosts_exact,
-			 struct landlock_plan *lp, struct landlock_rules *lr,
+int landlock_rules_build(const struct mos_policy *p, int abi, bool with_mounts,
+			 const char *hosts_by, struct landlock_plan *lp, struct landlock_rules *lr,
 			 struct mos_report *rep, struct mos_err *e)
 {
 	bool net_rules = p->nnet_allow || p->nnet_bind;
@@ -606,7 +606,7 @@ int landlock_rules_build(const struct mos_policy *p, int abi, bool with_mounts, 
 		report_add(rep, "  ioctl on devices is not filtered (needs Landlock ABI 5)");
 
 	if (abi >= 4) {
-		r = add_net_rules(p, lr, hosts_exact, rep, e);
+		r = add_net_rules(p, lr, hosts_by, rep, e);
 		if (r < 0)
 			goto fail;
 		lp->nnet_rules = lr->nnet;
@@ -623,11 +623,10 @@ int landlock_rules_build(const struct mos_policy *p, int abi, bool with_mounts, 
 			   "Landlock: TCP connect to ports:%s; bind to ports:%s; any "
 			   "other TCP connect or bind fails with EACCES",
 			   *conn ? conn : " none", *bind ? bind : " none");
-	} else if (net_rules && hosts_exact) {
+	} else if (net_rules && hosts_by) {
 		report_add(rep,
-			   "TCP rules: enforced by the supervisor alone (Landlock ABI %d "
-			   "has no network rules)",
-			   abi);
+			   "TCP rules: enforced by %s alone (Landlock ABI %d has no network rules)",
+			   hosts_by, abi);
 	} else if (net_rules) {
 		report_weak(rep,
 			    "TCP port rules need Landlock ABI 4 (Linux 6.7); this "
@@ -644,11 +643,11 @@ fail:
 	return r;
 }
 
-int landlock_compile(const struct mos_policy *p, int abi, bool with_mounts, bool hosts_exact,
+int landlock_compile(const struct mos_policy *p, int abi, bool with_mounts, const char *hosts_by,
 		     struct landlock_plan *lp, struct mos_report *rep, struct mos_err *e)
 {
 	struct landlock_rules lr;
-	int r = landlock_rules_build(p, abi, with_mounts, hosts_exact, lp, &lr, rep, e);
+	int r = landlock_rules_build(p, abi, with_mounts, hosts_by, lp, &lr, rep, e);
 
 	if (r < 0 || abi < 1)
 		return r;

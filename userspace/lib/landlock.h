@@ -81,11 +81,12 @@ void landlock_grants_free(struct landlock_grants *g);
 
 /*
  * Build the ruleset, for a sandbox with its own mount namespace when
- * WITH_MOUNTS.  Records weak rules in REP when ABI is too old.  With
- * HOSTS_EXACT the supervisor checks the hosts of --net-allow (layered on
- * Landlock's ports), so those rules are not weak.
+ * WITH_MOUNTS.  Records weak rules in REP when ABI is too old.  HOSTS_BY,
+ * when not NULL, names what checks the hosts of --net-allow next to
+ * Landlock's ports ("the supervisor", "cgroup BPF"), so those rules are not
+ * weak.
  */
-int landlock_compile(const struct mos_policy *p, int abi, bool with_mounts, bool hosts_exact,
+int landlock_compile(const struct mos_policy *p, int abi, bool with_mounts, const char *hosts_by,
 		     struct landlock_plan *lp, struct mos_report *rep, struct mos_err *e);
 /*
  * What landlock_compile() would give the kernel, without a Landlock call:
@@ -101,8 +102,8 @@ struct landlock_rules {
 	struct mos_landlock_net_port_attr *net;
 	size_t nnet;
 };
-int landlock_rules_build(const struct mos_policy *p, int abi, bool with_mounts, bool hosts_exact,
-			 struct landlock_plan *lp, struct landlock_rules *lr,
+int landlock_rules_build(const struct mos_policy *p, int abi, bool with_mounts,
+			 const char *hosts_by, struct landlock_plan *lp, struct landlock_rules *lr,
 			 struct mos_report *rep, struct mos_err *e);
 void landlock_rules_free(struct landlock_rules *lr);
 /*

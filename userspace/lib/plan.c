@@ -243,7 +243,11 @@ int mos_plan_build(const struct mos_policy *p, enum mos_backend b, struct mos_pl
 				   layered ? " + the supervisor for connect and bind" : "");
 		}
 		/* Planned for a sandbox with its own mount namespace (the usual case). */
-		r = landlock_compile(p, abi, true, layered, &plan->landlock, &plan->rep, e);
+		r = landlock_compile(p, abi, true,
+				     !layered ? NULL
+				     : bpf    ? "cgroup BPF"
+					      : "the supervisor",
+				     &plan->landlock, &plan->rep, e);
 		if (r < 0)
 			goto fail;
 		if (layered) {

@@ -821,8 +821,11 @@ static int fallback_without_namespaces(const struct sandbox_config *c,
 	*cfg = *c;
 	if (!c->landlock || (c->supervise && !c->supervise->net_only))
 		return 0; /* the supervisor needs no mounts: it checks every path */
-	r = landlock_compile(c->policy, c->landlock->abi, false, c->supervise != NULL, fallback,
-			     &rep, &e);
+	r = landlock_compile(c->policy, c->landlock->abi, false,
+			     c->supervise    ? "the supervisor"
+			     : c->net_cgroup ? "cgroup BPF"
+					     : NULL,
+			     fallback, &rep, &e);
 	for (size_t i = 0; i < rep.nweak; i++)
 		mos_warn("only partly enforced: %s", rep.weak[i]);
 	report_free(&rep);
