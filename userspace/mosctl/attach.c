@@ -220,16 +220,24 @@ static int forward(int argc, char **argv)
 	return status;
 }
 
-static int attach_one(const struct attach_args *a, const struct attach_plan *ap, pid_t pid,
-		      const char *summary)
+struct ptrace_walk {
+	const struct attach_args *a;
+	const struct attach_plan *ap;
+	char summary[512];
+};
+
+static int attach_one(pid_t pid, void *arg)
 {
+	const struct ptrace_walk *w = arg;
+	const struct attach_args *a = w->a;
+	const char *summary = w->summary;
 	struct mos_err e = { "" };
 	size_t nthreads = 0;
 	int r;
 
 	r = same_view(pid, &e);
 	if (r == 0)
-		r = attach_landlock(pid, ap, &nthreads, &e);
+		r = attach_landlock(pid, w->ap, &nthreads, &e);
 	if (r < 0 && !nthreads) {
 		mos_err("%s", e.msg);
 		return r;
@@ -255,12 +263,11 @@ static struct attach_actor self_actor(void)
 static int attach_ptrace(struct attach_args *a)
 {
 	struct attach_plan ap;
+	struct ptrace_walk w = { .a = a, .ap = &ap };
 	struct mos_err e = { "" };
 	struct attach_entry en;
-	char summary[512];
-	pid_t *todo = NULL;
-	size_t ntodo = 0;
-	int r, failed = 0;
+	size_t n;
+	int r;
 
 	r = 0;
 	if (a->update && attach_registry_get(a->pid, &en) < 0) {
@@ -285,28 +292,12 @@ static int attach_ptrace(struct attach_args *a)
 		attach_plan_free(&ap);
 		return MOS_EXIT_SETUP;
 	}
-	attach_policy_summary(&a->o.policy, summary, sizeof(summary));
-	/* Parents before children: a child forked meanwhile inherits. */
-	todo = xmalloc(sizeof(*todo));
-	todo[ntodo++] = a->pid;
-	for (size_t i = 0; i < ntodo; i++) {
-		r = attach_one(a, &ap, todo[i], summary);
-		if (r < 0 && i > 0 && (r == -ESRCH || r == -ENOENT))
-			continue; /* a descendant that exited meanwhile */
-		if (r < 0) {
-			failed++;
-			if (i == 0)
-				break;
-			continue;
-		}
-		if (a->tree)
-			attach_children_of(todo[i], &todo, &ntodo);
-	}
-	if (a->tree && !failed)
-		mos_info("%zu process%s confined", ntodo, ntodo == 1 ? "" : "es");
-	free(todo);
+	attach_policy_summary(&a->o.policy, w.summary, sizeof(w.summary));
+	r = attach_walk(a->pid, a->tree, attach_one, &w, &n);
+	if (a->tree && r == 0)
+		mos_info("%zu process%s confined", n, n == 1 ? "" : "es");
 	attach_plan_free(&ap);
-	return failed ? 1 : 0;
+	return r ? 1 : 0;
 }
 
 static int attach_cmd(int argc, char **argv, const struct attach_actor *who)

@@ -22,7 +22,7 @@
 #include "sandbox.h"
 #include "util.h"
 
-void attach_children_of(pid_t pid, pid_t **v, size_t *n)
+static void children_of(pid_t pid, pid_t **v, size_t *n)
 {
 	char path[64];
 	DIR *d;
@@ -50,6 +50,35 @@ void attach_children_of(pid_t pid, pid_t **v, size_t *n)
 		fclose(f);
 	}
 	closedir(d);
+}
+
+int attach_walk(pid_t pid, bool tree, int (*one)(pid_t pid, void *arg), void *arg, size_t *n)
+{
+	pid_t *queue = xmalloc(sizeof(*queue));
+	size_t nqueue = 0;
+	int failed = 0;
+
+	*n = 0;
+	queue[nqueue++] = pid;
+	for (size_t i = 0; i < nqueue; i++) {
+		int r = one(queue[i], arg);
+
+		if (r < 0 && i == 0) {
+			failed = r;
+			break;
+		}
+		if (r == -ESRCH || r == -ENOENT)
+			continue; /* a descendant that exited meanwhile */
+		if (r < 0) {
+			failed++;
+			continue;
+		}
+		(*n)++;
+		if (tree)
+			children_of(queue[i], &queue, &nqueue);
+	}
+	free(queue);
+	return failed;
 }
 
 /* "Uid:" or "Gid:" of /proc/PID/status: all four equal to ID? */
@@ -224,38 +253,36 @@ fail:
 	return r;
 }
 
+struct bpf_walk {
+	struct lsm_ctl *c;
+	const struct attach_args *a;
+	const struct attach_actor *who;
+	struct domain_map *map;
+	size_t nmap;
+	char summary[512];
+};
+
+static int bpf_one(pid_t pid, void *arg)
+{
+	struct bpf_walk *w = arg;
+
+	return enter_one(w->c, w->a, w->who, pid, &w->map, &w->nmap, w->summary);
+}
+
 int attach_bpf(const struct attach_args *a, const struct attach_actor *who)
 {
-	struct lsm_ctl *c = open_ctl();
-	struct domain_map *map = NULL;
-	size_t nmap = 0, ntodo = 0;
-	pid_t *todo;
-	char summary[512];
-	int failed = 0;
+	struct bpf_walk w = { .c = open_ctl(), .a = a, .who = who };
+	size_t n;
+	int r;
 
-	if (!c)
+	if (!w.c)
 		return MOS_EXIT_SETUP;
-	attach_policy_summary(&a->o.policy, summary, sizeof(summary));
-	todo = xmalloc(sizeof(*todo));
-	todo[ntodo++] = a->pid;
-	/* Parents before children: a child forked meanwhile inherits. */
-	for (size_t i = 0; i < ntodo; i++) {
-		int r = enter_one(c, a, who, todo[i], &map, &nmap, summary);
-
-		if (r < 0 && i == 0) {
-			/* Nothing to update is a request error, like a bad flag. */
-			failed = r == -ENOENT ? MOS_EXIT_SETUP : 1;
-			break;
-		}
-		if (r < 0 && r != -ESRCH)
-			failed = 1;
-		if (r == 0 && a->tree)
-			attach_children_of(todo[i], &todo, &ntodo);
-	}
-	free(todo);
-	free(map);
-	close_ctl(c);
-	return failed;
+	attach_policy_summary(&a->o.policy, w.summary, sizeof(w.summary));
+	r = attach_walk(a->pid, a->tree, bpf_one, &w, &n);
+	free(w.map);
+	close_ctl(w.c);
+	/* Nothing to update is a request error, like a bad flag. */
+	return r == -ENOENT ? MOS_EXIT_SETUP : r ? 1 : 0;
 }
 
 int detach_bpf(pid_t pid, const struct attach_actor *who)

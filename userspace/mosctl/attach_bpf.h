@@ -23,8 +23,14 @@ struct attach_args {
 	struct run_opts o;
 };
 
-/* PID's current descendants (children of every thread), appended to V. */
-void attach_children_of(pid_t pid, pid_t **v, size_t *n);
+/*
+ * Call ONE on PID and, with TREE, on its current descendants: parents
+ * before children, so that a child forked meanwhile inherits from its
+ * attached parent.  A descendant that exited meanwhile (-ESRCH, -ENOENT) is
+ * skipped.  Returns ONE's error for PID itself (nothing else is tried), else
+ * the number of descendants it failed on; *N counts the processes done.
+ */
+int attach_walk(pid_t pid, bool tree, int (*one)(pid_t pid, void *arg), void *arg, size_t *n);
 /* Whether WHO may act on process PID as ptrace would allow (root: any;
  * otherwise PID's uids and gids all WHO's, and no capabilities).  0 or
  * -EPERM with E set. */
