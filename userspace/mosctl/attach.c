@@ -386,6 +386,7 @@ int cmd_detach(int argc, char **argv)
 static void print_entries(const struct attach_actor *who, bool header)
 {
 	struct attach_entry *v;
+	long long *denials;
 	size_t n;
 	int r = attach_registry_list(&v, &n);
 
@@ -393,11 +394,13 @@ static void print_entries(const struct attach_actor *who, bool header)
 		mos_warn("the attach registry: %s", strerror(-r));
 		return;
 	}
+	denials = xcalloc(n ? n : 1, sizeof(*denials));
+	attach_bpf_denials(v, n, denials);
 	if (header)
 		printf("%-8s %-9s %-6s %-7s %-6s %-8s %-19s %s\n", "PID", "BACKEND", "DOMAIN",
 		       "THREADS", "LAYERS", "DENIALS", "SINCE", "POLICY (newest layer first)");
 	for (size_t i = 0; i < n; i++) {
-		char since[32], threads[16] = "all", denials[24] = "-", domain[16] = "-";
+		char since[32], threads[16] = "all", dn[24] = "-", domain[16] = "-";
 		time_t t = (time_t)v[i].since;
 		struct tm tm;
 
@@ -405,17 +408,15 @@ static void print_entries(const struct attach_actor *who, bool header)
 			continue;
 		if (v[i].threads)
 			snprintf(threads, sizeof(threads), "%u", v[i].threads);
-		if (v[i].domain) {
-			long long d = attach_bpf_denials(v[i].domain);
-
+		if (v[i].domain)
 			snprintf(domain, sizeof(domain), "%u", v[i].domain);
-			if (d >= 0)
-				snprintf(denials, sizeof(denials), "%lld", d);
-		}
+		if (denials[i] >= 0)
+			snprintf(dn, sizeof(dn), "%lld", denials[i]);
 		strftime(since, sizeof(since), "%Y-%m-%d %H:%M:%S", localtime_r(&t, &tm));
 		printf("%-8d %-9s %-6s %-7s %-6u %-8s %-19s %s\n", v[i].pid, v[i].backend, domain,
-		       threads, v[i].layers, denials, since, v[i].policy);
+		       threads, v[i].layers, dn, since, v[i].policy);
 	}
+	free(denials);
 	free(v);
 }
 

@@ -317,19 +317,28 @@ int detach_bpf(pid_t pid, const struct attach_actor *who)
 	return 0;
 }
 
-long long attach_bpf_denials(uint32_t domain)
+void attach_bpf_denials(const struct attach_entry *v, size_t n, long long *out)
 {
 	struct lsm_ctl *c = shared;
+	struct lsm_domain_info *d = NULL;
 	struct mos_err e;
-	struct lsm_domain_info di;
-	long long n = -1;
+	size_t nd = 0;
+	bool any = false;
 
-	if (!c && lsm_ctl_open(&c, &e) < 0)
-		return -1;
-	if (domain_info(c, domain, &di))
-		n = (long long)di.denials;
+	for (size_t i = 0; i < n; i++) {
+		out[i] = -1;
+		any |= v[i].domain != 0;
+	}
+	/* One open and one listing for the whole table, and none without a domain. */
+	if (!any || (!c && lsm_ctl_open(&c, &e) < 0))
+		return;
+	if (lsm_domain_list(c, &d, &nd) == 0)
+		for (size_t i = 0; i < n; i++)
+			for (size_t j = 0; j < nd && v[i].domain; j++)
+				if (d[j].id == v[i].domain)
+					out[i] = (long long)d[j].denials;
+	free(d);
 	close_ctl(c);
-	return n;
 }
 
 struct events_ctx {

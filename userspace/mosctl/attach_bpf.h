@@ -13,6 +13,7 @@
 #include <sys/types.h>
 
 #include "attach.h"
+#include "attach_registry.h"
 #include "options.h"
 
 struct attach_args {
@@ -45,7 +46,8 @@ void attach_bpf_use(struct lsm_ctl *c);
 int attach_bpf(const struct attach_args *a, const struct attach_actor *who);
 int detach_bpf(pid_t pid, const struct attach_actor *who);
 int events_bpf(bool follow, bool json, const struct attach_actor *who);
-/* Denials counted for DOMAIN (and its chain); -1 when unknown. */
-long long attach_bpf_denials(uint32_t domain);
+/* OUT[i]: the denials counted for V[i]'s domain, -1 when it has none or
+ * they cannot be read. */
+void attach_bpf_denials(const struct attach_entry *v, size_t n, long long *out);
 
 #endif /* MOSCTL_ATTACH_BPF_H */
