@@ -7,8 +7,9 @@
  * on bad usage.
  *
  *   origin_race exchange DIR A B SECONDS
- *       renameat2(DIR/A, DIR/B, RENAME_EXCHANGE) without pause for SECONDS:
- *       "ready" after the first exchange, then "ok swaps=S failed=F".
+ *       renameat2(DIR/A, DIR/B, RENAME_EXCHANGE) without pause until stdin
+ *       ends, for SECONDS at most: "ready" after the first exchange, then
+ *       "ok swaps=S failed=F".
  *
  *   origin_race victim DIR SECRET N SECONDS
  *       Looks DIR up (so that this job's view of it is a directory), says
@@ -31,6 +32,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,11 +70,40 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+#define SWAPPERS 4
+
+struct swapper {
+	const char *a, *b;
+	double end;
+	volatile bool *stop;
+	long swaps, failed;
+};
+
+static void *swap_loop(void *arg)
+{
+	struct swapper *w = arg;
+
+	while (!*w->stop && now_s() < w->end) {
+		for (int i = 0; i < 64; i++) {
+			if (renameat2(AT_FDCWD, w->a, AT_FDCWD, w->b, RENAME_EXCHANGE) == 0)
+				w->swaps++;
+			else
+				w->failed++;
+		}
+	}
+	return NULL;
+}
+
 static int do_exchange(const char *dir, const char *a, const char *b, const char *secs)
 {
-	long s = count_arg(secs), swaps = 0, failed = 0;
+	long s = count_arg(secs), swaps = 1, failed = 0;
+	struct swapper w[SWAPPERS];
+	pthread_t t[SWAPPERS];
+	volatile bool stop = false;
 	char pa[4096], pb[4096];
+	struct pollfd in = { .fd = 0, .events = POLLIN };
 	double end;
+	int n = 0;
 
 	if (s < 0)
 		return usage();
@@ -78,26 +111,36 @@ static int do_exchange(const char *dir, const char *a, const char *b, const char
 	snprintf(pb, sizeof(pb), "%s/%s", dir, b);
 	if (renameat2(AT_FDCWD, pa, AT_FDCWD, pb, RENAME_EXCHANGE) < 0)
 		return fail();
-	swaps++;
 	printf("ready\n");
+	/* several requests in flight keep the origin swapping without pause */
 	end = now_s() + (double)s;
+	for (; n < SWAPPERS; n++) {
+		w[n] = (struct swapper){ .a = pa, .b = pb, .end = end, .stop = &stop };
+		if (pthread_create(&t[n], NULL, swap_loop, &w[n]))
+			break;
+	}
+	/* until stdin ends (the other job is done), SECONDS at most */
 	while (now_s() < end) {
-		for (int i = 0; i < 64; i++) {
-			if (renameat2(AT_FDCWD, pa, AT_FDCWD, pb, RENAME_EXCHANGE) == 0)
-				swaps++;
-			else
-				failed++;
-		}
+		char c;
+
+		if (poll(&in, 1, 50) == 1 && read(0, &c, 1) <= 0)
+			break;
+	}
+	stop = true;
+	for (int i = 0; i < n; i++) {
+		pthread_join(t[i], NULL);
+		swaps += w[i].swaps;
+		failed += w[i].failed;
 	}
 	printf("ok swaps=%ld failed=%ld\n", swaps, failed);
 	return 0;
 }
 
 /* One request of the victim's loop: count it as failed when it fails. */
-#define TRY(call)                   \
-	do {                        \
-		if ((call) < 0)     \
-			failed++;   \
+#define TRY(call)                 \
+	do {                      \
+		if ((call) < 0)   \
+			failed++; \
 	} while (0)
 
 static int do_victim(const char *dir, const char *secret, const char *count, const char *secs)
