@@ -9,8 +9,8 @@
  *    may ever be created, changed or removed outside, and the outside
  *    files' bytes must never reach the job;
  *  - a sparse file written by a job comes back sparse, promptly;
- *  - an origin killed in the middle of a write-back leaves no temporary
- *    file and the target as it was.
+ *  - an origin killed in the middle of a write-back, or one whose worker
+ *    is lost then, leaves no temporary file and the target as it was.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -448,6 +448,98 @@ TEST(origin_killed_mid_writeback_leaves_nothing)
 	fd_close(&j.in);
 	close(j.out);
 	T_ASSERT(seen);
+	dir = opendir(wb);
+	T_ASSERT(dir);
+	while ((de = readdir(dir))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (strcmp(de->d_name, "big"))
+			t_note("left behind: %s", de->d_name);
+		entries++;
+	}
+	closedir(dir);
+	T_EXPECT_EQ(entries, 1);
+	T_EXPECT_STR(t_slurp(big), "ORIGINAL\n");
+	free(prefix);
+}
+
+/* The pid of a child of PARENT whose command name is COMM, or -1. */
+static pid_t child_named(pid_t parent, const char *comm)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	pid_t found = -1;
+
+	if (!d)
+		return -1;
+	while (found < 0 && (de = readdir(d))) {
+		char path[300], buf[512], *close_paren;
+		int ppid;
+		FILE *f;
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", de->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		if (fgets(buf, sizeof(buf), f) && (close_paren = strrchr(buf, ')')) &&
+		    sscanf(close_paren + 2, "%*c %d", &ppid) == 1 && ppid == parent &&
+		    strstr(buf, comm))
+			found = atoi(de->d_name);
+		fclose(f);
+	}
+	closedir(d);
+	return found;
+}
+
+/*
+ * The connection dies mid-write-back (the worker is killed): mosctl drops
+ * the file it was writing, says the worker was lost, and the target stays
+ * as it was, with nothing beside it.  (mosctl's own teardown at -t takes
+ * the same path.)
+ */
+TEST(origin_lost_worker_mid_writeback_leaves_nothing)
+{
+	char *wb = o_path("wb2"), *big = o_path("wb2/big"), *helpers = helpers_dir(), *prefix;
+	bool seen = false;
+	struct job j;
+	DIR *dir;
+	struct dirent *de;
+	int entries = 0, st;
+	pid_t mosd;
+
+	need_worker();
+	t_mkdir(wb);
+	t_write_file(big, "ORIGINAL\n");
+	T_ASSERT(asprintf(&prefix, "%s/", wb) > 0);
+	{
+		char *args[] = {
+			"run",	 "--on", "local", "--system", "-r",
+			helpers, "-w",	 wb,	  "--",	      (char *)t_helper("origin_race"),
+			"fill",	 big,	 "512",	  NULL
+		};
+
+		job_start(&j, t_path("j.err"), args);
+	}
+	if (!job_wait_for(&j, "closing\n", 60)) {
+		t_note("job: %s", j.buf);
+		t_note("stderr: %s", t_slurp(t_path("j.err")));
+		kill(j.pid, SIGKILL);
+		t_fail("the job did not get to close its file");
+	}
+	for (double end = now_s() + 20; !seen && now_s() < end;) {
+		seen = has_open_file_under(j.pid, prefix);
+		if (!seen)
+			usleep(2000);
+	}
+	mosd = child_named(j.pid, "(mosd)");
+	T_ASSERT(mosd > 0);
+	kill(mosd, SIGKILL);
+	st = job_finish(&j);
+	T_ASSERT(seen);
+	T_EXPECT_EQ(st, 255);
+	T_EXPECT_STR(t_slurp(t_path("j.err")), "lost the worker");
 	dir = opendir(wb);
 	T_ASSERT(dir);
 	while ((de = readdir(dir))) {
