@@ -238,7 +238,7 @@ static bool out_of_scope(struct conn *c, struct origin_service *s, const struct 
 	return true;
 }
 
-/* A rename or link end that would carry a denied path out of its name. */
+/* A rename end that would carry a denied path out of its name. */
 static bool moves_denied(struct conn *c, struct origin_service *s, const struct mos_frame_hdr *h,
 			 const char *path)
 {

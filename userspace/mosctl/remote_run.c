@@ -503,7 +503,6 @@ int remote_run(const struct run_opts *o)
 						       : xasprintf("%s/.cache/mosingar",
 								   home && *home ? home : "/tmp");
 		_cleanup_free_ char *hc = xasprintf("%s/origin-hashes", dir);
-
 		_cleanup_free_ char *journal = xasprintf("%s/puts", dir);
 		bool have_dir = mkdir_p(dir, 0700) == 0;
 
