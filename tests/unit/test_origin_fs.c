@@ -1093,6 +1093,21 @@ static void test_pinned_tree(void **state)
 	assert_int_equal(origin_fs_pin_tree(o, P("pin/sl")), -ELOOP);
 	assert_int_equal(origin_fs_pin_tree(o, "rel"), -EINVAL);
 	assert_int_equal(stats_of(o).symlinks_refused, 0); /* not a request */
+	/* a bounded number of fds: past 64 trees, paths resolve from "/" */
+	{
+		int pinned = 1, r = 0;
+
+		for (int i = 0; i < 70 && r == 0; i++) {
+			char name[32];
+
+			snprintf(name, sizeof(name), "pin/many%d", i);
+			assert_int_equal(mkdir(P(name), 0755), 0);
+			r = origin_fs_pin_tree(o, P(name));
+			pinned += r == 0;
+		}
+		assert_int_equal(r, -EMFILE);
+		assert_int_equal(pinned, 64);
+	}
 
 	/* the tree's name now leads outside: the granted directory answers */
 	assert_int_equal(rename(P("pin/tree"), P("pin/moved")), 0);

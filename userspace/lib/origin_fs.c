@@ -103,6 +103,9 @@
 #define FETCH_FDS 4U
 #define HASH_ATTEMPTS 3
 #define HASH_BUF (256U << 10)
+/* fds held for pinned trees, at most: with ORIGIN_MAX_PUTS puts (two fds
+ * each) they stay well within the usual 1024 open files */
+#define PINNED_TREES_MAX 64U
 
 #if !defined(SYS_fchmodat2) && \
 	(defined(__x86_64__) || defined(__i386__) || defined(__aarch64__) || defined(__riscv))
@@ -679,6 +682,8 @@ int origin_fs_pin_tree(struct origin_fs *o, const char *path)
 	for (size_t i = 0; i < o->ntrees; i++)
 		if (!strcmp(o->trees[i].path, path))
 			return 0;
+	if (o->ntrees >= PINNED_TREES_MAX)
+		return -EMFILE;
 	fd = resolve_dir_(o, path, strlen(path), O_PATH, false);
 	if (fd < 0)
 		return fd;

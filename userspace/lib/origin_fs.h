@@ -87,7 +87,8 @@ void origin_fs_get_stats(const struct origin_fs *o, struct origin_stats *out);
  * resolved beneath that directory, whatever its name comes to mean.  A
  * PATH that is missing, not a directory or reached through a symlink is
  * not pinned (-errno; paths beneath it then resolve from "/", following no
- * symlink either).  "/" itself is pinned by origin_fs_new.
+ * symlink either), nor any beyond the 64th (-EMFILE; likewise).  "/"
+ * itself is pinned by origin_fs_new.
  */
 int origin_fs_pin_tree(struct origin_fs *o, const char *path);
 
