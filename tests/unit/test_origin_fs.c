@@ -15,11 +15,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -137,6 +140,12 @@ static int group_teardown(void **state)
 	return nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* P(REL) in a string of its own. */
+static char *t_strdup_P(const char *rel)
+{
+	return xstrdup(P(rel));
+}
+
 static struct origin_fs *new_fs(const char *cache)
 {
 	struct origin_fs *o = NULL;
@@ -238,7 +247,7 @@ static void test_every_op_checks_paths(void **state)
 		assert_int_equal(origin_stat(o, b, &a, &link), -EINVAL);
 		assert_null(link);
 		assert_int_equal(origin_open(o, b, &a, sha), -EINVAL);
-		assert_int_equal(origin_put_begin(o, b, 0644, &p), -EINVAL);
+		assert_int_equal(origin_put_begin(o, b, 0644, -1, &p), -EINVAL);
 		assert_null(p);
 		assert_int_equal(origin_mkdir(o, b, 0755), -EINVAL);
 		assert_int_equal(origin_unlink(o, b), -EINVAL);
@@ -334,12 +343,11 @@ static void test_listdir(void **state)
 	assert_null(ents);
 	assert_int_equal(origin_listdir(o, P("ls/f"), &dir, &ents, &n), -ENOTDIR);
 	assert_int_equal(origin_listdir(o, P("ls/missing"), &dir, &ents, &n), -ENOENT);
-	/* an intermediate symlink resolves as the kernel resolves it */
-	assert_int_equal(origin_listdir(o, P("ls/dirlink/sub"), &dir, &ents, &n), -ENOENT);
+	/* nor through an intermediate one (test_no_symlink_in_any_component) */
+	assert_int_equal(origin_listdir(o, P("ls/dirlink/sub"), &dir, &ents, &n), -ELOOP);
 	assert_int_equal(symlink("ls", P("ls_link")), 0);
-	assert_int_equal(origin_listdir(o, P("ls_link/sub"), &dir, &ents, &n), 0);
-	assert_int_equal(n, 0);
-	origin_dirents_free(ents, n);
+	assert_int_equal(origin_listdir(o, P("ls_link/sub"), &dir, &ents, &n), -ELOOP);
+	assert_null(ents);
 
 	/* the root */
 	assert_int_equal(origin_listdir(o, "/", &dir, &ents, &n), 0);
@@ -479,10 +487,9 @@ static void test_open_refuses(void **state)
 	assert_int_equal(origin_open(o, P("or_fifo"), &a, sha), -EINVAL); /* and no hang */
 	assert_int_equal(origin_open(o, P("or_missing"), &a, sha), -ENOENT);
 	assert_int_equal(origin_open(o, "/dev/null", &a, sha), -EINVAL);
-	/* an intermediate symlink is fine */
+	/* nor through an intermediate symlink, even one that leads back here */
 	assert_int_equal(symlink(".", P("or_dot")), 0);
-	assert_int_equal(origin_open(o, P("or_dot/or_target"), &a, sha), 0);
-	assert_memory_equal(sha, sha_hello, 32);
+	assert_int_equal(origin_open(o, P("or_dot/or_target"), &a, sha), -ELOOP);
 	if (geteuid() != 0) {
 		put_file(P("or_secret"), "x");
 		assert_int_equal(chmod(P("or_secret"), 0), 0);
@@ -566,27 +573,35 @@ static void test_fetch(void **state)
 		assert_int_equal(origin_fetch(o, sha, 0, buf, sizeof(buf)), strlen(data));
 		assert_memory_equal(buf, data, strlen(data));
 	}
-	assert_true(count_fds() <= fds_before + 4);
+	assert_true(count_fds() <= fds_before + 1 + 4); /* "/" and the fetch fds */
 	origin_fs_free(o);
 	assert_int_equal(count_fds(), fds_before);
 }
 
-static void test_put(void **state)
+/*
+ * Puts in directory DIR (made here) with QUIRKS: NAMED when the temporary
+ * has a name while it is written (no O_TMPFILE), else it has none.
+ */
+static void put_checks(const char *dir, unsigned int quirks)
 {
+	bool named = quirks & ORIGIN_FS_QUIRK_NO_TMPFILE;
 	int fds_before = count_fds();
 	struct origin_fs *o = new_fs(NULL);
 	struct origin_put *p = NULL;
-	const char *t = P("put/target");
+	char t[PATH_MAX], sub[PATH_MAX];
 	char longname[251];
 	struct stat st;
 
-	(void)state;
-	assert_int_equal(mkdir(P("put"), 0755), 0);
+#define PD(rel) (snprintf(sub, sizeof(sub), "%s/%s", dir, rel), sub)
+	origin_fs_set_quirks(o, quirks);
+	snprintf(t, sizeof(t), "%s/target", dir);
+	assert_int_equal(mkdir(dir, 0755), 0);
 	put_file(t, "old");
 
-	assert_int_equal(origin_put_begin(o, t, 04755, &p), 0);
+	assert_int_equal(origin_put_begin(o, t, 04755, -1, &p), 0);
 	assert_non_null(p);
-	assert_int_equal(count_prefixed(P("put"), ".target.mos-"), 1);
+	/* O_TMPFILE: nothing named until the end, so a crash leaves nothing */
+	assert_int_equal(count_prefixed(dir, ".target.mos-"), named ? 1 : 0);
 	assert_int_equal(origin_put_write(p, 5, "world", 5), 0); /* any order */
 	assert_int_equal(origin_put_write(p, 0, "hello", 5), 0);
 	assert_string_equal(slurp(t), "old"); /* untouched until the end */
@@ -596,37 +611,37 @@ static void test_put(void **state)
 	assert_int_equal(st.st_mode & 07777, 0755); /* set-user-ID dropped */
 	assert_int_equal(st.st_mtim.tv_sec, 1000000000);
 	assert_int_equal(st.st_mtim.tv_nsec, 123456789);
-	assert_int_equal(count_prefixed(P("put"), ".target.mos-"), 0);
+	assert_int_equal(count_prefixed(dir, ".target.mos-"), 0);
 	assert_int_equal(stats_of(o).bytes_written, 10);
 
 	/* set-group-ID dropped too; a new file */
-	assert_int_equal(origin_put_begin(o, P("put/sgid"), 02640, &p), 0);
+	assert_int_equal(origin_put_begin(o, PD("sgid"), 02640, -1, &p), 0);
 	assert_int_equal(origin_put_end(p, 5, 0), 0);
-	assert_int_equal(lstat(P("put/sgid"), &st), 0);
+	assert_int_equal(lstat(PD("sgid"), &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0640);
 	assert_int_equal(st.st_size, 0);
 
 	/* abort: nothing left behind, the target as it was */
-	assert_int_equal(origin_put_begin(o, t, 0644, &p), 0);
+	assert_int_equal(origin_put_begin(o, t, 0644, -1, &p), 0);
 	assert_int_equal(origin_put_write(p, 0, "junk", 4), 0);
 	origin_put_abort(p);
 	assert_string_equal(slurp(t), "helloworld");
-	assert_int_equal(origin_put_begin(o, P("put/never"), 0644, &p), 0);
+	assert_int_equal(origin_put_begin(o, PD("never"), 0644, -1, &p), 0);
 	origin_put_abort(p);
-	assert_int_equal(access(P("put/never"), F_OK), -1);
-	assert_int_equal(count_prefixed(P("put"), "."), 2); /* "." and ".." */
+	assert_int_equal(access(PD("never"), F_OK), -1);
+	assert_int_equal(count_prefixed(dir, "."), 2); /* "." and ".." */
 	origin_put_abort(NULL);
 
 	/* over a symlink: the link is replaced, its target untouched */
-	put_file(P("put/linked"), "keep");
-	assert_int_equal(symlink("linked", P("put/sl")), 0);
-	assert_int_equal(origin_put_begin(o, P("put/sl"), 0644, &p), 0);
+	put_file(PD("linked"), "keep");
+	assert_int_equal(symlink("linked", PD("sl")), 0);
+	assert_int_equal(origin_put_begin(o, PD("sl"), 0644, -1, &p), 0);
 	assert_int_equal(origin_put_write(p, 0, "new", 3), 0);
 	assert_int_equal(origin_put_end(p, 5, 0), 0);
-	assert_int_equal(lstat(P("put/sl"), &st), 0);
+	assert_int_equal(lstat(PD("sl"), &st), 0);
 	assert_true(S_ISREG(st.st_mode));
-	assert_string_equal(slurp(P("put/sl")), "new");
-	assert_string_equal(slurp(P("put/linked")), "keep");
+	assert_string_equal(slurp(PD("sl")), "new");
+	assert_string_equal(slurp(PD("linked")), "keep");
 
 	/* a name near NAME_MAX still gets a temporary name that fits */
 	memset(longname, 'n', sizeof(longname) - 1);
@@ -634,8 +649,8 @@ static void test_put(void **state)
 	{
 		char path[PATH_MAX];
 
-		snprintf(path, sizeof(path), "%s/put/%s", tmpdir, longname);
-		assert_int_equal(origin_put_begin(o, path, 0644, &p), 0);
+		snprintf(path, sizeof(path), "%s/%s", dir, longname);
+		assert_int_equal(origin_put_begin(o, path, 0644, -1, &p), 0);
 		assert_int_equal(origin_put_write(p, 0, "x", 1), 0);
 		assert_int_equal(origin_put_end(p, 5, 0), 0);
 		assert_string_equal(slurp(path), "x");
@@ -643,25 +658,34 @@ static void test_put(void **state)
 
 	/* where it cannot land */
 	p = (struct origin_put *)0x1;
-	assert_int_equal(origin_put_begin(o, P("put/missing/f"), 0644, &p), -ENOENT);
+	assert_int_equal(origin_put_begin(o, PD("missing/f"), 0644, -1, &p), -ENOENT);
 	assert_null(p);
-	assert_int_equal(origin_put_begin(o, P("put/target/f"), 0644, &p), -ENOTDIR);
-	assert_int_equal(origin_put_begin(o, "/", 0644, &p), -EISDIR);
-	assert_int_equal(mkdir(P("put/adir"), 0755), 0);
-	assert_int_equal(origin_put_begin(o, P("put/adir"), 0644, &p), 0);
+	assert_int_equal(origin_put_begin(o, PD("target/f"), 0644, -1, &p), -ENOTDIR);
+	assert_int_equal(origin_put_begin(o, "/", 0644, -1, &p), -EISDIR);
+	assert_int_equal(mkdir(PD("adir"), 0755), 0);
+	assert_int_equal(origin_put_begin(o, PD("adir"), 0644, -1, &p), 0);
 	assert_int_equal(origin_put_end(p, 5, 0), -EISDIR); /* rename over a directory */
-	assert_int_equal(count_prefixed(P("put"), ".adir.mos-"), 0);
+	assert_int_equal(count_prefixed(dir, ".adir.mos-"), 0);
 	/* a bad mtime fails the put and leaves nothing behind */
-	assert_int_equal(origin_put_begin(o, P("put/badtime"), 0644, &p), 0);
+	assert_int_equal(origin_put_begin(o, PD("badtime"), 0644, -1, &p), 0);
 	assert_int_equal(origin_put_end(p, 5, 1000000000), -EINVAL);
-	assert_int_equal(access(P("put/badtime"), F_OK), -1);
-	assert_int_equal(count_prefixed(P("put"), ".badtime.mos-"), 0);
+	assert_int_equal(access(PD("badtime"), F_OK), -1);
+	assert_int_equal(count_prefixed(dir, ".badtime.mos-"), 0);
 	if (geteuid() != 0) {
-		assert_int_equal(mkdir(P("ro"), 0555), 0);
-		assert_int_equal(origin_put_begin(o, P("ro/f"), 0644, &p), -EACCES);
+		assert_int_equal(mkdir(PD("ro"), 0555), 0);
+		assert_int_equal(origin_put_begin(o, PD("ro/f"), 0644, -1, &p), -EACCES);
+		chmod(PD("ro"), 0755);
 	}
 	origin_fs_free(o);
 	assert_int_equal(count_fds(), fds_before);
+#undef PD
+}
+
+static void test_put(void **state)
+{
+	(void)state;
+	put_checks(P("put"), 0);
+	put_checks(P("put_named"), ORIGIN_FS_QUIRK_NO_TMPFILE);
 }
 
 static void test_namespace_ops(void **state)
@@ -866,6 +890,408 @@ static void test_hash_cache_persists(void **state)
 	assert_int_equal(access(P("hc_missing_dir"), F_OK), -1);
 }
 
+/* The names in DIR, sorted, joined by spaces. */
+static char *names_in(const char *dir)
+{
+	static char buf[1024];
+	struct dirent **list;
+	int n = scandir(dir, &list, NULL, alphasort);
+
+	assert_true(n >= 0);
+	buf[0] = '\0';
+	for (int i = 0; i < n; i++) {
+		if (strcmp(list[i]->d_name, ".") && strcmp(list[i]->d_name, "..")) {
+			if (buf[0])
+				strcat(buf, " ");
+			strcat(buf, list[i]->d_name);
+		}
+		free(list[i]);
+	}
+	free(list);
+	return buf;
+}
+
+/*
+ * Every operation, with a symlink in a directory component of its path
+ * (to a directory outside, or to one inside): -ELOOP, and nothing happens
+ * where the symlink leads.
+ */
+static void no_symlink_checks(const char *base, unsigned int quirks)
+{
+	struct origin_fs *o = new_fs(NULL);
+	struct timespec ts[2] = { { 1, 0 }, { 1, 0 } };
+	char in[1024], out[1024], abs_link[1024], x[PATH_MAX], y[PATH_MAX];
+	const char *via[3];
+	struct origin_dirent *ents = NULL;
+	struct origin_put *p = NULL;
+	struct mos_attr a;
+	struct stat before, st;
+	uint8_t sha[32];
+	char *link = NULL;
+	size_t n = 0;
+	uint64_t refused = 0;
+
+	origin_fs_set_quirks(o, quirks);
+	snprintf(in, sizeof(in), "%s/in", base);
+	snprintf(out, sizeof(out), "%s/out", base);
+	snprintf(abs_link, sizeof(abs_link), "%s/abs", base);
+	assert_int_equal(mkdir(base, 0755), 0);
+	assert_int_equal(mkdir(in, 0755), 0);
+	assert_int_equal(mkdir(out, 0755), 0);
+	snprintf(x, sizeof(x), "%s/f", in);
+	put_file(x, "inside\n");
+	snprintf(x, sizeof(x), "%s/u", in);
+	put_file(x, "u\n");
+	snprintf(x, sizeof(x), "%s/d", out);
+	assert_int_equal(mkdir(x, 0755), 0);
+	snprintf(x, sizeof(x), "%s/u", out);
+	put_file(x, "u\n");
+	snprintf(x, sizeof(x), "%s/f", out);
+	put_file(x, "OUTSIDE\n");
+	assert_int_equal(chmod(x, 0600), 0);
+	assert_int_equal(lstat(x, &before), 0);
+	snprintf(x, sizeof(x), "%s/link", in);
+	assert_int_equal(symlink("../out", x), 0);
+	assert_int_equal(symlink(out, abs_link), 0);
+	snprintf(x, sizeof(x), "%s/self", in);
+	assert_int_equal(symlink(".", x), 0);
+	snprintf(x, sizeof(x), "%s/link", in);
+	via[0] = xstrdup(x);
+	via[1] = abs_link;
+	snprintf(x, sizeof(x), "%s/self", in);
+	via[2] = xstrdup(x);
+
+	/* a final symlink is the link itself */
+	assert_int_equal(origin_stat(o, via[0], &a, &link), 0);
+	assert_true(S_ISLNK(a.mode));
+	assert_string_equal(link, "../out");
+	free(link);
+	link = NULL;
+
+	for (size_t i = 0; i < ARRAY_SIZE(via); i++) {
+		const char *v = via[i];
+		char f[PATH_MAX];
+
+#define V(name) (snprintf(x, sizeof(x), "%s/%s", v, name), x)
+#define IN(name) (snprintf(y, sizeof(y), "%s/%s", in, name), y)
+		snprintf(f, sizeof(f), "%s/f", v);
+		assert_int_equal(origin_listdir(o, v, &a, &ents, &n), -ELOOP);
+		assert_null(ents);
+		assert_int_equal(origin_listdir(o, V("d"), &a, &ents, &n), -ELOOP);
+		assert_int_equal(origin_stat(o, f, &a, &link), -ELOOP);
+		assert_null(link);
+		assert_int_equal(origin_open(o, f, &a, sha), -ELOOP);
+		assert_int_equal(origin_put_begin(o, V("new"), 0644, -1, &p), -ELOOP);
+		assert_null(p);
+		assert_int_equal(origin_put_begin(o, V("new"), 0644, 100, &p), -ELOOP);
+		assert_int_equal(origin_mkdir(o, V("m"), 0755), -ELOOP);
+		assert_int_equal(origin_unlink(o, V("u")), -ELOOP);
+		assert_int_equal(origin_rmdir(o, V("d")), -ELOOP);
+		assert_int_equal(origin_rename(o, f, IN("g"), 0), -ELOOP);
+		assert_int_equal(origin_rename(o, IN("u"), f, 0), -ELOOP);
+		assert_int_equal(origin_rename(o, IN("u"), f, RENAME_EXCHANGE), -ELOOP);
+		assert_int_equal(origin_symlink(o, "t", V("s")), -ELOOP);
+		assert_int_equal(origin_link(o, f, IN("h")), -ELOOP);
+		assert_int_equal(origin_link(o, IN("f"), V("h")), -ELOOP);
+		assert_int_equal(origin_chmod(o, f, 0777), -ELOOP);
+		assert_int_equal(origin_truncate(o, f, 0), -ELOOP);
+		assert_int_equal(origin_utimens(o, f, ts), -ELOOP);
+		refused += 18;
+#undef V
+#undef IN
+	}
+	assert_int_equal(stats_of(o).symlinks_refused, refused);
+
+	/* nothing happened outside, nor inside */
+	assert_string_equal(names_in(out), "d f u");
+	assert_string_equal(names_in(in), "f link self u");
+	snprintf(x, sizeof(x), "%s/d", out);
+	assert_string_equal(names_in(x), "");
+	snprintf(x, sizeof(x), "%s/f", out);
+	assert_string_equal(slurp(x), "OUTSIDE\n");
+	assert_int_equal(lstat(x, &st), 0);
+	assert_int_equal(st.st_mode, before.st_mode);
+	assert_int_equal(st.st_mtim.tv_sec, before.st_mtim.tv_sec);
+	assert_int_equal(st.st_mtim.tv_nsec, before.st_mtim.tv_nsec);
+
+	/* an announced file whose directory became a symlink (to itself,
+	 * moved): its blob is not read through it */
+	snprintf(x, sizeof(x), "%s/f", in);
+	assert_int_equal(origin_open(o, x, &a, sha), 0);
+	snprintf(y, sizeof(y), "%s/in2", base);
+	assert_int_equal(rename(in, y), 0);
+	assert_int_equal(symlink("in2", in), 0);
+	{
+		char buf[16];
+
+		assert_int_equal(origin_fetch(o, sha, 0, buf, sizeof(buf)), -ESTALE);
+	}
+	free((char *)via[0]);
+	free((char *)via[2]);
+	origin_fs_free(o);
+}
+
+static void test_no_symlink_in_any_component(void **state)
+{
+	(void)state;
+	no_symlink_checks(P("nosym"), 0);
+	/* the O_PATH walk used where openat2 is missing (or refused by seccomp) */
+	no_symlink_checks(P("nosym_walk"), ORIGIN_FS_QUIRK_NO_OPENAT2);
+}
+
+/* The root itself: what can be done to "/" is done or refused sanely. */
+static void test_root(void **state)
+{
+	struct origin_fs *o = new_fs(NULL);
+	struct origin_put *p = NULL;
+	struct mos_attr a;
+	uint8_t sha[32];
+	struct stat st;
+
+	(void)state;
+	assert_int_equal(origin_stat(o, "/", &a, NULL), 0);
+	assert_int_equal(stat("/", &st), 0);
+	assert_int_equal(a.ino, st.st_ino);
+	assert_int_equal(origin_open(o, "/", &a, sha), -EISDIR);
+	assert_int_equal(origin_put_begin(o, "/", 0644, -1, &p), -EISDIR);
+	assert_int_equal(origin_mkdir(o, "/", 0755), -EEXIST);
+	assert_true(origin_rmdir(o, "/") < 0);
+	assert_true(origin_unlink(o, "/") < 0);
+	assert_true(origin_rename(o, "/", P("root_moved"), 0) < 0);
+	assert_int_equal(origin_symlink(o, "t", "/"), -EEXIST);
+	assert_int_equal(origin_truncate(o, "/", 0), -EISDIR);
+	assert_int_equal(access(P("root_moved"), F_OK), -1);
+	origin_fs_free(o);
+}
+
+/*
+ * A pinned tree answers for its paths even after its name is swapped for
+ * a symlink to somewhere else; pins are only made of real directories.
+ */
+static void test_pinned_tree(void **state)
+{
+	struct origin_fs *o = new_fs(NULL), *o2 = new_fs(NULL);
+	struct origin_dirent *ents = NULL;
+	struct origin_put *p = NULL;
+	struct mos_attr a;
+	uint8_t sha[32];
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(mkdir(P("pin"), 0755), 0);
+	assert_int_equal(mkdir(P("pin/tree"), 0755), 0);
+	assert_int_equal(mkdir(P("pin/out"), 0755), 0);
+	put_file(P("pin/tree/f"), "granted\n");
+	put_file(P("pin/out/f"), "OUTSIDE!!\n");
+	assert_int_equal(symlink("tree", P("pin/sl")), 0);
+
+	assert_int_equal(origin_fs_pin_tree(o, P("pin/tree")), 0);
+	assert_int_equal(origin_fs_pin_tree(o, P("pin/tree")), 0); /* once */
+	assert_int_equal(origin_fs_pin_tree(o, "/"), 0);
+	assert_int_equal(origin_fs_pin_tree(o, P("pin/missing")), -ENOENT);
+	assert_int_equal(origin_fs_pin_tree(o, P("pin/tree/f")), -ENOTDIR);
+	assert_int_equal(origin_fs_pin_tree(o, P("pin/sl")), -ELOOP);
+	assert_int_equal(origin_fs_pin_tree(o, "rel"), -EINVAL);
+	assert_int_equal(stats_of(o).symlinks_refused, 0); /* not a request */
+	/* a bounded number of fds: past 64 trees, paths resolve from "/" */
+	{
+		int pinned = 1, r = 0;
+
+		for (int i = 0; i < 70 && r == 0; i++) {
+			char name[32];
+
+			snprintf(name, sizeof(name), "pin/many%d", i);
+			assert_int_equal(mkdir(P(name), 0755), 0);
+			r = origin_fs_pin_tree(o, P(name));
+			pinned += r == 0;
+		}
+		assert_int_equal(r, -EMFILE);
+		assert_int_equal(pinned, 64);
+	}
+
+	/* the tree's name now leads outside: the granted directory answers */
+	assert_int_equal(rename(P("pin/tree"), P("pin/moved")), 0);
+	assert_int_equal(symlink("out", P("pin/tree")), 0);
+	assert_int_equal(origin_open(o, P("pin/tree/f"), &a, sha), 0);
+	assert_int_equal(a.size, strlen("granted\n"));
+	assert_int_equal(origin_listdir(o, P("pin/tree"), &a, &ents, &n), 0);
+	assert_int_equal(n, 1);
+	origin_dirents_free(ents, n);
+	assert_int_equal(origin_put_begin(o, P("pin/tree/new"), 0644, -1, &p), 0);
+	assert_int_equal(origin_put_write(p, 0, "x", 1), 0);
+	assert_int_equal(origin_put_end(p, 5, 0), 0);
+	assert_int_equal(access(P("pin/moved/new"), F_OK), 0);
+	assert_int_equal(access(P("pin/out/new"), F_OK), -1);
+	/* the name itself is the symlink it is now */
+	assert_int_equal(origin_stat(o, P("pin/tree"), &a, NULL), 0);
+	assert_true(S_ISLNK(a.mode));
+	/* unpinned, the same path is refused */
+	assert_int_equal(origin_open(o2, P("pin/tree/f"), &a, sha), -ELOOP);
+	origin_fs_free(o);
+	origin_fs_free(o2);
+}
+
+/* Sizes: holes kept, the declared size and the maximum file size held. */
+static void test_put_sparse_and_limits(void **state)
+{
+	const off_t gib = 1L << 30;
+	struct origin_fs *o = new_fs(NULL);
+	struct origin_put *p = NULL;
+	char buf[16], big[16];
+	struct stat st;
+	int fd;
+
+	(void)state;
+	memset(big, 'b', sizeof(big));
+	assert_int_equal(mkdir(P("sp"), 0755), 0);
+	assert_int_equal(origin_put_begin(o, P("sp/big"), 0644, gib, &p), 0);
+	assert_int_equal(origin_put_write(p, 0, "HEAD", 4), 0);
+	assert_int_equal(origin_put_write(p, gib / 2, "MID", 3), 0);
+	assert_int_equal(origin_put_write(p, gib - 4, "TAIL", 4), 0);
+	/* not a byte past the declared size */
+	assert_int_equal(origin_put_write(p, gib - 2, "TAIL", 4), -EFBIG);
+	assert_int_equal(origin_put_write(p, UINT64_MAX - 1, "TAIL", 4), -EFBIG);
+	assert_int_equal(origin_put_end(p, 5, 0), 0);
+	assert_int_equal(lstat(P("sp/big"), &st), 0);
+	assert_int_equal(st.st_size, gib);
+	assert_true(st.st_blocks * 512 <= (1 << 20));
+	fd = open(P("sp/big"), O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(pread(fd, buf, 4, 0), 4);
+	assert_memory_equal(buf, "HEAD", 4);
+	assert_int_equal(pread(fd, buf, 3, gib / 2), 3);
+	assert_memory_equal(buf, "MID", 3);
+	assert_int_equal(pread(fd, buf, 8, gib - 8), 8);
+	assert_memory_equal(buf, "\0\0\0\0TAIL", 8);
+	close(fd);
+	/* a declared size of 0, nothing written: an empty file */
+	assert_int_equal(origin_put_begin(o, P("sp/empty"), 0644, 0, &p), 0);
+	assert_int_equal(origin_put_write(p, 0, "x", 1), -EFBIG);
+	assert_int_equal(origin_put_end(p, 5, 0), 0);
+	assert_int_equal(lstat(P("sp/empty"), &st), 0);
+	assert_int_equal(st.st_size, 0);
+
+	/* the origin's maximum file size (RLIMIT_FSIZE by default) */
+	origin_fs_set_max_file_size(o, 1000);
+	p = (struct origin_put *)0x1;
+	assert_int_equal(origin_put_begin(o, P("sp/over"), 0644, 1001, &p), -EFBIG);
+	assert_null(p);
+	assert_int_equal(origin_put_begin(o, P("sp/dense"), 0644, -1, &p), 0);
+	assert_int_equal(origin_put_write(p, 990, big, 10), 0);
+	assert_int_equal(origin_put_write(p, 995, big, 10), -EFBIG);
+	origin_put_abort(p);
+	assert_int_equal(origin_put_begin(o, P("sp/exact"), 0644, 1000, &p), 0);
+	assert_int_equal(origin_put_end(p, 5, 0), 0);
+	assert_int_equal(origin_truncate(o, P("sp/exact"), 1001), -EFBIG);
+	assert_int_equal(origin_truncate(o, P("sp/exact"), 1000), 0);
+	assert_string_equal(names_in(P("sp")), "big empty exact");
+	origin_fs_free(o);
+}
+
+/* In a child: a put of DIR/NAME begun and written, then SIGKILL. */
+static void die_mid_put(const char *journal, unsigned int quirks, const char *path)
+{
+	pid_t pid = fork();
+	int st;
+
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct origin_fs *o;
+		struct origin_put *p;
+
+		if (origin_fs_new(NULL, &o) < 0)
+			_exit(3);
+		origin_fs_set_quirks(o, quirks);
+		if (journal && origin_fs_set_put_journal(o, journal) < 0)
+			_exit(4);
+		if (origin_put_begin(o, path, 0644, -1, &p) < 0 ||
+		    origin_put_write(p, 0, "partial", 7) < 0)
+			_exit(5);
+		kill(getpid(), SIGKILL);
+		_exit(6);
+	}
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL);
+}
+
+/*
+ * Temporaries of an origin that died: none with O_TMPFILE; named ones
+ * removed by the next origin that reads the journal, never a live
+ * origin's, never anything a record merely names.
+ */
+static void test_put_journal(void **state)
+{
+	const char *jdir = t_strdup_P("journal"), *dir = t_strdup_P("jw");
+	struct origin_fs *live, *other;
+	struct origin_put *p = NULL;
+	char path[PATH_MAX];
+
+	(void)state;
+	assert_int_equal(mkdir(dir, 0755), 0);
+
+	/* O_TMPFILE: nothing at all */
+	snprintf(path, sizeof(path), "%s/t", dir);
+	die_mid_put(jdir, 0, path);
+	assert_string_equal(names_in(dir), "");
+
+	/* named: left behind by the dead, removed by the next */
+	snprintf(path, sizeof(path), "%s/f", dir);
+	die_mid_put(jdir, ORIGIN_FS_QUIRK_NO_TMPFILE, path);
+	assert_int_equal(count_prefixed(dir, ".f.mos-"), 1);
+	assert_int_equal(count_prefixed(jdir, ""), 3); /* ".", ".." and its journal */
+	live = new_fs(NULL);
+	origin_fs_set_quirks(live, ORIGIN_FS_QUIRK_NO_TMPFILE);
+	assert_int_equal(origin_fs_set_put_journal(live, jdir), 0);
+	assert_int_equal(origin_fs_set_put_journal(live, jdir), -EBUSY);
+	assert_int_equal(stats_of(live).temporaries_removed, 1);
+	assert_string_equal(names_in(dir), "");
+	assert_string_equal(names_in(jdir), "");
+
+	/* a live origin's named temporary is left to it */
+	snprintf(path, sizeof(path), "%s/g", dir);
+	assert_int_equal(origin_put_begin(live, path, 0644, -1, &p), 0);
+	assert_int_equal(count_prefixed(dir, ".g.mos-"), 1);
+	other = new_fs(NULL);
+	assert_int_equal(origin_fs_set_put_journal(other, jdir), 0);
+	assert_int_equal(stats_of(other).temporaries_removed, 0);
+	assert_int_equal(count_prefixed(dir, ".g.mos-"), 1);
+	assert_int_equal(origin_put_write(p, 0, "g", 1), 0);
+	assert_int_equal(origin_put_end(p, 5, 0), 0);
+	assert_string_equal(names_in(dir), "g");
+	origin_fs_free(live); /* its journal goes with it */
+	assert_string_equal(names_in(jdir), "");
+
+	/* a dead journal naming a file that is not a temporary, and a
+	 * temporary's name in a directory that is not the one noted */
+	{
+		char rec[PATH_MAX * 2];
+		struct stat st;
+		int fd;
+
+		put_file(P("jw/.x.mos-AAAAAA"), "not from that origin");
+		assert_int_equal(lstat(dir, &st), 0);
+		snprintf(path, sizeof(path), "%s/dead", jdir);
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		assert_true(fd >= 0);
+		snprintf(rec, sizeof(rec), "%llu %llu %zu %zu\n%s%s\n%llu %llu %zu %zu\n%s%s\n",
+			 (unsigned long long)st.st_dev, (unsigned long long)st.st_ino, strlen("g"),
+			 strlen(dir), "g", dir, (unsigned long long)st.st_dev,
+			 (unsigned long long)st.st_ino + 1, strlen(".x.mos-AAAAAA"), strlen(dir),
+			 ".x.mos-AAAAAA", dir);
+		assert_int_equal(write_all(fd, rec, strlen(rec)), 0);
+		close(fd);
+	}
+	origin_fs_free(other);
+	other = new_fs(NULL);
+	assert_int_equal(origin_fs_set_put_journal(other, jdir), 0);
+	assert_int_equal(stats_of(other).temporaries_removed, 0);
+	assert_string_equal(names_in(dir), ".x.mos-AAAAAA g");
+	assert_string_equal(names_in(jdir), "");
+	origin_fs_free(other);
+	free((char *)jdir);
+	free((char *)dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -879,6 +1305,11 @@ int main(void)
 		cmocka_unit_test(test_put),
 		cmocka_unit_test(test_namespace_ops),
 		cmocka_unit_test(test_hash_cache_persists),
+		cmocka_unit_test(test_no_symlink_in_any_component),
+		cmocka_unit_test(test_root),
+		cmocka_unit_test(test_pinned_tree),
+		cmocka_unit_test(test_put_sparse_and_limits),
+		cmocka_unit_test(test_put_journal),
 	};
 
 	return cmocka_run_group_tests_name("origin_fs", tests, group_setup, group_teardown);

@@ -116,7 +116,134 @@ static void test_hostile_worker(void **state)
 	assert_true(call_path(wk, MOS_MSG_LISTDIR, NULL, 0, path) < 0);
 	snprintf(path, sizeof(path), "%s/planted", secret);
 	assert_int_equal(access(path, F_OK), -1);
-	assert_true(svc.refused >= 4);
+	{
+		struct origin_stats st;
+
+		origin_fs_get_stats(svc.fs, &st);
+		assert_true(svc.refused + st.symlinks_refused >= 4);
+	}
+
+	conn_stop(srv);
+	pthread_join(t, NULL);
+	conn_stop(wk);
+	pthread_join(t2, NULL);
+	conn_free(srv);
+	conn_free(wk);
+	origin_service_free(&svc);
+	origin_fs_free(svc.fs);
+	origin_scope_free(&scope);
+	policy_free(&p);
+	snprintf(path, sizeof(path), "rm -rf '%s'", root);
+	assert_int_equal(system(path), 0);
+}
+
+static int get_handle(void *arg, const struct mos_frame_hdr *h, const uint8_t *p, size_t len)
+{
+	(void)h;
+	if (len != sizeof(struct mos_put_handle))
+		return -EPROTO;
+	memcpy(arg, p, len);
+	return 0;
+}
+
+/*
+ * A denied path cannot be given another name by renaming a directory
+ * above it; a sparse put keeps its holes; unknown put flags are refused.
+ */
+static void test_rename_and_sparse_put(void **state)
+{
+	int sv[2];
+	struct origin_service svc = { 0 };
+	struct origin_scope scope;
+	struct mos_policy p;
+	struct mos_err e;
+	struct conn *srv, *wk;
+	pthread_t t, t2;
+	char path[256], a[256], b[256], den[256];
+	struct mos_rename rn = { 0 };
+	struct wire_buf wb = { 0 };
+	struct mos_put put = { .mode = 0644, .flags = MOS_PUT_SPARSE, .size = 1 << 20 };
+	struct mos_put_handle ph = { 0 };
+	struct mos_put_data d = { 0 };
+	struct mos_put_end end = { .mtime_sec = 5 };
+	struct stat st;
+
+	(void)state;
+	snprintf(root, sizeof(root), "/tmp/mos-serve-XXXXXX");
+	assert_non_null(mkdtemp(root));
+	snprintf(wtree, sizeof(wtree), "%s/w", root);
+	assert_int_equal(mkdir(wtree, 0755), 0);
+	snprintf(a, sizeof(a), "%s/a", wtree);
+	assert_int_equal(mkdir(a, 0755), 0);
+	snprintf(den, sizeof(den), "%s/a/secret", wtree);
+	write_file_at(den, "PRIVATE\n");
+	snprintf(path, sizeof(path), "%s/a/pub", wtree);
+	write_file_at(path, "pub\n");
+	snprintf(b, sizeof(b), "%s/c", wtree);
+	assert_int_equal(mkdir(b, 0755), 0);
+
+	policy_init(&p);
+	assert_int_equal(policy_add_fs(&p, NULL, wtree, MOS_FS_ALL, false, "--write", &e), 0);
+	assert_int_equal(policy_add_fs(&p, NULL, den, MOS_FS_ALL, true, "--deny", &e), 0);
+	origin_scope_init(&scope, &p, NULL);
+	assert_int_equal(origin_fs_new(NULL, &svc.fs), 0);
+	svc.scope = &scope;
+	origin_service_pin_trees(&svc);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	srv = conn_new(sv[0], sv[0], NULL, serve, &svc);
+	wk = conn_new(sv[1], sv[1], NULL, serve, &svc);
+	pthread_create(&t, NULL, loop, srv);
+	pthread_create(&t2, NULL, loop, wk);
+
+	/* W/a holds the denied W/a/secret: not renamed, not exchanged */
+	snprintf(path, sizeof(path), "%s/b", wtree);
+	wire_buf_start(&wb, MOS_MSG_RENAME, 0, 0);
+	wire_put(&wb, &rn, sizeof(rn));
+	wire_put_str(&wb, a);
+	wire_put_str(&wb, path);
+	assert_int_equal(conn_call(wk, &wb, NULL, NULL), -EACCES);
+	rn.flags = RENAME_EXCHANGE;
+	wire_buf_start(&wb, MOS_MSG_RENAME, 0, 0);
+	wire_put(&wb, &rn, sizeof(rn));
+	wire_put_str(&wb, b);
+	wire_put_str(&wb, a);
+	assert_int_equal(conn_call(wk, &wb, NULL, NULL), -EACCES);
+	assert_int_equal(access(den, F_OK), 0);
+	/* what is beneath it and not denied moves as usual */
+	rn.flags = 0;
+	snprintf(path, sizeof(path), "%s/a/pub", wtree);
+	wire_buf_start(&wb, MOS_MSG_RENAME, 0, 0);
+	wire_put(&wb, &rn, sizeof(rn));
+	wire_put_str(&wb, path);
+	snprintf(path, sizeof(path), "%s/pub", wtree);
+	wire_put_str(&wb, path);
+	assert_int_equal(conn_call(wk, &wb, NULL, NULL), 0);
+
+	/* a sparse put: 1 MiB, one byte of data in the middle */
+	snprintf(path, sizeof(path), "%s/sparse", wtree);
+	wire_buf_start(&wb, MOS_MSG_PUT_BEGIN, 0, 0);
+	wire_put(&wb, &put, sizeof(put));
+	wire_put_str(&wb, path);
+	assert_int_equal(conn_call(wk, &wb, get_handle, &ph), 0);
+	d.handle = ph.handle;
+	d.offset = 1 << 19;
+	wire_buf_start(&wb, MOS_MSG_PUT_DATA, 0, 0);
+	wire_put(&wb, &d, sizeof(d));
+	wire_put_var(&wb, "x", 1);
+	assert_int_equal(conn_send(wk, &wb), 0);
+	end.handle = ph.handle;
+	wire_buf_start(&wb, MOS_MSG_PUT_END, 0, 0);
+	wire_put(&wb, &end, sizeof(end));
+	assert_int_equal(conn_call(wk, &wb, NULL, NULL), 0);
+	assert_int_equal(lstat(path, &st), 0);
+	assert_int_equal(st.st_size, 1 << 20);
+	assert_true(st.st_blocks * 512 <= 64 << 10);
+	/* put flags this origin does not know */
+	put.flags = 1U << 7;
+	wire_buf_start(&wb, MOS_MSG_PUT_BEGIN, 0, 0);
+	wire_put(&wb, &put, sizeof(put));
+	wire_put_str(&wb, path);
+	assert_int_equal(conn_call(wk, &wb, get_handle, &ph), -EINVAL);
 
 	conn_stop(srv);
 	pthread_join(t, NULL);
@@ -136,6 +263,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hostile_worker),
+		cmocka_unit_test(test_rename_and_sparse_put),
 	};
 
 	return cmocka_run_group_tests_name("origin_serve", tests, NULL, NULL);

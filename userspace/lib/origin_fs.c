@@ -6,8 +6,15 @@
  * capability; the kernel's permission checks on the user's own credentials
  * decide what may be read or written.  What this file adds is refusal of
  * what the user could do but a remote job must not make the origin do:
- * follow a symlink in the last component, open a FIFO or device, create a
- * set-user-ID or set-group-ID file.
+ * follow a symlink (in any component), open a FIFO or device, create a
+ * set-user-ID or set-group-ID file, leave a temporary file behind.
+ *
+ * Why no symlink at all: the caller judged the path's text (origin_scope),
+ * and jobs of several origins, or several jobs of one (make -j), change the
+ * same trees at once: one of them can swap a directory of the tree with a
+ * symlink to anywhere between another's check and use.  Resolving with
+ * RESOLVE_NO_SYMLINKS makes the object reached the one the text names at
+ * the moment of the resolution, and everything after acts on the fd.
  *
  * Choices the header leaves open, made here:
  *  - Paths: "/" alone is valid; an empty component ("//", a trailing "/")
@@ -41,7 +48,19 @@
  *  - rename flags: RENAME_NOREPLACE and RENAME_EXCHANGE; anything else
  *    (RENAME_WHITEOUT) is -EINVAL.
  *  - A put replaces the target by rename: the new file belongs to the user,
- *    and other hard links to the old target keep the old content.
+ *    and other hard links to the old target keep the old content.  The
+ *    O_TMPFILE is linked in through /proc/self/fd (linkat AT_EMPTY_PATH
+ *    needs CAP_DAC_READ_SEARCH): straight under the target's name when
+ *    there is none, else under a temporary name (journaled) renamed over
+ *    it.  Without /proc, or where the filesystem refuses O_TMPFILE
+ *    (EOPNOTSUPP; EISDIR from kernels before 3.11), the named temporary.
+ *  - Sizes: a declared size above the maximum file size is refused at
+ *    put_begin, data beyond the declared size (or the maximum) at put_write,
+ *    both -EFBIG; the check comes first, so the origin never gets SIGXFSZ.
+ *  - Put journal records, one per named temporary, written before it is
+ *    made: "DEV INO NAMELEN PATHLEN\n" (decimal; the directory's st_dev and
+ *    st_ino), the temporary's name, then the directory's absolute path,
+ *    then "\n".  A record cut short (a crash while writing it) is ignored.
  *
  * Hash cache file (when a path is given): little endian,
  *   "MOSHASHC" | u32 version (1) | u32 count | count x 80-byte records
@@ -59,12 +78,16 @@
 #include <search.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <time.h>
 #include <dirent.h>
+
+#include <linux/openat2.h>
 
 #include <openssl/evp.h>
 
@@ -80,6 +103,9 @@
 #define FETCH_FDS 4U
 #define HASH_ATTEMPTS 3
 #define HASH_BUF (256U << 10)
+/* fds held for pinned trees, at most: with ORIGIN_MAX_PUTS puts (two fds
+ * each) they stay well within the usual 1024 open files */
+#define PINNED_TREES_MAX 64U
 
 #if !defined(SYS_fchmodat2) && \
 	(defined(__x86_64__) || defined(__i386__) || defined(__aarch64__) || defined(__riscv))
@@ -121,7 +147,24 @@ struct fetch_fd {
 	struct file_id id;
 };
 
+/* A granted tree, opened once: paths beneath it resolve beneath its fd. */
+struct pinned_tree {
+	char *path;
+	size_t len;
+	int fd; /* O_PATH */
+};
+
 struct origin_fs {
+	int root_fd; /* O_PATH of "/" */
+	struct pinned_tree *trees;
+	size_t ntrees;
+	unsigned int quirks;
+	bool no_openat2;       /* the kernel (or a seccomp filter) said ENOSYS */
+	bool tmpfile_linkable; /* /proc/self/fd is there to link an O_TMPFILE */
+	uint64_t max_file_size;
+	int journal_dirfd; /* the put journal's directory, or -1 */
+	int journal_fd;	   /* this origin's journal (locked), or -1 until needed */
+	char *journal_name;
 	char *cache_path;
 	void *hc_root; /* tsearch tree of struct hc_entry, by file_id */
 	struct hc_entry *oldest, *newest;
@@ -136,11 +179,15 @@ struct origin_fs {
 
 struct origin_put {
 	struct origin_fs *o;
-	int dirfd;
+	int dirfd; /* the target's directory (O_PATH), resolved once */
 	int fd;
 	uint32_t mode;
-	char *tmp_name;
+	bool sized;	/* SIZE was declared: data beyond it is refused */
+	bool warned;	/* the -EFBIG of a put_write was reported */
+	uint64_t limit; /* the declared size, else the maximum file size */
+	char *tmp_name; /* the named temporary, if any (NULL: unnamed O_TMPFILE) */
 	char *name;
+	char *path;
 };
 
 static void id_from_stat(const struct stat *st, struct file_id *id)
@@ -485,6 +532,170 @@ static int hc_save(struct origin_fs *o)
 	return err;
 }
 
+/* --- resolution: no symlink, from a directory fd ------------------------- */
+
+static const struct pinned_tree *tree_of(const struct origin_fs *o, const char *path, size_t len)
+{
+	const struct pinned_tree *best = NULL;
+
+	for (size_t i = 0; i < o->ntrees; i++) {
+		const struct pinned_tree *t = &o->trees[i];
+
+		if (t->len <= len && !memcmp(path, t->path, t->len) &&
+		    (len == t->len || path[t->len] == '/') && (!best || t->len > best->len))
+			best = t;
+	}
+	return best;
+}
+
+static int sys_openat2(int dirfd, const char *path, int flags, uint64_t resolve)
+{
+	struct open_how how = { .flags = (uint64_t)flags, .resolve = resolve };
+	long r = syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
+
+	return r < 0 ? -errno : (int)r;
+}
+
+/*
+ * Without openat2: REST (LEN bytes, no empty, "." or ".." component) from
+ * BASE one component at a time, each opened with O_NOFOLLOW, so a symlink
+ * anywhere ends the walk (-ELOOP).  ".." never appears, so nothing climbs
+ * out of BASE.
+ */
+static int walk_nofollow(int base, const char *rest, size_t len, int flags)
+{
+	_cleanup_close_ int cur = -1;
+	char name[MOS_NAME_MAX + 1];
+	int at = base;
+	size_t i = 0;
+
+	if (!len) {
+		int fd = openat(base, ".", flags);
+
+		return fd < 0 ? -errno : fd;
+	}
+	for (;;) {
+		const char *c = rest + i;
+		const char *end = memchr(c, '/', len - i);
+		size_t n = end ? (size_t)(end - c) : len - i;
+		struct stat st;
+		int fd;
+
+		if (n > MOS_NAME_MAX)
+			return -ENAMETOOLONG;
+		memcpy(name, c, n);
+		name[n] = '\0';
+		fd = openat(at, name,
+			    (end ? O_PATH | O_DIRECTORY | O_CLOEXEC : flags) | O_NOFOLLOW);
+		if (fd < 0) {
+			int e = errno;
+
+			/* O_NOFOLLOW|O_DIRECTORY on a symlink: ENOTDIR (ELOOP without O_PATH) */
+			if ((e == ENOTDIR || e == ELOOP) &&
+			    fstatat(at, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+				return -ELOOP;
+			return -e;
+		}
+		closep(&cur);
+		cur = fd;
+		at = cur;
+		if (!end)
+			return take_fd(&cur);
+		i += n + 1;
+	}
+}
+
+/*
+ * The directory PATH[0..LEN) (absolute, checked; LEN 1 for "/") opened with
+ * FLAGS | O_DIRECTORY, following no symlink in any component, its own name
+ * included: from the deepest pinned tree it lies in, else from "/".
+ */
+static int resolve_dir_(struct origin_fs *o, const char *path, size_t len, int flags, bool report)
+{
+	const struct pinned_tree *t = tree_of(o, path, len);
+	char rest[MOS_PATH_MAX];
+	size_t skip = t ? t->len + 1 : 1, rlen = len > skip ? len - skip : 0;
+	int base = t ? t->fd : o->root_fd, fd = -ENOSYS;
+
+	if (len >= MOS_PATH_MAX)
+		return -ENAMETOOLONG;
+	memcpy(rest, rlen ? path + skip : ".", rlen ? rlen : 1);
+	rest[rlen ? rlen : 1] = '\0';
+	flags |= O_DIRECTORY | O_CLOEXEC;
+	if (!o->no_openat2 && !(o->quirks & ORIGIN_FS_QUIRK_NO_OPENAT2)) {
+		for (int tries = 0; tries < 4; tries++) {
+			fd = sys_openat2(base, rest, flags,
+					 RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+						 RESOLVE_NO_MAGICLINKS);
+			/* EAGAIN: a rename raced a scoped lookup; the kernel asks us to retry */
+			if (fd != -EAGAIN)
+				break;
+		}
+		if (fd == -ENOSYS)
+			o->no_openat2 = true; /* an old kernel, or a seccomp filter */
+	}
+	/* EPERM: container runtimes that deny openat2 by seccomp say so */
+	if (fd == -ENOSYS || fd == -EPERM)
+		fd = walk_nofollow(base, rest, rlen, flags);
+	if (fd == -ELOOP && report) {
+		o->stats.symlinks_refused++;
+		mos_info("refused %.*s: it or a directory on the way is a symlink, and the origin "
+			 "follows none for a worker",
+			 (int)len, path);
+	}
+	return fd;
+}
+
+static int resolve_dir(struct origin_fs *o, const char *path, size_t len, int flags)
+{
+	return resolve_dir_(o, path, len, flags, true);
+}
+
+/*
+ * PATH's directory as an O_PATH fd, and in *NAME its last component ("."
+ * for "/", which makes the kernel refuse what cannot be done to "/").
+ */
+static int resolve_parent(struct origin_fs *o, const char *path, const char **name)
+{
+	const char *slash;
+	int err = origin_path_check(path);
+
+	if (err)
+		return err;
+	if (!path[1]) {
+		*name = ".";
+		return resolve_dir(o, path, 1, O_PATH);
+	}
+	slash = strrchr(path, '/');
+	*name = slash + 1;
+	return resolve_dir(o, path, slash == path ? 1 : (size_t)(slash - path), O_PATH);
+}
+
+int origin_fs_pin_tree(struct origin_fs *o, const char *path)
+{
+	int fd, err = origin_path_check(path);
+
+	if (err)
+		return err;
+	if (!path[1])
+		return 0; /* "/" is o->root_fd */
+	for (size_t i = 0; i < o->ntrees; i++)
+		if (!strcmp(o->trees[i].path, path))
+			return 0;
+	if (o->ntrees >= PINNED_TREES_MAX)
+		return -EMFILE;
+	fd = resolve_dir_(o, path, strlen(path), O_PATH, false);
+	if (fd < 0)
+		return fd;
+	o->trees = xrealloc(o->trees, (o->ntrees + 1) * sizeof(*o->trees));
+	o->trees[o->ntrees++] = (struct pinned_tree){
+		.path = xstrdup(path),
+		.len = strlen(path),
+		.fd = fd,
+	};
+	return 0;
+}
+
 /* --- announced hashes and fetch ----------------------------------------- */
 
 static struct announced *ann_find(struct origin_fs *o, const uint8_t sha256[32])
@@ -556,29 +767,6 @@ static void announce(struct origin_fs *o, const uint8_t sha256[32], const char *
 	}
 }
 
-/* Open PATH for reading if it is still the regular file ID; -ESTALE if not. */
-static int open_if_unchanged(const char *path, const struct file_id *id)
-{
-	_cleanup_close_ int fd = -1;
-	struct file_id now;
-	struct stat st;
-
-	if (fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return errno == ENOENT || errno == ENOTDIR ? -ESTALE : -errno;
-	id_from_stat(&st, &now);
-	if (!S_ISREG(st.st_mode) || !id_equal(&now, id))
-		return -ESTALE;
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0)
-		return errno == ENOENT || errno == ENOTDIR || errno == ELOOP ? -ESTALE : -errno;
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	id_from_stat(&st, &now);
-	if (!S_ISREG(st.st_mode) || !id_equal(&now, id))
-		return -ESTALE;
-	return take_fd(&fd);
-}
-
 static bool fd_unchanged(int fd, const struct file_id *id)
 {
 	struct file_id now;
@@ -587,7 +775,28 @@ static bool fd_unchanged(int fd, const struct file_id *id)
 	if (fstat(fd, &st) < 0)
 		return false;
 	id_from_stat(&st, &now);
-	return id_equal(&now, id);
+	return S_ISREG(st.st_mode) && id_equal(&now, id);
+}
+
+/*
+ * Open PATH for reading if it is still the regular file ID; -ESTALE if not.
+ * What is served is judged on the fd (the identity the hash was announced
+ * with), whatever PATH names by then.
+ */
+static int open_if_unchanged(struct origin_fs *o, const char *path, const struct file_id *id)
+{
+	_cleanup_close_ int dfd = -1, fd = -1;
+	const char *name;
+
+	dfd = resolve_parent(o, path, &name);
+	if (dfd < 0)
+		return dfd == -ENOENT || dfd == -ENOTDIR || dfd == -ELOOP ? -ESTALE : dfd;
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0)
+		return errno == ENOENT || errno == ENOTDIR || errno == ELOOP ? -ESTALE : -errno;
+	if (!fd_unchanged(fd, id))
+		return -ESTALE;
+	return take_fd(&fd);
 }
 
 static void fetch_fd_drop(struct fetch_fd *f)
@@ -615,7 +824,7 @@ static struct fetch_fd *fetch_fd_get(struct origin_fs *o, struct announced *a, i
 	while (*pp) {
 		struct ann_source *s = *pp;
 
-		fd = open_if_unchanged(s->path, &s->id);
+		fd = open_if_unchanged(o, s->path, &s->id);
 		if (fd >= 0)
 			break;
 		if (fd == -ESTALE) {
@@ -736,26 +945,28 @@ static bool id_is_racy(const struct origin_fs *o, const struct file_id *id,
 
 int origin_open(struct origin_fs *o, const char *path, struct mos_attr *a, uint8_t sha256[32])
 {
-	_cleanup_close_ int fd = -1;
+	_cleanup_close_ int dfd = -1, fd = -1;
 	struct file_id id, after;
+	const char *name;
 	struct stat st;
 	int err;
 
-	err = origin_path_check(path);
-	if (err)
-		return err;
-	if (fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) < 0)
+	dfd = resolve_parent(o, path, &name);
+	if (dfd < 0)
+		return dfd;
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
 	err = require_regular(&st);
 	if (err)
 		return err;
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return -errno;
 	for (int attempt = 1;; attempt++) {
 		struct hc_entry *e;
 		struct timespec start;
 
+		/* what is hashed and announced is what the fd holds */
 		if (fstat(fd, &st) < 0)
 			return -errno;
 		err = require_regular(&st);
@@ -795,7 +1006,22 @@ int origin_fs_new(const char *hash_cache_path, struct origin_fs **out)
 {
 	struct origin_fs *o = xcalloc(1, sizeof(*o));
 	struct timespec res = { 0 };
+	struct rlimit rl;
 
+	*out = NULL;
+	o->root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (o->root_fd < 0) {
+		int err = -errno;
+
+		free(o);
+		return err;
+	}
+	o->journal_dirfd = o->journal_fd = -1;
+	o->tmpfile_linkable = access("/proc/self/fd", X_OK) == 0;
+	o->max_file_size = INT64_MAX;
+	if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur < o->max_file_size)
+		o->max_file_size = rl.rlim_cur;
 	for (unsigned int i = 0; i < FETCH_FDS; i++)
 		o->fds[i].fd = -1;
 	o->racy_margin_ns = 20000000;
@@ -822,8 +1048,21 @@ void origin_fs_free(struct origin_fs *o)
 				 "hashed again next time",
 				 o->cache_path, strerror(-err));
 	}
+	/* every put has ended (the caller aborts the unfinished ones first):
+	 * what the journal lists is gone */
+	if (o->journal_fd >= 0)
+		unlinkat(o->journal_dirfd, o->journal_name, 0);
+	closep(&o->journal_fd);
+	closep(&o->journal_dirfd);
+	free(o->journal_name);
 	for (unsigned int i = 0; i < FETCH_FDS; i++)
 		fetch_fd_drop(&o->fds[i]);
+	for (size_t i = 0; i < o->ntrees; i++) {
+		closep(&o->trees[i].fd);
+		free(o->trees[i].path);
+	}
+	free(o->trees);
+	closep(&o->root_fd);
 	tdestroy(o->ann_root, announced_free);
 	tdestroy(o->hc_root, noop_free);
 	while (o->oldest) {
@@ -839,6 +1078,16 @@ void origin_fs_free(struct origin_fs *o)
 void origin_fs_get_stats(const struct origin_fs *o, struct origin_stats *out)
 {
 	*out = o->stats;
+}
+
+void origin_fs_set_max_file_size(struct origin_fs *o, uint64_t bytes)
+{
+	o->max_file_size = bytes < INT64_MAX ? bytes : INT64_MAX;
+}
+
+void origin_fs_set_quirks(struct origin_fs *o, unsigned int quirks)
+{
+	o->quirks = quirks;
 }
 
 /* --- reading the tree ---------------------------------------------------- */
@@ -864,15 +1113,14 @@ int origin_listdir(struct origin_fs *o, const char *path, struct mos_attr *dir,
 	DIR *d;
 	int fd, err;
 
-	(void)o;
 	*ents = NULL;
 	*n = 0;
 	err = origin_path_check(path);
 	if (err)
 		return err;
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+	fd = resolve_dir(o, path, strlen(path), O_RDONLY | O_NONBLOCK);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	if (fstat(fd, &st) < 0) {
 		err = -errno;
 		close(fd);
@@ -932,23 +1180,208 @@ int origin_listdir(struct origin_fs *o, const char *path, struct mos_attr *dir,
 
 int origin_stat(struct origin_fs *o, const char *path, struct mos_attr *a, char **link)
 {
+	_cleanup_close_ int dfd = -1;
+	const char *name;
 	struct stat st;
 	int err;
 
-	(void)o;
 	if (link)
 		*link = NULL;
-	err = origin_path_check(path);
-	if (err)
-		return err;
-	if (fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) < 0)
+	dfd = resolve_parent(o, path, &name);
+	if (dfd < 0)
+		return dfd;
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
 	if (S_ISLNK(st.st_mode) && link) {
-		err = readlink_alloc(AT_FDCWD, path, st.st_size, link);
+		err = readlink_alloc(dfd, name, st.st_size, link);
 		if (err)
 			return err;
 	}
 	origin_attr_from_stat(&st, a);
+	return 0;
+}
+
+/* --- the put journal ------------------------------------------------------ */
+
+static const char alnum[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/* N random characters of ALNUM into BUF; 0 or -EIO. */
+static int random_alnum(char *buf, size_t n)
+{
+	uint8_t rnd[16];
+
+	if (n > sizeof(rnd) || getrandom(rnd, n, 0) != (ssize_t)n)
+		return -EIO;
+	for (size_t i = 0; i < n; i++)
+		buf[i] = alnum[rnd[i] % (sizeof(alnum) - 1)];
+	return 0;
+}
+
+/* ".NAME.mos-XXXXXX" (NAME cut so that it fits NAME_MAX), X random. */
+static char *tmp_name_new(const char *name)
+{
+	size_t name_len = strlen(name);
+	char *t;
+
+	if (name_len > MOS_NAME_MAX - 12)
+		name_len = MOS_NAME_MAX - 12;
+	t = xasprintf(".%.*s.mos-XXXXXX", (int)name_len, name);
+	if (random_alnum(t + strlen(t) - 6, 6) < 0) {
+		free(t);
+		return NULL;
+	}
+	return t;
+}
+
+/* Is NAME one of ours, ".*.mos-" and six of ALNUM? */
+static bool is_tmp_name(const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n < 12 || name[0] != '.' || memcmp(name + n - 11, ".mos-", 5))
+		return false;
+	return strspn(name + n - 6, alnum) == 6;
+}
+
+/* This origin's journal, made (and locked) on first use; -1 without one. */
+static int journal_get(struct origin_fs *o)
+{
+	if (o->journal_fd >= 0 || o->journal_dirfd < 0)
+		return o->journal_fd;
+	for (int tries = 0; tries < 8; tries++) {
+		_cleanup_close_ int fd = -1;
+		char rnd[8];
+		struct stat st;
+
+		if (random_alnum(rnd, sizeof(rnd)) < 0)
+			return -1;
+		free(o->journal_name);
+		o->journal_name = xasprintf("%d-%.8s", (int)getpid(), rnd);
+		fd = openat(o->journal_dirfd, o->journal_name,
+			    O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0) {
+			if (errno == EEXIST)
+				continue;
+			break;
+		}
+		/* Another origin's recovery may have taken (and removed) the new,
+		 * still unlocked file: then start again under a new name. */
+		if (flock(fd, LOCK_EX | LOCK_NB) < 0 || fstat(fd, &st) < 0 || st.st_nlink == 0)
+			continue;
+		o->journal_fd = take_fd(&fd);
+		return o->journal_fd;
+	}
+	mos_warn("cannot start the put journal: %s; a temporary file left by a crash would "
+		 "stay",
+		 strerror(errno));
+	closep(&o->journal_dirfd);
+	o->journal_dirfd = -1;
+	return -1;
+}
+
+/* Note, before it is made, that DIRFD (DIR_PATH) gets the temporary NAME. */
+static void journal_note(struct origin_fs *o, int dirfd, const char *dir_path, const char *name)
+{
+	int jfd = journal_get(o);
+	_cleanup_free_ char *rec = NULL;
+	struct stat st;
+
+	if (jfd < 0 || fstat(dirfd, &st) < 0)
+		return;
+	rec = xasprintf("%llu %llu %zu %zu\n%s%s\n", (unsigned long long)st.st_dev,
+			(unsigned long long)st.st_ino, strlen(name), strlen(dir_path), name,
+			dir_path);
+	if (write_all(jfd, rec, strlen(rec)) < 0)
+		mos_warn("cannot write the put journal: %s", strerror(errno));
+}
+
+/* Remove the temporaries that the dead origin's journal BUF names. */
+static void journal_replay(struct origin_fs *o, const char *buf, size_t len)
+{
+	size_t off = 0;
+
+	while (off < len) {
+		unsigned long long dev, ino;
+		size_t name_len, path_len;
+		const char *nl = memchr(buf + off, '\n', len - off), *rec;
+		char name[MOS_NAME_MAX + 1], path[MOS_PATH_MAX];
+		_cleanup_close_ int dfd = -1;
+		struct stat st;
+
+		if (!nl ||
+		    sscanf(buf + off, "%llu %llu %zu %zu\n", &dev, &ino, &name_len, &path_len) != 4)
+			return;
+		rec = nl + 1;
+		if (name_len > MOS_NAME_MAX || path_len >= MOS_PATH_MAX ||
+		    (size_t)(buf + len - rec) < name_len + path_len + 1 ||
+		    rec[name_len + path_len] != '\n')
+			return; /* cut short by a crash, or not ours */
+		memcpy(name, rec, name_len);
+		name[name_len] = '\0';
+		memcpy(path, rec + name_len, path_len);
+		path[path_len] = '\0';
+		off = (size_t)(rec - buf) + name_len + path_len + 1;
+		if (!is_tmp_name(name) || strchr(name, '/') || origin_path_check(path) < 0)
+			continue;
+		dfd = resolve_dir(o, path, path_len, O_PATH);
+		if (dfd < 0 || fstat(dfd, &st) < 0 || st.st_dev != dev || st.st_ino != ino)
+			continue; /* that directory is gone, or another one has its name */
+		if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
+		    st.st_uid != geteuid())
+			continue;
+		if (unlinkat(dfd, name, 0) == 0) {
+			o->stats.temporaries_removed++;
+			mos_info("removed %s/%s, a temporary file an origin that died left", path,
+				 name);
+		}
+	}
+}
+
+int origin_fs_set_put_journal(struct origin_fs *o, const char *dir)
+{
+	_cleanup_close_ int dfd = -1, lfd = -1;
+	DIR *d;
+	struct dirent *de;
+	int err;
+
+	if (o->journal_dirfd >= 0)
+		return -EBUSY;
+	err = mkdir_p(dir, 0700);
+	if (err)
+		return err;
+	dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	lfd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (lfd < 0)
+		return -errno;
+	d = fdopendir(lfd);
+	if (!d)
+		return -errno;
+	lfd = -1;
+	while ((de = readdir(d))) {
+		_cleanup_close_ int fd = -1;
+		_cleanup_free_ char *buf = NULL;
+		struct stat st;
+		ssize_t n;
+
+		if (de->d_name[0] == '.')
+			continue;
+		fd = openat(dfd, de->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+		    st.st_uid != geteuid() || st.st_size > (16 << 20))
+			continue;
+		/* locked: its origin lives and will clean up after itself */
+		if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+			continue;
+		buf = xmalloc((size_t)st.st_size + 1);
+		n = read_full(fd, buf, (size_t)st.st_size);
+		if (n >= 0)
+			journal_replay(o, buf, (size_t)n);
+		unlinkat(dfd, de->d_name, 0);
+	}
+	closedir(d);
+	o->journal_dirfd = take_fd(&dfd);
 	return 0;
 }
 
@@ -960,81 +1393,113 @@ static void put_free(struct origin_put *p)
 	closep(&p->dirfd);
 	free(p->tmp_name);
 	free(p->name);
+	free(p->path);
 	free(p);
 }
 
-int origin_put_begin(struct origin_fs *o, const char *path, uint32_t mode, struct origin_put **out)
+/* The directory part of P's path (for the journal). */
+static char *put_dir_path(const struct origin_put *p)
 {
-	static const char alnum[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-	_cleanup_free_ char *dir = NULL;
+	const char *slash = strrchr(p->path, '/');
+
+	return slash == p->path ? xstrdup("/") : xstrndup(p->path, (size_t)(slash - p->path));
+}
+
+/* Make P's named temporary (journaled first) and open it. */
+static int put_create_named(struct origin_put *p)
+{
+	_cleanup_free_ char *dir = put_dir_path(p);
+	int err = -EEXIST;
+
+	for (int tries = 0; tries < 100 && err == -EEXIST; tries++) {
+		free(p->tmp_name);
+		p->tmp_name = tmp_name_new(p->name);
+		if (!p->tmp_name)
+			return -EIO;
+		journal_note(p->o, p->dirfd, dir, p->tmp_name);
+		p->fd = openat(p->dirfd, p->tmp_name,
+			       O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
+			       0600);
+		err = p->fd < 0 ? -errno : 0;
+	}
+	if (err) {
+		free(p->tmp_name);
+		p->tmp_name = NULL; /* never made: nothing to remove */
+	}
+	return err;
+}
+
+int origin_put_begin(struct origin_fs *o, const char *path, uint32_t mode, int64_t size,
+		     struct origin_put **out)
+{
 	struct origin_put *p;
-	const char *slash;
-	size_t name_len, x;
+	const char *name;
 	int err;
 
 	*out = NULL;
 	err = origin_path_check(path);
 	if (err)
 		return err;
-	slash = strrchr(path, '/');
-	if (!slash[1])
-		return -EISDIR; /* "/" */
-	dir = slash == path ? xstrdup("/") : xstrndup(path, slash - path);
-
+	if (!path[1])
+		return -EISDIR;
+	if (size >= 0 && (uint64_t)size > o->max_file_size) {
+		mos_warn("refused the write-back of %s: %lld bytes, over the origin's file size "
+			 "limit of %llu bytes",
+			 path, (long long)size, (unsigned long long)o->max_file_size);
+		return -EFBIG;
+	}
 	p = xcalloc(1, sizeof(*p));
 	p->o = o;
 	p->fd = -1;
 	p->mode = mode;
-	p->name = xstrdup(slash + 1);
-	p->dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	p->sized = size >= 0;
+	p->limit = p->sized ? (uint64_t)size : o->max_file_size;
+	p->path = xstrdup(path);
+	p->dirfd = resolve_parent(o, path, &name);
 	if (p->dirfd < 0) {
+		err = p->dirfd;
+		p->dirfd = -1;
+		goto fail;
+	}
+	p->name = xstrdup(name);
+	if (o->tmpfile_linkable && !(o->quirks & ORIGIN_FS_QUIRK_NO_TMPFILE)) {
+		p->fd = openat(p->dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC | O_NOCTTY, 0600);
+		if (p->fd < 0 && errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) {
+			err = -errno;
+			goto fail;
+		}
+	}
+	if (p->fd < 0) {
+		err = put_create_named(p);
+		if (err)
+			goto fail;
+	}
+	/* the whole size now: what is not written stays a hole */
+	if (p->sized && ftruncate(p->fd, (off_t)size) < 0) {
 		err = -errno;
-		put_free(p);
-		return err;
-	}
-	/* ".NAME.mos-XXXXXX", NAME cut so that it fits NAME_MAX. */
-	name_len = strlen(p->name);
-	if (name_len > MOS_NAME_MAX - 12)
-		name_len = MOS_NAME_MAX - 12;
-	if (asprintf(&p->tmp_name, ".%.*s.mos-XXXXXX", (int)name_len, p->name) < 0) {
-		p->tmp_name = NULL;
-		put_free(p);
-		return -ENOMEM;
-	}
-	x = strlen(p->tmp_name) - 6;
-	for (int tries = 0; tries < 100; tries++) {
-		uint8_t rnd[6];
-
-		if (getrandom(rnd, sizeof(rnd), 0) != sizeof(rnd)) {
-			err = -EIO;
-			break;
-		}
-		for (size_t i = 0; i < 6; i++)
-			p->tmp_name[x + i] = alnum[rnd[i] % (sizeof(alnum) - 1)];
-		p->fd = openat(p->dirfd, p->tmp_name,
-			       O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
-			       0600);
-		if (p->fd >= 0 || errno != EEXIST) {
-			err = p->fd < 0 ? -errno : 0;
-			break;
-		}
-		err = -EEXIST;
-	}
-	if (err) {
-		put_free(p);
-		return err;
+		goto fail;
 	}
 	*out = p;
 	return 0;
+fail:
+	origin_put_abort(p);
+	return err;
 }
 
 int origin_put_write(struct origin_put *p, uint64_t offset, const void *data, size_t len)
 {
 	size_t done = 0;
 
-	if (offset > INT64_MAX || len > (uint64_t)INT64_MAX - offset)
+	if (offset > p->limit || len > p->limit - offset) {
+		if (!p->warned)
+			mos_warn("refused the write-back of %s: data at %llu bytes, beyond %s of "
+				 "%llu bytes",
+				 p->path, (unsigned long long)offset + len,
+				 p->sized ? "its declared size" : "the origin's file size limit",
+				 (unsigned long long)p->limit);
+		p->warned = true;
 		return -EFBIG;
+	}
 	while (done < len) {
 		ssize_t r = pwrite(p->fd, (const char *)data + done, len - done, offset + done);
 
@@ -1051,6 +1516,42 @@ int origin_put_write(struct origin_put *p, uint64_t offset, const void *data, si
 	return 0;
 }
 
+/*
+ * Give P's unnamed file its name: linked straight in when the target is
+ * absent, else linked under a temporary name (journaled) for the rename.
+ */
+static int put_link_tmpfile(struct origin_put *p)
+{
+	_cleanup_free_ char *dir = NULL;
+	char proc[64];
+	int err = -EEXIST;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", p->fd);
+	if (linkat(AT_FDCWD, proc, p->dirfd, p->name, AT_SYMLINK_FOLLOW) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return -errno;
+	dir = put_dir_path(p);
+	for (int tries = 0; tries < 100 && err == -EEXIST; tries++) {
+		free(p->tmp_name);
+		p->tmp_name = tmp_name_new(p->name);
+		if (!p->tmp_name)
+			return -EIO;
+		journal_note(p->o, p->dirfd, dir, p->tmp_name);
+		err = 0;
+		if (linkat(AT_FDCWD, proc, p->dirfd, p->tmp_name, AT_SYMLINK_FOLLOW) < 0)
+			err = -errno;
+	}
+	if (err) {
+		free(p->tmp_name);
+		p->tmp_name = NULL;
+		return err;
+	}
+	if (renameat(p->dirfd, p->tmp_name, p->dirfd, p->name) < 0)
+		return -errno; /* the caller removes the temporary */
+	return 0;
+}
+
 int origin_put_end(struct origin_put *p, int64_t mtime_sec, uint32_t mtime_nsec)
 {
 	struct timespec ts[2] = {
@@ -1063,11 +1564,13 @@ int origin_put_end(struct origin_put *p, int64_t mtime_sec, uint32_t mtime_nsec)
 		err = -errno;
 	else if (futimens(p->fd, ts) < 0)
 		err = -errno;
+	else if (!p->tmp_name)
+		err = put_link_tmpfile(p);
 	else if (close(take_fd(&p->fd)) < 0) /* NFS reports write errors here */
 		err = -errno;
 	else if (renameat(p->dirfd, p->tmp_name, p->dirfd, p->name) < 0)
 		err = -errno;
-	if (err)
+	if (err && p->tmp_name)
 		unlinkat(p->dirfd, p->tmp_name, 0);
 	put_free(p);
 	return err;
@@ -1077,7 +1580,9 @@ void origin_put_abort(struct origin_put *p)
 {
 	if (!p)
 		return;
-	unlinkat(p->dirfd, p->tmp_name, 0);
+	/* an unnamed O_TMPFILE goes with its fd */
+	if (p->tmp_name && p->dirfd >= 0)
+		unlinkat(p->dirfd, p->tmp_name, 0);
 	put_free(p);
 }
 
@@ -1085,112 +1590,144 @@ void origin_put_abort(struct origin_put *p)
 
 int origin_mkdir(struct origin_fs *o, const char *path, uint32_t mode)
 {
-	int err = origin_path_check(path);
+	_cleanup_close_ int dfd = -1;
+	const char *name;
 
-	(void)o;
-	if (err)
-		return err;
-	return mkdirat(AT_FDCWD, path, mode & 01777) < 0 ? -errno : 0;
+	dfd = resolve_parent(o, path, &name);
+	if (dfd < 0)
+		return dfd;
+	return mkdirat(dfd, name, mode & 01777) < 0 ? -errno : 0;
 }
 
 int origin_unlink(struct origin_fs *o, const char *path)
 {
-	int err = origin_path_check(path);
+	_cleanup_close_ int dfd = -1;
+	const char *name;
 
-	(void)o;
-	if (err)
-		return err;
-	return unlinkat(AT_FDCWD, path, 0) < 0 ? -errno : 0;
+	dfd = resolve_parent(o, path, &name);
+	if (dfd < 0)
+		return dfd;
+	return unlinkat(dfd, name, 0) < 0 ? -errno : 0;
 }
 
 int origin_rmdir(struct origin_fs *o, const char *path)
 {
-	int err = origin_path_check(path);
+	_cleanup_close_ int dfd = -1;
+	const char *name;
 
-	(void)o;
-	if (err)
-		return err;
-	return unlinkat(AT_FDCWD, path, AT_REMOVEDIR) < 0 ? -errno : 0;
+	dfd = resolve_parent(o, path, &name);
+	if (dfd < 0)
+		return dfd;
+	return unlinkat(dfd, name, AT_REMOVEDIR) < 0 ? -errno : 0;
 }
 
 int origin_rename(struct origin_fs *o, const char *from, const char *to, uint32_t flags)
 {
+	_cleanup_close_ int fdfd = -1, tdfd = -1;
+	const char *fname, *tname;
 	int err;
 
-	(void)o;
 	if ((err = origin_path_check(from)) || (err = origin_path_check(to)))
 		return err;
 	if (flags & ~(uint32_t)(RENAME_NOREPLACE | RENAME_EXCHANGE))
 		return -EINVAL;
-	return renameat2(AT_FDCWD, from, AT_FDCWD, to, flags) < 0 ? -errno : 0;
+	fdfd = resolve_parent(o, from, &fname);
+	if (fdfd < 0)
+		return fdfd;
+	tdfd = resolve_parent(o, to, &tname);
+	if (tdfd < 0)
+		return tdfd;
+	return renameat2(fdfd, fname, tdfd, tname, flags) < 0 ? -errno : 0;
 }
 
 int origin_symlink(struct origin_fs *o, const char *target, const char *path)
 {
+	_cleanup_close_ int dfd = -1;
+	const char *name;
 	int err;
 
-	(void)o;
 	err = origin_path_check(path);
 	if (err)
 		return err;
 	if (!target || !target[0] || strnlen(target, MOS_PATH_MAX) >= MOS_PATH_MAX)
 		return -EINVAL;
-	return symlinkat(target, AT_FDCWD, path) < 0 ? -errno : 0;
+	dfd = resolve_parent(o, path, &name);
+	if (dfd < 0)
+		return dfd;
+	return symlinkat(target, dfd, name) < 0 ? -errno : 0;
 }
 
 int origin_link(struct origin_fs *o, const char *from, const char *to)
 {
+	_cleanup_close_ int fdfd = -1, tdfd = -1;
+	const char *fname, *tname;
 	int err;
 
-	(void)o;
 	if ((err = origin_path_check(from)) || (err = origin_path_check(to)))
 		return err;
+	fdfd = resolve_parent(o, from, &fname);
+	if (fdfd < 0)
+		return fdfd;
+	tdfd = resolve_parent(o, to, &tname);
+	if (tdfd < 0)
+		return tdfd;
 	/* flags 0: a symlink FROM is linked itself, not its target */
-	return linkat(AT_FDCWD, from, AT_FDCWD, to, 0) < 0 ? -errno : 0;
+	return linkat(fdfd, fname, tdfd, tname, 0) < 0 ? -errno : 0;
 }
 
 int origin_chmod(struct origin_fs *o, const char *path, uint32_t mode)
 {
 	mode_t m = mode & 07777 & ~(S_ISUID | S_ISGID);
+	_cleanup_close_ int dfd = -1;
+	const char *name;
 	struct stat st;
-	int err;
 
-	(void)o;
-	err = origin_path_check(path);
-	if (err)
-		return err;
-	if (fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) < 0)
+	dfd = resolve_parent(o, path, &name);
+	if (dfd < 0)
+		return dfd;
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
 	if (S_ISLNK(st.st_mode))
 		return -EOPNOTSUPP;
 #ifdef SYS_fchmodat2
-	if (syscall(SYS_fchmodat2, AT_FDCWD, path, m, AT_SYMLINK_NOFOLLOW) == 0)
+	/* refuses a symlink swapped in meanwhile (EOPNOTSUPP) */
+	if (syscall(SYS_fchmodat2, dfd, name, m, AT_SYMLINK_NOFOLLOW) == 0)
 		return 0;
 	if (errno != ENOSYS)
 		return -errno;
 #endif
-	/* glibc < 2.39 emulates this through O_PATH and /proc/self/fd */
-	return fchmodat(AT_FDCWD, path, m, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+	/* glibc < 2.39 emulates this: O_PATH|O_NOFOLLOW of NAME in DFD, a
+	 * symlink refused, then chmod of that very object by /proc/self/fd */
+	return fchmodat(dfd, name, m, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
 }
 
 int origin_truncate(struct origin_fs *o, const char *path, uint64_t size)
 {
-	_cleanup_close_ int fd = -1;
+	_cleanup_close_ int dfd = -1, fd = -1;
+	const char *name;
 	struct stat st;
 	int err;
 
-	(void)o;
 	err = origin_path_check(path);
 	if (err)
 		return err;
 	if (size > INT64_MAX)
 		return -EFBIG;
-	if (fstatat(AT_FDCWD, path, &st, AT_SYMLINK_NOFOLLOW) < 0)
+	dfd = resolve_parent(o, path, &name);
+	if (dfd < 0)
+		return dfd;
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return -errno;
 	err = require_regular(&st);
 	if (err)
 		return err;
-	fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (size > o->max_file_size) {
+		mos_warn("refused to truncate %s to %llu bytes, over the origin's file size limit "
+			 "of %llu bytes",
+			 path, (unsigned long long)size, (unsigned long long)o->max_file_size);
+		return -EFBIG;
+	}
+	fd = openat(dfd, name, O_WRONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &st) < 0)
@@ -1203,10 +1740,11 @@ int origin_truncate(struct origin_fs *o, const char *path, uint64_t size)
 
 int origin_utimens(struct origin_fs *o, const char *path, const struct timespec times[2])
 {
-	int err = origin_path_check(path);
+	_cleanup_close_ int dfd = -1;
+	const char *name;
 
-	(void)o;
-	if (err)
-		return err;
-	return utimensat(AT_FDCWD, path, times, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
+	dfd = resolve_parent(o, path, &name);
+	if (dfd < 0)
+		return dfd;
+	return utimensat(dfd, name, times, AT_SYMLINK_NOFOLLOW) < 0 ? -errno : 0;
 }

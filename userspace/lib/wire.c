@@ -233,9 +233,11 @@ const char *wire_msg_name(unsigned type)
 
 void wire_hello_build(struct wire_buf *b, uint16_t role)
 {
+	/* what this implementation speaks in each role */
 	struct mos_hello he = { .magic = MOS_PROTO_MAGIC,
 				.version = MOS_PROTO_VERSION,
-				.role = role };
+				.role = role,
+				.features = role == 1 ? MOS_FEAT_SPARSE_PUT : 0 };
 
 	wire_buf_start(b, MOS_MSG_HELLO, 0, 0);
 	wire_put(b, &he, sizeof(he));
@@ -257,4 +259,14 @@ const char *wire_hello_check(const uint8_t *payload, size_t len, uint16_t want_r
 		return want_role == 1 ? "HELLO from a worker where an origin was expected"
 				      : "HELLO from an origin where a worker was expected";
 	return NULL;
+}
+
+uint64_t wire_hello_features(const uint8_t *payload, size_t len)
+{
+	struct mos_hello he;
+
+	if (len < sizeof(he))
+		return 0;
+	memcpy(&he, payload, sizeof(he));
+	return he.features;
 }

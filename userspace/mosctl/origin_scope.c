@@ -119,6 +119,14 @@ bool origin_scope_allows(const struct origin_scope *s, const char *path, enum sc
 	return false;
 }
 
+bool origin_scope_holds_denied(const struct origin_scope *s, const char *path)
+{
+	for (size_t i = 0; s->deny[i]; i++)
+		if (strcmp(s->deny[i], path) && path_is_beneath(s->deny[i], path))
+			return true;
+	return false;
+}
+
 void origin_scope_free(struct origin_scope *s)
 {
 	strv_free(s->read);

@@ -37,6 +37,9 @@ struct origin_scope {
 void origin_scope_init(struct origin_scope *s, const struct mos_policy *p, const char *cwd);
 void origin_scope_add(struct origin_scope *s, const char *path, enum scope_access what);
 bool origin_scope_allows(const struct origin_scope *s, const char *path, enum scope_access what);
+/* True when a --deny path lies strictly beneath PATH: renaming PATH would
+ * give what is denied a name the text check allows. */
+bool origin_scope_holds_denied(const struct origin_scope *s, const char *path);
 void origin_scope_free(struct origin_scope *s);
 
 #endif /* MOSCTL_ORIGIN_SCOPE_H */

@@ -179,7 +179,13 @@ static void serve_put_begin(struct conn *c, struct origin_service *s, const stru
 		reply_err(c, h->id, -EMFILE);
 		return;
 	}
-	r = origin_put_begin(s->fs, path, p->mode, &s->puts[slot]);
+	if (p->flags & ~(uint32_t)MOS_PUT_SPARSE ||
+	    (p->flags & MOS_PUT_SPARSE && p->size > (uint64_t)INT64_MAX)) {
+		reply_err(c, h->id, -EINVAL);
+		return;
+	}
+	r = origin_put_begin(s->fs, path, p->mode,
+			     p->flags & MOS_PUT_SPARSE ? (int64_t)p->size : -1, &s->puts[slot]);
 	if (r < 0) {
 		s->puts[slot] = NULL;
 		reply_err(c, h->id, r);
@@ -211,43 +217,36 @@ static void serve_put_end(struct conn *c, struct origin_service *s, const struct
 	reply_status(c, h, r);
 }
 
-/* The request is outside the job's policy: refuse it (EACCES) and say so. */
 /*
- * True when a directory on the way to PATH is a symlink (or cannot be
- * resolved as written).  A worker never needs one: its kernel follows the
- * symlinks in the listings it is given and asks for resolved paths.  A
- * worker that asks through one anyway would have the origin follow it out
- * of the trees the scope check compared PATH's text against.
+ * The request is outside the job's policy: refuse it (EACCES) and say so.
+ * The check is on the path's text; origin_fs then resolves that text
+ * following no symlink, so what it acts on is what was checked.  (A worker
+ * never needs one: its kernel follows the symlinks in the listings it is
+ * given and asks for resolved paths.)  Renaming a directory that holds a
+ * denied path would give the denied files a name the check allows: refused
+ * too.
  */
-static bool through_symlink(const char *path)
-{
-	_cleanup_free_ char *parent = xstrdup(path), *real = NULL;
-	char *slash = strrchr(parent, '/');
-
-	if (!slash || slash == parent)
-		return false; /* "/" or "/name": the root is no symlink */
-	*slash = 0;
-	real = realpath(parent, NULL);
-	if (!real)
-		return errno != ENOENT && errno != ENOTDIR; /* then the request fails anyway */
-	return strcmp(real, parent) != 0;
-}
-
 static bool out_of_scope(struct conn *c, struct origin_service *s, const struct mos_frame_hdr *h,
 			 const char *path, enum scope_access what)
 {
-	if (through_symlink(path)) {
-		s->refused++;
-		mos_info("refused the worker's %s %s: a directory on the way is a symlink",
-			 wire_msg_name(h->type), path);
-		reply_err(c, h->id, -ELOOP);
-		return true;
-	}
 	if (!s->scope || origin_scope_allows(s->scope, path, what))
 		return false;
 	s->refused++;
 	mos_info("refused the worker's %s %s: outside this job's policy", wire_msg_name(h->type),
 		 path);
+	reply_err(c, h->id, -EACCES);
+	return true;
+}
+
+/* A rename end that would carry a denied path out of its name. */
+static bool moves_denied(struct conn *c, struct origin_service *s, const struct mos_frame_hdr *h,
+			 const char *path)
+{
+	if (!s->scope || !origin_scope_holds_denied(s->scope, path))
+		return false;
+	s->refused++;
+	mos_info("refused the worker's %s %s: a path this job's policy denies lies beneath it",
+		 wire_msg_name(h->type), path);
 	reply_err(c, h->id, -EACCES);
 	return true;
 }
@@ -359,7 +358,8 @@ bool origin_serve_frame(struct conn *c, struct origin_service *s, const struct m
 			break;
 		s->requests++;
 		if (out_of_scope(c, s, h, p1, SCOPE_WRITE) ||
-		    out_of_scope(c, s, h, p2, SCOPE_WRITE))
+		    out_of_scope(c, s, h, p2, SCOPE_WRITE) || moves_denied(c, s, h, p1) ||
+		    moves_denied(c, s, h, p2))
 			return true;
 		reply_status(c, h, origin_rename(s->fs, p1, p2, m.flags));
 		return true;
@@ -415,6 +415,18 @@ bool origin_serve_frame(struct conn *c, struct origin_service *s, const struct m
 		conn_fail(c, why);
 	}
 	return true;
+}
+
+void origin_service_pin_trees(struct origin_service *s)
+{
+	if (!s->scope)
+		return;
+	/* a tree that is missing, a file or reached through a symlink stays
+	 * unpinned: paths beneath it resolve from "/", following no symlink */
+	for (size_t i = 0; i < s->scope->nwrite; i++)
+		origin_fs_pin_tree(s->fs, s->scope->write[i]);
+	for (size_t i = 0; i < s->scope->nread; i++)
+		origin_fs_pin_tree(s->fs, s->scope->read[i]);
 }
 
 void origin_service_free(struct origin_service *s)
@@ -474,7 +486,7 @@ size_t origin_manifest_send(struct conn *c, struct origin_service *s, const char
 		if (len < 4 || line[len - 1] != '\n' || line[1] != ' ' || line[2] != '/')
 			continue; /* a damaged manifest costs round trips, nothing else */
 		line[len - 1] = 0;
-		if (origin_path_check(path) < 0 || through_symlink(path))
+		if (origin_path_check(path) < 0)
 			continue;
 		if (line[0] == 'D') {
 			struct origin_dirent *ents = NULL;

@@ -30,6 +30,10 @@ struct origin_service {
 	size_t nlisted, nopened;
 };
 
+/* Pin every read and write tree of the scope in the file service
+ * (origin_fs_pin_tree): what beneath them is served resolves beneath the
+ * directories granted, as they were when the job started. */
+void origin_service_pin_trees(struct origin_service *s);
 /* True when H is a file service request (answered or failed here). */
 bool origin_serve_frame(struct conn *c, struct origin_service *s, const struct mos_frame_hdr *h,
 			const uint8_t *payload);

@@ -429,6 +429,7 @@ static int send_job(struct conn *c, const struct run_opts *o, bool have_stdin, b
 	}
 	extra[nextra++] = "--write";
 	extra[nextra++] = "/tmp";
+	origin_service_pin_trees(svc);
 	while (environ && environ[nenv])
 		nenv++;
 	j.nargv = (uint32_t)o->ncommand;
@@ -502,9 +503,14 @@ int remote_run(const struct run_opts *o)
 						       : xasprintf("%s/.cache/mosingar",
 								   home && *home ? home : "/tmp");
 		_cleanup_free_ char *hc = xasprintf("%s/origin-hashes", dir);
+		_cleanup_free_ char *journal = xasprintf("%s/puts", dir);
+		bool have_dir = mkdir_p(dir, 0700) == 0;
 
 		/* Unchanged files are never hashed twice, across runs too. */
-		r = origin_fs_new(mkdir_p(dir, 0700) == 0 ? hc : NULL, &rm.svc.fs);
+		r = origin_fs_new(have_dir ? hc : NULL, &rm.svc.fs);
+		/* and a temporary file a killed origin left is removed now */
+		if (r == 0 && have_dir)
+			origin_fs_set_put_journal(rm.svc.fs, journal);
 	}
 	if (r < 0) {
 		mos_err("cannot start the file service: %s", strerror(-r));
@@ -583,7 +589,8 @@ int remote_run(const struct run_opts *o)
 			(unsigned long long)rm.ex.bytes_written_back,
 			(unsigned long long)rm.ex.cache_hits,
 			(unsigned long long)rm.ex.cache_misses, (unsigned long long)os.files_hashed,
-			(unsigned long long)os.hash_cache_hits, (unsigned long long)rm.svc.refused,
+			(unsigned long long)os.hash_cache_hits,
+			(unsigned long long)(rm.svc.refused + os.symlinks_refused),
 			(unsigned long long)cs.bytes_in, (unsigned long long)cs.bytes_out);
 	}
 out:

@@ -888,6 +888,7 @@ static void on_frame(struct conn *c, const struct mos_frame_hdr *h, uint8_t *pay
 			conn_fail(c, why);
 			goto out;
 		}
+		jb->rb.origin_features = wire_hello_features(payload, h->len);
 		jb->hello = true;
 		break;
 	case MOS_MSG_JOB:

@@ -4,7 +4,10 @@
  */
 #include "remote_backend.h"
 
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -311,6 +314,38 @@ static int handle_reply(void *arg, const struct mos_frame_hdr *h, const uint8_t 
 	return wire_get(&rd, arg, sizeof(struct mos_put_handle)) && wire_end(&rd) ? 0 : -EPROTO;
 }
 
+/*
+ * The next data extent of FD at or after *OFF, below SIZE: [*OFF, *END).
+ * False when only a hole is left.  Where SEEK_DATA is not supported, all of
+ * it is data.
+ */
+static bool next_extent(int fd, uint64_t size, uint64_t *off, uint64_t *end)
+{
+	off_t d, e;
+
+	if (*off >= size)
+		return false;
+	d = lseek(fd, (off_t)*off, SEEK_DATA);
+	if (d < 0) {
+		if (errno == ENXIO)
+			return false; /* a hole up to the end */
+		*end = size;
+		return true;
+	}
+	if ((uint64_t)d >= size)
+		return false;
+	e = lseek(fd, d, SEEK_HOLE);
+	*off = (uint64_t)d;
+	*end = e < 0 || (uint64_t)e > size ? size : (uint64_t)e;
+	return true;
+}
+
+/*
+ * Send FD's content to the origin as PATH.  To an origin that takes sparse
+ * puts, the size goes with PUT_BEGIN and only the data extents follow
+ * (SEEK_DATA/SEEK_HOLE), so a file with a hole of gigabytes costs what its
+ * data costs; to an older one, all of it.
+ */
 static int rb_put_file(void *ctx, const char *path, int fd, uint32_t mode,
 		       const struct timespec *mtime)
 {
@@ -320,24 +355,43 @@ static int rb_put_file(void *ctx, const char *path, int fd, uint32_t mode,
 	struct mos_put_end e = { 0 };
 	struct wire_buf b = { 0 };
 	_cleanup_free_ uint8_t *buf = xmalloc(MOS_DATA_CHUNK);
-	uint64_t off = 0;
+	bool sparse = rb->origin_features & MOS_FEAT_SPARSE_PUT;
+	uint64_t off = 0, end = UINT64_MAX, size = UINT64_MAX, sent = 0;
+	struct stat st;
 	int r, rerr = 0;
 
+	if (sparse) {
+		if (fstat(fd, &st) < 0)
+			return -errno;
+		size = (uint64_t)st.st_size;
+		p.flags = MOS_PUT_SPARSE;
+		p.size = size;
+		end = 0;
+	}
 	open_cache_forget(rb->opened, path);
 	put_path_req(&b, MOS_MSG_PUT_BEGIN, &p, sizeof(p), path);
 	r = conn_call(rb->conn, &b, handle_reply, &ph);
 	if (r < 0)
 		return r;
 	for (;;) {
-		ssize_t n = pread(fd, buf, MOS_DATA_CHUNK, (off_t)off);
-		struct mos_put_data d = { .offset = off, .handle = ph.handle };
+		struct mos_put_data d = { .handle = ph.handle };
+		size_t want = MOS_DATA_CHUNK;
+		ssize_t n;
 
+		if (off >= end) {
+			if (!sparse || !next_extent(fd, size, &off, &end))
+				break;
+		}
+		if (end - off < want)
+			want = (size_t)(end - off);
+		n = pread(fd, buf, want, (off_t)off);
 		if (n < 0) {
 			rerr = -errno;
 			break;
 		}
 		if (n == 0)
-			break;
+			break; /* shorter than it was (sparse: the origin keeps SIZE) */
+		d.offset = off;
 		wire_buf_start(&b, MOS_MSG_PUT_DATA, 0, 0);
 		wire_put(&b, &d, sizeof(d));
 		wire_put_var(&b, buf, (size_t)n);
@@ -345,6 +399,7 @@ static int rb_put_file(void *ctx, const char *path, int fd, uint32_t mode,
 		if (r < 0)
 			return r;
 		off += (uint64_t)n;
+		sent += (uint64_t)n;
 	}
 	e.handle = ph.handle;
 	e.abort = rerr ? 1 : 0;
@@ -361,7 +416,7 @@ static int rb_put_file(void *ctx, const char *path, int fd, uint32_t mode,
 		return rerr;
 	if (r == 0) {
 		pthread_mutex_lock(&rb->lock);
-		rb->bytes_written += off;
+		rb->bytes_written += sent;
 		pthread_mutex_unlock(&rb->lock);
 	}
 	return r;

@@ -25,7 +25,8 @@ struct remote_backend {
 	pthread_mutex_t lock;
 	uint64_t cache_hits, cache_misses, bytes_fetched, bytes_written;
 	uint64_t open_cache_hits;
-	uint64_t preload_hits; /* listings used from PRELOAD_LISTDIR */
+	uint64_t preload_hits;	  /* listings used from PRELOAD_LISTDIR */
+	uint64_t origin_features; /* the origin's HELLO (enum mos_hello_features) */
 };
 
 extern const struct mosfs_backend_ops remote_backend_ops;

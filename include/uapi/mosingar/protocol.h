@@ -93,6 +93,7 @@ struct mos_hello {
 
 enum mos_hello_features {
 	MOS_FEAT_PASSTHROUGH = 1ULL << 0, /* worker serves cached content by FUSE passthrough */
+	MOS_FEAT_SPARSE_PUT = 1ULL << 1,  /* origin takes PUT_BEGIN with MOS_PUT_SPARSE */
 };
 
 /* Attributes as the origin's lstat(2) saw them. */
@@ -185,8 +186,16 @@ struct mos_fetch {
 
 struct mos_put {
 	__u32 mode;
-	__u32 pad;
-	__u64 size;
+	__u32 flags; /* enum mos_put_flags; 0 from workers before MOS_FEAT_SPARSE_PUT */
+	__u64 size;  /* with MOS_PUT_SPARSE: the file's final size; else unused */
+};
+_Static_assert(sizeof(struct mos_put) == 16, "struct mos_put is 16 bytes");
+
+enum mos_put_flags {
+	/* SIZE is the final size; PUT_DATA frames carry only the data extents
+	 * (each within SIZE), the rest is holes.  Only to an origin whose HELLO
+	 * has MOS_FEAT_SPARSE_PUT. */
+	MOS_PUT_SPARSE = 1U << 0,
 };
 
 struct mos_put_handle {
