@@ -72,6 +72,22 @@ int attach_plan_build(const struct mos_policy *p, struct attach_plan *ap, struct
 	r = landlock_rules_build(p, abi, false, NULL, &ap->lp, &ap->lr, &ap->rep, e);
 	if (r < 0)
 		return r;
+	/*
+	 * The process opens each rule's path itself, later: what it opens must
+	 * be what was resolved and checked here, or a rename or a symlink
+	 * swapped in meanwhile would move the rule elsewhere.
+	 */
+	ap->ids = xcalloc(ap->lr.fs.n ? ap->lr.fs.n : 1, sizeof(*ap->ids));
+	for (size_t i = 0; i < ap->lr.fs.n; i++) {
+		struct stat st;
+
+		if (lstat(ap->lr.fs.v[i].path, &st) < 0) {
+			r = -errno;
+			mos_err_set(e, "%s: %s", ap->lr.fs.v[i].path, strerror(errno));
+			return r;
+		}
+		ap->ids[i] = (struct attach_file_id){ (uint64_t)st.st_dev, (uint64_t)st.st_ino };
+	}
 	if (abi < 6) {
 		report_weak(&ap->rep,
 			    "signals and abstract unix sockets: Landlock ABI %d cannot scope "
@@ -96,6 +112,8 @@ int attach_plan_build(const struct mos_policy *p, struct attach_plan *ap, struct
 
 void attach_plan_free(struct attach_plan *ap)
 {
+	free(ap->ids);
+	ap->ids = NULL;
 	landlock_rules_free(&ap->lr);
 	landlock_plan_release(&ap->lp);
 	report_free(&ap->rep);
@@ -135,7 +153,32 @@ static int call(struct injector *in, size_t t, long nr, const char *what, const 
 	return 0;
 }
 
-static int add_path_rule(struct injector *in, long rfd, const struct landlock_grant *g)
+/* The file the process holds as FD is ID: 0, or -ESTALE with E set. */
+static int same_file(struct injector *in, long fd, const char *path,
+		     const struct attach_file_id *id)
+{
+	char link[64];
+	struct stat st;
+
+	snprintf(link, sizeof(link), "/proc/%d/fd/%ld", in->p->pid, fd);
+	if (stat(link, &st) < 0) {
+		int err = errno;
+
+		mos_err_set(in->e, "process %d: %s: %s", in->p->pid, link, strerror(err));
+		return -err;
+	}
+	if ((uint64_t)st.st_dev == id->dev && (uint64_t)st.st_ino == id->ino)
+		return 0;
+	mos_err_set(in->e,
+		    "%s changed while process %d was being attached (it names another file "
+		    "now): not attached; try again, and grant no path that someone else can "
+		    "rename or replace",
+		    path, in->p->pid);
+	return -ESTALE;
+}
+
+static int add_path_rule(struct injector *in, long rfd, const struct landlock_grant *g,
+			 const struct attach_file_id *id)
 {
 	size_t len = strlen(g->path) + 1;
 	uint64_t a[4];
@@ -161,7 +204,9 @@ static int add_path_rule(struct injector *in, long rfd, const struct landlock_gr
 	struct landlock_path_beneath_attr pb = { .allowed_access = g->rights,
 						 .parent_fd = (int)fd };
 
-	r = inj_write(in->p, in->p->scratch + AT_RULE, &pb, sizeof(pb), in->e);
+	r = id ? same_file(in, fd, g->path, id) : 0;
+	if (r == 0)
+		r = inj_write(in->p, in->p->scratch + AT_RULE, &pb, sizeof(pb), in->e);
 	if (r == 0) {
 		uint64_t ar[4] = { (uint64_t)rfd, LANDLOCK_RULE_PATH_BENEATH,
 				   in->p->scratch + AT_RULE, 0 };
@@ -176,7 +221,8 @@ static int add_path_rule(struct injector *in, long rfd, const struct landlock_gr
 }
 
 /* The ruleset, made and filled in the process: its fd there. */
-static int build_ruleset(struct injector *in, const struct landlock_rules *lr, long *rfd)
+static int build_ruleset(struct injector *in, const struct landlock_rules *lr,
+			 const struct attach_file_id *ids, long *rfd)
 {
 	uint64_t a[4] = { in->p->scratch + AT_RULESET, lr->attr_size, 0, 0 };
 	long ret;
@@ -186,7 +232,7 @@ static int build_ruleset(struct injector *in, const struct landlock_rules *lr, l
 	if (r == 0)
 		r = call(in, 0, SYS_landlock_create_ruleset, "landlock_create_ruleset", a, 3, rfd);
 	for (size_t i = 0; r == 0 && i < lr->fs.n; i++)
-		r = add_path_rule(in, *rfd, &lr->fs.v[i]);
+		r = add_path_rule(in, *rfd, &lr->fs.v[i], ids ? &ids[i] : NULL);
 	for (size_t i = 0; r == 0 && i < lr->nnet; i++) {
 		uint64_t an[4] = { (uint64_t)*rfd, MOS_LANDLOCK_RULE_NET_PORT,
 				   in->p->scratch + AT_RULE, 0 };
@@ -417,7 +463,7 @@ int attach_landlock_apply(struct inj_proc *p, const struct attach_plan *ap, size
 	 * as root may need its capabilities to reach them (a user's 0700 home).
 	 */
 	if (r == 0)
-		r = build_ruleset(&in, &ap->lr, &rfd);
+		r = build_ruleset(&in, &ap->lr, ap->ids, &rfd);
 	if (r == 0)
 		r = attach_privileges_drop(p, &ndropped, e);
 	if (r == 0 && prog) {
@@ -563,7 +609,8 @@ static bool dangerous(const struct kmount *m, bool write)
 	       (write && in_list(uid0_write_fs, m->fstype));
 }
 
-int attach_uid0_check(pid_t pid, const struct landlock_grants *g, struct mos_err *e)
+int attach_uid0_check(pid_t pid, const struct landlock_grants *g, const struct attach_file_id *ids,
+		      struct mos_err *e)
 {
 	const uint64_t write_rights = LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_TRUNCATE;
 	const uint64_t any_rights = write_rights | LANDLOCK_ACCESS_FS_READ_FILE;
@@ -592,6 +639,15 @@ int attach_uid0_check(pid_t pid, const struct landlock_grants *g, struct mos_err
 		const struct kmount *on, *hit = NULL;
 		struct stat st;
 
+		if (ids && (lstat(gr->path, &st) < 0 || (uint64_t)st.st_dev != ids[i].dev ||
+			    (uint64_t)st.st_ino != ids[i].ino)) {
+			mos_err_set(e,
+				    "%s changed while process %d was being attached (it names "
+				    "another file now): not attached",
+				    gr->path, pid);
+			r = -ESTALE;
+			break;
+		}
 		/* a file named by itself (a device, a setting) is the user's choice */
 		if (!(gr->rights & any_rights) || stat(gr->path, &st) < 0 || !S_ISDIR(st.st_mode))
 			continue;

@@ -27,16 +27,23 @@
 
 #include <linux/filter.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "landlock.h"
 #include "policy.h"
 #include "report.h"
 
+/* A file as the plan found it: the target's rule must land on the same one. */
+struct attach_file_id {
+	uint64_t dev, ino;
+};
+
 /* A policy compiled for attaching: no mount namespace, no pid namespace. */
 struct attach_plan {
 	struct landlock_plan lp;
 	struct landlock_rules lr;
+	struct attach_file_id *ids; /* of each lr.fs.v[i], when the plan was made */
 	const struct sock_fprog *seccomp;
 	struct mos_report rep; /* what enforces what; weak rules refuse unless degraded */
 };
@@ -76,8 +83,11 @@ int attach_privileges_drop(struct inj_proc *p, size_t *ndone, struct mos_err *e)
 /*
  * When process PID runs as uid 0 (any of its uids): refuse (-EPERM, E set)
  * a directory grant of G through which uid 0 without capabilities would
- * still reach the devices (read) or the kernel's settings (write).
+ * still reach the devices (read) or the kernel's settings (write).  With
+ * IDS (G's files as a plan found them), a grant whose path names another
+ * file now is refused too (-ESTALE): the check must judge what is applied.
  */
-int attach_uid0_check(pid_t pid, const struct landlock_grants *g, struct mos_err *e);
+int attach_uid0_check(pid_t pid, const struct landlock_grants *g, const struct attach_file_id *ids,
+		      struct mos_err *e);
 
 #endif /* MOS_ATTACH_LANDLOCK_H */

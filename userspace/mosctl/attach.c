@@ -232,7 +232,7 @@ static int attach_check(pid_t pid, void *arg, struct mos_err *e)
 {
 	const struct ptrace_walk *w = arg;
 
-	return attach_uid0_check(pid, &w->ap->lr.fs, e);
+	return attach_uid0_check(pid, &w->ap->lr.fs, w->ap->ids, e);
 }
 
 static int attach_one(struct inj_proc *p, void *arg)

@@ -277,7 +277,7 @@ static int bpf_check(pid_t pid, void *arg, struct mos_err *e)
 {
 	struct bpf_walk *w = arg;
 
-	return attach_uid0_check(pid, &w->grants, e);
+	return attach_uid0_check(pid, &w->grants, NULL, e);
 }
 
 static int bpf_one(struct inj_proc *p, void *arg)
