@@ -276,8 +276,16 @@ static int bpf_may(pid_t pid, void *arg, struct mos_err *e)
 static int bpf_check(pid_t pid, void *arg, struct mos_err *e)
 {
 	struct bpf_walk *w = arg;
+	int r = 0;
 
-	return attach_uid0_check(pid, &w->grants, NULL, e);
+	/*
+	 * Again, now that it is stopped: between bpf_may and the stop it could
+	 * have exec'd a set-user-ID program, or exited and left its pid to
+	 * another user's process.  Stopped, neither can happen any more.
+	 */
+	if (w->who->peer)
+		r = attach_may_act_on(w->who, pid, e);
+	return r < 0 ? r : attach_uid0_check(pid, &w->grants, NULL, e);
 }
 
 static int bpf_one(struct inj_proc *p, void *arg)
