@@ -325,8 +325,9 @@ static int cap_last(void)
  * Thread T: lock root out of capabilities (securebits, needs CAP_SETPCAP),
  * empty the bounding set (CAP_SETPCAP too), the ambient set, then every
  * other set (capset), and set no_new_privs: as sandbox.c's init does.  A
- * thread without CAP_SETPCAP holds nothing it could raise: its bounding
- * set stays, and no_new_privs keeps exec from granting anything.
+ * thread without CAP_SETPCAP cannot change its bounding set; once capset
+ * has emptied the others that set is only a ceiling on what exec could
+ * give, and no_new_privs keeps exec from giving anything.
  *
  * Then check what the kernel shows, not what the calls returned.
  */
