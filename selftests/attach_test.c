@@ -1179,3 +1179,50 @@ TEST(tree_attach_of_a_forking_threading_target_leaves_nothing_unconfined)
 		t_fail("%d threads unconfined (first: %s), %d processes read the secret", escaped,
 		       first, leaked);
 }
+
+/*
+ * mosctl writes what the target's calls read (the Landlock ruleset's
+ * attributes, the seccomp filter) into the target's memory.  A process
+ * that shares that memory without being one of its threads (clone with
+ * CLONE_VM) is not stopped by a plain attach and can rewrite it between
+ * the write and the call: here, the filter becomes "allow everything".
+ * Attach refuses such a target, naming the other process; nothing is
+ * applied, and what it could do before it still does.  With --tree the
+ * other process, a child, is stopped too and the attach holds.
+ */
+TEST(a_process_sharing_the_targets_memory_cannot_rewrite_its_confinement)
+{
+	const char *d = make_dir("vmshare");
+	char *file = path_in(d, "own"), cmd[4200], eacces[32];
+	char *argv[] = { (char *)t_helper("attach_target"), (char *)d, "1", "vmshare", NULL };
+	struct t_result r;
+	struct target t;
+
+	t_write_file(file, "its own file, outside the grants\n");
+	T_ASSERT(chmod(file, 0600) == 0);
+	spawn(&t, argv);
+	usleep(50000); /* the racer has read the maps once */
+	run_pid(&r, "attach", t.pid, "--read", path_in(d, "ok"), "-w", path_in(d, "out"), NULL);
+	snprintf(cmd, sizeof(cmd), "chmod %s 666", file);
+	snprintf(eacces, sizeof(eacces), "secret=%d ok=", EACCES);
+	if (r.status == 0) {
+		/* attached: then it must hold, rewritten or not */
+		ask(&t, cmd);
+		if (!strstr(t.buf, "chmod=1\n"))
+			t_fail("attached, but the seccomp filter was rewritten: \"%s\"", t.buf);
+		T_EXPECT_STR(ask(&t, "probe"), eacces);
+		t_fail("attach succeeded although process %d shares its memory with another",
+		       t.pid);
+	}
+	T_EXPECT_STR(r.err, "shares its memory");
+	t_result_free(&r);
+	/* refused: nothing was applied */
+	T_EXPECT_STR(ask(&t, "probe"), "secret=0 ok=0 data=" SECRET);
+	/* With --tree the other process (its child) is stopped as well, and so
+	 * cannot rewrite anything: the attach holds. */
+	attach_ok(t.pid, "--tree", "--read", path_in(d, "ok"), "-w", path_in(d, "out"));
+	T_EXPECT_STR(ask(&t, cmd), "chmod=1\n");
+	T_EXPECT_STR(ask(&t, "probe"), eacces);
+	T_EXPECT_NO_STR(t.buf, SECRET);
+	stop(&t);
+}

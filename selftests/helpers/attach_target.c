@@ -34,7 +34,13 @@
  *                                "caps uid=U eff=.. prm=.. bnd=.. nnp=N"
  *
  * With "tree", a child process started at the beginning writes its own
- * probe to DIR/out/child.out every 20 ms (a descendant for --tree).
+ * probe to DIR/out/child.out every 20 ms (a descendant for --tree).  With
+ * "vmshare", a child process made with clone(CLONE_VM) (it shares the
+ * memory, but is not a thread) watches /proc/self/maps for the memory
+ * mosctl maps in to run its calls from and keeps writing there: handled
+ * accesses "execute only" over the Landlock ruleset's and each rule's
+ * attributes, and "allow everything" over the seccomp filter (the layout
+ * of userspace/lib/attach_landlock.c).
  *
  *   attach_target DIR churn|churn-subreaper
  *
@@ -59,7 +65,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -312,6 +320,134 @@ static bool attack(char *line, const char *self)
 	return true;
 }
 
+/* ---- vmshare: a process that rewrites what mosctl writes ---- */
+
+/*
+ * It runs on the target's memory without a thread of its own for the C
+ * library (no TLS of its own): raw system calls and static buffers only.
+ */
+static char maps_buf[1 << 16];
+
+struct region {
+	uintptr_t lo, hi;
+};
+
+static struct region seen[512], hot[64];
+static int nseen, nhot;
+
+static uintptr_t hex(const char **p)
+{
+	uintptr_t v = 0;
+
+	for (;; (*p)++) {
+		char c = **p;
+
+		if (c >= '0' && c <= '9')
+			v = v * 16 + (uintptr_t)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v = v * 16 + (uintptr_t)(c - 'a' + 10);
+		else
+			return v;
+	}
+}
+
+/* Anonymous read-write mappings: "lo-hi rw-p 00000000 00:00 0" and no name. */
+static int anon_regions(struct region *out, int max)
+{
+	long fd = syscall(SYS_openat, AT_FDCWD, "/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	long n = 0, r;
+	int k = 0;
+
+	if (fd < 0)
+		return 0;
+	while (n < (long)sizeof(maps_buf) - 1 &&
+	       (r = syscall(SYS_read, fd, maps_buf + n, sizeof(maps_buf) - 1 - (size_t)n)) > 0)
+		n += r;
+	syscall(SYS_close, fd);
+	maps_buf[n] = 0;
+	for (const char *l = maps_buf; *l && k < max;) {
+		const char *p = l, *eol = l;
+		struct region g;
+
+		while (*eol && *eol != '\n')
+			eol++;
+		g.lo = hex(&p);
+		p++;
+		g.hi = hex(&p);
+		/* " rw-p 00000000 00:00 0" then nothing but spaces */
+		if (eol - p >= 22 && !strncmp(p, " rw-p 00000000 00:00 0", 22)) {
+			const char *q = p + 22;
+
+			while (q < eol && *q == ' ')
+				q++;
+			if (q == eol)
+				out[k++] = g;
+		}
+		l = *eol ? eol + 1 : eol;
+	}
+	return k;
+}
+
+/* Where a region that was not there before (or grew) begins. */
+static void note_new(const struct region *now, int n)
+{
+	for (int i = 0; i < n; i++) {
+		uintptr_t start = now[i].lo;
+		bool known = false;
+
+		for (int j = 0; j < nseen && !known; j++) {
+			if (seen[j].lo == now[i].lo && seen[j].hi == now[i].hi)
+				known = true;
+			else if (seen[j].hi == now[i].hi && now[i].lo < seen[j].lo)
+				start = now[i].lo; /* grew downwards: the new part is first */
+			else if (seen[j].lo == now[i].lo && now[i].hi > seen[j].hi)
+				start = seen[j].hi; /* grew upwards */
+		}
+		if (!known && nhot < (int)(sizeof(hot) / sizeof(hot[0])) &&
+		    now[i].hi - start >= 8192)
+			hot[nhot++] = (struct region){ start, now[i].hi };
+	}
+	for (int i = 0; i < n && i < (int)(sizeof(seen) / sizeof(seen[0])); i++)
+		seen[i] = now[i];
+	nseen = n < (int)(sizeof(seen) / sizeof(seen[0])) ? n
+							  : (int)(sizeof(seen) / sizeof(seen[0]));
+}
+
+static int vm_racer(void *arg)
+{
+	static struct region now[512];
+
+	(void)arg;
+	syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	nseen = anon_regions(seen, 512);
+	for (;;) {
+		note_new(now, anon_regions(now, 512));
+		for (int round = 0; round < 2000; round++) {
+			for (int h = 0; h < nhot; h++) {
+				volatile uint64_t *attr = (uint64_t *)hot[h].lo;
+				/* BPF_RET | BPF_K, SECCOMP_RET_ALLOW */
+				volatile uint64_t *insn = (uint64_t *)(hot[h].lo + 256);
+
+				attr[0] = 1; /* LANDLOCK_ACCESS_FS_EXECUTE only */
+				attr[1] = 0;
+				attr[2] = 0;
+				attr[8] = 1; /* each rule: execute, within that */
+				*insn = 0x7fff000000000006ULL;
+			}
+		}
+	}
+	return 0;
+}
+
+static void start_vm_racer(void)
+{
+	size_t len = 1 << 16;
+	char *stack = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (stack == MAP_FAILED || clone(vm_racer, stack + len, CLONE_VM | SIGCHLD, NULL) < 0)
+		exit(3);
+}
+
 /* ---- churn: a tree that changes while it is attached ---- */
 
 static char check_path[4200], leaks_path[4200], secret_path[4200];
@@ -463,6 +599,8 @@ int main(int argc, char **argv)
 		if (fork() == 0)
 			child_loop(self);
 	}
+	if (argc > 3 && !strcmp(argv[3], "vmshare"))
+		start_vm_racer();
 	for (int i = 1; i < nthreads; i++)
 		pthread_create(&th, NULL, worker, (void *)(long)i);
 	printf("ready\n");

@@ -6,6 +6,7 @@
 #include "ptrace_inject.h"
 
 #include <dirent.h>
+#include <linux/kcmp.h>
 #include <sched.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -635,6 +636,144 @@ static int root_subreaper(struct inj_tree *t, struct mos_err *e)
 	return r;
 }
 
+/* Order the memory of A and B (kcmp KCMP_VM): 0 the same, 1 A before B, 2
+ * after, 3 different but unordered; -errno. */
+static int vm_cmp(pid_t a, pid_t b)
+{
+	long r = syscall(SYS_kcmp, a, b, KCMP_VM, 0, 0);
+
+	return r < 0 ? -errno : (int)r;
+}
+
+/* Whether task X shares the memory of one of T's processes: its index, or -1. */
+static long shares_with(const struct inj_tree *t, const size_t *order, size_t n, pid_t x)
+{
+	size_t lo = 0, hi = n;
+
+	/* binary search in ORDER (T's processes sorted by their memory) */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = vm_cmp(x, t->v[order[mid]].pid);
+
+		if (c < 0)
+			return -1; /* gone, or not ours to compare (then not made by ours) */
+		if (c == 0)
+			return (long)order[mid];
+		if (c == 1)
+			hi = mid;
+		else if (c == 2)
+			lo = mid + 1;
+		else
+			break; /* unordered: look at each */
+	}
+	for (size_t i = 0; i < n && lo < hi; i++)
+		if (vm_cmp(x, t->v[order[i]].pid) == 0)
+			return (long)order[i];
+	return -1;
+}
+
+/*
+ * Refuse a process whose memory another task shares without being one of
+ * its (stopped) threads: a child made with clone(CLONE_VM) and no
+ * CLONE_THREAD.  It runs while the process is held, and everything mosctl
+ * writes there for a call to read (the Landlock ruleset's attributes, the
+ * seccomp filter, capset's data) it could rewrite between the write and the
+ * call.  Stopped tasks make no new sharers, so once none is found outside,
+ * none can appear.  With ADOPT (--tree), a sharer that is a child of a
+ * process of T is stopped and joins T instead (*ADOPTED counts them): it
+ * would be stopped later in the walk, but it must not run while the walk
+ * reads what the root's calls wrote.
+ */
+static int check_vm_sharers(struct inj_tree *t, bool adopt, inj_may_fn may, void *may_arg,
+			    size_t *adopted, struct mos_err *e)
+{
+	size_t *order = xcalloc(t->n, sizeof(*order)), n = 0, npending = 0;
+	pid_t *pending = NULL;
+	struct dirent *de;
+	DIR *proc;
+	int r = 0;
+
+	*adopted = 0;
+	if (vm_cmp(t->v[0].pid, t->v[0].pid) == -ENOSYS) {
+		free(order);
+		return 0; /* a kernel without kcmp (CONFIG_KCMP): attach.md says so */
+	}
+	/* T's processes sorted by their memory (insertion: a tree is small) */
+	for (size_t i = 0; i < t->n; i++) {
+		size_t k = n;
+
+		while (k > 0 && vm_cmp(t->v[i].pid, t->v[order[k - 1]].pid) == 1)
+			k--;
+		memmove(&order[k + 1], &order[k], (n - k) * sizeof(*order));
+		order[k] = i;
+		n++;
+	}
+	proc = opendir("/proc");
+	while (proc && r == 0 && (de = readdir(proc))) {
+		pid_t x = atoi(de->d_name);
+		char state = 0;
+		pid_t ppid;
+		long hit;
+
+		if (x <= 0 || x == getpid() || tree_has(t, x))
+			continue;
+		hit = shares_with(t, order, n, x);
+		/* a leader that exited leaves its threads running on the memory */
+		if (hit < 0 && proc_stat(x, &state, &ppid) && state == 'Z') {
+			char path[64];
+			struct dirent *te;
+			DIR *task;
+
+			snprintf(path, sizeof(path), "/proc/%d/task", x);
+			task = opendir(path);
+			while (task && hit < 0 && (te = readdir(task)))
+				if (atoi(te->d_name) > 0)
+					hit = shares_with(t, order, n, atoi(te->d_name));
+			if (task)
+				closedir(task);
+		}
+		if (hit >= 0 && adopt && proc_stat(x, &state, &ppid) && tree_has(t, ppid)) {
+			pid_t *more = xrealloc(pending, (npending + 1) * sizeof(*pending));
+
+			pending = more;
+			pending[npending++] = x;
+			continue;
+		}
+		if (hit >= 0) {
+			mos_err_set(e,
+				    "process %d shares its memory with process %d, which is not "
+				    "one of its threads (clone with CLONE_VM): that process could "
+				    "rewrite what attach has the process read; not attached "
+				    "(nothing was changed)%s",
+				    t->v[hit].pid, x,
+				    hit == 0 ? "; attach it with --tree if it descends from it"
+					     : "");
+			r = -EBUSY;
+		}
+	}
+	if (proc)
+		closedir(proc);
+	free(order);
+	for (size_t i = 0; r == 0 && i < npending; i++)
+		if (!tree_has(t, pending[i]) && !tree_failed(t, pending[i]))
+			*adopted += (size_t)seize_descendant(t, pending[i], may, may_arg);
+	free(pending);
+	return r;
+}
+
+/* check_vm_sharers until it adopts no more (a sharer may make sharers). */
+static int no_vm_sharers(struct inj_tree *t, bool adopt, inj_may_fn may, void *may_arg,
+			 struct mos_err *e)
+{
+	size_t adopted;
+	int r;
+
+	do
+		r = check_vm_sharers(t, adopt, may, may_arg, &adopted, e);
+	while (r == 0 && adopted && t->n <= INJ_TREE_MAX);
+	return r;
+}
+
 static long long now_ms(void)
 {
 	struct timespec ts;
@@ -662,8 +801,10 @@ int inj_tree_seize(struct inj_tree *t, pid_t root, bool descendants, inj_may_fn 
 		return r;
 	}
 	t->n = 1;
-	if (!descendants)
-		return 0;
+	/* before anything is written into it */
+	r = no_vm_sharers(t, descendants, may, may_arg, e);
+	if (r < 0 || !descendants)
+		goto out;
 	r = root_subreaper(t, e);
 	/* Until a pass over every stopped process finds no new child. */
 	do {
@@ -693,6 +834,9 @@ int inj_tree_seize(struct inj_tree *t, pid_t root, bool descendants, inj_may_fn 
 			}
 		}
 	} while (r == 0 && added);
+	if (r == 0)
+		r = no_vm_sharers(t, false, NULL, NULL, e);
+out:
 	if (r < 0)
 		inj_tree_release(t);
 	return r;
