@@ -19,6 +19,9 @@
  *                   call is restarted as the kernel would have restarted
  *                   it) and detach; a signal that arrived meanwhile is
  *                   delivered then
+ *   inj_tree_seize()  stop a process and all its descendants at once, so
+ *                   that nothing in the tree forks, execs or exits between
+ *                   the walk over it and its confinement (see below)
  *
  * Permission is the kernel's: whoever may ptrace the process (same user
  * without extra privileges on its side, or CAP_SYS_PTRACE; Yama may narrow
@@ -45,8 +48,7 @@ struct inj_proc {
 	pid_t pid;
 	struct inj_thread *t; /* t[0] is the thread-group leader */
 	size_t n;
-	int memfd;	       /* /proc/PID/mem */
-	uint64_t syscall_insn; /* address of a `syscall` instruction */
+	uint64_t syscall_insn; /* address of a `syscall` instruction, 0: not found yet */
 	uint64_t scratch;      /* a mapping of SCRATCH_LEN bytes, or 0 */
 	size_t scratch_len;
 };
@@ -54,6 +56,8 @@ struct inj_proc {
 /* Stop every thread of process PID.  0, or -errno with E set (nothing is
  * left stopped). */
 int inj_seize(struct inj_proc *p, pid_t pid, struct mos_err *e);
+/* The thread id of thread I (0..n-1; 0 is the leader). */
+pid_t inj_tid(const struct inj_proc *p, size_t i);
 /*
  * In thread T (0..n-1), call system call NR with ARGS (up to 6).  Returns 0
  * with *RET the call's result (-errno on failure, as the kernel returns it),
@@ -62,11 +66,53 @@ int inj_seize(struct inj_proc *p, pid_t pid, struct mos_err *e);
  */
 int inj_syscall(struct inj_proc *p, size_t t, long nr, const uint64_t *args, size_t nargs,
 		long *ret, struct mos_err *e);
-/* Map LEN bytes of scratch memory (read/write) in the process. */
+/* Map at least LEN bytes of scratch memory (read/write) in the process at
+ * P->scratch (kept when the mapping there is large enough already). */
 int inj_scratch(struct inj_proc *p, size_t len, struct mos_err *e);
-/* Copy LEN bytes to ADDR in the process. */
+/* Copy LEN bytes to / from ADDR in the process. */
 int inj_write(struct inj_proc *p, uint64_t addr, const void *buf, size_t len, struct mos_err *e);
+int inj_read(struct inj_proc *p, uint64_t addr, void *buf, size_t len, struct mos_err *e);
 /* Unmap the scratch memory, restore every thread and detach. */
 void inj_release(struct inj_proc *p);
+
+/*
+ * A process and, with --tree, every descendant, all stopped together.
+ *
+ * Stopped threads create no thread and no process, so once everything is
+ * stopped the tree cannot change until it is released.  The walk that gets
+ * there: stop the root (every thread), list the children of each stopped
+ * process (every thread's), stop those, and so on, until a pass over the
+ * stopped processes finds no new child.  A child that exits before it is
+ * stopped orphans its own children; they would be re-parented to init (or
+ * a subreaper above the root) and escape the walk, so while it runs the
+ * root is made a child subreaper (PR_SET_CHILD_SUBREAPER) and such orphans
+ * become its children, found by the next pass.  The root's setting is put
+ * back at release; the orphans it gained stay its children.
+ *
+ * A descendant that cannot be stopped (another tracer, not yours), or that
+ * MAY refuses before it is touched, is counted in NFAILED with its reason;
+ * the root failing fails the call.
+ */
+struct inj_tree {
+	struct inj_proc *v; /* v[0] is the root; parents before their children */
+	size_t n;
+	struct mos_err *fail; /* why each of NFAILED descendants was left out */
+	pid_t *failed_pid;
+	size_t nfailed;
+	bool subreaper; /* set on the root by inj_tree_seize, cleared at release */
+};
+
+/* Refuse a tree larger than this, or one not stopped within the timeout:
+ * a fork bomb is not attached in a loop for ever. */
+#define INJ_TREE_MAX 4096
+#define INJ_TREE_TIMEOUT_MS 20000
+
+/* Whether a process may be stopped at all (mosd --controller: whether the
+ * user it serves may act on it): 0, or -errno with E set. */
+typedef int (*inj_may_fn)(pid_t pid, void *arg, struct mos_err *e);
+
+int inj_tree_seize(struct inj_tree *t, pid_t root, bool descendants, inj_may_fn may, void *may_arg,
+		   struct mos_err *e);
+void inj_tree_release(struct inj_tree *t);
 
 #endif /* MOS_PTRACE_INJECT_H */

@@ -6,6 +6,7 @@
 #include "seccomp_filter.h"
 
 #include <errno.h>
+#include <linux/fs.h>
 #include <linux/personality.h>
 #include <linux/sched.h>
 #include <netinet/in.h>
@@ -39,6 +40,7 @@ static const char *const denied_syscalls[] = {
 	"chroot",
 	"move_mount",
 	"open_tree",
+	"open_tree_attr",
 	"fsopen",
 	"fsconfig",
 	"fsmount",
@@ -96,6 +98,35 @@ struct sbuild {
 	scmp_filter_ctx ctx;
 	struct mos_err *e;
 };
+
+/*
+ * The number of syscall NAME on this architecture.  libseccomp knows the
+ * calls of its release only: for newer ones of x86_64 (the filter's one
+ * architecture) the number is taken from this table, or a call this
+ * kernel has would pass a deny-list that names it.
+ */
+static int syscall_nr(const char *name)
+{
+	static const struct {
+		const char *name;
+		int nr;
+	} newer[] = {
+#if defined(__x86_64__)
+		{ "fchmodat2", 452 },
+		{ "setxattrat", 463 },
+		{ "removexattrat", 466 },
+		{ "open_tree_attr", 467 },
+		{ "file_setattr", 469 },
+#endif
+		{ NULL, 0 },
+	};
+	int nr = seccomp_syscall_resolve_name(name);
+
+	for (size_t i = 0; nr == __NR_SCMP_ERROR && newer[i].name; i++)
+		if (!strcmp(newer[i].name, name))
+			nr = newer[i].nr;
+	return nr;
+}
 
 static int rule(struct sbuild *b, int err, int nr, const char *what, unsigned int n,
 		const struct scmp_arg_cmp *args)
@@ -274,7 +305,7 @@ static int setid_rules(struct sbuild *b)
 	int r;
 
 	for (size_t i = 0; i < ARRAY_SIZE(calls); i++) {
-		int nr = seccomp_syscall_resolve_name(calls[i].name);
+		int nr = syscall_nr(calls[i].name);
 
 		if (nr == __NR_SCMP_ERROR)
 			continue;
@@ -288,6 +319,80 @@ static int setid_rules(struct sbuild *b)
 		}
 	}
 	return rule(b, ENOSYS, SCMP_SYS(openat2), "openat2", 0, NULL);
+}
+
+/*
+ * No device node either: a root caller's sandbox (or an attached root
+ * process) could otherwise make one of /dev/kmsg or of the disk in a
+ * writable tree and open it there.  CAP_MKNOD is dropped as well; this
+ * holds whatever capabilities are left.  FIFOs and sockets stay (Landlock
+ * decides where).
+ */
+static int device_rules(struct sbuild *b)
+{
+	static const struct {
+		const char *name;
+		unsigned int mode_arg;
+	} calls[] = { { "mknod", 1 }, { "mknodat", 2 } };
+	static const unsigned long types[] = { S_IFCHR, S_IFBLK };
+	int r;
+
+	for (size_t i = 0; i < ARRAY_SIZE(calls); i++) {
+		for (size_t j = 0; j < ARRAY_SIZE(types); j++) {
+			struct scmp_arg_cmp a =
+				SCMP_CMP(calls[i].mode_arg, SCMP_CMP_MASKED_EQ, S_IFMT, types[j]);
+
+			r = rule(b, EPERM, syscall_nr(calls[i].name), calls[i].name, 1, &a);
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+/*
+ * deny_metadata: a running process attached through ptrace keeps its mount
+ * view, so nothing makes the files outside its write trees read-only, and
+ * Landlock has no right for chmod, chown, extended attributes, inode flags
+ * or times.  Which file a call names is in memory or behind an fd, which
+ * seccomp cannot judge, so each is refused everywhere, the write trees
+ * included.  One form stays: utimensat(fd, NULL, NULL, 0), futimens(fd,
+ * NULL), which sets the present time (touch(1) opens the file for writing
+ * first, which Landlock decides) and sets no chosen one; both pointers are
+ * compared as values, never read.
+ */
+static int metadata_rules(struct sbuild *b)
+{
+	static const char *const calls[] = {
+		"chmod",	 "fchmod",	"fchmodat",	"fchmodat2",	"chown",
+		"fchown",	 "lchown",	"fchownat",	"setxattr",	"lsetxattr",
+		"fsetxattr",	 "removexattr", "lremovexattr", "fremovexattr", "setxattrat",
+		"removexattrat", "utime",	"utimes",	"futimesat",	"file_setattr",
+	};
+	/* the inode flags (chattr) and the fsxattr (project id, extent size) */
+	static const unsigned long ioctls[] = {
+		FS_IOC_SETFLAGS,   FS_IOC32_SETFLAGS,	FS_IOC_FSSETXATTR,
+		FS_IOC_SETVERSION, FS_IOC32_SETVERSION,
+	};
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(calls); i++) {
+		int nr = syscall_nr(calls[i]);
+
+		if (nr != __NR_SCMP_ERROR)
+			r = rule(b, EPERM, nr, calls[i], 0, NULL);
+	}
+	for (unsigned int arg = 1; r == 0 && arg <= 2; arg++) {
+		struct scmp_arg_cmp a = SCMP_CMP(arg, SCMP_CMP_NE, 0);
+
+		r = rule(b, EPERM, SCMP_SYS(utimensat), "utimensat", 1, &a);
+	}
+	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(ioctls); i++) {
+		struct scmp_arg_cmp a = ARG32_EQ(1, ioctls[i]);
+
+		r = rule(b, EPERM, SCMP_SYS(ioctl), "ioctl", 1, &a);
+	}
+	return r;
 }
 
 /*
@@ -345,7 +450,7 @@ int seccomp_build(const struct seccomp_opts *o, scmp_filter_ctx *out, struct mos
 	}
 
 	for (size_t i = 0; i < ARRAY_SIZE(denied_syscalls); i++) {
-		int nr = seccomp_syscall_resolve_name(denied_syscalls[i]);
+		int nr = syscall_nr(denied_syscalls[i]);
 
 		if (nr == __NR_SCMP_ERROR)
 			continue; /* not a syscall on this architecture */
@@ -370,6 +475,10 @@ int seccomp_build(const struct seccomp_opts *o, scmp_filter_ctx *out, struct mos
 	r = rule(&b, ENOSYS, SCMP_SYS(clone3), "clone3", 0, NULL);
 	if (r == 0)
 		r = setid_rules(&b);
+	if (r == 0)
+		r = device_rules(&b);
+	if (r == 0 && o->deny_metadata)
+		r = metadata_rules(&b);
 	if (r < 0)
 		goto fail;
 	{

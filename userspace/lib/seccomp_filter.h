@@ -29,9 +29,16 @@ struct seccomp_opts {
 	bool allow_unix;  /* AF_UNIX socket() */
 	bool deny_inet;	  /* no IPv4/IPv6 sockets: Landlock cannot filter ports here */
 	bool deny_listen; /* no listen(): no bind rule and no unix sockets */
+	/*
+	 * No change of mode, owner, extended attributes, explicit times or
+	 * inode flags of any file: for `mosctl attach`, where no read-only
+	 * mount keeps them from the files outside the write trees and Landlock
+	 * has no right for them (attach.md).
+	 */
+	bool deny_metadata;
 };
 
-#define SECCOMP_VARIANTS 16
+#define SECCOMP_VARIANTS 32
 unsigned int seccomp_variant(const struct seccomp_opts *o);
 void seccomp_opts_of_variant(unsigned int v, struct seccomp_opts *o);
 

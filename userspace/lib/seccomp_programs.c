@@ -13,7 +13,7 @@
 unsigned int seccomp_variant(const struct seccomp_opts *o)
 {
 	return (o->allow_udp ? 1U : 0U) | (o->allow_unix ? 2U : 0U) | (o->deny_inet ? 4U : 0U) |
-	       (o->deny_listen ? 8U : 0U);
+	       (o->deny_listen ? 8U : 0U) | (o->deny_metadata ? 16U : 0U);
 }
 
 void seccomp_opts_of_variant(unsigned int v, struct seccomp_opts *o)
@@ -22,6 +22,7 @@ void seccomp_opts_of_variant(unsigned int v, struct seccomp_opts *o)
 	o->allow_unix = v & 2U;
 	o->deny_inet = v & 4U;
 	o->deny_listen = v & 8U;
+	o->deny_metadata = v & 16U;
 }
 
 #ifndef MOS_SECCOMP_VARIANTS_ONLY
@@ -52,7 +53,13 @@ void seccomp_describe(const struct seccomp_opts *o, struct mos_report *rep)
 			   o->allow_udp ? "" : ", UDP",
 			   o->allow_unix ? "" : ", unix (socketpair() still works)");
 	report_add(rep, "seccomp: no set-user-ID or set-group-ID bits on files (chmod, "
-			"open, mknod); openat2 answers ENOSYS");
+			"open, mknod), no device nodes (mknod); openat2 answers ENOSYS");
+	if (o->deny_metadata)
+		report_add(rep, "seccomp: no change of any file's mode, owner, extended "
+				"attributes, inode flags or times (chmod, chown, setxattr, "
+				"FS_IOC_SETFLAGS, utimes; futimens(fd, NULL) still sets the "
+				"present time): nothing keeps them from the files outside the "
+				"write trees otherwise");
 	report_add(rep,
 		   "seccomp: TCP Fast Open (MSG_FASTOPEN) refused: it connects without "
 		   "the check Landlock makes on connect()%s",

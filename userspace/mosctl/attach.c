@@ -226,18 +226,28 @@ struct ptrace_walk {
 	char summary[512];
 };
 
-static int attach_one(pid_t pid, void *arg)
+/* Before anything is applied to any process of the tree: a grant that does
+ * not hold for a root process refuses the whole attach. */
+static int attach_check(pid_t pid, void *arg, struct mos_err *e)
+{
+	const struct ptrace_walk *w = arg;
+
+	return attach_uid0_check(pid, &w->ap->lr.fs, w->ap->ids, e);
+}
+
+static int attach_one(struct inj_proc *p, void *arg)
 {
 	const struct ptrace_walk *w = arg;
 	const struct attach_args *a = w->a;
 	const char *summary = w->summary;
 	struct mos_err e = { "" };
+	pid_t pid = p->pid;
 	size_t nthreads = 0;
 	int r;
 
 	r = same_view(pid, &e);
 	if (r == 0)
-		r = attach_landlock(pid, w->ap, &nthreads, &e);
+		r = attach_landlock_apply(p, w->ap, &nthreads, &e);
 	if (r < 0 && !nthreads) {
 		mos_err("%s", e.msg);
 		return r;
@@ -262,6 +272,7 @@ static struct attach_actor self_actor(void)
 
 static int attach_ptrace(struct attach_args *a)
 {
+	static const struct attach_walk_ops ops = { NULL, attach_check, attach_one };
 	struct attach_plan ap;
 	struct ptrace_walk w = { .a = a, .ap = &ap };
 	struct mos_err e = { "" };
@@ -293,7 +304,7 @@ static int attach_ptrace(struct attach_args *a)
 		return MOS_EXIT_SETUP;
 	}
 	attach_policy_summary(&a->o.policy, w.summary, sizeof(w.summary));
-	r = attach_walk(a->pid, a->tree, attach_one, &w, &n);
+	r = attach_walk(a->pid, a->tree, &ops, &w, &n);
 	if (a->tree && r == 0)
 		mos_info("%zu process%s confined", n, n == 1 ? "" : "es");
 	attach_plan_free(&ap);

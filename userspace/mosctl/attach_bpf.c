@@ -16,68 +16,52 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "attach_landlock.h"
 #include "attach_registry.h"
 #include "log.h"
 #include "lsm_domain.h"
+#include "ptrace_inject.h"
 #include "sandbox.h"
 #include "util.h"
 
-static void children_of(pid_t pid, pid_t **v, size_t *n)
+int attach_walk(pid_t pid, bool tree, const struct attach_walk_ops *ops, void *arg, size_t *n)
 {
-	char path[64];
-	DIR *d;
-	struct dirent *de;
-
-	snprintf(path, sizeof(path), "/proc/%d/task", pid);
-	d = opendir(path);
-	if (!d)
-		return;
-	while ((de = readdir(d))) {
-		char cpath[300];
-		FILE *f;
-		int child;
-
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(cpath, sizeof(cpath), "/proc/%d/task/%s/children", pid, de->d_name);
-		f = fopen(cpath, "re");
-		if (!f)
-			continue;
-		while (fscanf(f, "%d", &child) == 1) {
-			*v = xrealloc(*v, (*n + 1) * sizeof(**v));
-			(*v)[(*n)++] = child;
-		}
-		fclose(f);
-	}
-	closedir(d);
-}
-
-int attach_walk(pid_t pid, bool tree, int (*one)(pid_t pid, void *arg), void *arg, size_t *n)
-{
-	pid_t *queue = xmalloc(sizeof(*queue));
-	size_t nqueue = 0;
-	int failed = 0;
+	struct mos_err e = { "" };
+	struct inj_tree t;
+	int failed, r;
 
 	*n = 0;
-	queue[nqueue++] = pid;
-	for (size_t i = 0; i < nqueue; i++) {
-		int r = one(queue[i], arg);
-
+	r = inj_tree_seize(&t, pid, tree, ops->may, arg, &e);
+	if (r < 0) {
+		mos_err("%s", e.msg);
+		return r;
+	}
+	for (size_t i = 0; i < t.nfailed; i++)
+		mos_err("%s (not attached)", t.fail[i].msg);
+	failed = (int)t.nfailed;
+	for (size_t i = 0; ops->check && i < t.n; i++) {
+		r = ops->check(t.v[i].pid, arg, &e);
+		if (r < 0) {
+			mos_err("%s", e.msg);
+			if (t.n > 1)
+				mos_err("nothing was attached (%zu processes)", t.n);
+			inj_tree_release(&t);
+			return r;
+		}
+	}
+	for (size_t i = 0; i < t.n; i++) {
+		r = ops->apply(&t.v[i], arg);
 		if (r < 0 && i == 0) {
+			/* the root: its descendants are left as they are */
 			failed = r;
 			break;
 		}
-		if (r == -ESRCH || r == -ENOENT)
-			continue; /* a descendant that exited meanwhile */
-		if (r < 0) {
+		if (r < 0)
 			failed++;
-			continue;
-		}
-		(*n)++;
-		if (tree)
-			children_of(queue[i], &queue, &nqueue);
+		else
+			(*n)++;
 	}
-	free(queue);
+	inj_tree_release(&t);
 	return failed;
 }
 
@@ -200,15 +184,15 @@ struct domain_map {
 };
 
 static int enter_one(struct lsm_ctl *c, const struct attach_args *a, const struct attach_actor *who,
-		     pid_t pid, struct domain_map **map, size_t *nmap, const char *summary)
+		     struct inj_proc *p, struct domain_map **map, size_t *nmap, const char *summary)
 {
 	struct mos_err e = { "" };
 	struct mos_report rep = { 0 };
+	pid_t pid = p->pid;
 	uint32_t cur, id = 0;
+	size_t ndropped;
 	int r;
 
-	if (who->peer && (r = attach_may_act_on(who, pid, &e)) < 0)
-		goto fail;
 	cur = lsm_domain_of(c, pid);
 	if (a->update && !cur) {
 		mos_err_set(&e,
@@ -239,6 +223,24 @@ static int enter_one(struct lsm_ctl *c, const struct attach_args *a, const struc
 		*map = xrealloc(*map, (*nmap + 1) * sizeof(**map));
 		(*map)[(*nmap)++] = (struct domain_map){ cur, id };
 	}
+	/*
+	 * What `mosctl run` leaves a command, before the domain: no
+	 * capability (the domain does not judge what one allows: a root
+	 * process would make device nodes and change any file's owner) and
+	 * no_new_privs (a set-user-ID program would give it them back).  The
+	 * process is stopped, so there is no window between the two.
+	 */
+	r = attach_privileges_drop(p, &ndropped, &e);
+	if (r < 0) {
+		char first[MOS_ERR_MAX];
+
+		snprintf(first, sizeof(first), "%s", e.msg);
+		mos_err_set(&e, "%s; not attached%s", first,
+			    ndropped ? " (no_new_privs is set and the capabilities are dropped "
+				       "in some threads)"
+				     : "");
+		goto fail;
+	}
 	r = lsm_domain_enter(c, id, pid, &e);
 	if (r < 0)
 		goto fail;
@@ -259,26 +261,63 @@ struct bpf_walk {
 	const struct attach_actor *who;
 	struct domain_map *map;
 	size_t nmap;
+	struct landlock_grants grants; /* the policy's file grants, for the uid 0 check */
 	char summary[512];
 };
 
-static int bpf_one(pid_t pid, void *arg)
+/* mosd --controller: stop nothing the user it serves could not ptrace. */
+static int bpf_may(pid_t pid, void *arg, struct mos_err *e)
 {
 	struct bpf_walk *w = arg;
 
-	return enter_one(w->c, w->a, w->who, pid, &w->map, &w->nmap, w->summary);
+	return w->who->peer ? attach_may_act_on(w->who, pid, e) : 0;
+}
+
+static int bpf_check(pid_t pid, void *arg, struct mos_err *e)
+{
+	struct bpf_walk *w = arg;
+	int r = 0;
+
+	/*
+	 * Again, now that it is stopped: between bpf_may and the stop it could
+	 * have exec'd a set-user-ID program, or exited and left its pid to
+	 * another user's process.  Stopped, neither can happen any more.
+	 */
+	if (w->who->peer)
+		r = attach_may_act_on(w->who, pid, e);
+	return r < 0 ? r : attach_uid0_check(pid, &w->grants, NULL, e);
+}
+
+static int bpf_one(struct inj_proc *p, void *arg)
+{
+	struct bpf_walk *w = arg;
+
+	return enter_one(w->c, w->a, w->who, p, &w->map, &w->nmap, w->summary);
 }
 
 int attach_bpf(const struct attach_args *a, const struct attach_actor *who)
 {
+	static const struct attach_walk_ops ops = { bpf_may, bpf_check, bpf_one };
 	struct bpf_walk w = { .c = open_ctl(), .a = a, .who = who };
+	struct mos_report rep = { 0 };
+	struct mos_err e = { "" };
 	size_t n;
 	int r;
 
 	if (!w.c)
 		return MOS_EXIT_SETUP;
+	/* The grants as the kernel's BPF programs will hold them (real paths). */
+	if (landlock_grants_build(&a->o.policy, MOS_LANDLOCK_ABI_NEWEST, NULL, &w.grants, &rep,
+				  &e) < 0) {
+		report_free(&rep);
+		close_ctl(w.c);
+		mos_err("%s", e.msg);
+		return MOS_EXIT_SETUP;
+	}
+	report_free(&rep);
 	attach_policy_summary(&a->o.policy, w.summary, sizeof(w.summary));
-	r = attach_walk(a->pid, a->tree, bpf_one, &w, &n);
+	r = attach_walk(a->pid, a->tree, &ops, &w, &n);
+	landlock_grants_free(&w.grants);
 	free(w.map);
 	close_ctl(w.c);
 	/* Nothing to update is a request error, like a bad flag. */

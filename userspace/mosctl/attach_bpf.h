@@ -24,14 +24,29 @@ struct attach_args {
 	struct run_opts o;
 };
 
+struct inj_proc;
+struct mos_err;
+
+struct attach_walk_ops {
+	/* Before PID is stopped (NULL: any): 0, or -errno with E set. */
+	int (*may)(pid_t pid, void *arg, struct mos_err *e);
+	/* Every process of the stopped tree, before anything is applied: 0, or
+	 * -errno with E set to refuse the whole attach (nothing changed). */
+	int (*check)(pid_t pid, void *arg, struct mos_err *e);
+	/* Confine one stopped process; prints its own errors. */
+	int (*apply)(struct inj_proc *p, void *arg);
+};
+
 /*
- * Call ONE on PID and, with TREE, on its current descendants: parents
- * before children, so that a child forked meanwhile inherits from its
- * attached parent.  A descendant that exited meanwhile (-ESRCH, -ENOENT) is
- * skipped.  Returns ONE's error for PID itself (nothing else is tried), else
- * the number of descendants it failed on; *N counts the processes done.
+ * Stop PID and, with TREE, every descendant, all at once (inj_tree_seize:
+ * nothing in the tree forks or exits until it is released, so no process
+ * created between the walk and the confinement escapes), CHECK each, then
+ * APPLY to each, parents before children, and release them.  Returns the
+ * error for PID itself (nothing is applied to the others), else the number
+ * of descendants that could not be stopped or confined; *N counts the
+ * processes done.
  */
-int attach_walk(pid_t pid, bool tree, int (*one)(pid_t pid, void *arg), void *arg, size_t *n);
+int attach_walk(pid_t pid, bool tree, const struct attach_walk_ops *ops, void *arg, size_t *n);
 /* Whether WHO may act on process PID as ptrace would allow (root: any;
  * otherwise PID's uids and gids all WHO's, and no capabilities).  0 or
  * -EPERM with E set. */
