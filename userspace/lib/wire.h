@@ -75,5 +75,7 @@ const char *wire_msg_name(unsigned type);
  * NULL when PAYLOAD is a HELLO from a peer of role WANT_ROLE, else why not. */
 void wire_hello_build(struct wire_buf *b, uint16_t role);
 const char *wire_hello_check(const uint8_t *payload, size_t len, uint16_t want_role);
+/* The feature bits of a HELLO that passed wire_hello_check (0 otherwise). */
+uint64_t wire_hello_features(const uint8_t *payload, size_t len);
 
 #endif /* MOS_WIRE_H */
