@@ -615,6 +615,67 @@ static void spawn_local(struct proc *p, const char *wrapper, const char *peer_ti
 }
 
 /*
+ * The reverse of the fetch flood: an origin that keeps granting output
+ * credit but never reads the worker's stream.  mosd must stop producing
+ * (not buffer the job's output without bound: the old mosd grew by a
+ * megabyte per CREDIT) and drop the origin once it has read nothing for the
+ * peer timeout, freeing the job's slot.
+ */
+TEST(peer_origin_that_reads_nothing_is_dropped)
+{
+	const char *mosd = need_local_worker();
+	char relay[700], pidtxt[32] = "";
+	struct proc p, w = { 0 };
+	pid_t mpid = 0;
+	long max_kib;
+	int st;
+	char *e;
+	char *args[] = { "--", "/bin/cat", "/dev/zero", NULL };
+
+	snprintf(relay, sizeof(relay), "--credit-no-read --max-seconds 25 --pidfile %s",
+		 t_path("mosd.pid"));
+	/* mosd gives up after 2 s; mosctl waits longer (so it is mosd that ends it) */
+	spawn_local(&p, relay_wrapper(mosd, relay, "MOS_PEER_TIMEOUT=2"), "20", args);
+	for (int i = 0; i < 200 && !mpid; i++) {
+		char *s = t_slurp(t_path("mosd.pid"));
+
+		if (s) {
+			snprintf(pidtxt, sizeof(pidtxt), "%s", s);
+			mpid = atoi(pidtxt);
+			free(s);
+		}
+		if (!mpid)
+			sleep_s(0.05);
+	}
+	T_ASSERT(mpid > 0);
+	/* watch mosd until it is gone (mosctl may give up on the relay first) */
+	w.pid = mpid;
+	w.t0 = now();
+	max_kib = 0;
+	for (;;) {
+		long kb = rss_kib(mpid);
+
+		if (kb < 0)
+			break; /* gone */
+		if (kb > max_kib)
+			max_kib = kb;
+		if (kb > (96 << 10) || now() - w.t0 > 15) {
+			kill(mpid, SIGKILL);
+			break;
+		}
+		sleep_s(0.02);
+	}
+	t_note("mosd: resident memory at most %ld KiB, ran %.1f s", max_kib, now() - w.t0);
+	st = wait_proc(&p, 30, 0, 0, NULL);
+	e = err_text(&p);
+	t_note("mosctl: status %d: %s", st, e);
+	T_ASSERT(max_kib > 0 && max_kib < (96 << 10));
+	T_ASSERT(now() - w.t0 < 15);
+	T_EXPECT_STR(e, "read nothing");
+	free(e);
+}
+
+/*
  * Item 6 (the -t part): the job wrote a big output and ended, its write-back
  * crawls over a slow link; -t 3 must end mosctl at about 3 s with 124, not
  * after the whole write-back (the old code: 124 after 24.7 s, and the 48 MB
