@@ -161,10 +161,11 @@ $(O)/selftests/%_test: $(O)/obj/selftests/%_test.o $(SELFTEST_COMMON_OBJS) $(MOS
 	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LDLIBS) -o $@ $(LINK_LOG)
 
 # Helpers run inside sandboxes; built without sanitizers (RLIMIT_AS, seccomp).
+# They may use the wire format's header (stream_relay), nothing else of libmos.
 $(O)/selftests/helpers/%: selftests/helpers/%.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) -std=gnu11 -D_GNU_SOURCE $(WARNINGS) -O2 -g $(LINKMODE) \
+	$(Q)$(CC) -std=gnu11 -D_GNU_SOURCE -Iinclude/uapi $(WARNINGS) -O2 -g $(LINKMODE) \
 		$< -luring -lpthread -o $@
 
 unit: $(UNIT_BINS)

@@ -11,6 +11,19 @@
  * thread may call conn_send(); conn_call() blocks, so it must never be called
  * from the loop thread.  A malformed frame or a broken stream ends the loop
  * with conn_error() saying why; every waiting call then fails -ECONNRESET.
+ *
+ * What a peer can make us hold is bounded (Documentation/protocol.md,
+ * §6, "Back-pressure and timeouts"):
+ *  - frames the loop thread queues (replies, output, keepalive answers: what
+ *    the peer's own frames cause) count as the backlog; above
+ *    CONN_BACKLOG_HIGH the loop stops reading the stream and pauses the
+ *    watches marked with conn_watch_throttle() until the backlog is below
+ *    CONN_BACKLOG_LOW.  The peer's sends then block in its kernel (TCP flow
+ *    control), whatever it tries;
+ *  - frames other threads queue wait in conn_send() above CONN_PEND_MAX;
+ *  - a frame is at most MOS_FRAME_MAX, checked on its header before anything
+ *    is allocated.
+ * Nothing waits for the peer for ever: see conn_set_timeouts().
  */
 #ifndef MOS_CONN_H
 #define MOS_CONN_H
@@ -18,11 +31,17 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "wire.h"
 
+#define CONN_BACKLOG_HIGH (4U << 20) /* the loop's own frames queued: stop reading above */
+#define CONN_BACKLOG_LOW (1U << 20)  /* ... and read again below */
+#define CONN_PEND_MAX (8U << 20)     /* other threads' frames queued: senders wait above */
+
 struct conn;
 struct conn_watch;
+struct conn_sink;
 struct tls_channel;
 
 /* A request or message from the peer; PAYLOAD is the callee's to free. */
@@ -34,12 +53,32 @@ typedef bool (*conn_fd_fn)(struct conn *c, int fd, uint32_t revents, void *arg);
  * Return 0, or -errno to fail the call (later frames are dropped). */
 typedef int (*conn_reply_fn)(void *arg, const struct mos_frame_hdr *h, const uint8_t *payload,
 			     size_t len);
+/* N bytes given to conn_sink_write are done with: written, or dropped after
+ * a write error (conn_sink_error then says which). */
+typedef void (*conn_sink_fn)(struct conn *c, size_t n, void *arg);
 
 struct conn *conn_new(int rfd, int wfd, struct tls_channel *tls, conn_frame_fn on_frame, void *arg);
-/* Closes the fds given to conn_new and frees TLS. */
+/* Cancels what is in flight on the ring (bounded), closes the fds given to
+ * conn_new and frees TLS. */
 void conn_free(struct conn *c);
 
-/* TLS handshake (nothing for a plain stream), in the calling thread. */
+/*
+ * Timeouts, in milliseconds (0: none; the default is none):
+ *  PEER_MS   the peer sent nothing for this long: it is gone ("silent for N
+ *            s").  Also bounds conn_handshake().  Once the peer's HELLO has
+ *            come, this holds only if conn_peer_keepalive() said it answers
+ *            PING: such a peer is sent one after a quarter of PEER_MS of
+ *            quiet.  An older peer is never sent PING (it would refuse the
+ *            unknown type), and may then be quiet as long as its job is.
+ *  STALL_MS  we have data for the peer and it has taken none of it for this
+ *            long: it stopped reading ("read nothing we sent for N s").
+ */
+void conn_set_timeouts(struct conn *c, unsigned peer_ms, unsigned stall_ms);
+/* What the peer's HELLO says (MOS_FEAT_KEEPALIVE): whether it answers PING. */
+void conn_peer_keepalive(struct conn *c, bool answers_ping);
+
+/* TLS handshake (nothing for a plain stream), in the calling thread; bounded
+ * by PEER_MS when set. */
 int conn_handshake(struct conn *c);
 
 /* Queue B's frame (finished here) for sending; B is emptied.  0 or -errno. */
@@ -56,11 +95,39 @@ int conn_call(struct conn *c, struct wire_buf *b, conn_reply_fn fn, void *arg);
 struct conn_watch *conn_watch(struct conn *c, int fd, uint32_t poll_events, conn_fd_fn fn,
 			      void *arg);
 void conn_watch_resume(struct conn *c, struct conn_watch *w);
+/* W's callback sends to the peer (stdin, a job's output): it is paused, like
+ * reading the stream, while the backlog is above CONN_BACKLOG_HIGH. */
+void conn_watch_throttle(struct conn_watch *w);
+
+/*
+ * Writes to fds (the origin's stdout and stderr) made by the ring, so that a
+ * full pipe or a stopped terminal never blocks the loop.  One sink keeps the
+ * order of everything written through it, across fds; FN reports bytes as
+ * they are done with (written, or dropped after a write error, which
+ * conn_sink_error then gives).  conn_sink_write copies DATA; the caller
+ * bounds what it queues (a window).  conn_stop waits for the sinks to
+ * drain.  Loop thread only.
+ */
+struct conn_sink *conn_sink(struct conn *c, conn_sink_fn fn, void *arg);
+void conn_sink_write(struct conn *c, struct conn_sink *s, int fd, const void *data, size_t len);
+int conn_sink_error(const struct conn_sink *s);
+
+/* TCP keepalive on socket FD (idle 60 s, then 6 probes 10 s apart): a peer
+ * machine that vanished without closing is noticed by the kernel, whatever
+ * protocol version it speaks. */
+void conn_tcp_keepalive(int fd);
+
+/* MOS_PEER_TIMEOUT=SECS from the environment (tests, and whoever wants a
+ * different bound; both mosctl and mosd read it), else FALLBACK_MS. */
+unsigned conn_peer_timeout_env(unsigned fallback_ms);
+
 /* Run the loop until the peer closes, an error, or conn_stop(). 0 when the
  * peer closed or conn_stop() was called, else -errno. */
 int conn_run(struct conn *c);
 /* Ask the loop to end once what is queued has been sent (thread-safe). */
 void conn_stop(struct conn *c);
+/* End the loop now, dropping what is queued; conn_error() is WHY (any thread). */
+void conn_abort(struct conn *c, const char *why);
 const char *conn_error(const struct conn *c);
 /* From a frame handler: the peer sent something malformed; end the loop. */
 void conn_fail(struct conn *c, const char *why);
@@ -69,6 +136,8 @@ struct conn_stats {
 	uint64_t frames_in, frames_out;
 	uint64_t bytes_in, bytes_out; /* on the stream, after TLS */
 	uint64_t calls;		      /* round trips made with conn_call */
+	uint64_t throttled;	      /* times reading stopped for the backlog */
+	uint64_t pings;		      /* keepalives sent */
 };
 void conn_get_stats(struct conn *c, struct conn_stats *out);
 

@@ -206,6 +206,7 @@ const char *wire_msg_name(unsigned type)
 		[MOS_MSG_CREDIT] = "CREDIT",
 		[MOS_MSG_PRELOAD_LISTDIR] = "PRELOAD_LISTDIR",
 		[MOS_MSG_PRELOAD_OPEN] = "PRELOAD_OPEN",
+		[MOS_MSG_PING] = "PING",
 		[MOS_MSG_STDOUT] = "STDOUT",
 		[MOS_MSG_STDERR] = "STDERR",
 		[MOS_MSG_EXIT] = "EXIT",
@@ -237,10 +238,21 @@ void wire_hello_build(struct wire_buf *b, uint16_t role)
 	struct mos_hello he = { .magic = MOS_PROTO_MAGIC,
 				.version = MOS_PROTO_VERSION,
 				.role = role,
-				.features = role == 1 ? MOS_FEAT_SPARSE_PUT : 0 };
+				.features = MOS_FEAT_KEEPALIVE |
+					    (role == 1 ? MOS_FEAT_SPARSE_PUT : 0) };
 
 	wire_buf_start(b, MOS_MSG_HELLO, 0, 0);
 	wire_put(b, &he, sizeof(he));
+}
+
+uint64_t wire_hello_features(const uint8_t *payload, size_t len)
+{
+	struct mos_hello he;
+
+	if (len != sizeof(he))
+		return 0;
+	memcpy(&he, payload, sizeof(he));
+	return he.features;
 }
 
 const char *wire_hello_check(const uint8_t *payload, size_t len, uint16_t want_role)
@@ -261,12 +273,3 @@ const char *wire_hello_check(const uint8_t *payload, size_t len, uint16_t want_r
 	return NULL;
 }
 
-uint64_t wire_hello_features(const uint8_t *payload, size_t len)
-{
-	struct mos_hello he;
-
-	if (len < sizeof(he))
-		return 0;
-	memcpy(&he, payload, sizeof(he));
-	return he.features;
-}

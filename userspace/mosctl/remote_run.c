@@ -7,6 +7,17 @@
  * worker's file service requests from this machine's files (origin_serve),
  * forwards stdin and signals, writes the job's output, and returns the job's
  * status from EXIT.  If the connection drops first: a clear error, 255.
+ *
+ * Nothing here waits on the worker without a bound: the connection drops a
+ * worker that reads nothing we send, or (one that answers keepalives) sends
+ * nothing, for the peer timeout (conn.h); `-t` runs on this machine's own
+ * clock from the start, connecting included; SIGTERM and a second SIGINT end
+ * mosctl whatever the worker does.  Ending early is a teardown: the job's
+ * unfinished write-backs are dropped and later file requests refused (no
+ * output lands after the deadline), the worker is told to kill the job, and
+ * after TEARDOWN_GRACE_MS at most the connection is dropped (the worker then
+ * kills the job's tree itself).  The job's output goes out through the ring
+ * (conn_sink), so a stdout nobody reads stalls only the output.
  */
 #include "remote_run.h"
 
@@ -17,12 +28,14 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <time.h>
@@ -38,6 +51,12 @@
 
 #define EXIT_CONN_LOST 255
 #define IN_WINDOW (1U << 20)
+/* The worker sends output while less than its 1 MiB window is uncredited,
+ * up to 64 KiB at a time: more than this uncredited is a broken worker. */
+#define OUT_LIMIT ((1U << 20) + MOS_DATA_CHUNK)
+#define PEER_TIMEOUT_MS 60000  /* a worker silent or not reading for this long is gone */
+#define TEARDOWN_GRACE_MS 1000 /* a job being ended: how long its EXIT may take */
+#define HELPER_WAIT_MS 5000    /* the local or ssh mosd we started: its exit, at most */
 
 struct remote {
 	struct conn *conn;
@@ -50,7 +69,14 @@ struct remote {
 	uint64_t in_unacked;
 	struct conn_watch *in_watch;
 	bool in_paused, in_done;
-	pid_t helper; /* the local or ssh mosd we started, or 0 */
+	pid_t helper;	       /* the local or ssh mosd we started, or 0 */
+	struct conn_sink *out; /* stdout and stderr, written by the ring */
+	uint64_t out_unacked;  /* output received and not yet written out */
+	int clock;	       /* timerfd: the -t deadline, then the teardown's grace */
+	uint64_t timeout_ms;   /* -t */
+	int ending;	       /* 0, or the status mosctl ends with (124, 130, 143) */
+	char end_why[320];
+	unsigned nsigint;
 };
 
 static bool on_stdin(struct conn *c, int fd, uint32_t revents, void *arg)
@@ -81,13 +107,82 @@ static bool on_stdin(struct conn *c, int fd, uint32_t revents, void *arg)
 	return true;
 }
 
+static void send_signal(struct conn *c, int sig)
+{
+	struct wire_buf b = { 0 };
+	struct mos_signal s = { .signo = (uint32_t)sig };
+
+	wire_buf_start(&b, MOS_MSG_SIGNAL, 0, 0);
+	wire_put(&b, &s, sizeof(s));
+	conn_send(c, &b);
+}
+
+static void arm_clock(int fd, uint64_t ms)
+{
+	struct itimerspec its = { .it_value = { .tv_sec = (time_t)(ms / 1000),
+						.tv_nsec = (long)(ms % 1000) * 1000000L } };
+
+	if (!its.it_value.tv_sec && !its.it_value.tv_nsec)
+		its.it_value.tv_nsec = 1;
+	timerfd_settime(fd, 0, &its, NULL);
+}
+
+static void __attribute__((format(printf, 5, 6)))
+teardown(struct conn *c, struct remote *rm, int status, int sig, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (rm->ending) {
+		/* asked again (a third ^C, SIGTERM during the grace): go now */
+		conn_abort(c, "ended");
+		return;
+	}
+	rm->ending = status;
+	va_start(ap, fmt);
+	vsnprintf(rm->end_why, sizeof(rm->end_why), fmt, ap);
+	va_end(ap);
+	/* Nothing the job does from now on lands here: unfinished write-backs
+	 * are dropped now (their temporaries with them), later requests refused. */
+	origin_service_abort(&rm->svc);
+	send_signal(c, sig);
+	arm_clock(rm->clock, TEARDOWN_GRACE_MS);
+}
+
+static char *secs_text(uint64_t ms, char buf[32])
+{
+	if (ms % 1000)
+		snprintf(buf, 32, "%.1f", (double)ms / 1000);
+	else
+		snprintf(buf, 32, "%llu", (unsigned long long)(ms / 1000));
+	return buf;
+}
+
+/* The -t deadline, then the end of a teardown's grace. */
+static bool on_clock(struct conn *c, int fd, uint32_t revents, void *arg)
+{
+	struct remote *rm = arg;
+	uint64_t ticks;
+	char sb[32];
+
+	(void)revents;
+	if (read(fd, &ticks, sizeof(ticks)) != sizeof(ticks))
+		return true;
+	if (!rm->ending) {
+		teardown(c, rm, MOS_EXIT_TIMEOUT, SIGKILL, "timed out after %s s (-t)",
+			 secs_text(rm->timeout_ms, sb));
+		return true;
+	}
+	conn_abort(c, "the teardown's grace is over");
+	return false;
+}
+
 static bool on_signal(struct conn *c, int fd, uint32_t revents, void *arg)
 {
+	struct remote *rm = arg;
 	struct signalfd_siginfo si;
 	struct wire_buf b = { 0 };
 
 	(void)revents;
-	(void)arg;
 	if (read(fd, &si, sizeof(si)) != sizeof(si))
 		return true;
 	if (si.ssi_signo == SIGWINCH) {
@@ -100,28 +195,39 @@ static bool on_signal(struct conn *c, int fd, uint32_t revents, void *arg)
 		w.cols = ws.ws_col;
 		wire_buf_start(&b, MOS_MSG_WINSIZE, 0, 0);
 		wire_put(&b, &w, sizeof(w));
+		conn_send(c, &b);
+	} else if (si.ssi_signo == SIGTERM) {
+		teardown(c, rm, 128 + SIGTERM, SIGTERM, "terminated (SIGTERM)");
+	} else if (si.ssi_signo == SIGINT && ++rm->nsigint >= 2) {
+		teardown(c, rm, 128 + SIGINT, SIGKILL, "interrupted twice (SIGINT)");
 	} else {
-		struct mos_signal s = { .signo = si.ssi_signo };
-
-		wire_buf_start(&b, MOS_MSG_SIGNAL, 0, 0);
-		wire_put(&b, &s, sizeof(s));
+		/* the first ^C, SIGHUP, SIGQUIT: the job's to handle */
+		send_signal(c, (int)si.ssi_signo);
 	}
-	conn_send(c, &b);
 	return true;
+}
+
+/* Output written out (or dropped): credit the worker for it. */
+static void on_output_done(struct conn *c, size_t n, void *arg)
+{
+	struct remote *rm = arg;
+	struct wire_buf b = { 0 };
+	struct mos_credit cr = { .bytes = (uint32_t)n };
+
+	rm->out_unacked = n > rm->out_unacked ? 0 : rm->out_unacked - n;
+	wire_buf_start(&b, MOS_MSG_CREDIT, 0, 0);
+	wire_put(&b, &cr, sizeof(cr));
+	conn_send(c, &b);
 }
 
 static void on_output(struct conn *c, struct remote *rm, int fd, const void *data, size_t len)
 {
-	struct wire_buf b = { 0 };
-	struct mos_credit cr = { .bytes = (uint32_t)len };
-
-	(void)rm;
-	if (write_all(fd, data, len) < 0 && errno != EPIPE) {
-		/* nowhere to write: the output is dropped, the job goes on */
+	if (rm->out_unacked + len > OUT_LIMIT) {
+		conn_fail(c, "the worker sent more output than its window allows");
+		return;
 	}
-	wire_buf_start(&b, MOS_MSG_CREDIT, 0, 0);
-	wire_put(&b, &cr, sizeof(cr));
-	conn_send(c, &b);
+	rm->out_unacked += len;
+	conn_sink_write(c, rm->out, fd, data, len);
 }
 
 static void on_frame(struct conn *c, const struct mos_frame_hdr *h, uint8_t *payload, void *arg)
@@ -132,6 +238,12 @@ static void on_frame(struct conn *c, const struct mos_frame_hdr *h, uint8_t *pay
 	wire_reader_init(&rd, payload, h->len);
 	if (!rm->hello && h->type != MOS_MSG_HELLO) {
 		conn_fail(c, "the worker did not start with HELLO");
+		goto out;
+	}
+	if (rm->ending && h->type >= MOS_MSG_LISTDIR && h->type <= MOS_MSG_LINK) {
+		/* the job is being ended: nothing more changes or leaves here */
+		if (h->type != MOS_MSG_PUT_DATA)
+			conn_send_error(c, h->id, ECANCELED, "the origin is ending the job");
 		goto out;
 	}
 	if (origin_serve_frame(c, &rm->svc, h, payload))
@@ -145,6 +257,7 @@ static void on_frame(struct conn *c, const struct mos_frame_hdr *h, uint8_t *pay
 			goto out;
 		}
 		rm->hello = true;
+		conn_peer_keepalive(c, wire_hello_features(payload, h->len) & MOS_FEAT_KEEPALIVE);
 		break;
 	}
 	case MOS_MSG_STDOUT:
@@ -180,7 +293,10 @@ static void on_frame(struct conn *c, const struct mos_frame_hdr *h, uint8_t *pay
 			goto out;
 		}
 		rm->have_exit = true;
-		conn_stop(c);
+		if (rm->ending)
+			conn_abort(c, "the job ended"); /* nothing more to wait for */
+		else
+			conn_stop(c);
 		break;
 	default:
 		conn_fail(c, "unexpected message from the worker");
@@ -250,7 +366,31 @@ static int spawn_stdio(char *const argv[], pid_t *pid)
 	return sv[0];
 }
 
-static int connect_tcp(const char *spec, char *err, size_t errlen)
+/* connect(2), given up after TIMEOUT_MS: -ETIMEDOUT. */
+static int connect_within(int fd, const struct sockaddr *a, socklen_t alen, unsigned timeout_ms)
+{
+	int fl = fcntl(fd, F_GETFL), soerr = 0;
+	socklen_t sl = sizeof(soerr);
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+	int r;
+
+	fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+	r = connect(fd, a, alen);
+	if (r < 0 && errno == EINPROGRESS) {
+		do
+			r = poll(&p, 1, (int)timeout_ms);
+		while (r < 0 && errno == EINTR);
+		if (r == 0)
+			errno = ETIMEDOUT;
+		else if (r > 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0)
+			errno = soerr;
+		r = r > 0 && !soerr ? 0 : -1;
+	}
+	fcntl(fd, F_SETFL, fl); /* the ring wants a blocking socket */
+	return r;
+}
+
+static int connect_tcp(const char *spec, unsigned timeout_ms, char *err, size_t errlen)
 {
 	_cleanup_free_ char *s = xstrdup(spec);
 	char *host = s, *port = NULL, *colon;
@@ -284,7 +424,7 @@ static int connect_tcp(const char *spec, char *err, size_t errlen)
 		fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (fd < 0)
 			continue;
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+		if (connect_within(fd, ai->ai_addr, ai->ai_addrlen, timeout_ms) == 0)
 			break;
 		saved = errno;
 		close(fd);
@@ -297,6 +437,7 @@ static int connect_tcp(const char *spec, char *err, size_t errlen)
 		return -(saved ? saved : EHOSTUNREACH);
 	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	conn_tcp_keepalive(fd);
 	return fd;
 }
 
@@ -456,11 +597,34 @@ static int send_job(struct conn *c, const struct run_opts *o, bool have_stdin, b
 	return conn_send(c, &b);
 }
 
+/* The mosd we started: its exit, waited for HELPER_WAIT_MS at most (it
+ * cleans up after the connection ends), then killed. */
+static void reap_helper(pid_t pid)
+{
+	for (int waited = 0; waited < HELPER_WAIT_MS; waited += 20) {
+		if (waitpid(pid, NULL, WNOHANG) != 0)
+			return;
+		usleep(20000);
+	}
+	mos_warn("the worker process %d did not end in %d s after the connection: killed it",
+		 (int)pid, HELPER_WAIT_MS / 1000);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 int remote_run(const struct run_opts *o)
 {
-	struct remote rm = { 0 };
+	struct remote rm = { .clock = -1 };
 	struct tls_channel *tls = NULL;
-	char err[768] = "";
+	char err[768] = "", sb[32];
 	int fd = -1, sfd = -1, ret = EXIT_CONN_LOST, r;
 	sigset_t set, old;
 	struct timespec t0, t1;
@@ -468,8 +632,23 @@ int remote_run(const struct run_opts *o)
 	bool have_stdin, tty = false;
 	_cleanup_free_ char *manifest = NULL;
 	struct stat st;
+	unsigned peer_ms = conn_peer_timeout_env(PEER_TIMEOUT_MS), start_ms = peer_ms;
+	uint64_t start = mono_ms();
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* -t counts from here, on this machine's clock: the worker's own -t
+	 * cannot cover connecting, a stalled worker, or the write-back */
+	rm.timeout_ms = o->policy.limits.timeout_ms;
+	rm.clock = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	if (rm.clock < 0) {
+		mos_err("cannot make a timer: %s", strerror(errno));
+		return MOS_EXIT_SETUP;
+	}
+	if (rm.timeout_ms) {
+		arm_clock(rm.clock, rm.timeout_ms);
+		if (rm.timeout_ms < start_ms)
+			start_ms = (unsigned)rm.timeout_ms;
+	}
 	if (!strcmp(o->on, "local")) {
 		_cleanup_free_ char *mosd = find_mosd();
 		char *argv[] = { mosd, "--stdio", NULL, NULL, NULL };
@@ -487,14 +666,21 @@ int remote_run(const struct run_opts *o)
 
 		fd = spawn_stdio(argv, &rm.helper);
 	} else {
-		fd = connect_tcp(o->on, err, sizeof(err));
+		fd = connect_tcp(o->on, start_ms, err, sizeof(err));
 		if (fd >= 0 && !(tls = client_tls(&rm.id, err, sizeof(err)))) {
 			close(fd);
 			fd = -1;
 		}
 	}
 	if (fd < 0) {
+		if (fd == -ETIMEDOUT && rm.timeout_ms && mono_ms() - start >= rm.timeout_ms) {
+			mos_err("timed out after %s s (-t) while connecting to the worker %s",
+				secs_text(rm.timeout_ms, sb), o->on);
+			closep(&rm.clock);
+			return MOS_EXIT_TIMEOUT;
+		}
 		mos_err("%s", err[0] ? err : strerror(-fd));
+		closep(&rm.clock);
 		return EXIT_CONN_LOST;
 	}
 	{
@@ -515,13 +701,30 @@ int remote_run(const struct run_opts *o)
 	if (r < 0) {
 		mos_err("cannot start the file service: %s", strerror(-r));
 		close(fd);
+		closep(&rm.clock);
 		return MOS_EXIT_SETUP;
 	}
 	rm.conn = conn_new(fd, fd, tls, on_frame, &rm);
+	/* the handshake within the peer timeout, and within what -t has left */
+	if (rm.timeout_ms) {
+		uint64_t used = mono_ms() - start;
+
+		start_ms = used >= rm.timeout_ms ? 1 : (unsigned)(rm.timeout_ms - used);
+		if (start_ms > peer_ms)
+			start_ms = peer_ms;
+	}
+	conn_set_timeouts(rm.conn, start_ms, start_ms);
 	if (conn_handshake(rm.conn) < 0) {
-		mos_err("cannot reach the worker %s: %s", o->on, conn_error(rm.conn));
+		if (rm.timeout_ms && mono_ms() - start >= rm.timeout_ms) {
+			mos_err("timed out after %s s (-t) while connecting to the worker %s",
+				secs_text(rm.timeout_ms, sb), o->on);
+			ret = MOS_EXIT_TIMEOUT;
+		} else {
+			mos_err("cannot reach the worker %s: %s", o->on, conn_error(rm.conn));
+		}
 		goto out;
 	}
+	conn_set_timeouts(rm.conn, peer_ms, peer_ms);
 	have_stdin = fstat(0, &st) == 0;
 	/* Both ends of a terminal: the job gets a pty, this terminal goes raw
 	 * (keys, ^C included, travel as bytes; the worker's pty interprets). */
@@ -541,7 +744,10 @@ int remote_run(const struct run_opts *o)
 	if (have_stdin) {
 		fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK);
 		rm.in_watch = conn_watch(rm.conn, 0, POLLIN, on_stdin, &rm);
+		conn_watch_throttle(rm.in_watch);
 	}
+	rm.out = conn_sink(rm.conn, on_output_done, &rm);
+	conn_watch(rm.conn, rm.clock, POLLIN, on_clock, &rm);
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
@@ -559,6 +765,15 @@ int remote_run(const struct run_opts *o)
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (have_stdin)
 		fcntl(0, F_SETFL, fcntl(0, F_GETFL) & ~O_NONBLOCK);
+	if (rm.ending) {
+		mos_err("%s: %s", rm.end_why,
+			rm.have_exit
+				? "the job on the worker was ended"
+				: "the worker did not confirm the job's end in time: dropped "
+				  "the connection (the worker kills the job when it sees that)");
+		ret = rm.ending;
+		goto out;
+	}
 	if (!rm.have_exit) {
 		mos_err("lost the worker %s before the job ended: %s", o->on, conn_error(rm.conn));
 		goto out;
@@ -602,7 +817,8 @@ out:
 	origin_fs_free(rm.svc.fs);
 	origin_scope_free(&rm.scope);
 	free(rm.exit_msg);
+	closep(&rm.clock);
 	if (rm.helper > 0)
-		waitpid(rm.helper, NULL, 0);
+		reap_helper(rm.helper);
 	return ret;
 }

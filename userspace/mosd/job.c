@@ -32,8 +32,9 @@
 #include "sandbox.h"
 #include "util.h"
 
-#define OUT_WINDOW (1U << 20) /* output bytes sent and not yet credited by the origin */
-#define IN_MAX (4U << 20)     /* stdin bytes buffered here, at most */
+#define OUT_WINDOW (1U << 20)	 /* output bytes sent and not yet credited by the origin */
+#define IN_MAX (4U << 20)	 /* stdin bytes buffered here, at most */
+#define PRELOAD_MAX (128U << 20) /* PRELOAD_* bytes an origin may send ahead of its JOB */
 
 struct job_desc {
 	struct mos_job j;
@@ -56,6 +57,7 @@ struct job {
 	size_t inlen;
 	bool in_eof;
 	uint64_t out_unacked;
+	uint64_t preloaded; /* bytes of PRELOAD_* frames so far */
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -687,6 +689,7 @@ static bool on_pty_master(struct conn *c, int fd, uint32_t revents, void *arg)
 		jb->pty = m;
 		fcntl(jb->pty, F_SETFL, O_NONBLOCK);
 		jb->pty_watch = conn_watch(c, jb->pty, POLLIN, on_output, jb);
+		conn_watch_throttle(jb->pty_watch);
 		/* keyboard input goes to the master */
 		closep(&jb->in_w);
 		jb->in_w = fcntl(jb->pty, F_DUPFD_CLOEXEC, 3);
@@ -814,8 +817,12 @@ static int start_job(struct job *jb)
 	if (jb->in_w >= 0)
 		fcntl(jb->in_w, F_SETFL, O_NONBLOCK);
 	jb->out_open = jb->err_open = true;
+	/* the job's output waits while the origin is behind on reading, even
+	 * if it keeps granting credit */
 	jb->out_watch = conn_watch(jb->conn, jb->out_r, POLLIN, on_output, jb);
 	jb->err_watch = conn_watch(jb->conn, jb->err_r, POLLIN, on_output, jb);
+	conn_watch_throttle(jb->out_watch);
+	conn_watch_throttle(jb->err_watch);
 
 	/* Serve mosfs once the job has mounted it (or failed to). */
 	jb->fuse_fd = recv_fd(ready[0], &c);
@@ -890,6 +897,7 @@ static void on_frame(struct conn *c, const struct mos_frame_hdr *h, uint8_t *pay
 		}
 		jb->rb.origin_features = wire_hello_features(payload, h->len);
 		jb->hello = true;
+		conn_peer_keepalive(c, wire_hello_features(payload, h->len) & MOS_FEAT_KEEPALIVE);
 		break;
 	case MOS_MSG_JOB:
 		if (jb->started) {
@@ -910,15 +918,24 @@ static void on_frame(struct conn *c, const struct mos_frame_hdr *h, uint8_t *pay
 		}
 		break;
 	case MOS_MSG_PRELOAD_LISTDIR:
+	case MOS_MSG_PRELOAD_OPEN:
+		/* what the origin sends ahead is kept for the whole job: bounded */
+		jb->preloaded += h->len;
+		if (jb->started || jb->preloaded > PRELOAD_MAX) {
+			conn_fail(c, jb->started ? "PRELOAD after the JOB"
+						 : "the origin preloaded more than 128 MiB");
+			goto out;
+		}
+		if (h->type == MOS_MSG_PRELOAD_OPEN) {
+			if (remote_backend_preload_open(&jb->rb, payload, h->len) < 0) {
+				conn_fail(c, "malformed PRELOAD_OPEN");
+				goto out;
+			}
+			break;
+		}
 		if (remote_backend_preload_listing(&jb->rb, payload, h->len,
 						   h->flags & MOS_F_MORE) < 0) {
 			conn_fail(c, "malformed PRELOAD_LISTDIR");
-			goto out;
-		}
-		break;
-	case MOS_MSG_PRELOAD_OPEN:
-		if (remote_backend_preload_open(&jb->rb, payload, h->len) < 0) {
-			conn_fail(c, "malformed PRELOAD_OPEN");
 			goto out;
 		}
 		break;
@@ -1007,6 +1024,7 @@ int job_serve_connection(int rfd, int wfd, struct tls_channel *tls, const struct
 	pthread_cond_init(&jb.cond, NULL);
 	pthread_mutex_init(&jb.rb.lock, NULL);
 	jb.conn = conn_new(rfd, wfd, tls, on_frame, &jb);
+	conn_set_timeouts(jb.conn, jc->peer_timeout_ms, jc->peer_timeout_ms);
 	jb.rb.conn = jb.conn;
 	jb.rb.cas = jc->cas;
 	jb.rb.opened = open_cache_new();

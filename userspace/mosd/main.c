@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "cas.h"
+#include "conn.h"
 #include "control_proto.h"
 #include "controller.h"
 #include "job.h"
@@ -45,6 +46,7 @@ struct mosd_opts {
 	uint64_t cache_size;
 	unsigned max_jobs;
 	unsigned start_timeout;
+	unsigned peer_timeout_ms;
 	bool stdio, print_key, no_passthrough, cache_given, refuse_degraded, controller;
 	const char *socket;
 	uid_t job_uid;
@@ -72,6 +74,8 @@ static void usage(FILE *out)
 		"65534:65534)\n"
 		"  --no-passthrough         serve cached files through mosd, not FUSE passthrough\n"
 		"  --start-timeout SECS     drop a connection that sends no job within SECS (30)\n"
+		"  --peer-timeout SECS      drop an origin that reads nothing we send, or (if it\n"
+		"                           answers keepalives) sends nothing, for SECS (120)\n"
 		"  --refuse-degraded        run no job that asks --allow-degraded\n"
 		"  --stdio                  serve one origin on stdin/stdout, no TLS (the channel "
 		"is ssh's or a local pipe)\n"
@@ -97,6 +101,7 @@ static int parse_opts(int argc, char **argv, struct mosd_opts *o)
 		O_PRINT_KEY,
 		O_NO_PT,
 		O_START_TIMEOUT,
+		O_PEER_TIMEOUT,
 		O_REFUSE_DEGRADED,
 		O_CONTROLLER,
 		O_SOCKET
@@ -113,6 +118,7 @@ static int parse_opts(int argc, char **argv, struct mosd_opts *o)
 		{ "print-key", no_argument, NULL, O_PRINT_KEY },
 		{ "no-passthrough", no_argument, NULL, O_NO_PT },
 		{ "start-timeout", required_argument, NULL, O_START_TIMEOUT },
+		{ "peer-timeout", required_argument, NULL, O_PEER_TIMEOUT },
 		{ "refuse-degraded", no_argument, NULL, O_REFUSE_DEGRADED },
 		{ "controller", no_argument, NULL, O_CONTROLLER },
 		{ "socket", required_argument, NULL, O_SOCKET },
@@ -128,6 +134,9 @@ static int parse_opts(int argc, char **argv, struct mosd_opts *o)
 				 .cache_size = 10ULL << 30,
 				 .max_jobs = 64,
 				 .start_timeout = 30,
+				 /* MOS_PEER_TIMEOUT: as mosctl, which passes its
+				  * environment to the `mosd --stdio` it starts */
+				 .peer_timeout_ms = conn_peer_timeout_env(120000),
 				 .job_uid = 65534,
 				 .job_gid = 65534 };
 	while ((c = getopt_long(argc, argv, "vh", lo, NULL)) != -1) {
@@ -206,6 +215,18 @@ static int parse_opts(int argc, char **argv, struct mosd_opts *o)
 			}
 			o->start_timeout = (unsigned)v;
 			break;
+		case O_PEER_TIMEOUT: {
+			uint64_t ms;
+
+			if (parse_seconds(optarg, &ms) < 0 || !ms || ms > 86400000) {
+				mos_err("--peer-timeout: '%s' is not a number of seconds from "
+					"0.001 to 86400",
+					optarg);
+				return -1;
+			}
+			o->peer_timeout_ms = (unsigned)ms;
+			break;
+		}
 		case 'v':
 			o->verbose++;
 			break;
@@ -374,6 +395,7 @@ static int serve_listen(const struct mosd_opts *o, const struct job_config *jc)
 			continue;
 		}
 		setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		conn_tcp_keepalive(cfd);
 		pid = fork();
 		if (pid == 0) {
 			io_uring_queue_exit(&ring);
@@ -472,6 +494,7 @@ int main(int argc, char **argv)
 		.passthrough = !o.no_passthrough && geteuid() == 0,
 		.unprivileged = geteuid() != 0,
 		.start_timeout_s = o.start_timeout,
+		.peer_timeout_ms = o.peer_timeout_ms,
 		.refuse_degraded = o.refuse_degraded,
 	};
 	if (o.stdio) {

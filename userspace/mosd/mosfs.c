@@ -1256,8 +1256,12 @@ static int do_create(struct mosfs_req *r, struct mosfs_node *dir)
 	err = dir_check_new(fs, dir, name);
 	if (err)
 		return err;
-	if (!mosfs_node_path(dir))
-		return -ENOENT;
+	{
+		_cleanup_free_ char *dp = mosfs_node_path(dir);
+
+		if (!dp)
+			return -ENOENT; /* the directory is gone */
+	}
 	/* Created on the origin by the write-back of the first close. */
 	attr_new(fs, &a, S_IFREG | (in->mode & 07777));
 	n = mosfs_node_new(&fs->nodes, xstrdup(name), &a, NULL);

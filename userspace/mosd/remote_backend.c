@@ -22,6 +22,10 @@ static void put_path_req(struct wire_buf *b, uint8_t type, const void *body, siz
 
 /* ------------------------------------------------------------------ */
 
+/* Entries of one directory listing, at most: the origin may send a listing
+ * in as many MORE frames as it likes, and each entry is kept. */
+#define LISTING_MAX_ENTRIES (1U << 20)
+
 struct listing {
 	struct mos_attr dir;
 	struct origin_dirent *ents;
@@ -56,6 +60,8 @@ static int listing_frame(void *arg, const struct mos_frame_hdr *h, const uint8_t
 		rd.off += (size_t)d.name_len + d.link_len;
 		if (!name_ok(name, d.name_len) || memchr(link, 0, d.link_len))
 			return -EPROTO;
+		if (l->n >= LISTING_MAX_ENTRIES)
+			return -EFBIG;
 		if (l->n == l->cap) {
 			l->cap = l->cap ? 2 * l->cap : 64;
 			l->ents = xrealloc(l->ents, l->cap * sizeof(*l->ents));
@@ -194,6 +200,7 @@ struct fetch_state {
 	struct cas_writer *w;
 	uint64_t off;
 	uint64_t got;
+	uint64_t left; /* of the FETCH in flight: more is a broken origin */
 };
 
 static int fetch_frame(void *arg, const struct mos_frame_hdr *h, const uint8_t *p, size_t len)
@@ -206,8 +213,9 @@ static int fetch_frame(void *arg, const struct mos_frame_hdr *h, const uint8_t *
 
 	(void)h;
 	wire_reader_init(&rd, p, len);
-	if (!wire_get_var(&rd, &data, &n, MOS_DATA_CHUNK) || !wire_end(&rd))
+	if (!wire_get_var(&rd, &data, &n, MOS_DATA_CHUNK) || !wire_end(&rd) || n > f->left)
 		return -EPROTO;
+	f->left -= n;
 	r = cas_writer_write(f->w, f->off, data, n);
 	f->off += n;
 	f->got += n;
@@ -244,6 +252,7 @@ static int fetch_blob(struct remote_backend *rb, const struct mos_open_reply *o,
 		memcpy(req.sha256, o->sha256, sizeof(req.sha256));
 		req.length =
 			o->attr.size - f.off < MOS_FETCH_MAX ? o->attr.size - f.off : MOS_FETCH_MAX;
+		f.left = req.length;
 		wire_buf_start(&b, MOS_MSG_FETCH, 0, 0);
 		wire_put(&b, &req, sizeof(req));
 		r = conn_call(rb->conn, &b, fetch_frame, &f);

@@ -58,6 +58,10 @@ enum mos_msg {
 	MOS_MSG_PRELOAD_LISTDIR = 10, /* vars: path; then as a LISTDIR reply (MORE: continued) */
 	MOS_MSG_PRELOAD_OPEN = 11,    /* vars: path; then struct mos_open_reply */
 
+	/* both ways, to a peer whose HELLO has MOS_FEAT_KEEPALIVE only: a request
+	 * (id non-zero, empty body) answered at once with an empty PING reply */
+	MOS_MSG_PING = 12,
+
 	/* worker -> origin: output and the end */
 	MOS_MSG_STDOUT = 7, /* vars: data */
 	MOS_MSG_STDERR = 8, /* vars: data */
@@ -94,6 +98,7 @@ struct mos_hello {
 enum mos_hello_features {
 	MOS_FEAT_PASSTHROUGH = 1ULL << 0, /* worker serves cached content by FUSE passthrough */
 	MOS_FEAT_SPARSE_PUT = 1ULL << 1,  /* origin takes PUT_BEGIN with MOS_PUT_SPARSE */
+	MOS_FEAT_KEEPALIVE = 1ULL << 2,   /* answers PING; sends one when the peer is quiet */
 };
 
 /* Attributes as the origin's lstat(2) saw them. */
