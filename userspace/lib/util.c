@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -225,6 +226,108 @@ ssize_t read_full(int fd, void *buf, size_t len)
 		got += (size_t)n;
 	}
 	return (ssize_t)got;
+}
+
+const char *file_type_name(mode_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFREG:
+		return "a regular file";
+	case S_IFDIR:
+		return "a directory";
+	case S_IFIFO:
+		return "a FIFO";
+	case S_IFSOCK:
+		return "a socket";
+	case S_IFCHR:
+		return "a character device";
+	case S_IFBLK:
+		return "a block device";
+	case S_IFLNK:
+		return "a symbolic link";
+	}
+	return "not a file of a known type";
+}
+
+static void say(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void say(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+int open_regular(const char *path, const char *what, size_t max, char *err, size_t errlen)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	struct stat st;
+	int r;
+
+	if (fd < 0) {
+		r = -errno;
+		/* a socket cannot be opened at all: say what it is */
+		if (r == -ENXIO && stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+			say(err, errlen, "%s %s is %s, not a regular file", what, path,
+			    file_type_name(st.st_mode));
+			return -EINVAL;
+		}
+		say(err, errlen, "cannot open %s %s: %s", what, path, strerror(-r));
+		return r;
+	}
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		say(err, errlen, "cannot stat %s %s: %s", what, path, strerror(-r));
+		return r;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		say(err, errlen, "%s %s is %s, not a regular file", what, path,
+		    file_type_name(st.st_mode));
+		return -EINVAL;
+	}
+	if ((uint64_t)st.st_size > max) {
+		say(err, errlen, "%s %s is larger than %zu bytes (%jd)", what, path, max,
+		    (intmax_t)st.st_size);
+		return -EFBIG;
+	}
+	/* reads of a regular file never wait anyway; leave no surprise behind */
+	if (fcntl(fd, F_SETFL, 0) < 0) {
+		r = -errno;
+		say(err, errlen, "cannot read %s %s: %s", what, path, strerror(-r));
+		return r;
+	}
+	return take_fd(&fd);
+}
+
+ssize_t read_regular(const char *path, const char *what, size_t max, char **out, char *err,
+		     size_t errlen)
+{
+	_cleanup_close_ int fd = open_regular(path, what, max, err, errlen);
+	_cleanup_free_ char *buf = NULL;
+	ssize_t n;
+
+	*out = NULL;
+	if (fd < 0)
+		return fd;
+	/* one byte more than allowed: a file that grew since fstat is seen */
+	buf = xmalloc(max + 2);
+	n = read_full(fd, buf, max + 1);
+	if (n < 0) {
+		say(err, errlen, "cannot read %s %s: %s", what, path, strerror((int)-n));
+		return n;
+	}
+	if ((size_t)n > max) {
+		say(err, errlen, "%s %s is larger than %zu bytes", what, path, max);
+		return -EFBIG;
+	}
+	buf[n] = '\0';
+	*out = steal_pointer(&buf);
+	return n;
 }
 
 int write_file(const char *path, const char *s)

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -81,6 +82,25 @@ int write_all(int fd, const void *buf, size_t len);
 ssize_t read_full(int fd, void *buf, size_t len);
 /* Write a whole string to a file (e.g. /proc/self/uid_map); 0 or -errno. */
 int write_file(const char *path, const char *s);
+
+/* "a regular file", "a directory", "a FIFO", ... for messages. */
+const char *file_type_name(mode_t mode);
+/*
+ * Open PATH, a file read on a user's behalf (a policy, a key, a list of
+ * keys): O_NONBLOCK, so that a FIFO or a device never blocks the open,
+ * O_NOCTTY and O_CLOEXEC; then only a regular file of at most MAX bytes is
+ * accepted.  WHAT names the file in messages ("policy file").  Returns the
+ * fd, or -errno with ERR set: -EINVAL when PATH is not a regular file (the
+ * message says what it is), -EFBIG when it is larger than MAX.
+ */
+int open_regular(const char *path, const char *what, size_t max, char *err, size_t errlen);
+/*
+ * open_regular() and read the whole file into *OUT (malloc'd, NUL added).
+ * A file that grows past MAX while it is read is refused as well.  Returns
+ * its length or -errno with ERR set.
+ */
+ssize_t read_regular(const char *path, const char *what, size_t max, char **out, char *err,
+		     size_t errlen);
 
 /*
  * Make PATH absolute (relative to BASE, or the cwd when BASE is NULL) and
