@@ -7,6 +7,7 @@
 #include "supervise_ui.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -14,11 +15,19 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
+#include <linux/sched.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <sys/pidfd.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "json.h"
 #include "log.h"
 #include "util.h"
 
@@ -381,12 +390,24 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* One line from FD into U->buf (without its newline) within DEADLINE;
- * returns its length, or -ETIMEDOUT, -EPIPE (the other end closed). */
-static ssize_t read_line(struct sup_ui *u, int fd, long long deadline, char *line, size_t max)
+/*
+ * One line from FD into LINE (without its newline, NUL-terminated, at most
+ * MAX - 1 bytes) within DEADLINE, buffered in U->buf.  With PIDFD >= 0 (the
+ * decider's), its end is noticed too, even while a process it left behind
+ * keeps FD open.  A line longer than U->buf is dropped (STRICT false, the
+ * terminal) or is -E2BIG (STRICT, a decider: nothing that long answers).
+ * Returns the line's length, or -ETIMEDOUT, -EPIPE (end of file, or the
+ * decider ended), -E2BIG.
+ */
+static ssize_t read_line(struct sup_ui *u, int fd, int pidfd, long long deadline, char *line,
+			 size_t max, bool strict)
 {
 	for (;;) {
 		char *nl = memchr(u->buf, '\n', u->len);
+		struct pollfd pfd[2] = { { .fd = fd, .events = POLLIN },
+					 { .fd = pidfd, .events = POLLIN } };
+		long long left = deadline - now_ms();
+		ssize_t r;
 
 		if (nl) {
 			size_t n = (size_t)(nl - u->buf);
@@ -396,80 +417,288 @@ static ssize_t read_line(struct sup_ui *u, int fd, long long deadline, char *lin
 			u->len -= n + 1;
 			return (ssize_t)n;
 		}
-		if (u->len == sizeof(u->buf))
-			u->len = 0; /* a line too long to be an answer: dropped */
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		long long left = deadline - now_ms();
-		ssize_t r;
-
+		if (u->len == sizeof(u->buf)) {
+			u->len = 0;
+			if (strict)
+				return -E2BIG;
+			/* a line too long to be an answer: dropped */
+		}
 		if (left <= 0)
 			return -ETIMEDOUT;
-		r = poll(&pfd, 1, (int)left);
+		r = poll(pfd, 2, (int)left);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
 			return r == 0 ? -ETIMEDOUT : -errno;
-		r = read(fd, u->buf + u->len, sizeof(u->buf) - u->len);
-		if (r <= 0)
-			return r == 0 ? -EPIPE : -errno;
-		u->len += (size_t)r;
+		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+			r = read(fd, u->buf + u->len, sizeof(u->buf) - u->len);
+			if (r < 0 && (errno == EINTR || errno == EAGAIN))
+				continue;
+			if (r <= 0)
+				return r == 0 ? -EPIPE : -errno;
+			u->len += (size_t)r;
+			continue;
+		}
+		if (pfd[1].revents)
+			return -EPIPE; /* it ended; what it wrote before was read above */
 	}
 }
 
-/* "always" / "allow" / anything else: 1, 0, -EACCES. */
-static int verdict_of(const char *answer)
+/* The verdict words of Documentation/supervisor.md: 1 always, 0 allow, -EACCES. */
+static int verdict_word(const char *w, size_t n)
 {
-	if (strstr(answer, "always"))
-		return 1;
-	if (strstr(answer, "allow") || !strcmp(answer, "y") || !strcmp(answer, "yes"))
+	if (n == 5 && !memcmp(w, "allow", 5))
 		return 0;
-	if (!strcmp(answer, "a"))
+	if (n == 6 && !memcmp(w, "always", 6))
 		return 1;
 	return -EACCES;
+}
+
+/* The first number of LINE (*AT: where it ends); false when there is none
+ * or it does not fit. */
+static bool first_number(const char *line, unsigned long *n, const char **at)
+{
+	const char *p = line;
+	unsigned long v = 0;
+
+	while (*p && (*p < '0' || *p > '9'))
+		p++;
+	if (!*p)
+		return false;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (v > (ULONG_MAX - 9) / 10)
+			return false;
+		v = v * 10 + (unsigned long)(*p - '0');
+	}
+	*n = v;
+	*at = p;
+	return true;
+}
+
+int sup_decider_answer(const char *line, unsigned long id)
+{
+	struct json_value *doc = NULL;
+	struct json_error err;
+	const char *p, *w;
+	unsigned long n;
+	int r = -EACCES;
+
+	if (!first_number(line, &n, &p) || n != id)
+		return -ESRCH;
+	/* {"id":N,"verdict":"WORD"}: the verdict member alone decides */
+	if (json_parse(line, strlen(line), &doc, &err) == 0 && doc->type == JSON_OBJECT) {
+		for (size_t i = 0; i < doc->object.n; i++) {
+			const struct json_member *m = &doc->object.members[i];
+
+			if (!strcmp(m->key, "verdict") && m->value->type == JSON_STRING)
+				r = verdict_word(m->value->string.s, m->value->string.len);
+		}
+		json_free(doc);
+		return r;
+	}
+	json_free(doc);
+	/* "N WORD": the first word after the id, letters of either case (so
+	 * that "3 DENY, always ask" is a deny, not an "always") */
+	while (*p && !isalpha((unsigned char)*p))
+		p++;
+	for (w = p; isalpha((unsigned char)*p); p++)
+		;
+	return verdict_word(w, (size_t)(p - w));
+}
+
+/* A line that is no answer to ID may still answer an earlier question
+ * (given up on): skipped.  Anything else breaks the protocol. */
+static bool answers_earlier(const char *line, unsigned long id)
+{
+	unsigned long n;
+	const char *p;
+
+	return first_number(line, &n, &p) && n >= 1 && n < id;
+}
+
+/* The process group of the decider, its leader unreaped (so the group id
+ * cannot have been given to anyone else): SIGNAL all of it. */
+static void signal_decider(struct sup_ui *u, int sig)
+{
+	if (u->decider <= 0)
+		return;
+	kill(-u->decider, sig);
+	if (u->decider_pidfd >= 0)
+		pidfd_send_signal(u->decider_pidfd, sig, NULL, 0);
+}
+
+/* Wait up to MS for the decider's leader to end; true when it has. */
+static bool decider_ended(const struct sup_ui *u, int ms)
+{
+	struct pollfd pfd = { .fd = u->decider_pidfd, .events = POLLIN };
+	long long deadline = now_ms() + ms;
+
+	if (u->decider_pidfd < 0)
+		return true;
+	for (;;) {
+		long long left = deadline - now_ms();
+		int r = poll(&pfd, 1, left > 0 ? (int)left : 0);
+
+		if (r > 0)
+			return true;
+		if (r == 0 || errno != EINTR)
+			return false;
+	}
+}
+
+/*
+ * End the decider: close its pipes, give it GRACE_MS to leave by itself
+ * (0: none), then SIGTERM, then SIGKILL, each to its whole process group,
+ * and reap it.  Nothing of it is left running, whatever it does with
+ * signals; only a process the kernel cannot kill (uninterruptible sleep)
+ * is reported instead of waited for without end.
+ */
+static void decider_end(struct sup_ui *u, int grace_ms)
+{
+	siginfo_t si;
+
+	closep(&u->to_decider);
+	closep(&u->from_decider);
+	u->to_decider = u->from_decider = -1;
+	if (u->decider <= 0)
+		return;
+	if (!grace_ms || !decider_ended(u, grace_ms)) {
+		signal_decider(u, SIGTERM);
+		if (!decider_ended(u, grace_ms ? 1000 : 100))
+			signal_decider(u, SIGKILL);
+	}
+	/* what it started and left in its group goes with it */
+	signal_decider(u, SIGKILL);
+	if (!decider_ended(u, 5000)) {
+		mos_warn("--decider (pid %d) does not end even when killed; left to the kernel",
+			 (int)u->decider);
+	} else if (u->decider_pidfd >= 0) {
+		(void)waitid(P_PIDFD, (id_t)u->decider_pidfd, &si, WEXITED | __WALL);
+	}
+	closep(&u->decider_pidfd);
+	u->decider_pidfd = -1;
+	u->decider = 0;
+}
+
+/* The decider broke the protocol or went away: say so once, end it, and
+ * deny this and every later question without asking. */
+static int decider_stop(struct sup_ui *u, const char *why, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int decider_stop(struct sup_ui *u, const char *why, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, why);
+	vsnprintf(msg, sizeof(msg), why, ap);
+	va_end(ap);
+	mos_warn("--decider %s: stopped it; this and every later question is denied", msg);
+	u->decider_stopped = true;
+	decider_end(u, 0);
+	return -EACCES;
+}
+
+/* Write the question Q (LEN bytes) before DEADLINE: 0, -ETIMEDOUT (its
+ * input stays full: it does not read), or -errno (it closed its input). */
+static int write_question(struct sup_ui *u, const char *q, size_t len, long long deadline)
+{
+	while (len) {
+		struct pollfd pfd = { .fd = u->to_decider, .events = POLLOUT };
+		long long left = deadline - now_ms();
+		ssize_t n = write(u->to_decider, q, len);
+
+		if (n > 0) {
+			q += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno != EAGAIN && errno != EINTR)
+			return -errno;
+		if (left <= 0)
+			return -ETIMEDOUT;
+		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
+			return -errno;
+	}
+	return 0;
+}
+
+/* Lines printable in a message: at most 60 bytes, control bytes as '?'. */
+static void shown(const char *line, char *out, size_t n)
+{
+	size_t i;
+
+	for (i = 0; line[i] && i < 60 && i + 4 < n; i++)
+		out[i] = (unsigned char)line[i] < 0x20 || line[i] == 0x7f ? '?' : line[i];
+	snprintf(out + i, n - i, "%s", line[i] ? "..." : "");
 }
 
 /*
  * --decider CMD: one JSON line per question, {"id":N,...}; the answer is a
  * line naming the same id and a verdict, e.g. {"id":N,"verdict":"allow"}.
- * Answers to questions already given up on are skipped.
+ * Answers to questions already given up on are skipped.  Every step is
+ * bounded by --ask-timeout: writing the question (a decider that does not
+ * read its input fills the pipe), and waiting for the answer.  A decider
+ * that breaks the protocol (its output ends, a line answers no question, a
+ * line longer than 4 KiB) is ended, and every later question denied.
  */
 static int ask_decider(struct sup_ui *u, const struct unotify_event *ev)
 {
 	long long deadline = now_ms() + u->timeout_ms;
-	char *q = NULL, line[1024];
+	char *q = NULL, line[sizeof(u->buf)], text[80];
 	size_t qlen = 0;
-	FILE *f = open_memstream(&q, &qlen);
-	unsigned long id = ++u->id;
+	FILE *f;
+	unsigned long id;
+	int r;
 
+	if (u->decider_stopped)
+		return -EACCES;
+	id = ++u->id;
+	f = open_memstream(&q, &qlen);
 	if (!f)
 		return -EACCES;
 	fprintf(f, "{\"id\":%lu,", id);
 	json_event_fields(f, ev);
 	fprintf(f, "}\n");
 	fclose(f);
-	if (write_all(u->to_decider, q, qlen) < 0) {
-		free(q);
-		mos_warn("--decider is gone: denying");
-		return -EACCES;
-	}
+	r = write_question(u, q, qlen, deadline);
 	free(q);
+	if (r == -ETIMEDOUT)
+		return decider_stop(u,
+				    "did not take question %lu within %d ms (it does not read "
+				    "its input)",
+				    id, u->timeout_ms);
+	if (r < 0 && decider_ended(u, 0))
+		return decider_stop(u, "has ended");
+	if (r < 0)
+		return decider_stop(u, "closed its input (%s)", strerror(-r));
 	for (;;) {
-		ssize_t n = read_line(u, u->from_decider, deadline, line, sizeof(line));
-		const char *p = line;
+		ssize_t n = read_line(u, u->from_decider, u->decider_pidfd, deadline, line,
+				      sizeof(line), true);
 
 		if (n == -ETIMEDOUT) {
 			mos_warn("--decider did not answer question %lu within %d ms: denied", id,
 				 u->timeout_ms);
 			return -EACCES;
 		}
-		if (n < 0) {
-			mos_warn("--decider is gone: denying");
-			return -EACCES;
+		if (n == -E2BIG)
+			return decider_stop(u, "wrote a line longer than %zu bytes",
+					    sizeof(u->buf) - 1);
+		if (n == -EPIPE && decider_ended(u, 0))
+			return decider_stop(u, "has ended");
+		if (n < 0)
+			return decider_stop(u, "closed its output (%s)",
+					    n == -EPIPE ? "end of file" : strerror((int)-n));
+		r = sup_decider_answer(line, id);
+		if (r != -ESRCH)
+			return r;
+		if (!answers_earlier(line, id)) {
+			shown(line, text, sizeof(text));
+			return decider_stop(u,
+					    "wrote \"%s\", which answers no question (%lu was "
+					    "asked)",
+					    text, id);
 		}
-		while (*p && (*p < '0' || *p > '9'))
-			p++;
-		if (strtoul(p, NULL, 10) == id)
-			return verdict_of(line);
 	}
 }
 
@@ -488,48 +717,87 @@ static int ask_terminal(struct sup_ui *u, const struct unotify_event *ev)
 	fprintf(f, ". Allow? [y]es once, [a]lways, [N]o (%d s): ", u->timeout_ms / 1000);
 	fflush(f);
 	u->len = 0; /* nothing typed before the question counts */
-	n = read_line(u, u->tty, deadline, line, sizeof(line));
+	n = read_line(u, u->tty, -1, deadline, line, sizeof(line), false);
 	if (n < 0)
 		fprintf(f, "\nmosctl: no answer: denied\n");
 	fclose(f);
-	return n < 0 ? -EACCES : verdict_of(line);
+	if (n < 0)
+		return -EACCES;
+	if (!strcmp(line, "a") || !strcmp(line, "always"))
+		return 1;
+	if (!strcmp(line, "y") || !strcmp(line, "yes") || !strcmp(line, "allow"))
+		return 0;
+	return -EACCES;
 }
 
 static int on_ask(void *ctx, const struct unotify_event *ev)
 {
 	struct sup_ui *u = ctx;
 
-	return u->decider > 0 ? ask_decider(u, ev) : ask_terminal(u, ev);
+	return u->decider > 0 || u->decider_stopped ? ask_decider(u, ev) : ask_terminal(u, ev);
 }
 
-/* CMD through /bin/sh, its stdin and stdout ours, its stderr mosctl's. */
+/*
+ * CMD through /bin/sh, its stdin and stdout ours, its stderr mosctl's.  It
+ * is made with clone3 and no exit signal: so only we reap it (the
+ * sandbox's waitpid(-1) does not see it), its pid and process group stay
+ * ours to signal until we do, and a pidfd says when it ends.  Its own
+ * process group lets mosctl end what it starts too; the parent-death
+ * signal, that it ends with mosctl even when mosctl is killed.
+ */
 static int start_decider(struct sup_ui *u, const char *cmd, struct mos_err *e)
 {
-	int in[2], out[2];
+	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, pidfd = -1;
+	struct clone_args ca = { .flags = CLONE_PIDFD,
+				 .pidfd = (__u64)(uintptr_t)&pidfd,
+				 .exit_signal = 0 };
+	pid_t parent = getpid(), pid;
 
 	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0) {
-		mos_err_set(e, "--decider: pipe: %s", strerror(errno));
-		return -errno;
+		int err = errno;
+
+		mos_err_set(e, "--decider: pipe: %s", strerror(err));
+		closep(&in[0]);
+		closep(&in[1]);
+		return -err;
 	}
-	u->decider = fork();
-	if (u->decider < 0) {
-		mos_err_set(e, "--decider: fork: %s", strerror(errno));
-		return -errno;
+	fflush(NULL);
+	pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+	if (pid < 0) {
+		int err = errno;
+
+		mos_err_set(e, "--decider: cannot start it (clone3): %s", strerror(err));
+		closep(&in[0]);
+		closep(&in[1]);
+		closep(&out[0]);
+		closep(&out[1]);
+		return -err;
 	}
-	if (u->decider == 0) {
+	if (pid == 0) {
 		sigset_t none;
 
+		/* async-signal-safe calls only until execl: a copy of our memory */
+		setpgid(0, 0);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGPIPE, SIG_DFL);
 		dup2(in[0], 0);
 		dup2(out[1], 1);
 		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 		_exit(127);
 	}
+	setpgid(pid, pid); /* also done by the child: whichever runs first */
 	close(in[0]);
 	close(out[1]);
+	u->decider = pid;
+	u->decider_pidfd = pidfd;
 	u->to_decider = in[1];
 	u->from_decider = out[0];
+	/* a question never blocks: write_question() waits with a deadline */
+	fcntl(u->to_decider, F_SETFL, O_NONBLOCK);
 	/* a decider that exits must not kill us with SIGPIPE */
 	signal(SIGPIPE, SIG_IGN);
 	return 0;
@@ -538,7 +806,7 @@ static int start_decider(struct sup_ui *u, const char *cmd, struct mos_err *e)
 int sup_ui_start(struct sup_ui *u, const struct run_opts *o, struct mos_err *e)
 {
 	memset(u, 0, sizeof(*u));
-	u->tty = u->to_decider = u->from_decider = -1;
+	u->tty = u->to_decider = u->from_decider = u->decider_pidfd = -1;
 	u->hooks = (struct unotify_hooks){ .ctx = u, .ask = on_ask, .record = on_record };
 	u->json = o->json;
 	u->timeout_ms = (int)o->ask_timeout_ms;
@@ -586,17 +854,8 @@ int sup_ui_finish(struct sup_ui *u)
 		fclose(u->audit);
 	u->audit = NULL;
 	closep(&u->tty);
-	closep(&u->to_decider);
-	closep(&u->from_decider);
-	if (u->decider > 0) {
-		/* its stdin is closed: it should end; do not wait forever */
-		for (int i = 0; i < 100 && waitpid(u->decider, NULL, WNOHANG) == 0; i++)
-			nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);
-		if (waitpid(u->decider, NULL, WNOHANG) == 0) {
-			kill(u->decider, SIGTERM);
-			waitpid(u->decider, NULL, 0);
-		}
-		u->decider = 0;
-	}
+	u->tty = -1;
+	/* its input ends: a second to leave by itself, then it is ended */
+	decider_end(u, 1000);
 	return r;
 }
