@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "json.h"
 
 /* The bytes that must never come out of a sandbox that is denied them. */
 #define SECRET "mos-secret-7c2f0a-do-not-leak"
@@ -292,6 +293,115 @@ TEST(learn_round_trip)
 	t_mosctl(&r, "run", "--backend", "landlock", "--policy", pol, "-r", helpers_dir(), "--",
 		 PROBE(), "read", secret, NULL);
 	EXPECT_OUT(r, "err EACCES\n");
+}
+
+/* Every path of the JSON array KEY of the learned policy's "fs" object. */
+static void learned_paths(const char *policy, const char *key, char ***out, size_t *n)
+{
+	char *text = t_slurp(policy);
+	struct json_value *doc = NULL, *fs = NULL, *list = NULL;
+	struct json_error err;
+
+	*out = NULL;
+	*n = 0;
+	if (!text || json_parse(text, strlen(text), &doc, &err) < 0)
+		t_fail("%s is no JSON: %s", policy, text ? err.msg : strerror(errno));
+	for (size_t i = 0; i < doc->object.n; i++)
+		if (!strcmp(doc->object.members[i].key, "fs"))
+			fs = doc->object.members[i].value;
+	for (size_t i = 0; fs && i < fs->object.n; i++)
+		if (!strcmp(fs->object.members[i].key, key))
+			list = fs->object.members[i].value;
+	*out = calloc(list ? list->array.n + 1 : 1, sizeof(**out));
+	for (size_t i = 0; list && i < list->array.n; i++)
+		(*out)[(*n)++] = t_strdup(list->array.items[i]->string.s);
+	json_free(doc);
+	free(text);
+}
+
+/*
+ * --learn and back for a shell job whose PATH starts with directories that
+ * do not exist (or, as nobody, cannot be searched), as a build's PATH often
+ * does: the shell's failed lookups of cat and ls there were written as read
+ * grants (files that do not exist), and the write-open of /dev/null as the
+ * writable tree /dev; the learned policy was then refused ("p.json:6:7
+ * /root/.cargo/bin/cat: No such file or directory", old code).  Now every
+ * grant names something that was opened and exists, devices are named one
+ * by one (and the harmless ones left out), and the policy runs the job
+ * again with the same output, on the supervisor and on Landlock.
+ */
+TEST(learn_round_trip_with_a_missing_path)
+{
+	char *out = t_path_kept("out"), *o = t_path_kept("out/o.txt"),
+	     *pol = t_path_kept("learned.json"), *hostname = t_slurp("/etc/hostname");
+	char *path = fmt("/nonexistent/bin:/root/.cargo/bin:%s:/usr/bin:/bin", t_path("no/bin"));
+	char *script = fmt("cat /etc/hostname >%s; ls /dev/null 2>/dev/null", o);
+	char **read, **write;
+	size_t nread, nwrite;
+	struct t_result learn, r;
+	char *s;
+
+	if (!hostname)
+		t_skip("no readable /etc/hostname here");
+	t_mkdir(out);
+	if (setenv("PATH", path, 1) < 0)
+		t_fail("setenv: %s", strerror(errno));
+	t_mosctl(&learn, "run", "--backend", "unotify", "--learn", pol, "--", "sh", "-c", script,
+		 NULL);
+	if (learn.status != 0 || strcmp(learn.out, "/dev/null\n")) {
+		t_dump("--learn", &learn);
+		t_fail("the permissive run did not do what the script says");
+	}
+	s = t_slurp(o);
+	T_ASSERT(s && !strcmp(s, hostname));
+	s = t_slurp(pol);
+	T_ASSERT(s);
+	t_note("learned: %s", s);
+
+	/* nothing that does not exist, no /dev as a tree, no failed lookup */
+	learned_paths(pol, "read", &read, &nread);
+	learned_paths(pol, "write", &write, &nwrite);
+	for (size_t i = 0; i < nread + nwrite; i++) {
+		const char *p = i < nread ? read[i] : write[i - nread];
+		struct stat st;
+
+		if (lstat(p, &st) < 0)
+			t_fail("the learned policy grants %s, which does not exist", p);
+		T_EXPECT_NO_STR(p, "/nonexistent");
+		T_EXPECT_NO_STR(p, "/root/.cargo");
+		T_EXPECT_NO_STR(p, "/no/bin");
+	}
+	for (size_t i = 0; i < nwrite; i++)
+		if (!strcmp(write[i], "/dev") || !strcmp(write[i], "/"))
+			t_fail("the learned policy grants write on %s (the run wrote /dev/null "
+			       "only)",
+			       write[i]);
+	T_EXPECT_EQ(nwrite, 1);
+	T_EXPECT_STR(write[0], out);
+
+	t_mosctl(&r, "check", "--backend", "unotify", "--policy", pol, NULL);
+	if (r.status != 0 || !strstr(r.out, "policy is valid")) {
+		t_dump("check --policy", &r);
+		t_fail("mosctl check refuses the learned policy");
+	}
+	/* replayed: the same output, the file made again */
+	for (int landlock = 0; landlock < 2; landlock++) {
+		if (landlock && t_landlock_abi() <= 0) {
+			t_note("no Landlock here: replayed on the supervisor only");
+			break;
+		}
+		T_ASSERT(unlink(o) == 0);
+		t_mosctl(&r, "run", "--backend", landlock ? "landlock" : "unotify", "--policy", pol,
+			 "--", "sh", "-c", script, NULL);
+		if (r.status != 0 || strcmp(r.out, learn.out)) {
+			t_dump(landlock ? "--policy learned (landlock)"
+					: "--policy learned (unotify)",
+			       &r);
+			t_fail("the learned policy does not run the same job again");
+		}
+		s = t_slurp(o);
+		T_ASSERT(s && !strcmp(s, hostname));
+	}
 }
 
 /* ---- ask --------------------------------------------------------------- */

@@ -22,6 +22,7 @@
 #include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -29,6 +30,7 @@
 
 #include "json.h"
 #include "log.h"
+#include "strmap.h"
 #include "util.h"
 
 /* ---- describing an event -------------------------------------------- */
@@ -128,23 +130,105 @@ static void audit(struct sup_ui *u, const struct unotify_event *ev)
 
 /* ---- --learn -------------------------------------------------------- */
 
-struct learned {
-	char **read, **write, **look, **connect;
-	size_t nread, nwrite, nlook, nconnect;
-	uint16_t *bind;
-	size_t nbind;
+/* A list of distinct strings, in the order first seen. */
+struct pathset {
+	char **v; /* NULL-terminated; an entry may be NULL once dropped */
+	size_t n;
+	struct strmap index; /* entry -> place in v */
 };
 
-static void add_unique(char ***v, size_t *n, const char *s)
+static bool pathset_add(struct pathset *s, const char *p)
 {
-	for (size_t i = 0; i < *n; i++)
-		if ((*v)[i] && !strcmp((*v)[i], s))
-			return;
-	strv_push(v, n, xstrdup(s));
+	bool added;
+	size_t *i = strmap_add_str(&s->index, p, s->n, &added);
+
+	if (added)
+		strv_push(&s->v, &s->n, xstrdup(p));
+	else if (!s->v[*i])
+		s->v[*i] = xstrdup(p); /* dropped before, wanted again */
+	return added || s->v[*i];
+}
+
+static bool pathset_has(const struct pathset *s, const char *p)
+{
+	size_t *i = strmap_find_str(&s->index, p);
+
+	return i && s->v[*i];
+}
+
+static void pathset_drop(struct pathset *s, size_t i)
+{
+	free(s->v[i]);
+	s->v[i] = NULL;
+}
+
+static void pathset_free(struct pathset *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->v[i]);
+	free(s->v);
+	strmap_free(&s->index);
+	*s = (struct pathset){ 0 };
+}
+
+struct learned {
+	struct pathset read, write, look, connect;
+	uint16_t *bind;
+	size_t nbind;
+	struct timespec start; /* CLOCK_REALTIME_COARSE when the run began */
+};
+
+/* The directory PATH is in ("/" for "/x"). */
+static char *dir_of(const char *path)
+{
+	char *dir = xstrdup(path);
+	char *slash = strrchr(dir, '/');
+
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	return dir;
+}
+
+static bool is_open_call(const char *syscall)
+{
+	return !strcmp(syscall, "open") || !strcmp(syscall, "openat") ||
+	       !strcmp(syscall, "openat2") || !strcmp(syscall, "creat") || !strcmp(syscall, "?");
+}
+
+/*
+ * What a write to PATH (by SYSCALL) needs granted, as narrow as what was
+ * done: opening an existing file for writing needs that file, a device or a
+ * FIFO is never created by open(2) (so /dev/null, not /dev), an O_TMPFILE
+ * open names its directory, and truncate(2) its file; creating, removing,
+ * renaming and linking need the directory the entry is in, and so does an
+ * open that created its file (born since the run began, or when the file
+ * system does not say when it was born).  A unix socket bound names its
+ * directory already.
+ */
+static char *write_grant(const struct learned *l, const char *syscall, const char *path)
+{
+	struct statx stx;
+
+	if (!strcmp(syscall, "bind"))
+		return xstrdup(path);
+	if (!is_open_call(syscall) && strcmp(syscall, "truncate"))
+		return dir_of(path);
+	if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_TYPE | STATX_BTIME, &stx) < 0)
+		return dir_of(path); /* gone again: what removed it is recorded too */
+	if (!S_ISREG(stx.stx_mode) || !strcmp(syscall, "truncate"))
+		return xstrdup(path);
+	/* born before the run (a second of margin for coarse clocks): it was there */
+	if ((stx.stx_mask & STATX_BTIME) && (stx.stx_btime.tv_sec < l->start.tv_sec - 1 ||
+					     (stx.stx_btime.tv_sec == l->start.tv_sec - 1 &&
+					      stx.stx_btime.tv_nsec < (uint32_t)l->start.tv_nsec)))
+		return xstrdup(path);
+	return dir_of(path);
 }
 
 static void learn(struct learned *l, const struct unotify_event *ev)
 {
+	struct stat st;
+
 	if (ev->addr) {
 		char a[INET6_ADDRSTRLEN] = "", spec[INET6_ADDRSTRLEN + 16];
 		unsigned port = addr_text(ev->addr, a, sizeof(a));
@@ -159,32 +243,25 @@ static void learn(struct learned *l, const struct unotify_event *ev)
 		}
 		snprintf(spec, sizeof(spec), ev->addr->ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u",
 			 a, port);
-		add_unique(&l->connect, &l->nconnect, spec);
+		pathset_add(&l->connect, spec);
 		return;
 	}
 	if (!ev->path)
 		return;
 	if (ev->access == UNOTIFY_WRITE) {
-		/* creating, removing, renaming: the directory it is in */
-		_cleanup_free_ char *dir = xstrdup(ev->path);
-		char *slash = strrchr(dir, '/');
+		_cleanup_free_ char *g = write_grant(l, ev->syscall, ev->path);
 
-		if (slash)
-			*(slash == dir ? slash + 1 : slash) = '\0';
-		add_unique(&l->write, &l->nwrite, dir);
-	} else if (ev->access == UNOTIFY_LOOK) {
-		add_unique(&l->look, &l->nlook, ev->path);
-	} else {
-		add_unique(&l->read, &l->nread, ev->path);
+		pathset_add(&l->write, g);
+		return;
 	}
-}
-
-static bool beneath_list(char *const *v, size_t n, const char *path, const char *self)
-{
-	for (size_t i = 0; i < n; i++)
-		if (v[i] != self && path_is_beneath(path, v[i]))
-			return true;
-	return false;
+	/*
+	 * A stat, readlink or exec the supervisor let the kernel do itself
+	 * reports no error here even when the path does not exist (a shell
+	 * trying each directory of PATH): only what is there is a grant.
+	 */
+	if (lstat(ev->path, &st) < 0)
+		return;
+	pathset_add(ev->access == UNOTIFY_LOOK ? &l->look : &l->read, ev->path);
 }
 
 /* Granted whatever the policy says: the devices, and the system set. */
@@ -199,15 +276,35 @@ static bool always_there(const char *path)
 	return false;
 }
 
-/* Beneath a directory --system grants (by its real path: /lib is /usr/lib). */
-static bool in_system(const char *path)
-{
-	for (const char *const *d = mos_system_read_paths; *d; d++) {
-		_cleanup_free_ char *real = realpath(*d, NULL);
+/* The system directories by their real paths (/lib is /usr/lib), once. */
+struct system_dirs {
+	char *v[16];
+	size_t n;
+};
 
-		if (path_is_beneath(path, real ? real : *d))
-			return true;
+static void system_dirs_init(struct system_dirs *sd)
+{
+	sd->n = 0;
+	for (const char *const *d = mos_system_read_paths; *d && sd->n < ARRAY_SIZE(sd->v); d++) {
+		char *real = realpath(*d, NULL);
+
+		sd->v[sd->n++] = real ? real : xstrdup(*d);
 	}
+}
+
+static void system_dirs_free(struct system_dirs *sd)
+{
+	for (size_t i = 0; i < sd->n; i++)
+		free(sd->v[i]);
+	sd->n = 0;
+}
+
+/* Beneath a directory --system grants. */
+static bool in_system(const struct system_dirs *sd, const char *path)
+{
+	for (size_t i = 0; i < sd->n; i++)
+		if (path_is_beneath(path, sd->v[i]))
+			return true;
 	return false;
 }
 
@@ -232,102 +329,154 @@ static void json_list(FILE *f, const char *key, char *const *v, size_t n, bool *
 	}
 }
 
-/* Drop (set to NULL) the entries of V beneath another entry of V. */
-static void drop_covered(char **v, size_t n)
+/* The entry of S that PATH lies beneath, itself excluded, or NULL: looked
+ * up once per ancestor, not by a scan of S. */
+static const char *covering(const struct pathset *s, const char *path)
 {
-	for (size_t i = 0; i < n; i++)
-		for (size_t j = 0; v[i] && j < n; j++)
-			if (j != i && v[j] && path_is_beneath(v[i], v[j])) {
-				free(v[i]);
-				v[i] = NULL;
-			}
+	_cleanup_free_ char *up = xstrdup(path);
+
+	for (char *slash; (slash = strrchr(up, '/')) != NULL && strcmp(up, "/");) {
+		size_t *i;
+
+		slash[slash == up ? 1 : 0] = '\0';
+		i = strmap_find_str(&s->index, up);
+		if (i && s->v[*i])
+			return s->v[*i];
+	}
+	return NULL;
 }
 
-static void drop_if(char **v, size_t n, bool (*fn)(const char *))
+/* Drop the entries of S beneath another entry of S. */
+static void drop_covered(struct pathset *s)
 {
-	for (size_t i = 0; i < n; i++)
-		if (v[i] && fn(v[i])) {
-			free(v[i]);
-			v[i] = NULL;
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i] && covering(s, s->v[i]))
+			pathset_drop(s, i);
+}
+
+/* Every proper ancestor of the entries of S: the directories on the way. */
+static void ancestors_of(const struct pathset *s, struct strmap *out)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		_cleanup_free_ char *up = NULL;
+
+		if (!s->v[i])
+			continue;
+		up = xstrdup(s->v[i]);
+		for (char *slash; (slash = strrchr(up, '/')) != NULL && strcmp(up, "/");) {
+			bool added;
+
+			slash[slash == up ? 1 : 0] = '\0';
+			strmap_add_str(out, up, 0, &added);
+			if (!added)
+				break; /* and so are all of its own ancestors */
 		}
-}
-
-/* /proc/N/...: the pids of another run differ; grant /proc. */
-static void proc_as_a_whole(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (v[i] && path_is_beneath(v[i], "/proc") && strcmp(v[i], "/proc")) {
-			free(v[i]);
-			v[i] = xstrdup("/proc");
-		}
-}
-
-/* V holds an entry with P beneath it (P is on the way to it), or above it. */
-static bool related(char *const *v, size_t n, const char *p)
-{
-	for (size_t i = 0; i < n; i++)
-		if (v[i] && (path_is_beneath(v[i], p) || path_is_beneath(p, v[i])))
-			return true;
-	return false;
+	}
 }
 
 /*
- * Keep what is needed: the system set as "system": true, no entry covered
- * by another, nothing granted anyway (the devices).  A path only looked at
- * (stat, readlink) becomes a read entry unless an entry covers it or it is
- * a directory on the way to one (which may be looked at anyway).
+ * Keep what is needed, each step linear in what was recorded: the system
+ * set as "system": true, no entry covered by another, nothing granted
+ * anyway (the devices), nothing that does not exist (any more: a grant on
+ * a missing path is refused when the policy is loaded).  A path only
+ * looked at (stat, readlink) becomes a read entry unless an entry covers it
+ * or it is a directory on the way to one (which may be looked at anyway).
  */
 static void prune(struct learned *l, bool *system)
 {
-	proc_as_a_whole(l->read, l->nread);
-	proc_as_a_whole(l->look, l->nlook);
-	for (size_t i = 0; i < l->nread; i++)
-		if (l->read[i] && in_system(l->read[i]))
-			*system = true;
-	drop_if(l->read, l->nread, in_system);
-	drop_if(l->read, l->nread, always_there);
-	drop_if(l->write, l->nwrite, always_there);
-	drop_covered(l->write, l->nwrite);
-	for (size_t i = 0; i < l->nread; i++)
-		if (l->read[i] && related(l->write, l->nwrite, l->read[i]) &&
-		    beneath_list(l->write, l->nwrite, l->read[i], NULL)) {
-			free(l->read[i]);
-			l->read[i] = NULL;
-		}
-	for (size_t i = 0; i < l->nlook; i++) {
-		const char *p = l->look[i];
+	struct system_dirs sd;
+	struct strmap on_the_way = { 0 };
+	struct pathset *lists[] = { &l->read, &l->write, &l->look };
+	struct stat st;
 
-		if (always_there(p) || in_system(p) || related(l->read, l->nread, p) ||
-		    related(l->write, l->nwrite, p))
+	system_dirs_init(&sd);
+	/* /proc/N/...: the pids of another run differ; grant /proc */
+	for (size_t k = 0; k < ARRAY_SIZE(lists); k++)
+		for (size_t i = 0; i < lists[k]->n; i++)
+			if (lists[k]->v[i] && path_is_beneath(lists[k]->v[i], "/proc") &&
+			    strcmp(lists[k]->v[i], "/proc")) {
+				pathset_drop(lists[k], i);
+				pathset_add(lists[k], "/proc");
+			}
+	for (size_t k = 0; k < ARRAY_SIZE(lists); k++)
+		for (size_t i = 0; i < lists[k]->n; i++) {
+			const char *p = lists[k]->v[i];
+
+			if (!p)
+				continue;
+			if (lists[k] == &l->read && in_system(&sd, p))
+				*system = true;
+			if ((lists[k] != &l->write && in_system(&sd, p)) || always_there(p) ||
+			    lstat(p, &st) < 0)
+				pathset_drop(lists[k], i);
+		}
+	drop_covered(&l->write);
+	for (size_t i = 0; i < l->read.n; i++)
+		if (l->read.v[i] &&
+		    (pathset_has(&l->write, l->read.v[i]) || covering(&l->write, l->read.v[i])))
+			pathset_drop(&l->read, i);
+	ancestors_of(&l->read, &on_the_way);
+	ancestors_of(&l->write, &on_the_way);
+	for (size_t i = 0; i < l->look.n; i++) {
+		const char *p = l->look.v[i];
+
+		if (!p || strmap_find_str(&on_the_way, p) || pathset_has(&l->read, p) ||
+		    pathset_has(&l->write, p) || covering(&l->read, p) || covering(&l->write, p))
 			continue;
-		add_unique(&l->read, &l->nread, p);
+		pathset_add(&l->read, p);
 	}
-	drop_covered(l->read, l->nread);
+	drop_covered(&l->read);
+	strmap_free(&on_the_way);
+	system_dirs_free(&sd);
 }
 
+/*
+ * Write FILE as a new file beside it, then rename it into place: never
+ * through a symlink or into a FIFO someone left at the temporary name
+ * (O_EXCL | O_NOFOLLOW, a random name), and FILE itself is replaced, not
+ * written through.
+ */
 static int write_learned(struct learned *l, const char *file)
 {
-	_cleanup_free_ char *tmp = xasprintf("%s.tmp", file);
+	_cleanup_free_ char *tmp = xasprintf("%s.XXXXXX", file);
 	bool system = false, first = true;
+	struct stat st;
 	FILE *f;
+	int fd;
 
 	prune(l, &system);
-	f = fopen(tmp, "we");
-	if (!f) {
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
 		mos_err("--learn: cannot write %s: %s", tmp, strerror(errno));
 		return -errno;
+	}
+	/* what a new file gets (mkostemp makes it 0600) */
+	{
+		mode_t um = umask(0);
+
+		umask(um);
+		(void)!fchmod(fd, 0666 & ~um);
+	}
+	f = fdopen(fd, "w");
+	if (!f) {
+		int err = errno;
+
+		close(fd);
+		unlink(tmp);
+		mos_err("--learn: cannot write %s: %s", tmp, strerror(err));
+		return -err;
 	}
 	fprintf(f, "{\n  \"fs\": {\n    ");
 	if (system) {
 		fprintf(f, "\"system\": true");
 		first = false;
 	}
-	json_list(f, "read", l->read, l->nread, &first);
-	json_list(f, "write", l->write, l->nwrite, &first);
+	json_list(f, "read", l->read.v, l->read.n, &first);
+	json_list(f, "write", l->write.v, l->write.n, &first);
 	fprintf(f, "\n  },\n  \"net\": {\n    \"allow\": [");
-	for (size_t i = 0; i < l->nconnect; i++) {
+	for (size_t i = 0; i < l->connect.n; i++) {
 		fprintf(f, "%s", i ? ", " : "");
-		json_string(f, l->connect[i]);
+		json_string(f, l->connect.v[i]);
 	}
 	fprintf(f, "],\n    \"bind\": [");
 	for (size_t i = 0; i < l->nbind; i++)
@@ -341,6 +490,10 @@ static int write_learned(struct learned *l, const char *file)
 		mos_err("--learn: cannot write %s: %s", tmp, strerror(err));
 		return -err;
 	}
+	if (fstat(fileno(f), &st) == 0 && st.st_size > (off_t)MOS_POLICY_MAX_BYTES)
+		mos_warn("--learn: the policy is larger than %u bytes, more than a policy may be: "
+			 "grant the directories it lists instead of their files",
+			 MOS_POLICY_MAX_BYTES);
 	fclose(f);
 	if (rename(tmp, file) < 0) {
 		int err = errno;
@@ -356,14 +509,10 @@ static void learned_free(struct learned *l)
 {
 	if (!l)
 		return;
-	for (size_t i = 0; i < l->nread; i++)
-		free(l->read[i]);
-	free(l->read);
-	for (size_t i = 0; i < l->nwrite; i++)
-		free(l->write[i]);
-	free(l->write);
-	strv_free(l->look);
-	strv_free(l->connect);
+	pathset_free(&l->read);
+	pathset_free(&l->write);
+	pathset_free(&l->look);
+	pathset_free(&l->connect);
 	free(l->bind);
 	free(l);
 }
@@ -822,6 +971,7 @@ int sup_ui_start(struct sup_ui *u, const struct run_opts *o, struct mos_err *e)
 	if (o->learn) {
 		u->learn = o->learn;
 		u->learned = xcalloc(1, sizeof(*u->learned));
+		clock_gettime(CLOCK_REALTIME_COARSE, &u->learned->start);
 	}
 	u->asks = o->policy.nask_fs || o->policy.ask_net;
 	if (!u->asks)
