@@ -9,6 +9,13 @@
  * of a minute).  Each refusal is exit 125 with a message naming the file,
  * promptly, and the command never runs.
  *
+ * The same holds for the other files mosctl and mosd open on a user's
+ * behalf: the private key and the pinned-keys lists (a FIFO there hung
+ * `mosctl key`, `mosctl run --on` and `mosd --listen`), the --audit file
+ * (opened for appending: a FIFO without a reader hung the start), and the
+ * file --learn writes (through a FILE.tmp symlink it overwrote another
+ * file).
+ *
  * mosctl runs under timeout(1) here, so that a hang fails in seconds
  * instead of at the harness's limit.  The figures in the comments are from
  * this 2-core development machine; the bounds asserted are generous.
@@ -22,6 +29,8 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include "harness.h"
 
@@ -40,9 +49,9 @@ static char *fmt(const char *f, ...)
 	return s;
 }
 
-/* `timeout LIMIT_S mosctl ARGS...` (NULL-terminated). */
-static void mosctl_bounded(struct t_result *r, ...) __attribute__((sentinel));
-static void mosctl_bounded(struct t_result *r, ...)
+/* `timeout LIMIT_S PROGRAM ARGS...` (NULL-terminated). */
+static void bounded(struct t_result *r, const char *program, ...) __attribute__((sentinel));
+static void bounded(struct t_result *r, const char *program, ...)
 {
 	char *argv[64];
 	int n = 0;
@@ -52,14 +61,16 @@ static void mosctl_bounded(struct t_result *r, ...)
 	argv[n++] = "-k";
 	argv[n++] = "2";
 	argv[n++] = LIMIT_S;
-	argv[n++] = (char *)t_mosctl_path();
-	va_start(ap, r);
+	argv[n++] = (char *)program;
+	va_start(ap, program);
 	while (n < 63 && (argv[n] = va_arg(ap, char *)) != NULL)
 		n++;
 	va_end(ap);
 	argv[n] = NULL;
 	t_run(r, NULL, argv);
 }
+
+#define mosctl_bounded(r, ...) bounded(r, t_mosctl_path(), __VA_ARGS__)
 
 /* Write LEN bytes of BUF to PATH. */
 static void write_bytes(const char *path, const char *buf, size_t len)
@@ -265,4 +276,133 @@ TEST(policy_size_bounds)
 		       NULL);
 	expect_refused(&r, fmt("%s:3:3", dup), "duplicate key \"A\" (first at line 1)", marker,
 		       "duplicate key");
+}
+
+/* A failure within 5 s (status WANT) whose stderr names WHAT and WHY. */
+static void expect_prompt_error(const struct t_result *r, int want, const char *what,
+				const char *why, const char *label)
+{
+	if (r->status != want || !strstr(r->err, what) || !strstr(r->err, why) || r->seconds > 5) {
+		t_dump(label, r);
+		t_fail("%s: expected exit %d within 5 s naming %s and \"%s\" (got %d after %.1f s)",
+		       label, want, what, why, r->status, r->seconds);
+	}
+}
+
+/*
+ * The key and the pinned keys as FIFOs: `mosctl key` and `mosctl run --on`
+ * waited in open(2) for ever (old code: killed by timeout(1) after 20 s).
+ */
+TEST(key_files_not_regular)
+{
+	char *cfg = t_path_kept("cfg"), *key = t_path_kept("cfg/id_ed25519"),
+	     *known = t_path_kept("cfg/known_workers"), *on;
+	struct t_result r;
+	int lfd;
+
+	t_mkdir(cfg);
+	if (setenv("MOS_CONFIG_DIR", cfg, 1) < 0)
+		t_fail("setenv: %s", strerror(errno));
+	if (mkfifo(key, 0600) < 0)
+		t_fail("mkfifo %s: %s", key, strerror(errno));
+	mosctl_bounded(&r, "key", NULL);
+	expect_prompt_error(&r, 1, key, "is a FIFO, not a regular file", "mosctl key, key a FIFO");
+
+	/* a real key, and the known workers a FIFO */
+	T_ASSERT(unlink(key) == 0);
+	mosctl_bounded(&r, "keygen", NULL);
+	if (r.status != 0)
+		t_dump("keygen", &r);
+	T_ASSERT(r.status == 0);
+	if (mkfifo(known, 0600) < 0)
+		t_fail("mkfifo %s: %s", known, strerror(errno));
+	/* a listener, so that the connection is made and the keys are read */
+	{
+		struct sockaddr_in sa = { .sin_family = AF_INET,
+					  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		socklen_t len = sizeof(sa);
+
+		lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, len) < 0 || listen(lfd, 8) < 0 ||
+		    getsockname(lfd, (struct sockaddr *)&sa, &len) < 0)
+			t_fail("cannot listen on 127.0.0.1: %s", strerror(errno));
+		on = fmt("127.0.0.1:%d", ntohs(sa.sin_port));
+	}
+	mosctl_bounded(&r, "run", "--on", on, "--", "true", NULL);
+	if (r.status == 0 || !strstr(r.err, known) ||
+	    !strstr(r.err, "is a FIFO, not a regular file") || r.seconds > 5) {
+		t_dump("run --on, known_workers a FIFO", &r);
+		t_fail("expected a prompt failure naming %s as a FIFO", known);
+	}
+	/* /dev/zero as the pinned keys: refused, not read without end */
+	T_ASSERT(unlink(known) == 0);
+	T_ASSERT(symlink("/dev/zero", known) == 0);
+	mosctl_bounded(&r, "run", "--on", on, "--", "true", NULL);
+	if (r.status == 0 || !strstr(r.err, "is a character device") || r.seconds > 5) {
+		t_dump("run --on, known_workers /dev/zero", &r);
+		t_fail("expected a prompt failure naming the character device");
+	}
+	close(lfd);
+}
+
+/* mosd --listen with its authorized keys a FIFO (root only: --listen). */
+TEST(mosd_authorized_keys_not_regular)
+{
+	char *auth = t_path_kept("authorized_keys"), *key = t_path_kept("worker_key"),
+	     *cache = t_path_kept("cache");
+	const char *mosd = getenv("MOSD");
+	struct t_result r;
+
+	if (!t_is_root())
+		t_skip("mosd --listen runs as root only");
+	if (!mosd || !*mosd)
+		t_skip("MOSD is not set");
+	if (mkfifo(auth, 0600) < 0)
+		t_fail("mkfifo %s: %s", auth, strerror(errno));
+	bounded(&r, mosd, "--listen", "127.0.0.1:0", "--authorized-keys", auth, "--key", key,
+		"--cache", cache, NULL);
+	expect_prompt_error(&r, 1, auth, "is a FIFO, not a regular file", "mosd --listen");
+}
+
+/*
+ * --audit=FIFO: opened for appending, which waits for a reader for ever
+ * (old code: killed by timeout(1) after 20 s); now refused at once, and
+ * the command does not run.
+ */
+TEST(audit_file_not_regular)
+{
+	char *fifo = t_path_kept("audit.log"), *marker = t_path_kept("marker");
+	struct t_result r;
+
+	if (mkfifo(fifo, 0644) < 0)
+		t_fail("mkfifo %s: %s", fifo, strerror(errno));
+	mosctl_bounded(&r, "run", fmt("--audit=%s", fifo), "-s", "-w", t_dir(), "--", "touch",
+		       marker, NULL);
+	expect_prompt_error(&r, 125, fifo, "is a FIFO, not a regular file", "--audit=FIFO");
+	T_ASSERT(access(marker, F_OK) < 0);
+}
+
+/*
+ * --learn FILE wrote FILE.tmp and renamed it: a symlink planted at
+ * FILE.tmp made it overwrite the symlink's target (old code: the victim
+ * held the learned policy afterwards).  Now the temporary file is new
+ * (O_EXCL, a random name) and the victim is untouched.
+ */
+TEST(learn_output_through_no_symlink)
+{
+	char *pol = t_path_kept("learned.json"), *victim = t_path_kept("victim");
+	struct t_result r;
+	char *s;
+
+	t_write_file(victim, "precious\n");
+	if (symlink(victim, fmt("%s.tmp", pol)) < 0)
+		t_fail("symlink: %s", strerror(errno));
+	mosctl_bounded(&r, "run", "--backend", "unotify", "--learn", pol, "--", "true", NULL);
+	if (r.status != 0)
+		t_dump("--learn", &r);
+	T_ASSERT(r.status == 0);
+	s = t_slurp(victim);
+	T_ASSERT(s && !strcmp(s, "precious\n"));
+	s = t_slurp(pol);
+	T_ASSERT(s && strstr(s, "\"fs\""));
 }

@@ -304,6 +304,41 @@ int open_regular(const char *path, const char *what, size_t max, char *err, size
 	return take_fd(&fd);
 }
 
+int open_regular_append(const char *path, const char *what, char *err, size_t errlen)
+{
+	_cleanup_close_ int fd =
+		open(path, O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0666);
+	struct stat st;
+	int r;
+
+	if (fd < 0) {
+		r = -errno;
+		if ((r == -ENXIO || r == -EISDIR) && stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+			say(err, errlen, "%s %s is %s, not a regular file", what, path,
+			    file_type_name(st.st_mode));
+			return -EINVAL;
+		}
+		say(err, errlen, "cannot open %s %s: %s", what, path, strerror(-r));
+		return r;
+	}
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		say(err, errlen, "cannot stat %s %s: %s", what, path, strerror(-r));
+		return r;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		say(err, errlen, "%s %s is %s, not a regular file", what, path,
+		    file_type_name(st.st_mode));
+		return -EINVAL;
+	}
+	if (fcntl(fd, F_SETFL, O_APPEND) < 0) {
+		r = -errno;
+		say(err, errlen, "cannot write %s %s: %s", what, path, strerror(-r));
+		return r;
+	}
+	return take_fd(&fd);
+}
+
 ssize_t read_regular(const char *path, const char *what, size_t max, char **out, char *err,
 		     size_t errlen)
 {
@@ -416,6 +451,54 @@ int mkdir_p(const char *path, unsigned int mode)
 		if (!c)
 			return 0;
 		*s = c;
+	}
+}
+
+int mkdir_private(const char *path, char *err, size_t errlen)
+{
+	_cleanup_free_ char *real = NULL;
+	uid_t me = geteuid();
+	int r = mkdir_p(path, 0700);
+
+	if (r < 0) {
+		say(err, errlen, "cannot make %s: %s", path, strerror(-r));
+		return r;
+	}
+	real = realpath(path, NULL);
+	if (!real) {
+		r = -errno;
+		say(err, errlen, "cannot resolve %s: %s", path, strerror(-r));
+		return r;
+	}
+	for (char *end = real + strlen(real);;) {
+		struct stat st;
+		char c = *end;
+		bool writable;
+
+		*end = '\0';
+		if (stat(*real ? real : "/", &st) < 0) {
+			r = -errno;
+			say(err, errlen, "cannot examine %s: %s", *real ? real : "/", strerror(-r));
+			return r;
+		}
+		*end = c;
+		/* group-writable is fine for our own group (user private groups) */
+		writable = (st.st_mode & 002) || ((st.st_mode & 020) && st.st_gid != getegid());
+		if (!S_ISDIR(st.st_mode) || (st.st_uid != me && st.st_uid != 0) ||
+		    (c == '\0' && st.st_uid != me) ||
+		    (writable && !(c != '\0' && (st.st_mode & S_ISVTX)))) {
+			*end = '\0';
+			say(err, errlen,
+			    "%s is not private: %s belongs to uid %u with mode %04o (it must be "
+			    "a directory of yours or root's that no one else may write to)",
+			    path, *real ? real : "/", (unsigned)st.st_uid,
+			    (unsigned)(st.st_mode & 07777));
+			return -EPERM;
+		}
+		if (end == real)
+			return 0;
+		while (end > real && *--end != '/')
+			;
 	}
 }
 

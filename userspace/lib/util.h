@@ -101,6 +101,13 @@ int open_regular(const char *path, const char *what, size_t max, char *err, size
  */
 ssize_t read_regular(const char *path, const char *what, size_t max, char **out, char *err,
 		     size_t errlen);
+/*
+ * Open PATH to append to it (created 0666 & ~umask if missing), the same
+ * way: never blocking in the open (a FIFO without a reader is refused, not
+ * waited for), and only a regular file.  Returns the fd or -errno with ERR
+ * set.
+ */
+int open_regular_append(const char *path, const char *what, char *err, size_t errlen);
 
 /*
  * Make PATH absolute (relative to BASE, or the cwd when BASE is NULL) and
@@ -113,6 +120,16 @@ bool path_is_beneath(const char *path, const char *parent);
 
 /* mkdir -p: create PATH and its missing parents with MODE; 0 or -errno. */
 int mkdir_p(const char *path, unsigned int mode);
+/*
+ * mkdir -p PATH 0700 for a cache or state directory of ours, and check that
+ * no one else can change what is in it: PATH (by its real path) is a
+ * directory we own, and each directory above it belongs to us or to root
+ * and is writable by no one else, unless sticky (/tmp).  A directory
+ * beneath another user's (say /tmp/.cache made by someone else first) is
+ * refused: its contents would be theirs to plant or swap.  0 or -errno
+ * with ERR set.
+ */
+int mkdir_private(const char *path, char *err, size_t errlen);
 /* rm -rf of PATH, not crossing into other mounts; 0 or the first -errno. */
 int rm_rf(const char *path);
 

@@ -959,14 +959,23 @@ int sup_ui_start(struct sup_ui *u, const struct run_opts *o, struct mos_err *e)
 	u->hooks = (struct unotify_hooks){ .ctx = u, .ask = on_ask, .record = on_record };
 	u->json = o->json;
 	u->timeout_ms = (int)o->ask_timeout_ms;
-	if (o->audit) {
-		u->audit = o->audit_file ? fopen(o->audit_file, "ae") : stderr;
+	if (o->audit && o->audit_file) {
+		/* a regular file only: a FIFO nobody reads must not hang the run */
+		int fd = open_regular_append(o->audit_file, "--audit file", e->msg, sizeof(e->msg));
+
+		if (fd < 0)
+			return fd;
+		u->audit = fdopen(fd, "a");
 		if (!u->audit) {
-			mos_err_set(e, "--audit: cannot open %s: %s", o->audit_file,
-				    strerror(errno));
-			return -errno;
+			int err = errno;
+
+			close(fd);
+			mos_err_set(e, "--audit: cannot open %s: %s", o->audit_file, strerror(err));
+			return -err;
 		}
-		u->audit_close = o->audit_file != NULL;
+		u->audit_close = true;
+	} else if (o->audit) {
+		u->audit = stderr;
 	}
 	if (o->learn) {
 		u->learn = o->learn;
