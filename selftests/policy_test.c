@@ -232,9 +232,10 @@ TEST(policy_many_file_rules)
 	free(buf);
 	mosctl_bounded(&r, "check", "--backend", "landlock", "--policy", pol, NULL);
 	t_note("check of %zu file rules and %zu denies: %.2f s", n, n, r.seconds);
-	if (r.status != 0 || !strstr(r.out, "policy is valid") || r.seconds > 3) {
+	/* 0.7 s here, 2 s under ASan (60,000 paths resolved and opened) */
+	if (r.status != 0 || !strstr(r.out, "policy is valid") || r.seconds > 6) {
 		t_dump("check --policy fs.json", &r);
-		t_fail("expected a valid policy within 3 s");
+		t_fail("expected a valid policy within 6 s");
 	}
 }
 

@@ -62,7 +62,11 @@ void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Append one element to a growable array of pointers (NULL-terminated). */
+/*
+ * Append one element to a growable array of pointers (NULL-terminated), in
+ * amortised constant time.  *V must be NULL or have been grown by strv_push
+ * alone (a one-slot array holding only the NULL, with *N = 0, is fine too).
+ */
 void strv_push(char ***v, size_t *n, char *s);
 void strv_free(char **v);
 
