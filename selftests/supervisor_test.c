@@ -695,6 +695,10 @@ TEST(decider_unreadable_answers)
 		"'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'; done",
 		dir, file, 5, "2", 4);
 	misbehaving_decider("exits at once", "exits", "exit 0", dir, file, 5, "2", 4);
+	/* reads every question, answers none: two timeouts, then it is ended
+	 * (old code: each of the 6 questions waited its second) */
+	misbehaving_decider("never answers", "silent", "exec cat >/dev/null", dir, file, 6, "1",
+			    4.5);
 	misbehaving_decider("answers then exits", "answersonce",
 			    "IFS= read -r q; echo 'garbage'; exit 0", dir, file, 5, "2", 4);
 }

@@ -826,6 +826,14 @@ static int ask_decider(struct sup_ui *u, const struct unotify_event *ev)
 				      sizeof(line), true);
 
 		if (n == -ETIMEDOUT) {
+			/* a slow answer is given up on; a decider that says nothing at
+			 * all to two questions in a row would cost every later one its
+			 * whole timeout too */
+			if (++u->unanswered >= 2)
+				return decider_stop(u,
+						    "answered none of the last %d questions within "
+						    "%d ms each",
+						    u->unanswered, u->timeout_ms);
 			mos_warn("--decider did not answer question %lu within %d ms: denied", id,
 				 u->timeout_ms);
 			return -EACCES;
@@ -838,6 +846,7 @@ static int ask_decider(struct sup_ui *u, const struct unotify_event *ev)
 		if (n < 0)
 			return decider_stop(u, "closed its output (%s)",
 					    n == -EPIPE ? "end of file" : strerror((int)-n));
+		u->unanswered = 0; /* it speaks, if late */
 		r = sup_decider_answer(line, id);
 		if (r != -ESRCH)
 			return r;

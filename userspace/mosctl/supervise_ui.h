@@ -28,6 +28,7 @@ struct sup_ui {
 	pid_t decider;	      /* --decider CMD's process (and process group), 0 when none */
 	int decider_pidfd;    /* ... as a pidfd: readable once it ended */
 	bool decider_stopped; /* it broke the protocol: every question is denied */
+	int unanswered;	      /* questions in a row it let time out without a word */
 	int to_decider;	      /* its stdin (non-blocking) */
 	int from_decider;     /* its stdout */
 	char buf[4096];	      /* what it wrote and was not yet read: the longest line */
