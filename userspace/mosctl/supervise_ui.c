@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <limits.h>
-#include <linux/sched.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <sys/pidfd.h>
@@ -897,7 +897,7 @@ static int on_ask(void *ctx, const struct unotify_event *ev)
 
 /*
  * CMD through /bin/sh, its stdin and stdout ours, its stderr mosctl's.  It
- * is made with clone3 and no exit signal: so only we reap it (the
+ * is made with clone(CLONE_PIDFD) and no exit signal: so only we reap it (the
  * sandbox's waitpid(-1) does not see it), its pid and process group stay
  * ours to signal until we do, and a pidfd says when it ends.  Its own
  * process group lets mosctl end what it starts too; the parent-death
@@ -906,9 +906,6 @@ static int on_ask(void *ctx, const struct unotify_event *ev)
 static int start_decider(struct sup_ui *u, const char *cmd, struct mos_err *e)
 {
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, pidfd = -1;
-	struct clone_args ca = { .flags = CLONE_PIDFD,
-				 .pidfd = (__u64)(uintptr_t)&pidfd,
-				 .exit_signal = 0 };
 	pid_t parent = getpid(), pid;
 
 	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0) {
@@ -920,11 +917,17 @@ static int start_decider(struct sup_ui *u, const char *cmd, struct mos_err *e)
 		return -err;
 	}
 	fflush(NULL);
-	pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+	/*
+	 * clone(2), not clone3: a mosctl inside another sandbox gets ENOSYS
+	 * for clone3 (its flags are in memory seccomp cannot read).  No stack:
+	 * the child runs on its copy of ours, as after fork; exit signal 0 (the
+	 * low byte of the flags); the pidfd lands in the parent_tid argument.
+	 */
+	pid = (pid_t)syscall(SYS_clone, (unsigned long)CLONE_PIDFD, NULL, &pidfd, NULL, NULL);
 	if (pid < 0) {
 		int err = errno;
 
-		mos_err_set(e, "--decider: cannot start it (clone3): %s", strerror(err));
+		mos_err_set(e, "--decider: cannot start it (clone): %s", strerror(err));
 		closep(&in[0]);
 		closep(&in[1]);
 		closep(&out[0]);
