@@ -106,7 +106,7 @@ $(O)/obj/%.o: %.c
 
 # The seccomp programs: compiled once with libseccomp, loaded as data.
 SECCOMP_GEN := $(O)/bin/gen_seccomp
-$(SECCOMP_GEN): $(O)/obj/userspace/tools/gen_seccomp.o $(O)/obj/seccomp-lib/seccomp_filter.o $(O)/obj/userspace/lib/util.o $(O)/obj/userspace/lib/policy.o $(O)/obj/userspace/lib/seccomp_programs_build.o
+$(SECCOMP_GEN): $(O)/obj/userspace/tools/gen_seccomp.o $(O)/obj/seccomp-lib/seccomp_filter.o $(O)/obj/userspace/lib/util.o $(O)/obj/userspace/lib/policy.o $(O)/obj/userspace/lib/strmap.o $(O)/obj/userspace/lib/seccomp_programs_build.o
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_LDFLAGS) $^ -lseccomp -o $@

@@ -15,6 +15,7 @@
  * each question they get, so the tests can count how often mosctl asked.
  */
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -28,6 +29,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "json.h"
 
 /* The bytes that must never come out of a sandbox that is denied them. */
 #define SECRET "mos-secret-7c2f0a-do-not-leak"
@@ -293,6 +295,115 @@ TEST(learn_round_trip)
 	EXPECT_OUT(r, "err EACCES\n");
 }
 
+/* Every path of the JSON array KEY of the learned policy's "fs" object. */
+static void learned_paths(const char *policy, const char *key, char ***out, size_t *n)
+{
+	char *text = t_slurp(policy);
+	struct json_value *doc = NULL, *fs = NULL, *list = NULL;
+	struct json_error err;
+
+	*out = NULL;
+	*n = 0;
+	if (!text || json_parse(text, strlen(text), &doc, &err) < 0)
+		t_fail("%s is no JSON: %s", policy, text ? err.msg : strerror(errno));
+	for (size_t i = 0; i < doc->object.n; i++)
+		if (!strcmp(doc->object.members[i].key, "fs"))
+			fs = doc->object.members[i].value;
+	for (size_t i = 0; fs && i < fs->object.n; i++)
+		if (!strcmp(fs->object.members[i].key, key))
+			list = fs->object.members[i].value;
+	*out = calloc(list ? list->array.n + 1 : 1, sizeof(**out));
+	for (size_t i = 0; list && i < list->array.n; i++)
+		(*out)[(*n)++] = t_strdup(list->array.items[i]->string.s);
+	json_free(doc);
+	free(text);
+}
+
+/*
+ * --learn and back for a shell job whose PATH starts with directories that
+ * do not exist (or, as nobody, cannot be searched), as a build's PATH often
+ * does: the shell's failed lookups of cat and ls there were written as read
+ * grants (files that do not exist), and the write-open of /dev/null as the
+ * writable tree /dev; the learned policy was then refused ("p.json:6:7
+ * /root/.cargo/bin/cat: No such file or directory", old code).  Now every
+ * grant names something that was opened and exists, devices are named one
+ * by one (and the harmless ones left out), and the policy runs the job
+ * again with the same output, on the supervisor and on Landlock.
+ */
+TEST(learn_round_trip_with_a_missing_path)
+{
+	char *out = t_path_kept("out"), *o = t_path_kept("out/o.txt"),
+	     *pol = t_path_kept("learned.json"), *hostname = t_slurp("/etc/hostname");
+	char *path = fmt("/nonexistent/bin:/root/.cargo/bin:%s:/usr/bin:/bin", t_path("no/bin"));
+	char *script = fmt("cat /etc/hostname >%s; ls /dev/null 2>/dev/null", o);
+	char **read, **write;
+	size_t nread, nwrite;
+	struct t_result learn, r;
+	char *s;
+
+	if (!hostname)
+		t_skip("no readable /etc/hostname here");
+	t_mkdir(out);
+	if (setenv("PATH", path, 1) < 0)
+		t_fail("setenv: %s", strerror(errno));
+	t_mosctl(&learn, "run", "--backend", "unotify", "--learn", pol, "--", "sh", "-c", script,
+		 NULL);
+	if (learn.status != 0 || strcmp(learn.out, "/dev/null\n")) {
+		t_dump("--learn", &learn);
+		t_fail("the permissive run did not do what the script says");
+	}
+	s = t_slurp(o);
+	T_ASSERT(s && !strcmp(s, hostname));
+	s = t_slurp(pol);
+	T_ASSERT(s);
+	t_note("learned: %s", s);
+
+	/* nothing that does not exist, no /dev as a tree, no failed lookup */
+	learned_paths(pol, "read", &read, &nread);
+	learned_paths(pol, "write", &write, &nwrite);
+	for (size_t i = 0; i < nread + nwrite; i++) {
+		const char *p = i < nread ? read[i] : write[i - nread];
+		struct stat st;
+
+		if (lstat(p, &st) < 0)
+			t_fail("the learned policy grants %s, which does not exist", p);
+		T_EXPECT_NO_STR(p, "/nonexistent");
+		T_EXPECT_NO_STR(p, "/root/.cargo");
+		T_EXPECT_NO_STR(p, "/no/bin");
+	}
+	for (size_t i = 0; i < nwrite; i++)
+		if (!strcmp(write[i], "/dev") || !strcmp(write[i], "/"))
+			t_fail("the learned policy grants write on %s (the run wrote /dev/null "
+			       "only)",
+			       write[i]);
+	T_EXPECT_EQ(nwrite, 1);
+	T_EXPECT_STR(write[0], out);
+
+	t_mosctl(&r, "check", "--backend", "unotify", "--policy", pol, NULL);
+	if (r.status != 0 || !strstr(r.out, "policy is valid")) {
+		t_dump("check --policy", &r);
+		t_fail("mosctl check refuses the learned policy");
+	}
+	/* replayed: the same output, the file made again */
+	for (int landlock = 0; landlock < 2; landlock++) {
+		if (landlock && t_landlock_abi() <= 0) {
+			t_note("no Landlock here: replayed on the supervisor only");
+			break;
+		}
+		T_ASSERT(unlink(o) == 0);
+		t_mosctl(&r, "run", "--backend", landlock ? "landlock" : "unotify", "--policy", pol,
+			 "--", "sh", "-c", script, NULL);
+		if (r.status != 0 || strcmp(r.out, learn.out)) {
+			t_dump(landlock ? "--policy learned (landlock)"
+					: "--policy learned (unotify)",
+			       &r);
+			t_fail("the learned policy does not run the same job again");
+		}
+		s = t_slurp(o);
+		T_ASSERT(s && !strcmp(s, hostname));
+	}
+}
+
 /* ---- ask --------------------------------------------------------------- */
 
 TEST(ask_with_decider)
@@ -444,6 +555,190 @@ TEST(ask_net_with_decider)
 	q = t_slurp(log);
 	T_EXPECT_EQ(lines_with(q, "\"id\":"), 2);
 	close(lfd);
+}
+
+/* ---- deciders that misbehave --------------------------------------------- */
+
+/*
+ * Whether a process whose environment holds MOS_DECIDER_MARK=MARK is still
+ * there (the deciders below export it, and their children inherit it).
+ */
+static bool decider_left(const char *mark)
+{
+	char *want = fmt("MOS_DECIDER_MARK=%s", mark);
+	bool found = false;
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+
+	if (!d)
+		t_fail("cannot list /proc: %s", strerror(errno));
+	while (!found && (de = readdir(d)) != NULL) {
+		char path[300], buf[65536];
+		ssize_t n;
+		int fd;
+
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/environ", de->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		for (ssize_t i = 0; n > 0 && i < n; i += (ssize_t)strlen(buf + i) + 1) {
+			buf[n] = '\0';
+			if (!strcmp(buf + i, want)) {
+				t_note("left behind: pid %s", de->d_name);
+				found = true;
+				break;
+			}
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+/*
+ * Run SCRIPT as the decider (marked MARK) for a command that reads N files
+ * of DIR, each asked about, then exits 3.  Every read must be denied, the
+ * run must end with status 3 within MAX_S seconds, and nothing of the
+ * decider may be left behind.
+ */
+static void misbehaving_decider(const char *what, const char *mark, const char *script,
+				const char *dir, const char *file, int n, const char *timeout,
+				double max_s)
+{
+	char *path = t_path_kept(fmt("%s.sh", mark));
+	char *cmd = fmt("for i in $(seq 1 %d); do %s read %s; done; exit 3", n, PROBE(), file);
+	struct t_result r;
+	int denied;
+
+	t_write_file(path, fmt("export MOS_DECIDER_MARK=%s\n%s\n", mark, script));
+	/* -t 20: the old code hung (or took n * --ask-timeout) until this */
+	SBX(&r, "-t", "20", "--ask", fmt("fs:%s", dir), "--ask-timeout", timeout, "--decider",
+	    fmt("/bin/sh %s", path), "--", "/bin/sh", "-c", cmd);
+	denied = lines_with(r.out, "err EACCES");
+	t_note("%s: status %d after %.2f s, %d of %d reads denied", what, r.status, r.seconds,
+	       denied, n);
+	if (r.status != 3 || denied != n || strstr(r.out, SECRET) || strstr(r.err, SECRET) ||
+	    r.seconds > max_s) {
+		t_dump(what, &r);
+		t_fail("%s: expected exit 3 within %.0f s and every read denied", what, max_s);
+	}
+	T_ASSERT(!decider_left(mark));
+}
+
+/*
+ * A decider that answers but never reads its questions: they pile up in its
+ * input until the pipe is full, and mosctl then blocked writing the next one,
+ * for ever, with the command waiting on it (old code: killed by -t 20, exit
+ * 124).  Now a question not taken within --ask-timeout stops the decider.
+ * (Its answers are the ids in order, which it can guess without reading.)
+ */
+TEST(decider_not_reading_questions)
+{
+	char *dir = t_path_kept("asked"),
+	     *deep = t_path_kept(
+		     "asked/a-long-name-so-that-each-question-takes-room-in-the-pipe-"
+		     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx");
+	char *file = fmt("%s/secret.txt", deep);
+
+	t_mkdir(dir);
+	t_mkdir(deep);
+	t_write_file(file, SECRET);
+	misbehaving_decider("answers without reading", "noread",
+			    "i=1\n"
+			    "while [ $i -le 1000 ]; do\n"
+			    "\tprintf '{\"id\":%d,\"verdict\":\"deny\"}\\n' $i\n"
+			    "\ti=$((i + 1))\n"
+			    "done\n"
+			    "exec sleep 1000",
+			    dir, file, 400, "2", 8);
+}
+
+/*
+ * A decider that closes its output but goes on running, with a child that
+ * ignores SIGTERM: through `sh -c` its output is still open (the shell
+ * holds it), so each question waits --ask-timeout; at the end nothing of it
+ * may be left running.
+ */
+TEST(decider_closed_output_is_ended)
+{
+	char *dir = t_path_kept("asked"), *file = t_path_kept("asked/secret.txt");
+
+	t_mkdir(dir);
+	t_write_file(file, SECRET);
+	misbehaving_decider("closed output, stubborn child", "stubborn",
+			    "trap '' TERM\n(trap '' TERM; exec sleep 1000) &\nexec 1>&-\nwait", dir,
+			    file, 2, "1", 6);
+}
+
+/*
+ * Deciders whose answers mosctl cannot read: lines that answer nothing, and
+ * megabytes without a newline.  Each question used to wait its whole
+ * --ask-timeout (old code: 10 s for 5 questions at 2 s); now the first
+ * such line stops the decider and every question is denied at once.
+ */
+TEST(decider_unreadable_answers)
+{
+	char *dir = t_path_kept("asked"), *file = t_path_kept("asked/secret.txt");
+
+	t_mkdir(dir);
+	t_write_file(file, SECRET);
+	misbehaving_decider("garbage lines", "garbage",
+			    "while IFS= read -r q; do echo 'not an answer'; done", dir, file, 5,
+			    "2", 4);
+	misbehaving_decider(
+		"no newline", "nonewline",
+		"while :; do printf "
+		"'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx'; done",
+		dir, file, 5, "2", 4);
+	misbehaving_decider("exits at once", "exits", "exit 0", dir, file, 5, "2", 4);
+	/* reads every question, answers none: two timeouts, then it is ended
+	 * (old code: each of the 6 questions waited its second) */
+	misbehaving_decider("never answers", "silent", "exec cat >/dev/null", dir, file, 6, "1",
+			    4.5);
+	misbehaving_decider("answers then exits", "answersonce",
+			    "IFS= read -r q; echo 'garbage'; exit 0", dir, file, 5, "2", 4);
+}
+
+/*
+ * Only the verdict counts, and only "allow" and "always" allow: the old
+ * reader searched the whole line for those words, so "disallow" allowed,
+ * and so did a deny that mentioned "always" anywhere (the secret leaked).
+ */
+TEST(decider_verdict_words)
+{
+	char *dir = t_path_kept("asked"), *file = t_path_kept("asked/secret.txt");
+	static const char *const answers[] = {
+		"{\"id\":%s,\"verdict\":\"disallow\"}",
+		"{\"id\":%s,\"verdict\":\"deny\",\"note\":\"not always\"}",
+		"{\"id\":%s,\"verdict\":\"deny\",\"why\":\"allow nothing\"}",
+		"%s deny (allow later)",
+		"{\"id\":%s,\"verdict\":\"ALLOW\"}",
+		"{\"id\":%s,\"verdict\":\"allowed\"}",
+	};
+
+	t_mkdir(dir);
+	t_write_file(file, SECRET);
+	for (size_t i = 0; i < sizeof(answers) / sizeof(answers[0]); i++) {
+		char *path = t_path_kept(fmt("v%zu.sh", i)), *cmd = fmt("/bin/sh %s", path);
+		struct t_result r;
+
+		t_write_file(path, fmt("while IFS= read -r q; do\n"
+				       "\tid=${q#*\\\"id\\\":}\n"
+				       "\tid=${id%%%%,*}\n"
+				       "\tprintf '%s\\n' \"$id\"\n"
+				       "done\n",
+				       answers[i]));
+		SBX(&r, "-t", "20", "--ask", fmt("fs:%s", dir), "--ask-timeout", "5", "--decider",
+		    cmd, "--", PROBE(), "read", file);
+		if (r.status != 0 || strcmp(r.out, "err EACCES\n") || strstr(r.out, SECRET)) {
+			t_dump(answers[i], &r);
+			t_fail("answer '%s': expected the read denied", answers[i]);
+		}
+	}
 }
 
 /* ---- races ------------------------------------------------------------- */

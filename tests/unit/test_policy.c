@@ -17,13 +17,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "policy.h"
 #include "util.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
+
+/* (so that this file builds against a tree without the bounds, to show it fails there) */
+#ifndef MOS_POLICY_MAX_BYTES
+#define MOS_POLICY_MAX_BYTES (1U << 20)
+#endif
+#ifndef MOS_POLICY_MAX_ENTRIES
+#define MOS_POLICY_MAX_ENTRIES 65536
+#endif
+#ifndef MOS_POLICY_MAX_NET_ALLOW
+#define MOS_POLICY_MAX_NET_ALLOW 4096
+#endif
 
 static void assert_contains(const char *s, const char *part)
 {
@@ -907,6 +922,205 @@ static void test_load_file_errors(void **state)
 	policy_free(&p);
 }
 
+
+/* ---- size: linear, and bounded ------------------------------------------------ */
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* {"env": {"set": {"K0":"v", ...}}} with N keys, then key DUP again if < N. */
+static char *env_policy(size_t n, size_t dup, size_t *len)
+{
+	size_t cap = 64 + (n + 1) * 24, l = 0;
+	char *buf = malloc(cap);
+
+	assert_non_null(buf);
+	l += (size_t)snprintf(buf, cap, "{\"env\": {\"set\": {");
+	for (size_t i = 0; i < n; i++)
+		l += (size_t)snprintf(buf + l, cap - l, "%s\n\"K%zu\":\"v\"", i ? "," : "", i);
+	if (dup < n)
+		l += (size_t)snprintf(buf + l, cap - l, ",\n\"K%zu\": \"again\"", dup);
+	l += (size_t)snprintf(buf + l, cap - l, "}}}\n");
+	*len = l;
+	return buf;
+}
+
+/*
+ * 60,000 env keys took 64 s: the JSON reader and policy_add_env each
+ * compared every key with every earlier one (issue 12, item 9).  Now both
+ * are linear; a generous bound, so a loaded machine or ASan passes.
+ */
+static void test_load_many_env(void **state)
+{
+	size_t n = 60000, len;
+	char *buf = env_policy(n, n, &len);
+	struct mos_policy p;
+	struct mos_err e = { "" };
+	double t0, dt;
+
+	(void)state;
+	assert_true(len < MOS_POLICY_MAX_BYTES);
+	policy_init(&p);
+	t0 = now_s();
+	if (policy_load_buffer(&p, buf, len, "env.json", "/", &e) != 0)
+		fail_msg("%s", e.msg);
+	dt = now_s() - t0;
+	print_message("# %zu env keys loaded in %.3f s\n", n, dt);
+	assert_true(dt < 3.0);
+	assert_int_equal(p.nenv_set, n);
+	assert_string_equal(p.env_set[0], "K0=v");
+	assert_string_equal(p.env_set[n - 1], "K59999=v");
+	/* flags after the file: a key of the file is replaced in place, linearly too */
+	t0 = now_s();
+	for (size_t i = 0; i < n; i++) {
+		char kv[32];
+
+		snprintf(kv, sizeof(kv), "K%zu=flag%zu", (i * 7919) % n, i);
+		assert_int_equal(policy_add_env(&p, kv, "--env", &e), 0);
+	}
+	assert_int_equal(policy_add_env(&p, "NEW=1", "--env", &e), 0);
+	dt = now_s() - t0;
+	print_message("# %zu --env replacements in %.3f s\n", n, dt);
+	assert_true(dt < 3.0);
+	assert_int_equal(p.nenv_set, n + 1);
+	{
+		size_t last = (59999 * 7919) % n;
+		char want[48];
+
+		snprintf(want, sizeof(want), "K%zu=flag59999", last);
+		assert_string_equal(p.env_set[last], want);
+	}
+	assert_string_equal(p.env_set[n], "NEW=1");
+	policy_free(&p);
+	free(buf);
+
+	/* a duplicate is still refused, where it is */
+	buf = env_policy(n, 4242, &len);
+	policy_init(&p);
+	t0 = now_s();
+	assert_int_equal(policy_load_buffer(&p, buf, len, "env.json", "/", &e), -EINVAL);
+	assert_true(now_s() - t0 < 3.0);
+	assert_contains(e.msg, "env.json:60002:1: duplicate key \"K4242\" (first at line 4244)");
+	policy_free(&p);
+	free(buf);
+}
+
+/* The bounds of Documentation/policy.md: bytes and entries, with a clear error. */
+static void test_load_bounds(void **state)
+{
+	size_t len;
+	char *buf = env_policy(MOS_POLICY_MAX_ENTRIES, SIZE_MAX, &len);
+	struct mos_policy p;
+	struct mos_err e = { "" };
+
+	(void)state;
+	/* MOS_POLICY_MAX_ENTRIES variables fit (the document is under the byte bound) */
+	assert_true(len <= MOS_POLICY_MAX_BYTES);
+	policy_init(&p);
+	if (policy_load_buffer(&p, buf, len, "max.json", "/", &e) != 0)
+		fail_msg("%s", e.msg);
+	assert_int_equal(p.nenv_set, MOS_POLICY_MAX_ENTRIES);
+	/* one more, from a flag, is refused; replacing one is not */
+	assert_int_equal(policy_add_env(&p, "ONE_MORE=1", "--env", &e), -E2BIG);
+	assert_contains(e.msg, "--env");
+	assert_contains(e.msg, "65536");
+	assert_int_equal(policy_add_env(&p, "K7=replaced", "--env", &e), 0);
+	assert_int_equal(p.nenv_set, MOS_POLICY_MAX_ENTRIES);
+	policy_free(&p);
+	free(buf);
+
+	/* file rules, net rules, bind ports and ask paths: the same bound */
+	policy_init(&p);
+	for (size_t i = 0; i < MOS_POLICY_MAX_ENTRIES; i++)
+		assert_int_equal(policy_add_fs(&p, "/", "x", MOS_FS_READ, false, "--read", &e), 0);
+	assert_int_equal(policy_add_fs(&p, "/", "x", MOS_FS_READ, false, "--read", &e), -E2BIG);
+	assert_contains(e.msg, "--read");
+	assert_contains(e.msg, "65536 file rules");
+	for (size_t i = 0; i < MOS_POLICY_MAX_ENTRIES; i++)
+		assert_int_equal(policy_add_net_bind(&p, "80", "--net-bind", &e), 0);
+	assert_int_equal(policy_add_net_bind(&p, "80", "--net-bind", &e), -E2BIG);
+	for (size_t i = 0; i < MOS_POLICY_MAX_NET_ALLOW; i++)
+		assert_int_equal(policy_add_net_allow(&p, ":80", "--net-allow", &e), 0);
+	assert_int_equal(policy_add_net_allow(&p, ":80", "--net-allow", &e), -E2BIG);
+	assert_contains(e.msg, "--net-allow");
+	for (size_t i = 0; i < MOS_POLICY_MAX_ENTRIES; i++)
+		assert_int_equal(policy_add_ask(&p, "/", "fs:/a", "--ask", &e), 0);
+	assert_int_equal(policy_add_ask(&p, "/", "fs:/a", "--ask", &e), -E2BIG);
+	policy_free(&p);
+
+	/* a buffer over the byte bound is refused before it is parsed */
+	len = MOS_POLICY_MAX_BYTES + 1;
+	buf = malloc(len);
+	assert_non_null(buf);
+	memset(buf, ' ', len);
+	buf[0] = '{';
+	buf[len - 1] = '}';
+	policy_init(&p);
+	assert_int_equal(policy_load_buffer(&p, buf, len, "big.json", "/", &e), -EFBIG);
+	assert_contains(e.msg, "big.json");
+	assert_contains(e.msg, "larger than 1048576 bytes");
+	policy_free(&p);
+	free(buf);
+}
+
+static void on_alarm(int sig)
+{
+	static const char msg[] = "policy_load_file blocked (alarm)\n";
+
+	(void)sig;
+	(void)!write(2, msg, sizeof(msg) - 1);
+	_exit(1);
+}
+
+/*
+ * A FIFO, a socket, a directory, a device: refused at once with what it is.
+ * open() of a FIFO used to wait for a writer for ever (issue 12, item 7);
+ * the alarm turns such a hang into a failure of this test.
+ */
+static void test_load_file_not_regular(void **state)
+{
+	char fifo[PATH_MAX + 64], sock[PATH_MAX + 64];
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct mos_policy p;
+	struct mos_err e = { "" };
+	int sfd;
+
+	(void)state;
+	signal(SIGALRM, on_alarm);
+	alarm(10);
+	policy_init(&p);
+	snprintf(fifo, sizeof(fifo), "%s/fifo.json", tmpdir);
+	assert_int_equal(mkfifo(fifo, 0644), 0);
+	assert_int_equal(policy_load_file(&p, fifo, &e), -EINVAL);
+	assert_contains(e.msg, fifo);
+	assert_contains(e.msg, "is a FIFO, not a regular file");
+
+	snprintf(sock, sizeof(sock), "%s/s.json", tmpdir);
+	assert_true(strlen(sock) < sizeof(sa.sun_path));
+	memcpy(sa.sun_path, sock, strlen(sock) + 1);
+	sfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(sfd >= 0);
+	assert_int_equal(bind(sfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(policy_load_file(&p, sock, &e), -EINVAL);
+	assert_contains(e.msg, sock);
+	assert_contains(e.msg, "is a socket, not a regular file");
+	close(sfd);
+
+	assert_int_equal(policy_load_file(&p, tmpdir, &e), -EINVAL);
+	assert_contains(e.msg, "is a directory, not a regular file");
+	assert_int_equal(policy_load_file(&p, "/dev/null", &e), -EINVAL);
+	assert_contains(e.msg, "/dev/null is a character device, not a regular file");
+	assert_int_equal(p.nfs, 0);
+	policy_free(&p);
+	alarm(0);
+	signal(SIGALRM, SIG_DFL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -930,6 +1144,9 @@ int main(void)
 		cmocka_unit_test(test_load_file),
 		cmocka_unit_test(test_load_file_relative_name),
 		cmocka_unit_test(test_load_file_errors),
+		cmocka_unit_test(test_load_file_not_regular),
+		cmocka_unit_test(test_load_many_env),
+		cmocka_unit_test(test_load_bounds),
 	};
 
 	return cmocka_run_group_tests_name("policy", tests, make_tmpdir, remove_tmpdir);

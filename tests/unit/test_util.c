@@ -14,7 +14,9 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -398,6 +400,128 @@ static void test_file_io(void **state)
 	assert_int_equal(write_all(-1, "x", 1), -EBADF);
 }
 
+
+static void on_alarm(int sig)
+{
+	static const char msg[] = "an open blocked (alarm)\n";
+
+	(void)sig;
+	(void)!write(2, msg, sizeof(msg) - 1);
+	_exit(1);
+}
+
+/* Files read or appended to on a user's behalf: never a hang, only regular
+ * files, within a size.  (The alarm turns a blocking open into a failure.) */
+static void test_regular_files(void **state)
+{
+	char dir[] = "/tmp/mos-util-XXXXXX", path[PATH_MAX], err[512];
+	char *buf = NULL;
+	int fd;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	signal(SIGALRM, on_alarm);
+	alarm(10);
+	snprintf(path, sizeof(path), "%s/fifo", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_int_equal(open_regular(path, "the thing", 100, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "the thing"));
+	assert_non_null(strstr(err, "/fifo is a FIFO, not a regular file"));
+	assert_int_equal(read_regular(path, "x", 100, &buf, err, sizeof(err)), -EINVAL);
+	assert_null(buf);
+	/* appending: a FIFO without a reader is refused, not waited for */
+	assert_int_equal(open_regular_append(path, "log", err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "is a FIFO"));
+	assert_int_equal(open_regular(dir, "x", 100, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "is a directory"));
+	assert_int_equal(open_regular_append(dir, "x", err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "is a directory"));
+	assert_int_equal(open_regular("/dev/zero", "x", 100, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "is a character device"));
+	assert_int_equal(open_regular_append("/dev/null", "x", err, sizeof(err)), -EINVAL);
+	snprintf(path, sizeof(path), "%s/missing", dir);
+	assert_int_equal(open_regular(path, "x", 100, err, sizeof(err)), -ENOENT);
+	assert_non_null(strstr(err, "cannot open x"));
+	alarm(0);
+	signal(SIGALRM, SIG_DFL);
+
+	/* a regular file: read whole, within the bound, NUL added */
+	snprintf(path, sizeof(path), "%s/f", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	assert_int_equal(write_all(fd, "hello", 5), 0);
+	close(fd);
+	assert_int_equal(read_regular(path, "x", 5, &buf, err, sizeof(err)), 5);
+	assert_string_equal(buf, "hello");
+	free(buf);
+	assert_int_equal(read_regular(path, "x", 4, &buf, err, sizeof(err)), -EFBIG);
+	assert_non_null(strstr(err, "larger than 4 bytes"));
+	/* the fd blocks again (nothing surprising for the reader) */
+	fd = open_regular(path, "x", 5, err, sizeof(err));
+	assert_true(fd >= 0);
+	assert_false(fcntl(fd, F_GETFL) & O_NONBLOCK);
+	close(fd);
+	/* appending creates, and appends */
+	snprintf(path, sizeof(path), "%s/log", dir);
+	fd = open_regular_append(path, "log", err, sizeof(err));
+	assert_true(fd >= 0);
+	assert_true(fcntl(fd, F_GETFL) & O_APPEND);
+	assert_false(fcntl(fd, F_GETFL) & O_NONBLOCK);
+	close(fd);
+	{
+		char cmd[PATH_MAX + 16];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+		assert_int_equal(system(cmd), 0);
+	}
+}
+
+/* A cache directory must be ours and out of anyone else's reach. */
+static void test_mkdir_private(void **state)
+{
+	char dir[] = "/tmp/mos-util-XXXXXX", path[PATH_MAX], err[512];
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/a/b/c", dir);
+	assert_int_equal(mkdir_private(path, err, sizeof(err)), 0);
+	/* beneath a directory anyone may write to (and not sticky): refused */
+	assert_int_equal(chmod(dir, 0777), 0);
+	assert_int_equal(mkdir_private(path, err, sizeof(err)), -EPERM);
+	assert_non_null(strstr(err, "is not private"));
+	assert_non_null(strstr(err, dir));
+	/* sticky, as /tmp: fine */
+	assert_int_equal(chmod(dir, 01777), 0);
+	assert_int_equal(mkdir_private(path, err, sizeof(err)), 0);
+	/* the directory itself writable by others: refused */
+	assert_int_equal(chmod(path, 0777), 0);
+	assert_int_equal(mkdir_private(path, err, sizeof(err)), -EPERM);
+	assert_int_equal(chmod(path, 0700), 0);
+	/* someone else's: refused (root can make it so) */
+	if (geteuid() == 0) {
+		snprintf(path, sizeof(path), "%s/a", dir);
+		assert_int_equal(chown(path, 65534, 65534), 0);
+		snprintf(path, sizeof(path), "%s/a/b/c", dir);
+		assert_int_equal(mkdir_private(path, err, sizeof(err)), -EPERM);
+		assert_non_null(strstr(err, "belongs to uid 65534"));
+	}
+	/* not a directory */
+	snprintf(path, sizeof(path), "%s/file", dir);
+	{
+		int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+
+		assert_true(fd >= 0);
+		close(fd);
+	}
+	assert_true(mkdir_private(path, err, sizeof(err)) < 0);
+	{
+		char cmd[PATH_MAX + 16];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+		assert_int_equal(system(cmd), 0);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -410,6 +534,8 @@ int main(void)
 		cmocka_unit_test(test_strv),
 		cmocka_unit_test(test_cleanup_helpers),
 		cmocka_unit_test(test_file_io),
+		cmocka_unit_test(test_regular_files),
+		cmocka_unit_test(test_mkdir_private),
 	};
 
 	return cmocka_run_group_tests_name("util", tests, NULL, NULL);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "strmap.h"
 #include "util.h"
 
 struct parser {
@@ -149,11 +150,18 @@ static size_t utf8_len(const unsigned char *p, const unsigned char *end)
 static int parse_string_raw(struct parser *ps, char **out, size_t *out_len)
 {
 	_cleanup_free_ char *buf = NULL;
-	size_t len = 0, cap;
+	size_t len = 0, cap, span = 0;
 
 	advance(ps); /* opening quote */
-	/* Decoded text is never longer than the source. */
-	cap = (size_t)(ps->end - ps->p) + 1;
+	/*
+	 * Decoded text is never longer than its source: find where the source
+	 * ends (the first quote not escaped) and allocate that much, not the
+	 * rest of the document (which made a document of many strings cost
+	 * a page or more per string).
+	 */
+	while (ps->p + span < ps->end && ps->p[span] != '"')
+		span += (ps->p[span] == '\\' && ps->p + span + 1 < ps->end) ? 2 : 1;
+	cap = span + 1;
 	buf = xmalloc(cap);
 	for (;;) {
 		unsigned char c;
@@ -319,8 +327,19 @@ static int expect_word(struct parser *ps, const char *w)
 	return 0;
 }
 
+/* Room for one more of N elements of SIZE in *V whose capacity is *CAP. */
+static void *room_for_one(void *v, size_t n, size_t *cap, size_t size)
+{
+	if (n < *cap)
+		return v;
+	*cap = *cap ? *cap * 2 : 4;
+	return xrealloc(v, *cap * size);
+}
+
 static int parse_array(struct parser *ps, struct json_value *v)
 {
+	size_t cap = 0;
+
 	advance(ps); /* [ */
 	skip_ws(ps);
 	if (ps->p < ps->end && *ps->p == ']') {
@@ -336,7 +355,7 @@ static int parse_array(struct parser *ps, struct json_value *v)
 		if (r < 0)
 			return r;
 		v->array.items =
-			xrealloc(v->array.items, (v->array.n + 1) * sizeof(*v->array.items));
+			room_for_one(v->array.items, v->array.n, &cap, sizeof(*v->array.items));
 		v->array.items[v->array.n++] = item;
 		skip_ws(ps);
 		if (ps->p >= ps->end)
@@ -356,8 +375,18 @@ static int parse_array(struct parser *ps, struct json_value *v)
 	}
 }
 
-static int parse_object(struct parser *ps, struct json_value *v)
+/*
+ * Objects of up to this many members are checked for duplicate keys by a
+ * scan; larger ones through a hash map of their keys, so that the check is
+ * linear in the size of the object (the scan alone made 60,000 keys cost a
+ * minute).
+ */
+#define SCAN_MEMBERS 16
+
+static int parse_object_members(struct parser *ps, struct json_value *v, struct strmap *keys)
 {
+	size_t cap = 0;
+
 	advance(ps); /* { */
 	skip_ws(ps);
 	if (ps->p < ps->end && *ps->p == '}') {
@@ -366,7 +395,7 @@ static int parse_object(struct parser *ps, struct json_value *v)
 	}
 	for (;;) {
 		struct json_member m = { 0 };
-		size_t klen;
+		size_t klen, first = SIZE_MAX;
 		int r;
 
 		skip_ws(ps);
@@ -376,14 +405,26 @@ static int parse_object(struct parser *ps, struct json_value *v)
 		r = parse_string_raw(ps, &m.key, &klen);
 		if (r < 0)
 			return r;
-		for (size_t i = 0; i < v->object.n; i++) {
-			if (!strcmp(v->object.members[i].key, m.key)) {
-				ps->pos = m.key_pos;
-				r = fail(ps, "duplicate key \"%s\" (first at line %u)", m.key,
-					 v->object.members[i].key_pos.line);
-				free(m.key);
-				return r;
-			}
+		if (v->object.n < SCAN_MEMBERS) {
+			for (size_t i = 0; i < v->object.n; i++)
+				if (!strcmp(v->object.members[i].key, m.key))
+					first = i;
+		} else {
+			bool added;
+
+			if (!keys->n)
+				for (size_t i = 0; i < v->object.n; i++)
+					strmap_add_str(keys, v->object.members[i].key, i, NULL);
+			first = *strmap_add(keys, m.key, klen, v->object.n, &added);
+			if (added)
+				first = SIZE_MAX;
+		}
+		if (first != SIZE_MAX) {
+			ps->pos = m.key_pos;
+			r = fail(ps, "duplicate key \"%s\" (first at line %u)", m.key,
+				 v->object.members[first].key_pos.line);
+			free(m.key);
+			return r;
 		}
 		skip_ws(ps);
 		if (ps->p >= ps->end || *ps->p != ':') {
@@ -397,7 +438,7 @@ static int parse_object(struct parser *ps, struct json_value *v)
 			free(m.key);
 			return r;
 		}
-		v->object.members = xrealloc(v->object.members, (v->object.n + 1) * sizeof(m));
+		v->object.members = room_for_one(v->object.members, v->object.n, &cap, sizeof(m));
 		v->object.members[v->object.n++] = m;
 		skip_ws(ps);
 		if (ps->p >= ps->end)
@@ -415,6 +456,15 @@ static int parse_object(struct parser *ps, struct json_value *v)
 		}
 		return fail(ps, "expected ',' or '}' in object");
 	}
+}
+
+static int parse_object(struct parser *ps, struct json_value *v)
+{
+	struct strmap keys = { 0 };
+	int r = parse_object_members(ps, v, &keys);
+
+	strmap_free(&keys);
+	return r;
 }
 
 static int parse_value(struct parser *ps, struct json_value **out)

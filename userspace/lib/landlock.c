@@ -17,6 +17,7 @@
 
 #include "landlock_compat.h"
 #include "resolve.h"
+#include "strmap.h"
 #include "util.h"
 
 #define LL_READ (LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR)
@@ -101,25 +102,142 @@ static int resolve_real(const char *path, char **out, bool *exists)
 
 /* ---- building grants ---------------------------------------------------- */
 
+/*
+ * A list of denied real paths, indexed so that every question the builder
+ * asks of it is answered without a scan: whether a path is denied itself
+ * (a hash map), lies beneath a denied path (the map, once per ancestor) or
+ * has denied paths beneath it (those are one contiguous run of the sorted
+ * list: every string that starts with "DIR/").  A policy of many allows and
+ * many denies used to cost their product.
+ */
 struct denies {
-	char **v;
+	char **v; /* in policy order */
 	size_t n;
+	struct strmap set; /* path -> index in v */
+	size_t *sorted;	   /* indices of v, by strcmp of their paths */
 };
+
+static void denies_free(struct denies *d)
+{
+	strv_free(d->v);
+	strmap_free(&d->set);
+	free(d->sorted);
+	*d = (struct denies){ 0 };
+}
+
+static int by_path(const void *a, const void *b, void *v)
+{
+	const char *const *paths = v;
+	size_t i = *(const size_t *)a, j = *(const size_t *)b;
+	int c = strcmp(paths[i], paths[j]);
+
+	return c ? c : (i > j) - (i < j);
+}
+
+static void denies_index(struct denies *d)
+{
+	strmap_free(&d->set);
+	free(d->sorted);
+	d->sorted = xcalloc(d->n ? d->n : 1, sizeof(*d->sorted));
+	for (size_t i = 0; i < d->n; i++) {
+		strmap_add_str(&d->set, d->v[i], i, NULL);
+		d->sorted[i] = i;
+	}
+	qsort_r(d->sorted, d->n, sizeof(*d->sorted), by_path, d->v);
+}
+
+/* The first index of D->sorted whose path, cut to PLEN bytes, compares
+ * above PREFIX (ABOVE) or not below it (!ABOVE): monotone over the sorted
+ * list, so a binary search. */
+static size_t denies_bound(const struct denies *d, const char *prefix, size_t plen, bool above)
+{
+	size_t lo = 0, hi = d->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strncmp(d->v[d->sorted[mid]], prefix, plen);
+
+		if (above ? c <= 0 : c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* The run [*FIRST, *END) of D->sorted holding the paths strictly beneath DIR:
+ * those that start with "DIR/". */
+static void denies_beneath(const struct denies *d, const char *dir, size_t *first, size_t *end)
+{
+	bool root = !strcmp(dir, "/");
+	_cleanup_free_ char *prefix = root ? xstrdup("/") : xasprintf("%s/", dir);
+	size_t plen = strlen(prefix);
+
+	*first = denies_bound(d, prefix, plen, false);
+	*end = denies_bound(d, prefix, plen, true);
+	/* "/" itself starts with "/" but is not beneath "/" */
+	if (root && *first < *end && !strcmp(d->v[d->sorted[*first]], "/"))
+		(*first)++;
+}
+
+static bool is_denied(const struct denies *d, const char *path)
+{
+	return strmap_find_str(&d->set, path) != NULL;
+}
+
+static bool deny_strictly_beneath(const struct denies *d, const char *path)
+{
+	size_t first, end;
+
+	denies_beneath(d, path, &first, &end);
+	return first < end;
+}
+
+/* The denied path PATH is beneath (or is), or NULL. */
+static const char *denied_above(const struct denies *d, const char *path)
+{
+	_cleanup_free_ char *up = xstrdup(path);
+	size_t *i;
+
+	for (;;) {
+		char *slash;
+
+		i = strmap_find_str(&d->set, *up ? up : "/");
+		if (i)
+			return d->v[*i];
+		slash = strrchr(up, '/');
+		if (!slash || !*up)
+			return NULL;
+		*slash = '\0';
+	}
+}
 
 struct builder {
 	struct landlock_grants *g;
+	size_t gcap;	     /* room in g->v */
+	struct strmap index; /* g->v[i].path -> i */
 	struct mos_report *rep;
 	struct mos_err *e;
 	const struct denies *d;	    /* every deny: nothing beneath them is granted */
 	const struct denies *split; /* the denies to split around (see below) */
 	struct mos_fs_view *view;   /* NULL: no mount namespace, split every deny */
 	size_t touched;		    /* grants added or widened */
+	struct strmap allowed;	    /* the allows done: "ACCESS:FLAGS:REAL" */
 };
 
+/*
+ * Grant RIGHTS on PATH unless that is there already: the same path is
+ * widened, and a path beneath a directory granted these rights needs no rule
+ * of its own.  Both are looked up in the index (the path, then each of its
+ * ancestors), not by a scan of the grants so far: a policy of many files
+ * used to cost the square of their number.
+ */
 static int add_grant(struct builder *b, const char *path, uint64_t rights)
 {
 	_cleanup_close_ int fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_free_ char *up = NULL;
 	struct stat st;
+	size_t *at;
 
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		mos_err_set(b->e, "cannot open %s for a Landlock rule: %s", path, strerror(errno));
@@ -132,17 +250,22 @@ static int add_grant(struct builder *b, const char *path, uint64_t rights)
 		rights &= MOS_LANDLOCK_FILE_RIGHTS;
 	if (!rights)
 		return 0;
-	/* Already covered: the same path, or beneath a directory with these rights. */
-	for (size_t i = 0; i < b->g->n; i++) {
-		const struct landlock_grant *o = &b->g->v[i];
+	at = strmap_find_str(&b->index, path);
+	if (at) {
+		b->g->v[*at].rights |= rights;
+		b->touched++;
+		return 0;
+	}
+	up = xstrdup(path);
+	for (char *slash; (slash = strrchr(up, '/')) != NULL && strcmp(up, "/");) {
+		const struct landlock_grant *o;
 
-		if (!strcmp(o->path, path)) {
-			b->g->v[i].rights |= rights;
-			b->touched++;
-			return 0;
-		}
-		if ((o->rights & rights) == rights && path_is_beneath(path, o->path) &&
-		    (o->rights & ~MOS_LANDLOCK_FILE_RIGHTS))
+		slash[slash == up ? 1 : 0] = '\0';
+		at = strmap_find_str(&b->index, up);
+		if (!at)
+			continue;
+		o = &b->g->v[*at];
+		if ((o->rights & rights) == rights && (o->rights & ~MOS_LANDLOCK_FILE_RIGHTS))
 			return 0;
 	}
 	if (b->g->n >= MOS_LANDLOCK_MAX_RULES) {
@@ -152,28 +275,16 @@ static int add_grant(struct builder *b, const char *path, uint64_t rights)
 			    MOS_LANDLOCK_MAX_RULES);
 		return -E2BIG;
 	}
-	b->g->v = xrealloc(b->g->v, (b->g->n + 1) * sizeof(*b->g->v));
+	if (b->g->n == b->gcap) {
+		b->gcap = b->gcap ? 2 * b->gcap : 64;
+		b->g->v = xrealloc(b->g->v, b->gcap * sizeof(*b->g->v));
+	}
 	b->g->v[b->g->n].path = xstrdup(path);
 	b->g->v[b->g->n].rights = rights;
+	strmap_add_str(&b->index, path, b->g->n, NULL);
 	b->g->n++;
 	b->touched++;
 	return 0;
-}
-
-static bool is_denied(const struct denies *d, const char *path)
-{
-	for (size_t i = 0; i < d->n; i++)
-		if (!strcmp(d->v[i], path))
-			return true;
-	return false;
-}
-
-static bool deny_strictly_beneath(const struct denies *d, const char *path)
-{
-	for (size_t i = 0; i < d->n; i++)
-		if (strcmp(d->v[i], path) && path_is_beneath(d->v[i], path))
-			return true;
-	return false;
 }
 
 /* Grant every entry of DIR except the denied ones, recursing towards them. */
@@ -224,23 +335,19 @@ struct allow {
 	bool device; /* a built-in device: writes need no writable mount */
 };
 
-/* "/etc/shadow, /etc/ssh" for the denied paths beneath DIR (at most a few). */
+/* "/etc/gshadow, /etc/shadow" for the denied paths beneath DIR (at most a
+ * few, in the order of their names, and how many more). */
 static void denied_beneath(const struct denies *d, const char *dir, char *out, size_t n)
 {
-	size_t shown = 0, more = 0;
+	size_t first, end;
 
 	out[0] = '\0';
-	for (size_t i = 0; i < d->n; i++) {
-		if (!strcmp(d->v[i], dir) || !path_is_beneath(d->v[i], dir))
-			continue;
-		if (shown++ < 4)
-			snprintf(out + strlen(out), n - strlen(out), "%s%s", shown > 1 ? ", " : "",
-				 d->v[i]);
-		else
-			more++;
-	}
-	if (more)
-		snprintf(out + strlen(out), n - strlen(out), " and %zu more", more);
+	denies_beneath(d, dir, &first, &end);
+	for (size_t i = first; i < end && i < first + 4; i++)
+		snprintf(out + strlen(out), n - strlen(out), "%s%s", i > first ? ", " : "",
+			 d->v[d->sorted[i]]);
+	if (end - first > 4)
+		snprintf(out + strlen(out), n - strlen(out), " and %zu more", end - first - 4);
 }
 
 static int grant_allow(struct builder *b, const struct allow *a, int abi)
@@ -248,8 +355,10 @@ static int grant_allow(struct builder *b, const struct allow *a, int abi)
 	_cleanup_free_ char *real = NULL;
 	uint64_t rights = landlock_fs_rights(a->access, abi);
 	size_t before = b->touched;
+	_cleanup_free_ char *key = NULL;
+	const char *above;
+	bool exists, first_time;
 	struct stat st;
-	bool exists;
 	int r;
 
 	r = resolve_real(a->path, &real, &exists);
@@ -259,13 +368,17 @@ static int grant_allow(struct builder *b, const struct allow *a, int abi)
 		mos_err_set(b->e, "%s %s: %s", a->origin, a->path, strerror(r < 0 ? -r : ENOENT));
 		return r < 0 ? r : -ENOENT;
 	}
-	for (size_t i = 0; i < b->d->n; i++) {
-		if (path_is_beneath(real, b->d->v[i])) {
-			report_add(b->rep, "  %-9s %s: withheld, it lies beneath denied %s", "none",
-				   real, b->d->v[i]);
-			return 0;
-		}
+	above = denied_above(b->d, real);
+	if (above) {
+		report_add(b->rep, "  %-9s %s: withheld, it lies beneath denied %s", "none", real,
+			   above);
+		return 0;
 	}
+	/* the same grant again changes nothing (and would repeat its report) */
+	key = xasprintf("%u:%d:%s", a->access, a->optional | a->device << 1, real);
+	strmap_add_str(&b->allowed, key, 0, &first_time);
+	if (!first_time)
+		return 0;
 	if ((a->access & MOS_FS_WRITE) && !a->device && b->view)
 		fs_view_add_writable(b->view, real);
 	if ((a->access & MOS_FS_EXEC) && b->view)
@@ -273,11 +386,13 @@ static int grant_allow(struct builder *b, const struct allow *a, int abi)
 	if (b->view && deny_strictly_beneath(b->d, real)) {
 		char list[512];
 
+		size_t first, end;
+
 		/* Existing denied paths beneath are hidden by mounts (mounts.h). */
-		for (size_t i = 0; i < b->d->n; i++)
-			if (strcmp(b->d->v[i], real) && path_is_beneath(b->d->v[i], real) &&
-			    access(b->d->v[i], F_OK) == 0)
-				fs_view_add_masked(b->view, b->d->v[i]);
+		denies_beneath(b->d, real, &first, &end);
+		for (size_t i = first; i < end; i++)
+			if (access(b->d->v[b->d->sorted[i]], F_OK) == 0)
+				fs_view_add_masked(b->view, b->d->v[b->d->sorted[i]]);
 		denied_beneath(b->d, real, list, sizeof(list));
 		if (!deny_strictly_beneath(b->split, real)) {
 			r = add_grant(b, real, rights);
@@ -341,13 +456,16 @@ int landlock_grants_build(const struct mos_policy *p, int abi, struct mos_fs_vie
 	struct denies d = { 0 }, split = { 0 };
 	struct builder b = { .g = g, .rep = rep, .e = e, .d = &d, .split = &split, .view = view };
 	struct allow *allows = NULL;
-	size_t nallows = 0;
+	size_t nallows = 0, cap = 0;
 	int r = 0;
 
 	memset(g, 0, sizeof(*g));
 #define PUSH_ALLOW(p_, acc_, opt_, orig_)                                           \
 	do {                                                                        \
-		allows = xrealloc(allows, (nallows + 1) * sizeof(*allows));         \
+		if (nallows == cap) {                                               \
+			cap = cap ? 2 * cap : 64;                                   \
+			allows = xrealloc(allows, cap * sizeof(*allows));           \
+		}                                                                   \
 		allows[nallows++] = (struct allow){ (p_), (acc_), (opt_), (orig_),  \
 						    !strcmp((orig_), "built-in") }; \
 	} while (0)
@@ -413,14 +531,18 @@ int landlock_grants_build(const struct mos_policy *p, int abi, struct mos_fs_vie
 	for (size_t i = 0; i < d.n; i++)
 		if (!view || access(d.v[i], F_OK) != 0)
 			strv_push(&split.v, &split.n, xstrdup(d.v[i]));
+	denies_index(&d);
+	denies_index(&split);
 	for (size_t i = 0; i < nallows && r == 0; i++)
 		r = grant_allow(&b, &allows[i], abi);
 	for (size_t i = 0; i < d.n; i++)
 		strv_push(&g->denied, &g->ndenied, xstrdup(d.v[i]));
 out:
 	free(allows);
-	strv_free(d.v);
-	strv_free(split.v);
+	denies_free(&d);
+	denies_free(&split);
+	strmap_free(&b.index);
+	strmap_free(&b.allowed);
 	if (r < 0)
 		landlock_grants_free(g);
 	return r;
@@ -481,31 +603,45 @@ static int add_net_rules(const struct mos_policy *p, struct landlock_rules *lr,
 static void truncate_before_abi3(const struct mos_policy *p, bool with_mounts,
 				 struct mos_report *rep)
 {
+	struct strmap writable = { 0 };
+
 	if (!with_mounts) {
 		report_weak(rep, "truncate(2) cannot be restricted before Landlock ABI 3 "
 				 "(Linux 6.2): any file the caller may write could be "
 				 "truncated");
 		return;
 	}
-	for (size_t i = 0; i < p->nfs; i++) {
+	/* the write trees by path, then each read rule's ancestors: linear */
+	for (size_t i = 0; i < p->nfs; i++)
+		if (!p->fs[i].deny && (p->fs[i].access & MOS_FS_WRITE))
+			strmap_add_str(&writable, p->fs[i].path, i, NULL);
+	for (size_t i = 0; writable.n && i < p->nfs; i++) {
 		const struct mos_fs_rule *ro = &p->fs[i];
+		_cleanup_free_ char *up = NULL;
 
 		if (ro->deny || (ro->access & MOS_FS_WRITE))
 			continue;
-		for (size_t j = 0; j < p->nfs; j++) {
-			const struct mos_fs_rule *w = &p->fs[j];
+		up = xstrdup(ro->path);
+		for (;;) {
+			size_t *w = strmap_find_str(&writable, *up ? up : "/");
+			char *slash;
 
-			if (!w->deny && (w->access & MOS_FS_WRITE) &&
-			    path_is_beneath(ro->path, w->path)) {
+			if (w) {
 				report_weak(rep,
 					    "%s %s: read-only inside the writable %s, but "
 					    "truncate(2) cannot be refused there before "
 					    "Landlock ABI 3 (Linux 6.2)",
-					    ro->origin.text, ro->path, w->path);
+					    ro->origin.text, ro->path, p->fs[*w].path);
+				strmap_free(&writable);
 				return;
 			}
+			slash = strrchr(up, '/');
+			if (!slash || !*up)
+				break;
+			*slash = '\0';
 		}
 	}
+	strmap_free(&writable);
 	report_add(rep, "  truncate(2): Landlock ABI < 3 cannot refuse it; the read-only "
 			"mounts outside the writable paths do");
 }

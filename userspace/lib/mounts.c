@@ -16,30 +16,35 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
+#include "strmap.h"
 #include "util.h"
+
+/* Add PATH to *V unless it is there (KIND names the list in V->seen). */
+static void add_once(struct mos_fs_view *fv, char kind, char ***v, size_t *n, const char *path)
+{
+	_cleanup_free_ char *key = xasprintf("%c:%s", kind, path);
+	bool added;
+
+	if (!fv->seen)
+		fv->seen = xcalloc(1, sizeof(*fv->seen));
+	strmap_add_str(fv->seen, key, 0, &added);
+	if (added)
+		strv_push(v, n, xstrdup(path));
+}
 
 void fs_view_add_writable(struct mos_fs_view *v, const char *path)
 {
-	for (size_t i = 0; i < v->nwritable; i++)
-		if (!strcmp(v->writable[i], path))
-			return;
-	strv_push(&v->writable, &v->nwritable, xstrdup(path));
+	add_once(v, 'w', &v->writable, &v->nwritable, path);
 }
 
 void fs_view_add_exec(struct mos_fs_view *v, const char *path)
 {
-	for (size_t i = 0; i < v->nexec; i++)
-		if (!strcmp(v->exec[i], path))
-			return;
-	strv_push(&v->exec, &v->nexec, xstrdup(path));
+	add_once(v, 'x', &v->exec, &v->nexec, path);
 }
 
 void fs_view_add_masked(struct mos_fs_view *v, const char *path)
 {
-	for (size_t i = 0; i < v->nmasked; i++)
-		if (!strcmp(v->masked[i], path))
-			return;
-	strv_push(&v->masked, &v->nmasked, xstrdup(path));
+	add_once(v, 'm', &v->masked, &v->nmasked, path);
 }
 
 void fs_view_free(struct mos_fs_view *v)
@@ -48,6 +53,10 @@ void fs_view_free(struct mos_fs_view *v)
 	strv_free(v->masked);
 	strv_free(v->exec);
 	free(v->hosts);
+	if (v->seen) {
+		strmap_free(v->seen);
+		free(v->seen);
+	}
 	*v = (struct mos_fs_view){ 0 };
 }
 

@@ -18,6 +18,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct strmap;
+
 struct mos_fs_view {
 	char **writable; /* real paths granted write, outermost first */
 	size_t nwritable;
@@ -37,6 +39,8 @@ struct mos_fs_view {
 	 * at start.  NULL: /etc/hosts as it is.
 	 */
 	char *hosts;
+	/* "w:PATH", "x:PATH", "m:PATH" already in a list (fs_view_add_*) */
+	struct strmap *seen;
 };
 
 void fs_view_add_writable(struct mos_fs_view *v, const char *path);

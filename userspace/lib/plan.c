@@ -9,6 +9,7 @@
 #include "kernel_features.h"
 #include "landlock_compat.h"
 #include "seccomp_filter.h"
+#include "strmap.h"
 #include "util.h"
 
 extern char **environ;
@@ -53,6 +54,7 @@ static bool key_is(const char *kv, const char *key)
 
 char **mos_env_build(char *const *caller, bool clean, char *const *set, size_t *n)
 {
+	struct strmap keys = { 0 }; /* KEY -> its place in env: linear in both lists */
 	char **env = NULL;
 
 	*n = 0;
@@ -61,24 +63,27 @@ char **mos_env_build(char *const *caller, bool clean, char *const *set, size_t *
 
 		for (const char *const *k = clean_keep; !keep && *k; k++)
 			keep = key_is(*c, *k);
-		if (keep && strchr(*c, '='))
-			strv_push(&env, n, xstrdup(*c));
+		if (keep && strchr(*c, '=')) {
+			bool added;
+
+			strmap_add(&keys, *c, (size_t)(strchr(*c, '=') - *c), *n, &added);
+			if (added)
+				strv_push(&env, n, xstrdup(*c));
+		}
 	}
 	for (char *const *s = set; s && *s; s++) {
 		size_t klen = (size_t)(strchr(*s, '=') - *s);
-		bool replaced = false;
+		bool added;
+		size_t *at = strmap_add(&keys, *s, klen, *n, &added);
 
-		for (size_t i = 0; i < *n; i++) {
-			if (!strncmp(env[i], *s, klen) && env[i][klen] == '=') {
-				free(env[i]);
-				env[i] = xstrdup(*s);
-				replaced = true;
-				break;
-			}
-		}
-		if (!replaced)
+		if (added) {
 			strv_push(&env, n, xstrdup(*s));
+		} else {
+			free(env[*at]);
+			env[*at] = xstrdup(*s);
+		}
 	}
+	strmap_free(&keys);
 	if (!env)
 		env = xcalloc(1, sizeof(*env));
 	return env;

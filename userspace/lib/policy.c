@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "strmap.h"
 #include "util.h"
 
 /*
@@ -78,9 +79,35 @@ void policy_free(struct mos_policy *p)
 	free(p->net_allow);
 	free(p->net_bind);
 	strv_free(p->env_set);
+	if (p->env_index) {
+		strmap_free(p->env_index);
+		free(p->env_index);
+	}
 	free(p->cwd);
 	strv_free(p->ask_fs);
 	memset(p, 0, sizeof(*p));
+}
+
+/* Room for one more entry of N in a list bounded by MAX (policy.h), or -E2BIG. */
+static int room(size_t n, size_t max, const char *origin, const char *what, struct mos_err *e)
+{
+	if (n < max)
+		return 0;
+	mos_err_set(e,
+		    "%s: more than %zu %s in one policy (the most it may hold, "
+		    "Documentation/policy.md)",
+		    origin, max, what);
+	return -E2BIG;
+}
+
+/* Make room in *V (N used, growing by doubling) for one more element of SIZE. */
+static void *grow_for_one(void *v, size_t n, size_t size)
+{
+	/* the capacity is the next power of two above n: grow when n is one
+	 * (or 0); every append goes through here */
+	if ((n & (n - 1)) == 0)
+		return xrealloc(v, (n ? 2 * n : 1) * size);
+	return v;
 }
 
 static void set_origin(struct mos_origin *o, const char *text)
@@ -123,7 +150,9 @@ int policy_add_fs(struct mos_policy *p, const char *base, const char *path, uint
 		mos_err_set(e, "%s: path longer than 4095 bytes", origin);
 		return -EINVAL;
 	}
-	p->fs = xrealloc(p->fs, (p->nfs + 1) * sizeof(*p->fs));
+	if (room(p->nfs, MOS_POLICY_MAX_ENTRIES, origin, "file rules", e) < 0)
+		return -E2BIG;
+	p->fs = grow_for_one(p->fs, p->nfs, sizeof(*p->fs));
 	r = &p->fs[p->nfs++];
 	memset(r, 0, sizeof(*r));
 	r->path = path_join_normalize(base, path);
@@ -167,6 +196,8 @@ int policy_add_net_allow(struct mos_policy *p, const char *spec, const char *ori
 	_cleanup_free_ char *host = NULL;
 
 	set_origin(&rule.origin, origin);
+	if (room(p->nnet_allow, MOS_POLICY_MAX_NET_ALLOW, origin, "endpoint rules", e) < 0)
+		return -E2BIG;
 	if (!spec || !*spec) {
 		mos_err_set(e, "%s: empty endpoint (expected HOST:PORT or :PORT)", origin);
 		return -EINVAL;
@@ -234,7 +265,7 @@ int policy_add_net_allow(struct mos_policy *p, const char *spec, const char *ori
 			break;
 		c = comma + 1;
 	}
-	p->net_allow = xrealloc(p->net_allow, (p->nnet_allow + 1) * sizeof(rule));
+	p->net_allow = grow_for_one(p->net_allow, p->nnet_allow, sizeof(rule));
 	p->net_allow[p->nnet_allow++] = rule;
 	return 0;
 }
@@ -248,7 +279,9 @@ int policy_add_net_bind(struct mos_policy *p, const char *port, const char *orig
 		mos_err_set(e, "%s: '%s' is not a port number (0-65535)", origin, port ? port : "");
 		return -EINVAL;
 	}
-	p->net_bind = xrealloc(p->net_bind, (p->nnet_bind + 1) * sizeof(*p->net_bind));
+	if (room(p->nnet_bind, MOS_POLICY_MAX_ENTRIES, origin, "bind ports", e) < 0)
+		return -E2BIG;
+	p->net_bind = grow_for_one(p->net_bind, p->nnet_bind, sizeof(*p->net_bind));
 	p->net_bind[p->nnet_bind++] = v;
 	return 0;
 }
@@ -264,6 +297,8 @@ int policy_add_ask(struct mos_policy *p, const char *base, const char *spec, con
 		mos_err_set(e, "%s: '%s': expected fs:PATH or net", origin, spec);
 		return -EINVAL;
 	}
+	if (room(p->nask_fs, MOS_POLICY_MAX_ENTRIES, origin, "ask paths", e) < 0)
+		return -E2BIG;
 	strv_push(&p->ask_fs, &p->nask_fs, path_join_normalize(base, spec + 3));
 	return 0;
 }
@@ -271,20 +306,32 @@ int policy_add_ask(struct mos_policy *p, const char *base, const char *spec, con
 int policy_add_env(struct mos_policy *p, const char *kv, const char *origin, struct mos_err *e)
 {
 	const char *eq = kv ? strchr(kv, '=') : NULL;
-	size_t klen;
+	size_t klen, *at;
+	bool added;
 
 	if (!eq || eq == kv) {
 		mos_err_set(e, "%s: '%s': expected KEY=VALUE", origin, kv ? kv : "");
 		return -EINVAL;
 	}
 	klen = (size_t)(eq - kv);
-	for (size_t i = 0; i < p->nenv_set; i++) {
-		if (!strncmp(p->env_set[i], kv, klen) && p->env_set[i][klen] == '=') {
-			free(p->env_set[i]);
-			p->env_set[i] = xstrdup(kv);
-			return 0;
-		}
+	/* an index of the keys: a later KEY replaces the earlier one in place,
+	 * found in constant time (a scan of every earlier key made 60,000
+	 * variables cost a minute) */
+	if (!p->env_index) {
+		p->env_index = xcalloc(1, sizeof(*p->env_index));
+		for (size_t i = 0; i < p->nenv_set; i++)
+			strmap_add(p->env_index, p->env_set[i],
+				   (size_t)(strchr(p->env_set[i], '=') - p->env_set[i]), i, NULL);
 	}
+	at = strmap_find(p->env_index, kv, klen);
+	if (at) {
+		free(p->env_set[*at]);
+		p->env_set[*at] = xstrdup(kv);
+		return 0;
+	}
+	if (room(p->nenv_set, MOS_POLICY_MAX_ENTRIES, origin, "environment variables", e) < 0)
+		return -E2BIG;
+	strmap_add(p->env_index, kv, klen, p->nenv_set, &added);
 	strv_push(&p->env_set, &p->nenv_set, xstrdup(kv));
 	return 0;
 }

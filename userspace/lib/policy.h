@@ -21,7 +21,22 @@
 
 #define MOS_ERR_MAX 512
 
+/*
+ * How large a policy may be (Documentation/policy.md, "Size"): a policy file
+ * of at most MOS_POLICY_MAX_BYTES, and at most MOS_POLICY_MAX_ENTRIES file
+ * rules, bind ports, environment variables and ask paths each, and
+ * MOS_POLICY_MAX_NET_ALLOW endpoint rules (each may need a name lookup),
+ * counting the file's and the flags' together.  Everything that reads a
+ * policy is linear in its size; the bounds keep a policy (or a --learn run's
+ * output) from costing minutes or gigabytes before anything runs.
+ */
+#define MOS_POLICY_MAX_BYTES (1U << 20)
+#define MOS_POLICY_MAX_ENTRIES 65536
+#define MOS_POLICY_MAX_NET_ALLOW 4096
+
 /* An error for the user: what failed, on what, and what to do. */
+struct strmap;
+
 struct mos_err {
 	char msg[MOS_ERR_MAX];
 };
@@ -78,6 +93,7 @@ struct mos_policy {
 	bool env_clean;
 	char **env_set; /* "KEY=VALUE", NULL-terminated */
 	size_t nenv_set;
+	struct strmap *env_index; /* KEY -> its place in env_set (policy_add_env) */
 
 	char *cwd; /* NULL: the caller's working directory */
 

@@ -9,17 +9,13 @@
 #include "policy.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <libgen.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "json.h"
 #include "util.h"
-
-#define POLICY_MAX_BYTES (1U << 20)
 
 struct loader {
 	struct mos_policy *p;
@@ -315,6 +311,10 @@ int policy_load_buffer(struct mos_policy *p, const char *buf, size_t len, const 
 	struct json_error jerr;
 	int r;
 
+	if (len > MOS_POLICY_MAX_BYTES) {
+		mos_err_set(e, "policy %s is larger than %u bytes", name, MOS_POLICY_MAX_BYTES);
+		return -EFBIG;
+	}
 	if (json_parse(buf, len, &doc, &jerr) < 0)
 		return at(&l, jerr.pos, "%s", jerr.msg);
 	r = want(&l, doc, JSON_OBJECT, "a policy");
@@ -344,29 +344,14 @@ int policy_load_buffer(struct mos_policy *p, const char *buf, size_t len, const 
 
 int policy_load_file(struct mos_policy *p, const char *path, struct mos_err *e)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	_cleanup_free_ char *buf = NULL, *abs = NULL, *dir = NULL;
-	struct stat st;
 	ssize_t n;
 
-	if (fd < 0) {
-		mos_err_set(e, "cannot open policy file %s: %s", path, strerror(errno));
-		return -errno;
-	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		mos_err_set(e, "policy file %s is not a regular file", path);
-		return -EINVAL;
-	}
-	if (st.st_size > POLICY_MAX_BYTES) {
-		mos_err_set(e, "policy file %s is larger than %u bytes", path, POLICY_MAX_BYTES);
-		return -EFBIG;
-	}
-	buf = xmalloc((size_t)st.st_size + 1);
-	n = read_full(fd, buf, (size_t)st.st_size);
-	if (n < 0) {
-		mos_err_set(e, "cannot read policy file %s: %s", path, strerror((int)-n));
+	/* never blocks on a FIFO or a device: a policy is a regular file */
+	n = read_regular(path, "policy file", MOS_POLICY_MAX_BYTES, &buf, e ? e->msg : NULL,
+			 e ? sizeof(e->msg) : 0);
+	if (n < 0)
 		return (int)n;
-	}
 	abs = path_join_normalize(NULL, path);
 	dir = xstrdup(abs);
 	return policy_load_buffer(p, buf, (size_t)n, path, dirname(dir), e);

@@ -37,8 +37,10 @@
 #include "util.h"
 
 #define PUBLINE_TYPE "mos-ed25519"
-#define B64_KEY_LEN 44		       /* base64 of 32 bytes, one '=' of padding */
-#define KEY_FILE_MAX (64U << 10)       /* a PEM Ed25519 key is about 120 bytes */
+#define B64_KEY_LEN 44		 /* base64 of 32 bytes, one '=' of padding */
+#define KEY_FILE_MAX (64U << 10) /* a PEM Ed25519 key is about 120 bytes */
+/* a list of pinned keys: a line is about 60 bytes, so some 16,000 keys */
+#define PINSET_FILE_MAX (1U << 20)
 #define CERT_DAYS (100L * 365 * 86400) /* validity is not checked; keep it wide */
 
 struct mos_identity {
@@ -253,12 +255,10 @@ int mos_identity_load(const char *priv_path, struct mos_identity **out, char *er
 	int r;
 
 	*out = NULL;
-	fd = open(priv_path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		r = -errno;
-		set_msg(err, errlen, "cannot open the private key %s: %s", priv_path, strerror(-r));
-		return r;
-	}
+	/* never blocks on a FIFO or a device; a key is a small regular file */
+	fd = open_regular(priv_path, "the private key", KEY_FILE_MAX - 1, err, errlen);
+	if (fd < 0)
+		return fd;
 	buf = xmalloc(KEY_FILE_MAX);
 	n = read_full(fd, buf, KEY_FILE_MAX);
 	if (n < 0) {
@@ -384,14 +384,20 @@ int mos_publine_parse(const char *line, uint8_t key[MOS_PUBKEY_LEN], char **comm
 int mos_pinset_load(const char *path, struct mos_pinset *out, char *err, size_t errlen)
 {
 	_cleanup_free_ char *line = NULL;
-	size_t cap = 0, lineno = 0;
+	size_t cap = 0, lineno = 0, total = 0;
 	FILE *f;
-	int r = 0;
+	int r = 0, fd;
 
 	*out = (struct mos_pinset){ 0 };
-	f = fopen(path, "re");
+	/* a regular file of a bounded size: a FIFO here must not hang mosctl
+	 * or mosd, nor /dev/zero fill their memory */
+	fd = open_regular(path, "the pinned keys", PINSET_FILE_MAX, err, errlen);
+	if (fd < 0)
+		return fd;
+	f = fdopen(fd, "re");
 	if (!f) {
 		r = -errno;
+		close(fd);
 		set_msg(err, errlen, "cannot open the pinned keys %s: %s", path, strerror(-r));
 		return r;
 	}
@@ -412,6 +418,13 @@ int mos_pinset_load(const char *path, struct mos_pinset *out, char *err, size_t 
 			break;
 		}
 		lineno++;
+		total += (size_t)n;
+		if (total > PINSET_FILE_MAX) {
+			set_msg(err, errlen, "the pinned keys %s grew past %u bytes while read",
+				path, PINSET_FILE_MAX);
+			r = -EFBIG;
+			break;
+		}
 		for (p = line; is_blank(*p);)
 			p++;
 		if (*p == '\0' || *p == '#')

@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -61,7 +62,11 @@ void *xrealloc(void *p, size_t n);
 char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-/* Append one element to a growable array of pointers (NULL-terminated). */
+/*
+ * Append one element to a growable array of pointers (NULL-terminated), in
+ * amortised constant time.  *V must be NULL or have been grown by strv_push
+ * alone (a one-slot array holding only the NULL, with *N = 0, is fine too).
+ */
 void strv_push(char ***v, size_t *n, char *s);
 void strv_free(char **v);
 
@@ -82,6 +87,32 @@ ssize_t read_full(int fd, void *buf, size_t len);
 /* Write a whole string to a file (e.g. /proc/self/uid_map); 0 or -errno. */
 int write_file(const char *path, const char *s);
 
+/* "a regular file", "a directory", "a FIFO", ... for messages. */
+const char *file_type_name(mode_t mode);
+/*
+ * Open PATH, a file read on a user's behalf (a policy, a key, a list of
+ * keys): O_NONBLOCK, so that a FIFO or a device never blocks the open,
+ * O_NOCTTY and O_CLOEXEC; then only a regular file of at most MAX bytes is
+ * accepted.  WHAT names the file in messages ("policy file").  Returns the
+ * fd, or -errno with ERR set: -EINVAL when PATH is not a regular file (the
+ * message says what it is), -EFBIG when it is larger than MAX.
+ */
+int open_regular(const char *path, const char *what, size_t max, char *err, size_t errlen);
+/*
+ * open_regular() and read the whole file into *OUT (malloc'd, NUL added).
+ * A file that grows past MAX while it is read is refused as well.  Returns
+ * its length or -errno with ERR set.
+ */
+ssize_t read_regular(const char *path, const char *what, size_t max, char **out, char *err,
+		     size_t errlen);
+/*
+ * Open PATH to append to it (created 0666 & ~umask if missing), the same
+ * way: never blocking in the open (a FIFO without a reader is refused, not
+ * waited for), and only a regular file.  Returns the fd or -errno with ERR
+ * set.
+ */
+int open_regular_append(const char *path, const char *what, char *err, size_t errlen);
+
 /*
  * Make PATH absolute (relative to BASE, or the cwd when BASE is NULL) and
  * remove "." and ".." components and repeated slashes, without touching the
@@ -93,6 +124,16 @@ bool path_is_beneath(const char *path, const char *parent);
 
 /* mkdir -p: create PATH and its missing parents with MODE; 0 or -errno. */
 int mkdir_p(const char *path, unsigned int mode);
+/*
+ * mkdir -p PATH 0700 for a cache or state directory of ours, and check that
+ * no one else can change what is in it: PATH (by its real path) is a
+ * directory we own, and each directory above it belongs to us or to root
+ * and is writable by no one else, unless sticky (/tmp).  A directory
+ * beneath another user's (say /tmp/.cache made by someone else first) is
+ * refused: its contents would be theirs to plant or swap.  0 or -errno
+ * with ERR set.
+ */
+int mkdir_private(const char *path, char *err, size_t errlen);
 /* rm -rf of PATH, not crossing into other mounts; 0 or the first -errno. */
 int rm_rf(const char *path);
 

@@ -4,6 +4,7 @@
  */
 #include "origin_serve.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -453,11 +454,21 @@ void origin_service_abort(struct origin_service *s)
 
 int origin_manifest_save(const struct origin_service *s, const char *file)
 {
-	_cleanup_free_ char *tmp = xasprintf("%s.tmp.%d", file, (int)getpid());
-	FILE *f = fopen(tmp, "we");
+	/* a new file of a random name (O_EXCL, no symlink followed), renamed over FILE */
+	_cleanup_free_ char *tmp = xasprintf("%s.XXXXXX", file);
+	int fd = mkostemp(tmp, O_CLOEXEC);
+	FILE *f;
 
-	if (!f)
+	if (fd < 0)
 		return -errno;
+	f = fdopen(fd, "w");
+	if (!f) {
+		int e = errno;
+
+		close(fd);
+		unlink(tmp);
+		return -e;
+	}
 	for (size_t i = 0; i < s->nlisted; i++)
 		fprintf(f, "D %s\n", s->listed[i]);
 	for (size_t i = 0; i < s->nopened; i++)
@@ -473,12 +484,20 @@ int origin_manifest_save(const struct origin_service *s, const char *file)
 
 size_t origin_manifest_send(struct conn *c, struct origin_service *s, const char *file)
 {
-	FILE *f = fopen(file, "re");
+	/* a regular file only (a FIFO must not hang the job), of a bounded size */
+	int fd = open_regular(file, "job manifest",
+			      (size_t)ORIGIN_MANIFEST_MAX * (MOS_PATH_MAX + 8), NULL, 0);
 	char line[MOS_PATH_MAX + 8];
 	size_t sent = 0, count = 0;
+	FILE *f;
 
-	if (!f)
+	if (fd < 0)
 		return 0;
+	f = fdopen(fd, "re");
+	if (!f) {
+		close(fd);
+		return 0;
+	}
 	while (fgets(line, sizeof(line), f) && count++ < ORIGIN_MANIFEST_MAX) {
 		size_t len = strlen(line);
 		const char *path = line + 2;

@@ -490,6 +490,7 @@ static char *manifest_path(const struct run_opts *o)
 	_cleanup_free_ char *dir = NULL;
 	uint64_t h = 0xcbf29ce484222325ULL;
 	const char *parts[3];
+	char why[512];
 
 	if (!cwd || !o->ncommand)
 		return NULL;
@@ -502,11 +503,18 @@ static char *manifest_path(const struct run_opts *o)
 			if (!*p)
 				break;
 		}
-	dir = xdg && *xdg
-		      ? xasprintf("%s/mosingar/manifests", xdg)
-		      : xasprintf("%s/.cache/mosingar/manifests", home && *home ? home : "/tmp");
-	if (mkdir_p(dir, 0700) < 0)
+	/* never a shared directory (/tmp without HOME): the manifest decides
+	 * what is sent ahead, so it must be nobody else's to write */
+	if (xdg && *xdg)
+		dir = xasprintf("%s/mosingar/manifests", xdg);
+	else if (home && *home)
+		dir = xasprintf("%s/.cache/mosingar/manifests", home);
+	else
 		return NULL;
+	if (mkdir_private(dir, why, sizeof(why)) < 0) {
+		mos_info("no job manifest: %s", why);
+		return NULL;
+	}
 	return xasprintf("%s/%016llx", dir, (unsigned long long)h);
 }
 
@@ -685,17 +693,29 @@ int remote_run(const struct run_opts *o)
 	}
 	{
 		const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-		_cleanup_free_ char *dir = xdg && *xdg ? xasprintf("%s/mosingar", xdg)
-						       : xasprintf("%s/.cache/mosingar",
-								   home && *home ? home : "/tmp");
-		_cleanup_free_ char *hc = xasprintf("%s/origin-hashes", dir);
-		_cleanup_free_ char *journal = xasprintf("%s/puts", dir);
-		bool have_dir = mkdir_p(dir, 0700) == 0;
+		_cleanup_free_ char *dir = xdg && *xdg	   ? xasprintf("%s/mosingar", xdg)
+					   : home && *home ? xasprintf("%s/.cache/mosingar", home)
+							   : NULL;
+		_cleanup_free_ char *hc = dir ? xasprintf("%s/origin-hashes", dir) : NULL;
+		_cleanup_free_ char *journal = dir ? xasprintf("%s/puts", dir) : NULL;
+		char why[512];
 
-		/* Unchanged files are never hashed twice, across runs too. */
-		r = origin_fs_new(have_dir ? hc : NULL, &rm.svc.fs);
+		/*
+		 * Unchanged files are never hashed twice, across runs too.  The
+		 * cache says which hash each file has: it must be nobody else's
+		 * to write (never /tmp for want of a HOME), or the worker would
+		 * serve their content for ours.
+		 */
+		if (dir && mkdir_private(dir, why, sizeof(why)) < 0) {
+			mos_info("no hash cache: %s", why);
+			free(hc);
+			hc = NULL;
+			free(journal);
+			journal = NULL;
+		}
+		r = origin_fs_new(hc, &rm.svc.fs);
 		/* and a temporary file a killed origin left is removed now */
-		if (r == 0 && have_dir)
+		if (r == 0 && journal)
 			origin_fs_set_put_journal(rm.svc.fs, journal);
 	}
 	if (r < 0) {

@@ -7,6 +7,7 @@
 #include "supervise_ui.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -14,12 +15,22 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <sys/pidfd.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "json.h"
 #include "log.h"
+#include "strmap.h"
 #include "util.h"
 
 /* ---- describing an event -------------------------------------------- */
@@ -119,23 +130,105 @@ static void audit(struct sup_ui *u, const struct unotify_event *ev)
 
 /* ---- --learn -------------------------------------------------------- */
 
-struct learned {
-	char **read, **write, **look, **connect;
-	size_t nread, nwrite, nlook, nconnect;
-	uint16_t *bind;
-	size_t nbind;
+/* A list of distinct strings, in the order first seen. */
+struct pathset {
+	char **v; /* NULL-terminated; an entry may be NULL once dropped */
+	size_t n;
+	struct strmap index; /* entry -> place in v */
 };
 
-static void add_unique(char ***v, size_t *n, const char *s)
+static bool pathset_add(struct pathset *s, const char *p)
 {
-	for (size_t i = 0; i < *n; i++)
-		if ((*v)[i] && !strcmp((*v)[i], s))
-			return;
-	strv_push(v, n, xstrdup(s));
+	bool added;
+	size_t *i = strmap_add_str(&s->index, p, s->n, &added);
+
+	if (added)
+		strv_push(&s->v, &s->n, xstrdup(p));
+	else if (!s->v[*i])
+		s->v[*i] = xstrdup(p); /* dropped before, wanted again */
+	return added || s->v[*i];
+}
+
+static bool pathset_has(const struct pathset *s, const char *p)
+{
+	size_t *i = strmap_find_str(&s->index, p);
+
+	return i && s->v[*i];
+}
+
+static void pathset_drop(struct pathset *s, size_t i)
+{
+	free(s->v[i]);
+	s->v[i] = NULL;
+}
+
+static void pathset_free(struct pathset *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->v[i]);
+	free(s->v);
+	strmap_free(&s->index);
+	*s = (struct pathset){ 0 };
+}
+
+struct learned {
+	struct pathset read, write, look, connect;
+	uint16_t *bind;
+	size_t nbind;
+	struct timespec start; /* CLOCK_REALTIME_COARSE when the run began */
+};
+
+/* The directory PATH is in ("/" for "/x"). */
+static char *dir_of(const char *path)
+{
+	char *dir = xstrdup(path);
+	char *slash = strrchr(dir, '/');
+
+	if (slash)
+		*(slash == dir ? slash + 1 : slash) = '\0';
+	return dir;
+}
+
+static bool is_open_call(const char *syscall)
+{
+	return !strcmp(syscall, "open") || !strcmp(syscall, "openat") ||
+	       !strcmp(syscall, "openat2") || !strcmp(syscall, "creat") || !strcmp(syscall, "?");
+}
+
+/*
+ * What a write to PATH (by SYSCALL) needs granted, as narrow as what was
+ * done: opening an existing file for writing needs that file, a device or a
+ * FIFO is never created by open(2) (so /dev/null, not /dev), an O_TMPFILE
+ * open names its directory, and truncate(2) its file; creating, removing,
+ * renaming and linking need the directory the entry is in, and so does an
+ * open that created its file (born since the run began, or when the file
+ * system does not say when it was born).  A unix socket bound names its
+ * directory already.
+ */
+static char *write_grant(const struct learned *l, const char *syscall, const char *path)
+{
+	struct statx stx;
+
+	if (!strcmp(syscall, "bind"))
+		return xstrdup(path);
+	if (!is_open_call(syscall) && strcmp(syscall, "truncate"))
+		return dir_of(path);
+	if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_TYPE | STATX_BTIME, &stx) < 0)
+		return dir_of(path); /* gone again: what removed it is recorded too */
+	if (!S_ISREG(stx.stx_mode) || !strcmp(syscall, "truncate"))
+		return xstrdup(path);
+	/* born before the run (a second of margin for coarse clocks): it was there */
+	if ((stx.stx_mask & STATX_BTIME) && (stx.stx_btime.tv_sec < l->start.tv_sec - 1 ||
+					     (stx.stx_btime.tv_sec == l->start.tv_sec - 1 &&
+					      stx.stx_btime.tv_nsec < (uint32_t)l->start.tv_nsec)))
+		return xstrdup(path);
+	return dir_of(path);
 }
 
 static void learn(struct learned *l, const struct unotify_event *ev)
 {
+	struct stat st;
+
 	if (ev->addr) {
 		char a[INET6_ADDRSTRLEN] = "", spec[INET6_ADDRSTRLEN + 16];
 		unsigned port = addr_text(ev->addr, a, sizeof(a));
@@ -150,32 +243,25 @@ static void learn(struct learned *l, const struct unotify_event *ev)
 		}
 		snprintf(spec, sizeof(spec), ev->addr->ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u",
 			 a, port);
-		add_unique(&l->connect, &l->nconnect, spec);
+		pathset_add(&l->connect, spec);
 		return;
 	}
 	if (!ev->path)
 		return;
 	if (ev->access == UNOTIFY_WRITE) {
-		/* creating, removing, renaming: the directory it is in */
-		_cleanup_free_ char *dir = xstrdup(ev->path);
-		char *slash = strrchr(dir, '/');
+		_cleanup_free_ char *g = write_grant(l, ev->syscall, ev->path);
 
-		if (slash)
-			*(slash == dir ? slash + 1 : slash) = '\0';
-		add_unique(&l->write, &l->nwrite, dir);
-	} else if (ev->access == UNOTIFY_LOOK) {
-		add_unique(&l->look, &l->nlook, ev->path);
-	} else {
-		add_unique(&l->read, &l->nread, ev->path);
+		pathset_add(&l->write, g);
+		return;
 	}
-}
-
-static bool beneath_list(char *const *v, size_t n, const char *path, const char *self)
-{
-	for (size_t i = 0; i < n; i++)
-		if (v[i] != self && path_is_beneath(path, v[i]))
-			return true;
-	return false;
+	/*
+	 * A stat, readlink or exec the supervisor let the kernel do itself
+	 * reports no error here even when the path does not exist (a shell
+	 * trying each directory of PATH): only what is there is a grant.
+	 */
+	if (lstat(ev->path, &st) < 0)
+		return;
+	pathset_add(ev->access == UNOTIFY_LOOK ? &l->look : &l->read, ev->path);
 }
 
 /* Granted whatever the policy says: the devices, and the system set. */
@@ -190,15 +276,35 @@ static bool always_there(const char *path)
 	return false;
 }
 
-/* Beneath a directory --system grants (by its real path: /lib is /usr/lib). */
-static bool in_system(const char *path)
-{
-	for (const char *const *d = mos_system_read_paths; *d; d++) {
-		_cleanup_free_ char *real = realpath(*d, NULL);
+/* The system directories by their real paths (/lib is /usr/lib), once. */
+struct system_dirs {
+	char *v[16];
+	size_t n;
+};
 
-		if (path_is_beneath(path, real ? real : *d))
-			return true;
+static void system_dirs_init(struct system_dirs *sd)
+{
+	sd->n = 0;
+	for (const char *const *d = mos_system_read_paths; *d && sd->n < ARRAY_SIZE(sd->v); d++) {
+		char *real = realpath(*d, NULL);
+
+		sd->v[sd->n++] = real ? real : xstrdup(*d);
 	}
+}
+
+static void system_dirs_free(struct system_dirs *sd)
+{
+	for (size_t i = 0; i < sd->n; i++)
+		free(sd->v[i]);
+	sd->n = 0;
+}
+
+/* Beneath a directory --system grants. */
+static bool in_system(const struct system_dirs *sd, const char *path)
+{
+	for (size_t i = 0; i < sd->n; i++)
+		if (path_is_beneath(path, sd->v[i]))
+			return true;
 	return false;
 }
 
@@ -223,102 +329,154 @@ static void json_list(FILE *f, const char *key, char *const *v, size_t n, bool *
 	}
 }
 
-/* Drop (set to NULL) the entries of V beneath another entry of V. */
-static void drop_covered(char **v, size_t n)
+/* The entry of S that PATH lies beneath, itself excluded, or NULL: looked
+ * up once per ancestor, not by a scan of S. */
+static const char *covering(const struct pathset *s, const char *path)
 {
-	for (size_t i = 0; i < n; i++)
-		for (size_t j = 0; v[i] && j < n; j++)
-			if (j != i && v[j] && path_is_beneath(v[i], v[j])) {
-				free(v[i]);
-				v[i] = NULL;
-			}
+	_cleanup_free_ char *up = xstrdup(path);
+
+	for (char *slash; (slash = strrchr(up, '/')) != NULL && strcmp(up, "/");) {
+		size_t *i;
+
+		slash[slash == up ? 1 : 0] = '\0';
+		i = strmap_find_str(&s->index, up);
+		if (i && s->v[*i])
+			return s->v[*i];
+	}
+	return NULL;
 }
 
-static void drop_if(char **v, size_t n, bool (*fn)(const char *))
+/* Drop the entries of S beneath another entry of S. */
+static void drop_covered(struct pathset *s)
 {
-	for (size_t i = 0; i < n; i++)
-		if (v[i] && fn(v[i])) {
-			free(v[i]);
-			v[i] = NULL;
+	for (size_t i = 0; i < s->n; i++)
+		if (s->v[i] && covering(s, s->v[i]))
+			pathset_drop(s, i);
+}
+
+/* Every proper ancestor of the entries of S: the directories on the way. */
+static void ancestors_of(const struct pathset *s, struct strmap *out)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		_cleanup_free_ char *up = NULL;
+
+		if (!s->v[i])
+			continue;
+		up = xstrdup(s->v[i]);
+		for (char *slash; (slash = strrchr(up, '/')) != NULL && strcmp(up, "/");) {
+			bool added;
+
+			slash[slash == up ? 1 : 0] = '\0';
+			strmap_add_str(out, up, 0, &added);
+			if (!added)
+				break; /* and so are all of its own ancestors */
 		}
-}
-
-/* /proc/N/...: the pids of another run differ; grant /proc. */
-static void proc_as_a_whole(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (v[i] && path_is_beneath(v[i], "/proc") && strcmp(v[i], "/proc")) {
-			free(v[i]);
-			v[i] = xstrdup("/proc");
-		}
-}
-
-/* V holds an entry with P beneath it (P is on the way to it), or above it. */
-static bool related(char *const *v, size_t n, const char *p)
-{
-	for (size_t i = 0; i < n; i++)
-		if (v[i] && (path_is_beneath(v[i], p) || path_is_beneath(p, v[i])))
-			return true;
-	return false;
+	}
 }
 
 /*
- * Keep what is needed: the system set as "system": true, no entry covered
- * by another, nothing granted anyway (the devices).  A path only looked at
- * (stat, readlink) becomes a read entry unless an entry covers it or it is
- * a directory on the way to one (which may be looked at anyway).
+ * Keep what is needed, each step linear in what was recorded: the system
+ * set as "system": true, no entry covered by another, nothing granted
+ * anyway (the devices), nothing that does not exist (any more: a grant on
+ * a missing path is refused when the policy is loaded).  A path only
+ * looked at (stat, readlink) becomes a read entry unless an entry covers it
+ * or it is a directory on the way to one (which may be looked at anyway).
  */
 static void prune(struct learned *l, bool *system)
 {
-	proc_as_a_whole(l->read, l->nread);
-	proc_as_a_whole(l->look, l->nlook);
-	for (size_t i = 0; i < l->nread; i++)
-		if (l->read[i] && in_system(l->read[i]))
-			*system = true;
-	drop_if(l->read, l->nread, in_system);
-	drop_if(l->read, l->nread, always_there);
-	drop_if(l->write, l->nwrite, always_there);
-	drop_covered(l->write, l->nwrite);
-	for (size_t i = 0; i < l->nread; i++)
-		if (l->read[i] && related(l->write, l->nwrite, l->read[i]) &&
-		    beneath_list(l->write, l->nwrite, l->read[i], NULL)) {
-			free(l->read[i]);
-			l->read[i] = NULL;
-		}
-	for (size_t i = 0; i < l->nlook; i++) {
-		const char *p = l->look[i];
+	struct system_dirs sd;
+	struct strmap on_the_way = { 0 };
+	struct pathset *lists[] = { &l->read, &l->write, &l->look };
+	struct stat st;
 
-		if (always_there(p) || in_system(p) || related(l->read, l->nread, p) ||
-		    related(l->write, l->nwrite, p))
+	system_dirs_init(&sd);
+	/* /proc/N/...: the pids of another run differ; grant /proc */
+	for (size_t k = 0; k < ARRAY_SIZE(lists); k++)
+		for (size_t i = 0; i < lists[k]->n; i++)
+			if (lists[k]->v[i] && path_is_beneath(lists[k]->v[i], "/proc") &&
+			    strcmp(lists[k]->v[i], "/proc")) {
+				pathset_drop(lists[k], i);
+				pathset_add(lists[k], "/proc");
+			}
+	for (size_t k = 0; k < ARRAY_SIZE(lists); k++)
+		for (size_t i = 0; i < lists[k]->n; i++) {
+			const char *p = lists[k]->v[i];
+
+			if (!p)
+				continue;
+			if (lists[k] == &l->read && in_system(&sd, p))
+				*system = true;
+			if ((lists[k] != &l->write && in_system(&sd, p)) || always_there(p) ||
+			    lstat(p, &st) < 0)
+				pathset_drop(lists[k], i);
+		}
+	drop_covered(&l->write);
+	for (size_t i = 0; i < l->read.n; i++)
+		if (l->read.v[i] &&
+		    (pathset_has(&l->write, l->read.v[i]) || covering(&l->write, l->read.v[i])))
+			pathset_drop(&l->read, i);
+	ancestors_of(&l->read, &on_the_way);
+	ancestors_of(&l->write, &on_the_way);
+	for (size_t i = 0; i < l->look.n; i++) {
+		const char *p = l->look.v[i];
+
+		if (!p || strmap_find_str(&on_the_way, p) || pathset_has(&l->read, p) ||
+		    pathset_has(&l->write, p) || covering(&l->read, p) || covering(&l->write, p))
 			continue;
-		add_unique(&l->read, &l->nread, p);
+		pathset_add(&l->read, p);
 	}
-	drop_covered(l->read, l->nread);
+	drop_covered(&l->read);
+	strmap_free(&on_the_way);
+	system_dirs_free(&sd);
 }
 
+/*
+ * Write FILE as a new file beside it, then rename it into place: never
+ * through a symlink or into a FIFO someone left at the temporary name
+ * (O_EXCL | O_NOFOLLOW, a random name), and FILE itself is replaced, not
+ * written through.
+ */
 static int write_learned(struct learned *l, const char *file)
 {
-	_cleanup_free_ char *tmp = xasprintf("%s.tmp", file);
+	_cleanup_free_ char *tmp = xasprintf("%s.XXXXXX", file);
 	bool system = false, first = true;
+	struct stat st;
 	FILE *f;
+	int fd;
 
 	prune(l, &system);
-	f = fopen(tmp, "we");
-	if (!f) {
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
 		mos_err("--learn: cannot write %s: %s", tmp, strerror(errno));
 		return -errno;
+	}
+	/* what a new file gets (mkostemp makes it 0600) */
+	{
+		mode_t um = umask(0);
+
+		umask(um);
+		(void)!fchmod(fd, 0666 & ~um);
+	}
+	f = fdopen(fd, "w");
+	if (!f) {
+		int err = errno;
+
+		close(fd);
+		unlink(tmp);
+		mos_err("--learn: cannot write %s: %s", tmp, strerror(err));
+		return -err;
 	}
 	fprintf(f, "{\n  \"fs\": {\n    ");
 	if (system) {
 		fprintf(f, "\"system\": true");
 		first = false;
 	}
-	json_list(f, "read", l->read, l->nread, &first);
-	json_list(f, "write", l->write, l->nwrite, &first);
+	json_list(f, "read", l->read.v, l->read.n, &first);
+	json_list(f, "write", l->write.v, l->write.n, &first);
 	fprintf(f, "\n  },\n  \"net\": {\n    \"allow\": [");
-	for (size_t i = 0; i < l->nconnect; i++) {
+	for (size_t i = 0; i < l->connect.n; i++) {
 		fprintf(f, "%s", i ? ", " : "");
-		json_string(f, l->connect[i]);
+		json_string(f, l->connect.v[i]);
 	}
 	fprintf(f, "],\n    \"bind\": [");
 	for (size_t i = 0; i < l->nbind; i++)
@@ -332,6 +490,10 @@ static int write_learned(struct learned *l, const char *file)
 		mos_err("--learn: cannot write %s: %s", tmp, strerror(err));
 		return -err;
 	}
+	if (fstat(fileno(f), &st) == 0 && st.st_size > (off_t)MOS_POLICY_MAX_BYTES)
+		mos_warn("--learn: the policy is larger than %u bytes, more than a policy may be: "
+			 "grant the directories it lists instead of their files",
+			 MOS_POLICY_MAX_BYTES);
 	fclose(f);
 	if (rename(tmp, file) < 0) {
 		int err = errno;
@@ -347,14 +509,10 @@ static void learned_free(struct learned *l)
 {
 	if (!l)
 		return;
-	for (size_t i = 0; i < l->nread; i++)
-		free(l->read[i]);
-	free(l->read);
-	for (size_t i = 0; i < l->nwrite; i++)
-		free(l->write[i]);
-	free(l->write);
-	strv_free(l->look);
-	strv_free(l->connect);
+	pathset_free(&l->read);
+	pathset_free(&l->write);
+	pathset_free(&l->look);
+	pathset_free(&l->connect);
 	free(l->bind);
 	free(l);
 }
@@ -381,12 +539,24 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* One line from FD into U->buf (without its newline) within DEADLINE;
- * returns its length, or -ETIMEDOUT, -EPIPE (the other end closed). */
-static ssize_t read_line(struct sup_ui *u, int fd, long long deadline, char *line, size_t max)
+/*
+ * One line from FD into LINE (without its newline, NUL-terminated, at most
+ * MAX - 1 bytes) within DEADLINE, buffered in U->buf.  With PIDFD >= 0 (the
+ * decider's), its end is noticed too, even while a process it left behind
+ * keeps FD open.  A line longer than U->buf is dropped (STRICT false, the
+ * terminal) or is -E2BIG (STRICT, a decider: nothing that long answers).
+ * Returns the line's length, or -ETIMEDOUT, -EPIPE (end of file, or the
+ * decider ended), -E2BIG.
+ */
+static ssize_t read_line(struct sup_ui *u, int fd, int pidfd, long long deadline, char *line,
+			 size_t max, bool strict)
 {
 	for (;;) {
 		char *nl = memchr(u->buf, '\n', u->len);
+		struct pollfd pfd[2] = { { .fd = fd, .events = POLLIN },
+					 { .fd = pidfd, .events = POLLIN } };
+		long long left = deadline - now_ms();
+		ssize_t r;
 
 		if (nl) {
 			size_t n = (size_t)(nl - u->buf);
@@ -396,80 +566,297 @@ static ssize_t read_line(struct sup_ui *u, int fd, long long deadline, char *lin
 			u->len -= n + 1;
 			return (ssize_t)n;
 		}
-		if (u->len == sizeof(u->buf))
-			u->len = 0; /* a line too long to be an answer: dropped */
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		long long left = deadline - now_ms();
-		ssize_t r;
-
+		if (u->len == sizeof(u->buf)) {
+			u->len = 0;
+			if (strict)
+				return -E2BIG;
+			/* a line too long to be an answer: dropped */
+		}
 		if (left <= 0)
 			return -ETIMEDOUT;
-		r = poll(&pfd, 1, (int)left);
+		r = poll(pfd, 2, (int)left);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
 			return r == 0 ? -ETIMEDOUT : -errno;
-		r = read(fd, u->buf + u->len, sizeof(u->buf) - u->len);
-		if (r <= 0)
-			return r == 0 ? -EPIPE : -errno;
-		u->len += (size_t)r;
+		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
+			r = read(fd, u->buf + u->len, sizeof(u->buf) - u->len);
+			if (r < 0 && (errno == EINTR || errno == EAGAIN))
+				continue;
+			if (r <= 0)
+				return r == 0 ? -EPIPE : -errno;
+			u->len += (size_t)r;
+			continue;
+		}
+		if (pfd[1].revents)
+			return -EPIPE; /* it ended; what it wrote before was read above */
 	}
 }
 
-/* "always" / "allow" / anything else: 1, 0, -EACCES. */
-static int verdict_of(const char *answer)
+/* The verdict words of Documentation/supervisor.md: 1 always, 0 allow, -EACCES. */
+static int verdict_word(const char *w, size_t n)
 {
-	if (strstr(answer, "always"))
-		return 1;
-	if (strstr(answer, "allow") || !strcmp(answer, "y") || !strcmp(answer, "yes"))
+	if (n == 5 && !memcmp(w, "allow", 5))
 		return 0;
-	if (!strcmp(answer, "a"))
+	if (n == 6 && !memcmp(w, "always", 6))
 		return 1;
 	return -EACCES;
+}
+
+/* The first number of LINE (*AT: where it ends); false when there is none
+ * or it does not fit. */
+static bool first_number(const char *line, unsigned long *n, const char **at)
+{
+	const char *p = line;
+	unsigned long v = 0;
+
+	while (*p && (*p < '0' || *p > '9'))
+		p++;
+	if (!*p)
+		return false;
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (v > (ULONG_MAX - 9) / 10)
+			return false;
+		v = v * 10 + (unsigned long)(*p - '0');
+	}
+	*n = v;
+	*at = p;
+	return true;
+}
+
+int sup_decider_answer(const char *line, unsigned long id)
+{
+	struct json_value *doc = NULL;
+	struct json_error err;
+	const char *p, *w;
+	unsigned long n;
+	int r = -EACCES;
+
+	if (!first_number(line, &n, &p) || n != id)
+		return -ESRCH;
+	/* {"id":N,"verdict":"WORD"}: the verdict member alone decides */
+	if (json_parse(line, strlen(line), &doc, &err) == 0 && doc->type == JSON_OBJECT) {
+		for (size_t i = 0; i < doc->object.n; i++) {
+			const struct json_member *m = &doc->object.members[i];
+
+			if (!strcmp(m->key, "verdict") && m->value->type == JSON_STRING)
+				r = verdict_word(m->value->string.s, m->value->string.len);
+		}
+		json_free(doc);
+		return r;
+	}
+	json_free(doc);
+	/* "N WORD": the first word after the id, letters of either case (so
+	 * that "3 DENY, always ask" is a deny, not an "always") */
+	while (*p && !isalpha((unsigned char)*p))
+		p++;
+	for (w = p; isalpha((unsigned char)*p); p++)
+		;
+	return verdict_word(w, (size_t)(p - w));
+}
+
+/* A line that is no answer to ID may still answer an earlier question
+ * (given up on): skipped.  Anything else breaks the protocol. */
+static bool answers_earlier(const char *line, unsigned long id)
+{
+	unsigned long n;
+	const char *p;
+
+	return first_number(line, &n, &p) && n >= 1 && n < id;
+}
+
+/* The process group of the decider, its leader unreaped (so the group id
+ * cannot have been given to anyone else): SIGNAL all of it. */
+static void signal_decider(struct sup_ui *u, int sig)
+{
+	if (u->decider <= 0)
+		return;
+	kill(-u->decider, sig);
+	if (u->decider_pidfd >= 0)
+		pidfd_send_signal(u->decider_pidfd, sig, NULL, 0);
+}
+
+/* Wait up to MS for the decider's leader to end; true when it has. */
+static bool decider_ended(const struct sup_ui *u, int ms)
+{
+	struct pollfd pfd = { .fd = u->decider_pidfd, .events = POLLIN };
+	long long deadline = now_ms() + ms;
+
+	if (u->decider_pidfd < 0)
+		return true;
+	for (;;) {
+		long long left = deadline - now_ms();
+		int r = poll(&pfd, 1, left > 0 ? (int)left : 0);
+
+		if (r > 0)
+			return true;
+		if (r == 0 || errno != EINTR)
+			return false;
+	}
+}
+
+/*
+ * End the decider: close its pipes, give it GRACE_MS to leave by itself
+ * (0: none), then SIGTERM, then SIGKILL, each to its whole process group,
+ * and reap it.  Nothing of it is left running, whatever it does with
+ * signals; only a process the kernel cannot kill (uninterruptible sleep)
+ * is reported instead of waited for without end.
+ */
+static void decider_end(struct sup_ui *u, int grace_ms)
+{
+	siginfo_t si;
+
+	closep(&u->to_decider);
+	closep(&u->from_decider);
+	u->to_decider = u->from_decider = -1;
+	if (u->decider <= 0)
+		return;
+	if (!grace_ms || !decider_ended(u, grace_ms)) {
+		signal_decider(u, SIGTERM);
+		if (!decider_ended(u, grace_ms ? 1000 : 100))
+			signal_decider(u, SIGKILL);
+	}
+	/* what it started and left in its group goes with it */
+	signal_decider(u, SIGKILL);
+	if (!decider_ended(u, 5000)) {
+		mos_warn("--decider (pid %d) does not end even when killed; left to the kernel",
+			 (int)u->decider);
+	} else if (u->decider_pidfd >= 0) {
+		(void)waitid(P_PIDFD, (id_t)u->decider_pidfd, &si, WEXITED | __WALL);
+	}
+	closep(&u->decider_pidfd);
+	u->decider_pidfd = -1;
+	u->decider = 0;
+}
+
+/* The decider broke the protocol or went away: say so once, end it, and
+ * deny this and every later question without asking. */
+static int decider_stop(struct sup_ui *u, const char *why, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static int decider_stop(struct sup_ui *u, const char *why, ...)
+{
+	char msg[256];
+	va_list ap;
+
+	va_start(ap, why);
+	vsnprintf(msg, sizeof(msg), why, ap);
+	va_end(ap);
+	mos_warn("--decider %s: stopped it; this and every later question is denied", msg);
+	u->decider_stopped = true;
+	decider_end(u, 0);
+	return -EACCES;
+}
+
+/* Write the question Q (LEN bytes) before DEADLINE: 0, -ETIMEDOUT (its
+ * input stays full: it does not read), or -errno (it closed its input). */
+static int write_question(struct sup_ui *u, const char *q, size_t len, long long deadline)
+{
+	while (len) {
+		struct pollfd pfd = { .fd = u->to_decider, .events = POLLOUT };
+		long long left = deadline - now_ms();
+		ssize_t n = write(u->to_decider, q, len);
+
+		if (n > 0) {
+			q += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno != EAGAIN && errno != EINTR)
+			return -errno;
+		if (left <= 0)
+			return -ETIMEDOUT;
+		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
+			return -errno;
+	}
+	return 0;
+}
+
+/* Lines printable in a message: at most 60 bytes, control bytes as '?'. */
+static void shown(const char *line, char *out, size_t n)
+{
+	size_t i;
+
+	for (i = 0; line[i] && i < 60 && i + 4 < n; i++)
+		out[i] = (unsigned char)line[i] < 0x20 || line[i] == 0x7f ? '?' : line[i];
+	snprintf(out + i, n - i, "%s", line[i] ? "..." : "");
 }
 
 /*
  * --decider CMD: one JSON line per question, {"id":N,...}; the answer is a
  * line naming the same id and a verdict, e.g. {"id":N,"verdict":"allow"}.
- * Answers to questions already given up on are skipped.
+ * Answers to questions already given up on are skipped.  Every step is
+ * bounded by --ask-timeout: writing the question (a decider that does not
+ * read its input fills the pipe), and waiting for the answer.  A decider
+ * that breaks the protocol (its output ends, a line answers no question, a
+ * line longer than 4 KiB) is ended, and every later question denied.
  */
 static int ask_decider(struct sup_ui *u, const struct unotify_event *ev)
 {
 	long long deadline = now_ms() + u->timeout_ms;
-	char *q = NULL, line[1024];
+	char *q = NULL, line[sizeof(u->buf)], text[80];
 	size_t qlen = 0;
-	FILE *f = open_memstream(&q, &qlen);
-	unsigned long id = ++u->id;
+	FILE *f;
+	unsigned long id;
+	int r;
 
+	if (u->decider_stopped)
+		return -EACCES;
+	id = ++u->id;
+	f = open_memstream(&q, &qlen);
 	if (!f)
 		return -EACCES;
 	fprintf(f, "{\"id\":%lu,", id);
 	json_event_fields(f, ev);
 	fprintf(f, "}\n");
 	fclose(f);
-	if (write_all(u->to_decider, q, qlen) < 0) {
-		free(q);
-		mos_warn("--decider is gone: denying");
-		return -EACCES;
-	}
+	r = write_question(u, q, qlen, deadline);
 	free(q);
+	if (r == -ETIMEDOUT)
+		return decider_stop(u,
+				    "did not take question %lu within %d ms (it does not read "
+				    "its input)",
+				    id, u->timeout_ms);
+	if (r < 0 && decider_ended(u, 0))
+		return decider_stop(u, "has ended");
+	if (r < 0)
+		return decider_stop(u, "closed its input (%s)", strerror(-r));
 	for (;;) {
-		ssize_t n = read_line(u, u->from_decider, deadline, line, sizeof(line));
-		const char *p = line;
+		ssize_t n = read_line(u, u->from_decider, u->decider_pidfd, deadline, line,
+				      sizeof(line), true);
 
 		if (n == -ETIMEDOUT) {
+			/* a slow answer is given up on; a decider that says nothing at
+			 * all to two questions in a row would cost every later one its
+			 * whole timeout too */
+			if (++u->unanswered >= 2)
+				return decider_stop(u,
+						    "answered none of the last %d questions within "
+						    "%d ms each",
+						    u->unanswered, u->timeout_ms);
 			mos_warn("--decider did not answer question %lu within %d ms: denied", id,
 				 u->timeout_ms);
 			return -EACCES;
 		}
-		if (n < 0) {
-			mos_warn("--decider is gone: denying");
-			return -EACCES;
+		if (n == -E2BIG)
+			return decider_stop(u, "wrote a line longer than %zu bytes",
+					    sizeof(u->buf) - 1);
+		if (n == -EPIPE && decider_ended(u, 0))
+			return decider_stop(u, "has ended");
+		if (n < 0)
+			return decider_stop(u, "closed its output (%s)",
+					    n == -EPIPE ? "end of file" : strerror((int)-n));
+		u->unanswered = 0; /* it speaks, if late */
+		r = sup_decider_answer(line, id);
+		if (r != -ESRCH)
+			return r;
+		if (!answers_earlier(line, id)) {
+			shown(line, text, sizeof(text));
+			return decider_stop(u,
+					    "wrote \"%s\", which answers no question (%lu was "
+					    "asked)",
+					    text, id);
 		}
-		while (*p && (*p < '0' || *p > '9'))
-			p++;
-		if (strtoul(p, NULL, 10) == id)
-			return verdict_of(line);
 	}
 }
 
@@ -488,48 +875,90 @@ static int ask_terminal(struct sup_ui *u, const struct unotify_event *ev)
 	fprintf(f, ". Allow? [y]es once, [a]lways, [N]o (%d s): ", u->timeout_ms / 1000);
 	fflush(f);
 	u->len = 0; /* nothing typed before the question counts */
-	n = read_line(u, u->tty, deadline, line, sizeof(line));
+	n = read_line(u, u->tty, -1, deadline, line, sizeof(line), false);
 	if (n < 0)
 		fprintf(f, "\nmosctl: no answer: denied\n");
 	fclose(f);
-	return n < 0 ? -EACCES : verdict_of(line);
+	if (n < 0)
+		return -EACCES;
+	if (!strcmp(line, "a") || !strcmp(line, "always"))
+		return 1;
+	if (!strcmp(line, "y") || !strcmp(line, "yes") || !strcmp(line, "allow"))
+		return 0;
+	return -EACCES;
 }
 
 static int on_ask(void *ctx, const struct unotify_event *ev)
 {
 	struct sup_ui *u = ctx;
 
-	return u->decider > 0 ? ask_decider(u, ev) : ask_terminal(u, ev);
+	return u->decider > 0 || u->decider_stopped ? ask_decider(u, ev) : ask_terminal(u, ev);
 }
 
-/* CMD through /bin/sh, its stdin and stdout ours, its stderr mosctl's. */
+/*
+ * CMD through /bin/sh, its stdin and stdout ours, its stderr mosctl's.  It
+ * is made with clone(CLONE_PIDFD) and no exit signal: so only we reap it (the
+ * sandbox's waitpid(-1) does not see it), its pid and process group stay
+ * ours to signal until we do, and a pidfd says when it ends.  Its own
+ * process group lets mosctl end what it starts too; the parent-death
+ * signal, that it ends with mosctl even when mosctl is killed.
+ */
 static int start_decider(struct sup_ui *u, const char *cmd, struct mos_err *e)
 {
-	int in[2], out[2];
+	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, pidfd = -1;
+	pid_t parent = getpid(), pid;
 
 	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0) {
-		mos_err_set(e, "--decider: pipe: %s", strerror(errno));
-		return -errno;
+		int err = errno;
+
+		mos_err_set(e, "--decider: pipe: %s", strerror(err));
+		closep(&in[0]);
+		closep(&in[1]);
+		return -err;
 	}
-	u->decider = fork();
-	if (u->decider < 0) {
-		mos_err_set(e, "--decider: fork: %s", strerror(errno));
-		return -errno;
+	fflush(NULL);
+	/*
+	 * clone(2), not clone3: a mosctl inside another sandbox gets ENOSYS
+	 * for clone3 (its flags are in memory seccomp cannot read).  No stack:
+	 * the child runs on its copy of ours, as after fork; exit signal 0 (the
+	 * low byte of the flags); the pidfd lands in the parent_tid argument.
+	 */
+	pid = (pid_t)syscall(SYS_clone, (unsigned long)CLONE_PIDFD, NULL, &pidfd, NULL, NULL);
+	if (pid < 0) {
+		int err = errno;
+
+		mos_err_set(e, "--decider: cannot start it (clone): %s", strerror(err));
+		closep(&in[0]);
+		closep(&in[1]);
+		closep(&out[0]);
+		closep(&out[1]);
+		return -err;
 	}
-	if (u->decider == 0) {
+	if (pid == 0) {
 		sigset_t none;
 
+		/* async-signal-safe calls only until execl: a copy of our memory */
+		setpgid(0, 0);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
+		signal(SIGPIPE, SIG_DFL);
 		dup2(in[0], 0);
 		dup2(out[1], 1);
 		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
 		_exit(127);
 	}
+	setpgid(pid, pid); /* also done by the child: whichever runs first */
 	close(in[0]);
 	close(out[1]);
+	u->decider = pid;
+	u->decider_pidfd = pidfd;
 	u->to_decider = in[1];
 	u->from_decider = out[0];
+	/* a question never blocks: write_question() waits with a deadline */
+	fcntl(u->to_decider, F_SETFL, O_NONBLOCK);
 	/* a decider that exits must not kill us with SIGPIPE */
 	signal(SIGPIPE, SIG_IGN);
 	return 0;
@@ -538,22 +967,32 @@ static int start_decider(struct sup_ui *u, const char *cmd, struct mos_err *e)
 int sup_ui_start(struct sup_ui *u, const struct run_opts *o, struct mos_err *e)
 {
 	memset(u, 0, sizeof(*u));
-	u->tty = u->to_decider = u->from_decider = -1;
+	u->tty = u->to_decider = u->from_decider = u->decider_pidfd = -1;
 	u->hooks = (struct unotify_hooks){ .ctx = u, .ask = on_ask, .record = on_record };
 	u->json = o->json;
 	u->timeout_ms = (int)o->ask_timeout_ms;
-	if (o->audit) {
-		u->audit = o->audit_file ? fopen(o->audit_file, "ae") : stderr;
+	if (o->audit && o->audit_file) {
+		/* a regular file only: a FIFO nobody reads must not hang the run */
+		int fd = open_regular_append(o->audit_file, "--audit file", e->msg, sizeof(e->msg));
+
+		if (fd < 0)
+			return fd;
+		u->audit = fdopen(fd, "a");
 		if (!u->audit) {
-			mos_err_set(e, "--audit: cannot open %s: %s", o->audit_file,
-				    strerror(errno));
-			return -errno;
+			int err = errno;
+
+			close(fd);
+			mos_err_set(e, "--audit: cannot open %s: %s", o->audit_file, strerror(err));
+			return -err;
 		}
-		u->audit_close = o->audit_file != NULL;
+		u->audit_close = true;
+	} else if (o->audit) {
+		u->audit = stderr;
 	}
 	if (o->learn) {
 		u->learn = o->learn;
 		u->learned = xcalloc(1, sizeof(*u->learned));
+		clock_gettime(CLOCK_REALTIME_COARSE, &u->learned->start);
 	}
 	u->asks = o->policy.nask_fs || o->policy.ask_net;
 	if (!u->asks)
@@ -586,17 +1025,8 @@ int sup_ui_finish(struct sup_ui *u)
 		fclose(u->audit);
 	u->audit = NULL;
 	closep(&u->tty);
-	closep(&u->to_decider);
-	closep(&u->from_decider);
-	if (u->decider > 0) {
-		/* its stdin is closed: it should end; do not wait forever */
-		for (int i = 0; i < 100 && waitpid(u->decider, NULL, WNOHANG) == 0; i++)
-			nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);
-		if (waitpid(u->decider, NULL, WNOHANG) == 0) {
-			kill(u->decider, SIGTERM);
-			waitpid(u->decider, NULL, 0);
-		}
-		u->decider = 0;
-	}
+	u->tty = -1;
+	/* its input ends: a second to leave by itself, then it is ended */
+	decider_end(u, 1000);
 	return r;
 }

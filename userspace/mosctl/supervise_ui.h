@@ -24,11 +24,14 @@ struct sup_ui {
 	struct learned *learned;
 	/* asking */
 	bool asks;
-	int tty;	  /* /dev/tty, when no decider is given */
-	pid_t decider;	  /* --decider CMD's process */
-	int to_decider;	  /* its stdin */
-	int from_decider; /* its stdout */
-	char buf[4096];	  /* what it wrote and was not yet read */
+	int tty;	      /* /dev/tty, when no decider is given */
+	pid_t decider;	      /* --decider CMD's process (and process group), 0 when none */
+	int decider_pidfd;    /* ... as a pidfd: readable once it ended */
+	bool decider_stopped; /* it broke the protocol: every question is denied */
+	int unanswered;	      /* questions in a row it let time out without a word */
+	int to_decider;	      /* its stdin (non-blocking) */
+	int from_decider;     /* its stdout */
+	char buf[4096];	      /* what it wrote and was not yet read: the longest line */
 	size_t len;
 	unsigned long id; /* the last question's number */
 	int timeout_ms;
@@ -40,8 +43,20 @@ struct sup_ui {
  * with E set.
  */
 int sup_ui_start(struct sup_ui *u, const struct run_opts *o, struct mos_err *e);
-/* After the run: write the learned policy (--learn), stop the decider.
- * Returns 0, or -errno after saying why. */
+/*
+ * One line a --decider wrote (its newline dropped), as the answer to question
+ * ID: 1 "always", 0 "allow" (this once), -EACCES "deny" (or any other word),
+ * -ESRCH when the line's first number is not ID (it answers another
+ * question, or none).  The verdict is the "verdict" member when the line is
+ * a JSON object, else the first word (letters of either case) after the
+ * id; only the exact words allow.  Pure: the decider's
+ * output is untrusted input (fuzzed).
+ */
+int sup_decider_answer(const char *line, unsigned long id);
+
+/* After the run: write the learned policy (--learn), end the decider (and
+ * everything in its process group) and reap it.  Returns 0, or -errno
+ * after saying why. */
 int sup_ui_finish(struct sup_ui *u);
 
 #endif /* MOSCTL_SUPERVISE_UI_H */

@@ -472,15 +472,31 @@ int main(int argc, char **argv)
 	if (geteuid() != 0 && !o.cache_given) {
 		const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
 
-		cache_alloc = xdg && *xdg ? xasprintf("%s/mosingar/worker", xdg)
-					  : xasprintf("%s/.cache/mosingar/worker",
-						      home && *home ? home : "/tmp");
+		if (xdg && *xdg) {
+			cache_alloc = xasprintf("%s/mosingar/worker", xdg);
+		} else if (home && *home) {
+			cache_alloc = xasprintf("%s/.cache/mosingar/worker", home);
+		} else {
+			/* not /tmp: the cache's blobs are served to jobs as files */
+			mos_err("no cache directory: set XDG_CACHE_HOME or HOME, or give --cache "
+				"DIR");
+			return 1;
+		}
 		o.cache = cache_alloc;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	snprintf(dir, sizeof(dir), "%s/cas", o.cache);
-	if (mkdir_p(o.cache, 0700) < 0 || (r = cas_open(dir, o.cache_size, &cas)) < 0) {
-		mos_err("cannot open the cache in %s: %s", o.cache, strerror(errno));
+	{
+		char why[512];
+
+		/* what is in it is served to jobs as their files: ours alone */
+		if (mkdir_private(o.cache, why, sizeof(why)) < 0) {
+			mos_err("cannot use the cache: %s", why);
+			return 1;
+		}
+	}
+	if ((r = cas_open(dir, o.cache_size, &cas)) < 0) {
+		mos_err("cannot open the cache in %s: %s", o.cache, strerror(-r));
 		return 1;
 	}
 	clean_stale_jobs(o.cache);
