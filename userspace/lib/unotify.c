@@ -89,6 +89,9 @@ struct sup {
 	int root;	 /* the sandbox's "/" (ours without in_root) */
 	char **always;	 /* "ACCESS:path" or "net:..." the decider allowed for good */
 	size_t nalways;
+	/* Capabilities held in the permitted set only, raised for a syscall on
+	 * the caller itself that the kernel refused without them (as_tracer()). */
+	__u32 tracer_caps;
 	/* The serving thread's current file credentials. */
 	uid_t fsuid;
 	gid_t fsgid;
@@ -371,6 +374,80 @@ static int sup_init(struct sup *s, const struct unotify_policy *p)
 /* The caller                                                            */
 /* -------------------------------------------------------------------- */
 
+/*
+ * Privilege phases of a serving thread (drop_caps() sets them up):
+ *
+ *  - Everything the caller names (a path, a dirfd's path, an address) is
+ *    resolved, opened and acted on with the caller's fsuid, fsgid and
+ *    groups and no capability but CAP_SETUID and CAP_SETGID in effect
+ *    (needed to switch those credentials, and useless for any access
+ *    check).  A root supervisor thus opens /proc/1/environ or /proc/N/mem
+ *    for the sandbox exactly as the caller could: not at all for the
+ *    sandbox's init, which is not dumpable.
+ *  - Only to reach the caller itself (its memory at the addresses it gave,
+ *    its fd N, its /proc/TID entries, a signal to it), and only when the
+ *    kernel refused that without them, CAP_SYS_PTRACE and CAP_KILL are
+ *    raised from the permitted set for that one system call: a root
+ *    supervisor serving a caller of another uid (the library used on its
+ *    own), or a caller that made itself undumpable.  mosctl's callers have
+ *    its uid, so there this never happens.
+ */
+static bool set_tracer_caps(const struct sup *s, bool on)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2];
+
+	if (syscall(SYS_capget, &h, d) < 0)
+		return false;
+	d[0].effective = on ? d[0].effective | s->tracer_caps : d[0].effective & ~s->tracer_caps;
+	return syscall(SYS_capset, &h, d) == 0;
+}
+
+/* After a system call on the caller itself failed: raise the tracer's
+ * capabilities for one more try, if it failed for want of them. */
+static bool as_tracer(const struct sup *s)
+{
+	int err = errno;
+	bool ok = s->tracer_caps && (err == EPERM || err == EACCES) && set_tracer_caps(s, true);
+
+	errno = err;
+	return ok;
+}
+
+/* ... and lower them again, errno kept. */
+static void end_tracer(const struct sup *s)
+{
+	int err = errno;
+
+	if (!set_tracer_caps(s, false))
+		abort(); /* never go on serving with them */
+	errno = err;
+}
+
+/* openat() of the caller's own /proc/TID entry NAME. */
+static int caller_openat(const struct sup *s, const struct req *q, const char *name, int flags)
+{
+	int fd = openat(q->procfd, name, flags | O_CLOEXEC);
+
+	if (fd < 0 && as_tracer(s)) {
+		fd = openat(q->procfd, name, flags | O_CLOEXEC);
+		end_tracer(s);
+	}
+	return fd;
+}
+
+static ssize_t caller_readlinkat(const struct sup *s, const struct req *q, const char *name,
+				 char *buf, size_t len)
+{
+	ssize_t n = readlinkat(q->procfd, name, buf, len);
+
+	if (n < 0 && as_tracer(s)) {
+		n = readlinkat(q->procfd, name, buf, len);
+		end_tracer(s);
+	}
+	return n;
+}
+
 static bool id_valid(const struct sup *s, const struct req *q)
 {
 	__u64 id = q->n->id;
@@ -565,7 +642,7 @@ static int need_mem(struct sup *s, struct req *q)
 	err = need_proc(s, q);
 	if (err)
 		return err;
-	q->memfd = openat(q->procfd, "mem", O_RDWR | O_CLOEXEC);
+	q->memfd = caller_openat(s, q, "mem", O_RDWR);
 	return q->memfd < 0 ? -errno : 0;
 }
 
@@ -575,11 +652,15 @@ static int need_mem(struct sup *s, struct req *q)
  * cannot name another task unless it died first, and the ID_VALID the
  * callers make after the read says it did not.  -ENOSYS: use the mem fd.
  */
-static ssize_t vm_read(const struct req *q, __u64 addr, void *buf, size_t len)
+static ssize_t vm_read(const struct sup *s, const struct req *q, __u64 addr, void *buf, size_t len)
 {
 	struct iovec local = { buf, len }, remote = { (void *)(uintptr_t)addr, len };
 	ssize_t n = process_vm_readv((pid_t)q->n->pid, &local, 1, &remote, 1, 0);
 
+	if (n < 0 && as_tracer(s)) {
+		n = process_vm_readv((pid_t)q->n->pid, &local, 1, &remote, 1, 0);
+		end_tracer(s);
+	}
 	if (n >= 0)
 		return n;
 	return errno == EFAULT ? -EFAULT : errno == ESRCH ? -ESRCH : -ENOSYS;
@@ -602,7 +683,7 @@ static int read_child_string(struct sup *s, struct req *q, __u64 addr, char *buf
 
 		if (chunk > PATH_MAX - off)
 			chunk = PATH_MAX - off;
-		n = q->memfd < 0 ? vm_read(q, a, buf + off, chunk) : -ENOSYS;
+		n = q->memfd < 0 ? vm_read(s, q, a, buf + off, chunk) : -ENOSYS;
 		if (n == -ENOSYS) {
 			err = need_mem(s, q);
 			if (err)
@@ -626,7 +707,7 @@ static int read_child_mem(struct sup *s, struct req *q, __u64 addr, void *buf, s
 
 	if (!addr || addr >= (1ULL << 62))
 		return -EFAULT;
-	n = vm_read(q, addr, buf, len);
+	n = vm_read(s, q, addr, buf, len);
 	if (n == -ENOSYS) {
 		err = need_mem(s, q);
 		if (err)
@@ -654,7 +735,11 @@ static int child_fd(struct sup *s, struct req *q, int fd)
 			return -ESRCH;
 	}
 	dup = (int)syscall(SYS_pidfd_getfd, q->pidfd, fd, 0);
-	return dup < 0 ? (errno == EBADF ? -EBADF : -errno) : dup;
+	if (dup < 0 && as_tracer(s)) {
+		dup = (int)syscall(SYS_pidfd_getfd, q->pidfd, fd, 0);
+		end_tracer(s);
+	}
+	return dup < 0 ? -errno : dup;
 }
 
 /*
@@ -687,14 +772,14 @@ static int child_abs_path(struct sup *s, struct req *q, int dirfd, const char *p
 			snprintf(link, sizeof(link), "fd/%d", dirfd);
 		else
 			return -EBADF;
-		bfd = openat(q->procfd, link, O_PATH | O_CLOEXEC);
+		bfd = caller_openat(s, q, link, O_PATH);
 		if (bfd < 0)
 			return errno == ENOENT ? -EBADF : -errno;
 		if (fstat(bfd, &a) < 0)
 			return -errno;
 		if (!S_ISDIR(a.st_mode))
 			return -ENOTDIR;
-		n = readlinkat(q->procfd, link, base, sizeof(base) - 1);
+		n = caller_readlinkat(s, q, link, base, sizeof(base) - 1);
 		if (n < 0)
 			return -errno;
 		if ((size_t)n >= sizeof(base) - 1)
@@ -1247,7 +1332,7 @@ static int own_ns_link(struct sup *s, struct req *q, const char *canon, enum uno
 		return -ENOENT;
 	if (!allowed(s, q, canon, access, true))
 		return -EACCES;
-	fd = openat(q->procfd, canon + strlen(own) - 3, (int)(flags & ~(__u64)O_CREAT));
+	fd = caller_openat(s, q, canon + strlen(own) - 3, (int)(flags & ~(__u64)O_CREAT));
 	return fd < 0 ? -errno : fd;
 }
 
@@ -2033,19 +2118,24 @@ static int handle(struct sup *s, struct req *q, struct answer *a)
 /* The loop                                                              */
 /* -------------------------------------------------------------------- */
 
-/* Keep only CAP_SETUID, CAP_SETGID, CAP_SYS_PTRACE, in this thread only:
- * opens are then checked against the caller's credentials, not ours. */
-static int drop_caps(void)
+/*
+ * This thread's capabilities (see "Privilege phases" above): CAP_SETUID and
+ * CAP_SETGID in effect, CAP_SYS_PTRACE and CAP_KILL (if held) permitted
+ * only, nothing else, in this thread only.  Sets S->tracer_caps.
+ */
+static int drop_caps(struct sup *s)
 {
 	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct d[2];
-	const __u32 keep = (1U << CAP_SETUID) | (1U << CAP_SETGID) | (1U << CAP_SYS_PTRACE);
+	const __u32 effective = (1U << CAP_SETUID) | (1U << CAP_SETGID);
+	const __u32 tracer = (1U << CAP_SYS_PTRACE) | (1U << CAP_KILL);
 
 	if (syscall(SYS_capget, &h, d) < 0)
 		return -errno;
-	d[0].effective &= keep;
-	d[0].permitted &= keep;
-	d[0].inheritable &= keep;
+	s->tracer_caps = d[0].permitted & tracer;
+	d[0].effective &= effective;
+	d[0].permitted &= effective | tracer;
+	d[0].inheritable = 0;
 	d[1].effective = d[1].permitted = d[1].inheritable = 0;
 	if (syscall(SYS_capset, &h, d) < 0)
 		return -errno;
@@ -2157,7 +2247,7 @@ int unotify_serve_with(int listener, const struct unotify_policy *p, struct unot
 		goto out;
 	}
 	umask(0);
-	err = drop_caps();
+	err = drop_caps(&s);
 	if (err)
 		goto out;
 	s.fsuid = (uid_t)syscall(SYS_setfsuid, -1);

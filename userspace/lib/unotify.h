@@ -172,9 +172,11 @@ int unotify_install_filter_for(unsigned int what);
  * exited (returns 0) or an unrecoverable error (-errno).  Run it in a
  * thread or process the sandbox cannot signal, ptrace or read.  The calling
  * thread's filesystem attributes are unshared (umask 0: the child's umask is
- * applied by hand) and its effective capabilities reduced to CAP_SETUID,
- * CAP_SETGID and CAP_SYS_PTRACE, so it opens files as the child would
- * (fsuid, fsgid and groups are switched to the child's per request).
+ * applied by hand) and its effective capabilities reduced to CAP_SETUID and
+ * CAP_SETGID, so it opens files as the child would (fsuid, fsgid and groups
+ * are switched to the child's per request); CAP_SYS_PTRACE and CAP_KILL
+ * stay permitted, raised only for one system call on the caller itself
+ * (its memory, its fds, a signal to it) that failed without them.
  * STATS may be NULL.
  */
 int unotify_serve(int listener, const struct unotify_policy *p, struct unotify_stats *stats);
