@@ -745,7 +745,26 @@ static void stop_supervisor(struct supervise *s)
 		for (int i = 0; i < t->nw; i++) {
 			struct sup_worker *w = &t->w[i];
 
-			pthread_join(w->thread, NULL);
+			/*
+			 * A thread blocked in a step for the sandbox (its own
+			 * FIFO opens and connects run in jobs, which it ends
+			 * itself, but a decider may be waited on) is
+			 * interrupted until it sees the stop: -t and SIGTERM
+			 * hold whatever the sandbox did last.
+			 */
+			for (;;) {
+				struct timespec ts;
+
+				clock_gettime(CLOCK_REALTIME, &ts);
+				ts.tv_nsec += 50 * 1000 * 1000;
+				if (ts.tv_nsec >= 1000000000L) {
+					ts.tv_sec++;
+					ts.tv_nsec -= 1000000000L;
+				}
+				if (pthread_timedjoin_np(w->thread, NULL, &ts) != ETIMEDOUT)
+					break;
+				unotify_interrupt(w->thread);
+			}
 			if (w->result < 0)
 				mos_warn("a supervisor thread stopped early: %s; the sandbox's "
 					 "trapped calls were left to the others",

@@ -45,10 +45,14 @@
 #include <linux/seccomp.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -56,12 +60,19 @@
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <arpa/inet.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "unotify.h"
 #include "util.h"
 
 #define MAX_GROUPS 64
+
+/* The kernel's own "restart the call" codes (include/linux/errno.h): an
+ * answer of -MOS_ERESTARTSYS makes a signal handler with SA_RESTART
+ * restart the call and one without see EINTR, as the kernel's waits do. */
+#define MOS_ERESTARTSYS 512
+#define MOS_ERESTARTNOINTR 513
 
 /* Linux 6.6 uapi, not in every distribution's headers yet. */
 #define MOS_SECCOMP_IOCTL_NOTIF_SET_FLAGS _IOW('!', 4, __u64)
@@ -92,6 +103,9 @@ struct sup {
 	/* Capabilities held in the permitted set only, raised for a syscall on
 	 * the caller itself that the kernel refused without them (as_tracer()). */
 	__u32 tracer_caps;
+	/* Steps that may block, running in threads of their own ("Jobs"). */
+	struct job *jobs;
+	int done_efd; /* written by a job when it is done */
 	/* The serving thread's current file credentials. */
 	uid_t fsuid;
 	gid_t fsgid;
@@ -222,6 +236,7 @@ static void sup_free(struct sup *s)
 	free(s->deny_real);
 	free(s->prefix);
 	strv_free(s->always);
+	closep(&s->done_efd);
 	if (s->root >= 0 && s->p && !s->p->in_root)
 		close(s->root);
 }
@@ -719,6 +734,58 @@ static int read_child_mem(struct sup *s, struct req *q, __u64 addr, void *buf, s
 	return id_valid(s, q) ? 0 : -ESRCH;
 }
 
+/*
+ * Write LEN bytes of BUF at ADDR in the caller (a result the kernel would
+ * have copied out): checked with ID_VALID first, so that a tid reused by
+ * another process is never written to.
+ */
+static int write_child_mem(struct sup *s, struct req *q, __u64 addr, const void *buf, size_t len)
+{
+	struct iovec local = { (void *)buf, len }, remote = { (void *)(uintptr_t)addr, len };
+	ssize_t n;
+	int err;
+
+	if (!addr || addr >= (1ULL << 62))
+		return -EFAULT;
+	if (!id_valid(s, q))
+		return -ESRCH;
+	n = process_vm_writev((pid_t)q->n->pid, &local, 1, &remote, 1, 0);
+	if (n < 0 && as_tracer(s)) {
+		n = process_vm_writev((pid_t)q->n->pid, &local, 1, &remote, 1, 0);
+		end_tracer(s);
+	}
+	if (n < 0 && errno != EFAULT) {
+		err = need_mem(s, q);
+		if (err)
+			return err;
+		n = pwrite(q->memfd, buf, len, (off_t)addr);
+	}
+	return n == (ssize_t)len ? 0 : -EFAULT;
+}
+
+static void write_child_u32(struct sup *s, struct req *q, __u64 addr, __u32 v, int *err)
+{
+	int r = write_child_mem(s, q, addr, &v, sizeof(v));
+
+	if (r && !*err)
+		*err = r;
+}
+
+/*
+ * Send SIG to the calling thread, as the kernel does for a call it made
+ * itself (SIGPIPE for a send on a closed connection without MSG_NOSIGNAL).
+ * Its tid cannot name another task while its notification is pending.
+ */
+static void signal_caller(struct sup *s, const struct req *q, int sig)
+{
+	if (!q->have_status || !id_valid(s, q))
+		return;
+	if (syscall(SYS_tgkill, q->cs.tgid, (pid_t)q->n->pid, sig) < 0 && as_tracer(s)) {
+		syscall(SYS_tgkill, q->cs.tgid, (pid_t)q->n->pid, sig);
+		end_tracer(s);
+	}
+}
+
 /* A duplicate of the caller's fd FD (pidfd_getfd: the very same file). */
 static int child_fd(struct sup *s, struct req *q, int fd)
 {
@@ -1149,9 +1216,73 @@ static bool above_a_root(struct sup *s, struct req *q, const char *canon)
 	       check_real(s, q, canon, UNOTIFY_LOOK) == 0;
 }
 
+/*
+ * openat2() for the caller without ever waiting on someone else.  A FIFO
+ * opened without O_NONBLOCK waits for its other end (for ever, if nobody
+ * comes), and so do some devices and a file whose lease must be broken: a
+ * serving thread must not wait with it.  So the file is opened with
+ * O_NONBLOCK added, and the flag is taken off it again wherever the open
+ * the caller asked for would have returned at once: a regular file, a
+ * directory, a device, a FIFO opened for writing that has a reader (or for
+ * reading and writing).  Where it would have waited, *WAIT is set and the
+ * fd returned is the file to open in a job (see "Jobs"): a FIFO opened for
+ * reading (the non-blocking reader is held, as the caller's waiting open
+ * would be, until the job's blocking open returns), or an O_PATH fd of a
+ * FIFO without a reader (ENXIO) or a file with a lease (EAGAIN).  WAIT
+ * NULL: open as asked (O_PATH opens, which never wait).
+ */
+static int open_nb(int dirfd, const char *path, struct open_how *how, bool *wait)
+{
+	const __u64 want = how->flags;
+	struct stat st;
+	int fd, err, fl;
+
+	if (wait)
+		*wait = false;
+	if (!wait || (want & (O_PATH | O_NONBLOCK)))
+		return (int)sys_openat2(dirfd, path, how);
+	how->flags = want | O_NONBLOCK;
+	fd = (int)sys_openat2(dirfd, path, how);
+	how->flags = want;
+	if (fd < 0) {
+		struct open_how ph = { .flags = O_PATH | O_CLOEXEC | (want & O_DIRECTORY),
+				       .resolve = how->resolve };
+
+		err = errno;
+		if (err != ENXIO && err != EAGAIN)
+			return -1;
+		/* the file itself, to be opened blocking in a job */
+		fd = (int)sys_openat2(dirfd, path, &ph);
+		if (fd < 0 || fstat(fd, &st) < 0 ||
+		    (!S_ISFIFO(st.st_mode) && !(err == EAGAIN && !S_ISDIR(st.st_mode)))) {
+			if (fd >= 0)
+				close(fd);
+			errno = err;
+			return -1;
+		}
+		*wait = true;
+		return fd;
+	}
+	if (fstat(fd, &st) < 0)
+		goto fail;
+	if (S_ISFIFO(st.st_mode) && (want & O_ACCMODE) == O_RDONLY) {
+		*wait = true;
+		return fd;
+	}
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
+		goto fail;
+	return fd;
+fail:
+	err = errno;
+	close(fd);
+	errno = err;
+	return -1;
+}
+
 /* open_beneath() of a path canonicalize() gave. */
 static int open_canon(struct sup *s, struct req *q, const char *canon, enum unotify_access access,
-		      __u64 flags, __u64 mode, bool primary)
+		      __u64 flags, __u64 mode, bool primary, bool *wait)
 {
 	struct open_how how = { .flags = flags,
 				.mode = mode,
@@ -1162,6 +1293,8 @@ static int open_canon(struct sup *s, struct req *q, const char *canon, enum unot
 	const struct sup_root *root;
 	int err;
 
+	if (wait)
+		*wait = false;
 	if (access == UNOTIFY_LOOK && above_a_root(s, q, canon)) {
 		if (primary)
 			note_path(q, canon, access);
@@ -1182,7 +1315,7 @@ static int open_canon(struct sup *s, struct req *q, const char *canon, enum unot
 		/* a file root: that file, nothing beneath it */
 		if (strcmp(canon, root->real))
 			return -ENOTDIR;
-		fd = (int)sys_openat2(root->fd, root->name, &how);
+		fd = open_nb(root->fd, root->name, &how, wait);
 	} else if ((flags & O_CREAT) && strcmp(canon, root->real)) {
 		_cleanup_free_ char *parent = xstrdup(canon);
 		char *slash = strrchr(parent, '/');
@@ -1204,9 +1337,9 @@ static int open_canon(struct sup *s, struct req *q, const char *canon, enum unot
 		err = check_real(s, q, real, UNOTIFY_WRITE);
 		if (err)
 			return err;
-		fd = (int)sys_openat2(pfd, last, &how);
+		fd = open_nb(pfd, last, &how, wait);
 	} else {
-		fd = (int)sys_openat2(root->fd, rel_to(canon, root->real), &how);
+		fd = open_nb(root->fd, rel_to(canon, root->real), &how, wait);
 	}
 	if (fd < 0)
 		return errno == EXDEV ? -EACCES : -errno;
@@ -1228,7 +1361,7 @@ static int open_beneath(struct sup *s, struct req *q, const char *abs, enum unot
 	_cleanup_free_ char *canon = NULL;
 	int err = canonicalize(s, q, abs, follows_last(flags), &canon);
 
-	return err ? err : open_canon(s, q, canon, access, flags, mode, true);
+	return err ? err : open_canon(s, q, canon, access, flags, mode, true, NULL);
 }
 
 /* The same for a directory the request works in, not on (not recorded). */
@@ -1239,15 +1372,113 @@ static int open_parent(struct sup *s, struct req *q, const char *abs)
 
 	return err ? err
 		   : open_canon(s, q, canon, UNOTIFY_WRITE, O_PATH | O_DIRECTORY | O_CLOEXEC, 0,
-				false);
+				false, NULL);
 }
+
+/*
+ * A send performed for the caller: our copies of everything the kernel
+ * would have read from it (the socket, the destination, the data, the fds
+ * of SCM_RIGHTS), ready for sendmsg() on our side.
+ */
+struct send_op {
+	int sock;	   /* our copy of the caller's socket */
+	int via;	   /* an O_PATH fd of the unix socket file named as destination, or -1 */
+	int flags;	   /* the caller's MSG_* flags */
+	bool blocking;	   /* the caller waits for room (no MSG_DONTWAIT, no O_NONBLOCK) */
+	struct msghdr mh;  /* points into the fields below */
+	struct sockaddr_storage name;
+	struct iovec iov;  /* the data, gathered into one buffer */
+	char *data;
+	char *control;	   /* the control messages, with our fds in SCM_RIGHTS */
+	int *fds;	   /* those fds */
+	int nfds;
+	__u64 len_addr;	   /* sendmmsg: where the caller's msg_len is, or 0 */
+};
+
+enum job_kind { JOB_OPEN = 1, JOB_CONNECT, JOB_SEND };
+enum { JOB_RUNNING, JOB_DONE, JOB_ABANDONED };
+
+/*
+ * A step that may wait for as long as someone else decides, performed in a
+ * thread of its own so that the serving thread goes on serving ("Jobs",
+ * below).  The handler fills in what to do; the serving thread moves the
+ * request in and answers the caller once the job is done.
+ */
+struct job {
+	struct job *next;
+	pthread_t thread;
+	enum job_kind kind;
+	atomic_int state;
+	int done_fd;		/* our own copy of the serving thread's eventfd */
+	struct seccomp_notif n; /* the notification: id, caller's tid, syscall */
+	struct req q;		/* the request, moved here (q.n is &n) */
+	__u32 newfd_flags;	/* JOB_OPEN: O_CLOEXEC for the caller's fd */
+	int restart;		/* answer -restart for EINTR: a signal waits for the caller */
+	bool interrupt;		/* interrupt it (again) at the next tick */
+	int fd;			/* JOB_OPEN: the file to open; JOB_CONNECT: our socket */
+	__u64 flags;		/* JOB_OPEN: the open's flags */
+	bool reader;		/* JOB_OPEN: FD is a FIFO's non-blocking reader, held */
+	bool use_reader;	/* ... which has seen a writer: it is the answer */
+	int via;		/* JOB_CONNECT: as in struct send_op */
+	struct sockaddr_storage addr; /* JOB_CONNECT: where to */
+	socklen_t addrlen;
+	struct send_op op;	/* JOB_SEND */
+	long ret;		/* what came of it: >= 0 (an fd for JOB_OPEN) or -errno */
+};
 
 struct answer {
 	__s64 val;
-	bool cont; /* SECCOMP_USER_NOTIF_FLAG_CONTINUE: metadata calls, O_PATH, execve, sends as they are */
+	bool cont; /* SECCOMP_USER_NOTIF_FLAG_CONTINUE: O_PATH opens, execve */
 	int inject; /* >= 0: send this fd with ADDFD_FLAG_SEND */
 	__u32 newfd_flags;
+	struct job *job; /* not answered now: a job will (see "Jobs") */
 };
+
+static struct job *job_new(enum job_kind kind)
+{
+	struct job *j = xcalloc(1, sizeof(*j));
+
+	j->kind = kind;
+	j->fd = j->via = -1;
+	j->op.sock = j->op.via = -1;
+	atomic_init(&j->state, JOB_RUNNING);
+	return j;
+}
+
+static void send_op_release(struct send_op *op)
+{
+	closep(&op->sock);
+	closep(&op->via);
+	for (int i = 0; i < op->nfds; i++)
+		close(op->fds[i]);
+	free(op->fds);
+	free(op->data);
+	free(op->control);
+	op->fds = NULL;
+	op->data = op->control = NULL;
+	op->nfds = 0;
+}
+
+/*
+ * The caller's open of the file at FD (from open_nb(), which set *wait),
+ * with FLAGS, is finished by a job: it opens /proc/self/fd/FD blocking.
+ * FD stays open until then.  When it is a FIFO's non-blocking reader, that
+ * is the reader the caller's waiting open would be, and the serving thread
+ * watches it too: a writer that came (and wrote, or went) before the job's
+ * open began waiting is one the job would not see, but the reader shows
+ * it (POLLIN, POLLHUP), and then that reader is the answer.
+ */
+static void open_in_job(struct answer *a, int fd, __u64 flags)
+{
+	struct job *j = job_new(JOB_OPEN);
+	int fl = fcntl(fd, F_GETFL);
+
+	j->fd = fd;
+	j->flags = flags;
+	j->reader = fl >= 0 && !(fl & O_PATH);
+	j->newfd_flags = a->newfd_flags;
+	a->job = j;
+}
 
 #define VALID_OPEN_FLAGS                                                                       \
 	(O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK | O_DSYNC | \
@@ -1303,12 +1534,19 @@ static int reopen_child_fd(struct sup *s, struct req *q, int n, enum unotify_acc
 			return err;
 	}
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", dup);
-	fd = open(link, (int)(flags & ~(__u64)(O_CREAT | O_EXCL | O_TMPFILE)));
-	if (fd < 0)
-		fd = -errno;
-	if (fd < 0)
-		return fd;
-	a->inject = fd;
+	{
+		/* a pipe or FIFO reopened waits for its other end, like any */
+		struct open_how how = { .flags = flags & ~(__u64)(O_CREAT | O_EXCL | O_TMPFILE) };
+		bool wait;
+
+		fd = open_nb(AT_FDCWD, link, &how, &wait);
+		if (fd < 0)
+			return -errno;
+		if (wait)
+			open_in_job(a, fd, how.flags);
+		else
+			a->inject = fd;
+	}
 	return 0;
 }
 
@@ -1352,7 +1590,7 @@ static int path_only(struct sup *s, struct req *q, const char *canon, __u64 flag
 
 	snprintf(own, sizeof(own), "/proc/%d/ns/", (int)q->cs.ns_tgid);
 	if (own_fd_link(q, canon) < 0 && strncmp(canon, own, strlen(own))) {
-		int fd = open_canon(s, q, canon, UNOTIFY_LOOK, flags, 0, true);
+		int fd = open_canon(s, q, canon, UNOTIFY_LOOK, flags, 0, true, NULL);
 
 		if (fd < 0)
 			return fd;
@@ -1402,8 +1640,15 @@ static int do_open(struct sup *s, struct req *q, int dirfd, __u64 path_addr, __u
 	if (fd >= 0)
 		return reopen_child_fd(s, q, fd, access, flags, a);
 	fd = own_ns_link(s, q, canon, access, flags);
-	if (fd == -ENOENT)
-		fd = open_canon(s, q, canon, access, flags, mode, true);
+	if (fd == -ENOENT) {
+		bool wait;
+
+		fd = open_canon(s, q, canon, access, flags, mode, true, &wait);
+		if (fd >= 0 && wait) {
+			open_in_job(a, fd, flags & ~(__u64)(O_CREAT | O_EXCL | O_TMPFILE));
+			return 0;
+		}
+	}
 	if (fd < 0)
 		return fd;
 	a->inject = fd;
@@ -1621,19 +1866,36 @@ static int do_link(struct sup *s, struct req *q, int olddir, __u64 old_addr, int
 
 static int do_truncate(struct sup *s, struct req *q, __u64 path_addr, __u64 len, struct answer *a)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], link[64];
 	_cleanup_free_ char *abs = NULL;
-	_cleanup_close_ int fd = -1;
+	_cleanup_close_ int fd = -1, wfd = -1;
+	struct stat st;
 	int err = read_child_string(s, q, path_addr, path);
 
 	if (!err)
 		err = child_abs_path(s, q, AT_FDCWD, path, &abs);
 	if (err)
 		return err;
-	fd = open_beneath(s, q, abs, UNOTIFY_WRITE, O_WRONLY | O_CLOEXEC | O_NOCTTY, 0);
+	/*
+	 * truncate(2) never opens the file: a FIFO (which an O_WRONLY open
+	 * would wait on) or a device fails with EINVAL, a directory with
+	 * EISDIR.  So the file is looked at first, and only a regular file is
+	 * opened (through that very fd) for writing.
+	 */
+	fd = open_beneath(s, q, abs, UNOTIFY_WRITE, O_PATH | O_CLOEXEC, 0);
 	if (fd < 0)
 		return fd;
-	return result(a, ftruncate(fd, (off_t)len));
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (S_ISDIR(st.st_mode))
+		return -EISDIR;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	wfd = open(link, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+	if (wfd < 0)
+		return -errno;
+	return result(a, ftruncate(wfd, (off_t)len));
 }
 
 /*
@@ -1735,6 +1997,36 @@ static int sock_type(int fd)
 }
 
 /*
+ * connect() our copy *SOCK of the caller's socket to SA (checked).  A
+ * stream connect on a blocking socket waits for the peer (a TCP peer that
+ * does not answer, a unix listener with a full backlog): a job does it
+ * (VIA, an fd SA names through /proc/self/fd, goes with it).  Datagram
+ * connects and non-blocking sockets return at once.
+ */
+static int connect_for(int *sock, const struct sockaddr *sa, socklen_t len, int *via,
+		       struct answer *a)
+{
+	int fl = fcntl(*sock, F_GETFL), type = sock_type(*sock);
+
+	if (type < 0)
+		return type;
+	if (type != SOCK_DGRAM && fl >= 0 && !(fl & O_NONBLOCK)) {
+		struct job *j = job_new(JOB_CONNECT);
+
+		j->fd = take_fd(sock);
+		j->via = via ? take_fd(via) : -1;
+		memcpy(&j->addr, sa, len);
+		j->addrlen = len;
+		a->job = j;
+		return 0;
+	}
+	if (connect(*sock, sa, len) < 0)
+		return -errno;
+	a->val = 0;
+	return 0;
+}
+
+/*
  * connect() or bind() of a unix socket with ALLOW_UNIX.  Abstract and unnamed
  * addresses are used as they are (the supervisor shares the sandbox's
  * network namespace).  A path is resolved as the caller would, checked, and
@@ -1765,9 +2057,9 @@ static int do_unix(struct sup *s, struct req *q, int sockfd, __u64 addr, __u64 l
 	if (sock < 0)
 		return sock;
 	if (len == sizeof(sa_family_t) || un.sun_path[0] == '\0') {
-		err = is_bind ? bind(sock, (struct sockaddr *)&un, (socklen_t)len)
-			      : connect(sock, (struct sockaddr *)&un, (socklen_t)len);
-		if (err < 0)
+		if (!is_bind)
+			return connect_for(&sock, (struct sockaddr *)&un, (socklen_t)len, NULL, a);
+		if (bind(sock, (struct sockaddr *)&un, (socklen_t)len) < 0)
 			return -errno;
 		a->val = 0;
 		return 0;
@@ -1801,9 +2093,9 @@ static int do_unix(struct sup *s, struct req *q, int sockfd, __u64 addr, __u64 l
 					   fd);
 	}
 	vlen += (socklen_t)offsetof(struct sockaddr_un, sun_path) + 1;
-	err = is_bind ? bind(sock, (struct sockaddr *)&via, vlen)
-		      : connect(sock, (struct sockaddr *)&via, vlen);
-	if (err < 0)
+	if (!is_bind)
+		return connect_for(&sock, (struct sockaddr *)&via, vlen, &fd, a);
+	if (bind(sock, (struct sockaddr *)&via, vlen) < 0)
 		return -errno;
 	a->val = 0;
 	return 0;
@@ -1893,9 +2185,9 @@ static int do_addr(struct sup *s, struct req *q, int sockfd, __u64 addr, __u64 l
 		ok = s->p->bind_ports[i] == port;
 	if (!net_decision(s, q, &ss, bind_, ok))
 		return -EACCES;
-	err = bind_ ? bind(fd, (struct sockaddr *)&ss, (socklen_t)len)
-		    : connect(fd, (struct sockaddr *)&ss, (socklen_t)len);
-	if (err < 0)
+	if (!bind_)
+		return connect_for(&fd, (struct sockaddr *)&ss, (socklen_t)len, NULL, a);
+	if (bind(fd, (struct sockaddr *)&ss, (socklen_t)len) < 0)
 		return -errno;
 	a->val = 0;
 	return 0;
@@ -2142,13 +2434,28 @@ static int drop_caps(struct sup *s)
 	return 0;
 }
 
+/* What a request holds: the caller's fds, the events for the hooks. */
+static void req_release(struct req *q)
+{
+	closep(&q->procfd);
+	closep(&q->memfd);
+	closep(&q->pidfd);
+	for (int i = 0; i < q->nev; i++)
+		free(q->ev_path[i]);
+	q->nev = 0;
+	free(q->asked);
+	q->asked = NULL;
+}
+
 /* Tell the record hook what the request was about and how it ended. */
 static void record(struct sup *s, const struct req *q, int err)
 {
 	const struct unotify_hooks *h = s->p->hooks;
 	struct unotify_event ev = { .syscall = syscall_name((long)q->n->data.nr),
 				    .pid = q->have_status ? q->cs.ns_tgid : 0,
-				    .error = err,
+				    .error = err == -MOS_ERESTARTSYS || err == -MOS_ERESTARTNOINTR
+						     ? -EINTR
+						     : err,
 				    .by_policy = err && q->by_policy };
 
 	if (!h || !h->record)
@@ -2213,6 +2520,324 @@ static void reply(struct sup *s, const struct req *q, const struct answer *a, in
 	record(s, q, err);
 }
 
+/* -------------------------------------------------------------------- */
+/* Jobs                                                                  */
+/* -------------------------------------------------------------------- */
+
+/*
+ * Some steps wait for as long as someone else decides: opening a FIFO (its
+ * other end), connecting (a peer that does not answer, a unix listener
+ * with a full backlog), sending on a full socket.  The caller would wait
+ * there too, so the supervisor must, but not with a serving thread: the
+ * step runs in a thread of its own (a job) with the serving thread's
+ * credentials, and the serving thread goes on serving and answers the
+ * caller once the job is done.  Every JOB_TICK_MS it looks at the callers
+ * of its jobs; a job is interrupted (UNOTIFY_INTERRUPT_SIG, whose handler
+ * does nothing, so the blocking call fails with EINTR) when
+ *
+ *  - its caller is gone (the notification is no longer valid: killed, as by
+ *    mosctl's -t or the end of its pid namespace);
+ *  - a signal waits for its caller that the caller's own wait in the kernel
+ *    would have taken: one it catches (the answer is then -ERESTARTSYS, so
+ *    that SA_RESTART restarts the call and anything else sees EINTR), or a
+ *    stop signal (-ERESTARTNOINTR: the caller stops, and goes on with the
+ *    call when continued).  Process-directed signals count only for a
+ *    caller that is its process's only thread (another could take them);
+ *  - the supervisor stops.
+ */
+#define JOB_TICK_MS 50
+/* How long a stopping supervisor waits for jobs that do not end. */
+#define JOB_END_MS 2000
+
+static void interrupt_handler(int sig)
+{
+	(void)sig;
+}
+
+int unotify_interrupt_signal(void)
+{
+	return SIGRTMIN + 5;
+}
+
+static void install_interrupt_handler(void)
+{
+	struct sigaction sa = { .sa_handler = interrupt_handler }; /* no SA_RESTART */
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(unotify_interrupt_signal(), &sa, NULL);
+}
+
+static void unblock_interrupt(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	sigset_t set;
+
+	pthread_once(&once, install_interrupt_handler);
+	sigemptyset(&set);
+	sigaddset(&set, unotify_interrupt_signal());
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+}
+
+void unotify_interrupt(pthread_t thread)
+{
+	pthread_kill(thread, unotify_interrupt_signal());
+}
+
+/* The step itself, in the job's thread. */
+static long job_run(struct job *j)
+{
+	char link[64];
+	long r;
+
+	switch (j->kind) {
+	case JOB_OPEN:
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", j->fd);
+		r = open(link,
+			 (int)(j->flags & ~(__u64)(O_CREAT | O_EXCL | O_TMPFILE | O_NOFOLLOW)));
+		break;
+	case JOB_CONNECT:
+		r = connect(j->fd, (struct sockaddr *)&j->addr, j->addrlen);
+		break;
+	case JOB_SEND:
+		r = sendmsg(j->op.sock, &j->op.mh, j->op.flags | MSG_NOSIGNAL);
+		break;
+	default:
+		r = -1;
+		errno = EINVAL;
+	}
+	return r < 0 ? -errno : r;
+}
+
+static void req_release(struct req *q);
+
+static void job_free(struct job *j)
+{
+	closep(&j->fd);
+	closep(&j->via);
+	closep(&j->done_fd);
+	send_op_release(&j->op);
+	req_release(&j->q);
+	free(j);
+}
+
+static void *job_main(void *arg)
+{
+	struct job *j = arg;
+	uint64_t one = 1;
+
+	j->ret = job_run(j);
+	/*
+	 * DONE before the serving thread hears of it (it reaps only DONE
+	 * jobs, and joins this thread before freeing J); if it gave up on us,
+	 * nobody else frees the job.
+	 */
+	if (atomic_exchange(&j->state, JOB_DONE) == JOB_ABANDONED)
+		job_free(j);
+	else
+		(void)!write(j->done_fd, &one, sizeof(one));
+	return NULL;
+}
+
+/* Hand request Q over to job J (A->job) and start it; Q is left empty. */
+static int job_start(struct sup *s, struct req *q, struct job *j)
+{
+	pthread_attr_t attr;
+	int err;
+
+	err = need_proc(s, q); /* the caller's /proc/TID: its signals */
+	if (err)
+		return err;
+	j->n = *q->n;
+	j->q = *q;
+	j->q.n = &j->n;
+	*q = (struct req){ .n = q->n, .procfd = -1, .memfd = -1, .pidfd = -1 };
+	j->done_fd = fcntl(s->done_efd, F_DUPFD_CLOEXEC, 3);
+	if (j->done_fd < 0)
+		return -errno;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	err = pthread_create(&j->thread, &attr, job_main, j);
+	pthread_attr_destroy(&attr);
+	if (err)
+		return -err;
+	j->next = s->jobs;
+	s->jobs = j;
+	return 0;
+}
+
+/* Bit of signal SIG in a /proc status mask. */
+#define SIGBIT(sig) (1ULL << ((sig) - 1))
+
+/*
+ * What to answer instead of EINTR if the caller's own wait would have been
+ * cut short by a signal now pending for it (see above): -ERESTARTSYS,
+ * -ERESTARTNOINTR, or 0 (none).
+ */
+static int pending_restart(const struct job *j)
+{
+	char buf[8192], *line, *save = NULL;
+	unsigned long long pnd = 0, shd = 0, blk = 0, ign = 0, cgt = 0, pending;
+	const unsigned long long stops =
+		SIGBIT(SIGSTOP) | SIGBIT(SIGTSTP) | SIGBIT(SIGTTIN) | SIGBIT(SIGTTOU);
+	_cleanup_close_ int fd = openat(j->q.procfd, "status", O_RDONLY | O_CLOEXEC);
+	long threads = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return 0;
+	n = read_full(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (!strncmp(line, "Threads:", 8))
+			threads = strtol(line + 8, NULL, 10);
+		else if (!strncmp(line, "SigPnd:", 7))
+			pnd = strtoull(line + 7, NULL, 16);
+		else if (!strncmp(line, "ShdPnd:", 7))
+			shd = strtoull(line + 7, NULL, 16);
+		else if (!strncmp(line, "SigBlk:", 7))
+			blk = strtoull(line + 7, NULL, 16);
+		else if (!strncmp(line, "SigIgn:", 7))
+			ign = strtoull(line + 7, NULL, 16);
+		else if (!strncmp(line, "SigCgt:", 7))
+			cgt = strtoull(line + 7, NULL, 16);
+	}
+	pending = (pnd | (threads == 1 ? shd : 0)) & ~blk;
+	if (pending & cgt)
+		return -MOS_ERESTARTSYS;
+	if (pending & stops & ~cgt & ~ign)
+		return -MOS_ERESTARTNOINTR;
+	return 0;
+}
+
+/* Look at the callers of the running jobs; interrupt those it is time to. */
+static void tick_jobs(struct sup *s, bool stopping)
+{
+	for (struct job *j = s->jobs; j; j = j->next) {
+		if (atomic_load(&j->state) != JOB_RUNNING)
+			continue;
+		if (!j->interrupt && (stopping || !id_valid(s, &j->q)))
+			j->interrupt = true;
+		if (!j->interrupt) {
+			int r = pending_restart(j);
+
+			if (r) {
+				j->restart = -r;
+				j->interrupt = true;
+			}
+		}
+		/* again at every tick: the first may come before the job waits */
+		if (j->interrupt)
+			unotify_interrupt(j->thread);
+	}
+}
+
+/* FIFO readers held by open jobs that the serving thread polls too. */
+#define MAX_WATCHED 16
+
+static int watch_readers(struct sup *s, struct pollfd *pfd, struct job **watched)
+{
+	int n = 0;
+
+	for (struct job *j = s->jobs; j && n < MAX_WATCHED; j = j->next) {
+		if (j->kind != JOB_OPEN || !j->reader || j->use_reader ||
+		    atomic_load(&j->state) != JOB_RUNNING)
+			continue;
+		pfd[n] = (struct pollfd){ .fd = j->fd, .events = POLLIN };
+		watched[n++] = j;
+	}
+	return n;
+}
+
+static void write_child_u32(struct sup *s, struct req *q, __u64 addr, __u32 v, int *err);
+static void signal_caller(struct sup *s, const struct req *q, int sig);
+
+/* Answer the caller of finished job J. */
+static void job_answer(struct sup *s, struct job *j)
+{
+	struct answer a = { .inject = -1, .newfd_flags = j->newfd_flags };
+	int err = 0;
+
+	if (j->kind == JOB_OPEN && j->use_reader && j->ret == -EINTR) {
+		/* the reader held is the caller's fd, blocking as it asked */
+		int fl = fcntl(j->fd, F_GETFL);
+
+		if (fl >= 0 && fcntl(j->fd, F_SETFL, fl & ~O_NONBLOCK) == 0)
+			j->ret = take_fd(&j->fd);
+	}
+	if (j->ret == -EINTR && j->restart)
+		err = -j->restart;
+	else if (j->ret < 0)
+		err = (int)j->ret;
+	else if (j->kind == JOB_OPEN)
+		a.inject = (int)j->ret;
+	else
+		a.val = j->ret;
+	if (j->kind == JOB_SEND && !err && j->op.len_addr)
+		write_child_u32(s, &j->q, j->op.len_addr, (__u32)j->ret, &err);
+	if (j->kind == JOB_SEND && err == -EPIPE && !(j->op.flags & MSG_NOSIGNAL))
+		signal_caller(s, &j->q, SIGPIPE);
+	reply(s, &j->q, &a, err);
+	if (a.inject >= 0)
+		close(a.inject);
+}
+
+/* Answer and free the jobs that are done. */
+static void reap_jobs(struct sup *s)
+{
+	uint64_t v;
+
+	(void)!read(s->done_efd, &v, sizeof(v));
+	for (struct job **pp = &s->jobs; *pp;) {
+		struct job *j = *pp;
+
+		if (atomic_load(&j->state) != JOB_DONE) {
+			pp = &j->next;
+			continue;
+		}
+		*pp = j->next;
+		pthread_join(j->thread, NULL);
+		job_answer(s, j);
+		job_free(j);
+	}
+}
+
+/*
+ * The supervisor stops: interrupt every job and answer it, waiting at most
+ * JOB_END_MS for those whose step does not give way to a signal; those are
+ * left to free themselves.
+ */
+static void end_jobs(struct sup *s)
+{
+	struct timespec t0, t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (s->jobs) {
+		struct pollfd pfd = { .fd = s->done_efd, .events = POLLIN };
+		long ms;
+
+		tick_jobs(s, true);
+		if (poll(&pfd, 1, 20) > 0)
+			reap_jobs(s);
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		ms = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
+		if (ms >= JOB_END_MS)
+			break;
+	}
+	while (s->jobs) {
+		struct job *j = s->jobs;
+
+		s->jobs = j->next;
+		if (atomic_exchange(&j->state, JOB_ABANDONED) == JOB_DONE) {
+			pthread_join(j->thread, NULL);
+			job_free(j);
+		} else {
+			pthread_detach(j->thread);
+		}
+	}
+}
+
 int unotify_serve(int listener, const struct unotify_policy *p, struct unotify_stats *stats)
 {
 	return unotify_serve_with(listener, p, stats, NULL);
@@ -2230,7 +2855,9 @@ int unotify_serve_with(int listener, const struct unotify_policy *p, struct unot
 {
 	struct seccomp_notif_sizes sizes;
 	struct unotify_stats dummy = { 0 };
-	struct sup s = { .listener = listener, .st = stats ? stats : &dummy, .root = -1 };
+	struct sup s = {
+		.listener = listener, .st = stats ? stats : &dummy, .root = -1, .done_efd = -1
+	};
 	_cleanup_free_ struct seccomp_notif *n = NULL;
 	size_t nsize;
 	int err, ng;
@@ -2247,6 +2874,12 @@ int unotify_serve_with(int listener, const struct unotify_policy *p, struct unot
 		goto out;
 	}
 	umask(0);
+	unblock_interrupt();
+	s.done_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (s.done_efd < 0) {
+		err = -errno;
+		goto out;
+	}
 	err = drop_caps(&s);
 	if (err)
 		goto out;
@@ -2266,21 +2899,40 @@ int unotify_serve_with(int listener, const struct unotify_policy *p, struct unot
 	say_ready(o, 0);
 
 	for (;;) {
-		struct pollfd pfd[2] = { { .fd = listener, .events = POLLIN },
-					 { .fd = o ? o->stop_fd : -1, .events = POLLIN } };
+		struct pollfd pfd[3 + MAX_WATCHED] = { { .fd = listener, .events = POLLIN },
+						       { .fd = o ? o->stop_fd : -1, .events = POLLIN },
+						       { .fd = s.done_efd, .events = POLLIN } };
+		struct job *watched[MAX_WATCHED];
+		int nw = watch_readers(&s, pfd + 3, watched);
 		struct answer a = { .inject = -1 };
 		struct req q = { .n = n, .procfd = -1, .memfd = -1, .pidfd = -1 };
-		if (poll(pfd, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
+		int r = poll(pfd, 3 + (nfds_t)nw, s.jobs ? JOB_TICK_MS : -1);
+
+		if (r < 0 && errno != EINTR) {
 			err = -errno;
 			break;
 		}
+		if (r <= 0) {
+			/* a tick (or a signal): look at the jobs' callers */
+			tick_jobs(&s, false);
+			continue;
+		}
+		for (int i = 0; i < nw; i++) {
+			if (pfd[3 + i].revents) {
+				/* a writer came: that reader is the answer */
+				watched[i]->use_reader = watched[i]->interrupt = true;
+				unotify_interrupt(watched[i]->thread);
+			}
+		}
+		if (pfd[2].revents & POLLIN)
+			reap_jobs(&s);
 		if (pfd[1].revents) {
 			err = 0; /* told to stop */
 			break;
 		}
 		if (!(pfd[0].revents & POLLIN)) {
+			if (!pfd[0].revents)
+				continue;
 			/* POLLHUP: every task under the filter is gone. */
 			err = 0;
 			break;
@@ -2294,20 +2946,21 @@ int unotify_serve_with(int listener, const struct unotify_policy *p, struct unot
 		}
 		s.st->notifications++;
 		err = handle(&s, &q, &a);
+		if (a.job) {
+			if (!err) {
+				err = job_start(&s, &q, a.job);
+				if (!err)
+					continue; /* the job's end answers */
+			}
+			job_free(a.job);
+		}
 		reply(&s, &q, &a, err);
 		err = 0;
 		if (a.inject >= 0)
 			close(a.inject);
-		if (q.procfd >= 0)
-			close(q.procfd);
-		if (q.memfd >= 0)
-			close(q.memfd);
-		if (q.pidfd >= 0)
-			close(q.pidfd);
-		for (int i = 0; i < q.nev; i++)
-			free(q.ev_path[i]);
-		free(q.asked);
+		req_release(&q);
 	}
+	end_jobs(&s);
 	sup_free(&s);
 	return err;
 out:

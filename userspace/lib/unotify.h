@@ -20,6 +20,7 @@
 #define MOS_UNOTIFY_H
 
 #include <linux/filter.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -192,6 +193,17 @@ struct unotify_serve_opts {
 };
 int unotify_serve_with(int listener, const struct unotify_policy *p, struct unotify_stats *stats,
 		       const struct unotify_serve_opts *o);
+
+/*
+ * The signal that interrupts what a serving thread (or one of its jobs:
+ * a FIFO's open, a connect, a send that waits) is blocked in, so that a
+ * supervisor told to stop stops at once (a realtime signal; the serving
+ * threads install a handler for it that does nothing, without SA_RESTART).
+ * unotify_interrupt(T) sends it to thread T: after writing STOP_FD, send it
+ * to each serving thread until it returns.
+ */
+int unotify_interrupt_signal(void);
+void unotify_interrupt(pthread_t thread);
 
 /*
  * Policy check on a normalized absolute path (no ".", "..", "//"): 0 when
