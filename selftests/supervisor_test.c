@@ -738,6 +738,42 @@ TEST(init_memory_and_environment_stay_unreadable)
 	}
 }
 
+/*
+ * With --allow-udp every sendmsg is performed by the supervisor, on unix
+ * sockets too: what they carry keeps its meaning.  SCM_RIGHTS passes the
+ * caller's fd (our copy of it), a send on a closed connection raises
+ * SIGPIPE in the caller, a send that waits for a slow reader waits (in a
+ * job) and all the data arrives, SCM_CREDENTIALS is refused (the kernel
+ * would check it against the supervisor, not the caller), and a unix
+ * destination needs --allow-unix as connect() does.
+ */
+TEST(unix_sends_on_behalf_keep_their_meaning)
+{
+	char *file = t_path_kept("file");
+	long sent = -1, calls = -1, got = -1;
+	struct t_result r;
+
+	t_write_file(file, "passed-fd-data");
+	SBX(&r, "--allow-udp", "-r", t_dir(), "--", t_helper("net_probe"), "pass-fd", file);
+	EXPECT_OUT(r, "ok passed-fd-data\n");
+	SBX(&r, "--allow-udp", "--", t_helper("net_probe"), "pass-creds");
+	EXPECT_OUT(r, "err EPERM\n");
+	SBX(&r, "--allow-udp", "--", "/bin/sh", "-c",
+	    fmt("%s epipe; echo status=$?", t_helper("net_probe")));
+	EXPECT_OUT(r, "status=141\n");
+	SBX(&r, "--allow-udp", "--", t_helper("net_probe"), "bulk", "1000000");
+	if (r.status != 0 || sscanf(r.out, "ok %ld %ld %ld", &sent, &calls, &got) != 3) {
+		t_dump("bulk", &r);
+		t_fail("the bulk send did not run");
+	}
+	t_note("bulk: %ld bytes in %ld sendmsg calls, %ld read, in %.1f s", sent, calls, got,
+	       r.seconds);
+	T_EXPECT_EQ(sent, 1000000);
+	T_EXPECT_EQ(got, 1000000);
+	SBX(&r, "--allow-udp", "--", t_helper("net_probe"), "pair-sendto", "mos-test-nowhere", "x");
+	EXPECT_OUT(r, "err EACCES\n");
+}
+
 /* ---- blocking steps: -t and SIGTERM always hold ------------------------- */
 
 /*

@@ -1378,21 +1378,22 @@ static int open_parent(struct sup *s, struct req *q, const char *abs)
 /*
  * A send performed for the caller: our copies of everything the kernel
  * would have read from it (the socket, the destination, the data, the fds
- * of SCM_RIGHTS), ready for sendmsg() on our side.
+ * of SCM_RIGHTS), ready for sendmsg() on our side (send_op_send()).
  */
 struct send_op {
-	int sock;	   /* our copy of the caller's socket */
-	int via;	   /* an O_PATH fd of the unix socket file named as destination, or -1 */
-	int flags;	   /* the caller's MSG_* flags */
-	bool blocking;	   /* the caller waits for room (no MSG_DONTWAIT, no O_NONBLOCK) */
-	struct msghdr mh;  /* points into the fields below */
-	struct sockaddr_storage name;
-	struct iovec iov;  /* the data, gathered into one buffer */
-	char *data;
-	char *control;	   /* the control messages, with our fds in SCM_RIGHTS */
-	int *fds;	   /* those fds */
+	int sock;	/* our copy of the caller's socket */
+	int via;	/* an O_PATH fd of the unix socket file named as destination, or -1 */
+	int flags;	/* the caller's MSG_* flags */
+	bool blocking;	/* the caller waits for room (no MSG_DONTWAIT, no O_NONBLOCK) */
+	struct sockaddr_storage name; /* the destination (NAMELEN 0: none) */
+	socklen_t namelen;
+	char *data; /* the data, gathered into one buffer */
+	size_t len;
+	char *control; /* the control messages, with our fds in SCM_RIGHTS */
+	size_t controllen;
+	int *fds; /* those fds */
 	int nfds;
-	__u64 len_addr;	   /* sendmmsg: where the caller's msg_len is, or 0 */
+	__u64 len_addr; /* sendmmsg: where the caller's msg_len goes, or 0 */
 };
 
 enum job_kind { JOB_OPEN = 1, JOB_CONNECT, JOB_SEND };
@@ -1457,6 +1458,20 @@ static void send_op_release(struct send_op *op)
 	op->fds = NULL;
 	op->data = op->control = NULL;
 	op->nfds = 0;
+}
+
+/* sendmsg() of OP on our copy of the socket, with EXTRA flags. */
+static ssize_t send_op_send(const struct send_op *op, int extra)
+{
+	struct iovec iov = { op->data, op->len };
+	struct msghdr mh = { .msg_name = op->namelen ? (void *)&op->name : NULL,
+			     .msg_namelen = op->namelen,
+			     .msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = op->controllen ? op->control : NULL,
+			     .msg_controllen = op->controllen };
+
+	return sendmsg(op->sock, &mh, op->flags | MSG_NOSIGNAL | extra);
 }
 
 /*
@@ -2027,6 +2042,31 @@ static int connect_for(int *sock, const struct sockaddr *sa, socklen_t len, int 
 }
 
 /*
+ * The unix socket file at ABS (as the caller names it, symlinks followed
+ * as connect() follows them), which must be beneath a root: an O_PATH fd
+ * of it, and *VIA set to the address that names it through that fd
+ * ("/proc/self/fd/N", *VLEN long), so that the kernel's lookup of the
+ * address finds that very file.
+ */
+static int unix_socket_file(struct sup *s, struct req *q, const char *abs, struct sockaddr_un *via,
+			    socklen_t *vlen)
+{
+	_cleanup_close_ int fd = open_beneath(s, q, abs, UNOTIFY_READ, O_PATH, 0);
+	struct stat st;
+
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISSOCK(st.st_mode))
+		return -ECONNREFUSED;
+	*via = (struct sockaddr_un){ .sun_family = AF_UNIX };
+	*vlen = (socklen_t)snprintf(via->sun_path, sizeof(via->sun_path), "/proc/self/fd/%d", fd);
+	*vlen += (socklen_t)offsetof(struct sockaddr_un, sun_path) + 1;
+	return take_fd(&fd);
+}
+
+/*
  * connect() or bind() of a unix socket with ALLOW_UNIX.  Abstract and unnamed
  * addresses are used as they are (the supervisor shares the sandbox's
  * network namespace).  A path is resolved as the caller would, checked, and
@@ -2042,8 +2082,7 @@ static int do_unix(struct sup *s, struct req *q, int sockfd, __u64 addr, __u64 l
 	char path[sizeof(un.sun_path) + 1] = "";
 	_cleanup_free_ char *abs = NULL;
 	_cleanup_close_ int sock = -1, fd = -1;
-	socklen_t vlen;
-	struct stat st;
+	socklen_t vlen = 0;
 	int err;
 
 	if (!s->p->allow_unix)
@@ -2082,19 +2121,12 @@ static int do_unix(struct sup *s, struct req *q, int sockfd, __u64 addr, __u64 l
 		if (vlen >= sizeof(via.sun_path))
 			return -ENAMETOOLONG;
 	} else {
-		fd = open_beneath(s, q, abs, UNOTIFY_READ, O_PATH | O_NOFOLLOW, 0);
+		fd = unix_socket_file(s, q, abs, &via, &vlen);
 		if (fd < 0)
 			return fd;
-		if (fstat(fd, &st) < 0)
-			return -errno;
-		if (!S_ISSOCK(st.st_mode))
-			return -ECONNREFUSED;
-		vlen = (socklen_t)snprintf(via.sun_path, sizeof(via.sun_path), "/proc/self/fd/%d",
-					   fd);
+		return connect_for(&sock, (struct sockaddr *)&via, vlen, &fd, a);
 	}
 	vlen += (socklen_t)offsetof(struct sockaddr_un, sun_path) + 1;
-	if (!is_bind)
-		return connect_for(&sock, (struct sockaddr *)&via, vlen, &fd, a);
 	if (bind(sock, (struct sockaddr *)&via, vlen) < 0)
 		return -errno;
 	a->val = 0;
@@ -2193,145 +2225,350 @@ static int do_addr(struct sup *s, struct req *q, int sockfd, __u64 addr, __u64 l
 	return 0;
 }
 
-#define MAX_DATAGRAM (256 * 1024)
-#define MAX_IOV 64
-
-/* datagram_socket()'s answer when the call goes on as it is. */
-#define SEND_AS_IS INT_MIN
-
 /*
- * Our duplicate of the caller's socket FD if it is an IPv4/IPv6 datagram
- * socket, whose destinations we check, or -errno; otherwise SEND_AS_IS with
- * A set to let the call go on: for a stream socket the kernel ignores a
- * destination address, and unix datagram sockets are not scoped
- * (--allow-unix says so).
+ * Sends.  With --allow-udp the filter traps every sendmsg and sendmmsg and
+ * every sendto with an address, whatever the socket: the supervisor cannot
+ * tell from the arguments.  Each is performed on our copy of the caller's
+ * socket (pidfd_getfd) with our copies of the destination, the data and the
+ * control messages, never let through (CONTINUE): the kernel would look the
+ * fd number up again, and another thread of the caller could by then have
+ * put a UDP socket behind it (dup2), or rewritten the address.  What is
+ * checked depends on the socket we hold:
+ *
+ *  - IPv4/IPv6 datagram (UDP): the destination must pass udp_dest_ok();
+ *    no control messages (IP options, source routes and the like could
+ *    choose where a datagram goes);
+ *  - IPv4/IPv6 stream (TCP): the kernel ignores a destination (MSG_FASTOPEN,
+ *    which would connect, is refused), so ours is dropped; no control
+ *    messages;
+ *  - unix: a destination with a path or an abstract name only under
+ *    --allow-unix, a path resolved and checked as for connect();
+ *    SCM_RIGHTS carries our copies of the caller's fds; SCM_CREDENTIALS is
+ *    refused (EPERM: the kernel would check it against the supervisor);
+ *  - anything else (netlink): as it is, no control messages.
+ *
+ * Each send is first made with MSG_DONTWAIT; one that would wait on a
+ * blocking socket is handed to a job.  A stream send copies at most
+ * MAX_STREAM_CHUNK bytes (the caller sees a short count, as from a signal,
+ * and sends the rest); a larger datagram is EMSGSIZE.  A peer reading the
+ * caller's credentials (SO_PASSCRED, SO_PEERCRED) sees the supervisor's
+ * process, with the caller's uid and gid.
  */
-static int datagram_socket(struct sup *s, struct req *q, int fd, struct answer *a)
-{
-	struct sockaddr_storage me;
-	socklen_t ml = sizeof(me);
-	_cleanup_close_ int dup = child_fd(s, q, fd);
-	int type;
+#define MAX_DATAGRAM (256 * 1024)
+#define MAX_STREAM_CHUNK (256 * 1024)
+#define MAX_IOV 1024 /* UIO_MAXIOV */
+#define MAX_CONTROL (64 * 1024)
+#define MAX_SCM_FDS 253 /* SCM_MAX_FD */
 
-	if (dup < 0)
-		return dup;
-	type = sock_type(dup);
-	if (type < 0)
-		return type;
-	if (type != SOCK_DGRAM || getsockname(dup, (struct sockaddr *)&me, &ml) < 0 ||
-	    (me.ss_family != AF_INET && me.ss_family != AF_INET6)) {
-		a->cont = true;
-		return SEND_AS_IS;
-	}
-	return take_fd(&dup);
+/* What a trapped send names, as pointers into the caller. */
+struct send_args {
+	__u64 name, namelen;
+	const struct iovec *iov; /* our copy of the caller's iovec array */
+	size_t iovlen;
+	__u64 control, controllen;
+	int flags;
+};
+
+static int sock_domain(int fd)
+{
+	int v;
+	socklen_t l = sizeof(v);
+
+	return getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &l) < 0 ? -errno : v;
 }
 
-/* Send LEN bytes of BUF on our copy SOCK to SS (checked), or to its peer. */
-static int send_on_behalf(struct sup *s, struct req *q, int sock, const void *buf, size_t len,
-			  int flags, const struct sockaddr_storage *ss, socklen_t sslen,
-			  struct answer *a)
+/* The data of the iovec array, at most MAX bytes of it. */
+static int gather(struct sup *s, struct req *q, const struct send_args *g, size_t max,
+		  struct send_op *op)
 {
-	ssize_t n;
+	size_t total = 0;
 
-	if (ss && !net_decision(s, q, ss, false, udp_dest_ok(s, ss)))
+	for (size_t i = 0; i < g->iovlen && total < max; i++)
+		total += g->iov[i].iov_len < max - total ? g->iov[i].iov_len : max - total;
+	op->data = xmalloc(total ? total : 1);
+	op->len = total;
+	for (size_t i = 0, off = 0; i < g->iovlen && off < total; i++) {
+		size_t n = g->iov[i].iov_len < total - off ? g->iov[i].iov_len : total - off;
+		int err;
+
+		if (!n)
+			continue;
+		err = read_child_mem(s, q, (__u64)(uintptr_t)g->iov[i].iov_base, op->data + off, n);
+		if (err)
+			return err;
+		off += n;
+	}
+	return 0;
+}
+
+/* A unix destination: our copy of it in OP->name, checked. */
+static int unix_destination(struct sup *s, struct req *q, struct send_op *op)
+{
+	struct sockaddr_un *un = (struct sockaddr_un *)&op->name;
+	char path[sizeof(un->sun_path) + 1] = "";
+	_cleanup_free_ char *abs = NULL;
+	int err, fd;
+
+	if (un->sun_family != AF_UNIX || op->namelen <= offsetof(struct sockaddr_un, sun_path))
+		return 0; /* the kernel refuses it (EINVAL) */
+	if (!s->p->allow_unix)
 		return -EACCES;
-	n = sendto(sock, buf, len, flags | MSG_NOSIGNAL, (const struct sockaddr *)ss,
-		   ss ? sslen : 0);
+	if (op->namelen > sizeof(*un))
+		return -EINVAL;
+	if (un->sun_path[0] == '\0')
+		return 0; /* abstract: not scoped (supervisor.md) */
+	memcpy(path, un->sun_path, op->namelen - offsetof(struct sockaddr_un, sun_path));
+	err = child_abs_path(s, q, AT_FDCWD, path, &abs);
+	if (err)
+		return err;
+	fd = unix_socket_file(s, q, abs, un, &op->namelen);
+	if (fd < 0)
+		return fd;
+	op->via = fd;
+	return 0;
+}
+
+/*
+ * Our copy of the control messages of a unix send, SCM_RIGHTS with our
+ * copies of the caller's fds.  Walked as the kernel walks them
+ * (CMSG_NXTHDR), on our copy: each header's length is checked against
+ * what is left.
+ */
+static int unix_control(struct sup *s, struct req *q, const struct send_args *g,
+			struct send_op *op)
+{
+	struct cmsghdr *c;
+	size_t off = 0;
+	int err;
+
+	if (g->controllen > MAX_CONTROL)
+		return -ENOBUFS;
+	op->control = xcalloc(1, (size_t)g->controllen);
+	op->controllen = (size_t)g->controllen;
+	err = read_child_mem(s, q, g->control, op->control, op->controllen);
+	if (err)
+		return err;
+	while (off + sizeof(struct cmsghdr) <= op->controllen) {
+		size_t n;
+
+		c = (struct cmsghdr *)(op->control + off);
+		if (c->cmsg_len < sizeof(struct cmsghdr) || c->cmsg_len > op->controllen - off)
+			return -EINVAL;
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS)
+			return -EPERM;
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type != SCM_RIGHTS)
+			return -EINVAL;
+		if (c->cmsg_level == SOL_SOCKET) {
+			int *fds = (int *)CMSG_DATA(c);
+
+			n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			if (op->nfds + (int)n > MAX_SCM_FDS)
+				return -EINVAL;
+			op->fds = xrealloc(op->fds, ((size_t)op->nfds + n + 1) * sizeof(int));
+			for (size_t i = 0; i < n; i++) {
+				int dup = child_fd(s, q, fds[i]);
+
+				if (dup < 0)
+					return dup;
+				op->fds[op->nfds++] = dup;
+				fds[i] = dup;
+			}
+		}
+		off += CMSG_ALIGN(c->cmsg_len);
+	}
+	return 0;
+}
+
+/* Read and check what the kernel would for a send on the caller's FD. */
+static int send_prepare(struct sup *s, struct req *q, int fd, const struct send_args *g,
+			struct send_op *op)
+{
+	int family, type, fl, err;
+
+	if (g->flags & MSG_FASTOPEN)
+		return -EPERM; /* a connect no rule checks (refused by the filter too) */
+	if (g->flags & MSG_ZEROCOPY)
+		return -ENOBUFS; /* on our copy, never notified: callers then copy */
+	op->sock = child_fd(s, q, fd);
+	if (op->sock < 0)
+		return op->sock;
+	type = sock_type(op->sock);
+	if (type < 0)
+		return type;
+	family = sock_domain(op->sock);
+	if (family < 0)
+		return family;
+	fl = fcntl(op->sock, F_GETFL);
+	op->flags = g->flags;
+	op->blocking = !(g->flags & MSG_DONTWAIT) && fl >= 0 && !(fl & O_NONBLOCK);
+	if (g->name && g->namelen) {
+		if (g->namelen > sizeof(op->name))
+			return -EINVAL;
+		op->namelen = (socklen_t)g->namelen;
+		err = read_child_mem(s, q, g->name, &op->name, op->namelen);
+		if (err)
+			return err;
+	}
+	if (g->controllen && family != AF_UNIX)
+		return -EINVAL;
+	if (g->controllen) {
+		err = unix_control(s, q, g, op);
+		if (err)
+			return err;
+	}
+	if (family == AF_INET || family == AF_INET6) {
+		if (type == SOCK_STREAM) {
+			op->namelen = 0;
+		} else if (op->namelen) {
+			struct sockaddr_storage ss = op->name;
+
+			if (type != SOCK_DGRAM)
+				return -EACCES;
+			if ((ss.ss_family != AF_INET || op->namelen < sizeof(struct sockaddr_in)) &&
+			    (ss.ss_family != AF_INET6 || op->namelen < sizeof(struct sockaddr_in6)))
+				return -EINVAL;
+			if (!net_decision(s, q, &ss, false, udp_dest_ok(s, &ss)))
+				return -EACCES;
+		}
+	} else if (family == AF_UNIX && op->namelen) {
+		err = unix_destination(s, q, op);
+		if (err)
+			return err;
+	}
+	err = gather(s, q, g, type == SOCK_STREAM ? MAX_STREAM_CHUNK : MAX_DATAGRAM + 1, op);
+	if (err)
+		return err;
+	return type != SOCK_STREAM && op->len > MAX_DATAGRAM ? -EMSGSIZE : 0;
+}
+
+/*
+ * Send OP now, or in a job if it would wait and the caller waits (then A
+ * holds the job and OP is moved into it).  The number of bytes sent, or
+ * -errno (SIGPIPE raised in the caller as the kernel would), or 1 with A's
+ * job set.
+ */
+static long send_now(struct sup *s, struct req *q, struct send_op *op, struct answer *a)
+{
+	ssize_t n = send_op_send(op, MSG_DONTWAIT);
+
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && op->blocking) {
+		struct job *j = job_new(JOB_SEND);
+
+		j->op = *op;
+		*op = (struct send_op){ .sock = -1, .via = -1 };
+		a->job = j;
+		return 1;
+	}
+	if (n < 0 && errno == EPIPE && !(op->flags & MSG_NOSIGNAL))
+		signal_caller(s, q, SIGPIPE);
+	return n < 0 ? -errno : n;
+}
+
+static int send_one(struct sup *s, struct req *q, int fd, const struct send_args *g,
+		    struct answer *a)
+{
+	struct send_op op = { .sock = -1, .via = -1 };
+	int err = send_prepare(s, q, fd, g, &op);
+	long n = err ? err : send_now(s, q, &op, a);
+
+	send_op_release(&op);
 	if (n < 0)
-		return -errno;
-	a->val = n;
+		return (int)n;
+	if (!a->job)
+		a->val = n;
 	return 0;
 }
 
 static int do_sendto(struct sup *s, struct req *q, int fd, __u64 buf_addr, __u64 len, int flags,
 		     __u64 addr, __u64 addrlen, struct answer *a)
 {
-	struct sockaddr_storage ss;
-	_cleanup_free_ char *buf = NULL;
-	_cleanup_close_ int sock = -1;
-	int err;
+	struct iovec iov = { (void *)(uintptr_t)buf_addr, (size_t)len };
+	struct send_args g = {
+		.name = addr, .namelen = addrlen, .iov = &iov, .iovlen = 1, .flags = flags
+	};
 
-	sock = datagram_socket(s, q, fd, a);
-	if (sock < 0)
-		return sock == SEND_AS_IS ? 0 : sock;
-	if (len > MAX_DATAGRAM)
-		return -EMSGSIZE;
-	err = addr ? read_inet_addr(s, q, addr, addrlen, &ss) : 0;
+	return send_one(s, q, fd, &g, a);
+}
+
+/* Our copy of the caller's msghdr at ADDR and of its iovec array. */
+static int read_msghdr(struct sup *s, struct req *q, __u64 addr, struct send_args *g,
+		       struct iovec **iov)
+{
+	struct msghdr mh;
+	int err = read_child_mem(s, q, addr, &mh, sizeof(mh));
+
 	if (err)
-		return err == -EAFNOSUPPORT ? -EINVAL : err;
-	buf = xmalloc(len ? len : 1);
-	if (len) {
-		err = read_child_mem(s, q, buf_addr, buf, len);
+		return err;
+	if (mh.msg_iovlen > MAX_IOV)
+		return -EMSGSIZE;
+	*iov = xcalloc(mh.msg_iovlen + 1, sizeof(**iov));
+	if (mh.msg_iovlen) {
+		err = read_child_mem(s, q, (__u64)(uintptr_t)mh.msg_iov, *iov,
+				     mh.msg_iovlen * sizeof(**iov));
 		if (err)
 			return err;
 	}
-	return send_on_behalf(s, q, sock, buf, len, flags, addr ? &ss : NULL, (socklen_t)addrlen,
-			      a);
+	g->name = (__u64)(uintptr_t)mh.msg_name;
+	g->namelen = mh.msg_namelen;
+	g->iov = *iov;
+	g->iovlen = mh.msg_iovlen;
+	g->control = (__u64)(uintptr_t)mh.msg_control;
+	g->controllen = mh.msg_controllen;
+	return 0;
 }
 
-/*
- * sendmsg on an IPv4/IPv6 datagram socket: our copy of the header, the
- * destination and the data, sent on our duplicate of the socket.  Control
- * messages are refused (EINVAL): none is needed to send a datagram.
- */
 static int do_sendmsg(struct sup *s, struct req *q, int fd, __u64 msg_addr, int flags,
 		      struct answer *a)
 {
-	struct msghdr mh;
-	struct iovec iov[MAX_IOV];
-	struct sockaddr_storage ss;
-	_cleanup_free_ char *buf = NULL;
-	_cleanup_close_ int sock = -1;
-	size_t total = 0;
-	int err;
+	struct send_args g = { .flags = flags };
+	_cleanup_free_ struct iovec *iov = NULL;
+	int err = read_msghdr(s, q, msg_addr, &g, &iov);
 
-	sock = datagram_socket(s, q, fd, a);
-	if (sock < 0)
-		return sock == SEND_AS_IS ? 0 : sock;
-	err = read_child_mem(s, q, msg_addr, &mh, sizeof(mh));
-	if (err)
-		return err;
-	if (mh.msg_controllen || mh.msg_iovlen > MAX_IOV)
-		return -EINVAL;
-	if (mh.msg_iovlen) {
-		err = read_child_mem(s, q, (__u64)(uintptr_t)mh.msg_iov, iov,
-				     mh.msg_iovlen * sizeof(*iov));
-		if (err)
-			return err;
-	}
-	for (size_t i = 0; i < mh.msg_iovlen; i++) {
-		if (iov[i].iov_len > MAX_DATAGRAM - total)
-			return -EMSGSIZE;
-		total += iov[i].iov_len;
-	}
-	buf = xmalloc(total ? total : 1);
-	for (size_t i = 0, off = 0; i < mh.msg_iovlen; off += iov[i].iov_len, i++) {
-		if (!iov[i].iov_len)
-			continue;
-		err = read_child_mem(s, q, (__u64)(uintptr_t)iov[i].iov_base, buf + off,
-				     iov[i].iov_len);
-		if (err)
-			return err;
-	}
-	if (mh.msg_name) {
-		err = read_inet_addr(s, q, (__u64)(uintptr_t)mh.msg_name, mh.msg_namelen, &ss);
-		if (err)
-			return err == -EAFNOSUPPORT ? -EINVAL : err;
-	}
-	return send_on_behalf(s, q, sock, buf, total, flags, mh.msg_name ? &ss : NULL,
-			      mh.msg_namelen, a);
+	return err ? err : send_one(s, q, fd, &g, a);
 }
 
-/* sendmmsg on an IPv4/IPv6 datagram socket: ENOSYS, and callers (glibc's
- * resolver) send one at a time, which is checked. */
-static int do_sendmmsg(struct sup *s, struct req *q, int fd, struct answer *a)
+/*
+ * sendmmsg: each message as one sendmsg, its msg_len written back.  A
+ * first message that must wait goes to a job; a later one ends the call
+ * with the count so far, as an error after the first does.
+ */
+static int do_sendmmsg(struct sup *s, struct req *q, int fd, __u64 vec_addr, __u64 vlen, int flags,
+		       struct answer *a)
 {
-	int sock = datagram_socket(s, q, fd, a);
+	unsigned int sent = 0;
+	int err = 0;
 
-	if (sock < 0)
-		return sock == SEND_AS_IS ? 0 : sock;
-	close(sock);
-	return -ENOSYS;
+	if (vlen > MAX_IOV)
+		vlen = MAX_IOV;
+	for (unsigned int i = 0; i < vlen && !err; i++) {
+		__u64 entry = vec_addr + i * sizeof(struct mmsghdr);
+		struct send_op op = { .sock = -1, .via = -1 };
+		struct send_args g = { .flags = flags };
+		_cleanup_free_ struct iovec *iov = NULL;
+		long n;
+
+		err = read_msghdr(s, q, entry, &g, &iov);
+		if (!err)
+			err = send_prepare(s, q, fd, &g, &op);
+		if (!err && i > 0)
+			op.blocking = false; /* no job after the first */
+		op.len_addr = entry + offsetof(struct mmsghdr, msg_len);
+		n = err ? err : send_now(s, q, &op, a);
+		send_op_release(&op);
+		if (n < 0) {
+			err = (int)n;
+		} else if (a->job) {
+			return 0; /* the first message, sent by a job */
+		} else {
+			write_child_u32(s, q, entry + offsetof(struct mmsghdr, msg_len), (__u32)n,
+					&err);
+			if (!err)
+				sent++;
+		}
+	}
+	if (sent || !err)
+		a->val = sent;
+	return sent ? 0 : err;
 }
 
 static int handle(struct sup *s, struct req *q, struct answer *a)
@@ -2370,7 +2607,7 @@ static int handle(struct sup *s, struct req *q, struct answer *a)
 	case __NR_sendmsg:
 		return do_sendmsg(s, q, (int)g[0], g[1], (int)g[2], a);
 	case __NR_sendmmsg:
-		return do_sendmmsg(s, q, (int)g[0], a);
+		return do_sendmmsg(s, q, (int)g[0], g[1], g[2], (int)g[3], a);
 	case __NR_mkdir:
 		return do_mkdir(s, q, AT_FDCWD, g[0], g[1], false, 0, a);
 	case __NR_mkdirat:
@@ -2599,7 +2836,7 @@ static long job_run(struct job *j)
 		r = connect(j->fd, (struct sockaddr *)&j->addr, j->addrlen);
 		break;
 	case JOB_SEND:
-		r = sendmsg(j->op.sock, &j->op.mh, j->op.flags | MSG_NOSIGNAL);
+		r = send_op_send(&j->op, 0);
 		break;
 	default:
 		r = -1;
