@@ -491,6 +491,41 @@ TEST(shared_memory_open_race)
 	T_EXPECT_EQ(g + f, 20000);
 }
 
+/*
+ * stat, lstat, statx and readlink of a path that another thread flips
+ * between an allowed file and one outside the policy, and fstatat(fd, "",
+ * AT_EMPTY_PATH) of an allowed fd whose path flips between "" and that
+ * file: the supervisor must answer from what it checked (it performs them
+ * and writes the result), never let the kernel read the path again.
+ */
+TEST(metadata_path_flip_race)
+{
+	char *okd = t_path_kept("ok"), *nod = t_path_kept("no");
+	const char *modes[] = { "stat", "lstat", "statx", "empty", "readlink" };
+
+	t_mkdir(okd);
+	t_mkdir(nod);
+	t_write_file(t_path("ok/f"), "GOOD");
+	t_write_file(t_path("no/f"), "EVIL" SECRET);
+	T_ASSERT(symlink("good-target", t_path("ok/l")) == 0);
+	T_ASSERT(symlink("evil-target", t_path("no/l")) == 0);
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		bool link = !strcmp(modes[i], "readlink");
+		char *good = t_path_kept(link ? "ok/l" : "ok/f"), *bad = t_path_kept(link ? "no/l" : "no/f");
+		long g = -1, b = -1, f = -1;
+		struct t_result r;
+
+		SBX(&r, "-r", okd, "--", t_helper("race"), "meta-flip", modes[i], good, bad, "5000");
+		if (r.status != 0 || sscanf(r.out, "ok good=%ld bad=%ld failed=%ld", &g, &b, &f) != 3) {
+			t_dump("race meta-flip", &r);
+			t_fail("the race helper did not run");
+		}
+		t_note("%s: good=%ld bad=%ld failed=%ld in %.1f s", modes[i], g, b, f, r.seconds);
+		T_EXPECT_EQ(b, 0);
+		T_ASSERT(g > 0 && f > 0); /* both paths reached the supervisor */
+	}
+}
+
 struct acceptor {
 	int ok_fd, bad_fd;
 	long ok, bad;

@@ -38,8 +38,17 @@
  *                           UDP socket while this thread connects the number
  *                           N times to 127.0.0.1:BAD:
  *                           "ok connected=C refused=R other=O"
- * The swap loops stop after N iterations of the main thread or 10 s,
- * whichever comes first.
+ *   meta-flip MODE GOOD BAD N  a thread flips a path buffer between GOOD
+ *                           and BAD (same length) while this one, N times,
+ *                           looks at it: MODE stat (stat), lstat, statx,
+ *                           readlink, or empty: the buffer flips between ""
+ *                           and BAD, looked at with fstatat(fd of GOOD, buf,
+ *                           AT_EMPTY_PATH).  An answer that is GOOD's (its
+ *                           inode, or its link text, taken before the race)
+ *                           counts as good, another answer as bad, an error
+ *                           as failed: "ok good=G bad=B failed=F"
+ * The swap and flip loops stop after N iterations of the main thread or
+ * 10 s, whichever comes first.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -55,6 +64,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -355,6 +365,116 @@ static int do_connect_swap(const char *bad, const char *count)
 	return 0;
 }
 
+struct path_flip {
+	char *buf;
+	const char *a, *b; /* written in turn; a NULL: only the first byte flips */
+	size_t len;
+	volatile bool stop;
+	volatile unsigned long flips;
+};
+
+static void *path_flipper(void *arg)
+{
+	struct path_flip *f = arg;
+
+	while (!f->stop) {
+		if (f->a)
+			memcpy(f->buf, f->a, f->len);
+		else
+			f->buf[0] = '\0';
+		barrier();
+		f->flips++;
+		if (f->a)
+			memcpy(f->buf, f->b, f->len);
+		else
+			f->buf[0] = f->b[0];
+		barrier();
+		f->flips++;
+	}
+	return NULL;
+}
+
+/* One look at PATH by MODE: 1 when it is GOOD's (inode or link text), 0 when
+ * it is something else's, -1 on error. */
+static int look(const char *mode, int good_fd, const char *path, ino_t good_ino,
+		const char *good_link)
+{
+	struct stat st;
+	struct statx stx;
+	char text[4096];
+	ssize_t n;
+
+	if (!strcmp(mode, "readlink")) {
+		n = readlink(path, text, sizeof(text) - 1);
+		if (n < 0)
+			return -1;
+		text[n] = '\0';
+		return !strcmp(text, good_link);
+	}
+	if (!strcmp(mode, "statx")) {
+		if (statx(AT_FDCWD, path, 0, STATX_INO, &stx) < 0)
+			return -1;
+		return stx.stx_ino == good_ino;
+	}
+	if (!strcmp(mode, "empty")) {
+		if (fstatat(good_fd, path, &st, AT_EMPTY_PATH) < 0)
+			return -1;
+	} else if ((!strcmp(mode, "lstat") ? lstat(path, &st) : stat(path, &st)) < 0) {
+		return -1;
+	}
+	return st.st_ino == good_ino;
+}
+
+static int do_meta_flip(const char *mode, const char *good, const char *bad, const char *count)
+{
+	long n = count_arg(count), ngood = 0, nbad = 0, nfailed = 0;
+	struct path_flip f = { .len = strlen(good) + 1 };
+	double deadline = now() + 10;
+	char good_link[4096] = "";
+	static char buf[4096];
+	bool empty = !strcmp(mode, "empty");
+	struct stat st;
+	int good_fd;
+	pthread_t t;
+	ssize_t k;
+
+	if (n < 0 || strlen(bad) + 1 != f.len || f.len > sizeof(buf) ||
+	    (strcmp(mode, "stat") && strcmp(mode, "lstat") && strcmp(mode, "statx") &&
+	     strcmp(mode, "readlink") && !empty))
+		return usage();
+	good_fd = open(good, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (good_fd < 0 || fstat(good_fd, &st) < 0)
+		return fail();
+	if (!strcmp(mode, "stat") && stat(good, &st) < 0)
+		return fail();
+	k = readlink(good, good_link, sizeof(good_link) - 1);
+	good_link[k > 0 ? k : 0] = '\0';
+	f.buf = buf;
+	f.a = empty ? NULL : good;
+	f.b = bad;
+	memcpy(buf, empty ? bad : good, f.len);
+	errno = pthread_create(&t, NULL, path_flipper, &f);
+	if (errno)
+		return fail();
+	/* The race starts once the flipper runs. */
+	while (!f.flips)
+		sched_yield();
+	for (long i = 0; i < n && (i % 256 || now() < deadline); i++) {
+		int r = look(mode, good_fd, buf, st.st_ino, good_link);
+
+		if (r < 0)
+			nfailed++;
+		else if (r)
+			ngood++;
+		else
+			nbad++;
+	}
+	f.stop = true;
+	pthread_join(t, NULL);
+	printf("ok good=%ld bad=%ld failed=%ld\n", ngood, nbad, nfailed);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *a = argc > 1 ? argv[1] : "";
@@ -368,5 +488,7 @@ int main(int argc, char **argv)
 		return do_send_swap(argv[2], argv[3], argv[4], argv[5]);
 	if (!strcmp(a, "connect-swap") && argc == 4)
 		return do_connect_swap(argv[2], argv[3]);
+	if (!strcmp(a, "meta-flip") && argc == 6)
+		return do_meta_flip(argv[2], argv[3], argv[4], argv[5]);
 	return usage();
 }

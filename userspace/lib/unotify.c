@@ -56,6 +56,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/un.h>
@@ -913,13 +914,17 @@ static int own_fd_link(const struct req *q, const char *abs);
  * then fails or creates it).  The result is only a name: whatever is opened
  * by it is checked again by where it really is.
  */
-static int canonicalize(struct sup *s, struct req *q, const char *abs, bool follow, char **out)
+static int canonicalize_fd(struct sup *s, struct req *q, const char *abs, bool follow, char **out,
+			   int *fdp)
 {
 	/* LEFT holds what is still to resolve, from NEXT on; DONE is resolved */
 	_cleanup_free_ char *left = xstrdup(abs), *done = xstrdup("");
 	char *next = left;
 	char target[PATH_MAX], cand[PATH_MAX + NAME_MAX + 2], self[64];
 	int links = 0;
+
+	if (fdp)
+		*fdp = -1;
 
 	/*
 	 * Most paths hold no symlink, and one lookup that refuses them all says
@@ -935,7 +940,9 @@ static int canonicalize(struct sup *s, struct req *q, const char *abs, bool foll
 						   RESOLVE_NO_MAGICLINKS };
 		int fd = (int)sys_openat2(s->root, abs, &how);
 
-		if (fd >= 0)
+		if (fd >= 0 && fdp)
+			*fdp = fd; /* that very file, for a caller that looks at it */
+		else if (fd >= 0)
 			close(fd);
 		if (fd >= 0 || errno != ELOOP) {
 			*out = xstrdup(abs);
@@ -977,6 +984,8 @@ static int canonicalize(struct sup *s, struct req *q, const char *abs, bool foll
 		}
 		if ((size_t)snprintf(cand, sizeof(cand), "%s/%s", done, comp) >= PATH_MAX)
 			return -ENAMETOOLONG;
+		if (!q->have_status && path_is_beneath(cand, "/proc"))
+			(void)need_status(s, q); /* a symlink led here: "self" is still the caller */
 		proc = proc_self_of(q, cand, self, sizeof(self));
 		if (proc) {
 			free(done);
@@ -1028,6 +1037,12 @@ static int canonicalize(struct sup *s, struct req *q, const char *abs, bool foll
 	if (strlen(*out) >= PATH_MAX)
 		return -ENAMETOOLONG;
 	return 0;
+}
+
+/* The same, when nothing is looked at through it. */
+static int canonicalize(struct sup *s, struct req *q, const char *abs, bool follow, char **out)
+{
+	return canonicalize_fd(s, q, abs, follow, out, NULL);
 }
 
 /*
@@ -1671,43 +1686,287 @@ static int do_open(struct sup *s, struct req *q, int dirfd, __u64 path_addr, __u
 }
 
 /*
- * The stat family and readlink reveal metadata, never content: once the
- * path passed the check (the roots, and the directories on the way to one:
- * realpath() walks them), the kernel performs the call itself (CONTINUE),
- * which also gives /proc/self/exe and friends their meaning for the caller.
- * A path swapped after the check makes it stat or readlink something else:
- * metadata of a file the policy does not grant, which Landlock leaves open
- * too.  fstat (an empty path with AT_EMPTY_PATH) is of the caller's own fd.
+ * The stat family and readlink: performed by the supervisor on what it
+ * checked, and the result written into the caller (struct stat, struct
+ * statx, the link's text), as the kernel would copy it out.  Letting the
+ * kernel do it after the check (CONTINUE) would let another thread of the
+ * caller swap the path in between and learn the metadata or the link text
+ * of a path outside the policy.  What may be looked at: the roots, and the
+ * directories on the way to one (realpath() of an allowed path walks them);
+ * the caller's own fds (fstat, /proc/self/fd/N), namespaces and, through
+ * /proc, what the policy grants of it.
  */
+/*
+ * CANON (allowed, in /proc) ends at a magic link of another process whose
+ * text is no path (an fd of a pipe, a socket): followed as the kernel
+ * follows it, with our credentials (which pass its ptrace check only as
+ * the caller's would), an O_PATH fd of what it leads to.  Where that has a
+ * path, the path must pass the policy too.
+ */
+static int proc_magic(struct sup *s, struct req *q, const char *canon)
+{
+	struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT };
+	_cleanup_close_ int fd = (int)sys_openat2(s->root, canon, &how);
+	char real[PATH_MAX + 32];
+	int err;
+
+	if (fd < 0)
+		return -errno;
+	err = fd_path(fd, real, sizeof(real));
+	if (err)
+		return err;
+	if (real[0] == '/') {
+		err = sandbox_path(s, real);
+		if (!err)
+			err = check_real(s, q, real, UNOTIFY_LOOK);
+		if (err)
+			return err;
+	}
+	return take_fd(&fd);
+}
+
+struct look {
+	enum { LOOK_STAT, LOOK_STATX, LOOK_READLINK } kind;
+	__u64 buf;	   /* the caller's struct stat, struct statx or text buffer */
+	__u64 size;	   /* LOOK_READLINK: its size */
+	unsigned int mask; /* LOOK_STATX: what is wanted */
+	int sync;	   /* LOOK_STATX: AT_STATX_* */
+	bool empty;	   /* the path was empty: the call is about DIRFD itself */
+};
+
+#define MOS_PROC_SUPER_MAGIC 0x9fa0
+
+/* Link text TEXT read through FD as the sandbox would read it: a /proc
+ * magic link's text is written from our root, the sandbox's is cut off. */
+static void sandbox_link_text(const struct sup *s, int fd, char *text)
+{
+	struct statfs sf;
+
+	if (text[0] == '/' && fstatfs(fd, &sf) == 0 && sf.f_type == MOS_PROC_SUPER_MAGIC) {
+		char *copy = xstrdup(text);
+
+		if (sandbox_path(s, copy) == 0)
+			strcpy(text, copy);
+		free(copy);
+	}
+}
+
+/* Write TEXT (a link's, LEN bytes) as readlink's answer. */
+static int look_text(struct sup *s, struct req *q, const char *text, const struct look *l,
+		     struct answer *a)
+{
+	size_t n = strlen(text);
+	int err;
+
+	if (n > l->size)
+		n = (size_t)l->size;
+	err = write_child_mem(s, q, l->buf, text, n);
+	if (err)
+		return err;
+	a->val = (__s64)n;
+	return 0;
+}
+
+/* The answer for L from FD: the file itself (O_PATH), or the link. */
+static int look_answer(struct sup *s, struct req *q, int fd, const struct look *l,
+		       struct answer *a)
+{
+	struct stat st;
+	struct statx stx;
+	char text[PATH_MAX + 32];
+	ssize_t n;
+	int err;
+
+	switch (l->kind) {
+	case LOOK_STAT:
+		if (fstatat(fd, "", &st, AT_EMPTY_PATH) < 0)
+			return -errno;
+		err = write_child_mem(s, q, l->buf, &st, sizeof(st));
+		break;
+	case LOOK_STATX:
+		if (statx(fd, "", AT_EMPTY_PATH | l->sync, l->mask, &stx) < 0)
+			return -errno;
+		err = write_child_mem(s, q, l->buf, &stx, sizeof(stx));
+		break;
+	default:
+		n = readlinkat(fd, "", text, sizeof(text) - 1);
+		if (n < 0 && errno == ENOENT && !l->empty)
+			return -EINVAL; /* not a link: what readlink of its path says */
+		if (n < 0)
+			return -errno;
+		text[n] = '\0';
+		sandbox_link_text(s, fd, text);
+		return look_text(s, q, text, l, a);
+	}
+	if (err)
+		return err;
+	a->val = 0;
+	return 0;
+}
+
+/* An O_PATH fd of what the caller's DIRFD names (AT_FDCWD: its cwd). */
+static int caller_dir_fd(struct sup *s, struct req *q, int dirfd)
+{
+	int err, fd;
+
+	if (dirfd != AT_FDCWD)
+		return child_fd(s, q, dirfd);
+	err = need_proc(s, q);
+	if (err)
+		return err;
+	fd = caller_openat(s, q, "cwd", O_PATH);
+	if (fd < 0)
+		return -errno;
+	return id_valid(s, q) ? fd : (close(fd), -ESRCH);
+}
+
+/* "/proc/self" or "/proc/thread-self" not followed: the link itself. */
+static int look_proc_self(struct sup *s, struct req *q, const char *abs, const struct look *l,
+			  struct answer *a)
+{
+	struct open_how how = { .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
+				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS };
+	_cleanup_close_ int fd = -1;
+	char text[64];
+	int err = need_status(s, q);
+
+	if (err)
+		return err;
+	if (!allowed(s, q, abs, UNOTIFY_LOOK, true))
+		return -EACCES;
+	if (!q->cs.ns_tgid)
+		return -ENOENT; /* no pid in the sandbox's /proc: no "self" */
+	if (l->kind == LOOK_READLINK) {
+		if (!strcmp(abs, "/proc/self"))
+			snprintf(text, sizeof(text), "%d", (int)q->cs.ns_tgid);
+		else
+			snprintf(text, sizeof(text), "%d/task/%d", (int)q->cs.ns_tgid,
+				 (int)q->cs.ns_tid);
+		return look_text(s, q, text, l, a);
+	}
+	fd = (int)sys_openat2(s->root, abs, &how);
+	if (fd < 0)
+		return -errno;
+	return look_answer(s, q, fd, l, a);
+}
+
+/*
+ * The caller's own fd N as /proc/PID/fd/N (CANON): followed, the file
+ * itself (our copy of the fd); not followed, the link (its text is where
+ * the fd is; lstat looks at the link in the sandbox's /proc).
+ */
+static int look_own_fd(struct sup *s, struct req *q, const char *canon, int n, bool nofollow,
+		       const struct look *l, struct answer *a)
+{
+	_cleanup_close_ int dup = child_fd(s, q, n), fd = -1;
+	char text[PATH_MAX + 32];
+	int err;
+
+	if (dup < 0)
+		return dup == -EBADF ? -ENOENT : dup;
+	note_path(q, canon, UNOTIFY_LOOK);
+	if (!nofollow)
+		return look_answer(s, q, dup, l, a);
+	if (l->kind == LOOK_READLINK) {
+		err = fd_path(dup, text, sizeof(text));
+		if (err)
+			return err;
+		if (text[0] == '/')
+			(void)sandbox_path(s, text);
+		return look_text(s, q, text, l, a);
+	}
+	{
+		struct open_how how = { .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
+					.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS };
+
+		fd = (int)sys_openat2(s->root, canon, &how);
+		if (fd < 0)
+			return -errno;
+	}
+	return look_answer(s, q, fd, l, a);
+}
+
+/* CANON is the caller's own /proc/PID/ns/NAME: through our /proc/TID. */
+static int look_own_ns(struct sup *s, struct req *q, const char *canon, bool nofollow,
+		       const struct look *l, struct answer *a)
+{
+	char own[64], text[128];
+	_cleanup_close_ int fd = -1;
+	ssize_t n;
+
+	snprintf(own, sizeof(own), "/proc/%d/ns/", (int)q->cs.ns_tgid);
+	if (!q->cs.ns_tgid || strncmp(canon, own, strlen(own)) || !canon[strlen(own)] ||
+	    strchr(canon + strlen(own), '/'))
+		return -ENOENT;
+	if (!allowed(s, q, canon, UNOTIFY_LOOK, true))
+		return -EACCES;
+	if (need_proc(s, q) < 0)
+		return -ESRCH;
+	if (l->kind == LOOK_READLINK) {
+		n = caller_readlinkat(s, q, canon + strlen(own) - 3, text, sizeof(text) - 1);
+		if (n < 0)
+			return -errno;
+		text[n] = '\0';
+		return look_text(s, q, text, l, a);
+	}
+	fd = caller_openat(s, q, canon + strlen(own) - 3, O_PATH | (nofollow ? O_NOFOLLOW : 0));
+	if (fd < 0)
+		return -errno;
+	return look_answer(s, q, fd, l, a);
+}
+
 static int do_look(struct sup *s, struct req *q, int dirfd, __u64 path_addr, bool nofollow,
-		   int atflags, struct answer *a)
+		   int atflags, struct look *l, struct answer *a)
 {
 	char path[PATH_MAX];
 	_cleanup_free_ char *abs = NULL, *canon = NULL;
-	int err;
+	_cleanup_close_ int fd = -1;
+	int err, own;
 
+	if (l->kind == LOOK_READLINK && (l->size == 0 || l->size > INT_MAX))
+		return -EINVAL;
 	err = read_child_string(s, q, path_addr, path);
 	if (err)
 		return err;
 	if (!path[0]) {
+		/* fstat of the caller's own fd (or cwd): no path, nothing to check */
 		if (!(atflags & AT_EMPTY_PATH))
 			return -ENOENT;
-		a->cont = true;
-		return 0;
+		l->empty = true;
+		fd = caller_dir_fd(s, q, dirfd);
+		if (fd < 0)
+			return fd;
+		return look_answer(s, q, fd, l, a);
 	}
 	err = child_abs_path(s, q, dirfd, path, &abs);
-	if (!err)
-		err = canonicalize(s, q, abs, !nofollow, &canon);
 	if (err)
 		return err;
-	if (own_fd_link(q, canon) < 0 && !above_a_root(s, q, canon)) {
-		if (!allowed(s, q, canon, UNOTIFY_LOOK, true))
-			return not_there(s, canon) ? -ENOENT : -EACCES;
-	} else {
+	if (nofollow && (!strcmp(abs, "/proc/self") || !strcmp(abs, "/proc/thread-self")))
+		return look_proc_self(s, q, abs, l, a);
+	err = canonicalize_fd(s, q, abs, !nofollow, &canon, &fd);
+	if (err)
+		return err;
+	own = own_fd_link(q, canon);
+	if (own >= 0)
+		return look_own_fd(s, q, canon, own, nofollow, l, a);
+	err = look_own_ns(s, q, canon, nofollow, l, a);
+	if (err != -ENOENT)
+		return err;
+	if (above_a_root(s, q, canon)) {
 		note_path(q, canon, UNOTIFY_LOOK);
+	} else if (!allowed(s, q, canon, UNOTIFY_LOOK, true)) {
+		return not_there(s, canon) ? -ENOENT : -EACCES;
 	}
-	a->cont = true;
-	return 0;
+	if (fd < 0) {
+		/* a path with symlinks (or in /proc): open what it resolved to */
+		fd = open_canon(s, q, canon, UNOTIFY_LOOK,
+				O_PATH | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0), 0, false, NULL);
+		if (fd == -ELOOP && !nofollow && path_is_beneath(canon, "/proc"))
+			fd = proc_magic(s, q, canon);
+		if (fd < 0)
+			return fd;
+	}
+	return look_answer(s, q, fd, l, a);
 }
 
 /* ---- changing a directory: create, remove, rename, link ---- */
@@ -2583,17 +2842,33 @@ static int handle(struct sup *s, struct req *q, struct answer *a)
 	case __NR_openat:
 		return do_open(s, q, (int)g[0], g[1], g[2], g[3], a);
 	case __NR_stat:
-		return do_look(s, q, AT_FDCWD, g[0], false, 0, a);
+		return do_look(s, q, AT_FDCWD, g[0], false, 0, &(struct look){ .kind = LOOK_STAT, .buf = g[1] }, a);
 	case __NR_lstat:
-		return do_look(s, q, AT_FDCWD, g[0], true, 0, a);
+		return do_look(s, q, AT_FDCWD, g[0], true, 0, &(struct look){ .kind = LOOK_STAT, .buf = g[1] }, a);
 	case __NR_newfstatat:
-		return do_look(s, q, (int)g[0], g[1], g[3] & AT_SYMLINK_NOFOLLOW, (int)g[3], a);
+		if ((int)g[3] & ~(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH))
+			return -EINVAL;
+		return do_look(s, q, (int)g[0], g[1], g[3] & AT_SYMLINK_NOFOLLOW, (int)g[3],
+			       &(struct look){ .kind = LOOK_STAT, .buf = g[2] }, a);
 	case __NR_statx:
-		return do_look(s, q, (int)g[0], g[1], g[2] & AT_SYMLINK_NOFOLLOW, (int)g[2], a);
+		if (((int)g[2] & ~(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH |
+				   AT_STATX_SYNC_TYPE)) ||
+		    ((int)g[2] & AT_STATX_SYNC_TYPE) == AT_STATX_SYNC_TYPE ||
+		    ((unsigned int)g[3] & STATX__RESERVED))
+			return -EINVAL;
+		return do_look(s, q, (int)g[0], g[1], g[2] & AT_SYMLINK_NOFOLLOW, (int)g[2],
+			       &(struct look){ .kind = LOOK_STATX,
+					       .buf = g[4],
+					       .mask = (unsigned int)g[3],
+					       .sync = (int)g[2] & AT_STATX_SYNC_TYPE },
+			       a);
 	case __NR_readlink:
-		return do_look(s, q, AT_FDCWD, g[0], true, 0, a);
+		return do_look(s, q, AT_FDCWD, g[0], true, 0,
+			       &(struct look){ .kind = LOOK_READLINK, .buf = g[1], .size = g[2] }, a);
 	case __NR_readlinkat:
-		return do_look(s, q, (int)g[0], g[1], true, 0, a);
+		/* an empty path is the link DIRFD is (an O_PATH fd of it) */
+		return do_look(s, q, (int)g[0], g[1], true, AT_EMPTY_PATH,
+			       &(struct look){ .kind = LOOK_READLINK, .buf = g[2], .size = g[3] }, a);
 	case __NR_execve:
 		return do_exec(s, q, AT_FDCWD, g[0], 0, a);
 	case __NR_execveat:
