@@ -496,12 +496,15 @@ TEST(shared_memory_open_race)
  * between an allowed file and one outside the policy, and fstatat(fd, "",
  * AT_EMPTY_PATH) of an allowed fd whose path flips between "" and that
  * file: the supervisor must answer from what it checked (it performs them
- * and writes the result), never let the kernel read the path again.
+ * and writes the result), never let the kernel read the path again.  An
+ * O_PATH open is the one the kernel still makes after the check (ADDFD
+ * cannot inject O_PATH files); fstat of what it gave must not tell about
+ * the outside file either.
  */
 TEST(metadata_path_flip_race)
 {
 	char *okd = t_path_kept("ok"), *nod = t_path_kept("no");
-	const char *modes[] = { "stat", "lstat", "statx", "empty", "readlink" };
+	const char *modes[] = { "stat", "lstat", "statx", "empty", "readlink", "opath" };
 
 	t_mkdir(okd);
 	t_mkdir(nod);

@@ -41,8 +41,9 @@
  *   meta-flip MODE GOOD BAD N  a thread flips a path buffer between GOOD
  *                           and BAD (same length) while this one, N times,
  *                           looks at it: MODE stat (stat), lstat, statx,
- *                           readlink, or empty: the buffer flips between ""
- *                           and BAD, looked at with fstatat(fd of GOOD, buf,
+ *                           readlink, opath (open O_PATH, then fstat the fd),
+ *                           or empty: the buffer flips between "" and BAD,
+ *                           looked at with fstatat(fd of GOOD, buf,
  *                           AT_EMPTY_PATH).  An answer that is GOOD's (its
  *                           inode, or its link text, taken before the race)
  *                           counts as good, another answer as bad, an error
@@ -416,7 +417,15 @@ static int look(const char *mode, int good_fd, const char *path, ino_t good_ino,
 			return -1;
 		return stx.stx_ino == good_ino;
 	}
-	if (!strcmp(mode, "empty")) {
+	if (!strcmp(mode, "opath")) {
+		int fd = open(path, O_PATH | O_CLOEXEC);
+		int r = fd < 0 ? -1 : fstat(fd, &st);
+
+		if (fd >= 0)
+			close(fd);
+		if (r < 0)
+			return -1;
+	} else if (!strcmp(mode, "empty")) {
 		if (fstatat(good_fd, path, &st, AT_EMPTY_PATH) < 0)
 			return -1;
 	} else if ((!strcmp(mode, "lstat") ? lstat(path, &st) : stat(path, &st)) < 0) {
@@ -440,7 +449,7 @@ static int do_meta_flip(const char *mode, const char *good, const char *bad, con
 
 	if (n < 0 || strlen(bad) + 1 != f.len || f.len > sizeof(buf) ||
 	    (strcmp(mode, "stat") && strcmp(mode, "lstat") && strcmp(mode, "statx") &&
-	     strcmp(mode, "readlink") && !empty))
+	     strcmp(mode, "readlink") && strcmp(mode, "opath") && !empty))
 		return usage();
 	good_fd = open(good, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (good_fd < 0 || fstat(good_fd, &st) < 0)

@@ -1804,6 +1804,33 @@ static int look_answer(struct sup *s, struct req *q, int fd, const struct look *
 	return 0;
 }
 
+/*
+ * FD is our copy of one of the caller's fds (or of its cwd), about to be
+ * looked at.  An O_PATH fd may be of anything: the kernel opened it after
+ * our check (path_only()) and a swapped path would have given it something
+ * the policy does not grant.  So an O_PATH fd (and a cwd, which fchdir() to
+ * such an fd moves anywhere) is looked at only where it is allowed; any
+ * other fd was opened by the supervisor (or inherited), and the caller may
+ * look at what it holds.
+ */
+static int may_look_at(struct sup *s, struct req *q, int fd, bool is_cwd)
+{
+	char real[PATH_MAX + 32];
+	int fl = fcntl(fd, F_GETFL), err;
+
+	if (fl < 0)
+		return -errno;
+	if (!is_cwd && !(fl & O_PATH))
+		return 0;
+	err = fd_path(fd, real, sizeof(real));
+	if (err || real[0] != '/')
+		return err;
+	err = sandbox_path(s, real);
+	if (!err && !above_a_root(s, q, real))
+		err = check_real(s, q, real, UNOTIFY_LOOK);
+	return err;
+}
+
 /* An O_PATH fd of what the caller's DIRFD names (AT_FDCWD: its cwd). */
 static int caller_dir_fd(struct sup *s, struct req *q, int dirfd)
 {
@@ -1865,6 +1892,9 @@ static int look_own_fd(struct sup *s, struct req *q, const char *canon, int n, b
 	if (dup < 0)
 		return dup == -EBADF ? -ENOENT : dup;
 	note_path(q, canon, UNOTIFY_LOOK);
+	err = may_look_at(s, q, dup, false);
+	if (err)
+		return err;
 	if (!nofollow)
 		return look_answer(s, q, dup, l, a);
 	if (l->kind == LOOK_READLINK) {
@@ -1936,7 +1966,8 @@ static int do_look(struct sup *s, struct req *q, int dirfd, __u64 path_addr, boo
 		fd = caller_dir_fd(s, q, dirfd);
 		if (fd < 0)
 			return fd;
-		return look_answer(s, q, fd, l, a);
+		err = may_look_at(s, q, fd, dirfd == AT_FDCWD);
+		return err ? err : look_answer(s, q, fd, l, a);
 	}
 	err = child_abs_path(s, q, dirfd, path, &abs);
 	if (err)
