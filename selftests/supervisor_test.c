@@ -514,12 +514,15 @@ TEST(metadata_path_flip_race)
 	T_ASSERT(symlink("evil-target", t_path("no/l")) == 0);
 	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
 		bool link = !strcmp(modes[i], "readlink");
-		char *good = t_path_kept(link ? "ok/l" : "ok/f"), *bad = t_path_kept(link ? "no/l" : "no/f");
+		char *good = t_path_kept(link ? "ok/l" : "ok/f"),
+		     *bad = t_path_kept(link ? "no/l" : "no/f");
 		long g = -1, b = -1, f = -1;
 		struct t_result r;
 
-		SBX(&r, "-r", okd, "--", t_helper("race"), "meta-flip", modes[i], good, bad, "5000");
-		if (r.status != 0 || sscanf(r.out, "ok good=%ld bad=%ld failed=%ld", &g, &b, &f) != 3) {
+		SBX(&r, "-r", okd, "--", t_helper("race"), "meta-flip", modes[i], good, bad,
+		    "5000");
+		if (r.status != 0 ||
+		    sscanf(r.out, "ok good=%ld bad=%ld failed=%ld", &g, &b, &f) != 3) {
 			t_dump("race meta-flip", &r);
 			t_fail("the race helper did not run");
 		}
@@ -728,7 +731,8 @@ TEST(connect_fd_swap_race)
 	struct t_result r;
 
 	SBX(&r, "--allow-udp", "--", t_helper("race"), "connect-swap", num(bad), "5000");
-	if (r.status != 0 || sscanf(r.out, "ok connected=%ld refused=%ld other=%ld", &c, &rf, &o) != 3) {
+	if (r.status != 0 ||
+	    sscanf(r.out, "ok connected=%ld refused=%ld other=%ld", &c, &rf, &o) != 3) {
 		t_dump("race connect-swap", &r);
 		t_fail("the race helper did not run");
 	}
@@ -831,11 +835,13 @@ static void run_boxed(struct t_result *r, const char *box, const char *timeout, 
 static void run_boxed_then_term(struct t_result *r, const char *box, const char *opts,
 				const char *script)
 {
-	char *argv[] = { "/bin/sh", "-c",
-			 fmt("'%s' run --backend unotify -s -r '%s' -w '%s' %s -- /bin/sh -c '%s' & "
-			     "p=$!; sleep 1; kill -TERM $p; wait $p; echo rc=$?",
-			     t_mosctl_path(), helpers_dir(), box, opts, script),
-			 NULL };
+	char *argv[] = {
+		"/bin/sh", "-c",
+		fmt("'%s' run --backend unotify -s -r '%s' -w '%s' %s -- /bin/sh -c '%s' & "
+		    "p=$!; sleep 1; kill -TERM $p; wait $p; echo rc=$?",
+		    t_mosctl_path(), helpers_dir(), box, opts, script),
+		NULL
+	};
 
 	t_run(r, NULL, argv);
 }
@@ -891,8 +897,8 @@ TEST(fifo_with_a_writer_works)
 	t_note("exit %d in %.1f s", r.status, r.seconds);
 	EXPECT_OUT(r, "to-reader\nto-writer\n");
 	t_mosctl(&r, "run", "--backend", "unotify", "--audit", "-s", "-w", box, "-t", "20", "--",
-		 "/bin/sh", "-c",
-		 fmt("cd %s && (echo one-thread > f) & cat %s/f; wait", box, box), NULL);
+		 "/bin/sh", "-c", fmt("cd %s && (echo one-thread > f) & cat %s/f; wait", box, box),
+		 NULL);
 	t_note("one serving thread: exit %d in %.1f s", r.status, r.seconds);
 	EXPECT_OUT(r, "one-thread\n");
 }

@@ -316,7 +316,9 @@ static int do_pass_fd(const char *path)
 {
 	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 }, buf[256] = "", c = 'x';
 	struct iovec iov = { &c, 1 };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+	struct msghdr m = { .msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = cbuf,
 			    .msg_controllen = sizeof(cbuf) };
 	struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
 	int sv[2], fd = open(path, O_RDONLY | O_CLOEXEC), got;
@@ -350,7 +352,9 @@ static int do_pass_creds(void)
 	struct ucred uc = { .pid = getpid(), .uid = getuid(), .gid = getgid() };
 	char cbuf[CMSG_SPACE(sizeof(uc))] = { 0 }, c = 'x';
 	struct iovec iov = { &c, 1 };
-	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+	struct msghdr m = { .msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = cbuf,
 			    .msg_controllen = sizeof(cbuf) };
 	struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
 	int sv[2];

@@ -32,10 +32,15 @@
  *  5. Inject the fd with SECCOMP_IOCTL_NOTIF_ADDFD + SECCOMP_ADDFD_FLAG_SEND
  *     (atomically installs it and answers the syscall with its number), or
  *     make the change (mkdir, rename, connect, send, ...) relative to a
- *     checked fd, or answer an error.  SECCOMP_USER_NOTIF_FLAG_CONTINUE only
- *     where what the kernel re-reads cannot reach content: stat, readlink
- *     and O_PATH opens (metadata), execve under noexec mounts outside the
- *     policy (Documentation/supervisor.md, "Exceptions").
+ *     checked fd or on our copy of the caller's fd (pidfd_getfd, never its
+ *     number again), or perform the look (stat, readlink) and write the
+ *     result into the caller, or answer an error.  A step that waits on
+ *     someone else (a FIFO's open, a connect, a send) runs in a job, a
+ *     thread of its own ("Jobs").  SECCOMP_USER_NOTIF_FLAG_CONTINUE only
+ *     where nothing can be performed for the caller: O_PATH opens (ADDFD
+ *     cannot inject them; what they give is looked at only where allowed)
+ *     and execve under noexec mounts outside the policy
+ *     (Documentation/supervisor.md, "Exceptions").
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -984,8 +989,9 @@ static int canonicalize_fd(struct sup *s, struct req *q, const char *abs, bool f
 		}
 		if ((size_t)snprintf(cand, sizeof(cand), "%s/%s", done, comp) >= PATH_MAX)
 			return -ENAMETOOLONG;
+		/* a symlink led into /proc: "self" is the caller there too */
 		if (!q->have_status && path_is_beneath(cand, "/proc"))
-			(void)need_status(s, q); /* a symlink led here: "self" is still the caller */
+			(void)need_status(s, q);
 		proc = proc_self_of(q, cand, self, sizeof(self));
 		if (proc) {
 			free(done);
@@ -1396,10 +1402,10 @@ static int open_parent(struct sup *s, struct req *q, const char *abs)
  * of SCM_RIGHTS), ready for sendmsg() on our side (send_op_send()).
  */
 struct send_op {
-	int sock;	/* our copy of the caller's socket */
-	int via;	/* an O_PATH fd of the unix socket file named as destination, or -1 */
-	int flags;	/* the caller's MSG_* flags */
-	bool blocking;	/* the caller waits for room (no MSG_DONTWAIT, no O_NONBLOCK) */
+	int sock;      /* our copy of the caller's socket */
+	int via;       /* an O_PATH fd of the unix socket file named as destination, or -1 */
+	int flags;     /* the caller's MSG_* flags */
+	bool blocking; /* the caller waits for room (no MSG_DONTWAIT, no O_NONBLOCK) */
 	struct sockaddr_storage name; /* the destination (NAMELEN 0: none) */
 	socklen_t namelen;
 	char *data; /* the data, gathered into one buffer */
@@ -1425,26 +1431,26 @@ struct job {
 	pthread_t thread;
 	enum job_kind kind;
 	atomic_int state;
-	int done_fd;		/* our own copy of the serving thread's eventfd */
-	struct seccomp_notif n; /* the notification: id, caller's tid, syscall */
-	struct req q;		/* the request, moved here (q.n is &n) */
-	__u32 newfd_flags;	/* JOB_OPEN: O_CLOEXEC for the caller's fd */
-	int restart;		/* answer -restart for EINTR: a signal waits for the caller */
-	bool interrupt;		/* interrupt it (again) at the next tick */
-	int fd;			/* JOB_OPEN: the file to open; JOB_CONNECT: our socket */
-	__u64 flags;		/* JOB_OPEN: the open's flags */
-	bool reader;		/* JOB_OPEN: FD is a FIFO's non-blocking reader, held */
-	bool use_reader;	/* ... which has seen a writer: it is the answer */
-	int via;		/* JOB_CONNECT: as in struct send_op */
+	int done_fd;		      /* our own copy of the serving thread's eventfd */
+	struct seccomp_notif n;	      /* the notification: id, caller's tid, syscall */
+	struct req q;		      /* the request, moved here (q.n is &n) */
+	__u32 newfd_flags;	      /* JOB_OPEN: O_CLOEXEC for the caller's fd */
+	int restart;		      /* answer -restart for EINTR: a signal waits for the caller */
+	bool interrupt;		      /* interrupt it (again) at the next tick */
+	int fd;			      /* JOB_OPEN: the file to open; JOB_CONNECT: our socket */
+	__u64 flags;		      /* JOB_OPEN: the open's flags */
+	bool reader;		      /* JOB_OPEN: FD is a FIFO's non-blocking reader, held */
+	bool use_reader;	      /* ... which has seen a writer: it is the answer */
+	int via;		      /* JOB_CONNECT: as in struct send_op */
 	struct sockaddr_storage addr; /* JOB_CONNECT: where to */
 	socklen_t addrlen;
-	struct send_op op;	/* JOB_SEND */
-	long ret;		/* what came of it: >= 0 (an fd for JOB_OPEN) or -errno */
+	struct send_op op; /* JOB_SEND */
+	long ret;	   /* what came of it: >= 0 (an fd for JOB_OPEN) or -errno */
 };
 
 struct answer {
 	__s64 val;
-	bool cont; /* SECCOMP_USER_NOTIF_FLAG_CONTINUE: O_PATH opens, execve */
+	bool cont;  /* SECCOMP_USER_NOTIF_FLAG_CONTINUE: O_PATH opens, execve */
 	int inject; /* >= 0: send this fd with ADDFD_FLAG_SEND */
 	__u32 newfd_flags;
 	struct job *job; /* not answered now: a job will (see "Jobs") */
@@ -1768,8 +1774,7 @@ static int look_text(struct sup *s, struct req *q, const char *text, const struc
 }
 
 /* The answer for L from FD: the file itself (O_PATH), or the link. */
-static int look_answer(struct sup *s, struct req *q, int fd, const struct look *l,
-		       struct answer *a)
+static int look_answer(struct sup *s, struct req *q, int fd, const struct look *l, struct answer *a)
 {
 	struct stat st;
 	struct statx stx;
@@ -2624,8 +2629,7 @@ static int unix_destination(struct sup *s, struct req *q, struct send_op *op)
  * (CMSG_NXTHDR), on our copy: each header's length is checked against
  * what is left.
  */
-static int unix_control(struct sup *s, struct req *q, const struct send_args *g,
-			struct send_op *op)
+static int unix_control(struct sup *s, struct req *q, const struct send_args *g, struct send_op *op)
 {
 	struct cmsghdr *c;
 	size_t off = 0;
@@ -2873,9 +2877,11 @@ static int handle(struct sup *s, struct req *q, struct answer *a)
 	case __NR_openat:
 		return do_open(s, q, (int)g[0], g[1], g[2], g[3], a);
 	case __NR_stat:
-		return do_look(s, q, AT_FDCWD, g[0], false, 0, &(struct look){ .kind = LOOK_STAT, .buf = g[1] }, a);
+		return do_look(s, q, AT_FDCWD, g[0], false, 0,
+			       &(struct look){ .kind = LOOK_STAT, .buf = g[1] }, a);
 	case __NR_lstat:
-		return do_look(s, q, AT_FDCWD, g[0], true, 0, &(struct look){ .kind = LOOK_STAT, .buf = g[1] }, a);
+		return do_look(s, q, AT_FDCWD, g[0], true, 0,
+			       &(struct look){ .kind = LOOK_STAT, .buf = g[1] }, a);
 	case __NR_newfstatat:
 		if ((int)g[3] & ~(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH))
 			return -EINVAL;
@@ -2895,11 +2901,13 @@ static int handle(struct sup *s, struct req *q, struct answer *a)
 			       a);
 	case __NR_readlink:
 		return do_look(s, q, AT_FDCWD, g[0], true, 0,
-			       &(struct look){ .kind = LOOK_READLINK, .buf = g[1], .size = g[2] }, a);
+			       &(struct look){ .kind = LOOK_READLINK, .buf = g[1], .size = g[2] },
+			       a);
 	case __NR_readlinkat:
 		/* an empty path is the link DIRFD is (an O_PATH fd of it) */
 		return do_look(s, q, (int)g[0], g[1], true, AT_EMPTY_PATH,
-			       &(struct look){ .kind = LOOK_READLINK, .buf = g[2], .size = g[3] }, a);
+			       &(struct look){ .kind = LOOK_READLINK, .buf = g[2], .size = g[3] },
+			       a);
 	case __NR_execve:
 		return do_exec(s, q, AT_FDCWD, g[0], 0, a);
 	case __NR_execveat:
@@ -3209,7 +3217,7 @@ static int job_start(struct sup *s, struct req *q, struct job *j)
 }
 
 /* Bit of signal SIG in a /proc status mask. */
-#define SIGBIT(sig) (1ULL << ((sig) - 1))
+#define SIGBIT(sig) (1ULL << ((sig)-1))
 
 /*
  * What to answer instead of EINTR if the caller's own wait would have been
@@ -3443,7 +3451,8 @@ int unotify_serve_with(int listener, const struct unotify_policy *p, struct unot
 
 	for (;;) {
 		struct pollfd pfd[3 + MAX_WATCHED] = { { .fd = listener, .events = POLLIN },
-						       { .fd = o ? o->stop_fd : -1, .events = POLLIN },
+						       { .fd = o ? o->stop_fd : -1,
+							 .events = POLLIN },
 						       { .fd = s.done_efd, .events = POLLIN } };
 		struct job *watched[MAX_WATCHED];
 		int nw = watch_readers(&s, pfd + 3, watched);

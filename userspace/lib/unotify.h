@@ -9,10 +9,11 @@
  * supervisor checked is read again by the kernel from the child's memory
  * where it could reach content.  Opens are performed by the supervisor and
  * the fd is injected (SECCOMP_IOCTL_NOTIF_ADDFD with SECCOMP_ADDFD_FLAG_SEND);
- * directory changes, connect, bind and datagram sends are made on the
- * child's behalf.  The kernel performs, after the check, only what reveals
- * metadata (stat, readlink, O_PATH opens) and execve, which only it can do
- * and which mosctl's noexec mounts confine; see Documentation/supervisor.md.
+ * directory changes, connect, bind, sends, stat and readlink are made on
+ * the child's behalf, on the supervisor's own copies of its fds and
+ * buffers.  The kernel performs, after the check, only O_PATH opens (which
+ * ADDFD cannot inject) and execve, which only it can do and which mosctl's
+ * noexec mounts confine; see Documentation/supervisor.md.
  *
  * mosctl's --backend unotify serves it from threads (sandbox.c).
  */
