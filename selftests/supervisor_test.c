@@ -711,10 +711,10 @@ static void run_send_swap(const char *backend, const char *mode, const char *n)
  */
 TEST(udp_send_fd_swap_race)
 {
-	run_send_swap("unotify", "sendto", "20000");
-	run_send_swap("unotify", "sendmsg", "10000");
+	run_send_swap("unotify", "sendto", "10000");
+	run_send_swap("unotify", "sendmsg", "5000");
 	run_send_swap("unotify", "sendmmsg", "10000");
-	run_send_swap("auto", "sendto", "10000");
+	run_send_swap("auto", "sendto", "5000");
 }
 
 /*
