@@ -812,6 +812,14 @@ TEST(unix_sends_on_behalf_keep_their_meaning)
 	       r.seconds);
 	T_EXPECT_EQ(sent, 1000000);
 	T_EXPECT_EQ(got, 1000000);
+	SBX(&r, "--allow-udp", "--", t_helper("net_probe"), "bulk-mmsg", "1000000");
+	if (r.status != 0 || sscanf(r.out, "ok %ld %ld %ld", &sent, &calls, &got) != 3) {
+		t_dump("bulk-mmsg", &r);
+		t_fail("the bulk sendmmsg did not run");
+	}
+	t_note("bulk-mmsg: %ld bytes in %ld sendmmsg calls, %ld read", sent, calls, got);
+	T_EXPECT_EQ(sent, 1000000);
+	T_EXPECT_EQ(got, 1000000);
 	SBX(&r, "--allow-udp", "--", t_helper("net_probe"), "pair-sendto", "mos-test-nowhere", "x");
 	EXPECT_OUT(r, "err EACCES\n");
 }

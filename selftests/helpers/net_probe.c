@@ -42,6 +42,7 @@
  *   bulk N                       sendmsg N bytes on a stream socketpair whose
  *                                reader (a child) starts after 0.3 s: "ok SENT
  *                                CALLS READ"
+ *   bulk-mmsg N                  the same with sendmmsg, one message a call
  *   uring                        io_uring_setup (raw syscall)
  *   uring-connect HOST PORT      connect through io_uring (liburing)
  */
@@ -392,7 +393,7 @@ static int do_pair_sendto(const char *name, const char *data)
 	return result(sendto(sv[0], data, strlen(data), 0, (struct sockaddr *)&su, len));
 }
 
-static int do_bulk(const char *count)
+static int do_bulk(const char *count, bool mmsg)
 {
 	long want = atol(count), sent = 0, calls = 0, got = 0;
 	static char buf[1 << 20];
@@ -424,7 +425,16 @@ static int do_bulk(const char *count)
 
 		if (iov.iov_len > sizeof(buf))
 			iov.iov_len = sizeof(buf);
-		n = sendmsg(sv[0], &m, 0);
+		if (mmsg) {
+			struct mmsghdr mm = { .msg_hdr = m };
+
+			n = sendmmsg(sv[0], &mm, 1, 0);
+			if (n != 1)
+				return result(-1);
+			n = mm.msg_len;
+		} else {
+			n = sendmsg(sv[0], &m, 0);
+		}
 		if (n <= 0)
 			return result(-1);
 		sent += n;
@@ -474,7 +484,9 @@ int main(int argc, char **argv)
 	if (!strcmp(a, "pair-sendto") && argc == 4)
 		return do_pair_sendto(argv[2], argv[3]);
 	if (!strcmp(a, "bulk") && argc == 3)
-		return do_bulk(argv[2]);
+		return do_bulk(argv[2], false);
+	if (!strcmp(a, "bulk-mmsg") && argc == 3)
+		return do_bulk(argv[2], true);
 	if (!strcmp(a, "uring") && argc == 2)
 		return do_uring();
 	if (!strcmp(a, "uring-connect") && argc == 4)

@@ -3325,8 +3325,11 @@ static void job_answer(struct sup *s, struct job *j)
 		a.inject = (int)j->ret;
 	else
 		a.val = j->ret;
-	if (j->kind == JOB_SEND && !err && j->op.len_addr)
+	if (j->kind == JOB_SEND && !err && j->op.len_addr) {
+		/* sendmmsg's first message: its msg_len, and one message sent */
 		write_child_u32(s, &j->q, j->op.len_addr, (__u32)j->ret, &err);
+		a.val = 1;
+	}
 	if (j->kind == JOB_SEND && err == -EPIPE && !(j->op.flags & MSG_NOSIGNAL))
 		signal_caller(s, &j->q, SIGPIPE);
 	reply(s, &j->q, &a, err);
