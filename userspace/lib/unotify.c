@@ -111,6 +111,7 @@ struct sup {
 	__u32 tracer_caps;
 	/* Steps that may block, running in threads of their own ("Jobs"). */
 	struct job *jobs;
+	int njobs;
 	int done_efd; /* written by a job when it is done */
 	/* The serving thread's current file credentials. */
 	uid_t fsuid;
@@ -3099,6 +3100,12 @@ static void reply(struct sup *s, const struct req *q, const struct answer *a, in
 #define JOB_TICK_MS 50
 /* How long a stopping supervisor waits for jobs that do not end. */
 #define JOB_END_MS 2000
+/*
+ * Jobs per serving thread: each is a thread of mosctl waiting for one task
+ * of the sandbox, so the sandbox's own limits bound them; this bounds them
+ * where it has none.  One more waiting call fails with EAGAIN.
+ */
+#define MAX_JOBS 256
 
 static void interrupt_handler(int sig)
 {
@@ -3182,10 +3189,13 @@ static void *job_main(void *arg)
 	 * jobs, and joins this thread before freeing J); if it gave up on us,
 	 * nobody else frees the job.
 	 */
-	if (atomic_exchange(&j->state, JOB_DONE) == JOB_ABANDONED)
+	if (atomic_exchange(&j->state, JOB_DONE) == JOB_ABANDONED) {
+		if (j->kind == JOB_OPEN && j->ret >= 0)
+			close((int)j->ret);
 		job_free(j);
-	else
+	} else {
 		(void)!write(j->done_fd, &one, sizeof(one));
+	}
 	return NULL;
 }
 
@@ -3195,6 +3205,8 @@ static int job_start(struct sup *s, struct req *q, struct job *j)
 	pthread_attr_t attr;
 	int err;
 
+	if (s->njobs >= MAX_JOBS)
+		return -EAGAIN;
 	err = need_proc(s, q); /* the caller's /proc/TID: its signals */
 	if (err)
 		return err;
@@ -3213,6 +3225,7 @@ static int job_start(struct sup *s, struct req *q, struct job *j)
 		return -err;
 	j->next = s->jobs;
 	s->jobs = j;
+	s->njobs++;
 	return 0;
 }
 
@@ -3285,7 +3298,7 @@ static void tick_jobs(struct sup *s, bool stopping)
 }
 
 /* FIFO readers held by open jobs that the serving thread polls too. */
-#define MAX_WATCHED 16
+#define MAX_WATCHED 64
 
 static int watch_readers(struct sup *s, struct pollfd *pfd, struct job **watched)
 {
@@ -3351,6 +3364,7 @@ static void reap_jobs(struct sup *s)
 			continue;
 		}
 		*pp = j->next;
+		s->njobs--;
 		pthread_join(j->thread, NULL);
 		job_answer(s, j);
 		job_free(j);
@@ -3383,6 +3397,7 @@ static void end_jobs(struct sup *s)
 		struct job *j = s->jobs;
 
 		s->jobs = j->next;
+		s->njobs--;
 		if (atomic_exchange(&j->state, JOB_ABANDONED) == JOB_DONE) {
 			pthread_join(j->thread, NULL);
 			job_free(j);
