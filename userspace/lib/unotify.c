@@ -125,8 +125,8 @@ struct child_status {
 	pid_t ns_tgid, ns_tid; /* as the sandbox's /proc names them */
 	long threads;
 	mode_t umask;
-	uid_t fsuid;
-	gid_t fsgid;
+	uid_t euid, fsuid;
+	gid_t egid, fsgid;
 	gid_t groups[MAX_GROUPS];
 	int ngroups;
 };
@@ -477,11 +477,11 @@ static bool id_valid(const struct sup *s, const struct req *q)
 	return ioctl(s->listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
 }
 
-static int parse_ids(const char *line, unsigned long *fs)
+static int parse_ids(const char *line, unsigned long *e, unsigned long *fs)
 {
-	unsigned long r, e, sv;
+	unsigned long r, sv;
 
-	return sscanf(line, "%lu %lu %lu %lu", &r, &e, &sv, fs) == 4 ? 0 : -EINVAL;
+	return sscanf(line, "%lu %lu %lu %lu", &r, e, &sv, fs) == 4 ? 0 : -EINVAL;
 }
 
 /* Entry LEVEL of a list of pids ("NStgid:\t12\t1"), or 0. */
@@ -536,7 +536,7 @@ static int read_status(const struct sup *s, struct req *q)
 {
 	char buf[8192], *line, *save = NULL;
 	_cleanup_close_ int fd = openat(q->procfd, "status", O_RDONLY | O_CLOEXEC);
-	unsigned long v;
+	unsigned long v, e;
 	ssize_t n;
 	int seen = 0;
 
@@ -561,12 +561,14 @@ static int read_status(const struct sup *s, struct req *q)
 			q->cs.umask = (mode_t)strtoul(line + 6, NULL, 8) & 0777;
 			seen |= 4;
 		} else if (!strncmp(line, "Uid:", 4)) {
-			if (parse_ids(line + 4, &v) == 0) {
+			if (parse_ids(line + 4, &e, &v) == 0) {
+				q->cs.euid = (uid_t)e;
 				q->cs.fsuid = (uid_t)v;
 				seen |= 8;
 			}
 		} else if (!strncmp(line, "Gid:", 4)) {
-			if (parse_ids(line + 4, &v) == 0) {
+			if (parse_ids(line + 4, &e, &v) == 0) {
+				q->cs.egid = (gid_t)e;
 				q->cs.fsgid = (gid_t)v;
 				seen |= 16;
 			}
@@ -2338,6 +2340,26 @@ static int connect_for(int *sock, const struct sockaddr *sa, socklen_t len, int 
 }
 
 /*
+ * A unix peer learns the credentials of the task that connects or sends
+ * (SO_PEERCRED, SCM_CREDENTIALS with SO_PASSCRED): ours, not the caller's.
+ * Our uid and gid are the caller's in mosctl's sandbox (same_creds, or ids
+ * mapped onto ours); where they are not (the library serving a child of
+ * another uid), a peer that trusts them would trust the caller as us, so
+ * the supervisor does not connect or send on a unix socket for it.
+ */
+static int unix_peer_sees_us(struct sup *s, struct req *q)
+{
+	int err;
+
+	if (s->p->same_creds)
+		return 0;
+	err = need_status(s, q);
+	if (err)
+		return err;
+	return q->cs.euid == geteuid() && q->cs.egid == getegid() ? 0 : -EACCES;
+}
+
+/*
  * The unix socket file at ABS (as the caller names it, symlinks followed
  * as connect() follows them), which must be beneath a root: an O_PATH fd
  * of it, and *VIA set to the address that names it through that fd
@@ -2383,6 +2405,9 @@ static int do_unix(struct sup *s, struct req *q, int sockfd, __u64 addr, __u64 l
 
 	if (!s->p->allow_unix)
 		return -EACCES;
+	err = unix_peer_sees_us(s, q);
+	if (err)
+		return err;
 	if (len < sizeof(sa_family_t) || len > sizeof(un))
 		return -EINVAL;
 	err = read_child_mem(s, q, addr, &un, (size_t)len);
@@ -2693,6 +2718,11 @@ static int send_prepare(struct sup *s, struct req *q, int fd, const struct send_
 	family = sock_domain(op->sock);
 	if (family < 0)
 		return family;
+	if (family == AF_UNIX) {
+		err = unix_peer_sees_us(s, q);
+		if (err)
+			return err;
+	}
 	fl = fcntl(op->sock, F_GETFL);
 	op->flags = g->flags;
 	op->blocking = !(g->flags & MSG_DONTWAIT) && fl >= 0 && !(fl & O_NONBLOCK);
