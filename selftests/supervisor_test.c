@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -785,6 +786,47 @@ TEST(shared_memory_open_race)
 	T_EXPECT_EQ(g + f, 20000);
 }
 
+/*
+ * stat, lstat, statx and readlink of a path that another thread flips
+ * between an allowed file and one outside the policy, and fstatat(fd, "",
+ * AT_EMPTY_PATH) of an allowed fd whose path flips between "" and that
+ * file: the supervisor must answer from what it checked (it performs them
+ * and writes the result), never let the kernel read the path again.  An
+ * O_PATH open is the one the kernel still makes after the check (ADDFD
+ * cannot inject O_PATH files); fstat of what it gave must not tell about
+ * the outside file either.
+ */
+TEST(metadata_path_flip_race)
+{
+	char *okd = t_path_kept("ok"), *nod = t_path_kept("no");
+	const char *modes[] = { "stat", "lstat", "statx", "empty", "readlink", "opath" };
+
+	t_mkdir(okd);
+	t_mkdir(nod);
+	t_write_file(t_path("ok/f"), "GOOD");
+	t_write_file(t_path("no/f"), "EVIL" SECRET);
+	T_ASSERT(symlink("good-target", t_path("ok/l")) == 0);
+	T_ASSERT(symlink("evil-target", t_path("no/l")) == 0);
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		bool link = !strcmp(modes[i], "readlink");
+		char *good = t_path_kept(link ? "ok/l" : "ok/f"),
+		     *bad = t_path_kept(link ? "no/l" : "no/f");
+		long g = -1, b = -1, f = -1;
+		struct t_result r;
+
+		SBX(&r, "-r", okd, "--", t_helper("race"), "meta-flip", modes[i], good, bad,
+		    "5000");
+		if (r.status != 0 ||
+		    sscanf(r.out, "ok good=%ld bad=%ld failed=%ld", &g, &b, &f) != 3) {
+			t_dump("race meta-flip", &r);
+			t_fail("the race helper did not run");
+		}
+		t_note("%s: good=%ld bad=%ld failed=%ld in %.1f s", modes[i], g, b, f, r.seconds);
+		T_EXPECT_EQ(b, 0);
+		T_ASSERT(g > 0 && f > 0); /* both paths reached the supervisor */
+	}
+}
+
 struct acceptor {
 	int ok_fd, bad_fd;
 	long ok, bad;
@@ -868,6 +910,354 @@ TEST(connect_race)
 	T_EXPECT_EQ(c + rf + o, 20000);
 	close(a.ok_fd);
 	close(a.bad_fd);
+}
+
+/* A non-blocking UDP socket on 127.0.0.1, ephemeral port, with a big queue. */
+static int udp_receiver(int *port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), big = 4 << 20;
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, len) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &len) < 0)
+		t_fail("cannot bind a UDP socket on 127.0.0.1: %s", strerror(errno));
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &big, sizeof(big)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
+/* Counts the datagrams arriving on two sockets while a race runs. */
+struct dgram_counter {
+	int fd[2];
+	long n[2];
+	volatile bool stop;
+};
+
+static void drain_datagrams(struct dgram_counter *c)
+{
+	char buf[64];
+
+	for (int i = 0; i < 2; i++)
+		while (recv(c->fd[i], buf, sizeof(buf), MSG_DONTWAIT) >= 0)
+			c->n[i]++;
+}
+
+static void *dgram_counter_thread(void *v)
+{
+	struct dgram_counter *c = v;
+
+	while (!c->stop) {
+		struct pollfd p[2] = { { .fd = c->fd[0], .events = POLLIN },
+				       { .fd = c->fd[1], .events = POLLIN } };
+
+		if (poll(p, 2, 50) > 0)
+			drain_datagrams(c);
+	}
+	return NULL;
+}
+
+/*
+ * `race send-swap MODE BAD N OK` under BACKEND with --allow-udp and
+ * --net-allow 127.0.0.1:OK, while a thread counts what reaches BAD and OK.
+ */
+static void run_send_swap(const char *backend, const char *mode, const char *n)
+{
+	int bad, ok;
+	struct dgram_counter c = { .fd = { udp_receiver(&bad), udp_receiver(&ok) } };
+	long sent = -1, refused = -1, other = -1;
+	char control[64] = "";
+	struct t_result r;
+	pthread_t t;
+
+	T_ASSERT(pthread_create(&t, NULL, dgram_counter_thread, &c) == 0);
+	t_mosctl(&r, "run", "--backend", backend, "-s", "-r", helpers_dir(), "--allow-udp",
+		 "--net-allow", fmt("127.0.0.1:%d", ok), "--", t_helper("race"), "send-swap", mode,
+		 num(bad), n, num(ok), NULL);
+	usleep(100 * 1000);
+	c.stop = true;
+	pthread_join(t, NULL);
+	drain_datagrams(&c);
+	if (r.status != 0 || sscanf(r.out, "ok sent=%ld refused=%ld other=%ld control=%63s", &sent,
+				    &refused, &other, control) != 4) {
+		t_dump("race send-swap", &r);
+		t_fail("the race helper did not run");
+	}
+	t_note("--backend %s, %s: sent=%ld refused=%ld other=%ld control=%s; datagrams at the "
+	       "denied port %ld, at the allowed one %ld, in %.1f s",
+	       backend, mode, sent, refused, other, control, c.n[0], c.n[1], r.seconds);
+	T_EXPECT_EQ(c.n[0], 0);
+	T_EXPECT_EQ(sent, 0);
+	T_ASSERT(refused > 0 && other > 0); /* both sockets were behind the number */
+	T_EXPECT_STR(control, "ok");
+	T_EXPECT_EQ(c.n[1], 1);
+	close(c.fd[0]);
+	close(c.fd[1]);
+}
+
+/*
+ * A thread swaps one fd number between a unix datagram socket and a UDP
+ * socket while another sends through it to a port no rule allows: the
+ * supervisor must act on the socket it looked at (its pidfd_getfd copy),
+ * never let the kernel look the number up again.  sendto, sendmsg and
+ * sendmmsg, on the supervisor alone and layered on Landlock (auto).
+ */
+TEST(udp_send_fd_swap_race)
+{
+	run_send_swap("unotify", "sendto", "10000");
+	run_send_swap("unotify", "sendmsg", "5000");
+	run_send_swap("unotify", "sendmmsg", "10000");
+	run_send_swap("auto", "sendto", "5000");
+}
+
+/*
+ * The same swap between a TCP and a UDP socket while connect() runs: with
+ * --allow-udp and no --net-allow, UDP may connect anywhere and TCP nowhere.
+ * The supervisor connects the socket it checked, so the TCP listener never
+ * sees a connection.
+ */
+TEST(connect_fd_swap_race)
+{
+	int bad;
+	struct acceptor a = { .ok_fd = tcp_listener(&bad, 4096), .bad_fd = -1 };
+	long c = -1, rf = -1, o = -1;
+	struct t_result r;
+
+	SBX(&r, "--allow-udp", "--", t_helper("race"), "connect-swap", num(bad), "5000");
+	if (r.status != 0 ||
+	    sscanf(r.out, "ok connected=%ld refused=%ld other=%ld", &c, &rf, &o) != 3) {
+		t_dump("race connect-swap", &r);
+		t_fail("the race helper did not run");
+	}
+	a.ok = drain(a.ok_fd);
+	t_note("connected=%ld refused=%ld other=%ld; TCP connections accepted %ld, in %.1f s", c,
+	       rf, o, a.ok, r.seconds);
+	T_EXPECT_EQ(a.ok, 0);
+	T_ASSERT(rf > 0 && c > 0); /* both sockets were behind the number */
+	close(a.ok_fd);
+}
+
+/*
+ * The sandbox's init is a fork of mosctl: it held mosctl's memory and the
+ * caller's environment, and a root supervisor opened /proc/1/... for the
+ * command with CAP_SYS_PTRACE.  With /proc granted and --clean-env, neither
+ * /proc/1/environ nor /proc/1/mem may give the command anything, on the
+ * supervisor alone and layered on Landlock.
+ */
+TEST(init_memory_and_environment_stay_unreadable)
+{
+	const char *backends[] = { "unotify", "auto" };
+
+	setenv("MOS_TEST_INIT_MARKER", "the-callers-environment", 1);
+	for (size_t i = 0; i < sizeof(backends) / sizeof(backends[0]); i++) {
+		char env[64] = "", mem[64] = "";
+		int marker = -1;
+		struct t_result r;
+
+		t_mosctl(&r, "run", "--backend", backends[i], "-s", "-r", helpers_dir(), "-r",
+			 "/proc", "--clean-env", "--", t_helper("escape"), "proc-mem", "1",
+			 "MOS_TEST_INIT_MARKER", NULL);
+		if (r.status != 0 ||
+		    sscanf(r.out, "ok environ=%63s mem=%63s marker=%d", env, mem, &marker) != 3) {
+			t_dump("proc-mem", &r);
+			t_fail("the escape helper did not run");
+		}
+		t_note("--backend %s: /proc/1/environ %s, /proc/1/mem %s, marker %d", backends[i],
+		       env, mem, marker);
+		T_EXPECT_EQ(marker, 0);
+		if (strcmp(env, "EACCES") && strcmp(env, "EPERM") && strcmp(env, "ENOENT"))
+			t_fail("--backend %s: /proc/1/environ gave %s bytes", backends[i], env);
+		if (strcmp(mem, "EACCES") && strcmp(mem, "EPERM") && strcmp(mem, "ENOENT"))
+			t_fail("--backend %s: /proc/1/mem gave %s bytes", backends[i], mem);
+		T_EXPECT_NO_STR(r.out, "the-callers-environment");
+	}
+}
+
+/*
+ * With --allow-udp every sendmsg is performed by the supervisor, on unix
+ * sockets too: what they carry keeps its meaning.  SCM_RIGHTS passes the
+ * caller's fd (our copy of it), a send on a closed connection raises
+ * SIGPIPE in the caller, a send that waits for a slow reader waits (in a
+ * job) and all the data arrives, SCM_CREDENTIALS is refused (the kernel
+ * would check it against the supervisor, not the caller), and a unix
+ * destination needs --allow-unix as connect() does.
+ */
+TEST(unix_sends_on_behalf_keep_their_meaning)
+{
+	char *file = t_path_kept("file");
+	long sent = -1, calls = -1, got = -1;
+	struct t_result r;
+
+	t_write_file(file, "passed-fd-data");
+	SBX(&r, "--allow-udp", "-r", t_dir(), "--", t_helper("net_probe"), "pass-fd", file);
+	EXPECT_OUT(r, "ok passed-fd-data\n");
+	SBX(&r, "--allow-udp", "--", t_helper("net_probe"), "pass-creds");
+	EXPECT_OUT(r, "err EPERM\n");
+	SBX(&r, "--allow-udp", "--", "/bin/sh", "-c",
+	    fmt("%s epipe; echo status=$?", t_helper("net_probe")));
+	EXPECT_OUT(r, "status=141\n");
+	SBX(&r, "--allow-udp", "--", t_helper("net_probe"), "bulk", "1000000");
+	if (r.status != 0 || sscanf(r.out, "ok %ld %ld %ld", &sent, &calls, &got) != 3) {
+		t_dump("bulk", &r);
+		t_fail("the bulk send did not run");
+	}
+	t_note("bulk: %ld bytes in %ld sendmsg calls, %ld read, in %.1f s", sent, calls, got,
+	       r.seconds);
+	T_EXPECT_EQ(sent, 1000000);
+	T_EXPECT_EQ(got, 1000000);
+	SBX(&r, "--allow-udp", "--", t_helper("net_probe"), "bulk-mmsg", "1000000");
+	if (r.status != 0 || sscanf(r.out, "ok %ld %ld %ld", &sent, &calls, &got) != 3) {
+		t_dump("bulk-mmsg", &r);
+		t_fail("the bulk sendmmsg did not run");
+	}
+	t_note("bulk-mmsg: %ld bytes in %ld sendmmsg calls, %ld read", sent, calls, got);
+	T_EXPECT_EQ(sent, 1000000);
+	T_EXPECT_EQ(got, 1000000);
+	SBX(&r, "--allow-udp", "--", t_helper("net_probe"), "pair-sendto", "mos-test-nowhere", "x");
+	EXPECT_OUT(r, "err EACCES\n");
+}
+
+/* ---- blocking steps: -t and SIGTERM always hold ------------------------- */
+
+/*
+ * `mosctl run --backend unotify -s -w BOX -t 2 -- /bin/sh -c SCRIPT`; the
+ * result in *R.
+ */
+static void run_boxed(struct t_result *r, const char *box, const char *timeout, const char *script)
+{
+	t_mosctl(r, "run", "--backend", "unotify", "-s", "-r", helpers_dir(), "-w", box, "-t",
+		 timeout, "--", "/bin/sh", "-c", script, NULL);
+}
+
+/*
+ * The same through /bin/sh outside, which sends mosctl SIGTERM after a
+ * second and prints "rc=STATUS" of mosctl.
+ */
+static void run_boxed_then_term(struct t_result *r, const char *box, const char *opts,
+				const char *script)
+{
+	char *argv[] = {
+		"/bin/sh", "-c",
+		fmt("'%s' run --backend unotify -s -r '%s' -w '%s' %s -- /bin/sh -c '%s' & "
+		    "p=$!; sleep 1; kill -TERM $p; wait $p; echo rc=$?",
+		    t_mosctl_path(), helpers_dir(), box, opts, script),
+		NULL
+	};
+
+	t_run(r, NULL, argv);
+}
+
+/*
+ * Opening a FIFO blocks until the other end is opened: the supervisor opens
+ * for the caller, so that wait must not hold a serving thread (or mosctl's
+ * exit) hostage.  -t 2 ends the run in about two seconds, reader or writer.
+ */
+TEST(fifo_open_is_bounded_by_the_timeout)
+{
+	char *box = t_path_kept("box");
+	struct t_result r;
+
+	t_mkdir(box);
+	run_boxed(&r, box, "2", fmt("mkfifo %s/f && exec cat %s/f", box, box));
+	t_note("reader: exit %d in %.1f s", r.status, r.seconds);
+	T_EXPECT_EQ(r.status, 124);
+	T_ASSERT(r.seconds < 4);
+	run_boxed(&r, box, "2", fmt("exec /bin/sh -c 'echo data > %s/f'", box));
+	t_note("writer: exit %d in %.1f s", r.status, r.seconds);
+	T_EXPECT_EQ(r.status, 124);
+	T_ASSERT(r.seconds < 4);
+}
+
+TEST(fifo_open_ends_on_sigterm)
+{
+	char *box = t_path_kept("box");
+	struct t_result r;
+
+	t_mkdir(box);
+	run_boxed_then_term(&r, box, "", fmt("mkfifo %s/f && exec cat %s/f", box, box));
+	t_note("exit %s in %.1f s", r.out, r.seconds);
+	T_EXPECT_STR(r.out, "rc=143");
+	T_ASSERT(r.seconds < 4);
+}
+
+/*
+ * A FIFO with both ends opened works, whichever end comes first, with one
+ * serving thread (--audit serves from one): the first open's wait must not
+ * keep the other's from being served.
+ */
+TEST(fifo_with_a_writer_works)
+{
+	char *box = t_path_kept("box");
+	struct t_result r;
+
+	t_mkdir(box);
+	run_boxed(&r, box, "20",
+		  fmt("cd %s && mkfifo f g || exit 1; (echo to-reader > f) & cat f; "
+		      "(sleep 0.3; cat g) & echo to-writer > g; wait",
+		      box));
+	t_note("exit %d in %.1f s", r.status, r.seconds);
+	EXPECT_OUT(r, "to-reader\nto-writer\n");
+	t_mosctl(&r, "run", "--backend", "unotify", "--audit", "-s", "-w", box, "-t", "20", "--",
+		 "/bin/sh", "-c", fmt("cd %s && (echo one-thread > f) & cat %s/f; wait", box, box),
+		 NULL);
+	t_note("one serving thread: exit %d in %.1f s", r.status, r.seconds);
+	EXPECT_OUT(r, "one-thread\n");
+}
+
+/*
+ * connect() blocks too: on a TCP listener whose accept queue is full (the
+ * SYN is dropped and sent again for minutes) and on a unix listener whose
+ * backlog is full (for ever).  The supervisor connects for the caller;
+ * -t 2 and SIGTERM must still end the run at once.
+ */
+TEST(blocking_connect_is_bounded)
+{
+	char *box = t_path_kept("box");
+	int port, lfd = tcp_listener(&port, 0);
+	char *twice = fmt("%s connect 127.0.0.1 %d; exec %s connect 127.0.0.1 %d", PROBE(), port,
+			  PROBE(), port);
+	struct t_result r;
+
+	t_mkdir(box);
+	t_mosctl(&r, "run", "--backend", "unotify", "-s", "-r", helpers_dir(), "--net-allow",
+		 fmt("127.0.0.1:%d", port), "-t", "2", "--", "/bin/sh", "-c", twice, NULL);
+	t_note("TCP: exit %d in %.1f s: %s", r.status, r.seconds, r.out);
+	T_EXPECT_EQ(r.status, 124);
+	T_EXPECT_STR(r.out, "ok\n");
+	T_ASSERT(r.seconds < 4);
+	run_boxed_then_term(&r, box, fmt("--net-allow 127.0.0.1:%d", port), twice);
+	t_note("TCP, SIGTERM: %s in %.1f s", r.out, r.seconds);
+	T_EXPECT_STR(r.out, "rc=143");
+	T_ASSERT(r.seconds < 4);
+	close(lfd);
+}
+
+TEST(blocking_unix_connect_is_bounded)
+{
+	struct sockaddr_un su = { .sun_family = AF_UNIX };
+	char name[64];
+	int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	socklen_t len;
+	struct t_result r;
+
+	snprintf(name, sizeof(name), "mos-test-backlog-%d", (int)getpid());
+	memcpy(su.sun_path + 1, name, strlen(name));
+	len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(name));
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&su, len) < 0 || listen(lfd, 0) < 0)
+		t_fail("cannot listen on a unix socket: %s", strerror(errno));
+	t_mosctl(&r, "run", "--backend", "unotify", "-s", "-r", helpers_dir(), "--allow-unix",
+		 "--allow-degraded", "-t", "2", "--", "/bin/sh", "-c",
+		 fmt("%s unix-connect %s; %s unix-connect %s; exec %s unix-connect %s",
+		     t_helper("net_probe"), name, t_helper("net_probe"), name,
+		     t_helper("net_probe"), name),
+		 NULL);
+	t_note("unix: exit %d in %.1f s: %s", r.status, r.seconds, r.out);
+	T_EXPECT_EQ(r.status, 124);
+	T_EXPECT_STR(r.out, "ok\n");
+	T_ASSERT(r.seconds < 4);
+	close(lfd);
 }
 
 /*

@@ -21,12 +21,14 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <grp.h>
 #include <unistd.h>
@@ -814,6 +816,60 @@ static int child_as_nobody(int ctl)
 	snprintf(path, sizeof(path), "%s/by-nobody", p_rw);
 	C_CHECK(open_fails(path, O_CREAT | O_WRONLY, EACCES));
 	return 0;
+}
+
+static char peer_name[64];
+
+static int child_connects_as_nobody(int ctl)
+{
+	struct sockaddr_un su = { .sun_family = AF_UNIX };
+	socklen_t len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + strlen(peer_name));
+	int fd;
+
+	(void)ctl;
+	memcpy(su.sun_path + 1, peer_name, strlen(peer_name));
+	C_CHECK(setgroups(0, NULL) == 0 && setresgid(65534, 65534, 65534) == 0 &&
+		setresuid(65534, 65534, 65534) == 0);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	C_CHECK(fd >= 0);
+	/* the supervisor would connect as root: a peer would see uid 0 */
+	C_CHECK(connect(fd, (struct sockaddr *)&su, len) < 0 && errno == EACCES);
+	return 0;
+}
+
+/*
+ * A unix peer sees the credentials of whoever connects (SO_PEERCRED): a
+ * root supervisor connecting for a nobody child would lend it uid 0.  It
+ * refuses instead.
+ */
+TEST(root_supervisor_never_lends_its_uid_to_a_unix_peer)
+{
+	struct unotify_policy p;
+	struct sockaddr_un su = { .sun_family = AF_UNIX };
+	int lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), c;
+
+	if (!t_is_root())
+		t_skip("needs root (a root supervisor serving an unprivileged child)");
+	setup_tree();
+	snprintf(peer_name, sizeof(peer_name), "mos-test-peer-%d", (int)getpid());
+	memcpy(su.sun_path + 1, peer_name, strlen(peer_name));
+	T_ASSERT(lfd >= 0 &&
+		 bind(lfd, (struct sockaddr *)&su,
+		      (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 +
+				  strlen(peer_name))) == 0 &&
+		 listen(lfd, 4) == 0);
+	p = policy;
+	p.allow_unix = true;
+	T_EXPECT_EQ(run_confined_p(child_connects_as_nobody, &p, NULL), 0);
+	c = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (c >= 0) {
+		struct ucred uc;
+		socklen_t l = sizeof(uc);
+
+		getsockopt(c, SOL_SOCKET, SO_PEERCRED, &uc, &l);
+		t_fail("the listener got a connection from uid %d", (int)uc.uid);
+	}
+	close(lfd);
 }
 
 TEST(root_supervisor_opens_with_the_childs_credentials)

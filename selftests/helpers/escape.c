@@ -19,6 +19,12 @@
  *   pidfd-getfd FD TFD      pidfd_getfd(FD, TFD), then read it: "ok DATA"
  *   ptrace PID              PTRACE_ATTACH (detaches again when it worked)
  *   vm-read PID ADDR LEN    process_vm_readv: "ok DATA"
+ *   proc-mem PID NAME       read /proc/PID/environ whole, and every readable
+ *                           mapping of /proc/PID/maps through /proc/PID/mem:
+ *                           "ok environ=E mem=M marker=K", E and M the bytes
+ *                           read or the error's name, K 1 when "NAME=" (a
+ *                           variable of PID's environment, not of our argv)
+ *                           was among them
  *   unshare FLAGS           unshare(FLAGS)
  *   clone FLAGS             raw clone(FLAGS | SIGCHLD); the child exits at once
  *   clone3 FLAGS            raw clone3 with FLAGS
@@ -217,6 +223,75 @@ static int do_vm_read(pid_t pid, unsigned long addr, size_t len)
 		return result(-1);
 	buf[n] = '\0';
 	printf("ok %s\n", buf);
+	return 0;
+}
+
+/* BUF (LEN bytes, any content) holds MARKER. */
+static bool holds(const char *buf, size_t len, const char *marker)
+{
+	return memmem(buf, len, marker, strlen(marker)) != NULL;
+}
+
+static int do_proc_mem(const char *pid, const char *name)
+{
+	char marker[256];
+	char path[64], env[1 << 16], line[512], *buf = malloc(1 << 20);
+	const char *env_err = NULL, *mem_err = NULL;
+	long env_len = 0, mem_len = 0;
+	bool found = false;
+	FILE *maps;
+	int fd;
+
+	if (!buf)
+		return result(-1);
+	snprintf(marker, sizeof(marker), "%s=", name);
+	snprintf(path, sizeof(path), "/proc/%s/environ", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		env_err = strerrorname_np(errno);
+	} else {
+		ssize_t n;
+
+		while ((n = read(fd, env, sizeof(env))) > 0) {
+			found = found || holds(env, (size_t)n, marker);
+			env_len += n;
+		}
+		if (n < 0)
+			env_err = strerrorname_np(errno);
+		close(fd);
+	}
+	snprintf(path, sizeof(path), "/proc/%s/mem", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "/proc/%s/maps", pid);
+	maps = fd < 0 ? NULL : fopen(path, "re");
+	if (fd < 0 || !maps)
+		mem_err = strerrorname_np(errno);
+	while (maps && fgets(line, sizeof(line), maps)) {
+		unsigned long from, to;
+		char perms[8];
+
+		if (sscanf(line, "%lx-%lx %7s", &from, &to, perms) != 3 || perms[0] != 'r')
+			continue;
+		for (unsigned long a = from; a < to; a += 1 << 20) {
+			size_t len = to - a < (1UL << 20) ? to - a : 1UL << 20;
+			ssize_t n = pread(fd, buf, len, (off_t)a);
+
+			if (n <= 0)
+				break;
+			found = found || holds(buf, (size_t)n, marker);
+			mem_len += n;
+		}
+	}
+	if (maps)
+		fclose(maps);
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	printf("ok environ=");
+	env_err ? printf("%s", env_err) : printf("%ld", env_len);
+	printf(" mem=");
+	mem_err ? printf("%s", mem_err) : printf("%ld", mem_len);
+	printf(" marker=%d\n", found);
 	return 0;
 }
 
@@ -622,6 +697,8 @@ int main(int argc, char **argv)
 		return do_ptrace((pid_t)num(argv[2]));
 	if (!strcmp(a, "vm-read") && argc == 5)
 		return do_vm_read((pid_t)num(argv[2]), num(argv[3]), num(argv[4]));
+	if (!strcmp(a, "proc-mem") && argc == 4)
+		return do_proc_mem(argv[2], argv[3]);
 	if (!strcmp(a, "unshare") && argc == 3)
 		return result(unshare((int)num(argv[2])));
 	if (!strcmp(a, "clone") && argc == 3)

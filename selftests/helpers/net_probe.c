@@ -28,6 +28,21 @@
  *   unix-connect NAME            stream connect to the abstract name NAME
  *   unix-send NAME DATA          datagram sendto the abstract name NAME
  *   socketpair                   AF_UNIX socketpair, a byte across it
+ *   pass-fd PATH                 open PATH, send the fd across a socketpair
+ *                                with sendmsg (SCM_RIGHTS), read what the fd
+ *                                received reads: "ok DATA"
+ *   pass-creds                   sendmsg of our own SCM_CREDENTIALS across a
+ *                                socketpair
+ *   epipe                        sendmsg on a socketpair whose other end is
+ *                                closed, without MSG_NOSIGNAL and with SIGPIPE's
+ *                                default action: dies of SIGPIPE
+ *   pair-sendto NAME DATA        sendto the abstract name NAME from a
+ *                                socketpair's datagram socket (which needs no
+ *                                socket(AF_UNIX))
+ *   bulk N                       sendmsg N bytes on a stream socketpair whose
+ *                                reader (a child) starts after 0.3 s: "ok SENT
+ *                                CALLS READ"
+ *   bulk-mmsg N                  the same with sendmmsg, one message a call
  *   uring                        io_uring_setup (raw syscall)
  *   uring-connect HOST PORT      connect through io_uring (liburing)
  */
@@ -39,6 +54,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdbool.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -297,6 +313,141 @@ static int do_uring_connect(const char *host, const char *port)
 	return result(write_str(fd, "uring-hello"));
 }
 
+static int do_pass_fd(const char *path)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 }, buf[256] = "", c = 'x';
+	struct iovec iov = { &c, 1 };
+	struct msghdr m = { .msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = cbuf,
+			    .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+	int sv[2], fd = open(path, O_RDONLY | O_CLOEXEC), got;
+	ssize_t n;
+
+	if (fd < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return result(-1);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	if (sendmsg(sv[0], &m, 0) != 1)
+		return result(-1);
+	close(fd);
+	memset(cbuf, 0, sizeof(cbuf));
+	m.msg_controllen = sizeof(cbuf);
+	if (recvmsg(sv[1], &m, MSG_CMSG_CLOEXEC) != 1 || !(cm = CMSG_FIRSTHDR(&m)) ||
+	    cm->cmsg_type != SCM_RIGHTS)
+		return result(-1);
+	memcpy(&got, CMSG_DATA(cm), sizeof(int));
+	n = read(got, buf, sizeof(buf) - 1);
+	if (n < 0)
+		return result(-1);
+	buf[n] = '\0';
+	printf("ok %s\n", buf);
+	return 0;
+}
+
+static int do_pass_creds(void)
+{
+	struct ucred uc = { .pid = getpid(), .uid = getuid(), .gid = getgid() };
+	char cbuf[CMSG_SPACE(sizeof(uc))] = { 0 }, c = 'x';
+	struct iovec iov = { &c, 1 };
+	struct msghdr m = { .msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = cbuf,
+			    .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&m);
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return result(-1);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_CREDENTIALS;
+	cm->cmsg_len = CMSG_LEN(sizeof(uc));
+	memcpy(CMSG_DATA(cm), &uc, sizeof(uc));
+	return result(sendmsg(sv[0], &m, 0));
+}
+
+static int do_epipe(void)
+{
+	struct iovec iov = { "x", 1 };
+	struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+	int sv[2];
+
+	signal(SIGPIPE, SIG_DFL);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return result(-1);
+	close(sv[1]);
+	return result(sendmsg(sv[0], &m, 0));
+}
+
+static int do_pair_sendto(const char *name, const char *data)
+{
+	struct sockaddr_un su;
+	socklen_t len = abstract(&su, name);
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return result(-1);
+	return result(sendto(sv[0], data, strlen(data), 0, (struct sockaddr *)&su, len));
+}
+
+static int do_bulk(const char *count, bool mmsg)
+{
+	long want = atol(count), sent = 0, calls = 0, got = 0;
+	static char buf[1 << 20];
+	int sv[2], p[2];
+	pid_t child;
+
+	if (want <= 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0 ||
+	    pipe2(p, O_CLOEXEC) < 0)
+		return result(-1);
+	child = fork();
+	if (child < 0)
+		return result(-1);
+	if (child == 0) {
+		ssize_t n;
+		long total = 0;
+
+		close(sv[0]);
+		usleep(300 * 1000);
+		while ((n = read(sv[1], buf, sizeof(buf))) > 0)
+			total += n;
+		(void)!write(p[1], &total, sizeof(total));
+		_exit(0);
+	}
+	close(sv[1]);
+	while (sent < want) {
+		struct iovec iov = { buf, (size_t)(want - sent) };
+		struct msghdr m = { .msg_iov = &iov, .msg_iovlen = 1 };
+		ssize_t n;
+
+		if (iov.iov_len > sizeof(buf))
+			iov.iov_len = sizeof(buf);
+		if (mmsg) {
+			struct mmsghdr mm = { .msg_hdr = m };
+
+			n = sendmmsg(sv[0], &mm, 1, 0);
+			if (n != 1)
+				return result(-1);
+			n = mm.msg_len;
+		} else {
+			n = sendmsg(sv[0], &m, 0);
+		}
+		if (n <= 0)
+			return result(-1);
+		sent += n;
+		calls++;
+	}
+	close(sv[0]);
+	close(p[1]);
+	if (read(p[0], &got, sizeof(got)) != (ssize_t)sizeof(got))
+		got = -1;
+	printf("ok %ld %ld %ld\n", sent, calls, got);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *a = argc > 1 ? argv[1] : "";
@@ -324,6 +475,18 @@ int main(int argc, char **argv)
 		return do_unix(argv[2], argv[3]);
 	if (!strcmp(a, "socketpair") && argc == 2)
 		return do_socketpair();
+	if (!strcmp(a, "pass-fd") && argc == 3)
+		return do_pass_fd(argv[2]);
+	if (!strcmp(a, "pass-creds") && argc == 2)
+		return do_pass_creds();
+	if (!strcmp(a, "epipe") && argc == 2)
+		return do_epipe();
+	if (!strcmp(a, "pair-sendto") && argc == 4)
+		return do_pair_sendto(argv[2], argv[3]);
+	if (!strcmp(a, "bulk") && argc == 3)
+		return do_bulk(argv[2], false);
+	if (!strcmp(a, "bulk-mmsg") && argc == 3)
+		return do_bulk(argv[2], true);
 	if (!strcmp(a, "uring") && argc == 2)
 		return do_uring();
 	if (!strcmp(a, "uring-connect") && argc == 4)

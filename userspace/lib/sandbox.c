@@ -221,6 +221,71 @@ static void setup_mounts(const struct sandbox_config *c, enum ns_mode mode, int 
 		setup_fail(errfd, "granting the sandbox's /proc", -r);
 }
 
+/* Where the kernel keeps this process's argv and environment strings
+ * (what /proc/PID/cmdline and /proc/PID/environ show). */
+struct arg_env_blocks {
+	unsigned long arg_start, arg_end, env_start, env_end;
+};
+
+/* Fields 48 to 51 of /proc/self/stat (Linux 3.5+); false if unreadable. */
+static bool read_blocks(struct arg_env_blocks *b)
+{
+	char buf[2048], *p;
+	int fd = open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	p = strrchr(buf, ')'); /* the command name may hold spaces */
+	if (!p)
+		return false;
+	p++;
+	/* field 3 (state) comes first after the name: skip fields 3 to 47 */
+	for (int field = 3; field < 48; field++) {
+		p = strchr(p + 1, ' ');
+		if (!p)
+			return false;
+	}
+	return sscanf(p, " %lu %lu %lu %lu", &b->arg_start, &b->arg_end, &b->env_start,
+		      &b->env_end) == 4 &&
+	       b->arg_start <= b->arg_end && b->env_start <= b->env_end;
+}
+
+/*
+ * init is a fork of mosctl (or of mosd's job process): it holds the caller's
+ * environment, which --clean-env keeps from the command.  Wipe every string
+ * of it (the block the kernel shows as /proc/1/environ, and copies setenv()
+ * made) before anything of the sandbox runs.  Not dumpable as well (below),
+ * init's memory is out of the command's reach; this is so that there is
+ * nothing to find there even so.  The command's own environment (C->envp)
+ * is a copy made by the plan.
+ */
+static void forget_environment(const struct arg_env_blocks *b, bool have_blocks)
+{
+	for (char **e = environ; e && *e; e++)
+		memset(*e, 0, strlen(*e));
+	if (have_blocks && b->env_end > b->env_start)
+		memset((void *)b->env_start, 0, b->env_end - b->env_start);
+	clearenv();
+}
+
+/* Once the command is forked (with its own copy): init's argv is mosctl's
+ * command line, which /proc/1/cmdline shows to anyone; name init instead. */
+static void forget_arguments(const struct arg_env_blocks *b, bool have_blocks)
+{
+	static const char name[] = "mosctl-init";
+	size_t len;
+
+	if (!have_blocks || b->arg_end <= b->arg_start)
+		return;
+	len = b->arg_end - b->arg_start;
+	memset((void *)b->arg_start, 0, len);
+	memcpy((void *)b->arg_start, name, len > sizeof(name) ? sizeof(name) : len - 1);
+}
+
 static volatile sig_atomic_t init_cmd_pgid;
 
 static void init_forward(int sig)
@@ -303,6 +368,8 @@ run_init(const struct sandbox_config *c, struct pipes *p, enum ns_mode mode, uid
 	 const sigset_t *oldmask)
 {
 	int errfd = p->err[1], statusfd = p->status[1];
+	struct arg_env_blocks blocks;
+	bool have_blocks = read_blocks(&blocks);
 	struct init_msg msg;
 	const char *step;
 	sigset_t fwd;
@@ -315,6 +382,7 @@ run_init(const struct sandbox_config *c, struct pipes *p, enum ns_mode mode, uid
 	close(p->err[0]);
 	/* If mosctl dies, so does the sandbox (and with init, its pid namespace). */
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	forget_environment(&blocks, have_blocks);
 	if (mode == NS_USER_PID) {
 		r = write_id_maps(c->map_ids ? c->inner_uid : uid, c->map_ids ? c->inner_gid : gid,
 				  uid, gid);
@@ -411,6 +479,7 @@ run_init(const struct sandbox_config *c, struct pipes *p, enum ns_mode mode, uid
 	if (cmd == 0)
 		exec_command(c, oldmask, errfd);
 	setpgid(cmd, cmd); /* also done by the child: whichever runs first */
+	forget_arguments(&blocks, have_blocks);
 	init_cmd_pgid = cmd;
 	msg = (struct init_msg){ MSG_STARTED, cmd };
 	write_all(statusfd, &msg, sizeof(msg));
@@ -676,7 +745,26 @@ static void stop_supervisor(struct supervise *s)
 		for (int i = 0; i < t->nw; i++) {
 			struct sup_worker *w = &t->w[i];
 
-			pthread_join(w->thread, NULL);
+			/*
+			 * A thread blocked in a step for the sandbox (its own
+			 * FIFO opens and connects run in jobs, which it ends
+			 * itself, but a decider may be waited on) is
+			 * interrupted until it sees the stop: -t and SIGTERM
+			 * hold whatever the sandbox did last.
+			 */
+			for (;;) {
+				struct timespec ts;
+
+				clock_gettime(CLOCK_REALTIME, &ts);
+				ts.tv_nsec += 50 * 1000 * 1000;
+				if (ts.tv_nsec >= 1000000000L) {
+					ts.tv_sec++;
+					ts.tv_nsec -= 1000000000L;
+				}
+				if (pthread_timedjoin_np(w->thread, NULL, &ts) != ETIMEDOUT)
+					break;
+				unotify_interrupt(w->thread);
+			}
 			if (w->result < 0)
 				mos_warn("a supervisor thread stopped early: %s; the sandbox's "
 					 "trapped calls were left to the others",

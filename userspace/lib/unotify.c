@@ -32,10 +32,15 @@
  *  5. Inject the fd with SECCOMP_IOCTL_NOTIF_ADDFD + SECCOMP_ADDFD_FLAG_SEND
  *     (atomically installs it and answers the syscall with its number), or
  *     make the change (mkdir, rename, connect, send, ...) relative to a
- *     checked fd, or answer an error.  SECCOMP_USER_NOTIF_FLAG_CONTINUE only
- *     where what the kernel re-reads cannot reach content: stat, readlink
- *     and O_PATH opens (metadata), execve under noexec mounts outside the
- *     policy (Documentation/supervisor.md, "Exceptions").
+ *     checked fd or on our copy of the caller's fd (pidfd_getfd, never its
+ *     number again), or perform the look (stat, readlink) and write the
+ *     result into the caller, or answer an error.  A step that waits on
+ *     someone else (a FIFO's open, a connect, a send) runs in a job, a
+ *     thread of its own ("Jobs").  SECCOMP_USER_NOTIF_FLAG_CONTINUE only
+ *     where nothing can be performed for the caller: O_PATH opens (ADDFD
+ *     cannot inject them; what they give is looked at only where allowed)
+ *     and execve under noexec mounts outside the policy
+ *     (Documentation/supervisor.md, "Exceptions").
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -45,23 +50,35 @@
 #include <linux/seccomp.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <arpa/inet.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "unotify.h"
 #include "util.h"
 
 #define MAX_GROUPS 64
+
+/* The kernel's own "restart the call" codes (include/linux/errno.h): an
+ * answer of -MOS_ERESTARTSYS makes a signal handler with SA_RESTART
+ * restart the call and one without see EINTR, as the kernel's waits do. */
+#define MOS_ERESTARTSYS 512
+#define MOS_ERESTARTNOINTR 513
 
 /* Linux 6.6 uapi, not in every distribution's headers yet. */
 #define MOS_SECCOMP_IOCTL_NOTIF_SET_FLAGS _IOW('!', 4, __u64)
@@ -89,6 +106,13 @@ struct sup {
 	int root;	 /* the sandbox's "/" (ours without in_root) */
 	char **always;	 /* "ACCESS:path" or "net:..." the decider allowed for good */
 	size_t nalways;
+	/* Capabilities held in the permitted set only, raised for a syscall on
+	 * the caller itself that the kernel refused without them (as_tracer()). */
+	__u32 tracer_caps;
+	/* Steps that may block, running in threads of their own ("Jobs"). */
+	struct job *jobs;
+	int njobs;
+	int done_efd; /* written by a job when it is done */
 	/* The serving thread's current file credentials. */
 	uid_t fsuid;
 	gid_t fsgid;
@@ -101,8 +125,8 @@ struct child_status {
 	pid_t ns_tgid, ns_tid; /* as the sandbox's /proc names them */
 	long threads;
 	mode_t umask;
-	uid_t fsuid;
-	gid_t fsgid;
+	uid_t euid, fsuid;
+	gid_t egid, fsgid;
 	gid_t groups[MAX_GROUPS];
 	int ngroups;
 };
@@ -219,6 +243,7 @@ static void sup_free(struct sup *s)
 	free(s->deny_real);
 	free(s->prefix);
 	strv_free(s->always);
+	closep(&s->done_efd);
 	if (s->root >= 0 && s->p && !s->p->in_root)
 		close(s->root);
 }
@@ -371,6 +396,80 @@ static int sup_init(struct sup *s, const struct unotify_policy *p)
 /* The caller                                                            */
 /* -------------------------------------------------------------------- */
 
+/*
+ * Privilege phases of a serving thread (drop_caps() sets them up):
+ *
+ *  - Everything the caller names (a path, a dirfd's path, an address) is
+ *    resolved, opened and acted on with the caller's fsuid, fsgid and
+ *    groups and no capability but CAP_SETUID and CAP_SETGID in effect
+ *    (needed to switch those credentials, and useless for any access
+ *    check).  A root supervisor thus opens /proc/1/environ or /proc/N/mem
+ *    for the sandbox exactly as the caller could: not at all for the
+ *    sandbox's init, which is not dumpable.
+ *  - Only to reach the caller itself (its memory at the addresses it gave,
+ *    its fd N, its /proc/TID entries, a signal to it), and only when the
+ *    kernel refused that without them, CAP_SYS_PTRACE and CAP_KILL are
+ *    raised from the permitted set for that one system call: a root
+ *    supervisor serving a caller of another uid (the library used on its
+ *    own), or a caller that made itself undumpable.  mosctl's callers have
+ *    its uid, so there this never happens.
+ */
+static bool set_tracer_caps(const struct sup *s, bool on)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct d[2];
+
+	if (syscall(SYS_capget, &h, d) < 0)
+		return false;
+	d[0].effective = on ? d[0].effective | s->tracer_caps : d[0].effective & ~s->tracer_caps;
+	return syscall(SYS_capset, &h, d) == 0;
+}
+
+/* After a system call on the caller itself failed: raise the tracer's
+ * capabilities for one more try, if it failed for want of them. */
+static bool as_tracer(const struct sup *s)
+{
+	int err = errno;
+	bool ok = s->tracer_caps && (err == EPERM || err == EACCES) && set_tracer_caps(s, true);
+
+	errno = err;
+	return ok;
+}
+
+/* ... and lower them again, errno kept. */
+static void end_tracer(const struct sup *s)
+{
+	int err = errno;
+
+	if (!set_tracer_caps(s, false))
+		abort(); /* never go on serving with them */
+	errno = err;
+}
+
+/* openat() of the caller's own /proc/TID entry NAME. */
+static int caller_openat(const struct sup *s, const struct req *q, const char *name, int flags)
+{
+	int fd = openat(q->procfd, name, flags | O_CLOEXEC);
+
+	if (fd < 0 && as_tracer(s)) {
+		fd = openat(q->procfd, name, flags | O_CLOEXEC);
+		end_tracer(s);
+	}
+	return fd;
+}
+
+static ssize_t caller_readlinkat(const struct sup *s, const struct req *q, const char *name,
+				 char *buf, size_t len)
+{
+	ssize_t n = readlinkat(q->procfd, name, buf, len);
+
+	if (n < 0 && as_tracer(s)) {
+		n = readlinkat(q->procfd, name, buf, len);
+		end_tracer(s);
+	}
+	return n;
+}
+
 static bool id_valid(const struct sup *s, const struct req *q)
 {
 	__u64 id = q->n->id;
@@ -378,11 +477,11 @@ static bool id_valid(const struct sup *s, const struct req *q)
 	return ioctl(s->listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
 }
 
-static int parse_ids(const char *line, unsigned long *fs)
+static int parse_ids(const char *line, unsigned long *e, unsigned long *fs)
 {
-	unsigned long r, e, sv;
+	unsigned long r, sv;
 
-	return sscanf(line, "%lu %lu %lu %lu", &r, &e, &sv, fs) == 4 ? 0 : -EINVAL;
+	return sscanf(line, "%lu %lu %lu %lu", &r, e, &sv, fs) == 4 ? 0 : -EINVAL;
 }
 
 /* Entry LEVEL of a list of pids ("NStgid:\t12\t1"), or 0. */
@@ -437,7 +536,7 @@ static int read_status(const struct sup *s, struct req *q)
 {
 	char buf[8192], *line, *save = NULL;
 	_cleanup_close_ int fd = openat(q->procfd, "status", O_RDONLY | O_CLOEXEC);
-	unsigned long v;
+	unsigned long v, e;
 	ssize_t n;
 	int seen = 0;
 
@@ -462,12 +561,14 @@ static int read_status(const struct sup *s, struct req *q)
 			q->cs.umask = (mode_t)strtoul(line + 6, NULL, 8) & 0777;
 			seen |= 4;
 		} else if (!strncmp(line, "Uid:", 4)) {
-			if (parse_ids(line + 4, &v) == 0) {
+			if (parse_ids(line + 4, &e, &v) == 0) {
+				q->cs.euid = (uid_t)e;
 				q->cs.fsuid = (uid_t)v;
 				seen |= 8;
 			}
 		} else if (!strncmp(line, "Gid:", 4)) {
-			if (parse_ids(line + 4, &v) == 0) {
+			if (parse_ids(line + 4, &e, &v) == 0) {
+				q->cs.egid = (gid_t)e;
 				q->cs.fsgid = (gid_t)v;
 				seen |= 16;
 			}
@@ -565,7 +666,7 @@ static int need_mem(struct sup *s, struct req *q)
 	err = need_proc(s, q);
 	if (err)
 		return err;
-	q->memfd = openat(q->procfd, "mem", O_RDWR | O_CLOEXEC);
+	q->memfd = caller_openat(s, q, "mem", O_RDWR);
 	return q->memfd < 0 ? -errno : 0;
 }
 
@@ -575,11 +676,15 @@ static int need_mem(struct sup *s, struct req *q)
  * cannot name another task unless it died first, and the ID_VALID the
  * callers make after the read says it did not.  -ENOSYS: use the mem fd.
  */
-static ssize_t vm_read(const struct req *q, __u64 addr, void *buf, size_t len)
+static ssize_t vm_read(const struct sup *s, const struct req *q, __u64 addr, void *buf, size_t len)
 {
 	struct iovec local = { buf, len }, remote = { (void *)(uintptr_t)addr, len };
 	ssize_t n = process_vm_readv((pid_t)q->n->pid, &local, 1, &remote, 1, 0);
 
+	if (n < 0 && as_tracer(s)) {
+		n = process_vm_readv((pid_t)q->n->pid, &local, 1, &remote, 1, 0);
+		end_tracer(s);
+	}
 	if (n >= 0)
 		return n;
 	return errno == EFAULT ? -EFAULT : errno == ESRCH ? -ESRCH : -ENOSYS;
@@ -602,7 +707,7 @@ static int read_child_string(struct sup *s, struct req *q, __u64 addr, char *buf
 
 		if (chunk > PATH_MAX - off)
 			chunk = PATH_MAX - off;
-		n = q->memfd < 0 ? vm_read(q, a, buf + off, chunk) : -ENOSYS;
+		n = q->memfd < 0 ? vm_read(s, q, a, buf + off, chunk) : -ENOSYS;
 		if (n == -ENOSYS) {
 			err = need_mem(s, q);
 			if (err)
@@ -626,7 +731,7 @@ static int read_child_mem(struct sup *s, struct req *q, __u64 addr, void *buf, s
 
 	if (!addr || addr >= (1ULL << 62))
 		return -EFAULT;
-	n = vm_read(q, addr, buf, len);
+	n = vm_read(s, q, addr, buf, len);
 	if (n == -ENOSYS) {
 		err = need_mem(s, q);
 		if (err)
@@ -636,6 +741,58 @@ static int read_child_mem(struct sup *s, struct req *q, __u64 addr, void *buf, s
 	if (n != (ssize_t)len)
 		return -EFAULT;
 	return id_valid(s, q) ? 0 : -ESRCH;
+}
+
+/*
+ * Write LEN bytes of BUF at ADDR in the caller (a result the kernel would
+ * have copied out): checked with ID_VALID first, so that a tid reused by
+ * another process is never written to.
+ */
+static int write_child_mem(struct sup *s, struct req *q, __u64 addr, const void *buf, size_t len)
+{
+	struct iovec local = { (void *)buf, len }, remote = { (void *)(uintptr_t)addr, len };
+	ssize_t n;
+	int err;
+
+	if (!addr || addr >= (1ULL << 62))
+		return -EFAULT;
+	if (!id_valid(s, q))
+		return -ESRCH;
+	n = process_vm_writev((pid_t)q->n->pid, &local, 1, &remote, 1, 0);
+	if (n < 0 && as_tracer(s)) {
+		n = process_vm_writev((pid_t)q->n->pid, &local, 1, &remote, 1, 0);
+		end_tracer(s);
+	}
+	if (n < 0 && errno != EFAULT) {
+		err = need_mem(s, q);
+		if (err)
+			return err;
+		n = pwrite(q->memfd, buf, len, (off_t)addr);
+	}
+	return n == (ssize_t)len ? 0 : -EFAULT;
+}
+
+static void write_child_u32(struct sup *s, struct req *q, __u64 addr, __u32 v, int *err)
+{
+	int r = write_child_mem(s, q, addr, &v, sizeof(v));
+
+	if (r && !*err)
+		*err = r;
+}
+
+/*
+ * Send SIG to the calling thread, as the kernel does for a call it made
+ * itself (SIGPIPE for a send on a closed connection without MSG_NOSIGNAL).
+ * Its tid cannot name another task while its notification is pending.
+ */
+static void signal_caller(struct sup *s, const struct req *q, int sig)
+{
+	if (!q->have_status || !id_valid(s, q))
+		return;
+	if (syscall(SYS_tgkill, q->cs.tgid, (pid_t)q->n->pid, sig) < 0 && as_tracer(s)) {
+		syscall(SYS_tgkill, q->cs.tgid, (pid_t)q->n->pid, sig);
+		end_tracer(s);
+	}
 }
 
 /* A duplicate of the caller's fd FD (pidfd_getfd: the very same file). */
@@ -654,7 +811,11 @@ static int child_fd(struct sup *s, struct req *q, int fd)
 			return -ESRCH;
 	}
 	dup = (int)syscall(SYS_pidfd_getfd, q->pidfd, fd, 0);
-	return dup < 0 ? (errno == EBADF ? -EBADF : -errno) : dup;
+	if (dup < 0 && as_tracer(s)) {
+		dup = (int)syscall(SYS_pidfd_getfd, q->pidfd, fd, 0);
+		end_tracer(s);
+	}
+	return dup < 0 ? -errno : dup;
 }
 
 /*
@@ -687,14 +848,14 @@ static int child_abs_path(struct sup *s, struct req *q, int dirfd, const char *p
 			snprintf(link, sizeof(link), "fd/%d", dirfd);
 		else
 			return -EBADF;
-		bfd = openat(q->procfd, link, O_PATH | O_CLOEXEC);
+		bfd = caller_openat(s, q, link, O_PATH);
 		if (bfd < 0)
 			return errno == ENOENT ? -EBADF : -errno;
 		if (fstat(bfd, &a) < 0)
 			return -errno;
 		if (!S_ISDIR(a.st_mode))
 			return -ENOTDIR;
-		n = readlinkat(q->procfd, link, base, sizeof(base) - 1);
+		n = caller_readlinkat(s, q, link, base, sizeof(base) - 1);
 		if (n < 0)
 			return -errno;
 		if ((size_t)n >= sizeof(base) - 1)
@@ -761,13 +922,17 @@ static int own_fd_link(const struct req *q, const char *abs);
  * then fails or creates it).  The result is only a name: whatever is opened
  * by it is checked again by where it really is.
  */
-static int canonicalize(struct sup *s, struct req *q, const char *abs, bool follow, char **out)
+static int canonicalize_fd(struct sup *s, struct req *q, const char *abs, bool follow, char **out,
+			   int *fdp)
 {
 	/* LEFT holds what is still to resolve, from NEXT on; DONE is resolved */
 	_cleanup_free_ char *left = xstrdup(abs), *done = xstrdup("");
 	char *next = left;
 	char target[PATH_MAX], cand[PATH_MAX + NAME_MAX + 2], self[64];
 	int links = 0;
+
+	if (fdp)
+		*fdp = -1;
 
 	/*
 	 * Most paths hold no symlink, and one lookup that refuses them all says
@@ -783,7 +948,9 @@ static int canonicalize(struct sup *s, struct req *q, const char *abs, bool foll
 						   RESOLVE_NO_MAGICLINKS };
 		int fd = (int)sys_openat2(s->root, abs, &how);
 
-		if (fd >= 0)
+		if (fd >= 0 && fdp)
+			*fdp = fd; /* that very file, for a caller that looks at it */
+		else if (fd >= 0)
 			close(fd);
 		if (fd >= 0 || errno != ELOOP) {
 			*out = xstrdup(abs);
@@ -825,6 +992,9 @@ static int canonicalize(struct sup *s, struct req *q, const char *abs, bool foll
 		}
 		if ((size_t)snprintf(cand, sizeof(cand), "%s/%s", done, comp) >= PATH_MAX)
 			return -ENAMETOOLONG;
+		/* a symlink led into /proc: "self" is the caller there too */
+		if (!q->have_status && path_is_beneath(cand, "/proc"))
+			(void)need_status(s, q);
 		proc = proc_self_of(q, cand, self, sizeof(self));
 		if (proc) {
 			free(done);
@@ -876,6 +1046,12 @@ static int canonicalize(struct sup *s, struct req *q, const char *abs, bool foll
 	if (strlen(*out) >= PATH_MAX)
 		return -ENAMETOOLONG;
 	return 0;
+}
+
+/* The same, when nothing is looked at through it. */
+static int canonicalize(struct sup *s, struct req *q, const char *abs, bool follow, char **out)
+{
+	return canonicalize_fd(s, q, abs, follow, out, NULL);
 }
 
 /*
@@ -1064,9 +1240,73 @@ static bool above_a_root(struct sup *s, struct req *q, const char *canon)
 	       check_real(s, q, canon, UNOTIFY_LOOK) == 0;
 }
 
+/*
+ * openat2() for the caller without ever waiting on someone else.  A FIFO
+ * opened without O_NONBLOCK waits for its other end (for ever, if nobody
+ * comes), and so do some devices and a file whose lease must be broken: a
+ * serving thread must not wait with it.  So the file is opened with
+ * O_NONBLOCK added, and the flag is taken off it again wherever the open
+ * the caller asked for would have returned at once: a regular file, a
+ * directory, a device, a FIFO opened for writing that has a reader (or for
+ * reading and writing).  Where it would have waited, *WAIT is set and the
+ * fd returned is the file to open in a job (see "Jobs"): a FIFO opened for
+ * reading (the non-blocking reader is held, as the caller's waiting open
+ * would be, until the job's blocking open returns), or an O_PATH fd of a
+ * FIFO without a reader (ENXIO) or a file with a lease (EAGAIN).  WAIT
+ * NULL: open as asked (O_PATH opens, which never wait).
+ */
+static int open_nb(int dirfd, const char *path, struct open_how *how, bool *wait)
+{
+	const __u64 want = how->flags;
+	struct stat st;
+	int fd, err, fl;
+
+	if (wait)
+		*wait = false;
+	if (!wait || (want & (O_PATH | O_NONBLOCK)))
+		return (int)sys_openat2(dirfd, path, how);
+	how->flags = want | O_NONBLOCK;
+	fd = (int)sys_openat2(dirfd, path, how);
+	how->flags = want;
+	if (fd < 0) {
+		struct open_how ph = { .flags = O_PATH | O_CLOEXEC | (want & O_DIRECTORY),
+				       .resolve = how->resolve };
+
+		err = errno;
+		if (err != ENXIO && err != EAGAIN)
+			return -1;
+		/* the file itself, to be opened blocking in a job */
+		fd = (int)sys_openat2(dirfd, path, &ph);
+		if (fd < 0 || fstat(fd, &st) < 0 ||
+		    (!S_ISFIFO(st.st_mode) && !(err == EAGAIN && !S_ISDIR(st.st_mode)))) {
+			if (fd >= 0)
+				close(fd);
+			errno = err;
+			return -1;
+		}
+		*wait = true;
+		return fd;
+	}
+	if (fstat(fd, &st) < 0)
+		goto fail;
+	if (S_ISFIFO(st.st_mode) && (want & O_ACCMODE) == O_RDONLY) {
+		*wait = true;
+		return fd;
+	}
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
+		goto fail;
+	return fd;
+fail:
+	err = errno;
+	close(fd);
+	errno = err;
+	return -1;
+}
+
 /* open_beneath() of a path canonicalize() gave. */
 static int open_canon(struct sup *s, struct req *q, const char *canon, enum unotify_access access,
-		      __u64 flags, __u64 mode, bool primary)
+		      __u64 flags, __u64 mode, bool primary, bool *wait)
 {
 	struct open_how how = { .flags = flags,
 				.mode = mode,
@@ -1077,6 +1317,8 @@ static int open_canon(struct sup *s, struct req *q, const char *canon, enum unot
 	const struct sup_root *root;
 	int err;
 
+	if (wait)
+		*wait = false;
 	if (access == UNOTIFY_LOOK && above_a_root(s, q, canon)) {
 		if (primary)
 			note_path(q, canon, access);
@@ -1097,7 +1339,7 @@ static int open_canon(struct sup *s, struct req *q, const char *canon, enum unot
 		/* a file root: that file, nothing beneath it */
 		if (strcmp(canon, root->real))
 			return -ENOTDIR;
-		fd = (int)sys_openat2(root->fd, root->name, &how);
+		fd = open_nb(root->fd, root->name, &how, wait);
 	} else if ((flags & O_CREAT) && strcmp(canon, root->real)) {
 		_cleanup_free_ char *parent = xstrdup(canon);
 		char *slash = strrchr(parent, '/');
@@ -1119,9 +1361,9 @@ static int open_canon(struct sup *s, struct req *q, const char *canon, enum unot
 		err = check_real(s, q, real, UNOTIFY_WRITE);
 		if (err)
 			return err;
-		fd = (int)sys_openat2(pfd, last, &how);
+		fd = open_nb(pfd, last, &how, wait);
 	} else {
-		fd = (int)sys_openat2(root->fd, rel_to(canon, root->real), &how);
+		fd = open_nb(root->fd, rel_to(canon, root->real), &how, wait);
 	}
 	if (fd < 0)
 		return errno == EXDEV ? -EACCES : -errno;
@@ -1143,7 +1385,7 @@ static int open_beneath(struct sup *s, struct req *q, const char *abs, enum unot
 	_cleanup_free_ char *canon = NULL;
 	int err = canonicalize(s, q, abs, follows_last(flags), &canon);
 
-	return err ? err : open_canon(s, q, canon, access, flags, mode, true);
+	return err ? err : open_canon(s, q, canon, access, flags, mode, true, NULL);
 }
 
 /* The same for a directory the request works in, not on (not recorded). */
@@ -1154,15 +1396,128 @@ static int open_parent(struct sup *s, struct req *q, const char *abs)
 
 	return err ? err
 		   : open_canon(s, q, canon, UNOTIFY_WRITE, O_PATH | O_DIRECTORY | O_CLOEXEC, 0,
-				false);
+				false, NULL);
 }
+
+/*
+ * A send performed for the caller: our copies of everything the kernel
+ * would have read from it (the socket, the destination, the data, the fds
+ * of SCM_RIGHTS), ready for sendmsg() on our side (send_op_send()).
+ */
+struct send_op {
+	int sock;      /* our copy of the caller's socket */
+	int via;       /* an O_PATH fd of the unix socket file named as destination, or -1 */
+	int flags;     /* the caller's MSG_* flags */
+	bool blocking; /* the caller waits for room (no MSG_DONTWAIT, no O_NONBLOCK) */
+	struct sockaddr_storage name; /* the destination (NAMELEN 0: none) */
+	socklen_t namelen;
+	char *data; /* the data, gathered into one buffer */
+	size_t len;
+	char *control; /* the control messages, with our fds in SCM_RIGHTS */
+	size_t controllen;
+	int *fds; /* those fds */
+	int nfds;
+	__u64 len_addr; /* sendmmsg: where the caller's msg_len goes, or 0 */
+};
+
+enum job_kind { JOB_OPEN = 1, JOB_CONNECT, JOB_SEND };
+enum { JOB_RUNNING, JOB_DONE, JOB_ABANDONED };
+
+/*
+ * A step that may wait for as long as someone else decides, performed in a
+ * thread of its own so that the serving thread goes on serving ("Jobs",
+ * below).  The handler fills in what to do; the serving thread moves the
+ * request in and answers the caller once the job is done.
+ */
+struct job {
+	struct job *next;
+	pthread_t thread;
+	enum job_kind kind;
+	atomic_int state;
+	int done_fd;		      /* our own copy of the serving thread's eventfd */
+	struct seccomp_notif n;	      /* the notification: id, caller's tid, syscall */
+	struct req q;		      /* the request, moved here (q.n is &n) */
+	__u32 newfd_flags;	      /* JOB_OPEN: O_CLOEXEC for the caller's fd */
+	int restart;		      /* answer -restart for EINTR: a signal waits for the caller */
+	bool interrupt;		      /* interrupt it (again) at the next tick */
+	int fd;			      /* JOB_OPEN: the file to open; JOB_CONNECT: our socket */
+	__u64 flags;		      /* JOB_OPEN: the open's flags */
+	bool reader;		      /* JOB_OPEN: FD is a FIFO's non-blocking reader, held */
+	bool use_reader;	      /* ... which has seen a writer: it is the answer */
+	int via;		      /* JOB_CONNECT: as in struct send_op */
+	struct sockaddr_storage addr; /* JOB_CONNECT: where to */
+	socklen_t addrlen;
+	struct send_op op; /* JOB_SEND */
+	long ret;	   /* what came of it: >= 0 (an fd for JOB_OPEN) or -errno */
+};
 
 struct answer {
 	__s64 val;
-	bool cont; /* SECCOMP_USER_NOTIF_FLAG_CONTINUE: metadata calls, O_PATH, execve, sends as they are */
+	bool cont;  /* SECCOMP_USER_NOTIF_FLAG_CONTINUE: O_PATH opens, execve */
 	int inject; /* >= 0: send this fd with ADDFD_FLAG_SEND */
 	__u32 newfd_flags;
+	struct job *job; /* not answered now: a job will (see "Jobs") */
 };
+
+static struct job *job_new(enum job_kind kind)
+{
+	struct job *j = xcalloc(1, sizeof(*j));
+
+	j->kind = kind;
+	j->fd = j->via = -1;
+	j->op.sock = j->op.via = -1;
+	atomic_init(&j->state, JOB_RUNNING);
+	return j;
+}
+
+static void send_op_release(struct send_op *op)
+{
+	closep(&op->sock);
+	closep(&op->via);
+	for (int i = 0; i < op->nfds; i++)
+		close(op->fds[i]);
+	free(op->fds);
+	free(op->data);
+	free(op->control);
+	op->fds = NULL;
+	op->data = op->control = NULL;
+	op->nfds = 0;
+}
+
+/* sendmsg() of OP on our copy of the socket, with EXTRA flags. */
+static ssize_t send_op_send(const struct send_op *op, int extra)
+{
+	struct iovec iov = { op->data, op->len };
+	struct msghdr mh = { .msg_name = op->namelen ? (void *)&op->name : NULL,
+			     .msg_namelen = op->namelen,
+			     .msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = op->controllen ? op->control : NULL,
+			     .msg_controllen = op->controllen };
+
+	return sendmsg(op->sock, &mh, op->flags | MSG_NOSIGNAL | extra);
+}
+
+/*
+ * The caller's open of the file at FD (from open_nb(), which set *wait),
+ * with FLAGS, is finished by a job: it opens /proc/self/fd/FD blocking.
+ * FD stays open until then.  When it is a FIFO's non-blocking reader, that
+ * is the reader the caller's waiting open would be, and the serving thread
+ * watches it too: a writer that came (and wrote, or went) before the job's
+ * open began waiting is one the job would not see, but the reader shows
+ * it (POLLIN, POLLHUP), and then that reader is the answer.
+ */
+static void open_in_job(struct answer *a, int fd, __u64 flags)
+{
+	struct job *j = job_new(JOB_OPEN);
+	int fl = fcntl(fd, F_GETFL);
+
+	j->fd = fd;
+	j->flags = flags;
+	j->reader = fl >= 0 && !(fl & O_PATH);
+	j->newfd_flags = a->newfd_flags;
+	a->job = j;
+}
 
 #define VALID_OPEN_FLAGS                                                                       \
 	(O_ACCMODE | O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_APPEND | O_NONBLOCK | O_DSYNC | \
@@ -1218,12 +1573,19 @@ static int reopen_child_fd(struct sup *s, struct req *q, int n, enum unotify_acc
 			return err;
 	}
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", dup);
-	fd = open(link, (int)(flags & ~(__u64)(O_CREAT | O_EXCL | O_TMPFILE)));
-	if (fd < 0)
-		fd = -errno;
-	if (fd < 0)
-		return fd;
-	a->inject = fd;
+	{
+		/* a pipe or FIFO reopened waits for its other end, like any */
+		struct open_how how = { .flags = flags & ~(__u64)(O_CREAT | O_EXCL | O_TMPFILE) };
+		bool wait;
+
+		fd = open_nb(AT_FDCWD, link, &how, &wait);
+		if (fd < 0)
+			return -errno;
+		if (wait)
+			open_in_job(a, fd, how.flags);
+		else
+			a->inject = fd;
+	}
 	return 0;
 }
 
@@ -1247,7 +1609,7 @@ static int own_ns_link(struct sup *s, struct req *q, const char *canon, enum uno
 		return -ENOENT;
 	if (!allowed(s, q, canon, access, true))
 		return -EACCES;
-	fd = openat(q->procfd, canon + strlen(own) - 3, (int)(flags & ~(__u64)O_CREAT));
+	fd = caller_openat(s, q, canon + strlen(own) - 3, (int)(flags & ~(__u64)O_CREAT));
 	return fd < 0 ? -errno : fd;
 }
 
@@ -1267,7 +1629,7 @@ static int path_only(struct sup *s, struct req *q, const char *canon, __u64 flag
 
 	snprintf(own, sizeof(own), "/proc/%d/ns/", (int)q->cs.ns_tgid);
 	if (own_fd_link(q, canon) < 0 && strncmp(canon, own, strlen(own))) {
-		int fd = open_canon(s, q, canon, UNOTIFY_LOOK, flags, 0, true);
+		int fd = open_canon(s, q, canon, UNOTIFY_LOOK, flags, 0, true, NULL);
 
 		if (fd < 0)
 			return fd;
@@ -1317,8 +1679,15 @@ static int do_open(struct sup *s, struct req *q, int dirfd, __u64 path_addr, __u
 	if (fd >= 0)
 		return reopen_child_fd(s, q, fd, access, flags, a);
 	fd = own_ns_link(s, q, canon, access, flags);
-	if (fd == -ENOENT)
-		fd = open_canon(s, q, canon, access, flags, mode, true);
+	if (fd == -ENOENT) {
+		bool wait;
+
+		fd = open_canon(s, q, canon, access, flags, mode, true, &wait);
+		if (fd >= 0 && wait) {
+			open_in_job(a, fd, flags & ~(__u64)(O_CREAT | O_EXCL | O_TMPFILE));
+			return 0;
+		}
+	}
 	if (fd < 0)
 		return fd;
 	a->inject = fd;
@@ -1326,43 +1695,317 @@ static int do_open(struct sup *s, struct req *q, int dirfd, __u64 path_addr, __u
 }
 
 /*
- * The stat family and readlink reveal metadata, never content: once the
- * path passed the check (the roots, and the directories on the way to one:
- * realpath() walks them), the kernel performs the call itself (CONTINUE),
- * which also gives /proc/self/exe and friends their meaning for the caller.
- * A path swapped after the check makes it stat or readlink something else:
- * metadata of a file the policy does not grant, which Landlock leaves open
- * too.  fstat (an empty path with AT_EMPTY_PATH) is of the caller's own fd.
+ * The stat family and readlink: performed by the supervisor on what it
+ * checked, and the result written into the caller (struct stat, struct
+ * statx, the link's text), as the kernel would copy it out.  Letting the
+ * kernel do it after the check (CONTINUE) would let another thread of the
+ * caller swap the path in between and learn the metadata or the link text
+ * of a path outside the policy.  What may be looked at: the roots, and the
+ * directories on the way to one (realpath() of an allowed path walks them);
+ * the caller's own fds (fstat, /proc/self/fd/N), namespaces and, through
+ * /proc, what the policy grants of it.
  */
+/*
+ * CANON (allowed, in /proc) ends at a magic link of another process whose
+ * text is no path (an fd of a pipe, a socket): followed as the kernel
+ * follows it, with our credentials (which pass its ptrace check only as
+ * the caller's would), an O_PATH fd of what it leads to.  Where that has a
+ * path, the path must pass the policy too.
+ */
+static int proc_magic(struct sup *s, struct req *q, const char *canon)
+{
+	struct open_how how = { .flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT };
+	_cleanup_close_ int fd = (int)sys_openat2(s->root, canon, &how);
+	char real[PATH_MAX + 32];
+	int err;
+
+	if (fd < 0)
+		return -errno;
+	err = fd_path(fd, real, sizeof(real));
+	if (err)
+		return err;
+	if (real[0] == '/') {
+		err = sandbox_path(s, real);
+		if (!err)
+			err = check_real(s, q, real, UNOTIFY_LOOK);
+		if (err)
+			return err;
+	}
+	return take_fd(&fd);
+}
+
+struct look {
+	enum { LOOK_STAT, LOOK_STATX, LOOK_READLINK } kind;
+	__u64 buf;	   /* the caller's struct stat, struct statx or text buffer */
+	__u64 size;	   /* LOOK_READLINK: its size */
+	unsigned int mask; /* LOOK_STATX: what is wanted */
+	int sync;	   /* LOOK_STATX: AT_STATX_* */
+	bool empty;	   /* the path was empty: the call is about DIRFD itself */
+};
+
+#define MOS_PROC_SUPER_MAGIC 0x9fa0
+
+/* Link text TEXT read through FD as the sandbox would read it: a /proc
+ * magic link's text is written from our root, the sandbox's is cut off. */
+static void sandbox_link_text(const struct sup *s, int fd, char *text)
+{
+	struct statfs sf;
+
+	if (text[0] == '/' && fstatfs(fd, &sf) == 0 && sf.f_type == MOS_PROC_SUPER_MAGIC) {
+		char *copy = xstrdup(text);
+
+		if (sandbox_path(s, copy) == 0)
+			strcpy(text, copy);
+		free(copy);
+	}
+}
+
+/* Write TEXT (a link's, LEN bytes) as readlink's answer. */
+static int look_text(struct sup *s, struct req *q, const char *text, const struct look *l,
+		     struct answer *a)
+{
+	size_t n = strlen(text);
+	int err;
+
+	if (n > l->size)
+		n = (size_t)l->size;
+	err = write_child_mem(s, q, l->buf, text, n);
+	if (err)
+		return err;
+	a->val = (__s64)n;
+	return 0;
+}
+
+/* The answer for L from FD: the file itself (O_PATH), or the link. */
+static int look_answer(struct sup *s, struct req *q, int fd, const struct look *l, struct answer *a)
+{
+	struct stat st;
+	struct statx stx;
+	char text[PATH_MAX + 32];
+	ssize_t n;
+	int err;
+
+	switch (l->kind) {
+	case LOOK_STAT:
+		if (fstatat(fd, "", &st, AT_EMPTY_PATH) < 0)
+			return -errno;
+		err = write_child_mem(s, q, l->buf, &st, sizeof(st));
+		break;
+	case LOOK_STATX:
+		if (statx(fd, "", AT_EMPTY_PATH | l->sync, l->mask, &stx) < 0)
+			return -errno;
+		err = write_child_mem(s, q, l->buf, &stx, sizeof(stx));
+		break;
+	default:
+		n = readlinkat(fd, "", text, sizeof(text) - 1);
+		if (n < 0 && errno == ENOENT && !l->empty)
+			return -EINVAL; /* not a link: what readlink of its path says */
+		if (n < 0)
+			return -errno;
+		text[n] = '\0';
+		sandbox_link_text(s, fd, text);
+		return look_text(s, q, text, l, a);
+	}
+	if (err)
+		return err;
+	a->val = 0;
+	return 0;
+}
+
+/*
+ * FD is our copy of one of the caller's fds (or of its cwd), about to be
+ * looked at.  An O_PATH fd may be of anything: the kernel opened it after
+ * our check (path_only()) and a swapped path would have given it something
+ * the policy does not grant.  So an O_PATH fd (and a cwd, which fchdir() to
+ * such an fd moves anywhere) is looked at only where it is allowed; any
+ * other fd was opened by the supervisor (or inherited), and the caller may
+ * look at what it holds.
+ */
+static int may_look_at(struct sup *s, struct req *q, int fd, bool is_cwd)
+{
+	char real[PATH_MAX + 32];
+	int fl = fcntl(fd, F_GETFL), err;
+
+	if (fl < 0)
+		return -errno;
+	if (!is_cwd && !(fl & O_PATH))
+		return 0;
+	err = fd_path(fd, real, sizeof(real));
+	if (err || real[0] != '/')
+		return err;
+	err = sandbox_path(s, real);
+	if (!err && !above_a_root(s, q, real))
+		err = check_real(s, q, real, UNOTIFY_LOOK);
+	return err;
+}
+
+/* An O_PATH fd of what the caller's DIRFD names (AT_FDCWD: its cwd). */
+static int caller_dir_fd(struct sup *s, struct req *q, int dirfd)
+{
+	int err, fd;
+
+	if (dirfd != AT_FDCWD)
+		return child_fd(s, q, dirfd);
+	err = need_proc(s, q);
+	if (err)
+		return err;
+	fd = caller_openat(s, q, "cwd", O_PATH);
+	if (fd < 0)
+		return -errno;
+	return id_valid(s, q) ? fd : (close(fd), -ESRCH);
+}
+
+/* "/proc/self" or "/proc/thread-self" not followed: the link itself. */
+static int look_proc_self(struct sup *s, struct req *q, const char *abs, const struct look *l,
+			  struct answer *a)
+{
+	struct open_how how = { .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
+				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS };
+	_cleanup_close_ int fd = -1;
+	char text[64];
+	int err = need_status(s, q);
+
+	if (err)
+		return err;
+	if (!allowed(s, q, abs, UNOTIFY_LOOK, true))
+		return -EACCES;
+	if (!q->cs.ns_tgid)
+		return -ENOENT; /* no pid in the sandbox's /proc: no "self" */
+	if (l->kind == LOOK_READLINK) {
+		if (!strcmp(abs, "/proc/self"))
+			snprintf(text, sizeof(text), "%d", (int)q->cs.ns_tgid);
+		else
+			snprintf(text, sizeof(text), "%d/task/%d", (int)q->cs.ns_tgid,
+				 (int)q->cs.ns_tid);
+		return look_text(s, q, text, l, a);
+	}
+	fd = (int)sys_openat2(s->root, abs, &how);
+	if (fd < 0)
+		return -errno;
+	return look_answer(s, q, fd, l, a);
+}
+
+/*
+ * The caller's own fd N as /proc/PID/fd/N (CANON): followed, the file
+ * itself (our copy of the fd); not followed, the link (its text is where
+ * the fd is; lstat looks at the link in the sandbox's /proc).
+ */
+static int look_own_fd(struct sup *s, struct req *q, const char *canon, int n, bool nofollow,
+		       const struct look *l, struct answer *a)
+{
+	_cleanup_close_ int dup = child_fd(s, q, n), fd = -1;
+	char text[PATH_MAX + 32];
+	int err;
+
+	if (dup < 0)
+		return dup == -EBADF ? -ENOENT : dup;
+	note_path(q, canon, UNOTIFY_LOOK);
+	err = may_look_at(s, q, dup, false);
+	if (err)
+		return err;
+	if (!nofollow)
+		return look_answer(s, q, dup, l, a);
+	if (l->kind == LOOK_READLINK) {
+		err = fd_path(dup, text, sizeof(text));
+		if (err)
+			return err;
+		if (text[0] == '/')
+			(void)sandbox_path(s, text);
+		return look_text(s, q, text, l, a);
+	}
+	{
+		struct open_how how = { .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
+					.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS };
+
+		fd = (int)sys_openat2(s->root, canon, &how);
+		if (fd < 0)
+			return -errno;
+	}
+	return look_answer(s, q, fd, l, a);
+}
+
+/* CANON is the caller's own /proc/PID/ns/NAME: through our /proc/TID. */
+static int look_own_ns(struct sup *s, struct req *q, const char *canon, bool nofollow,
+		       const struct look *l, struct answer *a)
+{
+	char own[64], text[128];
+	_cleanup_close_ int fd = -1;
+	ssize_t n;
+
+	snprintf(own, sizeof(own), "/proc/%d/ns/", (int)q->cs.ns_tgid);
+	if (!q->cs.ns_tgid || strncmp(canon, own, strlen(own)) || !canon[strlen(own)] ||
+	    strchr(canon + strlen(own), '/'))
+		return -ENOENT;
+	if (!allowed(s, q, canon, UNOTIFY_LOOK, true))
+		return -EACCES;
+	if (need_proc(s, q) < 0)
+		return -ESRCH;
+	if (l->kind == LOOK_READLINK) {
+		n = caller_readlinkat(s, q, canon + strlen(own) - 3, text, sizeof(text) - 1);
+		if (n < 0)
+			return -errno;
+		text[n] = '\0';
+		return look_text(s, q, text, l, a);
+	}
+	fd = caller_openat(s, q, canon + strlen(own) - 3, O_PATH | (nofollow ? O_NOFOLLOW : 0));
+	if (fd < 0)
+		return -errno;
+	return look_answer(s, q, fd, l, a);
+}
+
 static int do_look(struct sup *s, struct req *q, int dirfd, __u64 path_addr, bool nofollow,
-		   int atflags, struct answer *a)
+		   int atflags, struct look *l, struct answer *a)
 {
 	char path[PATH_MAX];
 	_cleanup_free_ char *abs = NULL, *canon = NULL;
-	int err;
+	_cleanup_close_ int fd = -1;
+	int err, own;
 
+	if (l->kind == LOOK_READLINK && (l->size == 0 || l->size > INT_MAX))
+		return -EINVAL;
 	err = read_child_string(s, q, path_addr, path);
 	if (err)
 		return err;
 	if (!path[0]) {
+		/* fstat of the caller's own fd (or cwd): no path, nothing to check */
 		if (!(atflags & AT_EMPTY_PATH))
 			return -ENOENT;
-		a->cont = true;
-		return 0;
+		l->empty = true;
+		fd = caller_dir_fd(s, q, dirfd);
+		if (fd < 0)
+			return fd;
+		err = may_look_at(s, q, fd, dirfd == AT_FDCWD);
+		return err ? err : look_answer(s, q, fd, l, a);
 	}
 	err = child_abs_path(s, q, dirfd, path, &abs);
-	if (!err)
-		err = canonicalize(s, q, abs, !nofollow, &canon);
 	if (err)
 		return err;
-	if (own_fd_link(q, canon) < 0 && !above_a_root(s, q, canon)) {
-		if (!allowed(s, q, canon, UNOTIFY_LOOK, true))
-			return not_there(s, canon) ? -ENOENT : -EACCES;
-	} else {
+	if (nofollow && (!strcmp(abs, "/proc/self") || !strcmp(abs, "/proc/thread-self")))
+		return look_proc_self(s, q, abs, l, a);
+	err = canonicalize_fd(s, q, abs, !nofollow, &canon, &fd);
+	if (err)
+		return err;
+	own = own_fd_link(q, canon);
+	if (own >= 0)
+		return look_own_fd(s, q, canon, own, nofollow, l, a);
+	err = look_own_ns(s, q, canon, nofollow, l, a);
+	if (err != -ENOENT)
+		return err;
+	if (above_a_root(s, q, canon)) {
 		note_path(q, canon, UNOTIFY_LOOK);
+	} else if (!allowed(s, q, canon, UNOTIFY_LOOK, true)) {
+		return not_there(s, canon) ? -ENOENT : -EACCES;
 	}
-	a->cont = true;
-	return 0;
+	if (fd < 0) {
+		/* a path with symlinks (or in /proc): open what it resolved to */
+		fd = open_canon(s, q, canon, UNOTIFY_LOOK,
+				O_PATH | O_CLOEXEC | (nofollow ? O_NOFOLLOW : 0), 0, false, NULL);
+		if (fd == -ELOOP && !nofollow && path_is_beneath(canon, "/proc"))
+			fd = proc_magic(s, q, canon);
+		if (fd < 0)
+			return fd;
+	}
+	return look_answer(s, q, fd, l, a);
 }
 
 /* ---- changing a directory: create, remove, rename, link ---- */
@@ -1536,19 +2179,36 @@ static int do_link(struct sup *s, struct req *q, int olddir, __u64 old_addr, int
 
 static int do_truncate(struct sup *s, struct req *q, __u64 path_addr, __u64 len, struct answer *a)
 {
-	char path[PATH_MAX];
+	char path[PATH_MAX], link[64];
 	_cleanup_free_ char *abs = NULL;
-	_cleanup_close_ int fd = -1;
+	_cleanup_close_ int fd = -1, wfd = -1;
+	struct stat st;
 	int err = read_child_string(s, q, path_addr, path);
 
 	if (!err)
 		err = child_abs_path(s, q, AT_FDCWD, path, &abs);
 	if (err)
 		return err;
-	fd = open_beneath(s, q, abs, UNOTIFY_WRITE, O_WRONLY | O_CLOEXEC | O_NOCTTY, 0);
+	/*
+	 * truncate(2) never opens the file: a FIFO (which an O_WRONLY open
+	 * would wait on) or a device fails with EINVAL, a directory with
+	 * EISDIR.  So the file is looked at first, and only a regular file is
+	 * opened (through that very fd) for writing.
+	 */
+	fd = open_beneath(s, q, abs, UNOTIFY_WRITE, O_PATH | O_CLOEXEC, 0);
 	if (fd < 0)
 		return fd;
-	return result(a, ftruncate(fd, (off_t)len));
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (S_ISDIR(st.st_mode))
+		return -EISDIR;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	wfd = open(link, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+	if (wfd < 0)
+		return -errno;
+	return result(a, ftruncate(wfd, (off_t)len));
 }
 
 /*
@@ -1650,6 +2310,81 @@ static int sock_type(int fd)
 }
 
 /*
+ * connect() our copy *SOCK of the caller's socket to SA (checked).  A
+ * stream connect on a blocking socket waits for the peer (a TCP peer that
+ * does not answer, a unix listener with a full backlog): a job does it
+ * (VIA, an fd SA names through /proc/self/fd, goes with it).  Datagram
+ * connects and non-blocking sockets return at once.
+ */
+static int connect_for(int *sock, const struct sockaddr *sa, socklen_t len, int *via,
+		       struct answer *a)
+{
+	int fl = fcntl(*sock, F_GETFL), type = sock_type(*sock);
+
+	if (type < 0)
+		return type;
+	if (type != SOCK_DGRAM && fl >= 0 && !(fl & O_NONBLOCK)) {
+		struct job *j = job_new(JOB_CONNECT);
+
+		j->fd = take_fd(sock);
+		j->via = via ? take_fd(via) : -1;
+		memcpy(&j->addr, sa, len);
+		j->addrlen = len;
+		a->job = j;
+		return 0;
+	}
+	if (connect(*sock, sa, len) < 0)
+		return -errno;
+	a->val = 0;
+	return 0;
+}
+
+/*
+ * A unix peer learns the credentials of the task that connects or sends
+ * (SO_PEERCRED, SCM_CREDENTIALS with SO_PASSCRED): ours, not the caller's.
+ * Our uid and gid are the caller's in mosctl's sandbox (same_creds, or ids
+ * mapped onto ours); where they are not (the library serving a child of
+ * another uid), a peer that trusts them would trust the caller as us, so
+ * the supervisor does not connect or send on a unix socket for it.
+ */
+static int unix_peer_sees_us(struct sup *s, struct req *q)
+{
+	int err;
+
+	if (s->p->same_creds)
+		return 0;
+	err = need_status(s, q);
+	if (err)
+		return err;
+	return q->cs.euid == geteuid() && q->cs.egid == getegid() ? 0 : -EACCES;
+}
+
+/*
+ * The unix socket file at ABS (as the caller names it, symlinks followed
+ * as connect() follows them), which must be beneath a root: an O_PATH fd
+ * of it, and *VIA set to the address that names it through that fd
+ * ("/proc/self/fd/N", *VLEN long), so that the kernel's lookup of the
+ * address finds that very file.
+ */
+static int unix_socket_file(struct sup *s, struct req *q, const char *abs, struct sockaddr_un *via,
+			    socklen_t *vlen)
+{
+	_cleanup_close_ int fd = open_beneath(s, q, abs, UNOTIFY_READ, O_PATH, 0);
+	struct stat st;
+
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISSOCK(st.st_mode))
+		return -ECONNREFUSED;
+	*via = (struct sockaddr_un){ .sun_family = AF_UNIX };
+	*vlen = (socklen_t)snprintf(via->sun_path, sizeof(via->sun_path), "/proc/self/fd/%d", fd);
+	*vlen += (socklen_t)offsetof(struct sockaddr_un, sun_path) + 1;
+	return take_fd(&fd);
+}
+
+/*
  * connect() or bind() of a unix socket with ALLOW_UNIX.  Abstract and unnamed
  * addresses are used as they are (the supervisor shares the sandbox's
  * network namespace).  A path is resolved as the caller would, checked, and
@@ -1665,12 +2400,14 @@ static int do_unix(struct sup *s, struct req *q, int sockfd, __u64 addr, __u64 l
 	char path[sizeof(un.sun_path) + 1] = "";
 	_cleanup_free_ char *abs = NULL;
 	_cleanup_close_ int sock = -1, fd = -1;
-	socklen_t vlen;
-	struct stat st;
+	socklen_t vlen = 0;
 	int err;
 
 	if (!s->p->allow_unix)
 		return -EACCES;
+	err = unix_peer_sees_us(s, q);
+	if (err)
+		return err;
 	if (len < sizeof(sa_family_t) || len > sizeof(un))
 		return -EINVAL;
 	err = read_child_mem(s, q, addr, &un, (size_t)len);
@@ -1680,9 +2417,9 @@ static int do_unix(struct sup *s, struct req *q, int sockfd, __u64 addr, __u64 l
 	if (sock < 0)
 		return sock;
 	if (len == sizeof(sa_family_t) || un.sun_path[0] == '\0') {
-		err = is_bind ? bind(sock, (struct sockaddr *)&un, (socklen_t)len)
-			      : connect(sock, (struct sockaddr *)&un, (socklen_t)len);
-		if (err < 0)
+		if (!is_bind)
+			return connect_for(&sock, (struct sockaddr *)&un, (socklen_t)len, NULL, a);
+		if (bind(sock, (struct sockaddr *)&un, (socklen_t)len) < 0)
 			return -errno;
 		a->val = 0;
 		return 0;
@@ -1705,20 +2442,13 @@ static int do_unix(struct sup *s, struct req *q, int sockfd, __u64 addr, __u64 l
 		if (vlen >= sizeof(via.sun_path))
 			return -ENAMETOOLONG;
 	} else {
-		fd = open_beneath(s, q, abs, UNOTIFY_READ, O_PATH | O_NOFOLLOW, 0);
+		fd = unix_socket_file(s, q, abs, &via, &vlen);
 		if (fd < 0)
 			return fd;
-		if (fstat(fd, &st) < 0)
-			return -errno;
-		if (!S_ISSOCK(st.st_mode))
-			return -ECONNREFUSED;
-		vlen = (socklen_t)snprintf(via.sun_path, sizeof(via.sun_path), "/proc/self/fd/%d",
-					   fd);
+		return connect_for(&sock, (struct sockaddr *)&via, vlen, &fd, a);
 	}
 	vlen += (socklen_t)offsetof(struct sockaddr_un, sun_path) + 1;
-	err = is_bind ? bind(sock, (struct sockaddr *)&via, vlen)
-		      : connect(sock, (struct sockaddr *)&via, vlen);
-	if (err < 0)
+	if (bind(sock, (struct sockaddr *)&via, vlen) < 0)
 		return -errno;
 	a->val = 0;
 	return 0;
@@ -1808,153 +2538,362 @@ static int do_addr(struct sup *s, struct req *q, int sockfd, __u64 addr, __u64 l
 		ok = s->p->bind_ports[i] == port;
 	if (!net_decision(s, q, &ss, bind_, ok))
 		return -EACCES;
-	err = bind_ ? bind(fd, (struct sockaddr *)&ss, (socklen_t)len)
-		    : connect(fd, (struct sockaddr *)&ss, (socklen_t)len);
-	if (err < 0)
+	if (!bind_)
+		return connect_for(&fd, (struct sockaddr *)&ss, (socklen_t)len, NULL, a);
+	if (bind(fd, (struct sockaddr *)&ss, (socklen_t)len) < 0)
 		return -errno;
 	a->val = 0;
 	return 0;
 }
 
-#define MAX_DATAGRAM (256 * 1024)
-#define MAX_IOV 64
-
-/* datagram_socket()'s answer when the call goes on as it is. */
-#define SEND_AS_IS INT_MIN
-
 /*
- * Our duplicate of the caller's socket FD if it is an IPv4/IPv6 datagram
- * socket, whose destinations we check, or -errno; otherwise SEND_AS_IS with
- * A set to let the call go on: for a stream socket the kernel ignores a
- * destination address, and unix datagram sockets are not scoped
- * (--allow-unix says so).
+ * Sends.  With --allow-udp the filter traps every sendmsg and sendmmsg and
+ * every sendto with an address, whatever the socket: the supervisor cannot
+ * tell from the arguments.  Each is performed on our copy of the caller's
+ * socket (pidfd_getfd) with our copies of the destination, the data and the
+ * control messages, never let through (CONTINUE): the kernel would look the
+ * fd number up again, and another thread of the caller could by then have
+ * put a UDP socket behind it (dup2), or rewritten the address.  What is
+ * checked depends on the socket we hold:
+ *
+ *  - IPv4/IPv6 datagram (UDP): the destination must pass udp_dest_ok();
+ *    no control messages (IP options, source routes and the like could
+ *    choose where a datagram goes);
+ *  - IPv4/IPv6 stream (TCP): the kernel ignores a destination (MSG_FASTOPEN,
+ *    which would connect, is refused), so ours is dropped; no control
+ *    messages;
+ *  - unix: a destination with a path or an abstract name only under
+ *    --allow-unix, a path resolved and checked as for connect();
+ *    SCM_RIGHTS carries our copies of the caller's fds; SCM_CREDENTIALS is
+ *    refused (EPERM: the kernel would check it against the supervisor);
+ *  - anything else (netlink): as it is, no control messages.
+ *
+ * Each send is first made with MSG_DONTWAIT; one that would wait on a
+ * blocking socket is handed to a job.  A stream send copies at most
+ * MAX_STREAM_CHUNK bytes (the caller sees a short count, as from a signal,
+ * and sends the rest); a larger datagram is EMSGSIZE.  A peer reading the
+ * caller's credentials (SO_PASSCRED, SO_PEERCRED) sees the supervisor's
+ * process, with the caller's uid and gid.
  */
-static int datagram_socket(struct sup *s, struct req *q, int fd, struct answer *a)
-{
-	struct sockaddr_storage me;
-	socklen_t ml = sizeof(me);
-	_cleanup_close_ int dup = child_fd(s, q, fd);
-	int type;
+#define MAX_DATAGRAM (256 * 1024)
+#define MAX_STREAM_CHUNK (256 * 1024)
+#define MAX_IOV 1024 /* UIO_MAXIOV */
+#define MAX_CONTROL (64 * 1024)
+#define MAX_SCM_FDS 253 /* SCM_MAX_FD */
 
-	if (dup < 0)
-		return dup;
-	type = sock_type(dup);
-	if (type < 0)
-		return type;
-	if (type != SOCK_DGRAM || getsockname(dup, (struct sockaddr *)&me, &ml) < 0 ||
-	    (me.ss_family != AF_INET && me.ss_family != AF_INET6)) {
-		a->cont = true;
-		return SEND_AS_IS;
-	}
-	return take_fd(&dup);
+/* What a trapped send names, as pointers into the caller. */
+struct send_args {
+	__u64 name, namelen;
+	const struct iovec *iov; /* our copy of the caller's iovec array */
+	size_t iovlen;
+	__u64 control, controllen;
+	int flags;
+};
+
+static int sock_domain(int fd)
+{
+	int v;
+	socklen_t l = sizeof(v);
+
+	return getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &v, &l) < 0 ? -errno : v;
 }
 
-/* Send LEN bytes of BUF on our copy SOCK to SS (checked), or to its peer. */
-static int send_on_behalf(struct sup *s, struct req *q, int sock, const void *buf, size_t len,
-			  int flags, const struct sockaddr_storage *ss, socklen_t sslen,
-			  struct answer *a)
+/* The data of the iovec array, at most MAX bytes of it. */
+static int gather(struct sup *s, struct req *q, const struct send_args *g, size_t max,
+		  struct send_op *op)
 {
-	ssize_t n;
+	size_t total = 0;
 
-	if (ss && !net_decision(s, q, ss, false, udp_dest_ok(s, ss)))
+	for (size_t i = 0; i < g->iovlen && total < max; i++)
+		total += g->iov[i].iov_len < max - total ? g->iov[i].iov_len : max - total;
+	op->data = xmalloc(total ? total : 1);
+	op->len = total;
+	for (size_t i = 0, off = 0; i < g->iovlen && off < total; i++) {
+		size_t n = g->iov[i].iov_len < total - off ? g->iov[i].iov_len : total - off;
+		int err;
+
+		if (!n)
+			continue;
+		err = read_child_mem(s, q, (__u64)(uintptr_t)g->iov[i].iov_base, op->data + off, n);
+		if (err)
+			return err;
+		off += n;
+	}
+	return 0;
+}
+
+/* A unix destination: our copy of it in OP->name, checked. */
+static int unix_destination(struct sup *s, struct req *q, struct send_op *op)
+{
+	struct sockaddr_un *un = (struct sockaddr_un *)&op->name;
+	char path[sizeof(un->sun_path) + 1] = "";
+	_cleanup_free_ char *abs = NULL;
+	int err, fd;
+
+	if (un->sun_family != AF_UNIX || op->namelen <= offsetof(struct sockaddr_un, sun_path))
+		return 0; /* the kernel refuses it (EINVAL) */
+	if (!s->p->allow_unix)
 		return -EACCES;
-	n = sendto(sock, buf, len, flags | MSG_NOSIGNAL, (const struct sockaddr *)ss,
-		   ss ? sslen : 0);
+	if (op->namelen > sizeof(*un))
+		return -EINVAL;
+	if (un->sun_path[0] == '\0')
+		return 0; /* abstract: not scoped (supervisor.md) */
+	memcpy(path, un->sun_path, op->namelen - offsetof(struct sockaddr_un, sun_path));
+	err = child_abs_path(s, q, AT_FDCWD, path, &abs);
+	if (err)
+		return err;
+	fd = unix_socket_file(s, q, abs, un, &op->namelen);
+	if (fd < 0)
+		return fd;
+	op->via = fd;
+	return 0;
+}
+
+/*
+ * Our copy of the control messages of a unix send, SCM_RIGHTS with our
+ * copies of the caller's fds.  Walked as the kernel walks them
+ * (CMSG_NXTHDR), on our copy: each header's length is checked against
+ * what is left.
+ */
+static int unix_control(struct sup *s, struct req *q, const struct send_args *g, struct send_op *op)
+{
+	struct cmsghdr *c;
+	size_t off = 0;
+	int err;
+
+	if (g->controllen > MAX_CONTROL)
+		return -ENOBUFS;
+	op->control = xcalloc(1, (size_t)g->controllen);
+	op->controllen = (size_t)g->controllen;
+	err = read_child_mem(s, q, g->control, op->control, op->controllen);
+	if (err)
+		return err;
+	while (off + sizeof(struct cmsghdr) <= op->controllen) {
+		size_t n;
+
+		c = (struct cmsghdr *)(op->control + off);
+		if (c->cmsg_len < sizeof(struct cmsghdr) || c->cmsg_len > op->controllen - off)
+			return -EINVAL;
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS)
+			return -EPERM;
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type != SCM_RIGHTS)
+			return -EINVAL;
+		if (c->cmsg_level == SOL_SOCKET) {
+			int *fds = (int *)CMSG_DATA(c);
+
+			n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			if (op->nfds + (int)n > MAX_SCM_FDS)
+				return -EINVAL;
+			op->fds = xrealloc(op->fds, ((size_t)op->nfds + n + 1) * sizeof(int));
+			for (size_t i = 0; i < n; i++) {
+				int dup = child_fd(s, q, fds[i]);
+
+				if (dup < 0)
+					return dup;
+				op->fds[op->nfds++] = dup;
+				fds[i] = dup;
+			}
+		}
+		off += CMSG_ALIGN(c->cmsg_len);
+	}
+	return 0;
+}
+
+/* Read and check what the kernel would for a send on the caller's FD. */
+static int send_prepare(struct sup *s, struct req *q, int fd, const struct send_args *g,
+			struct send_op *op)
+{
+	int family, type, fl, err;
+
+	if (g->flags & MSG_FASTOPEN)
+		return -EPERM; /* a connect no rule checks (refused by the filter too) */
+	if (g->flags & MSG_ZEROCOPY)
+		return -ENOBUFS; /* on our copy, never notified: callers then copy */
+	op->sock = child_fd(s, q, fd);
+	if (op->sock < 0)
+		return op->sock;
+	type = sock_type(op->sock);
+	if (type < 0)
+		return type;
+	family = sock_domain(op->sock);
+	if (family < 0)
+		return family;
+	if (family == AF_UNIX) {
+		err = unix_peer_sees_us(s, q);
+		if (err)
+			return err;
+	}
+	fl = fcntl(op->sock, F_GETFL);
+	op->flags = g->flags;
+	op->blocking = !(g->flags & MSG_DONTWAIT) && fl >= 0 && !(fl & O_NONBLOCK);
+	if (g->name && g->namelen) {
+		if (g->namelen > sizeof(op->name))
+			return -EINVAL;
+		op->namelen = (socklen_t)g->namelen;
+		err = read_child_mem(s, q, g->name, &op->name, op->namelen);
+		if (err)
+			return err;
+	}
+	if (g->controllen && family != AF_UNIX)
+		return -EINVAL;
+	if (g->controllen) {
+		err = unix_control(s, q, g, op);
+		if (err)
+			return err;
+	}
+	if (family == AF_INET || family == AF_INET6) {
+		if (type == SOCK_STREAM) {
+			op->namelen = 0;
+		} else if (op->namelen) {
+			struct sockaddr_storage ss = op->name;
+
+			if (type != SOCK_DGRAM)
+				return -EACCES;
+			if ((ss.ss_family != AF_INET || op->namelen < sizeof(struct sockaddr_in)) &&
+			    (ss.ss_family != AF_INET6 || op->namelen < sizeof(struct sockaddr_in6)))
+				return -EINVAL;
+			if (!net_decision(s, q, &ss, false, udp_dest_ok(s, &ss)))
+				return -EACCES;
+		}
+	} else if (family == AF_UNIX && op->namelen) {
+		err = unix_destination(s, q, op);
+		if (err)
+			return err;
+	}
+	err = gather(s, q, g, type == SOCK_STREAM ? MAX_STREAM_CHUNK : MAX_DATAGRAM + 1, op);
+	if (err)
+		return err;
+	return type != SOCK_STREAM && op->len > MAX_DATAGRAM ? -EMSGSIZE : 0;
+}
+
+/*
+ * Send OP now, or in a job if it would wait and the caller waits (then A
+ * holds the job and OP is moved into it).  The number of bytes sent, or
+ * -errno (SIGPIPE raised in the caller as the kernel would), or 1 with A's
+ * job set.
+ */
+static long send_now(struct sup *s, struct req *q, struct send_op *op, struct answer *a)
+{
+	ssize_t n = send_op_send(op, MSG_DONTWAIT);
+
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && op->blocking) {
+		struct job *j = job_new(JOB_SEND);
+
+		j->op = *op;
+		*op = (struct send_op){ .sock = -1, .via = -1 };
+		a->job = j;
+		return 1;
+	}
+	if (n < 0 && errno == EPIPE && !(op->flags & MSG_NOSIGNAL))
+		signal_caller(s, q, SIGPIPE);
+	return n < 0 ? -errno : n;
+}
+
+static int send_one(struct sup *s, struct req *q, int fd, const struct send_args *g,
+		    struct answer *a)
+{
+	struct send_op op = { .sock = -1, .via = -1 };
+	int err = send_prepare(s, q, fd, g, &op);
+	long n = err ? err : send_now(s, q, &op, a);
+
+	send_op_release(&op);
 	if (n < 0)
-		return -errno;
-	a->val = n;
+		return (int)n;
+	if (!a->job)
+		a->val = n;
 	return 0;
 }
 
 static int do_sendto(struct sup *s, struct req *q, int fd, __u64 buf_addr, __u64 len, int flags,
 		     __u64 addr, __u64 addrlen, struct answer *a)
 {
-	struct sockaddr_storage ss;
-	_cleanup_free_ char *buf = NULL;
-	_cleanup_close_ int sock = -1;
-	int err;
+	struct iovec iov = { (void *)(uintptr_t)buf_addr, (size_t)len };
+	struct send_args g = {
+		.name = addr, .namelen = addrlen, .iov = &iov, .iovlen = 1, .flags = flags
+	};
 
-	sock = datagram_socket(s, q, fd, a);
-	if (sock < 0)
-		return sock == SEND_AS_IS ? 0 : sock;
-	if (len > MAX_DATAGRAM)
-		return -EMSGSIZE;
-	err = addr ? read_inet_addr(s, q, addr, addrlen, &ss) : 0;
+	return send_one(s, q, fd, &g, a);
+}
+
+/* Our copy of the caller's msghdr at ADDR and of its iovec array. */
+static int read_msghdr(struct sup *s, struct req *q, __u64 addr, struct send_args *g,
+		       struct iovec **iov)
+{
+	struct msghdr mh;
+	int err = read_child_mem(s, q, addr, &mh, sizeof(mh));
+
 	if (err)
-		return err == -EAFNOSUPPORT ? -EINVAL : err;
-	buf = xmalloc(len ? len : 1);
-	if (len) {
-		err = read_child_mem(s, q, buf_addr, buf, len);
+		return err;
+	if (mh.msg_iovlen > MAX_IOV)
+		return -EMSGSIZE;
+	*iov = xcalloc(mh.msg_iovlen + 1, sizeof(**iov));
+	if (mh.msg_iovlen) {
+		err = read_child_mem(s, q, (__u64)(uintptr_t)mh.msg_iov, *iov,
+				     mh.msg_iovlen * sizeof(**iov));
 		if (err)
 			return err;
 	}
-	return send_on_behalf(s, q, sock, buf, len, flags, addr ? &ss : NULL, (socklen_t)addrlen,
-			      a);
+	g->name = (__u64)(uintptr_t)mh.msg_name;
+	g->namelen = mh.msg_namelen;
+	g->iov = *iov;
+	g->iovlen = mh.msg_iovlen;
+	g->control = (__u64)(uintptr_t)mh.msg_control;
+	g->controllen = mh.msg_controllen;
+	return 0;
 }
 
-/*
- * sendmsg on an IPv4/IPv6 datagram socket: our copy of the header, the
- * destination and the data, sent on our duplicate of the socket.  Control
- * messages are refused (EINVAL): none is needed to send a datagram.
- */
 static int do_sendmsg(struct sup *s, struct req *q, int fd, __u64 msg_addr, int flags,
 		      struct answer *a)
 {
-	struct msghdr mh;
-	struct iovec iov[MAX_IOV];
-	struct sockaddr_storage ss;
-	_cleanup_free_ char *buf = NULL;
-	_cleanup_close_ int sock = -1;
-	size_t total = 0;
-	int err;
+	struct send_args g = { .flags = flags };
+	_cleanup_free_ struct iovec *iov = NULL;
+	int err = read_msghdr(s, q, msg_addr, &g, &iov);
 
-	sock = datagram_socket(s, q, fd, a);
-	if (sock < 0)
-		return sock == SEND_AS_IS ? 0 : sock;
-	err = read_child_mem(s, q, msg_addr, &mh, sizeof(mh));
-	if (err)
-		return err;
-	if (mh.msg_controllen || mh.msg_iovlen > MAX_IOV)
-		return -EINVAL;
-	if (mh.msg_iovlen) {
-		err = read_child_mem(s, q, (__u64)(uintptr_t)mh.msg_iov, iov,
-				     mh.msg_iovlen * sizeof(*iov));
-		if (err)
-			return err;
-	}
-	for (size_t i = 0; i < mh.msg_iovlen; i++) {
-		if (iov[i].iov_len > MAX_DATAGRAM - total)
-			return -EMSGSIZE;
-		total += iov[i].iov_len;
-	}
-	buf = xmalloc(total ? total : 1);
-	for (size_t i = 0, off = 0; i < mh.msg_iovlen; off += iov[i].iov_len, i++) {
-		if (!iov[i].iov_len)
-			continue;
-		err = read_child_mem(s, q, (__u64)(uintptr_t)iov[i].iov_base, buf + off,
-				     iov[i].iov_len);
-		if (err)
-			return err;
-	}
-	if (mh.msg_name) {
-		err = read_inet_addr(s, q, (__u64)(uintptr_t)mh.msg_name, mh.msg_namelen, &ss);
-		if (err)
-			return err == -EAFNOSUPPORT ? -EINVAL : err;
-	}
-	return send_on_behalf(s, q, sock, buf, total, flags, mh.msg_name ? &ss : NULL,
-			      mh.msg_namelen, a);
+	return err ? err : send_one(s, q, fd, &g, a);
 }
 
-/* sendmmsg on an IPv4/IPv6 datagram socket: ENOSYS, and callers (glibc's
- * resolver) send one at a time, which is checked. */
-static int do_sendmmsg(struct sup *s, struct req *q, int fd, struct answer *a)
+/*
+ * sendmmsg: each message as one sendmsg, its msg_len written back.  A
+ * first message that must wait goes to a job; a later one ends the call
+ * with the count so far, as an error after the first does.
+ */
+static int do_sendmmsg(struct sup *s, struct req *q, int fd, __u64 vec_addr, __u64 vlen, int flags,
+		       struct answer *a)
 {
-	int sock = datagram_socket(s, q, fd, a);
+	unsigned int sent = 0;
+	int err = 0;
 
-	if (sock < 0)
-		return sock == SEND_AS_IS ? 0 : sock;
-	close(sock);
-	return -ENOSYS;
+	if (vlen > MAX_IOV)
+		vlen = MAX_IOV;
+	for (unsigned int i = 0; i < vlen && !err; i++) {
+		__u64 entry = vec_addr + i * sizeof(struct mmsghdr);
+		struct send_op op = { .sock = -1, .via = -1 };
+		struct send_args g = { .flags = flags };
+		_cleanup_free_ struct iovec *iov = NULL;
+		long n;
+
+		err = read_msghdr(s, q, entry, &g, &iov);
+		if (!err)
+			err = send_prepare(s, q, fd, &g, &op);
+		if (!err && i > 0)
+			op.blocking = false; /* no job after the first */
+		op.len_addr = entry + offsetof(struct mmsghdr, msg_len);
+		n = err ? err : send_now(s, q, &op, a);
+		send_op_release(&op);
+		if (n < 0) {
+			err = (int)n;
+		} else if (a->job) {
+			return 0; /* the first message, sent by a job */
+		} else {
+			write_child_u32(s, q, entry + offsetof(struct mmsghdr, msg_len), (__u32)n,
+					&err);
+			if (!err)
+				sent++;
+		}
+	}
+	if (sent || !err)
+		a->val = sent;
+	return sent ? 0 : err;
 }
 
 static int handle(struct sup *s, struct req *q, struct answer *a)
@@ -1969,17 +2908,37 @@ static int handle(struct sup *s, struct req *q, struct answer *a)
 	case __NR_openat:
 		return do_open(s, q, (int)g[0], g[1], g[2], g[3], a);
 	case __NR_stat:
-		return do_look(s, q, AT_FDCWD, g[0], false, 0, a);
+		return do_look(s, q, AT_FDCWD, g[0], false, 0,
+			       &(struct look){ .kind = LOOK_STAT, .buf = g[1] }, a);
 	case __NR_lstat:
-		return do_look(s, q, AT_FDCWD, g[0], true, 0, a);
+		return do_look(s, q, AT_FDCWD, g[0], true, 0,
+			       &(struct look){ .kind = LOOK_STAT, .buf = g[1] }, a);
 	case __NR_newfstatat:
-		return do_look(s, q, (int)g[0], g[1], g[3] & AT_SYMLINK_NOFOLLOW, (int)g[3], a);
+		if ((int)g[3] & ~(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH))
+			return -EINVAL;
+		return do_look(s, q, (int)g[0], g[1], g[3] & AT_SYMLINK_NOFOLLOW, (int)g[3],
+			       &(struct look){ .kind = LOOK_STAT, .buf = g[2] }, a);
 	case __NR_statx:
-		return do_look(s, q, (int)g[0], g[1], g[2] & AT_SYMLINK_NOFOLLOW, (int)g[2], a);
+		if (((int)g[2] & ~(AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT | AT_EMPTY_PATH |
+				   AT_STATX_SYNC_TYPE)) ||
+		    ((int)g[2] & AT_STATX_SYNC_TYPE) == AT_STATX_SYNC_TYPE ||
+		    ((unsigned int)g[3] & STATX__RESERVED))
+			return -EINVAL;
+		return do_look(s, q, (int)g[0], g[1], g[2] & AT_SYMLINK_NOFOLLOW, (int)g[2],
+			       &(struct look){ .kind = LOOK_STATX,
+					       .buf = g[4],
+					       .mask = (unsigned int)g[3],
+					       .sync = (int)g[2] & AT_STATX_SYNC_TYPE },
+			       a);
 	case __NR_readlink:
-		return do_look(s, q, AT_FDCWD, g[0], true, 0, a);
+		return do_look(s, q, AT_FDCWD, g[0], true, 0,
+			       &(struct look){ .kind = LOOK_READLINK, .buf = g[1], .size = g[2] },
+			       a);
 	case __NR_readlinkat:
-		return do_look(s, q, (int)g[0], g[1], true, 0, a);
+		/* an empty path is the link DIRFD is (an O_PATH fd of it) */
+		return do_look(s, q, (int)g[0], g[1], true, AT_EMPTY_PATH,
+			       &(struct look){ .kind = LOOK_READLINK, .buf = g[2], .size = g[3] },
+			       a);
 	case __NR_execve:
 		return do_exec(s, q, AT_FDCWD, g[0], 0, a);
 	case __NR_execveat:
@@ -1993,7 +2952,7 @@ static int handle(struct sup *s, struct req *q, struct answer *a)
 	case __NR_sendmsg:
 		return do_sendmsg(s, q, (int)g[0], g[1], (int)g[2], a);
 	case __NR_sendmmsg:
-		return do_sendmmsg(s, q, (int)g[0], a);
+		return do_sendmmsg(s, q, (int)g[0], g[1], g[2], (int)g[3], a);
 	case __NR_mkdir:
 		return do_mkdir(s, q, AT_FDCWD, g[0], g[1], false, 0, a);
 	case __NR_mkdirat:
@@ -2033,23 +2992,41 @@ static int handle(struct sup *s, struct req *q, struct answer *a)
 /* The loop                                                              */
 /* -------------------------------------------------------------------- */
 
-/* Keep only CAP_SETUID, CAP_SETGID, CAP_SYS_PTRACE, in this thread only:
- * opens are then checked against the caller's credentials, not ours. */
-static int drop_caps(void)
+/*
+ * This thread's capabilities (see "Privilege phases" above): CAP_SETUID and
+ * CAP_SETGID in effect, CAP_SYS_PTRACE and CAP_KILL (if held) permitted
+ * only, nothing else, in this thread only.  Sets S->tracer_caps.
+ */
+static int drop_caps(struct sup *s)
 {
 	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
 	struct __user_cap_data_struct d[2];
-	const __u32 keep = (1U << CAP_SETUID) | (1U << CAP_SETGID) | (1U << CAP_SYS_PTRACE);
+	const __u32 effective = (1U << CAP_SETUID) | (1U << CAP_SETGID);
+	const __u32 tracer = (1U << CAP_SYS_PTRACE) | (1U << CAP_KILL);
 
 	if (syscall(SYS_capget, &h, d) < 0)
 		return -errno;
-	d[0].effective &= keep;
-	d[0].permitted &= keep;
-	d[0].inheritable &= keep;
+	s->tracer_caps = d[0].permitted & tracer;
+	d[0].effective &= effective;
+	d[0].permitted &= effective | tracer;
+	d[0].inheritable = 0;
 	d[1].effective = d[1].permitted = d[1].inheritable = 0;
 	if (syscall(SYS_capset, &h, d) < 0)
 		return -errno;
 	return 0;
+}
+
+/* What a request holds: the caller's fds, the events for the hooks. */
+static void req_release(struct req *q)
+{
+	closep(&q->procfd);
+	closep(&q->memfd);
+	closep(&q->pidfd);
+	for (int i = 0; i < q->nev; i++)
+		free(q->ev_path[i]);
+	q->nev = 0;
+	free(q->asked);
+	q->asked = NULL;
 }
 
 /* Tell the record hook what the request was about and how it ended. */
@@ -2058,7 +3035,9 @@ static void record(struct sup *s, const struct req *q, int err)
 	const struct unotify_hooks *h = s->p->hooks;
 	struct unotify_event ev = { .syscall = syscall_name((long)q->n->data.nr),
 				    .pid = q->have_status ? q->cs.ns_tgid : 0,
-				    .error = err,
+				    .error = err == -MOS_ERESTARTSYS || err == -MOS_ERESTARTNOINTR
+						     ? -EINTR
+						     : err,
 				    .by_policy = err && q->by_policy };
 
 	if (!h || !h->record)
@@ -2123,6 +3102,341 @@ static void reply(struct sup *s, const struct req *q, const struct answer *a, in
 	record(s, q, err);
 }
 
+/* -------------------------------------------------------------------- */
+/* Jobs                                                                  */
+/* -------------------------------------------------------------------- */
+
+/*
+ * Some steps wait for as long as someone else decides: opening a FIFO (its
+ * other end), connecting (a peer that does not answer, a unix listener
+ * with a full backlog), sending on a full socket.  The caller would wait
+ * there too, so the supervisor must, but not with a serving thread: the
+ * step runs in a thread of its own (a job) with the serving thread's
+ * credentials, and the serving thread goes on serving and answers the
+ * caller once the job is done.  Every JOB_TICK_MS it looks at the callers
+ * of its jobs; a job is interrupted (UNOTIFY_INTERRUPT_SIG, whose handler
+ * does nothing, so the blocking call fails with EINTR) when
+ *
+ *  - its caller is gone (the notification is no longer valid: killed, as by
+ *    mosctl's -t or the end of its pid namespace);
+ *  - a signal waits for its caller that the caller's own wait in the kernel
+ *    would have taken: one it catches (the answer is then -ERESTARTSYS, so
+ *    that SA_RESTART restarts the call and anything else sees EINTR), or a
+ *    stop signal (-ERESTARTNOINTR: the caller stops, and goes on with the
+ *    call when continued).  Process-directed signals count only for a
+ *    caller that is its process's only thread (another could take them);
+ *  - the supervisor stops.
+ */
+#define JOB_TICK_MS 50
+/* How long a stopping supervisor waits for jobs that do not end. */
+#define JOB_END_MS 2000
+/*
+ * Jobs per serving thread: each is a thread of mosctl waiting for one task
+ * of the sandbox, so the sandbox's own limits bound them; this bounds them
+ * where it has none.  One more waiting call fails with EAGAIN.
+ */
+#define MAX_JOBS 256
+
+static void interrupt_handler(int sig)
+{
+	(void)sig;
+}
+
+int unotify_interrupt_signal(void)
+{
+	return SIGRTMIN + 5;
+}
+
+static void install_interrupt_handler(void)
+{
+	struct sigaction sa = { .sa_handler = interrupt_handler }; /* no SA_RESTART */
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(unotify_interrupt_signal(), &sa, NULL);
+}
+
+static void unblock_interrupt(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	sigset_t set;
+
+	pthread_once(&once, install_interrupt_handler);
+	sigemptyset(&set);
+	sigaddset(&set, unotify_interrupt_signal());
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+}
+
+void unotify_interrupt(pthread_t thread)
+{
+	pthread_kill(thread, unotify_interrupt_signal());
+}
+
+/* The step itself, in the job's thread. */
+static long job_run(struct job *j)
+{
+	char link[64];
+	long r;
+
+	switch (j->kind) {
+	case JOB_OPEN:
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", j->fd);
+		r = open(link,
+			 (int)(j->flags & ~(__u64)(O_CREAT | O_EXCL | O_TMPFILE | O_NOFOLLOW)));
+		break;
+	case JOB_CONNECT:
+		r = connect(j->fd, (struct sockaddr *)&j->addr, j->addrlen);
+		break;
+	case JOB_SEND:
+		r = send_op_send(&j->op, 0);
+		break;
+	default:
+		r = -1;
+		errno = EINVAL;
+	}
+	return r < 0 ? -errno : r;
+}
+
+static void req_release(struct req *q);
+
+static void job_free(struct job *j)
+{
+	closep(&j->fd);
+	closep(&j->via);
+	closep(&j->done_fd);
+	send_op_release(&j->op);
+	req_release(&j->q);
+	free(j);
+}
+
+static void *job_main(void *arg)
+{
+	struct job *j = arg;
+	uint64_t one = 1;
+
+	j->ret = job_run(j);
+	/*
+	 * DONE before the serving thread hears of it (it reaps only DONE
+	 * jobs, and joins this thread before freeing J); if it gave up on us,
+	 * nobody else frees the job.
+	 */
+	if (atomic_exchange(&j->state, JOB_DONE) == JOB_ABANDONED) {
+		if (j->kind == JOB_OPEN && j->ret >= 0)
+			close((int)j->ret);
+		job_free(j);
+	} else {
+		(void)!write(j->done_fd, &one, sizeof(one));
+	}
+	return NULL;
+}
+
+/* Hand request Q over to job J (A->job) and start it; Q is left empty. */
+static int job_start(struct sup *s, struct req *q, struct job *j)
+{
+	pthread_attr_t attr;
+	int err;
+
+	if (s->njobs >= MAX_JOBS)
+		return -EAGAIN;
+	err = need_proc(s, q); /* the caller's /proc/TID: its signals */
+	if (err)
+		return err;
+	j->n = *q->n;
+	j->q = *q;
+	j->q.n = &j->n;
+	*q = (struct req){ .n = q->n, .procfd = -1, .memfd = -1, .pidfd = -1 };
+	j->done_fd = fcntl(s->done_efd, F_DUPFD_CLOEXEC, 3);
+	if (j->done_fd < 0)
+		return -errno;
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, 256 * 1024);
+	err = pthread_create(&j->thread, &attr, job_main, j);
+	pthread_attr_destroy(&attr);
+	if (err)
+		return -err;
+	j->next = s->jobs;
+	s->jobs = j;
+	s->njobs++;
+	return 0;
+}
+
+/* Bit of signal SIG in a /proc status mask. */
+#define SIGBIT(sig) (1ULL << ((sig)-1))
+
+/*
+ * What to answer instead of EINTR if the caller's own wait would have been
+ * cut short by a signal now pending for it (see above): -ERESTARTSYS,
+ * -ERESTARTNOINTR, or 0 (none).
+ */
+static int pending_restart(const struct job *j)
+{
+	char buf[8192], *line, *save = NULL;
+	unsigned long long pnd = 0, shd = 0, blk = 0, ign = 0, cgt = 0, pending;
+	const unsigned long long stops =
+		SIGBIT(SIGSTOP) | SIGBIT(SIGTSTP) | SIGBIT(SIGTTIN) | SIGBIT(SIGTTOU);
+	_cleanup_close_ int fd = openat(j->q.procfd, "status", O_RDONLY | O_CLOEXEC);
+	long threads = 0;
+	ssize_t n;
+
+	if (fd < 0)
+		return 0;
+	n = read_full(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (!strncmp(line, "Threads:", 8))
+			threads = strtol(line + 8, NULL, 10);
+		else if (!strncmp(line, "SigPnd:", 7))
+			pnd = strtoull(line + 7, NULL, 16);
+		else if (!strncmp(line, "ShdPnd:", 7))
+			shd = strtoull(line + 7, NULL, 16);
+		else if (!strncmp(line, "SigBlk:", 7))
+			blk = strtoull(line + 7, NULL, 16);
+		else if (!strncmp(line, "SigIgn:", 7))
+			ign = strtoull(line + 7, NULL, 16);
+		else if (!strncmp(line, "SigCgt:", 7))
+			cgt = strtoull(line + 7, NULL, 16);
+	}
+	pending = (pnd | (threads == 1 ? shd : 0)) & ~blk;
+	if (pending & cgt)
+		return -MOS_ERESTARTSYS;
+	if (pending & stops & ~cgt & ~ign)
+		return -MOS_ERESTARTNOINTR;
+	return 0;
+}
+
+/* Look at the callers of the running jobs; interrupt those it is time to. */
+static void tick_jobs(struct sup *s, bool stopping)
+{
+	for (struct job *j = s->jobs; j; j = j->next) {
+		if (atomic_load(&j->state) != JOB_RUNNING)
+			continue;
+		if (!j->interrupt && (stopping || !id_valid(s, &j->q)))
+			j->interrupt = true;
+		if (!j->interrupt) {
+			int r = pending_restart(j);
+
+			if (r) {
+				j->restart = -r;
+				j->interrupt = true;
+			}
+		}
+		/* again at every tick: the first may come before the job waits */
+		if (j->interrupt)
+			unotify_interrupt(j->thread);
+	}
+}
+
+/* FIFO readers held by open jobs that the serving thread polls too. */
+#define MAX_WATCHED 64
+
+static int watch_readers(struct sup *s, struct pollfd *pfd, struct job **watched)
+{
+	int n = 0;
+
+	for (struct job *j = s->jobs; j && n < MAX_WATCHED; j = j->next) {
+		if (j->kind != JOB_OPEN || !j->reader || j->use_reader ||
+		    atomic_load(&j->state) != JOB_RUNNING)
+			continue;
+		pfd[n] = (struct pollfd){ .fd = j->fd, .events = POLLIN };
+		watched[n++] = j;
+	}
+	return n;
+}
+
+static void write_child_u32(struct sup *s, struct req *q, __u64 addr, __u32 v, int *err);
+static void signal_caller(struct sup *s, const struct req *q, int sig);
+
+/* Answer the caller of finished job J. */
+static void job_answer(struct sup *s, struct job *j)
+{
+	struct answer a = { .inject = -1, .newfd_flags = j->newfd_flags };
+	int err = 0;
+
+	if (j->kind == JOB_OPEN && j->use_reader && j->ret == -EINTR) {
+		/* the reader held is the caller's fd, blocking as it asked */
+		int fl = fcntl(j->fd, F_GETFL);
+
+		if (fl >= 0 && fcntl(j->fd, F_SETFL, fl & ~O_NONBLOCK) == 0)
+			j->ret = take_fd(&j->fd);
+	}
+	if (j->ret == -EINTR && j->restart)
+		err = -j->restart;
+	else if (j->ret < 0)
+		err = (int)j->ret;
+	else if (j->kind == JOB_OPEN)
+		a.inject = (int)j->ret;
+	else
+		a.val = j->ret;
+	if (j->kind == JOB_SEND && !err && j->op.len_addr) {
+		/* sendmmsg's first message: its msg_len, and one message sent */
+		write_child_u32(s, &j->q, j->op.len_addr, (__u32)j->ret, &err);
+		a.val = 1;
+	}
+	if (j->kind == JOB_SEND && err == -EPIPE && !(j->op.flags & MSG_NOSIGNAL))
+		signal_caller(s, &j->q, SIGPIPE);
+	reply(s, &j->q, &a, err);
+	if (a.inject >= 0)
+		close(a.inject);
+}
+
+/* Answer and free the jobs that are done. */
+static void reap_jobs(struct sup *s)
+{
+	uint64_t v;
+
+	(void)!read(s->done_efd, &v, sizeof(v));
+	for (struct job **pp = &s->jobs; *pp;) {
+		struct job *j = *pp;
+
+		if (atomic_load(&j->state) != JOB_DONE) {
+			pp = &j->next;
+			continue;
+		}
+		*pp = j->next;
+		s->njobs--;
+		pthread_join(j->thread, NULL);
+		job_answer(s, j);
+		job_free(j);
+	}
+}
+
+/*
+ * The supervisor stops: interrupt every job and answer it, waiting at most
+ * JOB_END_MS for those whose step does not give way to a signal; those are
+ * left to free themselves.
+ */
+static void end_jobs(struct sup *s)
+{
+	struct timespec t0, t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (s->jobs) {
+		struct pollfd pfd = { .fd = s->done_efd, .events = POLLIN };
+		long ms;
+
+		tick_jobs(s, true);
+		if (poll(&pfd, 1, 20) > 0)
+			reap_jobs(s);
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		ms = (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000;
+		if (ms >= JOB_END_MS)
+			break;
+	}
+	while (s->jobs) {
+		struct job *j = s->jobs;
+
+		s->jobs = j->next;
+		s->njobs--;
+		if (atomic_exchange(&j->state, JOB_ABANDONED) == JOB_DONE) {
+			pthread_join(j->thread, NULL);
+			job_free(j);
+		} else {
+			pthread_detach(j->thread);
+		}
+	}
+}
+
 int unotify_serve(int listener, const struct unotify_policy *p, struct unotify_stats *stats)
 {
 	return unotify_serve_with(listener, p, stats, NULL);
@@ -2140,7 +3454,9 @@ int unotify_serve_with(int listener, const struct unotify_policy *p, struct unot
 {
 	struct seccomp_notif_sizes sizes;
 	struct unotify_stats dummy = { 0 };
-	struct sup s = { .listener = listener, .st = stats ? stats : &dummy, .root = -1 };
+	struct sup s = {
+		.listener = listener, .st = stats ? stats : &dummy, .root = -1, .done_efd = -1
+	};
 	_cleanup_free_ struct seccomp_notif *n = NULL;
 	size_t nsize;
 	int err, ng;
@@ -2157,7 +3473,13 @@ int unotify_serve_with(int listener, const struct unotify_policy *p, struct unot
 		goto out;
 	}
 	umask(0);
-	err = drop_caps();
+	unblock_interrupt();
+	s.done_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (s.done_efd < 0) {
+		err = -errno;
+		goto out;
+	}
+	err = drop_caps(&s);
 	if (err)
 		goto out;
 	s.fsuid = (uid_t)syscall(SYS_setfsuid, -1);
@@ -2176,21 +3498,41 @@ int unotify_serve_with(int listener, const struct unotify_policy *p, struct unot
 	say_ready(o, 0);
 
 	for (;;) {
-		struct pollfd pfd[2] = { { .fd = listener, .events = POLLIN },
-					 { .fd = o ? o->stop_fd : -1, .events = POLLIN } };
+		struct pollfd pfd[3 + MAX_WATCHED] = { { .fd = listener, .events = POLLIN },
+						       { .fd = o ? o->stop_fd : -1,
+							 .events = POLLIN },
+						       { .fd = s.done_efd, .events = POLLIN } };
+		struct job *watched[MAX_WATCHED];
+		int nw = watch_readers(&s, pfd + 3, watched);
 		struct answer a = { .inject = -1 };
 		struct req q = { .n = n, .procfd = -1, .memfd = -1, .pidfd = -1 };
-		if (poll(pfd, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
+		int r = poll(pfd, 3 + (nfds_t)nw, s.jobs ? JOB_TICK_MS : -1);
+
+		if (r < 0 && errno != EINTR) {
 			err = -errno;
 			break;
 		}
+		if (r <= 0) {
+			/* a tick (or a signal): look at the jobs' callers */
+			tick_jobs(&s, false);
+			continue;
+		}
+		for (int i = 0; i < nw; i++) {
+			if (pfd[3 + i].revents) {
+				/* a writer came: that reader is the answer */
+				watched[i]->use_reader = watched[i]->interrupt = true;
+				unotify_interrupt(watched[i]->thread);
+			}
+		}
+		if (pfd[2].revents & POLLIN)
+			reap_jobs(&s);
 		if (pfd[1].revents) {
 			err = 0; /* told to stop */
 			break;
 		}
 		if (!(pfd[0].revents & POLLIN)) {
+			if (!pfd[0].revents)
+				continue;
 			/* POLLHUP: every task under the filter is gone. */
 			err = 0;
 			break;
@@ -2204,20 +3546,21 @@ int unotify_serve_with(int listener, const struct unotify_policy *p, struct unot
 		}
 		s.st->notifications++;
 		err = handle(&s, &q, &a);
+		if (a.job) {
+			if (!err) {
+				err = job_start(&s, &q, a.job);
+				if (!err)
+					continue; /* the job's end answers */
+			}
+			job_free(a.job);
+		}
 		reply(&s, &q, &a, err);
 		err = 0;
 		if (a.inject >= 0)
 			close(a.inject);
-		if (q.procfd >= 0)
-			close(q.procfd);
-		if (q.memfd >= 0)
-			close(q.memfd);
-		if (q.pidfd >= 0)
-			close(q.pidfd);
-		for (int i = 0; i < q.nev; i++)
-			free(q.ev_path[i]);
-		free(q.asked);
+		req_release(&q);
 	}
+	end_jobs(&s);
 	sup_free(&s);
 	return err;
 out:

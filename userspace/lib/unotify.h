@@ -9,10 +9,11 @@
  * supervisor checked is read again by the kernel from the child's memory
  * where it could reach content.  Opens are performed by the supervisor and
  * the fd is injected (SECCOMP_IOCTL_NOTIF_ADDFD with SECCOMP_ADDFD_FLAG_SEND);
- * directory changes, connect, bind and datagram sends are made on the
- * child's behalf.  The kernel performs, after the check, only what reveals
- * metadata (stat, readlink, O_PATH opens) and execve, which only it can do
- * and which mosctl's noexec mounts confine; see Documentation/supervisor.md.
+ * directory changes, connect, bind, sends, stat and readlink are made on
+ * the child's behalf, on the supervisor's own copies of its fds and
+ * buffers.  The kernel performs, after the check, only O_PATH opens (which
+ * ADDFD cannot inject) and execve, which only it can do and which mosctl's
+ * noexec mounts confine; see Documentation/supervisor.md.
  *
  * mosctl's --backend unotify serves it from threads (sandbox.c).
  */
@@ -20,6 +21,7 @@
 #define MOS_UNOTIFY_H
 
 #include <linux/filter.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -172,9 +174,11 @@ int unotify_install_filter_for(unsigned int what);
  * exited (returns 0) or an unrecoverable error (-errno).  Run it in a
  * thread or process the sandbox cannot signal, ptrace or read.  The calling
  * thread's filesystem attributes are unshared (umask 0: the child's umask is
- * applied by hand) and its effective capabilities reduced to CAP_SETUID,
- * CAP_SETGID and CAP_SYS_PTRACE, so it opens files as the child would
- * (fsuid, fsgid and groups are switched to the child's per request).
+ * applied by hand) and its effective capabilities reduced to CAP_SETUID and
+ * CAP_SETGID, so it opens files as the child would (fsuid, fsgid and groups
+ * are switched to the child's per request); CAP_SYS_PTRACE and CAP_KILL
+ * stay permitted, raised only for one system call on the caller itself
+ * (its memory, its fds, a signal to it) that failed without them.
  * STATS may be NULL.
  */
 int unotify_serve(int listener, const struct unotify_policy *p, struct unotify_stats *stats);
@@ -190,6 +194,17 @@ struct unotify_serve_opts {
 };
 int unotify_serve_with(int listener, const struct unotify_policy *p, struct unotify_stats *stats,
 		       const struct unotify_serve_opts *o);
+
+/*
+ * The signal that interrupts what a serving thread (or one of its jobs:
+ * a FIFO's open, a connect, a send that waits) is blocked in, so that a
+ * supervisor told to stop stops at once (a realtime signal; the serving
+ * threads install a handler for it that does nothing, without SA_RESTART).
+ * unotify_interrupt(T) sends it to thread T: after writing STOP_FD, send it
+ * to each serving thread until it returns.
+ */
+int unotify_interrupt_signal(void);
+void unotify_interrupt(pthread_t thread);
 
 /*
  * Policy check on a normalized absolute path (no ".", "..", "//"): 0 when
