@@ -659,6 +659,32 @@ TEST(decider_not_reading_questions)
 }
 
 /*
+ * -t holds while a question waits: a decider that reads its questions and
+ * never answers, --ask-timeout 30, -t 2.  A guard: the serving thread's wait
+ * for the answer ends when the supervisor is told to stop (the event's
+ * stop_fd); before, it ended only because the run's cleanup happened to end
+ * the decider first (a terminal prompt would have waited --ask-timeout).
+ */
+TEST(timeout_holds_while_the_decider_is_silent)
+{
+	char *dir = t_path_kept("asked"), *file = t_path_kept("asked/secret.txt");
+	char *path = t_path_kept("silent.sh");
+	struct t_result r;
+
+	t_mkdir(dir);
+	t_write_file(file, SECRET);
+	t_write_file(path, "export MOS_DECIDER_MARK=silent\nexec cat >/dev/null\n");
+	SBX(&r, "-t", "2", "--ask", fmt("fs:%s", dir), "--ask-timeout", "30", "--decider",
+	    fmt("/bin/sh %s", path), "--", PROBE(), "read", file);
+	t_note("status %d after %.2f s", r.status, r.seconds);
+	if (r.status != 124 || r.seconds > 6 || strstr(r.out, SECRET)) {
+		t_dump("silent decider under -t 2", &r);
+		t_fail("expected exit 124 within 6 s, the secret unread");
+	}
+	T_ASSERT(!decider_left("silent"));
+}
+
+/*
  * A decider that closes its output but goes on running, with a child that
  * ignores SIGTERM: through `sh -c` its output is still open (the shell
  * holds it), so each question waits --ask-timeout; at the end nothing of it

@@ -113,6 +113,7 @@ struct sup {
 	struct job *jobs;
 	int njobs;
 	int done_efd; /* written by a job when it is done */
+	int stop_fd;  /* readable once the supervisor is told to stop, or -1 */
 	/* The serving thread's current file credentials. */
 	uid_t fsuid;
 	gid_t fsgid;
@@ -1178,7 +1179,12 @@ static bool ask_decider(struct sup *s, const char *key, const struct unotify_eve
 		return true;
 	if (!h || !h->ask)
 		return false;
-	r = h->ask(h->ctx, ev);
+	{
+		struct unotify_event e = *ev;
+
+		e.stop_fd = s->stop_fd;
+		r = h->ask(h->ctx, &e);
+	}
 	if (r == 1)
 		strv_push(&s->always, &s->nalways, xstrdup(key));
 	return r >= 0;
@@ -3455,7 +3461,8 @@ int unotify_serve_with(int listener, const struct unotify_policy *p, struct unot
 	struct seccomp_notif_sizes sizes;
 	struct unotify_stats dummy = { 0 };
 	struct sup s = {
-		.listener = listener, .st = stats ? stats : &dummy, .root = -1, .done_efd = -1
+		.listener = listener, .st = stats ? stats : &dummy, .root = -1, .done_efd = -1,
+		.stop_fd = o ? o->stop_fd : -1,
 	};
 	_cleanup_free_ struct seccomp_notif *n = NULL;
 	size_t nsize;

@@ -50,6 +50,10 @@ struct unotify_event {
 	bool bind;			     /* ... and it is a bind, not a connect */
 	int error;			     /* 0 allowed, or the -errno the caller got */
 	bool by_policy;			     /* the error is the policy's refusal */
+	/* For ask: readable once the supervisor is told to stop (-t, a
+	 * signal, the command's end): stop waiting for an answer and deny.
+	 * -1 when there is none. */
+	int stop_fd;
 };
 
 struct unotify_hooks {

@@ -553,8 +553,9 @@ static ssize_t read_line(struct sup_ui *u, int fd, int pidfd, long long deadline
 {
 	for (;;) {
 		char *nl = memchr(u->buf, '\n', u->len);
-		struct pollfd pfd[2] = { { .fd = fd, .events = POLLIN },
-					 { .fd = pidfd, .events = POLLIN } };
+		struct pollfd pfd[3] = { { .fd = fd, .events = POLLIN },
+					 { .fd = pidfd, .events = POLLIN },
+					 { .fd = u->stop_fd, .events = POLLIN } };
 		long long left = deadline - now_ms();
 		ssize_t r;
 
@@ -574,11 +575,13 @@ static ssize_t read_line(struct sup_ui *u, int fd, int pidfd, long long deadline
 		}
 		if (left <= 0)
 			return -ETIMEDOUT;
-		r = poll(pfd, 2, (int)left);
+		r = poll(pfd, 3, (int)left);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
 			return r == 0 ? -ETIMEDOUT : -errno;
+		if (pfd[2].revents)
+			return -ECANCELED; /* mosctl is stopping: nobody waits for this */
 		if (pfd[0].revents & (POLLIN | POLLHUP | POLLERR)) {
 			r = read(fd, u->buf + u->len, sizeof(u->buf) - u->len);
 			if (r < 0 && (errno == EINTR || errno == EAGAIN))
@@ -753,7 +756,8 @@ static int decider_stop(struct sup_ui *u, const char *why, ...)
 static int write_question(struct sup_ui *u, const char *q, size_t len, long long deadline)
 {
 	while (len) {
-		struct pollfd pfd = { .fd = u->to_decider, .events = POLLOUT };
+		struct pollfd pfd[2] = { { .fd = u->to_decider, .events = POLLOUT },
+					 { .fd = u->stop_fd, .events = POLLIN } };
 		long long left = deadline - now_ms();
 		ssize_t n = write(u->to_decider, q, len);
 
@@ -766,8 +770,10 @@ static int write_question(struct sup_ui *u, const char *q, size_t len, long long
 			return -errno;
 		if (left <= 0)
 			return -ETIMEDOUT;
-		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
+		if (poll(pfd, 2, (int)left) < 0 && errno != EINTR)
 			return -errno;
+		if (pfd[1].revents)
+			return -ECANCELED;
 	}
 	return 0;
 }
@@ -812,6 +818,8 @@ static int ask_decider(struct sup_ui *u, const struct unotify_event *ev)
 	fclose(f);
 	r = write_question(u, q, qlen, deadline);
 	free(q);
+	if (r == -ECANCELED)
+		return -EACCES;
 	if (r == -ETIMEDOUT)
 		return decider_stop(u,
 				    "did not take question %lu within %d ms (it does not read "
@@ -825,6 +833,8 @@ static int ask_decider(struct sup_ui *u, const struct unotify_event *ev)
 		ssize_t n = read_line(u, u->from_decider, u->decider_pidfd, deadline, line,
 				      sizeof(line), true);
 
+		if (n == -ECANCELED)
+			return -EACCES; /* stopping: denied, the decider keeps its place */
 		if (n == -ETIMEDOUT) {
 			/* a slow answer is given up on; a decider that says nothing at
 			 * all to two questions in a row would cost every later one its
@@ -892,6 +902,7 @@ static int on_ask(void *ctx, const struct unotify_event *ev)
 {
 	struct sup_ui *u = ctx;
 
+	u->stop_fd = ev->stop_fd;
 	return u->decider > 0 || u->decider_stopped ? ask_decider(u, ev) : ask_terminal(u, ev);
 }
 
@@ -971,6 +982,7 @@ int sup_ui_start(struct sup_ui *u, const struct run_opts *o, struct mos_err *e)
 	u->hooks = (struct unotify_hooks){ .ctx = u, .ask = on_ask, .record = on_record };
 	u->json = o->json;
 	u->timeout_ms = (int)o->ask_timeout_ms;
+	u->stop_fd = -1;
 	if (o->audit && o->audit_file) {
 		/* a regular file only: a FIFO nobody reads must not hang the run */
 		int fd = open_regular_append(o->audit_file, "--audit file", e->msg, sizeof(e->msg));

@@ -35,6 +35,7 @@ struct sup_ui {
 	size_t len;
 	unsigned long id; /* the last question's number */
 	int timeout_ms;
+	int stop_fd; /* the asking supervisor's (unotify_event.stop_fd), or -1 */
 };
 
 /*
