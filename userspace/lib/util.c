@@ -270,16 +270,25 @@ static void say(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-int open_regular(const char *path, const char *what, size_t max, char *err, size_t errlen)
+/*
+ * PATH opened with OFLAGS | O_NONBLOCK | O_NOCTTY | O_CLOEXEC (MODE if it
+ * creates), refused unless the very file opened is a regular one of at most
+ * MAX bytes, then left with KEEP as its status flags: never a blocking open
+ * of a FIFO or a device.  USE names the step in the error ("read").
+ */
+static int open_checked(const char *path, int oflags, mode_t mode, int keep, const char *use,
+			const char *what, size_t max, char *err, size_t errlen)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	_cleanup_close_ int fd = open(path, oflags | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, mode);
 	struct stat st;
 	int r;
 
 	if (fd < 0) {
 		r = -errno;
-		/* a socket cannot be opened at all: say what it is */
-		if (r == -ENXIO && stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		/* a socket cannot be opened at all, a directory not for writing:
+		 * say what it is */
+		if ((r == -ENXIO || r == -EISDIR) && stat(path, &st) == 0 &&
+		    !S_ISREG(st.st_mode)) {
 			say(err, errlen, "%s %s is %s, not a regular file", what, path,
 			    file_type_name(st.st_mode));
 			return -EINVAL;
@@ -302,48 +311,25 @@ int open_regular(const char *path, const char *what, size_t max, char *err, size
 		    (intmax_t)st.st_size);
 		return -EFBIG;
 	}
-	/* reads of a regular file never wait anyway; leave no surprise behind */
-	if (fcntl(fd, F_SETFL, 0) < 0) {
+	/* reads and writes of a regular file never wait anyway: leave no
+	 * surprise behind */
+	if (fcntl(fd, F_SETFL, keep) < 0) {
 		r = -errno;
-		say(err, errlen, "cannot read %s %s: %s", what, path, strerror(-r));
+		say(err, errlen, "cannot %s %s %s: %s", use, what, path, strerror(-r));
 		return r;
 	}
 	return take_fd(&fd);
 }
 
+int open_regular(const char *path, const char *what, size_t max, char *err, size_t errlen)
+{
+	return open_checked(path, O_RDONLY, 0, 0, "read", what, max, err, errlen);
+}
+
 int open_regular_append(const char *path, const char *what, char *err, size_t errlen)
 {
-	_cleanup_close_ int fd =
-		open(path, O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0666);
-	struct stat st;
-	int r;
-
-	if (fd < 0) {
-		r = -errno;
-		if ((r == -ENXIO || r == -EISDIR) && stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-			say(err, errlen, "%s %s is %s, not a regular file", what, path,
-			    file_type_name(st.st_mode));
-			return -EINVAL;
-		}
-		say(err, errlen, "cannot open %s %s: %s", what, path, strerror(-r));
-		return r;
-	}
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		say(err, errlen, "cannot stat %s %s: %s", what, path, strerror(-r));
-		return r;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		say(err, errlen, "%s %s is %s, not a regular file", what, path,
-		    file_type_name(st.st_mode));
-		return -EINVAL;
-	}
-	if (fcntl(fd, F_SETFL, O_APPEND) < 0) {
-		r = -errno;
-		say(err, errlen, "cannot write %s %s: %s", what, path, strerror(-r));
-		return r;
-	}
-	return take_fd(&fd);
+	return open_checked(path, O_WRONLY | O_APPEND | O_CREAT, 0666, O_APPEND, "write", what,
+			    SIZE_MAX, err, errlen);
 }
 
 ssize_t read_regular(const char *path, const char *what, size_t max, char **out, char *err,
