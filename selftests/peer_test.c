@@ -696,6 +696,10 @@ TEST(peer_timeout_holds_during_writeback)
 	T_EXPECT_EQ(st, 124);
 	T_ASSERT(now() - p.t0 < 6.5);
 	T_EXPECT_STR(e, "timed out");
+	/* the worker stopped the write-back when told the job was being ended,
+	 * so its EXIT came within the second mosctl waits for it (the old mosd
+	 * went on sending until the connection was dropped) */
+	T_EXPECT_STR(e, "the job on the worker was ended");
 	{
 		struct t_result l;
 		char *argv[] = { "/bin/ls", "-A", (char *)o_dir(), NULL };
@@ -714,6 +718,50 @@ TEST(peer_timeout_holds_during_writeback)
 		snprintf(path, sizeof(path), "%s/wb.bin", o_dir());
 		T_ASSERT(stat(path, &sb) < 0 || sb.st_size == 0);
 	}
+	free(e);
+}
+
+/*
+ * A writer killed with SIGKILL in the middle of its write-back (in the job,
+ * no -t: the origin is not ending anything): nobody waits for that close
+ * any more, so the worker gives the write-back up at once instead of
+ * carrying 48 MB over the slow link first (the old worker: the job ended
+ * after the whole write-back, about 12 s here).  The origin keeps the file
+ * as the last finished close left it (the create's empty file), and no
+ * temporary.
+ */
+TEST(peer_killed_writer_is_not_written_back)
+{
+	const char *mosd = need_local_worker();
+	struct proc p;
+	struct stat sb;
+	char path[600], *out;
+	int st;
+	char *e;
+	char *args[] = { "--", "/bin/sh", "-c",
+			 "head -c 48000000 /dev/urandom > wb.bin & sleep 1; kill -9 $!; wait; "
+			 "echo survived",
+			 NULL };
+
+	spawn_local(&p, relay_wrapper(mosd, "--throttle 4000000 --max-seconds 40", ""), NULL, args);
+	st = wait_proc(&p, 30, 0, 0, NULL);
+	e = err_text(&p);
+	out = t_slurp(p.out);
+	t_note("mosctl: status %d after %.1f s: %s", st, now() - p.t0, e);
+	T_EXPECT_EQ(st, 0);
+	T_EXPECT_STR(out, "survived");
+	T_ASSERT(now() - p.t0 < 5);
+	snprintf(path, sizeof(path), "%s/wb.bin", o_dir());
+	T_ASSERT(stat(path, &sb) < 0 || sb.st_size == 0);
+	{
+		struct t_result l;
+		char *argv[] = { "/bin/ls", "-A", (char *)o_dir(), NULL };
+
+		t_run(&l, NULL, argv);
+		T_EXPECT_NO_STR(l.out, ".mos-");
+		t_result_free(&l);
+	}
+	free(out);
 	free(e);
 }
 

@@ -69,6 +69,7 @@ struct remote {
 	struct origin_service *svc;
 	struct origin_scope *scope;
 	struct origin_server *srv;
+	uint64_t worker_features; /* its HELLO */
 	struct mos_identity *id; /* this origin's key, while the TLS channel lives */
 	bool hello, have_exit;
 	struct mos_exit ex;
@@ -151,9 +152,16 @@ teardown(struct conn *c, struct remote *rm, int status, int sig, const char *fmt
 	vsnprintf(rm->end_why, sizeof(rm->end_why), fmt, ap);
 	va_end(ap);
 	/* Nothing the job does from now on lands here: unfinished write-backs
-	 * are dropped now (their temporaries with them), later requests refused. */
+	 * are dropped now (their temporaries with them), later requests refused;
+	 * the worker is told, so that it stops sending them. */
 	if (rm->srv)
 		origin_server_cancel(rm->srv);
+	if (rm->worker_features & MOS_FEAT_CANCEL) {
+		struct wire_buf b = { 0 };
+
+		wire_buf_start(&b, MOS_MSG_CANCEL, 0, 0);
+		conn_send(c, &b);
+	}
 	send_signal(c, sig);
 	arm_clock(rm->clock, TEARDOWN_GRACE_MS);
 }
@@ -285,7 +293,8 @@ static void on_frame(struct conn *c, const struct mos_frame_hdr *h, uint8_t *pay
 			goto out;
 		}
 		rm->hello = true;
-		conn_peer_keepalive(c, wire_hello_features(payload, h->len) & MOS_FEAT_KEEPALIVE);
+		rm->worker_features = wire_hello_features(payload, h->len);
+		conn_peer_keepalive(c, rm->worker_features & MOS_FEAT_KEEPALIVE);
 		break;
 	}
 	case MOS_MSG_STDOUT:

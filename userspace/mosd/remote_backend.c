@@ -353,10 +353,28 @@ static bool next_extent(int fd, uint64_t size, uint64_t *off, uint64_t *end)
  * Send FD's content to the origin as PATH.  To an origin that takes sparse
  * puts, the size goes with PUT_BEGIN and only the data extents follow
  * (SEEK_DATA/SEEK_HOLE), so a file with a hole of gigabytes costs what its
- * data costs; to an older one, all of it.
+ * data costs; to an older one, all of it.  Once the origin has cancelled the
+ * job (CANCEL), or the connection is gone, it stops at the next chunk: its
+ * PUT_DATA are refused (and those still queued dropped) by conn_drop_type,
+ * and no PUT_END follows (the origin dropped the file already).  When
+ * GIVE_UP says so (its writer is being killed), it stops too, drops what is
+ * queued of it and ends it with an aborting PUT_END: the origin keeps the
+ * target as it was.
  */
+/* A queued PUT_DATA of the write-back ARG (its handle), given up. */
+static bool put_data_of(const uint8_t *frame, size_t len, void *arg)
+{
+	const struct mos_frame_hdr *h = (const void *)frame;
+	struct mos_put_data d;
+
+	if (h->type != MOS_MSG_PUT_DATA || len < sizeof(*h) + sizeof(d))
+		return false;
+	memcpy(&d, frame + sizeof(*h), sizeof(d));
+	return d.handle == *(const uint32_t *)arg;
+}
+
 static int rb_put_file(void *ctx, const char *path, int fd, uint32_t mode,
-		       const struct timespec *mtime)
+		       const struct timespec *mtime, bool (*give_up)(void *arg), void *arg)
 {
 	struct remote_backend *rb = ctx;
 	struct mos_put p = { .mode = mode };
@@ -369,6 +387,8 @@ static int rb_put_file(void *ctx, const char *path, int fd, uint32_t mode,
 	struct stat st;
 	int r, rerr = 0;
 
+	if (atomic_load(&rb->cancelled))
+		return -ECANCELED;
 	if (sparse) {
 		if (fstat(fd, &st) < 0)
 			return -errno;
@@ -387,6 +407,15 @@ static int rb_put_file(void *ctx, const char *path, int fd, uint32_t mode,
 		size_t want = MOS_DATA_CHUNK;
 		ssize_t n;
 
+		if (atomic_load(&rb->cancelled))
+			return -ECANCELED;
+		if (give_up && give_up(arg)) {
+			/* what is queued of it and not sent yet goes too: the
+			 * PUT_END that drops it on the origin need not wait */
+			conn_drop_queued(rb->conn, put_data_of, &ph.handle);
+			rerr = -EINTR;
+			break;
+		}
 		if (off >= end) {
 			if (!sparse || !next_extent(fd, size, &off, &end))
 				break;

@@ -62,6 +62,12 @@ enum mos_msg {
 	 * (id non-zero, empty body) answered at once with an empty PING reply */
 	MOS_MSG_PING = 12,
 
+	/* origin -> worker, to a worker whose HELLO has MOS_FEAT_CANCEL only (no
+	 * body, id 0): the origin is ending the job (-t, SIGTERM, a second ^C).
+	 * It has dropped the job's unfinished write-backs and refuses every
+	 * later file request: stop sending them (a SIGNAL follows). */
+	MOS_MSG_CANCEL = 13,
+
 	/* worker -> origin: output and the end */
 	MOS_MSG_STDOUT = 7, /* vars: data */
 	MOS_MSG_STDERR = 8, /* vars: data */
@@ -99,6 +105,7 @@ enum mos_hello_features {
 	MOS_FEAT_PASSTHROUGH = 1ULL << 0, /* worker serves cached content by FUSE passthrough */
 	MOS_FEAT_SPARSE_PUT = 1ULL << 1,  /* origin takes PUT_BEGIN with MOS_PUT_SPARSE */
 	MOS_FEAT_KEEPALIVE = 1ULL << 2,   /* answers PING; sends one when the peer is quiet */
+	MOS_FEAT_CANCEL = 1ULL << 3,	  /* worker takes CANCEL */
 };
 
 /* Attributes as the origin's lstat(2) saw them. */
