@@ -682,7 +682,7 @@ static void put_checks(const char *dir, unsigned int quirks)
 #undef PD
 }
 
-/* A file with data at 0 and at 4 MiB, a hole between (SIZE: its size). */
+/* A file with data at 0 and at 4 MiB, a hole between. */
 static void put_sparse(const char *path, off_t size)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -693,6 +693,35 @@ static void put_sparse(const char *path, off_t size)
 	if (size)
 		assert_int_equal(ftruncate(fd, size), 0);
 	close(fd);
+}
+
+/* FETCH_SPARSE's reads: the data of a range, the holes left out. */
+static void test_fetch_sparse(void **state)
+{
+	struct origin_fs *o = new_fs(NULL);
+	uint64_t at = 1;
+	struct mos_attr a;
+	uint8_t sha[32];
+	char buf[64];
+
+	(void)state;
+	put_sparse(P("fs_sparse"), 0);
+	assert_int_equal(origin_open(o, P("fs_sparse"), &a, sha), 0);
+	assert_int_equal(a.size, (4 << 20) + 4);
+	assert_int_equal(origin_fetch_sparse(o, sha, 0, 8 << 20, &at, buf, sizeof(buf)), 64);
+	assert_int_equal(at, 0);
+	assert_memory_equal(buf, "HEAD\0\0\0\0", 8);
+	/* past the first block: the next data is the tail's */
+	assert_int_equal(origin_fetch_sparse(o, sha, 1 << 20, 8 << 20, &at, buf, sizeof(buf)), 4);
+	assert_int_equal(at, 4 << 20);
+	assert_memory_equal(buf, "TAIL", 4);
+	/* nothing but a hole before the limit, nothing after the end */
+	assert_int_equal(origin_fetch_sparse(o, sha, 1 << 20, 2 << 20, &at, buf, sizeof(buf)), 0);
+	assert_int_equal(origin_fetch_sparse(o, sha, (4 << 20) + 4, 8 << 20, &at, buf, 64), 0);
+	/* changed: stale, as with origin_fetch */
+	put_sparse(P("fs_sparse"), 5 << 20);
+	assert_int_equal(origin_fetch_sparse(o, sha, 0, 8 << 20, &at, buf, sizeof(buf)), -ESTALE);
+	origin_fs_free(o);
 }
 
 /* origin_open in steps gives origin_open's hash; a cancel ends the steps,
@@ -1362,6 +1391,7 @@ int main(void)
 		cmocka_unit_test(test_open_hash_cache),
 		cmocka_unit_test(test_open_refuses),
 		cmocka_unit_test(test_fetch),
+		cmocka_unit_test(test_fetch_sparse),
 		cmocka_unit_test(test_open_steps_and_cancel),
 		cmocka_unit_test(test_put),
 		cmocka_unit_test(test_namespace_ops),

@@ -905,6 +905,45 @@ ssize_t origin_fetch(struct origin_fs *o, const uint8_t sha256[32], uint64_t off
 	return fetch_read(o, f, offset, buf, len);
 }
 
+ssize_t origin_fetch_sparse(struct origin_fs *o, const uint8_t sha256[32], uint64_t offset,
+			    uint64_t limit, uint64_t *at, void *buf, size_t len)
+{
+	struct announced *a = ann_find(o, sha256);
+	struct fetch_fd *f;
+	off_t d, e;
+	int err = 0;
+
+	*at = offset;
+	if (!a)
+		return -ENOENT;
+	if (offset > INT64_MAX || limit > INT64_MAX)
+		return -EINVAL;
+	f = fetch_fd_get(o, a, &err);
+	if (!f)
+		return err;
+	if (offset >= limit || offset >= f->id.size)
+		return fetch_read(o, f, offset, buf, 0); /* nothing: if unchanged */
+	d = lseek(f->fd, (off_t)offset, SEEK_DATA);
+	if (d < 0 && errno == ENXIO)
+		return fetch_read(o, f, offset, buf, 0); /* a hole up to the end */
+	if (d < 0) {
+		d = (off_t)offset; /* no SEEK_DATA here: all of it is data */
+		e = (off_t)limit;
+	} else {
+		e = lseek(f->fd, d, SEEK_HOLE);
+		if (e < 0)
+			e = (off_t)limit;
+	}
+	if ((uint64_t)d >= limit)
+		return fetch_read(o, f, offset, buf, 0);
+	if ((uint64_t)e > limit)
+		e = (off_t)limit;
+	if ((uint64_t)(e - d) < len)
+		len = (size_t)(e - d);
+	*at = (uint64_t)d;
+	return fetch_read(o, f, (uint64_t)d, buf, len);
+}
+
 /* --- open ---------------------------------------------------------------- */
 
 /* Could the file be written again without its ctime changing? */

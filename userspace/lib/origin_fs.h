@@ -162,6 +162,12 @@ void origin_open_abort(struct origin_open_op *op);
 ssize_t origin_fetch(struct origin_fs *o, const uint8_t sha256[32], uint64_t offset, void *buf,
 		     size_t len);
 
+/* The same, holes left out: the next data at or after OFFSET and before
+ * LIMIT, up to LEN bytes of it at *AT (SEEK_DATA/SEEK_HOLE); 0 when only a
+ * hole is left before LIMIT.  Checked as origin_fetch is. */
+ssize_t origin_fetch_sparse(struct origin_fs *o, const uint8_t sha256[32], uint64_t offset,
+			    uint64_t limit, uint64_t *at, void *buf, size_t len);
+
 /* SIZE: the file's final size when the writer knows it (a sparse put: only
  * data extents are written, holes stay holes), else -1 (the file is as
  * long as what is written). */

@@ -258,6 +258,40 @@ static void serve_fetch(struct conn *c, struct origin_service *s, const struct m
 	}
 }
 
+/* FETCH_SPARSE: only the data of the range, each piece with its offset. */
+static void serve_fetch_sparse(struct conn *c, struct origin_service *s,
+			       const struct mos_frame_hdr *h, const struct mos_fetch *f)
+{
+	uint64_t off = f->offset, len = f->length, end;
+	_cleanup_free_ uint8_t *buf = xmalloc(MOS_DATA_CHUNK);
+
+	if (!len || len > MOS_FETCH_MAX)
+		len = MOS_FETCH_MAX;
+	end = off > INT64_MAX - len ? INT64_MAX : off + len;
+	for (;;) {
+		uint64_t at;
+		ssize_t n = origin_fetch_sparse(s->fs, f->sha256, off, end, &at, buf,
+						MOS_DATA_CHUNK);
+		struct mos_fetch_extent x = { .offset = at };
+		struct wire_buf b = { 0 };
+		bool last;
+
+		if (n < 0) {
+			reply_err(c, h->id, (int)n);
+			return;
+		}
+		last = n == 0 || x.offset + (uint64_t)n >= end;
+		wire_buf_start(&b, MOS_MSG_FETCH_SPARSE, MOS_F_REPLY | (last ? 0 : MOS_F_MORE),
+			       h->id);
+		wire_put(&b, &x, sizeof(x));
+		wire_put_var(&b, buf, (size_t)n);
+		conn_send(c, &b);
+		if (last)
+			return;
+		off = x.offset + (uint64_t)n;
+	}
+}
+
 static int put_slot(struct origin_service *s, uint32_t handle)
 {
 	if (handle == 0 || handle > ORIGIN_MAX_PUTS || !s->puts[handle - 1])
@@ -383,13 +417,17 @@ bool origin_serve_frame(struct conn *c, struct origin_service *s, const struct m
 		else
 			reply_status(c, h, origin_rmdir(s->fs, p1));
 		return true;
-	case MOS_MSG_FETCH: {
+	case MOS_MSG_FETCH:
+	case MOS_MSG_FETCH_SPARSE: {
 		struct mos_fetch f;
 
 		if (!wire_get(&rd, &f, sizeof(f)) || !wire_end(&rd))
 			break;
 		s->requests++;
-		serve_fetch(c, s, h, &f);
+		if (h->type == MOS_MSG_FETCH)
+			serve_fetch(c, s, h, &f);
+		else
+			serve_fetch_sparse(c, s, h, &f);
 		return true;
 	}
 	case MOS_MSG_PUT_BEGIN: {
@@ -629,7 +667,7 @@ size_t origin_manifest_send(struct conn *c, struct origin_service *s, const char
 
 bool origin_serve_is_request(uint8_t type)
 {
-	return type >= MOS_MSG_LISTDIR && type <= MOS_MSG_LINK;
+	return (type >= MOS_MSG_LISTDIR && type <= MOS_MSG_LINK) || type == MOS_MSG_FETCH_SPARSE;
 }
 
 /* The next request, or NULL; called with the lock held. */

@@ -484,13 +484,15 @@ static void handle_free(struct mosfs_handle *h)
 
 /* ---- files: content, copy-up, write-back ---- */
 
-static int copy_fd(int in, int out)
+/* LEN bytes of IN at OFF to the same offset of OUT (fewer if IN ends). */
+static int copy_range(int in, int out, off_t off, off_t len)
 {
 	char buf[65536];
-	loff_t off_in = 0, off_out = 0;
+	loff_t off_in = off, off_out = off;
+	off_t end = off + len;
 
-	for (;;) {
-		ssize_t n = copy_file_range(in, &off_in, out, &off_out, 1U << 30, 0);
+	while (off_in < end) {
+		ssize_t n = copy_file_range(in, &off_in, out, &off_out, (size_t)(end - off_in), 0);
 
 		if (n == 0)
 			return 0;
@@ -502,9 +504,9 @@ static int copy_fd(int in, int out)
 			return -errno;
 		break;
 	}
-	for (;;) {
-		ssize_t n = pread(in, buf, sizeof(buf), off_in);
-		int r;
+	while (off_in < end) {
+		size_t want = end - off_in < (off_t)sizeof(buf) ? (size_t)(end - off_in) : sizeof(buf);
+		ssize_t n = pread(in, buf, want, off_in);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -512,23 +514,56 @@ static int copy_fd(int in, int out)
 			return -errno;
 		if (n == 0)
 			return 0;
-		r = 0;
 		for (ssize_t done = 0; done < n;) {
 			ssize_t w = pwrite(out, buf + done, (size_t)(n - done), off_out);
 
 			if (w < 0 && errno == EINTR)
 				continue;
-			if (w < 0) {
-				r = -errno;
-				break;
-			}
+			if (w < 0)
+				return -errno;
 			done += w;
 			off_out += w;
 		}
-		if (r < 0)
-			return r;
 		off_in += n;
 	}
+	return 0;
+}
+
+/*
+ * IN's content into OUT (empty), holes kept: only the data extents are
+ * copied (SEEK_DATA/SEEK_HOLE; all of it where those are not supported)
+ * and OUT gets IN's size, so a sparse file changed by a job is written back
+ * as sparse as it came.
+ */
+static int copy_fd(int in, int out)
+{
+	struct stat st;
+	off_t off = 0;
+
+	if (fstat(in, &st) < 0)
+		return -errno;
+	while (off < st.st_size) {
+		off_t d = lseek(in, off, SEEK_DATA), e;
+		int r;
+
+		if (d < 0 && errno == ENXIO)
+			break; /* a hole up to the end */
+		if (d < 0) {
+			d = off;
+			e = st.st_size;
+		} else {
+			e = lseek(in, d, SEEK_HOLE);
+			if (e < 0 || e > st.st_size)
+				e = st.st_size;
+		}
+		if (d >= st.st_size)
+			break;
+		r = copy_range(in, out, d, e - d);
+		if (r < 0)
+			return r;
+		off = e;
+	}
+	return ftruncate(out, st.st_size) < 0 ? -errno : 0;
 }
 
 /* Make N's scratch copy (empty when EMPTY, else the origin's content).
