@@ -384,8 +384,8 @@ static long long blocks_beneath(const char *dir)
 	char cmd[600], buf[64] = "";
 	FILE *f;
 
-	snprintf(cmd, sizeof(cmd), "find '%s' -type f -printf '%%b\\n' | awk '{s+=$1} END {print s+0}'",
-		 dir);
+	snprintf(cmd, sizeof(cmd),
+		 "find '%s' -type f -printf '%%b\\n' | awk '{s+=$1} END {print s+0}'", dir);
 	f = popen(cmd, "r");
 	if (!f)
 		return -1;

@@ -1045,8 +1045,8 @@ static int op_finish(struct origin_open_op *op, struct mos_attr *a, uint8_t sha2
 	return 0;
 }
 
-int origin_open_start(struct origin_fs *o, const char *path, struct mos_attr *a,
-		      uint8_t sha256[32], struct origin_open_op **out)
+int origin_open_start(struct origin_fs *o, const char *path, struct mos_attr *a, uint8_t sha256[32],
+		      struct origin_open_op **out)
 {
 	_cleanup_close_ int dfd = -1, fd = -1;
 	struct origin_open_op *op;

@@ -151,8 +151,8 @@ int origin_open(struct origin_fs *o, const char *path, struct mos_attr *a, uint8
  * the outcome (0 with A and SHA256 filled, or -errno), OP then freed.
  * Abort frees an OP not finished.  OPs do not outlive their origin_fs.
  */
-int origin_open_start(struct origin_fs *o, const char *path, struct mos_attr *a,
-		      uint8_t sha256[32], struct origin_open_op **op);
+int origin_open_start(struct origin_fs *o, const char *path, struct mos_attr *a, uint8_t sha256[32],
+		      struct origin_open_op **op);
 int origin_open_step(struct origin_open_op *op, uint64_t budget, struct mos_attr *a,
 		     uint8_t sha256[32]);
 void origin_open_abort(struct origin_open_op *op);

@@ -226,7 +226,8 @@ static void serve_open(struct conn *c, struct origin_service *s, const struct mo
 		open_reply(c, s, h->id, path, r, &o);
 		return;
 	}
-	srv->hashes[srv->nhash++] = (struct hash_job){ .op = op, .id = h->id, .path = xstrdup(path) };
+	srv->hashes[srv->nhash++] =
+		(struct hash_job){ .op = op, .id = h->id, .path = xstrdup(path) };
 }
 
 static void serve_fetch(struct conn *c, struct origin_service *s, const struct mos_frame_hdr *h,
@@ -270,8 +271,8 @@ static void serve_fetch_sparse(struct conn *c, struct origin_service *s,
 	end = off > INT64_MAX - len ? INT64_MAX : off + len;
 	for (;;) {
 		uint64_t at;
-		ssize_t n = origin_fetch_sparse(s->fs, f->sha256, off, end, &at, buf,
-						MOS_DATA_CHUNK);
+		ssize_t n =
+			origin_fetch_sparse(s->fs, f->sha256, off, end, &at, buf, MOS_DATA_CHUNK);
 		struct mos_fetch_extent x = { .offset = at };
 		struct wire_buf b = { 0 };
 		bool last;
@@ -635,7 +636,8 @@ size_t origin_manifest_send(struct conn *c, struct origin_service *s, const char
 				continue;
 			if (origin_listdir(s->fs, path, &dir, &ents, &n) < 0)
 				continue;
-			bytes += send_listing(c, MOS_MSG_PRELOAD_LISTDIR, 0, 0, path, &dir, ents, n);
+			bytes +=
+				send_listing(c, MOS_MSG_PRELOAD_LISTDIR, 0, 0, path, &dir, ents, n);
 			origin_dirents_free(ents, n);
 			/* kept for the next job too: this one will not ask for it */
 			remember(&s->listed, &s->nlisted, path);

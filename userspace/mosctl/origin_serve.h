@@ -21,7 +21,7 @@ struct origin_server;
 
 struct origin_service {
 	struct origin_fs *fs;
-	struct origin_server *srv; /* the thread serving it, if any (origin_server_start) */
+	struct origin_server *srv;	  /* the thread serving it, if any (origin_server_start) */
 	const struct origin_scope *scope; /* what this job's policy lets it touch; NULL: all */
 	uint64_t refused;		  /* requests outside SCOPE */
 	struct origin_put *puts[ORIGIN_MAX_PUTS];

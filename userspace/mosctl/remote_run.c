@@ -77,7 +77,7 @@ struct remote {
 	uint64_t in_unacked;
 	struct conn_watch *in_watch;
 	bool have_stdin, in_paused, in_done;
-	int job_fd; /* eventfd: the file service has queued the JOB */
+	int job_fd;	       /* eventfd: the file service has queued the JOB */
 	pid_t helper;	       /* the local or ssh mosd we started, or 0 */
 	struct conn_sink *out; /* stdout and stderr, written by the ring */
 	uint64_t out_unacked;  /* output received and not yet written out */
@@ -824,8 +824,8 @@ int remote_run(const struct run_opts *o)
 				"connection (the worker kills the job when it sees that)",
 				rm.end_why);
 		else
-			mos_err("%s: the connection ended before the worker confirmed the job's end "
-				"(%s); the worker kills the job when it sees that",
+			mos_err("%s: the connection ended (%s) before the worker confirmed the "
+				"job's end; the worker kills the job when it sees that",
 				rm.end_why, conn_error(rm.conn));
 		ret = rm.ending;
 		goto out;

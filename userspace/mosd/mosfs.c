@@ -505,7 +505,8 @@ static int copy_range(int in, int out, off_t off, off_t len)
 		break;
 	}
 	while (off_in < end) {
-		size_t want = end - off_in < (off_t)sizeof(buf) ? (size_t)(end - off_in) : sizeof(buf);
+		size_t want =
+			end - off_in < (off_t)sizeof(buf) ? (size_t)(end - off_in) : sizeof(buf);
 		ssize_t n = pread(in, buf, want, off_in);
 
 		if (n < 0 && errno == EINTR)

@@ -107,10 +107,10 @@ struct mos_hello {
 };
 
 enum mos_hello_features {
-	MOS_FEAT_PASSTHROUGH = 1ULL << 0, /* worker serves cached content by FUSE passthrough */
-	MOS_FEAT_SPARSE_PUT = 1ULL << 1,  /* origin takes PUT_BEGIN with MOS_PUT_SPARSE */
-	MOS_FEAT_KEEPALIVE = 1ULL << 2,   /* answers PING; sends one when the peer is quiet */
-	MOS_FEAT_CANCEL = 1ULL << 3,	  /* worker takes CANCEL */
+	MOS_FEAT_PASSTHROUGH = 1ULL << 0,  /* worker serves cached content by FUSE passthrough */
+	MOS_FEAT_SPARSE_PUT = 1ULL << 1,   /* origin takes PUT_BEGIN with MOS_PUT_SPARSE */
+	MOS_FEAT_KEEPALIVE = 1ULL << 2,	   /* answers PING; sends one when the peer is quiet */
+	MOS_FEAT_CANCEL = 1ULL << 3,	   /* worker takes CANCEL */
 	MOS_FEAT_SPARSE_FETCH = 1ULL << 4, /* origin takes FETCH_SPARSE */
 };
 
