@@ -1274,6 +1274,11 @@ int conn_run(struct conn *c)
 		ret = -EPROTO;
 	if (c->peer_eof && !c->err[0])
 		set_err(c, "%s", "the peer closed the connection");
+	/* Nothing of ours is in flight once we return: a sink's write to a
+	 * file (the origin's stderr) left running after an abort would race
+	 * the caller's own writes to it for the file position, and one would
+	 * overwrite the other. */
+	quiesce(c);
 	pthread_mutex_lock(&c->lock);
 	mark_closed_locked(c);
 	c->in_loop = false;
