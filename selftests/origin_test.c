@@ -378,6 +378,67 @@ TEST(origin_sparse_writeback_keeps_holes)
 	t_result_free(&r);
 }
 
+/* The blocks (of 512 bytes) of every file beneath DIR. */
+static long long blocks_beneath(const char *dir)
+{
+	char cmd[600], buf[64] = "";
+	FILE *f;
+
+	snprintf(cmd, sizeof(cmd),
+		 "find '%s' -type f -printf '%%b\\n' | awk '{s+=$1} END {print s+0}'", dir);
+	f = popen(cmd, "r");
+	if (!f)
+		return -1;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = 0;
+	pclose(f);
+	return atoll(buf);
+}
+
+/*
+ * A job that changes one byte of an existing sparse file: the holes stay
+ * holes all the way (the origin sends only the data extents, the worker's
+ * cache and scratch copy keep the holes, the write-back sends only data),
+ * so the origin's file stays small.  The old worker fetched the 256 MiB of
+ * zeros, made a dense copy and wrote it all back: 256 MiB on the origin.
+ */
+TEST(origin_sparse_file_changed_stays_sparse)
+{
+	const long hole = 256L << 20;
+	char *f = o_path("sp-changed"), cmd[700], buf[8];
+	struct t_result r;
+	struct stat st;
+	long long cached;
+	int fd;
+
+	need_worker();
+	fd = open(f, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	T_ASSERT(fd >= 0);
+	T_ASSERT(pwrite(fd, "HEAD", 4, 0) == 4);
+	T_ASSERT(pwrite(fd, "TAIL", 4, hole) == 4);
+	close(fd);
+	snprintf(cmd, sizeof(cmd), "printf X | dd of='%s' conv=notrunc status=none", f);
+	t_mosctl(&r, "run", "--on", "local", "--system", "-w", o_dir(), "--", "/bin/sh", "-c", cmd,
+		 NULL);
+	if (r.status)
+		t_dump("mosctl", &r);
+	T_EXPECT_EQ(r.status, 0);
+	T_ASSERT(lstat(f, &st) == 0);
+	cached = blocks_beneath(t_path("cache"));
+	t_note("%.2f s; on the origin %lld blocks of 512 bytes, in the worker's cache %lld",
+	       r.seconds, (long long)st.st_blocks, cached);
+	T_EXPECT_EQ(st.st_size, hole + 4);
+	fd = open(f, O_RDONLY | O_CLOEXEC);
+	T_ASSERT(fd >= 0);
+	T_ASSERT(pread(fd, buf, 4, 0) == 4 && !memcmp(buf, "XEAD", 4));
+	T_ASSERT(pread(fd, buf, 4, hole) == 4 && !memcmp(buf, "TAIL", 4));
+	T_ASSERT(pread(fd, buf, 4, hole / 2) == 4 && !memcmp(buf, "\0\0\0\0", 4));
+	close(fd);
+	T_ASSERT(st.st_blocks * 512 <= 4 << 20);
+	T_ASSERT(cached >= 0 && cached * 512 <= 8 << 20);
+	t_result_free(&r);
+}
+
 /* True when PID has a file open whose name starts with PREFIX. */
 static bool has_open_file_under(pid_t pid, const char *prefix)
 {

@@ -11,6 +11,7 @@
  * The hostile origin and the slow link are tests/helpers/stream_relay,
  * standing between mosctl and the real `mosd --stdio` it starts.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -695,6 +696,10 @@ TEST(peer_timeout_holds_during_writeback)
 	T_EXPECT_EQ(st, 124);
 	T_ASSERT(now() - p.t0 < 6.5);
 	T_EXPECT_STR(e, "timed out");
+	/* the worker stopped the write-back when told the job was being ended,
+	 * so its EXIT came within the second mosctl waits for it (the old mosd
+	 * went on sending until the connection was dropped) */
+	T_EXPECT_STR(e, "the job on the worker was ended");
 	{
 		struct t_result l;
 		char *argv[] = { "/bin/ls", "-A", (char *)o_dir(), NULL };
@@ -713,6 +718,50 @@ TEST(peer_timeout_holds_during_writeback)
 		snprintf(path, sizeof(path), "%s/wb.bin", o_dir());
 		T_ASSERT(stat(path, &sb) < 0 || sb.st_size == 0);
 	}
+	free(e);
+}
+
+/*
+ * A writer killed with SIGKILL in the middle of its write-back (in the job,
+ * no -t: the origin is not ending anything): nobody waits for that close
+ * any more, so the worker gives the write-back up at once instead of
+ * carrying 48 MB over the slow link first (the old worker: the job ended
+ * after the whole write-back, about 12 s here).  The origin keeps the file
+ * as the last finished close left it (the create's empty file), and no
+ * temporary.
+ */
+TEST(peer_killed_writer_is_not_written_back)
+{
+	const char *mosd = need_local_worker();
+	struct proc p;
+	struct stat sb;
+	char path[600], *out;
+	int st;
+	char *e;
+	char *args[] = { "--", "/bin/sh", "-c",
+			 "head -c 48000000 /dev/urandom > wb.bin & sleep 1; kill -9 $!; wait; "
+			 "echo survived",
+			 NULL };
+
+	spawn_local(&p, relay_wrapper(mosd, "--throttle 4000000 --max-seconds 40", ""), NULL, args);
+	st = wait_proc(&p, 30, 0, 0, NULL);
+	e = err_text(&p);
+	out = t_slurp(p.out);
+	t_note("mosctl: status %d after %.1f s: %s", st, now() - p.t0, e);
+	T_EXPECT_EQ(st, 0);
+	T_EXPECT_STR(out, "survived");
+	T_ASSERT(now() - p.t0 < 5);
+	snprintf(path, sizeof(path), "%s/wb.bin", o_dir());
+	T_ASSERT(stat(path, &sb) < 0 || sb.st_size == 0);
+	{
+		struct t_result l;
+		char *argv[] = { "/bin/ls", "-A", (char *)o_dir(), NULL };
+
+		t_run(&l, NULL, argv);
+		T_EXPECT_NO_STR(l.out, ".mos-");
+		t_result_free(&l);
+	}
+	free(out);
 	free(e);
 }
 
@@ -740,5 +789,132 @@ TEST(peer_blocked_stdout_does_not_block_the_origin)
 	t_note("mosctl: status %d after %.1f s: %s", st, now() - p.t0, e);
 	T_EXPECT_EQ(st, 124);
 	T_ASSERT(now() - p.t0 < 5);
+	free(e);
+}
+
+/* ------------------------------------------------------------------ */
+/* Long steps of the origin's file service                            */
+/* ------------------------------------------------------------------ */
+
+/* True when PID holds PATH open. */
+static bool holds_open(pid_t pid, const char *path)
+{
+	char fddir[64], link[4096];
+	struct dirent *de;
+	bool found = false;
+	DIR *d;
+
+	snprintf(fddir, sizeof(fddir), "/proc/%d/fd", (int)pid);
+	d = opendir(fddir);
+	if (!d)
+		return false;
+	while (!found && (de = readdir(d))) {
+		char p[sizeof(fddir) + 300];
+		ssize_t n;
+
+		snprintf(p, sizeof(p), "%s/%s", fddir, de->d_name);
+		n = readlink(p, link, sizeof(link) - 1);
+		if (n <= 0)
+			continue;
+		link[n] = '\0';
+		found = !strcmp(link, path);
+	}
+	closedir(d);
+	return found;
+}
+
+/*
+ * A file the origin must hash when a job opens it (OPEN announces its
+ * SHA-256): 16 GiB, sparse, so it costs nothing on disk but all of the
+ * hashing (zeros read from the holes are hashed too: OpenSSL does 4 GiB in
+ * about 3 s on this machine when it is idle, and the old origin was still
+ * hashing this file after 40 s with the machine loaded).
+ */
+static const char *huge_file(void)
+{
+	static char path[128];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/huge", o_dir());
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	T_ASSERT(fd >= 0);
+	T_ASSERT(ftruncate(fd, 16LL << 30) == 0);
+	close(fd);
+	return path;
+}
+
+/* Wait for P until it ends (its status) or SECS pass (-1, killed), noting
+ * whether it ever held PATH open. */
+static int wait_holding(struct proc *p, double secs, const char *path, bool *held)
+{
+	for (;;) {
+		int st;
+
+		if (!*held)
+			*held = holds_open(p->pid, path);
+		if (waitpid(p->pid, &st, WNOHANG) == p->pid)
+			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		if (now() - p->t0 > secs) {
+			kill(p->pid, SIGKILL);
+			waitpid(p->pid, &st, 0);
+			return -1;
+		}
+		sleep_s(0.01);
+	}
+}
+
+/*
+ * The origin hashes a file its job opens.  Hashing 16 GiB must not hold up
+ * -t: the old origin hashed in its only loop, so the deadline, like every
+ * signal and keepalive, waited for the hash (still running after 40 s).
+ */
+TEST(peer_timeout_holds_while_the_origin_hashes)
+{
+	const char *mosd = need_local_worker();
+	const char *huge = huge_file();
+	bool held = false;
+	struct proc p;
+	int st;
+	char *e;
+	char *args[] = { "-t", "2", "--", "/bin/cat", (char *)huge, NULL };
+
+	spawn_local(&p, mosd, NULL, args);
+	st = wait_holding(&p, 40, huge, &held);
+	e = err_text(&p);
+	t_note("mosctl: status %d after %.1f s: %s", st, now() - p.t0, e);
+	T_ASSERT(held); /* it was hashing when the deadline came */
+	T_EXPECT_EQ(st, 124);
+	T_EXPECT_STR(e, "timed out");
+	T_ASSERT(now() - p.t0 < 3.5);
+	free(e);
+}
+
+/* ... nor SIGTERM (the old origin: 143 once the hash was done). */
+TEST(peer_sigterm_while_the_origin_hashes)
+{
+	const char *mosd = need_local_worker();
+	const char *huge = huge_file();
+	bool held = false;
+	struct proc p;
+	double t;
+	int st;
+	char *e;
+	char *args[] = { "--", "/bin/cat", (char *)huge, NULL };
+
+	spawn_local(&p, mosd, NULL, args);
+	while (!held && now() - p.t0 < 20 && waitpid(p.pid, &st, WNOHANG) == 0) {
+		held = holds_open(p.pid, huge);
+		sleep_s(0.01);
+	}
+	T_ASSERT(held);
+	sleep_s(0.2); /* well into the hash */
+	t = now();
+	kill(p.pid, SIGTERM);
+	st = wait_proc(&p, 40, 0, 0, NULL);
+	e = err_text(&p);
+	t_note("mosctl: status %d %.1f s after SIGTERM: %s", st, now() - t, e);
+	T_EXPECT_EQ(st, 128 + SIGTERM);
+	T_EXPECT_STR(e, "SIGTERM");
+	T_ASSERT(now() - t < 1.5);
 	free(e);
 }

@@ -43,6 +43,7 @@ static double throttle; /* bytes per second towards the origin; 0: as fast as ca
 static bool credit_no_read;
 static atomic_bool hostile; /* --credit-no-read has begun */
 static atomic_bool done;
+static atomic_bool drained; /* all the worker sent has been passed on */
 
 static int read_full(int fd, void *buf, size_t len)
 {
@@ -170,6 +171,7 @@ static void *worker_to_origin(void *arg)
 	}
 	free(buf);
 	shutdown(1, SHUT_WR);
+	atomic_store(&drained, true);
 	return NULL;
 }
 
@@ -239,8 +241,12 @@ int main(int argc, char **argv)
 		}
 		sleep_s(0.05);
 	}
+	/* the worker is gone: what it sent before it went still reaches the
+	 * origin (its EXIT among it, as over TCP), then the origin sees the
+	 * stream end */
+	while (!atomic_load(&drained) && !atomic_load(&hostile))
+		sleep_s(0.01);
 	atomic_store(&done, true);
-	/* the worker is gone: the origin sees the stream end */
 	shutdown(0, SHUT_RDWR);
 	shutdown(wfd, SHUT_RDWR);
 	pthread_join(t1, NULL);

@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <limits.h>
 #include <stdio.h>
@@ -681,6 +682,94 @@ static void put_checks(const char *dir, unsigned int quirks)
 #undef PD
 }
 
+/* A file with data at 0 and at 4 MiB, a hole between. */
+static void put_sparse(const char *path, off_t size)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+	assert_true(fd >= 0);
+	assert_int_equal(pwrite(fd, "HEAD", 4, 0), 4);
+	assert_int_equal(pwrite(fd, "TAIL", 4, 4 << 20), 4);
+	if (size)
+		assert_int_equal(ftruncate(fd, size), 0);
+	close(fd);
+}
+
+/* FETCH_SPARSE's reads: the data of a range, the holes left out. */
+static void test_fetch_sparse(void **state)
+{
+	struct origin_fs *o = new_fs(NULL);
+	uint64_t at = 1;
+	struct mos_attr a;
+	uint8_t sha[32];
+	char buf[64];
+
+	(void)state;
+	put_sparse(P("fs_sparse"), 0);
+	assert_int_equal(origin_open(o, P("fs_sparse"), &a, sha), 0);
+	assert_int_equal(a.size, (4 << 20) + 4);
+	assert_int_equal(origin_fetch_sparse(o, sha, 0, 8 << 20, &at, buf, sizeof(buf)), 64);
+	assert_int_equal(at, 0);
+	assert_memory_equal(buf, "HEAD\0\0\0\0", 8);
+	/* past the first block: the next data is the tail's */
+	assert_int_equal(origin_fetch_sparse(o, sha, 1 << 20, 8 << 20, &at, buf, sizeof(buf)), 4);
+	assert_int_equal(at, 4 << 20);
+	assert_memory_equal(buf, "TAIL", 4);
+	/* nothing but a hole before the limit, nothing after the end */
+	assert_int_equal(origin_fetch_sparse(o, sha, 1 << 20, 2 << 20, &at, buf, sizeof(buf)), 0);
+	assert_int_equal(origin_fetch_sparse(o, sha, (4 << 20) + 4, 8 << 20, &at, buf, 64), 0);
+	/* changed: stale, as with origin_fetch */
+	put_sparse(P("fs_sparse"), 5 << 20);
+	assert_int_equal(origin_fetch_sparse(o, sha, 0, 8 << 20, &at, buf, sizeof(buf)), -ESTALE);
+	origin_fs_free(o);
+}
+
+/* origin_open in steps gives origin_open's hash; a cancel ends the steps,
+ * a listing and a fetch at once. */
+static void test_open_steps_and_cancel(void **state)
+{
+	struct origin_fs *o = new_fs(NULL), *ref = new_fs(NULL);
+	struct origin_open_op *op = NULL;
+	struct origin_dirent *ents = NULL;
+	atomic_bool cancel = false;
+	uint8_t sha[32], want[32];
+	struct mos_attr a, d;
+	int steps = 0, r;
+	size_t n = 0;
+	char buf[16];
+
+	(void)state;
+	put_sparse(P("st_big"), 64 << 20);
+	age();
+	assert_int_equal(origin_open(ref, P("st_big"), &a, want), 0);
+	assert_int_equal(origin_open_start(o, P("st_big"), &a, sha, &op), 1);
+	while ((r = origin_open_step(op, 4 << 20, &a, sha)) == 1)
+		steps++;
+	assert_int_equal(r, 0);
+	assert_true(steps >= 15); /* 64 MiB in slices of 4 */
+	assert_memory_equal(sha, want, 32);
+	assert_int_equal(a.size, 64 << 20);
+	/* known now: at once */
+	assert_int_equal(origin_open_start(o, P("st_big"), &a, sha, &op), 0);
+	assert_memory_equal(sha, want, 32);
+
+	put_sparse(P("st_big2"), 64 << 20);
+	origin_fs_set_cancel(o, &cancel);
+	assert_int_equal(origin_open_start(o, P("st_big2"), &a, sha, &op), 1);
+	assert_int_equal(origin_open_step(op, 1 << 20, &a, sha), 1);
+	atomic_store(&cancel, true);
+	assert_int_equal(origin_open_step(op, 1 << 20, &a, sha), -ECANCELED);
+	assert_int_equal(origin_open(o, P("st_big2"), &a, sha), -ECANCELED);
+	assert_int_equal(origin_listdir(o, tmpdir, &d, &ents, &n), -ECANCELED);
+	assert_int_equal(origin_fetch(o, want, 0, buf, sizeof(buf)), -ECANCELED);
+	/* the abort of a step not finished frees it (ASan would say) */
+	atomic_store(&cancel, false);
+	assert_int_equal(origin_open_start(o, P("st_big2"), &a, sha, &op), 1);
+	origin_open_abort(op);
+	origin_fs_free(o);
+	origin_fs_free(ref);
+}
+
 static void test_put(void **state)
 {
 	(void)state;
@@ -1302,6 +1391,8 @@ int main(void)
 		cmocka_unit_test(test_open_hash_cache),
 		cmocka_unit_test(test_open_refuses),
 		cmocka_unit_test(test_fetch),
+		cmocka_unit_test(test_fetch_sparse),
+		cmocka_unit_test(test_open_steps_and_cancel),
 		cmocka_unit_test(test_put),
 		cmocka_unit_test(test_namespace_ops),
 		cmocka_unit_test(test_hash_cache_persists),

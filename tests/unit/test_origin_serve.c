@@ -15,11 +15,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "conn.h"
@@ -259,11 +261,124 @@ static void test_rename_and_sparse_put(void **state)
 	assert_int_equal(system(path), 0);
 }
 
+/* The origin's loop, with the file service on its thread. */
+static void submit(struct conn *c, const struct mos_frame_hdr *h, uint8_t *payload, void *arg)
+{
+	struct origin_server **server = arg;
+
+	if (!origin_server_submit(*server, h, payload)) {
+		conn_fail(c, "unexpected");
+		free(payload);
+	}
+}
+
+/* The fake worker takes what the origin sends first (the JOB) and drops it. */
+static void ignore(struct conn *c, const struct mos_frame_hdr *h, uint8_t *payload, void *arg)
+{
+	(void)c;
+	(void)h;
+	(void)arg;
+	free(payload);
+}
+
+struct async_open {
+	struct conn *wk;
+	char path[256];
+	int r;
+	atomic_bool done;
+};
+
+static void *open_thread(void *arg)
+{
+	struct async_open *a = arg;
+
+	a->r = call_path(a->wk, MOS_MSG_OPEN, NULL, 0, a->path);
+	atomic_store(&a->done, true);
+	return NULL;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * A file that takes long to hash (64 GiB, sparse: a minute at least) holds
+ * up neither the requests behind its OPEN nor the job's end: they are
+ * answered while it hashes, and a cancel ends the hash at once (its OPEN
+ * fails ECANCELED, as does every request after it).
+ */
+static void test_server_hashes_aside(void **state)
+{
+	int sv[2], fd;
+	struct origin_service svc = { 0 };
+	struct origin_server *server = NULL;
+	struct conn *srv, *wk;
+	struct wire_buf job = { 0 };
+	struct async_open big = { 0 };
+	pthread_t t, t2, t3;
+	char small[256];
+	double t0;
+
+	(void)state;
+	snprintf(root, sizeof(root), "/tmp/mos-serve-XXXXXX");
+	assert_non_null(mkdtemp(root));
+	snprintf(big.path, sizeof(big.path), "%s/big", root);
+	fd = open(big.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 64LL << 30), 0);
+	close(fd);
+	snprintf(small, sizeof(small), "%s/small", root);
+	write_file_at(small, "small\n");
+
+	assert_int_equal(origin_fs_new(NULL, &svc.fs), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	srv = conn_new(sv[0], sv[0], NULL, submit, &server);
+	wk = conn_new(sv[1], sv[1], NULL, ignore, NULL);
+	wire_buf_start(&job, MOS_MSG_JOB, 0, 0);
+	server = origin_server_start(&svc, srv, NULL, &job, -1);
+	assert_non_null(server);
+	pthread_create(&t, NULL, loop, srv);
+	pthread_create(&t2, NULL, loop, wk);
+
+	big.wk = wk;
+	pthread_create(&t3, NULL, open_thread, &big);
+	usleep(200 * 1000);
+	t0 = now_s();
+	assert_int_equal(call_path(wk, MOS_MSG_STAT, NULL, 0, small), 0);
+	assert_int_equal(call_path(wk, MOS_MSG_OPEN, NULL, 0, small), 0);
+	assert_true(now_s() - t0 < 1.0);
+	assert_false(atomic_load(&big.done)); /* still hashing */
+
+	t0 = now_s();
+	origin_server_cancel(server);
+	pthread_join(t3, NULL);
+	assert_int_equal(big.r, -ECANCELED);
+	assert_true(now_s() - t0 < 1.0);
+	assert_int_equal(call_path(wk, MOS_MSG_STAT, NULL, 0, small), -ECANCELED);
+
+	assert_true(origin_server_stop(server, 2000));
+	conn_stop(srv);
+	pthread_join(t, NULL);
+	conn_stop(wk);
+	pthread_join(t2, NULL);
+	conn_free(srv);
+	conn_free(wk);
+	origin_service_free(&svc);
+	origin_fs_free(svc.fs);
+	snprintf(small, sizeof(small), "rm -rf '%s'", root);
+	assert_int_equal(system(small), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hostile_worker),
 		cmocka_unit_test(test_rename_and_sparse_put),
+		cmocka_unit_test(test_server_hashes_aside),
 	};
 
 	return cmocka_run_group_tests_name("origin_serve", tests, NULL, NULL);

@@ -833,6 +833,15 @@ int cas_writer_begin(struct cas *c, const uint8_t hash[CAS_HASH_LEN], uint64_t s
 		if (errno != EEXIST || tries >= 16)
 			return -errno;
 	}
+	/* its size from the start: what is never written (the holes of a
+	 * sparse fetch) stays a hole, and reads as zeros */
+	if (ftruncate(w->fd, (off_t)size) < 0) {
+		int err = -errno;
+
+		close(w->fd);
+		unlinkat(c->tmpfd, w->name, 0);
+		return err;
+	}
 	*out = steal_pointer(&w);
 	return 0;
 }

@@ -83,10 +83,11 @@ void cas_hex(const uint8_t hash[CAS_HASH_LEN], char out[2 * CAS_HASH_LEN + 1]);
  * corrupt: it is removed).  Marks it recently used. */
 int cas_open_blob(struct cas *c, const uint8_t hash[CAS_HASH_LEN]);
 
-/* Fill a blob whose hash is announced as HASH (SIZE bytes).  Data arrives
- * with cas_writer_write in any order of offsets; commit verifies the hash
- * and size and returns an fd as cas_open_blob would (-EBADMSG on mismatch,
- * the data is dropped).  Abort drops it.  Both free W. */
+/* Fill a blob whose hash is announced as HASH (SIZE bytes, its size from
+ * the start: what is never written is a hole, zeros).  Data arrives with
+ * cas_writer_write in any order of offsets; commit verifies the hash and
+ * size and returns an fd as cas_open_blob would (-EBADMSG on mismatch, the
+ * data is dropped).  Abort drops it.  Both free W. */
 int cas_writer_begin(struct cas *c, const uint8_t hash[CAS_HASH_LEN], uint64_t size,
 		     struct cas_writer **out);
 int cas_writer_write(struct cas_writer *w, uint64_t offset, const void *data, size_t len);

@@ -8,9 +8,12 @@
  * At most one read and one write are in flight on the stream.  Frames
  * queued by the loop thread (and before the loop runs) collect in LQ, those
  * of other threads in OQ, both under the lock; when no write is in flight
- * the loop takes up to WCHUNK bytes, LQ first, passes them through TLS if
- * there is a channel, and writes them.  LQ first keeps the order that
- * matters: a worker's STDOUT (loop) before its EXIT (finisher thread).
+ * the loop takes whole frames, up to WCHUNK bytes (one frame at least), LQ
+ * first, passes them through TLS if there is a channel, and writes them.
+ * LQ first keeps the order that matters: a worker's STDOUT (loop) before
+ * its EXIT (finisher thread).  The queues hold whole frames only, so that
+ * conn_drop_type can take frames out of OQ that are no longer wanted (a
+ * write-back the origin has dropped) without cutting one.
  *
  * Back-pressure, at the cause: what the loop queues is what the peer's
  * frames make it produce, so while LQ (and the write in flight of it) holds
@@ -22,6 +25,7 @@
  */
 #include "conn.h"
 
+#include <endian.h>
 #include <liburing.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -105,8 +109,10 @@ struct conn {
 	struct call *calls;
 	uint32_t next_id;
 	bool closed, stopping;
-	atomic_bool failed;  /* ERR is set: the stream is done with */
-	atomic_bool aborted; /* conn_abort: the loop ends at once */
+	uint64_t dropped_types; /* conn_drop_type: bit N set, frames of type N are not sent */
+	atomic_bool failed;	/* ERR is set: the stream is done with */
+	atomic_bool aborted;	/* conn_abort: the loop ends at once */
+	atomic_bool input_held; /* conn_hold_input: dispatch no frame, read nothing */
 	char err[256];
 
 	/* loop-thread state */
@@ -118,6 +124,7 @@ struct conn {
 	const uint8_t *held; /* input read but not dispatched (into RBUF or PLAIN) */
 	size_t held_len;
 	bool throttled;
+	bool swamped; /* more queued for the peer than it has read in a while */
 	uint8_t *wbuf;
 	size_t wlen, woff, wcap, w_loop; /* W_LOOP: bytes of LQ in the write in flight */
 	bool write_busy, read_busy, wake_busy, peer_eof;
@@ -446,31 +453,63 @@ static void wake(struct conn *c)
 	}
 }
 
-int conn_send(struct conn *c, struct wire_buf *b)
+static uint8_t frame_type(const uint8_t *frame)
+{
+	return ((const struct mos_frame_hdr *)frame)->type;
+}
+
+/* The whole size of the frame at P: header and payload. */
+static size_t frame_size(const uint8_t *p)
+{
+	uint32_t len;
+
+	memcpy(&len, p + offsetof(struct mos_frame_hdr, len), sizeof(len));
+	return sizeof(struct mos_frame_hdr) + le32toh(len);
+}
+
+static bool type_dropped(const struct conn *c, uint8_t type)
+{
+	return type < 64 && (c->dropped_types >> type & 1);
+}
+
+static int send_frame(struct conn *c, struct wire_buf *b, bool as_loop)
 {
 	size_t n = wire_buf_finish(b);
-	bool self;
+	bool other; /* not the loop thread, while the loop runs */
 
 	if (!n) {
 		wire_buf_free(b);
 		return -EMSGSIZE;
 	}
 	pthread_mutex_lock(&c->lock);
-	self = !c->in_loop || pthread_equal(pthread_self(), c->loop_thread);
-	while (!self && !c->closed && c->oq.len > CONN_PEND_MAX)
+	other = c->in_loop && !pthread_equal(pthread_self(), c->loop_thread);
+	while (other && !as_loop && !c->closed && c->oq.len > CONN_PEND_MAX &&
+	       !type_dropped(c, frame_type(b->p)))
 		pthread_cond_wait(&c->cond, &c->lock);
-	if (c->closed) {
+	if (c->closed || type_dropped(c, frame_type(b->p))) {
+		int r = c->closed ? -ECONNRESET : -ECANCELED;
+
 		pthread_mutex_unlock(&c->lock);
 		wire_buf_free(b);
-		return -ECONNRESET;
+		return r;
 	}
-	outq_put(self ? &c->lq : &c->oq, b->p, n);
+	outq_put(other && !as_loop ? &c->oq : &c->lq, b->p, n);
 	c->st.frames_out++;
 	pthread_mutex_unlock(&c->lock);
 	wire_buf_free(b);
-	if (!self)
+	if (other)
 		wake(c);
 	return 0;
+}
+
+int conn_send(struct conn *c, struct wire_buf *b)
+{
+	return send_frame(c, b, false);
+}
+
+int conn_send_as_loop(struct conn *c, struct wire_buf *b)
+{
+	return send_frame(c, b, true);
 }
 
 int conn_send_error(struct conn *c, uint32_t id, int err, const char *msg)
@@ -608,6 +647,59 @@ unsigned conn_peer_timeout_env(unsigned fallback_ms)
 	return (unsigned)ms;
 }
 
+/* Take the frames of OQ that MATCH out of it.  Lock held. */
+static void drop_locked(struct conn *c, conn_match_fn match, void *arg)
+{
+	struct outq *q = &c->oq;
+	size_t in = 0, out = 0;
+
+	while (in < q->len) {
+		uint8_t *f = q->p + q->off + in;
+		size_t n = frame_size(f);
+
+		if (!match(f, n, arg)) {
+			if (out != in)
+				memmove(q->p + q->off + out, f, n);
+			out += n;
+		}
+		in += n;
+	}
+	q->len = out;
+	if (!q->len)
+		q->off = 0;
+	pthread_cond_broadcast(&c->cond); /* room for the senders that wait */
+}
+
+void conn_drop_queued(struct conn *c, conn_match_fn match, void *arg)
+{
+	pthread_mutex_lock(&c->lock);
+	drop_locked(c, match, arg);
+	pthread_mutex_unlock(&c->lock);
+}
+
+static bool type_matches(const uint8_t *frame, size_t len, void *arg)
+{
+	(void)len;
+	return frame_type(frame) == *(const uint8_t *)arg;
+}
+
+void conn_drop_type(struct conn *c, uint8_t type)
+{
+	if (type >= 64)
+		return;
+	pthread_mutex_lock(&c->lock);
+	c->dropped_types |= 1ULL << type;
+	drop_locked(c, type_matches, &type);
+	pthread_mutex_unlock(&c->lock);
+}
+
+void conn_hold_input(struct conn *c, bool hold)
+{
+	atomic_store(&c->input_held, hold);
+	if (!hold)
+		wake(c);
+}
+
 void conn_stop(struct conn *c)
 {
 	pthread_mutex_lock(&c->lock);
@@ -669,15 +761,17 @@ static size_t backlog(const struct conn *c)
 	return c->lq.len + c->w_loop + (c->tls ? tls_channel_pending(c->tls) : 0);
 }
 
-/* Above the high mark, stop; below the low mark, go on.  True while stopped. */
+/* Above the high mark (or while the owner holds the input), stop; below
+ * the low mark, go on.  True while stopped. */
 static bool throttle_check(struct conn *c)
 {
 	size_t b = backlog(c);
+	bool held = atomic_load(&c->input_held);
 
-	if (!c->throttled && b > CONN_BACKLOG_HIGH) {
+	if (!c->throttled && (held || b > CONN_BACKLOG_HIGH)) {
 		c->throttled = true;
 		c->st.throttled++;
-	} else if (c->throttled && b <= CONN_BACKLOG_LOW) {
+	} else if (c->throttled && !held && b <= CONN_BACKLOG_LOW) {
 		c->throttled = false;
 		c->last_rx = now_ms(); /* the peer's silence counts from now */
 	}
@@ -741,6 +835,7 @@ static int consume(struct conn *c, const uint8_t *buf, size_t len)
 void conn_fail(struct conn *c, const char *why)
 {
 	set_err(c, "%s", why);
+	wake(c); /* from another thread, the loop must see it now */
 }
 
 /* Plaintext buffered in the TLS channel (records of one read, or read along
@@ -805,8 +900,24 @@ static int on_read(struct conn *c, int res)
 	return drain_tls(c);
 }
 
-/* Move up to WCHUNK queued bytes, the loop's first, into the write buffer
- * (through TLS). */
+/* The bytes of the whole frames at the head of Q that fit in LIMIT; the
+ * first frame whatever its size when FIRST. */
+static size_t whole_frames(const struct outq *q, size_t limit, bool first)
+{
+	size_t n = 0;
+
+	while (n < q->len) {
+		size_t f = frame_size(q->p + q->off + n);
+
+		if (n + f > limit && (n || !first))
+			break;
+		n += f;
+	}
+	return n;
+}
+
+/* Move up to WCHUNK bytes of queued frames (one frame at least), the
+ * loop's first, into the write buffer (through TLS). */
 static void fill_write(struct conn *c)
 {
 	size_t n1, n2, n;
@@ -815,8 +926,8 @@ static void fill_write(struct conn *c)
 		return;
 	c->wlen = c->woff = c->w_loop = 0;
 	pthread_mutex_lock(&c->lock);
-	n1 = c->lq.len < WCHUNK ? c->lq.len : WCHUNK;
-	n2 = c->oq.len < WCHUNK - n1 ? c->oq.len : WCHUNK - n1;
+	n1 = whole_frames(&c->lq, WCHUNK, true);
+	n2 = whole_frames(&c->oq, n1 < WCHUNK ? WCHUNK - n1 : 0, !n1);
 	if (c->tls) {
 		if ((n1 && tls_channel_write(c->tls, c->lq.p + c->lq.off, n1) < 0) ||
 		    (n2 && tls_channel_write(c->tls, c->oq.p + c->oq.off, n2) < 0)) {
@@ -826,7 +937,7 @@ static void fill_write(struct conn *c)
 		}
 	} else if (n1 + n2) {
 		if (c->wcap < n1 + n2) {
-			c->wcap = WCHUNK;
+			c->wcap = n1 + n2 > WCHUNK ? n1 + n2 : WCHUNK;
 			c->wbuf = xrealloc(c->wbuf, c->wcap);
 		}
 		if (n1)
@@ -965,6 +1076,29 @@ static bool want_more(struct conn *c)
 }
 
 /*
+ * Everything queued for the peer (both queues, the write in flight) above
+ * the backlog's high mark, until it is below the low mark: the peer's
+ * answers to what we sent (PING) wait behind it, so its silence does not
+ * count meanwhile (its not reading does: STALL_MS), and counts from the
+ * moment it has caught up.
+ */
+static bool swamped_check(struct conn *c, uint64_t t)
+{
+	size_t n = (c->wlen - c->woff) + (c->tls ? tls_channel_pending(c->tls) : 0);
+
+	pthread_mutex_lock(&c->lock);
+	n += c->lq.len + c->oq.len;
+	pthread_mutex_unlock(&c->lock);
+	if (!c->swamped && n > CONN_BACKLOG_HIGH) {
+		c->swamped = true;
+	} else if (c->swamped && n <= CONN_BACKLOG_LOW) {
+		c->swamped = false;
+		c->last_rx = t;
+	}
+	return c->swamped;
+}
+
+/*
  * The clocks: a peer that has taken nothing we sent for STALL_MS, or sent
  * nothing for PEER_MS (while we read), ends the loop; a quiet peer that
  * answers PING is sent one.  Only with EXPIRE (a wait has just run out with
@@ -985,7 +1119,7 @@ static int check_clocks(struct conn *c, bool expire, uint64_t *deadline)
 		}
 		SOONER(c->last_tx + c->stall_ms);
 	}
-	if (c->peer_ms && !c->throttled && !c->peer_eof) {
+	if (c->peer_ms && !c->throttled && !c->peer_eof && !swamped_check(c, t)) {
 		unsigned iv = c->peer_ms / 4; /* the keepalive's interval */
 
 		if (iv < 100)
@@ -1140,6 +1274,11 @@ int conn_run(struct conn *c)
 		ret = -EPROTO;
 	if (c->peer_eof && !c->err[0])
 		set_err(c, "%s", "the peer closed the connection");
+	/* Nothing of ours is in flight once we return: a sink's write to a
+	 * file (the origin's stderr) left running after an abort would race
+	 * the caller's own writes to it for the file position, and one would
+	 * overwrite the other. */
+	quiesce(c);
 	pthread_mutex_lock(&c->lock);
 	mark_closed_locked(c);
 	c->in_loop = false;

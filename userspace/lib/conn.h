@@ -81,8 +81,33 @@ void conn_peer_keepalive(struct conn *c, bool answers_ping);
  * by PEER_MS when set. */
 int conn_handshake(struct conn *c);
 
-/* Queue B's frame (finished here) for sending; B is emptied.  0 or -errno. */
+/* Queue B's frame (finished here) for sending; B is emptied.  0 or -errno
+ * (-ECANCELED for a type given to conn_drop_type). */
 int conn_send(struct conn *c, struct wire_buf *b);
+/* The same, queued with the loop thread's own frames whatever the calling
+ * thread, so that it keeps its order with them (a job's JOB, sent by
+ * another thread, before the input the loop sends for it).  The caller
+ * bounds what it queues so: it does not wait for room. */
+int conn_send_as_loop(struct conn *c, struct wire_buf *b);
+/*
+ * Frames of TYPE are not wanted any more (the write-backs of a job the
+ * origin is ending): those other threads queued and that are not being
+ * written yet are dropped now, whole, and conn_send refuses later ones with
+ * -ECANCELED (any thread).  What is being written (WCHUNK at most) goes on.
+ */
+void conn_drop_type(struct conn *c, uint8_t type);
+/* FRAME (LEN bytes, header included) is one to drop. */
+typedef bool (*conn_match_fn)(const uint8_t *frame, size_t len, void *arg);
+/* Drop, whole, the frames other threads queued that are not being written
+ * yet and that MATCH says to (a write-back given up).  Any thread. */
+void conn_drop_queued(struct conn *c, conn_match_fn match, void *arg);
+/*
+ * HOLD: dispatch no further frame and read nothing (as above the backlog's
+ * high mark), until called again with false.  For an owner that hands
+ * frames to a thread of its own and must bound what waits there.  Any
+ * thread.
+ */
+void conn_hold_input(struct conn *c, bool hold);
 /* Send a reply: an ERROR frame with ERR (positive errno) for request ID. */
 int conn_send_error(struct conn *c, uint32_t id, int err, const char *msg);
 /* Send request B (its id is set here) and wait for the whole reply; each
@@ -129,7 +154,8 @@ void conn_stop(struct conn *c);
 /* End the loop now, dropping what is queued; conn_error() is WHY (any thread). */
 void conn_abort(struct conn *c, const char *why);
 const char *conn_error(const struct conn *c);
-/* From a frame handler: the peer sent something malformed; end the loop. */
+/* The peer sent something malformed (found by a frame handler, or a thread
+ * the frame was handed to); end the loop. */
 void conn_fail(struct conn *c, const char *why);
 
 struct conn_stats {

@@ -27,7 +27,7 @@
  *    symlink is -ELOOP, a directory -EISDIR, a FIFO, socket or device
  *    -EINVAL.  The type is checked with lstat before the open, and the open
  *    adds O_NONBLOCK|O_NOCTTY, so a FIFO swapped in meanwhile cannot hang
- *    the origin's single loop.  A file that changes while it is hashed is
+ *    the file service.  A file that changes while it is hashed is
  *    hashed again, three times at most, then -EAGAIN.
  *  - Racily clean files: inode times come from a clock that ticks every few
  *    milliseconds, so a file written again within the tick of its last
@@ -76,6 +76,7 @@
 #include <endian.h>
 #include <fcntl.h>
 #include <search.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -174,6 +175,7 @@ struct origin_fs {
 	struct fetch_fd fds[FETCH_FDS];
 	unsigned int next_fd_slot;
 	int64_t racy_margin_ns;
+	const atomic_bool *cancel; /* origin_fs_set_cancel */
 	struct origin_stats stats;
 };
 
@@ -532,6 +534,12 @@ static int hc_save(struct origin_fs *o)
 	return err;
 }
 
+/* The job is being ended (origin_fs_set_cancel): stop what is under way. */
+static bool cancelled(const struct origin_fs *o)
+{
+	return o->cancel && atomic_load(o->cancel);
+}
+
 /* --- resolution: no symlink, from a directory fd ------------------------- */
 
 static const struct pinned_tree *tree_of(const struct origin_fs *o, const char *path, size_t len)
@@ -847,12 +855,42 @@ static struct fetch_fd *fetch_fd_get(struct origin_fs *o, struct announced *a, i
 	return f;
 }
 
+/* Up to LEN bytes of F's content at OFFSET, checked to still be the
+ * announced content once read. */
+static ssize_t fetch_read(struct origin_fs *o, struct fetch_fd *f, uint64_t offset, void *buf,
+			  size_t len)
+{
+	size_t done = 0;
+
+	while (done < len && offset + done <= INT64_MAX) {
+		ssize_t r;
+
+		if (cancelled(o))
+			return -ECANCELED;
+		r = pread(f->fd, (char *)buf + done, len - done, (off_t)(offset + done));
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (r == 0)
+			break;
+		done += (size_t)r;
+	}
+	/* Written to while read: what was read may not be the announced content. */
+	if (!fd_unchanged(f->fd, &f->id)) {
+		fetch_fd_drop(f);
+		return -ESTALE;
+	}
+	o->stats.bytes_served += done;
+	return (ssize_t)done;
+}
+
 ssize_t origin_fetch(struct origin_fs *o, const uint8_t sha256[32], uint64_t offset, void *buf,
 		     size_t len)
 {
 	struct announced *a = ann_find(o, sha256);
 	struct fetch_fd *f;
-	size_t done = 0;
 	int err = 0;
 
 	if (!a)
@@ -864,66 +902,49 @@ ssize_t origin_fetch(struct origin_fs *o, const uint8_t sha256[32], uint64_t off
 	f = fetch_fd_get(o, a, &err);
 	if (!f)
 		return err;
-	while (done < len && offset + done <= INT64_MAX) {
-		ssize_t r = pread(f->fd, (char *)buf + done, len - done, offset + done);
+	return fetch_read(o, f, offset, buf, len);
+}
 
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (r == 0)
-			break;
-		done += r;
+ssize_t origin_fetch_sparse(struct origin_fs *o, const uint8_t sha256[32], uint64_t offset,
+			    uint64_t limit, uint64_t *at, void *buf, size_t len)
+{
+	struct announced *a = ann_find(o, sha256);
+	struct fetch_fd *f;
+	off_t d, e;
+	int err = 0;
+
+	*at = offset;
+	if (!a)
+		return -ENOENT;
+	if (offset > INT64_MAX || limit > INT64_MAX)
+		return -EINVAL;
+	f = fetch_fd_get(o, a, &err);
+	if (!f)
+		return err;
+	if (offset >= limit || offset >= f->id.size)
+		return fetch_read(o, f, offset, buf, 0); /* nothing: if unchanged */
+	d = lseek(f->fd, (off_t)offset, SEEK_DATA);
+	if (d < 0 && errno == ENXIO)
+		return fetch_read(o, f, offset, buf, 0); /* a hole up to the end */
+	if (d < 0) {
+		d = (off_t)offset; /* no SEEK_DATA here: all of it is data */
+		e = (off_t)limit;
+	} else {
+		e = lseek(f->fd, d, SEEK_HOLE);
+		if (e < 0)
+			e = (off_t)limit;
 	}
-	/* Written to while read: what was read may not be the announced content. */
-	if (!fd_unchanged(f->fd, &f->id)) {
-		fetch_fd_drop(f);
-		return -ESTALE;
-	}
-	o->stats.bytes_served += done;
-	return done;
+	if ((uint64_t)d >= limit)
+		return fetch_read(o, f, offset, buf, 0);
+	if ((uint64_t)e > limit)
+		e = (off_t)limit;
+	if ((uint64_t)(e - d) < len)
+		len = (size_t)(e - d);
+	*at = (uint64_t)d;
+	return fetch_read(o, f, (uint64_t)d, buf, len);
 }
 
 /* --- open ---------------------------------------------------------------- */
-
-static int hash_fd(int fd, uint8_t out[32])
-{
-	_cleanup_free_ uint8_t *buf = xmalloc(HASH_BUF);
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-	uint64_t off = 0;
-	unsigned int n = 0;
-	int err = 0;
-
-	if (!ctx)
-		return -ENOMEM;
-	if (!EVP_DigestInit_ex(ctx, EVP_sha256(), NULL)) {
-		err = -EIO;
-		goto out;
-	}
-	for (;;) {
-		ssize_t r = pread(fd, buf, HASH_BUF, off);
-
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			err = -errno;
-			goto out;
-		}
-		if (r == 0)
-			break;
-		if (!EVP_DigestUpdate(ctx, buf, r)) {
-			err = -EIO;
-			goto out;
-		}
-		off += r;
-	}
-	if (!EVP_DigestFinal_ex(ctx, out, &n) || n != 32)
-		err = -EIO;
-out:
-	EVP_MD_CTX_free(ctx);
-	return err;
-}
 
 /* Could the file be written again without its ctime changing? */
 static bool id_is_racy(const struct origin_fs *o, const struct file_id *id,
@@ -943,14 +964,99 @@ static bool id_is_racy(const struct origin_fs *o, const struct file_id *id,
 	return dsec * 1000000000 + dns <= margin;
 }
 
-int origin_open(struct origin_fs *o, const char *path, struct mos_attr *a, uint8_t sha256[32])
+/* A hash under way: origin_open_start, then origin_open_step. */
+struct origin_open_op {
+	struct origin_fs *o;
+	int fd; /* what is hashed and announced is what this fd holds */
+	char *path;
+	EVP_MD_CTX *ctx;
+	uint8_t *buf;
+	uint64_t off;
+	struct file_id id; /* as the hash began */
+	struct timespec start;
+	int attempt;
+};
+
+static void op_free(struct origin_open_op *op)
+{
+	closep(&op->fd);
+	EVP_MD_CTX_free(op->ctx);
+	free(op->buf);
+	free(op->path);
+	free(op);
+}
+
+/* What OP's fd holds now: its hash known (0; A and SHA256 filled, the hash
+ * announced), or to be computed from the start (1). */
+static int op_begin(struct origin_open_op *op, struct mos_attr *a, uint8_t sha256[32])
+{
+	struct hc_entry *e;
+	struct stat st;
+	int err;
+
+	if (fstat(op->fd, &st) < 0)
+		return -errno;
+	err = require_regular(&st);
+	if (err)
+		return err;
+	id_from_stat(&st, &op->id);
+	e = hc_lookup(op->o, &op->id);
+	if (e) {
+		memcpy(sha256, e->sha256, 32);
+		op->o->stats.hash_cache_hits++;
+		origin_attr_from_stat(&st, a);
+		announce(op->o, sha256, op->path, &op->id);
+		return 0;
+	}
+	if (!op->ctx && !(op->ctx = EVP_MD_CTX_new()))
+		return -ENOMEM;
+	if (!EVP_DigestInit_ex(op->ctx, EVP_sha256(), NULL))
+		return -EIO;
+	if (!op->buf)
+		op->buf = xmalloc(HASH_BUF);
+	op->off = 0;
+	clock_gettime(CLOCK_REALTIME, &op->start);
+	return 1;
+}
+
+/* The whole content was read: 0 (announced), 1 when the file changed
+ * meanwhile (hashed again from the start), or -errno. */
+static int op_finish(struct origin_open_op *op, struct mos_attr *a, uint8_t sha256[32])
+{
+	struct file_id after;
+	unsigned int n = 0;
+	struct stat st;
+
+	if (!EVP_DigestFinal_ex(op->ctx, sha256, &n) || n != 32)
+		return -EIO;
+	op->o->stats.files_hashed++;
+	if (fstat(op->fd, &st) < 0)
+		return -errno;
+	id_from_stat(&st, &after);
+	if (!id_equal(&op->id, &after)) {
+		if (op->attempt++ == HASH_ATTEMPTS)
+			return -EAGAIN;
+		return op_begin(op, a, sha256);
+	}
+	if (!id_is_racy(op->o, &op->id, &op->start))
+		hc_insert(op->o, &op->id, sha256);
+	origin_attr_from_stat(&st, a);
+	announce(op->o, sha256, op->path, &op->id);
+	return 0;
+}
+
+int origin_open_start(struct origin_fs *o, const char *path, struct mos_attr *a, uint8_t sha256[32],
+		      struct origin_open_op **out)
 {
 	_cleanup_close_ int dfd = -1, fd = -1;
-	struct file_id id, after;
+	struct origin_open_op *op;
 	const char *name;
 	struct stat st;
 	int err;
 
+	*out = NULL;
+	if (cancelled(o))
+		return -ECANCELED;
 	dfd = resolve_parent(o, path, &name);
 	if (dfd < 0)
 		return dfd;
@@ -962,42 +1068,73 @@ int origin_open(struct origin_fs *o, const char *path, struct mos_attr *a, uint8
 	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return -errno;
-	for (int attempt = 1;; attempt++) {
-		struct hc_entry *e;
-		struct timespec start;
-
-		/* what is hashed and announced is what the fd holds */
-		if (fstat(fd, &st) < 0)
-			return -errno;
-		err = require_regular(&st);
-		if (err)
-			return err;
-		id_from_stat(&st, &id);
-		e = hc_lookup(o, &id);
-		if (e) {
-			memcpy(sha256, e->sha256, 32);
-			o->stats.hash_cache_hits++;
-			break;
-		}
-		clock_gettime(CLOCK_REALTIME, &start);
-		err = hash_fd(fd, sha256);
-		if (err)
-			return err;
-		o->stats.files_hashed++;
-		if (fstat(fd, &st) < 0)
-			return -errno;
-		id_from_stat(&st, &after);
-		if (id_equal(&id, &after)) {
-			if (!id_is_racy(o, &id, &start))
-				hc_insert(o, &id, sha256);
-			break;
-		}
-		if (attempt == HASH_ATTEMPTS)
-			return -EAGAIN;
+	op = xcalloc(1, sizeof(*op));
+	op->o = o;
+	op->fd = take_fd(&fd);
+	op->path = xstrdup(path);
+	op->attempt = 1;
+	err = op_begin(op, a, sha256);
+	if (err != 1) {
+		op_free(op);
+		return err;
 	}
-	origin_attr_from_stat(&st, a);
-	announce(o, sha256, path, &id);
-	return 0;
+	*out = op;
+	return 1;
+}
+
+int origin_open_step(struct origin_open_op *op, uint64_t budget, struct mos_attr *a,
+		     uint8_t sha256[32])
+{
+	uint64_t done = 0;
+	int r;
+
+	for (;;) {
+		ssize_t n;
+
+		if (cancelled(op->o)) {
+			r = -ECANCELED;
+			break;
+		}
+		if (done >= budget)
+			return 1;
+		n = pread(op->fd, op->buf, HASH_BUF, (off_t)op->off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			r = -errno;
+			break;
+		}
+		if (n > 0) {
+			if (!EVP_DigestUpdate(op->ctx, op->buf, (size_t)n)) {
+				r = -EIO;
+				break;
+			}
+			op->off += (uint64_t)n;
+			done += (uint64_t)n;
+			continue;
+		}
+		r = op_finish(op, a, sha256);
+		if (r != 1)
+			break;
+	}
+	op_free(op);
+	return r;
+}
+
+void origin_open_abort(struct origin_open_op *op)
+{
+	if (op)
+		op_free(op);
+}
+
+int origin_open(struct origin_fs *o, const char *path, struct mos_attr *a, uint8_t sha256[32])
+{
+	struct origin_open_op *op;
+	int r = origin_open_start(o, path, a, sha256, &op);
+
+	if (r == 1)
+		r = origin_open_step(op, UINT64_MAX, a, sha256);
+	return r;
 }
 
 /* --- lifetime ------------------------------------------------------------ */
@@ -1090,6 +1227,11 @@ void origin_fs_set_quirks(struct origin_fs *o, unsigned int quirks)
 	o->quirks = quirks;
 }
 
+void origin_fs_set_cancel(struct origin_fs *o, const atomic_bool *flag)
+{
+	o->cancel = flag;
+}
+
 /* --- reading the tree ---------------------------------------------------- */
 
 void origin_dirents_free(struct origin_dirent *ents, size_t n)
@@ -1136,6 +1278,10 @@ int origin_listdir(struct origin_fs *o, const char *path, struct mos_attr *dir,
 	for (;;) {
 		char *link = NULL;
 
+		if (count % 256 == 0 && cancelled(o)) {
+			err = -ECANCELED;
+			break;
+		}
 		errno = 0;
 		de = readdir(d);
 		if (!de) {
@@ -1158,6 +1304,11 @@ int origin_listdir(struct origin_fs *o, const char *path, struct mos_attr *dir,
 			}
 			if (err)
 				break;
+		}
+		if (count == ORIGIN_LISTDIR_MAX) {
+			free(link);
+			err = -EFBIG;
+			break;
 		}
 		if (count == cap) {
 			cap = cap ? 2 * cap : 16;

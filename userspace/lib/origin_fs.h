@@ -41,13 +41,21 @@
  * is declared (put_begin SIZE >= 0) keeps holes: the file has that size
  * from the start and only the data written lands on disk.
  *
+ * Nothing here waits for long without a way out: a big file is hashed in
+ * steps (origin_open_start, origin_open_step) the caller interleaves with
+ * other work, and the flag of origin_fs_set_cancel, once set, ends a hash,
+ * a listing or a fetch under way with -ECANCELED (the job is being ended).
+ * A stalled filesystem (a hung NFS server) can still hold a call in the
+ * kernel: callers keep these calls off the thread that must stay prompt.
+ *
  * All functions return 0 or -errno.  Not thread-safe (the origin serves from
- * one loop); one struct origin_fs per job.  Several origins (jobs) may work
+ * one thread); one struct origin_fs per job.  Several origins (jobs) may work
  * in the same trees at once: each acts only on what it resolved itself.
  */
 #ifndef MOS_ORIGIN_FS_H
 #define MOS_ORIGIN_FS_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -58,6 +66,10 @@
 
 struct origin_fs;
 struct origin_put;
+struct origin_open_op;
+
+/* Entries of one listing, at most (a worker refuses more: protocol.md §6). */
+#define ORIGIN_LISTDIR_MAX (1U << 20)
 
 struct origin_dirent {
 	char *name;
@@ -111,13 +123,18 @@ void origin_fs_set_max_file_size(struct origin_fs *o, uint64_t bytes);
 #define ORIGIN_FS_QUIRK_NO_TMPFILE (1U << 1)
 void origin_fs_set_quirks(struct origin_fs *o, unsigned int quirks);
 
+/* FLAG (NULL: none), read from any thread, set by another: once true,
+ * hashes, listings and fetches end early with -ECANCELED. */
+void origin_fs_set_cancel(struct origin_fs *o, const atomic_bool *flag);
+
 /* Validate a path as above. */
 int origin_path_check(const char *path);
 
 void origin_attr_from_stat(const struct stat *st, struct mos_attr *a);
 
 /* A directory's own attributes and all its entries (not "." and ".."),
- * each with lstat attributes and, for symlinks, the target. */
+ * each with lstat attributes and, for symlinks, the target; -EFBIG beyond
+ * ORIGIN_LISTDIR_MAX entries. */
 int origin_listdir(struct origin_fs *o, const char *path, struct mos_attr *dir,
 		   struct origin_dirent **ents, size_t *n);
 void origin_dirents_free(struct origin_dirent *ents, size_t n);
@@ -127,11 +144,29 @@ int origin_stat(struct origin_fs *o, const char *path, struct mos_attr *a, char 
 
 /* A regular file's attributes and content hash (announces the hash). */
 int origin_open(struct origin_fs *o, const char *path, struct mos_attr *a, uint8_t sha256[32]);
+/*
+ * The same in steps.  Start: 0 when the hash is known at once (the hash
+ * cache; A and SHA256 filled), 1 with *OP when it must be computed, or
+ * -errno.  Step: hash up to BUDGET bytes more; 1 while more is left, else
+ * the outcome (0 with A and SHA256 filled, or -errno), OP then freed.
+ * Abort frees an OP not finished.  OPs do not outlive their origin_fs.
+ */
+int origin_open_start(struct origin_fs *o, const char *path, struct mos_attr *a, uint8_t sha256[32],
+		      struct origin_open_op **op);
+int origin_open_step(struct origin_open_op *op, uint64_t budget, struct mos_attr *a,
+		     uint8_t sha256[32]);
+void origin_open_abort(struct origin_open_op *op);
 
 /* Up to LEN bytes of an announced blob at OFFSET: returns the count (short
  * only at the end), -ENOENT for a hash never announced, -ESTALE if changed. */
 ssize_t origin_fetch(struct origin_fs *o, const uint8_t sha256[32], uint64_t offset, void *buf,
 		     size_t len);
+
+/* The same, holes left out: the next data at or after OFFSET and before
+ * LIMIT, up to LEN bytes of it at *AT (SEEK_DATA/SEEK_HOLE); 0 when only a
+ * hole is left before LIMIT.  Checked as origin_fetch is. */
+ssize_t origin_fetch_sparse(struct origin_fs *o, const uint8_t sha256[32], uint64_t offset,
+			    uint64_t limit, uint64_t *at, void *buf, size_t len);
 
 /* SIZE: the file's final size when the writer knows it (a sparse put: only
  * data extents are written, holes stay holes), else -1 (the file is as

@@ -207,6 +207,7 @@ const char *wire_msg_name(unsigned type)
 		[MOS_MSG_PRELOAD_LISTDIR] = "PRELOAD_LISTDIR",
 		[MOS_MSG_PRELOAD_OPEN] = "PRELOAD_OPEN",
 		[MOS_MSG_PING] = "PING",
+		[MOS_MSG_CANCEL] = "CANCEL",
 		[MOS_MSG_STDOUT] = "STDOUT",
 		[MOS_MSG_STDERR] = "STDERR",
 		[MOS_MSG_EXIT] = "EXIT",
@@ -226,6 +227,7 @@ const char *wire_msg_name(unsigned type)
 		[MOS_MSG_TRUNCATE] = "TRUNCATE",
 		[MOS_MSG_UTIMENS] = "UTIMENS",
 		[MOS_MSG_LINK] = "LINK",
+		[MOS_MSG_FETCH_SPARSE] = "FETCH_SPARSE",
 		[MOS_MSG_ERROR] = "ERROR",
 	};
 
@@ -239,7 +241,8 @@ void wire_hello_build(struct wire_buf *b, uint16_t role)
 				.version = MOS_PROTO_VERSION,
 				.role = role,
 				.features = MOS_FEAT_KEEPALIVE |
-					    (role == 1 ? MOS_FEAT_SPARSE_PUT : 0) };
+					    (role == 1 ? MOS_FEAT_SPARSE_PUT | MOS_FEAT_SPARSE_FETCH
+						       : MOS_FEAT_CANCEL) };
 
 	wire_buf_start(b, MOS_MSG_HELLO, 0, 0);
 	wire_put(b, &he, sizeof(he));

@@ -3,10 +3,13 @@
  * remote_run.c - `mosctl run --on WORKER`: the origin's side of a remote job.
  *
  * One connection to the worker (TLS to mosd --listen; a pipe to a local or
- * ssh-started `mosd --stdio`), one loop: it sends HELLO and JOB, answers the
- * worker's file service requests from this machine's files (origin_serve),
- * forwards stdin and signals, writes the job's output, and returns the job's
- * status from EXIT.  If the connection drops first: a clear error, 255.
+ * ssh-started `mosd --stdio`), one loop: it sends HELLO, forwards stdin and
+ * signals, writes the job's output, and returns the job's status from EXIT.
+ * The file service (origin_serve) runs on a thread of its own: the job's
+ * manifest preloads and its JOB go out from there, and every file request
+ * the loop reads is handed to it, so that no hash, listing or read of this
+ * machine's files, however long, holds up the loop.  If the connection
+ * drops first: a clear error, 255.
  *
  * Nothing here waits on the worker without a bound: the connection drops a
  * worker that reads nothing we send, or (one that answers keepalives) sends
@@ -31,6 +34,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -57,24 +61,30 @@
 #define PEER_TIMEOUT_MS 60000  /* a worker silent or not reading for this long is gone */
 #define TEARDOWN_GRACE_MS 1000 /* a job being ended: how long its EXIT may take */
 #define HELPER_WAIT_MS 5000    /* the local or ssh mosd we started: its exit, at most */
+#define SERVER_STOP_MS 500     /* the file service's thread, told to stop: its end, at most */
 
 struct remote {
 	struct conn *conn;
-	struct origin_service svc;
-	struct origin_scope scope;
+	/* on the heap: a file service thread stuck in the kernel keeps them */
+	struct origin_service *svc;
+	struct origin_scope *scope;
+	struct origin_server *srv;
+	uint64_t worker_features; /* its HELLO */
 	struct mos_identity *id; /* this origin's key, while the TLS channel lives */
 	bool hello, have_exit;
 	struct mos_exit ex;
 	char *exit_msg;
 	uint64_t in_unacked;
 	struct conn_watch *in_watch;
-	bool in_paused, in_done;
+	bool have_stdin, in_paused, in_done;
+	int job_fd;	       /* eventfd: the file service has queued the JOB */
 	pid_t helper;	       /* the local or ssh mosd we started, or 0 */
 	struct conn_sink *out; /* stdout and stderr, written by the ring */
 	uint64_t out_unacked;  /* output received and not yet written out */
 	int clock;	       /* timerfd: the -t deadline, then the teardown's grace */
 	uint64_t timeout_ms;   /* -t */
 	int ending;	       /* 0, or the status mosctl ends with (124, 130, 143) */
+	bool grace_over;       /* ... and the worker did not confirm it in time */
 	char end_why[320];
 	unsigned nsigint;
 };
@@ -142,8 +152,16 @@ teardown(struct conn *c, struct remote *rm, int status, int sig, const char *fmt
 	vsnprintf(rm->end_why, sizeof(rm->end_why), fmt, ap);
 	va_end(ap);
 	/* Nothing the job does from now on lands here: unfinished write-backs
-	 * are dropped now (their temporaries with them), later requests refused. */
-	origin_service_abort(&rm->svc);
+	 * are dropped now (their temporaries with them), later requests refused;
+	 * the worker is told, so that it stops sending them. */
+	if (rm->srv)
+		origin_server_cancel(rm->srv);
+	if (rm->worker_features & MOS_FEAT_CANCEL) {
+		struct wire_buf b = { 0 };
+
+		wire_buf_start(&b, MOS_MSG_CANCEL, 0, 0);
+		conn_send(c, &b);
+	}
 	send_signal(c, sig);
 	arm_clock(rm->clock, TEARDOWN_GRACE_MS);
 }
@@ -172,6 +190,7 @@ static bool on_clock(struct conn *c, int fd, uint32_t revents, void *arg)
 			 secs_text(rm->timeout_ms, sb));
 		return true;
 	}
+	rm->grace_over = true;
 	conn_abort(c, "the teardown's grace is over");
 	return false;
 }
@@ -207,6 +226,23 @@ static bool on_signal(struct conn *c, int fd, uint32_t revents, void *arg)
 	return true;
 }
 
+/* The JOB is queued (after the preloads): the job's input may follow it. */
+static bool on_job_queued(struct conn *c, int fd, uint32_t revents, void *arg)
+{
+	struct remote *rm = arg;
+	uint64_t v;
+
+	(void)revents;
+	if (read(fd, &v, sizeof(v)) != sizeof(v))
+		return true;
+	if (rm->have_stdin) {
+		fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK);
+		rm->in_watch = conn_watch(c, 0, POLLIN, on_stdin, rm);
+		conn_watch_throttle(rm->in_watch);
+	}
+	return false;
+}
+
 /* Output written out (or dropped): credit the worker for it. */
 static void on_output_done(struct conn *c, size_t n, void *arg)
 {
@@ -240,14 +276,14 @@ static void on_frame(struct conn *c, const struct mos_frame_hdr *h, uint8_t *pay
 		conn_fail(c, "the worker did not start with HELLO");
 		goto out;
 	}
-	if (rm->ending && h->type >= MOS_MSG_LISTDIR && h->type <= MOS_MSG_LINK) {
+	if ((rm->ending || !rm->srv) && origin_serve_is_request(h->type)) {
 		/* the job is being ended: nothing more changes or leaves here */
 		if (h->type != MOS_MSG_PUT_DATA)
 			conn_send_error(c, h->id, ECANCELED, "the origin is ending the job");
 		goto out;
 	}
-	if (origin_serve_frame(c, &rm->svc, h, payload))
-		goto out;
+	if (origin_server_submit(rm->srv, h, payload))
+		return; /* the file service's now */
 	switch (h->type) {
 	case MOS_MSG_HELLO: {
 		const char *why = wire_hello_check(payload, h->len, 2);
@@ -257,7 +293,8 @@ static void on_frame(struct conn *c, const struct mos_frame_hdr *h, uint8_t *pay
 			goto out;
 		}
 		rm->hello = true;
-		conn_peer_keepalive(c, wire_hello_features(payload, h->len) & MOS_FEAT_KEEPALIVE);
+		rm->worker_features = wire_hello_features(payload, h->len);
+		conn_peer_keepalive(c, rm->worker_features & MOS_FEAT_KEEPALIVE);
 		break;
 	}
 	case MOS_MSG_STDOUT:
@@ -526,8 +563,10 @@ static void put_strv(struct wire_buf *b, char *const *v, uint32_t n)
 		wire_put_str(b, v[i]);
 }
 
+/* HELLO now; the JOB frame into *JOB (the file service sends it, after
+ * the preloads). */
 static int send_job(struct conn *c, const struct run_opts *o, bool have_stdin, bool tty,
-		    struct origin_scope *scope, struct origin_service *svc, const char *manifest)
+		    struct origin_scope *scope, struct wire_buf *job)
 {
 	extern char **environ;
 	struct mos_job j = { .uid = getuid(),
@@ -578,7 +617,6 @@ static int send_job(struct conn *c, const struct run_opts *o, bool have_stdin, b
 	}
 	extra[nextra++] = "--write";
 	extra[nextra++] = "/tmp";
-	origin_service_pin_trees(svc);
 	while (environ && environ[nenv])
 		nenv++;
 	j.nargv = (uint32_t)o->ncommand;
@@ -587,8 +625,6 @@ static int send_job(struct conn *c, const struct run_opts *o, bool have_stdin, b
 
 	wire_hello_build(&b, 1);
 	conn_send(c, &b);
-	if (manifest)
-		origin_manifest_send(c, svc, manifest);
 	wire_buf_start(&b, MOS_MSG_JOB, 0, 0);
 	wire_put(&b, &j, sizeof(j));
 	put_strv(&b, o->command, j.nargv);
@@ -602,7 +638,8 @@ static int send_job(struct conn *c, const struct run_opts *o, bool have_stdin, b
 			MOS_FRAME_MAX);
 		return -E2BIG;
 	}
-	return conn_send(c, &b);
+	*job = b;
+	return 0;
 }
 
 /* The mosd we started: its exit, waited for HELPER_WAIT_MS at most (it
@@ -630,14 +667,15 @@ static uint64_t mono_ms(void)
 
 int remote_run(const struct run_opts *o)
 {
-	struct remote rm = { .clock = -1 };
+	struct remote rm = { .clock = -1, .job_fd = -1 };
+	struct wire_buf job = { 0 };
 	struct tls_channel *tls = NULL;
 	char err[768] = "", sb[32];
 	int fd = -1, sfd = -1, ret = EXIT_CONN_LOST, r;
 	sigset_t set, old;
 	struct timespec t0, t1;
 	struct termios saved_tio;
-	bool have_stdin, tty = false;
+	bool have_stdin, tty = false, stuck = false;
 	_cleanup_free_ char *manifest = NULL;
 	struct stat st;
 	unsigned peer_ms = conn_peer_timeout_env(PEER_TIMEOUT_MS), start_ms = peer_ms;
@@ -700,6 +738,8 @@ int remote_run(const struct run_opts *o)
 		_cleanup_free_ char *journal = dir ? xasprintf("%s/puts", dir) : NULL;
 		char why[512];
 
+		rm.svc = xcalloc(1, sizeof(*rm.svc));
+		rm.scope = xcalloc(1, sizeof(*rm.scope));
 		/*
 		 * Unchanged files are never hashed twice, across runs too.  The
 		 * cache says which hash each file has: it must be nobody else's
@@ -713,13 +753,15 @@ int remote_run(const struct run_opts *o)
 			free(journal);
 			journal = NULL;
 		}
-		r = origin_fs_new(hc, &rm.svc.fs);
+		r = origin_fs_new(hc, &rm.svc->fs);
 		/* and a temporary file a killed origin left is removed now */
 		if (r == 0 && journal)
-			origin_fs_set_put_journal(rm.svc.fs, journal);
+			origin_fs_set_put_journal(rm.svc->fs, journal);
 	}
 	if (r < 0) {
 		mos_err("cannot start the file service: %s", strerror(-r));
+		free(rm.svc);
+		free(rm.scope);
 		close(fd);
 		closep(&rm.clock);
 		return MOS_EXIT_SETUP;
@@ -749,9 +791,17 @@ int remote_run(const struct run_opts *o)
 	/* Both ends of a terminal: the job gets a pty, this terminal goes raw
 	 * (keys, ^C included, travel as bytes; the worker's pty interprets). */
 	tty = isatty(0) && isatty(1) && tcgetattr(0, &saved_tio) == 0;
-	rm.svc.scope = &rm.scope;
+	rm.svc->scope = rm.scope;
 	manifest = manifest_path(o);
-	if (send_job(rm.conn, o, have_stdin, tty, &rm.scope, &rm.svc, manifest) < 0) {
+	if (send_job(rm.conn, o, have_stdin, tty, rm.scope, &job) < 0) {
+		ret = MOS_EXIT_SETUP;
+		goto out;
+	}
+	rm.job_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	rm.srv = rm.job_fd >= 0 ? origin_server_start(rm.svc, rm.conn, manifest, &job, rm.job_fd)
+				: NULL;
+	if (!rm.srv) {
+		wire_buf_free(&job);
 		ret = MOS_EXIT_SETUP;
 		goto out;
 	}
@@ -761,11 +811,8 @@ int remote_run(const struct run_opts *o)
 		cfmakeraw(&raw);
 		tcsetattr(0, TCSADRAIN, &raw);
 	}
-	if (have_stdin) {
-		fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK);
-		rm.in_watch = conn_watch(rm.conn, 0, POLLIN, on_stdin, &rm);
-		conn_watch_throttle(rm.in_watch);
-	}
+	rm.have_stdin = have_stdin;
+	conn_watch(rm.conn, rm.job_fd, POLLIN, on_job_queued, &rm);
 	rm.out = conn_sink(rm.conn, on_output_done, &rm);
 	conn_watch(rm.conn, rm.clock, POLLIN, on_clock, &rm);
 	sigemptyset(&set);
@@ -780,17 +827,26 @@ int remote_run(const struct run_opts *o)
 	if (sfd >= 0)
 		conn_watch(rm.conn, sfd, POLLIN, on_signal, &rm);
 	conn_run(rm.conn);
+	/* the loop is done: so is the file service (a normal end leaves it
+	 * idle; an early one, cancelled) */
+	stuck = !origin_server_stop(rm.srv, SERVER_STOP_MS);
+	rm.srv = NULL;
 	if (tty)
 		tcsetattr(0, TCSADRAIN, &saved_tio);
 	sigprocmask(SIG_SETMASK, &old, NULL);
-	if (have_stdin)
+	if (rm.in_watch)
 		fcntl(0, F_SETFL, fcntl(0, F_GETFL) & ~O_NONBLOCK);
 	if (rm.ending) {
-		mos_err("%s: %s", rm.end_why,
-			rm.have_exit
-				? "the job on the worker was ended"
-				: "the worker did not confirm the job's end in time: dropped "
-				  "the connection (the worker kills the job when it sees that)");
+		if (rm.have_exit)
+			mos_err("%s: the job on the worker was ended", rm.end_why);
+		else if (rm.grace_over)
+			mos_err("%s: the worker did not confirm the job's end in time: dropped the "
+				"connection (the worker kills the job when it sees that)",
+				rm.end_why);
+		else
+			mos_err("%s: the connection ended (%s) before the worker confirmed the "
+				"job's end; the worker kills the job when it sees that",
+				rm.end_why, conn_error(rm.conn));
 		ret = rm.ending;
 		goto out;
 	}
@@ -799,43 +855,52 @@ int remote_run(const struct run_opts *o)
 		goto out;
 	}
 	ret = (int)rm.ex.status;
-	if (manifest)
-		origin_manifest_save(&rm.svc, manifest);
+	if (manifest && !stuck)
+		origin_manifest_save(rm.svc, manifest);
 	if (rm.exit_msg && *rm.exit_msg)
 		mos_err("%s", rm.exit_msg);
 	if (rm.ex.flags & MOS_EXIT_WRITEBACK_FAILED && ret == 0)
 		ret = 1;
-	if (o->stats) {
+	if (o->stats && !stuck) {
 		struct conn_stats cs;
 		struct origin_stats os;
 
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		conn_get_stats(rm.conn, &cs);
-		origin_fs_get_stats(rm.svc.fs, &os);
+		origin_fs_get_stats(rm.svc->fs, &os);
 		fprintf(stderr,
 			"mosctl: stats: wall %.3f s, round trips %llu, requests %llu, fetched %llu "
 			"bytes, written back %llu bytes, cache hits %llu misses %llu, "
 			"hashed %llu files (hash cache hits %llu), refused %llu, wire in %llu out "
 			"%llu bytes\n",
 			(double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9,
-			(unsigned long long)rm.svc.requests,
+			(unsigned long long)rm.svc->requests,
 			(unsigned long long)rm.ex.fuse_requests,
 			(unsigned long long)rm.ex.bytes_fetched,
 			(unsigned long long)rm.ex.bytes_written_back,
 			(unsigned long long)rm.ex.cache_hits,
 			(unsigned long long)rm.ex.cache_misses, (unsigned long long)os.files_hashed,
 			(unsigned long long)os.hash_cache_hits,
-			(unsigned long long)(rm.svc.refused + os.symlinks_refused),
+			(unsigned long long)(rm.svc->refused + os.symlinks_refused),
 			(unsigned long long)cs.bytes_in, (unsigned long long)cs.bytes_out);
 	}
 out:
-	origin_service_free(&rm.svc);
-	conn_free(rm.conn);
-	if (rm.id)
-		mos_identity_free(rm.id);
+	if (rm.srv)
+		stuck = !origin_server_stop(rm.srv, SERVER_STOP_MS);
+	if (!stuck) {
+		/* (a stuck file service keeps what it may still touch: the
+		 * process is about to end) */
+		origin_service_free(rm.svc);
+		conn_free(rm.conn);
+		if (rm.id)
+			mos_identity_free(rm.id);
+		origin_fs_free(rm.svc->fs);
+		origin_scope_free(rm.scope);
+		free(rm.svc);
+		free(rm.scope);
+		closep(&rm.job_fd);
+	}
 	closep(&sfd);
-	origin_fs_free(rm.svc.fs);
-	origin_scope_free(&rm.scope);
 	free(rm.exit_msg);
 	closep(&rm.clock);
 	if (rm.helper > 0)

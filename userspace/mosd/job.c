@@ -975,6 +975,19 @@ static void on_frame(struct conn *c, const struct mos_frame_hdr *h, uint8_t *pay
 		credit(jb, cr.bytes);
 		break;
 	}
+	case MOS_MSG_CANCEL:
+		if (h->len) {
+			conn_fail(c, "malformed CANCEL");
+			goto out;
+		}
+		/* The origin is ending the job and has dropped its write-backs:
+		 * stop sending them now, so that EXIT (which waits for every
+		 * close) reaches it within its grace, not after megabytes of
+		 * data it throws away. */
+		if (!atomic_exchange(&jb->rb.cancelled, true))
+			mos_info("the origin is ending the job: its write-backs stop here");
+		conn_drop_type(c, MOS_MSG_PUT_DATA);
+		break;
 	case MOS_MSG_WINSIZE: {
 		struct mos_winsize w;
 

@@ -23,6 +23,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -483,13 +484,15 @@ static void handle_free(struct mosfs_handle *h)
 
 /* ---- files: content, copy-up, write-back ---- */
 
-static int copy_fd(int in, int out)
+/* LEN bytes of IN at OFF to the same offset of OUT (fewer if IN ends). */
+static int copy_range(int in, int out, off_t off, off_t len)
 {
 	char buf[65536];
-	loff_t off_in = 0, off_out = 0;
+	loff_t off_in = off, off_out = off;
+	off_t end = off + len;
 
-	for (;;) {
-		ssize_t n = copy_file_range(in, &off_in, out, &off_out, 1U << 30, 0);
+	while (off_in < end) {
+		ssize_t n = copy_file_range(in, &off_in, out, &off_out, (size_t)(end - off_in), 0);
 
 		if (n == 0)
 			return 0;
@@ -501,9 +504,10 @@ static int copy_fd(int in, int out)
 			return -errno;
 		break;
 	}
-	for (;;) {
-		ssize_t n = pread(in, buf, sizeof(buf), off_in);
-		int r;
+	while (off_in < end) {
+		size_t want =
+			end - off_in < (off_t)sizeof(buf) ? (size_t)(end - off_in) : sizeof(buf);
+		ssize_t n = pread(in, buf, want, off_in);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -511,23 +515,56 @@ static int copy_fd(int in, int out)
 			return -errno;
 		if (n == 0)
 			return 0;
-		r = 0;
 		for (ssize_t done = 0; done < n;) {
 			ssize_t w = pwrite(out, buf + done, (size_t)(n - done), off_out);
 
 			if (w < 0 && errno == EINTR)
 				continue;
-			if (w < 0) {
-				r = -errno;
-				break;
-			}
+			if (w < 0)
+				return -errno;
 			done += w;
 			off_out += w;
 		}
-		if (r < 0)
-			return r;
 		off_in += n;
 	}
+	return 0;
+}
+
+/*
+ * IN's content into OUT (empty), holes kept: only the data extents are
+ * copied (SEEK_DATA/SEEK_HOLE; all of it where those are not supported)
+ * and OUT gets IN's size, so a sparse file changed by a job is written back
+ * as sparse as it came.
+ */
+static int copy_fd(int in, int out)
+{
+	struct stat st;
+	off_t off = 0;
+
+	if (fstat(in, &st) < 0)
+		return -errno;
+	while (off < st.st_size) {
+		off_t d = lseek(in, off, SEEK_DATA), e;
+		int r;
+
+		if (d < 0 && errno == ENXIO)
+			break; /* a hole up to the end */
+		if (d < 0) {
+			d = off;
+			e = st.st_size;
+		} else {
+			e = lseek(in, d, SEEK_HOLE);
+			if (e < 0 || e > st.st_size)
+				e = st.st_size;
+		}
+		if (d >= st.st_size)
+			break;
+		r = copy_range(in, out, d, e - d);
+		if (r < 0)
+			return r;
+		off = e;
+	}
+	return ftruncate(out, st.st_size) < 0 ? -errno : 0;
 }
 
 /* Make N's scratch copy (empty when EMPTY, else the origin's content).
@@ -564,16 +601,81 @@ static void writeback_record_error(struct mosfs *fs, int err, const char *path)
 		fs->wb_path = xstrdup(path);
 	}
 	pthread_mutex_unlock(&fs->lock);
-	mos_warn("mosfs: cannot write %s back to the origin: %s", path, strerror(-err));
+	if (err == -ECANCELED) /* the origin is ending the job, and says why */
+		mos_info("mosfs: %s is not written back: the origin ended the job", path);
+	else
+		mos_warn("mosfs: cannot write %s back to the origin: %s", path, strerror(-err));
+}
+
+/*
+ * Whether task TID (numbered as the FUSE connection numbers its requesters:
+ * in mosd's pid namespace) is being killed with SIGKILL: exiting of it (the
+ * close of its files as it exits), or waiting in a close() with it pending.
+ * A write-back for such a writer serves nobody (its close never returns, and
+ * the job is being ended, by -t or by whoever killed it), and could hold up
+ * the job's end for as long as a slow link takes to carry the file.  Other
+ * deaths (SIGPIPE of a `tee log | head`, exit without a close) still write
+ * back.  Where /proc cannot tell, no.
+ */
+static bool task_killed(void *arg)
+{
+	uint32_t tid = *(const uint32_t *)arg;
+	char path[64], buf[2048];
+	unsigned long long flags = 0, pend;
+	long long exit_code = 0;
+	const char *p;
+	ssize_t n;
+	int fd;
+
+	if (!tid)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%u/stat", tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	/* after "(comm)": field 3 on; flags is field 9, exit_code field 52 */
+	p = strrchr(buf, ')');
+	for (int field = 3; p && field <= 52; field++) {
+		p = strchr(p + 1, ' ');
+		if (!p)
+			break;
+		if (field == 9)
+			flags = strtoull(p + 1, NULL, 10);
+		else if (field == 52)
+			exit_code = strtoll(p + 1, NULL, 10);
+	}
+	if ((flags & 0x4 /* PF_EXITING */) && (exit_code & 0x7f) == SIGKILL)
+		return true;
+	snprintf(path, sizeof(path), "/proc/%u/status", tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	for (const char *k = buf; (k = strstr(k, "Pnd:\t")); k += 5) {
+		pend = strtoull(k + 5, NULL, 16);
+		if (pend & (1ULL << (SIGKILL - 1))) /* SigPnd or ShdPnd */
+			return true;
+	}
+	return false;
 }
 
 /* Send N's scratch copy to the origin.  ONLY_IF_CHANGED: skip it when the
- * copy is as it was at the last write-back.  Called without the lock. */
-static int writeback(struct mosfs *fs, struct mosfs_node *n, bool only_if_changed)
+ * copy is as it was at the last write-back.  TID: the task whose close (or
+ * fsync) this is (0: none known).  Called without the lock. */
+static int writeback(struct mosfs *fs, struct mosfs_node *n, bool only_if_changed, uint32_t tid)
 {
 	_cleanup_free_ char *path = NULL;
 	_cleanup_close_ int fd = -1;
-	struct mosfs_scratch_mark m, last;
+	struct mosfs_scratch_mark m, last, given_up;
 	char name[32];
 	struct stat st;
 	uint32_t mode;
@@ -583,6 +685,7 @@ static int writeback(struct mosfs *fs, struct mosfs_node *n, bool only_if_change
 	path = n->has_scratch ? mosfs_node_path(n) : NULL;
 	mode = n->attr.mode & 07777;
 	last = n->mark;
+	given_up = n->given_up;
 	scratch_name(n, name);
 	if (path)
 		fd = openat(fs->scratch_dirfd, name, O_RDONLY | O_CLOEXEC);
@@ -595,9 +698,17 @@ static int writeback(struct mosfs *fs, struct mosfs_node *n, bool only_if_change
 		return r;
 	}
 	mark_of(&st, &m);
-	if (only_if_changed && !memcmp(&m, &last, sizeof(m)))
+	if (only_if_changed && (!memcmp(&m, &last, sizeof(m)) || !memcmp(&m, &given_up, sizeof(m))))
 		return 0;
-	r = fs->c->ops->put_file(fs->c->ctx, path, fd, mode, &st.st_mtim);
+	r = fs->c->ops->put_file(fs->c->ctx, path, fd, mode, &st.st_mtim, task_killed, &tid);
+	if (r == -EINTR && task_killed(&tid)) {
+		/* as a close that never returned: the origin keeps the last one */
+		mos_info("mosfs: %s is not written back: its writer was killed", path);
+		pthread_mutex_lock(&fs->lock);
+		n->given_up = m;
+		pthread_mutex_unlock(&fs->lock);
+		return r;
+	}
 	if (r < 0) {
 		writeback_record_error(fs, r, path);
 		return r;
@@ -703,6 +814,7 @@ static int file_open(struct mosfs *fs, struct mosfs_node *n, bool write, bool tr
 			goto out;
 		n->has_scratch = true;
 		memset(&n->mark, 0xff, sizeof(n->mark)); /* never written back */
+		memset(&n->given_up, 0xff, sizeof(n->given_up));
 		/* Handles still reading the blob keep their own fds. */
 		if (n->content_fd >= 0 && !n->content_scratch) {
 			backing_close(fs, n);
@@ -1305,7 +1417,7 @@ static int do_mknod(struct mosfs_req *r, struct mosfs_node *dir)
 		file_close(fs, h);
 		n->nopen++; /* keep it while the write-back runs unlocked */
 		pthread_mutex_unlock(&fs->lock);
-		err = writeback(fs, n, false);
+		err = writeback(fs, n, false, r->h->pid);
 		pthread_mutex_lock(&fs->lock);
 		n->nopen--;
 		handle_free(h);
@@ -1386,7 +1498,7 @@ static int do_flush_fsync(struct mosfs_req *r, bool fsync)
 		return reply(r, NULL, 0);
 	n = h->node;
 	/* The handle stays until RELEASE, which follows this FLUSH. */
-	err = UNLOCKED(fs, writeback(fs, n, false));
+	err = UNLOCKED(fs, writeback(fs, n, false, r->h->pid));
 	if (err)
 		return err;
 	return reply(r, NULL, 0);
@@ -1406,7 +1518,7 @@ static int do_release(struct mosfs_req *r)
 	handle_del(fs, in->fh);
 	/* Writes through a shared mapping may come after the last FLUSH. */
 	if (h->writable)
-		UNLOCKED(fs, writeback(fs, h->node, true));
+		UNLOCKED(fs, writeback(fs, h->node, true, r->h->pid));
 	file_close(fs, h);
 	node_maybe_free(fs, h->node);
 	handle_free(h);

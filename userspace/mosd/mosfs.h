@@ -50,9 +50,11 @@ struct mosfs_backend_ops {
 	/* An O_RDONLY fd holding the content of regular file PATH; ATTR is
 	 * updated with the origin's current attributes. */
 	int (*open_blob)(void *ctx, const char *path, struct mos_attr *attr, int *fd);
-	/* Send FD's whole content to PATH on the origin, with MODE and MTIME. */
+	/* Send FD's whole content to PATH on the origin, with MODE and MTIME.
+	 * Between chunks, GIVE_UP(ARG) true says nobody waits for it any more
+	 * (its writer is being killed): drop it, -EINTR. */
 	int (*put_file)(void *ctx, const char *path, int fd, uint32_t mode,
-			const struct timespec *mtime);
+			const struct timespec *mtime, bool (*give_up)(void *arg), void *arg);
 	int (*mkdir)(void *ctx, const char *path, uint32_t mode);
 	int (*unlink)(void *ctx, const char *path);
 	int (*rmdir)(void *ctx, const char *path);

@@ -48,6 +48,9 @@ struct mosfs_node {
 	unsigned int nwriters; /* of which opened for writing */
 	bool has_scratch;      /* SCRATCH_DIR/<id> exists and is the content */
 	struct mosfs_scratch_mark mark;
+	/* as it was when a write-back of it was given up (its writer killed):
+	 * the RELEASE that follows does not send it after all */
+	struct mosfs_scratch_mark given_up;
 };
 
 struct mosfs_nodes {

@@ -201,6 +201,7 @@ struct fetch_state {
 	uint64_t off;
 	uint64_t got;
 	uint64_t left; /* of the FETCH in flight: more is a broken origin */
+	uint64_t end;  /* of the FETCH_SPARSE in flight: data beyond is a broken origin */
 };
 
 static int fetch_frame(void *arg, const struct mos_frame_hdr *h, const uint8_t *p, size_t len)
@@ -222,6 +223,30 @@ static int fetch_frame(void *arg, const struct mos_frame_hdr *h, const uint8_t *
 	return r;
 }
 
+/* A FETCH_SPARSE reply frame: data at the offset it names, within the range
+ * asked for; the holes between stay holes in the blob (pre-sized). */
+static int fetch_extent_frame(void *arg, const struct mos_frame_hdr *h, const uint8_t *p,
+			      size_t len)
+{
+	struct fetch_state *f = arg;
+	struct mos_fetch_extent x;
+	struct wire_reader rd;
+	const void *data;
+	size_t n;
+
+	(void)h;
+	wire_reader_init(&rd, p, len);
+	if (!wire_get(&rd, &x, sizeof(x)) || !wire_get_var(&rd, &data, &n, MOS_DATA_CHUNK) ||
+	    !wire_end(&rd))
+		return -EPROTO;
+	if (!n)
+		return 0;
+	if (x.offset < f->off || x.offset > f->end || n > f->end - x.offset)
+		return -EPROTO;
+	f->got += n;
+	return cas_writer_write(f->w, x.offset, data, n);
+}
+
 /* Ask the origin for PATH's attributes and hash (announcing the hash). */
 static int ask_open(struct remote_backend *rb, const char *path, struct mos_open_reply *o)
 {
@@ -235,9 +260,15 @@ static int ask_open(struct remote_backend *rb, const char *path, struct mos_open
 	return r;
 }
 
-/* Fill the cache with blob O from the origin; an fd on it. */
+/*
+ * Fill the cache with blob O from the origin; an fd on it.  From an origin
+ * that takes FETCH_SPARSE, only the data comes (holes of the origin's file
+ * stay holes in the blob, which has its size from the start); else all of
+ * it, zeros included.
+ */
 static int fetch_blob(struct remote_backend *rb, const struct mos_open_reply *o, int *fd)
 {
+	bool sparse = rb->origin_features & MOS_FEAT_SPARSE_FETCH;
 	struct fetch_state f = { 0 };
 	struct wire_buf b = { 0 };
 	int r;
@@ -253,9 +284,12 @@ static int fetch_blob(struct remote_backend *rb, const struct mos_open_reply *o,
 		req.length =
 			o->attr.size - f.off < MOS_FETCH_MAX ? o->attr.size - f.off : MOS_FETCH_MAX;
 		f.left = req.length;
-		wire_buf_start(&b, MOS_MSG_FETCH, 0, 0);
+		f.end = f.off + req.length;
+		wire_buf_start(&b, sparse ? MOS_MSG_FETCH_SPARSE : MOS_MSG_FETCH, 0, 0);
 		wire_put(&b, &req, sizeof(req));
-		r = conn_call(rb->conn, &b, fetch_frame, &f);
+		r = conn_call(rb->conn, &b, sparse ? fetch_extent_frame : fetch_frame, &f);
+		if (sparse && r == 0)
+			f.off = f.end; /* covered: data, or holes */
 		if (r == 0 && f.off == before)
 			r = -EIO; /* the origin's file shrank: its hash will not match */
 	} while (r == 0 && f.off < o->attr.size);
@@ -353,10 +387,28 @@ static bool next_extent(int fd, uint64_t size, uint64_t *off, uint64_t *end)
  * Send FD's content to the origin as PATH.  To an origin that takes sparse
  * puts, the size goes with PUT_BEGIN and only the data extents follow
  * (SEEK_DATA/SEEK_HOLE), so a file with a hole of gigabytes costs what its
- * data costs; to an older one, all of it.
+ * data costs; to an older one, all of it.  Once the origin has cancelled the
+ * job (CANCEL), or the connection is gone, it stops at the next chunk: its
+ * PUT_DATA are refused (and those still queued dropped) by conn_drop_type,
+ * and no PUT_END follows (the origin dropped the file already).  When
+ * GIVE_UP says so (its writer is being killed), it stops too, drops what is
+ * queued of it and ends it with an aborting PUT_END: the origin keeps the
+ * target as it was.
  */
+/* A queued PUT_DATA of the write-back ARG (its handle), given up. */
+static bool put_data_of(const uint8_t *frame, size_t len, void *arg)
+{
+	const struct mos_frame_hdr *h = (const void *)frame;
+	struct mos_put_data d;
+
+	if (h->type != MOS_MSG_PUT_DATA || len < sizeof(*h) + sizeof(d))
+		return false;
+	memcpy(&d, frame + sizeof(*h), sizeof(d));
+	return d.handle == *(const uint32_t *)arg;
+}
+
 static int rb_put_file(void *ctx, const char *path, int fd, uint32_t mode,
-		       const struct timespec *mtime)
+		       const struct timespec *mtime, bool (*give_up)(void *arg), void *arg)
 {
 	struct remote_backend *rb = ctx;
 	struct mos_put p = { .mode = mode };
@@ -369,6 +421,8 @@ static int rb_put_file(void *ctx, const char *path, int fd, uint32_t mode,
 	struct stat st;
 	int r, rerr = 0;
 
+	if (atomic_load(&rb->cancelled))
+		return -ECANCELED;
 	if (sparse) {
 		if (fstat(fd, &st) < 0)
 			return -errno;
@@ -387,6 +441,15 @@ static int rb_put_file(void *ctx, const char *path, int fd, uint32_t mode,
 		size_t want = MOS_DATA_CHUNK;
 		ssize_t n;
 
+		if (atomic_load(&rb->cancelled))
+			return -ECANCELED;
+		if (give_up && give_up(arg)) {
+			/* what is queued of it and not sent yet goes too: the
+			 * PUT_END that drops it on the origin need not wait */
+			conn_drop_queued(rb->conn, put_data_of, &ph.handle);
+			rerr = -EINTR;
+			break;
+		}
 		if (off >= end) {
 			if (!sparse || !next_extent(fd, size, &off, &end))
 				break;

@@ -8,6 +8,7 @@
 #define MOSD_REMOTE_BACKEND_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "cas.h"
@@ -27,6 +28,9 @@ struct remote_backend {
 	uint64_t open_cache_hits;
 	uint64_t preload_hits;	  /* listings used from PRELOAD_LISTDIR */
 	uint64_t origin_features; /* the origin's HELLO (enum mos_hello_features) */
+	/* CANCEL came: the origin has dropped this job's write-backs and takes
+	 * no more, so none is sent (put_file fails -ECANCELED at once) */
+	atomic_bool cancelled;
 };
 
 extern const struct mosfs_backend_ops remote_backend_ops;

@@ -62,6 +62,12 @@ enum mos_msg {
 	 * (id non-zero, empty body) answered at once with an empty PING reply */
 	MOS_MSG_PING = 12,
 
+	/* origin -> worker, to a worker whose HELLO has MOS_FEAT_CANCEL only (no
+	 * body, id 0): the origin is ending the job (-t, SIGTERM, a second ^C).
+	 * It has dropped the job's unfinished write-backs and refuses every
+	 * later file request: stop sending them (a SIGNAL follows). */
+	MOS_MSG_CANCEL = 13,
+
 	/* worker -> origin: output and the end */
 	MOS_MSG_STDOUT = 7, /* vars: data */
 	MOS_MSG_STDERR = 8, /* vars: data */
@@ -84,6 +90,11 @@ enum mos_msg {
 	MOS_MSG_TRUNCATE = 29, /* struct mos_truncate + vars: path */
 	MOS_MSG_UTIMENS = 30,  /* struct mos_utimens + vars: path */
 	MOS_MSG_LINK = 31,     /* vars: from, to */
+	/* to an origin whose HELLO has MOS_FEAT_SPARSE_FETCH only: as FETCH,
+	 * but each reply frame is struct mos_fetch_extent + vars: data, the
+	 * data found at that offset; what no frame covers in the range asked
+	 * for is a hole (zeros).  The last frame (no MOS_F_MORE) may be empty. */
+	MOS_MSG_FETCH_SPARSE = 32,
 
 	MOS_MSG_ERROR = 63, /* reply to any request: struct mos_error + vars: message */
 };
@@ -96,9 +107,11 @@ struct mos_hello {
 };
 
 enum mos_hello_features {
-	MOS_FEAT_PASSTHROUGH = 1ULL << 0, /* worker serves cached content by FUSE passthrough */
-	MOS_FEAT_SPARSE_PUT = 1ULL << 1,  /* origin takes PUT_BEGIN with MOS_PUT_SPARSE */
-	MOS_FEAT_KEEPALIVE = 1ULL << 2,   /* answers PING; sends one when the peer is quiet */
+	MOS_FEAT_PASSTHROUGH = 1ULL << 0,  /* worker serves cached content by FUSE passthrough */
+	MOS_FEAT_SPARSE_PUT = 1ULL << 1,   /* origin takes PUT_BEGIN with MOS_PUT_SPARSE */
+	MOS_FEAT_KEEPALIVE = 1ULL << 2,	   /* answers PING; sends one when the peer is quiet */
+	MOS_FEAT_CANCEL = 1ULL << 3,	   /* worker takes CANCEL */
+	MOS_FEAT_SPARSE_FETCH = 1ULL << 4, /* origin takes FETCH_SPARSE */
 };
 
 /* Attributes as the origin's lstat(2) saw them. */
@@ -223,6 +236,12 @@ struct mos_put_end {
 };
 
 #define MOS_FETCH_MAX (8U << 20) /* bytes per FETCH, at most; the origin clamps */
+
+/* A FETCH_SPARSE reply frame: the data that follows is at OFFSET. */
+struct mos_fetch_extent {
+	__u64 offset;
+};
+_Static_assert(sizeof(struct mos_fetch_extent) == 8, "struct mos_fetch_extent is 8 bytes");
 
 struct mos_mode_arg {
 	__u32 mode;
