@@ -154,7 +154,7 @@ static int socket_rules(struct sbuild *b, const struct seccomp_opts *o)
 			return r;
 	}
 	{
-		struct scmp_arg_cmp a = SCMP_A0(SCMP_CMP_GT, AF_NETLINK);
+		struct scmp_arg_cmp a = SCMP_A0(SCMP_CMP_GT, AF_NETLINK, 0);
 
 		r = rule(b, EAFNOSUPPORT, nr, "socket family", 1, &a);
 		if (r < 0)
@@ -164,7 +164,7 @@ static int socket_rules(struct sbuild *b, const struct seccomp_opts *o)
 		/* netlink: only NETLINK_ROUTE (0), read by getifaddrs(). */
 		struct scmp_arg_cmp a[] = {
 			ARG32_EQ(0, AF_NETLINK),
-			SCMP_A2(SCMP_CMP_NE, 0),
+			SCMP_A2(SCMP_CMP_NE, 0, 0),
 		};
 
 		r = rule(b, EPROTONOSUPPORT, nr, "netlink protocol", 2, a);
@@ -197,7 +197,7 @@ static int socket_rules(struct sbuild *b, const struct seccomp_opts *o)
 			struct scmp_arg_cmp a[] = {
 				ARG32_EQ(0, af),
 				SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_STREAM),
-				SCMP_A2(SCMP_CMP_GT, IPPROTO_TCP),
+				SCMP_A2(SCMP_CMP_GT, IPPROTO_TCP, 0),
 			};
 
 			r = rule(b, EACCES, nr, "stream protocol", 3, a);
