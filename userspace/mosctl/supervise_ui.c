@@ -428,6 +428,17 @@ static int verdict_of(const char *answer)
 	return -EACCES;
 }
 
+int sup_decider_answer(const char *line, unsigned long id)
+{
+	const char *p = line;
+
+	while (*p && (*p < '0' || *p > '9'))
+		p++;
+	if (strtoul(p, NULL, 10) != id)
+		return -ESRCH;
+	return verdict_of(line);
+}
+
 /*
  * --decider CMD: one JSON line per question, {"id":N,...}; the answer is a
  * line naming the same id and a verdict, e.g. {"id":N,"verdict":"allow"}.
@@ -455,7 +466,7 @@ static int ask_decider(struct sup_ui *u, const struct unotify_event *ev)
 	free(q);
 	for (;;) {
 		ssize_t n = read_line(u, u->from_decider, deadline, line, sizeof(line));
-		const char *p = line;
+		int r;
 
 		if (n == -ETIMEDOUT) {
 			mos_warn("--decider did not answer question %lu within %d ms: denied", id,
@@ -466,10 +477,9 @@ static int ask_decider(struct sup_ui *u, const struct unotify_event *ev)
 			mos_warn("--decider is gone: denying");
 			return -EACCES;
 		}
-		while (*p && (*p < '0' || *p > '9'))
-			p++;
-		if (strtoul(p, NULL, 10) == id)
-			return verdict_of(line);
+		r = sup_decider_answer(line, id);
+		if (r != -ESRCH)
+			return r;
 	}
 }
 

@@ -40,6 +40,14 @@ struct sup_ui {
  * with E set.
  */
 int sup_ui_start(struct sup_ui *u, const struct run_opts *o, struct mos_err *e);
+/*
+ * One line a --decider wrote (its newline dropped), as the answer to question
+ * ID: 1 "always", 0 "allow" (this once), -EACCES "deny" (or anything else),
+ * -ESRCH when the line answers another question, or none.  Pure: the
+ * decider's output is untrusted input (fuzz/fuzz_decider.c).
+ */
+int sup_decider_answer(const char *line, unsigned long id);
+
 /* After the run: write the learned policy (--learn), stop the decider.
  * Returns 0, or -errno after saying why. */
 int sup_ui_finish(struct sup_ui *u);
