@@ -1243,6 +1243,7 @@ static int do_create(struct mosfs_req *r, struct mosfs_node *dir)
 		struct mosfs_open_out o;
 	} out;
 	struct mosfs_handle *h = NULL;
+	_cleanup_free_ char *dir_path = NULL;
 	struct mosfs_node *n;
 	struct mos_attr a;
 	size_t off = sizeof(*in);
@@ -1256,7 +1257,8 @@ static int do_create(struct mosfs_req *r, struct mosfs_node *dir)
 	err = dir_check_new(fs, dir, name);
 	if (err)
 		return err;
-	if (!mosfs_node_path(dir))
+	dir_path = mosfs_node_path(dir); /* (only whether DIR still has one) */
+	if (!dir_path)
 		return -ENOENT;
 	/* Created on the origin by the write-back of the first close. */
 	attr_new(fs, &a, S_IFREG | (in->mode & 07777));
