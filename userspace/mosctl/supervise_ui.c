@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "json.h"
 #include "log.h"
 #include "util.h"
 
@@ -416,27 +417,61 @@ static ssize_t read_line(struct sup_ui *u, int fd, long long deadline, char *lin
 	}
 }
 
-/* "always" / "allow" / anything else: 1, 0, -EACCES. */
-static int verdict_of(const char *answer)
+/* What a verdict word says: "always" 1, "allow" 0, anything else -EACCES. */
+static int verdict_word(const char *w, size_t n)
 {
-	if (strstr(answer, "always"))
+	if (n == 6 && !memcmp(w, "always", 6))
 		return 1;
-	if (strstr(answer, "allow") || !strcmp(answer, "y") || !strcmp(answer, "yes"))
+	if (n == 5 && !memcmp(w, "allow", 5))
 		return 0;
-	if (!strcmp(answer, "a"))
-		return 1;
 	return -EACCES;
 }
 
+/* The terminal's answer, the whole line: "y", "yes", "allow" (once), "a",
+ * "always"; anything else denies. */
+static int verdict_of(const char *answer)
+{
+	if (!strcmp(answer, "y") || !strcmp(answer, "yes"))
+		return 0;
+	if (!strcmp(answer, "a"))
+		return 1;
+	return verdict_word(answer, strlen(answer));
+}
+
+/*
+ * The verdict is the "verdict" member of a JSON object, or else the first
+ * word after the id ("3 allow"), never a word found anywhere in the line:
+ * a decider that echoes the question (its path may be /tmp/always) or
+ * gives a reason ("deny: not allowed") must not allow by accident.
+ */
 int sup_decider_answer(const char *line, unsigned long id)
 {
-	const char *p = line;
+	struct json_value *doc = NULL;
+	struct json_error err;
+	const char *p = line, *w;
+	char *end;
+	int r = -EACCES;
 
 	while (*p && (*p < '0' || *p > '9'))
 		p++;
-	if (strtoul(p, NULL, 10) != id)
+	if (!*p || strtoul(p, &end, 10) != id)
 		return -ESRCH;
-	return verdict_of(line);
+	if (json_parse(line, strlen(line), &doc, &err) == 0 && doc->type == JSON_OBJECT) {
+		for (size_t i = 0; i < doc->object.n; i++) {
+			const struct json_member *m = &doc->object.members[i];
+
+			if (!strcmp(m->key, "verdict") && m->value->type == JSON_STRING)
+				r = verdict_word(m->value->string.s, m->value->string.len);
+		}
+		json_free(doc);
+		return r;
+	}
+	json_free(doc);
+	for (p = end; *p && (*p < 'a' || *p > 'z'); p++)
+		;
+	for (w = p; *p >= 'a' && *p <= 'z'; p++)
+		;
+	return verdict_word(w, (size_t)(p - w));
 }
 
 /*
