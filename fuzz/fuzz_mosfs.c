@@ -310,7 +310,9 @@ static void check_reply(struct kernel *k, uint32_t op, const uint8_t *in, size_t
 		break;
 	}
 	case FUSE_READLINK:
-		fuzz_assert(len > 0 && len < MOS_PATH_MAX && !memchr(p, 0, len));
+		if (!(len > 0 && len < MOS_PATH_MAX && !memchr(p, 0, len)))
+			fuzz_fail("READLINK: a target of %zu bytes%s", len,
+				  memchr(p, 0, len) ? " with a NUL" : "");
 		break;
 	case FUSE_GETATTR:
 	case FUSE_SETATTR:

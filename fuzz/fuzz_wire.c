@@ -17,6 +17,7 @@
  *                   mosfs then gets must match a reference reading of the
  *                   frames written from protocol.h, and hold only clean
  *                   names ("/" or ".." in a name would reach the kernel)
+ *                   and non-empty symlink targets
  *      requests     origin_serve_frame (mosctl), as a hostile worker sends
  *                   them, over a closed connection, on a service whose
  *                   scope grants only trees that do not exist (FUZZ_TREE):
@@ -237,7 +238,8 @@ static bool ref_listing_frame(struct ref *r, const uint8_t *p, size_t len, bool 
 		off += sizeof(d);
 		if (d.name_len > len - off || d.link_len > len - off - d.name_len ||
 		    d.link_len >= MOS_PATH_MAX || !ref_name_ok(p + off, d.name_len) ||
-		    memchr(p + off + d.name_len, 0, d.link_len)) {
+		    memchr(p + off + d.name_len, 0, d.link_len) ||
+		    (S_ISLNK(d.attr.mode) && !d.link_len)) {
 			l->bad = true;
 			return false;
 		}
@@ -294,6 +296,7 @@ static void check_listings(struct remote_backend *rb, struct ref *r)
 			fuzz_assert(!strcmp(nm, l->e[k].name));
 			fuzz_assert(!memcmp(&ents[k].attr, &l->e[k].attr, sizeof(ents[k].attr)));
 			fuzz_assert(!ents[k].link == !l->e[k].is_link);
+			fuzz_assert(!ents[k].link || *ents[k].link);
 			fuzz_assert(!ents[k].link || !strcmp(ents[k].link, l->e[k].link));
 		}
 		origin_dirents_free(ents, n);
