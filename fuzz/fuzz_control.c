@@ -58,6 +58,7 @@ static void send_request(const uint8_t *msg, size_t len, unsigned nfds, bool two
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 	int fds[8];
 	unsigned first = two ? nfds / 2 : nfds;
+	ssize_t n;
 
 	for (unsigned i = 0; i < nfds; i++)
 		fds[i] = fcntl(devnull, F_DUPFD_CLOEXEC, 0);
@@ -84,7 +85,9 @@ static void send_request(const uint8_t *msg, size_t len, unsigned nfds, bool two
 		}
 		mh.msg_controllen = clen;
 	}
-	if (sendmsg(sv[0], &mh, MSG_NOSIGNAL) != (ssize_t)len)
+	while ((n = sendmsg(sv[0], &mh, MSG_NOSIGNAL)) < 0 && errno == EINTR)
+		; /* libFuzzer's SIGALRM */
+	if (n != (ssize_t)len)
 		fuzz_fail("sendmsg of %zu bytes: %m", len);
 	for (unsigned i = 0; i < nfds; i++)
 		close(fds[i]);

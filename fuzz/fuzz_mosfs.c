@@ -22,7 +22,7 @@
  *
  * Properties, each a reply the kernel would refuse or a job could abuse:
  * every request but FORGET, BATCH_FORGET and INTERRUPT is answered once,
- * promptly, with its unique and a sane errno; an entry names a live node
+ * within 30 s, with its unique and a sane errno; an entry names a live node
  * with a valid type; a directory listing holds "." and ".." first and then
  * only names without "/", NUL, "." or "..", at most MOS_NAME_MAX bytes;
  * a symlink's target is non-empty and NUL-free; and nothing leaks (memory:
@@ -37,6 +37,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cas.h"
@@ -49,11 +50,13 @@
 
 #define MAX_REQUESTS 48
 #define MAX_IDS 32
-#define REPLY_TIMEOUT_MS 5000
+/* wall time, generous: the runs are nice'd on a shared machine */
+#define REPLY_TIMEOUT_MS 30000
 #define SENTINEL 0xf0000000ULL
 #define REPLY_BUF (2U << 20)
 
 static char tmpdir[] = "/tmp/mos-fuzz-mosfs-XXXXXX";
+static bool trace; /* MOS_FUZZ_TRACE: each request and reply on stderr */
 static struct cas *cas;
 
 /* ---- the origin's answers to changes ---- */
@@ -180,18 +183,31 @@ static void send_req(struct kernel *k, uint32_t opcode, uint64_t nodeid, uint64_
 	};
 	struct iovec iov[2] = { { &h, sizeof(h) }, { (void *)body, len } };
 	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = 2 };
+	ssize_t n;
 
-	if (sendmsg(k->fd, &mh, MSG_NOSIGNAL) != (ssize_t)(sizeof(h) + len))
+	while ((n = sendmsg(k->fd, &mh, MSG_NOSIGNAL)) < 0 && errno == EINTR)
+		;
+	if (n != (ssize_t)(sizeof(h) + len))
 		fuzz_fail("sending a FUSE request: %m");
 }
 
-static ssize_t recv_reply(struct kernel *k)
+static ssize_t recv_reply(struct kernel *k, uint32_t op)
 {
 	struct pollfd p = { .fd = k->fd, .events = POLLIN };
+	struct timespec t0, t;
 	ssize_t n;
+	int r, waited = 0;
 
-	if (poll(&p, 1, REPLY_TIMEOUT_MS) != 1)
-		fuzz_fail("mosfs did not answer within %d ms", REPLY_TIMEOUT_MS);
+	/* libFuzzer's SIGALRM (its -timeout watch) interrupts poll */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while ((r = poll(&p, 1, REPLY_TIMEOUT_MS - waited)) < 0 && errno == EINTR) {
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		waited = (int)((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000);
+		if (waited >= REPLY_TIMEOUT_MS)
+			break;
+	}
+	if (r != 1)
+		fuzz_fail("mosfs did not answer opcode %u within %d ms", op, REPLY_TIMEOUT_MS);
 	n = recv(k->fd, k->buf, REPLY_BUF, 0);
 	if (n < (ssize_t)sizeof(struct fuse_out_header))
 		fuzz_fail("a reply of %zd bytes", n);
@@ -341,11 +357,14 @@ static void exchange(struct kernel *k, uint32_t op, uint64_t nodeid, const void 
 	uint64_t unique = ++k->unique;
 	bool answered = false;
 
+	if (trace)
+		fprintf(stderr, "fuzz_mosfs: request %llu: opcode %u node %llu, %zu bytes\n",
+			(unsigned long long)unique, op, (unsigned long long)nodeid, len);
 	send_req(k, op, nodeid, unique, body, len, skew);
 	/* a STATFS is always answered: everything before it has been */
 	send_req(k, FUSE_STATFS, FUSE_ROOT_ID, SENTINEL | unique, NULL, 0, 0);
 	for (;;) {
-		size_t n = (size_t)recv_reply(k);
+		size_t n = (size_t)recv_reply(k, op);
 		const struct fuse_out_header *o = (const void *)k->buf;
 
 		if (o->unique == (SENTINEL | unique)) {
@@ -354,6 +373,9 @@ static void exchange(struct kernel *k, uint32_t op, uint64_t nodeid, const void 
 		}
 		fuzz_assert(o->unique == unique && !answered);
 		answered = true;
+		if (trace)
+			fprintf(stderr, "fuzz_mosfs: reply: error %d, %zu bytes\n", o->error,
+				n - sizeof(*o));
 		if (!skew)
 			check_reply(k, op, body, len, n);
 	}
@@ -558,6 +580,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argv;
 	fuzz_quiet();
 	fuzz_dead_conn();
+	trace = getenv("MOS_FUZZ_TRACE");
 	if (!mkdtemp(tmpdir))
 		fuzz_fail("mkdtemp: %m");
 	snprintf(dir, sizeof(dir), "%s/cas", tmpdir);
