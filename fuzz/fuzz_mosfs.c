@@ -22,11 +22,12 @@
  *
  * Properties, each a reply the kernel would refuse or a job could abuse:
  * every request but FORGET, BATCH_FORGET and INTERRUPT is answered once,
- * within 30 s, with its unique and a sane errno; an entry names a live node
- * with a valid type; a directory listing holds "." and ".." first and then
- * only names without "/", NUL, "." or "..", at most MOS_NAME_MAX bytes;
- * a symlink's target is non-empty and NUL-free; and nothing leaks (memory:
- * LeakSanitizer; fds: counted) when the mount ends.
+ * within 30 s, with its unique, a sane errno and a body of its opcode's
+ * size; an entry names a node other than the root; a directory listing
+ * holds "." and ".." first and then only names without "/", NUL, "." or
+ * "..", at most MOS_NAME_MAX bytes; a symlink's target is non-empty and
+ * NUL-free; and nothing leaks (memory: LeakSanitizer; fds: counted) when
+ * the mount ends.
  */
 #include <dirent.h>
 #include <errno.h>
