@@ -10,7 +10,8 @@
  * The property is Documentation/supervisor.md's contract, read here on its
  * own: a line answers question ID when its first number is ID; the verdict
  * is the "verdict" member of a JSON object ({"id":3,"verdict":"allow"}), or
- * else the first word after the id ("3 allow"); "allow" allows once,
+ * else the first word (letters of either case) after the id ("3 allow");
+ * "allow" allows once,
  * "always" for the rest of the run, and anything else denies.  Above all,
  * nothing but such a verdict may allow.
  */
@@ -62,9 +63,11 @@ static int ref_answer(const char *line, unsigned long id)
 		return r;
 	}
 	json_free(doc);
-	while (*p && !(*p >= 'a' && *p <= 'z'))
+	/* a word: letters of either case (an upper-case DENY is a word too,
+	 * not something to skip on the way to an "always") */
+	while (*p && !((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
 		p++;
-	for (w = p; *p >= 'a' && *p <= 'z'; p++)
+	for (w = p; (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z'); p++)
 		;
 	return word_verdict(w, (size_t)(p - w));
 }

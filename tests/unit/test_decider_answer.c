@@ -57,6 +57,10 @@ static void test_words_elsewhere_do_not_allow(void **state)
 	assert_int_equal(sup_decider_answer("{\"id\":4}", 4), -EACCES);
 	assert_int_equal(sup_decider_answer("4 deny (always)", 4), -EACCES);
 	assert_int_equal(sup_decider_answer("4 disallow", 4), -EACCES);
+	/* a word in capitals is the verdict too, not skipped on the way to
+	 * the next lower-case one */
+	assert_int_equal(sup_decider_answer("4 DENY, always ask", 4), -EACCES);
+	assert_int_equal(sup_decider_answer("4: Deny (not allow)", 4), -EACCES);
 	/* a JSON object the strict reader refuses (two verdicts) is read as
 	 * a plain line, whose first word after the id is no verdict */
 	assert_int_equal(sup_decider_answer("{\"id\":4,\"verdict\":\"deny\",\"verdict\":"

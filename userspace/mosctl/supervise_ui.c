@@ -7,6 +7,7 @@
 #include "supervise_ui.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -467,9 +468,10 @@ int sup_decider_answer(const char *line, unsigned long id)
 		return r;
 	}
 	json_free(doc);
-	for (p = end; *p && (*p < 'a' || *p > 'z'); p++)
+	/* a word is letters of either case: "3 DENY, always ask" is a deny */
+	for (p = end; *p && !isalpha((unsigned char)*p); p++)
 		;
-	for (w = p; *p >= 'a' && *p <= 'z'; p++)
+	for (w = p; isalpha((unsigned char)*p); p++)
 		;
 	return verdict_word(w, (size_t)(p - w));
 }
