@@ -90,15 +90,17 @@ static const uint8_t sha_empty[32] = { /* SHA-256 of "" */
 				       0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55
 };
 
-static struct mos_attr attr(uint32_t mode, uint64_t size)
+/* Every byte set, padding included: the seeds are the same bytes each time. */
+static void attr(struct mos_attr *a, uint32_t mode, uint64_t size)
 {
-	return (struct mos_attr){ .ino = 1000 + (mode & 0777),
-				  .size = size,
-				  .mode = mode,
-				  .uid = 1000,
-				  .gid = 1000,
-				  .nlink = 1,
-				  .mtime_sec = 1700000000 };
+	memset(a, 0, sizeof(*a));
+	a->ino = 1000 + (mode & 0777);
+	a->size = size;
+	a->mode = mode;
+	a->uid = 1000;
+	a->gid = 1000;
+	a->nlink = 1;
+	a->mtime_sec = 1700000000;
 }
 
 struct ent {
@@ -112,12 +114,15 @@ struct ent {
  * origin_serve.c's send_listing writes it. */
 static void put_listing(struct wire_buf *w, const struct ent *e, size_t n)
 {
-	struct mos_attr dir = attr(S_IFDIR | 0755, 4096);
+	struct mos_attr dir;
 
+	attr(&dir, S_IFDIR | 0755, 4096);
 	wire_put(w, &dir, sizeof(dir));
 	for (size_t i = 0; i < n; i++) {
-		struct mos_dirent_hdr d = { .attr = attr(e[i].mode, e[i].size) };
+		struct mos_dirent_hdr d;
 
+		memset(&d, 0, sizeof(d));
+		attr(&d.attr, e[i].mode, e[i].size);
 		d.name_len = (uint16_t)strlen(e[i].name);
 		d.link_len = (uint16_t)(e[i].link ? strlen(e[i].link) : 0);
 		wire_put(w, &d, sizeof(d));
@@ -147,8 +152,9 @@ static void preload_listing(struct wire_buf *w, const char *path, const struct e
 
 static void preload_open(struct wire_buf *w, const char *path, uint64_t size, const uint8_t *sha)
 {
-	struct mos_open_reply o = { .attr = attr(S_IFREG | 0644, size) };
+	struct mos_open_reply o;
 
+	attr(&o.attr, S_IFREG | 0644, size);
 	memcpy(o.sha256, sha, 32);
 	wire_buf_start(w, MOS_MSG_PRELOAD_OPEN, 0, 0);
 	wire_put_str(w, path);
@@ -442,8 +448,13 @@ static void seeds_mosfs(void)
 	s.len = 0;
 	put_u8(&s, 1);
 	{
-		struct mos_attr dir = attr(S_IFDIR | 0755, 4096);
-		struct mos_dirent_hdr d = { .attr = attr(S_IFREG | 0644, 1), .name_len = 2 };
+		struct mos_attr dir;
+		struct mos_dirent_hdr d;
+
+		attr(&dir, S_IFDIR | 0755, 4096);
+		memset(&d, 0, sizeof(d));
+		attr(&d.attr, S_IFREG | 0644, 1);
+		d.name_len = 2;
 
 		wire_buf_start(&w, MOS_MSG_PRELOAD_LISTDIR, 0, 0);
 		wire_put_str(&w, "/");
