@@ -32,6 +32,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -573,6 +574,19 @@ static void add_blob(const char *content)
 	close(r);
 }
 
+static int remove_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	(void)st, (void)type, (void)ftw;
+	remove(path);
+	return 0;
+}
+
+/* At the end of a run (not after a crash, whose state may help). */
+static void remove_tmpdir(void)
+{
+	nftw(tmpdir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	char dir[64];
@@ -584,6 +598,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	trace = getenv("MOS_FUZZ_TRACE");
 	if (!mkdtemp(tmpdir))
 		fuzz_fail("mkdtemp: %m");
+	atexit(remove_tmpdir);
 	snprintf(dir, sizeof(dir), "%s/cas", tmpdir);
 	if (cas_open(dir, 64 << 20, &cas) < 0)
 		fuzz_fail("cas_open %s", dir);
