@@ -11,6 +11,8 @@
 #   make SANITIZE=1   AddressSanitizer + UBSan build (into build/asan)
 #   make STATIC=1     static executables for the guest kernels (into build/vm-static)
 #   make run-vm       tests/vm/ and the selftest matrix in qemu guests (6.1, 6.12)
+#   make fuzz [FUZZ_TIME=60]  run each libFuzzer target (fuzz/) that long, in seconds
+#   make fuzz-check   replay the fuzz corpora and crash reproducers, fuzz briefly
 #
 # The optional kernel module (kmod/) is built by its own Kbuild against a
 # kernel tree; BPF programs (bpf/) arrive with the bpf backend.
@@ -27,6 +29,13 @@ CC       ?= gcc
 ifeq ($(SANITIZE),1)
 O        ?= build/asan
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+else ifeq ($(FUZZ),1)
+# The libFuzzer targets (fuzz/) and libmos compiled for them: clang with
+# coverage feedback, ASan and UBSan, into a directory of their own.
+O        ?= build/fuzz
+CC       := clang-14
+SANFLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer \
+            -fno-sanitize-recover=all
 else ifeq ($(STATIC),1)
 # Static executables for the guest kernels (tests/vm/run): glibc and every
 # library linked in from the Debian -dev packages' archives.
@@ -314,6 +323,50 @@ $(BENCH_GUEST_BIN): bench/enforce_guest.c bench/loops.h $(BENCH_GUEST_LIB) $(BEN
 
 bench-build: $(BENCH_HOST_BINS) $(BENCH_GUEST_BIN)
 
+# Fuzzing (Documentation/fuzzing.md): one libFuzzer program per surface that
+# reads untrusted bytes, fuzz/fuzz_*.c.  A make of its own (FUZZ=1) builds
+# them and every object they link, libmos included, into build/fuzz with
+# clang's coverage instrumentation, ASan and UBSan; the normal build is
+# untouched.  Corpora: fuzz/corpus/TARGET (committed seeds and minimized
+# finds); what a run finds goes to build/fuzz/corpus/TARGET until
+# `make fuzz-merge` folds it into fuzz/corpus; crash reproducers, once
+# fixed, live in fuzz/crashes/TARGET and must never crash again.
+FUZZ_SRCS    := $(sort $(wildcard fuzz/fuzz_*.c))
+FUZZ_TARGETS := $(FUZZ_SRCS:fuzz/%.c=%)
+FUZZ_BUILD   := build/fuzz
+FUZZ_TIME    ?= 60
+FUZZ_CHECK_TIME ?= 8
+
+$(O)/bin/fuzz_%: $(O)/obj/fuzz/fuzz_%.o $(O)/obj/fuzz/common.o $(MOSCTL_LIB_OBJS) $(MOSD_LIB_OBJS) $(LIBMOS)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer $^ $(LDLIBS) -o $@
+
+# The seeds: fuzz/seeds.c writes each target's first inputs (make fuzz-seeds).
+$(O)/bin/fuzz-seeds: $(O)/obj/fuzz/seeds.o $(LIBMOS)
+	$(call msg,LD,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LDLIBS) -o $@
+
+# (in that make, $(O) is build/fuzz)
+fuzz-bins: $(FUZZ_TARGETS:%=$(O)/bin/%) $(O)/bin/fuzz-seeds
+
+fuzz-build:
+	$(Q)$(MAKE) --no-print-directory FUZZ=1 O=$(FUZZ_BUILD) fuzz-bins
+
+# make fuzz [FUZZ_TIME=SECONDS] [FUZZ_TARGETS="fuzz_wire ..."]
+fuzz: fuzz-build
+	$(Q)scripts/fuzz run $(FUZZ_BUILD) $(FUZZ_TIME) $(FUZZ_TARGETS)
+
+fuzz-seeds: fuzz-build
+	$(Q)$(FUZZ_BUILD)/bin/fuzz-seeds fuzz/corpus .
+
+fuzz-merge: fuzz-build
+	$(Q)scripts/fuzz merge $(FUZZ_BUILD) 0 $(FUZZ_TARGETS)
+
+fuzz-check: fuzz-build
+	$(Q)scripts/fuzz check $(FUZZ_BUILD) $(FUZZ_CHECK_TIME) $(FUZZ_TARGETS)
+
 # `make check`: dependencies, then every test, then the sanitizer build of
 # the unit tests and of mosctl under the selftests, then the guest kernels.
 check: deps
@@ -321,6 +374,7 @@ check: deps
 	$(Q)$(MAKE) --no-print-directory run-unit
 	$(Q)$(MAKE) --no-print-directory run-selftests
 	$(Q)$(MAKE) --no-print-directory SANITIZE=1 run-unit run-selftests
+	$(Q)$(MAKE) --no-print-directory fuzz-check
 	$(Q)$(MAKE) --no-print-directory run-vm
 
 demo: deps
@@ -337,13 +391,14 @@ install: $(MOSCTL) $(MOSD)
 
 format:
 	clang-format -i $(LIB_SRCS) $(MOSCTL_SRCS) $(MOSD_SRCS) $(wildcard userspace/*/*.h) \
-		$(UNIT_SRCS) $(wildcard selftests/*.c selftests/*.h selftests/helpers/*.c)
+		$(UNIT_SRCS) $(wildcard selftests/*.c selftests/*.h selftests/helpers/*.c) \
+		$(wildcard fuzz/*.c fuzz/*.h)
 
 clean:
 	rm -rf build
 
 .PHONY: all unit selftests-build deps run-unit run-selftests check demo install vm-build run-vm bpf-build \
 	vm-selftests-build vm-static-parts bench-build \
-	format clean
+	fuzz fuzz-bins fuzz-build fuzz-seeds fuzz-merge fuzz-check format clean
 
 -include $(shell find $(O)/obj -name '*.d' 2>/dev/null)

@@ -462,6 +462,32 @@ TEST(ask_with_decider)
 	T_EXPECT_EQ(lines_with(q, fmt("\"path\":\"%s\"", slow)), 1);
 }
 
+/*
+ * Only the verdict counts.  A decider that answers by echoing the question
+ * with its verdict added says "deny" for a path that holds "always" and
+ * "allow": the old reader found those words anywhere in the line and
+ * allowed the file for the rest of the run.
+ */
+TEST(ask_echoed_question_denies)
+{
+	char *dir = t_path_kept("always-allowed"), *f = t_path_kept("always-allowed/f.txt");
+	char *script = t_path_kept("echo-decider.sh"), *p = t_strdup(PROBE());
+	struct t_result r;
+
+	t_mkdir(dir);
+	t_write_file(f, SECRET);
+	/* the question, "}" replaced by ,"verdict":"deny"} */
+	t_write_file(script, "while IFS= read -r q; do\n"
+			     "\tprintf '%s,\"verdict\":\"deny\"}\\n' \"${q%\\}}\"\n"
+			     "done\n");
+	SBX(&r, "--ask", fmt("fs:%s", dir), "--ask-timeout", "5", "--decider",
+	    fmt("/bin/sh %s", script), "--", "/bin/sh", "-c",
+	    fmt("%s read %s; %s read %s", p, f, p, f));
+	EXPECT_OUT(r, "err EACCES\nerr EACCES\n");
+	T_EXPECT_NO_STR(r.out, SECRET);
+	T_EXPECT_NO_STR(r.err, "did not answer");
+}
+
 TEST(ask_refused_without_decider_or_terminal)
 {
 	char *dir = t_path_kept("asked"), *marker = t_path_kept("marker");

@@ -102,7 +102,7 @@ static void test_request_arrives_whole(void **state)
 
 static void expect_refused(const void *buf, size_t len, int nfds, const char *why)
 {
-	int sp[2], fds[3] = { -1, -1, -1 }, argc, before;
+	int sp[2], fds[3] = { 7, 7, 7 }, argc, before;
 	char **argv, *cwd;
 	struct mos_err e = { "" };
 
@@ -111,8 +111,11 @@ static void expect_refused(const void *buf, size_t len, int nfds, const char *wh
 	send_raw(sp[0], buf, len, nfds);
 	assert_int_equal(control_recv(sp[1], &argv, &argc, &cwd, fds, &e), -EPROTO);
 	assert_non_null(strstr(e.msg, why));
-	/* Whatever fds came with it were closed. */
+	/* Whatever fds came with it were closed, and none is handed back:
+	 * a caller that closes FDS after a refusal closes nothing of its own. */
 	assert_int_equal(count_fds(), before);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(fds[i], -1);
 	close(sp[0]);
 	close(sp[1]);
 }

@@ -73,10 +73,42 @@ static void test_contract(void **state)
 	assert_int_equal(bad, 0);
 }
 
+/* The old reader allowed any line of the right id that held "allow" or
+ * "always" anywhere: in an echoed path, a reason, "disallow". */
+static void test_words_elsewhere_do_not_allow(void **state)
+{
+	(void)state;
+	assert_int_equal(sup_decider_answer("{\"id\":1,\"syscall\":\"openat\",\"pid\":12,"
+					    "\"access\":\"read\",\"path\":\"/tmp/always\","
+					    "\"verdict\":\"deny\"}",
+					    1),
+			 -EACCES);
+	assert_int_equal(sup_decider_answer("{\"id\":4,\"verdict\":\"deny\",\"why\":\"not "
+					    "allowed\"}",
+					    4),
+			 -EACCES);
+	assert_int_equal(sup_decider_answer("{\"id\":4,\"verdict\":\"disallow\"}", 4), -EACCES);
+	assert_int_equal(sup_decider_answer("{\"id\":4,\"verdict\":\"Allow\"}", 4), -EACCES);
+	assert_int_equal(sup_decider_answer("{\"id\":4}", 4), -EACCES);
+	assert_int_equal(sup_decider_answer("4 deny (always)", 4), -EACCES);
+	assert_int_equal(sup_decider_answer("4 disallow", 4), -EACCES);
+	/* a word in capitals is the verdict too, not skipped on the way to
+	 * the next lower-case one */
+	assert_int_equal(sup_decider_answer("4 DENY, always ask", 4), -EACCES);
+	assert_int_equal(sup_decider_answer("4: Deny (not allow)", 4), -EACCES);
+	/* a JSON object the strict reader refuses (two verdicts) is read as
+	 * a plain line, whose first word after the id is no verdict */
+	assert_int_equal(sup_decider_answer("{\"id\":4,\"verdict\":\"deny\",\"verdict\":"
+					    "\"allow\"}",
+					    4),
+			 -EACCES);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_contract),
+		cmocka_unit_test(test_words_elsewhere_do_not_allow),
 	};
 
 	return cmocka_run_group_tests_name("decider_answer", tests, NULL, NULL);

@@ -480,6 +480,11 @@ static const struct err_case err_cases[] = {
 	{ { "-t", "abc" }, "--timeout" },
 	{ { "--timeout", "-1" }, "--timeout" },
 	{ { "--timeout", "1.5s" }, "--timeout" },
+	/* beyond poll(2)'s int milliseconds: was a 0.7 s timeout, or none at all */
+	{ { "--ask-timeout", "4294968" }, "--ask-timeout" },
+	{ { "--ask-timeout", "2147484" }, "--ask-timeout" },
+	{ { "--ask-timeout", "1000000.001" }, "--ask-timeout" },
+	{ { "--ask-timeout", "0" }, "--ask-timeout" },
 	/* bad values of rules */
 	{ { "--net-allow", "example.org" }, "--net-allow" },
 	{ { "--net-allow", "h:0" }, "--net-allow" },
@@ -534,6 +539,24 @@ static void check_errors(const struct err_case *cases, size_t n, bool known)
 		options_free(&o);
 	}
 	assert_int_equal(bad, 0);
+}
+
+/* --ask-timeout: the default, a fraction, the largest accepted. */
+static void test_ask_timeout(void **state)
+{
+	struct run_opts o;
+	struct mos_err e = { "" };
+
+	(void)state;
+	assert_int_equal(PARSE(&o, &e, "--ask", "net", "--", "true"), 0);
+	assert_int_equal(o.ask_timeout_ms, 30000);
+	options_free(&o);
+	assert_int_equal(PARSE(&o, &e, "--ask-timeout", "0.25", "--", "true"), 0);
+	assert_int_equal(o.ask_timeout_ms, 250);
+	options_free(&o);
+	assert_int_equal(PARSE(&o, &e, "--ask-timeout", "1000000", "--", "true"), 0);
+	assert_int_equal(o.ask_timeout_ms, 1000000000);
+	options_free(&o);
 }
 
 static void test_errors(void **state)
@@ -644,6 +667,7 @@ int main(void)
 		cmocka_unit_test(test_command),
 		cmocka_unit_test(test_policy_merge),
 		cmocka_unit_test(test_policy_errors),
+		cmocka_unit_test(test_ask_timeout),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_errors_unexpected_argument),
 		cmocka_unit_test(test_repeated_calls),

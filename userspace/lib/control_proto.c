@@ -132,17 +132,17 @@ int control_recv(int conn, char ***argv, int *argc, char **cwd, int fds[3], stru
 		free(buf);
 		return -EPROTO;
 	}
-	memcpy(fds, got_fds, sizeof(got_fds));
 	n = (size_t)got;
 	for (size_t i = 5; i < n; i++)
 		count += buf[i] == 0;
 	if (count < 2) {
 		mos_err_set(e, "a request without a command");
 		for (int i = 0; i < 3; i++)
-			closep(&fds[i]);
+			close(got_fds[i]);
 		free(buf);
 		return -EPROTO;
 	}
+	memcpy(fds, got_fds, sizeof(got_fds));
 	/* One block: the pointers, then the strings. */
 	v = xmalloc((count + 1) * sizeof(*v) + n);
 	p = (char *)(v + count + 1);

@@ -27,7 +27,8 @@
 int control_call(const char *sock, int argc, char **argv, int *status, struct mos_err *e);
 
 /* Server: one request from CONN: *ARGV (NULL-terminated, one allocation:
- * free(*ARGV)), *CWD (inside it), FDS[3].  0 or -errno with E set. */
+ * free(*ARGV)), *CWD (inside it), FDS[3].  0, or -errno with E set, every
+ * fd that came closed and FDS all -1. */
 int control_recv(int conn, char ***argv, int *argc, char **cwd, int fds[3], struct mos_err *e);
 int control_reply(int conn, int status);
 

@@ -185,7 +185,7 @@ static int socket_rules(struct sbuild *b, const struct seccomp_opts *o)
 			return r;
 	}
 	{
-		struct scmp_arg_cmp a = SCMP_A0(SCMP_CMP_GT, AF_NETLINK);
+		struct scmp_arg_cmp a = SCMP_A0(SCMP_CMP_GT, AF_NETLINK, 0);
 
 		r = rule(b, EAFNOSUPPORT, nr, "socket family", 1, &a);
 		if (r < 0)
@@ -195,7 +195,7 @@ static int socket_rules(struct sbuild *b, const struct seccomp_opts *o)
 		/* netlink: only NETLINK_ROUTE (0), read by getifaddrs(). */
 		struct scmp_arg_cmp a[] = {
 			ARG32_EQ(0, AF_NETLINK),
-			SCMP_A2(SCMP_CMP_NE, 0),
+			SCMP_A2(SCMP_CMP_NE, 0, 0),
 		};
 
 		r = rule(b, EPROTONOSUPPORT, nr, "netlink protocol", 2, a);
@@ -228,7 +228,7 @@ static int socket_rules(struct sbuild *b, const struct seccomp_opts *o)
 			struct scmp_arg_cmp a[] = {
 				ARG32_EQ(0, af),
 				SCMP_A1(SCMP_CMP_MASKED_EQ, 0xf, SOCK_STREAM),
-				SCMP_A2(SCMP_CMP_GT, IPPROTO_TCP),
+				SCMP_A2(SCMP_CMP_GT, IPPROTO_TCP, 0),
 			};
 
 			r = rule(b, EACCES, nr, "stream protocol", 3, a);
@@ -383,7 +383,7 @@ static int metadata_rules(struct sbuild *b)
 			r = rule(b, EPERM, nr, calls[i], 0, NULL);
 	}
 	for (unsigned int arg = 1; r == 0 && arg <= 2; arg++) {
-		struct scmp_arg_cmp a = SCMP_CMP(arg, SCMP_CMP_NE, 0);
+		struct scmp_arg_cmp a = SCMP_CMP(arg, SCMP_CMP_NE, 0, 0);
 
 		r = rule(b, EPERM, SCMP_SYS(utimensat), "utimensat", 1, &a);
 	}

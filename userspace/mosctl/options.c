@@ -129,6 +129,9 @@ struct flag {
 	const char *arg;
 };
 
+/* --ask-timeout, at most: 11 days, well inside poll(2)'s int milliseconds. */
+#define ASK_TIMEOUT_MAX_S 1000000U
+
 static int number(const char *name, const char *arg, uint64_t max, uint64_t *out, struct mos_err *e)
 {
 	if (parse_uint(arg, max, out) < 0 || *out == 0) {
@@ -241,9 +244,13 @@ static int apply(struct run_opts *o, const struct flag *f, struct mos_err *e)
 		o->decider = f->arg;
 		return 0;
 	case OPT_ASK_TIMEOUT:
-		if (parse_seconds(f->arg, &o->ask_timeout_ms) < 0 || o->ask_timeout_ms == 0) {
-			mos_err_set(e, "--ask-timeout: '%s' is not a positive number of seconds",
-				    f->arg);
+		/* The supervisor waits with poll(2), in int milliseconds. */
+		if (parse_seconds(f->arg, &o->ask_timeout_ms) < 0 || o->ask_timeout_ms == 0 ||
+		    o->ask_timeout_ms > ASK_TIMEOUT_MAX_S * 1000) {
+			mos_err_set(e,
+				    "--ask-timeout: '%s' is not a number of seconds from 0.001 "
+				    "to %u",
+				    f->arg, ASK_TIMEOUT_MAX_S);
 			return -EINVAL;
 		}
 		return 0;

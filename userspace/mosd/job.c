@@ -36,12 +36,6 @@
 #define IN_MAX (4U << 20)	 /* stdin bytes buffered here, at most */
 #define PRELOAD_MAX (128U << 20) /* PRELOAD_* bytes an origin may send ahead of its JOB */
 
-struct job_desc {
-	struct mos_job j;
-	char **argv, **env, **sandbox;
-	char *cwd;
-};
-
 struct job {
 	const struct job_config *jc;
 	struct conn *conn;
@@ -73,7 +67,7 @@ struct job {
 	struct job_desc d;
 };
 
-static void desc_free(struct job_desc *d)
+void job_desc_free(struct job_desc *d)
 {
 	strv_free(d->argv);
 	strv_free(d->env);
@@ -97,7 +91,7 @@ static bool read_strv(struct wire_reader *rd, uint32_t n, char ***out)
 	return true;
 }
 
-static bool parse_job(const uint8_t *p, size_t len, struct job_desc *d, const char **why)
+bool job_desc_parse(const uint8_t *p, size_t len, struct job_desc *d, const char **why)
 {
 	struct wire_reader rd;
 
@@ -905,7 +899,7 @@ static void on_frame(struct conn *c, const struct mos_frame_hdr *h, uint8_t *pay
 			goto out;
 		}
 		alarm(0);
-		if (!parse_job(payload, h->len, &jb->d, &why)) {
+		if (!job_desc_parse(payload, h->len, &jb->d, &why)) {
 			char m[160];
 
 			snprintf(m, sizeof(m), "malformed JOB: %s", why);
@@ -1080,6 +1074,6 @@ out:
 	open_cache_free(jb.rb.opened);
 	remote_backend_free_preloaded(&jb.rb);
 	free(jb.inbuf);
-	desc_free(&jb.d);
+	job_desc_free(&jb.d);
 	return r;
 }

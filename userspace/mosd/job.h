@@ -23,7 +23,11 @@
 #define MOSD_JOB_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
+
+#include <mosingar/protocol.h>
 
 #include "cas.h"
 
@@ -42,6 +46,18 @@ struct job_config {
 				   * reading for this long is dropped (conn.h) */
 	bool refuse_degraded;	  /* jobs asking --allow-degraded are refused */
 };
+
+/* A JOB frame's content, checked before anything acts on it. */
+struct job_desc {
+	struct mos_job j;
+	char **argv, **env, **sandbox; /* j.nargv, j.nenv, j.nsandbox strings */
+	char *cwd;		       /* absolute */
+};
+
+/* Parse a JOB frame's payload P (LEN bytes) into D (all zero before).  False
+ * with *WHY set when it is malformed; free D with job_desc_free either way. */
+bool job_desc_parse(const uint8_t *p, size_t len, struct job_desc *d, const char **why);
+void job_desc_free(struct job_desc *d);
 
 /* Serve the connection on RFD/WFD (closed here).  Returns 0 when a job ran
  * and EXIT was delivered, -errno otherwise (the reason is logged). */

@@ -58,7 +58,10 @@ static int listing_frame(void *arg, const struct mos_frame_hdr *h, const uint8_t
 		name = (const char *)rd.p + rd.off;
 		link = name + d.name_len;
 		rd.off += (size_t)d.name_len + d.link_len;
-		if (!name_ok(name, d.name_len) || memchr(link, 0, d.link_len))
+		/* (symlink(2) makes no symlink with an empty target: only a
+		 * broken or hostile origin sends one) */
+		if (!name_ok(name, d.name_len) || memchr(link, 0, d.link_len) ||
+		    ((d.attr.mode & S_IFMT) == S_IFLNK && !d.link_len))
 			return -EPROTO;
 		if (l->n >= LISTING_MAX_ENTRIES)
 			return -EFBIG;
