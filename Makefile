@@ -225,7 +225,7 @@ $(O)/obj/userspace/lib/net_cgroup.o: $(O)/bpf/net_cgroup.skel.h
 $(O)/obj/userspace/lib/lsm_domain.o: $(O)/bpf/domain_lsm.skel.h
 
 # bpf_lsm_domain drives lsm_domain.c itself, with what that needs of libmos.
-VM_LSM_LIB_SRCS := $(addprefix userspace/lib/,lsm_domain.c landlock.c log.c mounts.c policy.c report.c resolve.c util.c)
+VM_LSM_LIB_SRCS := $(addprefix userspace/lib/,lsm_domain.c landlock.c log.c mounts.c policy.c report.c resolve.c strmap.c util.c)
 $(O)/vm/bpf_lsm_domain: VM_EXTRA_SRCS := $(VM_LSM_LIB_SRCS)
 $(O)/vm/bpf_lsm_domain: $(VM_LSM_LIB_SRCS) $(wildcard userspace/lib/*.h include/uapi/mosingar/*.h) tests/vm/tap.h
 
@@ -290,7 +290,7 @@ run-vm: vm-build vm-selftests-build
 BENCH_HOST_BINS := $(O)/bench/open_loop $(O)/bench/connect_loop
 BENCH_GUEST_BIN := $(O)/bench/enforce_guest
 BENCH_GUEST_LIB := $(addprefix userspace/lib/,unotify.c unotify_filter.c util.c lsm_domain.c resolve.c \
-                   landlock.c log.c mounts.c policy.c report.c bpf_lsm_probe.c)
+                   landlock.c log.c mounts.c policy.c report.c strmap.c bpf_lsm_probe.c)
 
 $(BENCH_HOST_BINS): $(O)/bench/%: bench/%.c bench/loops.h
 	$(call msg,CC,$@)
