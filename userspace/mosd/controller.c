@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -15,6 +16,7 @@
 #include <sys/fsuid.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -26,8 +28,32 @@
 #include "sandbox.h"
 #include "util.h"
 
-/* Why PEER may not use the controller, or NULL. */
-static const char *confined_peer(struct lsm_ctl *c, pid_t peer)
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77 /* Linux 6.5 */
+#endif
+#define MAX_PEER_GROUPS 256
+
+/*
+ * A pidfd of the process that connected: SO_PEERPIDFD names it exactly
+ * (Linux 6.5+); before that, pidfd_open of the SO_PEERCRED pid just after
+ * accept, whose window (the client exiting and its pid being reused
+ * between its connect and our accept) only its own uid's processes could
+ * fill.  -1 when neither works.
+ */
+static int peer_pidfd(int conn, pid_t pid)
+{
+	socklen_t len = sizeof(int);
+	int fd = -1;
+
+	if (getsockopt(conn, SOL_SOCKET, SO_PEERPIDFD, &fd, &len) == 0 && fd >= 0)
+		return fd;
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+/* Why PEER may not use the controller, or NULL.  PIDFD is PEER's: what was
+ * read of /proc/PEER is PEER's only if it is still alive afterwards (a pid
+ * is not reused while its process lives). */
+static const char *confined_peer(struct lsm_ctl *c, pid_t peer, int pidfd)
 {
 	char path[64], line[256];
 	struct stat mine, theirs;
@@ -49,9 +75,35 @@ static const char *confined_peer(struct lsm_ctl *c, pid_t peer)
 		filtered |= !strcmp(line, "Seccomp:\t2\n");
 	}
 	fclose(f);
+	if (pidfd < 0 || syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) < 0)
+		return "it went away while it was looked at";
 	if (nnp && filtered)
 		return "it runs under no_new_privs and a seccomp filter (a sandbox)";
 	return NULL;
+}
+
+/*
+ * From here on, act with the client's file credentials: fsuid, fsgid and
+ * its supplementary groups (SO_PEERGROUPS), so that its working directory
+ * and the policy's paths resolve with no more than its own permissions.
+ * This process serves one client and exits.
+ */
+static int take_client_credentials(int conn, const struct ucred *cred)
+{
+	gid_t groups[MAX_PEER_GROUPS];
+	socklen_t len = sizeof(groups);
+	size_t n;
+
+	if (getsockopt(conn, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
+		return -errno;
+	n = len / sizeof(gid_t);
+	if (setgroups(n, groups) < 0)
+		return -errno;
+	setfsgid(cred->gid);
+	setfsuid(cred->uid);
+	if ((uid_t)setfsuid((uid_t)-1) != cred->uid || (gid_t)setfsgid((gid_t)-1) != cred->gid)
+		return -EPERM;
+	return 0;
 }
 
 #define GC_INTERVAL_MS 60000
@@ -71,13 +123,13 @@ static void *watch_client(void *arg)
 	return NULL;
 }
 
-static int serve_one(int conn, const struct ucred *cred, struct lsm_ctl *c)
+static int serve_one(int conn, int pidfd, const struct ucred *cred, struct lsm_ctl *c)
 {
 	struct attach_actor who = { cred->uid, cred->gid, cred->pid, true };
 	struct mos_err e = { "" };
 	const char *why;
 	char **argv, *cwd;
-	int argc, fds[3], status;
+	int argc, fds[3], status, r;
 	pthread_t th;
 
 	if (control_recv(conn, &argv, &argc, &cwd, fds, &e) < 0) {
@@ -92,10 +144,13 @@ static int serve_one(int conn, const struct ucred *cred, struct lsm_ctl *c)
 	}
 	mos_log_init("mosctl", MOS_LOG_WARN);
 	mos_info("uid %u (pid %d): %s", (unsigned)cred->uid, cred->pid, argv[0]);
-	why = confined_peer(c, cred->pid);
+	why = confined_peer(c, cred->pid, pidfd);
 	if (why) {
 		mos_err("mosd --controller refuses process %d: %s", cred->pid, why);
 		status = 1;
+	} else if ((r = take_client_credentials(conn, cred)) < 0) {
+		mos_err("mosd --controller: cannot take your credentials: %s", strerror(-r));
+		status = MOS_EXIT_SETUP;
 	} else if (chdir(cwd) < 0) {
 		mos_err("mosd --controller: cannot enter your working directory %s: %s", cwd,
 			strerror(errno));
@@ -105,11 +160,7 @@ static int serve_one(int conn, const struct ucred *cred, struct lsm_ctl *c)
 		attach_bpf_use(c);
 		pthread_create(&th, NULL, watch_client, NULL);
 		/* Paths resolve with the client's permissions, not root's. */
-		setfsgid(cred->gid);
-		setfsuid(cred->uid);
 		status = attach_serve(argc, argv, &who);
-		setfsuid(0);
-		setfsgid(0);
 	}
 	fflush(NULL);
 	free(argv);
@@ -161,7 +212,7 @@ int controller_run(const char *sock)
 		struct ucred cred;
 		socklen_t len = sizeof(cred);
 		struct pollfd pfd = { lfd, POLLIN, 0 };
-		int conn;
+		int conn, pidfd;
 		pid_t pid;
 
 		/* Once a minute without requests: delete the domains nobody is in
@@ -183,14 +234,17 @@ int controller_run(const char *sock)
 			close(conn);
 			continue;
 		}
+		pidfd = peer_pidfd(conn, cred.pid);
 		pid = fork();
 		if (pid == 0) {
 			close(lfd);
 			signal(SIGPIPE, SIG_DFL);
-			_exit(serve_one(conn, &cred, c));
+			_exit(serve_one(conn, pidfd, &cred, c));
 		}
 		if (pid < 0)
 			mos_warn("fork: %s", strerror(errno));
+		if (pidfd >= 0)
+			close(pidfd);
 		close(conn);
 	}
 }
