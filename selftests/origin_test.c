@@ -76,9 +76,34 @@ static void need_worker(void)
 		t_fail("chdir %s: %s", o_dir(), strerror(errno));
 }
 
+/*
+ * The racing helper as a remote job can run it: a copy beneath the shared
+ * directory, since the build tree may itself be under /tmp (a fresh clone
+ * there), which a job sees as the worker's own.
+ */
+static const char *race_helper(void)
+{
+	static char *copy;
+
+	if (!copy) {
+		char *dir = o_path("bin");
+		char *cmd;
+
+		copy = o_path("bin/origin_race");
+		if (asprintf(&cmd, "mkdir -p '%s' && cp '%s' '%s' && chmod 0755 '%s' '%s'", dir,
+			     t_helper("origin_race"), copy, dir, copy) < 0)
+			t_fail("out of memory");
+		if (system(cmd) != 0)
+			t_fail("cannot copy the origin_race helper to %s", copy);
+		free(cmd);
+		free(dir);
+	}
+	return copy;
+}
+
 static char *helpers_dir(void)
 {
-	char *h = t_strdup(t_helper("origin_race"));
+	char *h = t_strdup(race_helper());
 
 	*strrchr(h, '/') = '\0';
 	return h;
@@ -247,7 +272,7 @@ TEST(origin_two_jobs_race_a_symlink_swap)
 	{
 		char *args[] = {
 			"run",	  "--on", "local", "--system", "-r",
-			helpers,  "-w",	  tree,	   "--",       (char *)t_helper("origin_race"),
+			helpers,  "-w",	  tree,	   "--",       (char *)race_helper(),
 			"victim", d,	  SECRET,  "3000",     RACE_SECONDS,
 			NULL
 		};
@@ -262,7 +287,7 @@ TEST(origin_two_jobs_race_a_symlink_swap)
 	{
 		char *args[] = {
 			"run",	    "--on", "local", "--system", "-r",
-			helpers,    "-w",   tree,    "--",	 (char *)t_helper("origin_race"),
+			helpers,    "-w",   tree,    "--",	 (char *)race_helper(),
 			"exchange", tree,   "d",     "l",	 "20",
 			NULL
 		};
@@ -354,7 +379,7 @@ TEST(origin_sparse_writeback_keeps_holes)
 	need_worker();
 	snprintf(hole_s, sizeof(hole_s), "%ld", hole);
 	t_mosctl(&r, "run", "--on", "local", "--system", "-r", helpers, "-w", o_dir(), "--",
-		 t_helper("origin_race"), "sparse", f, hole_s, NULL);
+		 race_helper(), "sparse", f, hole_s, NULL);
 	if (r.status)
 		t_dump("mosctl", &r);
 	T_EXPECT_EQ(r.status, 0);
@@ -486,7 +511,7 @@ TEST(origin_killed_mid_writeback_leaves_nothing)
 	{
 		char *args[] = {
 			"run",	 "--on", "local", "--system", "-r",
-			helpers, "-w",	 wb,	  "--",	      (char *)t_helper("origin_race"),
+			helpers, "-w",	 wb,	  "--",	      (char *)race_helper(),
 			"fill",	 big,	 "512",	  NULL
 		};
 
@@ -577,7 +602,7 @@ TEST(origin_lost_worker_mid_writeback_leaves_nothing)
 	{
 		char *args[] = {
 			"run",	 "--on", "local", "--system", "-r",
-			helpers, "-w",	 wb,	  "--",	      (char *)t_helper("origin_race"),
+			helpers, "-w",	 wb,	  "--",	      (char *)race_helper(),
 			"fill",	 big,	 "512",	  NULL
 		};
 
