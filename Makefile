@@ -5,6 +5,7 @@
 #   make              build build/bin/mosctl and build/bin/mosd
 #   make demo         install what is missing, build, confine a real program
 #   make check        install what is missing, build, run every test
+#   make check-layers the components' includes follow their layering
 #   make bench-build  the benchmarks' programs (bench/enforce; not in check)
 #   make install PREFIX=/usr/local
 #   make V=1          show the commands
@@ -59,9 +60,32 @@ WARNINGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Wformat=2 -Wno-format-nonliteral \
             -Wpointer-arith -Wvla
 CFLAGS   ?= -O2 -g
-ALL_CFLAGS := -std=gnu11 -D_GNU_SOURCE -DMOS_VERSION='"$(VERSION)"' \
-              -Iinclude/uapi -Iuserspace/lib -Iuserspace/mosctl -Iuserspace/mosd -I$(O)/gen \
-              -I$(O)/bpf \
+# libmos is a stack of components, one folder each under userspace/ (a
+# component's subfolders, such as confine's backends, are part of it), and
+# each may use only the components named after it here: a source file is
+# compiled with the headers of its own component and of those, nothing else,
+# so a forbidden include does not compile (scripts/check-layers catches the
+# rest: relative paths, private headers).  Documentation/architecture.md.
+COMPONENTS := core policy confine attach remote/proto remote/origin remote/worker
+USES_core          :=
+USES_policy        := core
+USES_confine       := core policy
+USES_attach        := core policy confine
+USES_remote/proto  := core
+USES_remote/origin := core policy confine remote/proto
+USES_remote/worker := core policy confine remote/proto
+# The two programs: commands only; neither uses the other.
+USES_mosctl        := $(COMPONENTS)
+USES_mosd          := $(COMPONENTS)
+# Each component's folders, and the -I flags a source of component C gets.
+comp_dirs = $(patsubst %/,%,$(sort $(dir $(wildcard userspace/$(1)/*.[ch] userspace/$(1)/*/*.[ch]))))
+comp_incs = $(foreach c,$(1) $(USES_$(1)),$(addprefix -I,$(call comp_dirs,$(c))))
+ALL_COMP_INCS := $(foreach c,$(COMPONENTS),$(addprefix -I,$(call comp_dirs,$(c))))
+# What the confine backends generate: the seccomp programs, the BPF skeletons.
+GEN_INCS   := -I$(O)/gen -I$(O)/bpf
+USES_INC   := $(ALL_COMP_INCS) $(GEN_INCS)
+ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -DMOS_VERSION='"$(VERSION)"' \
+              -Iinclude/uapi $(USES_INC) \
               $(WARNINGS) $(CFLAGS) $(SANFLAGS) -MMD -MP
 # OpenSSL (TLS 1.3, SHA-256), liburing (the transport's socket I/O), libbpf
 # (the BPF backend's programs, and the BPF LSM probe).
@@ -78,24 +102,20 @@ LINK_LOG = 2> $@.log || { cat $@.log; exit 1; }; \
 endif
 ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS) $(LINKMODE)
 
-# seccomp_filter.c (libseccomp) runs at build time and in tests only.
-LIB_SRCS     := $(filter-out userspace/lib/seccomp_filter.c,$(sort $(wildcard userspace/lib/*.c)))
+# seccomp_filter.c (libseccomp) and gen_seccomp.c run at build time and in tests only.
+SECCOMP_BUILD_SRCS := $(addprefix userspace/confine/seccomp/,seccomp_filter.c gen_seccomp.c)
+LIB_SRCS     := $(filter-out $(SECCOMP_BUILD_SRCS),\
+                  $(sort $(foreach c,$(COMPONENTS),$(wildcard userspace/$(c)/*.c userspace/$(c)/*/*.c))))
 MOSCTL_SRCS  := $(sort $(wildcard userspace/mosctl/*.c))
-MOSCTL_LIB_SRCS := $(filter-out userspace/mosctl/main.c,$(MOSCTL_SRCS))
 MOSD_SRCS    := $(sort $(wildcard userspace/mosd/*.c))
-MOSD_LIB_SRCS := $(filter-out userspace/mosd/main.c,$(MOSD_SRCS))
 UNIT_SRCS    := $(sort $(wildcard tests/unit/test_*.c))
 SELFTEST_SRCS := $(sort $(wildcard selftests/*_test.c))
 HELPER_SRCS  := $(sort $(wildcard selftests/helpers/*.c))
 
 LIB_OBJS     := $(LIB_SRCS:%.c=$(O)/obj/%.o)
 MOSCTL_OBJS  := $(MOSCTL_SRCS:%.c=$(O)/obj/%.o)
-MOSCTL_LIB_OBJS := $(MOSCTL_LIB_SRCS:%.c=$(O)/obj/%.o)
 MOSD_OBJS    := $(MOSD_SRCS:%.c=$(O)/obj/%.o)
-MOSD_LIB_OBJS := $(MOSD_LIB_SRCS:%.c=$(O)/obj/%.o)
 MOSD         := $(O)/bin/mosd
-# mosd parses a remote job's sandbox flags with mosctl's own parser.
-MOSD_SHARED_OBJS := $(addprefix $(O)/obj/userspace/mosctl/,options.o attach.o attach_bpf.o)
 LIBMOS       := $(O)/lib/libmos.a
 MOSCTL       := $(O)/bin/mosctl
 UNIT_BINS    := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/unit/%)
@@ -105,8 +125,22 @@ HELPER_BINS  := $(HELPER_SRCS:selftests/helpers/%.c=$(O)/selftests/helpers/%)
 SUPERVISED_BINS := $(addprefix $(O)/selftests/,exit_test fs_test net_test escape_test limits_test process_test)
 SELFTEST_COMMON := $(filter-out $(SELFTEST_SRCS),$(wildcard selftests/*.c))
 SELFTEST_COMMON_OBJS := $(SELFTEST_COMMON:%.c=$(O)/obj/%.o)
+SELFTEST_COMMON_OBJS := $(SELFTEST_COMMON:%.c=$(O)/obj/%.o)
 
 all: $(MOSCTL) $(MOSD)
+
+# The table as scripts/check-layers reads it: COMPONENT=USES..., in order.
+LAYERS_SPEC = $(foreach c,$(COMPONENTS) mosctl mosd,"$(c)=$(USES_$(c))")
+
+check-layers:
+	$(Q)scripts/check-layers $(LAYERS_SPEC)
+	$(Q)out=$$(tests/layers/run $(LAYERS_SPEC)) || { echo "$$out"; exit 1; }; \
+	echo "check-layers: $$(echo "$$out" | grep -c '^ok') refusals tested (tests/layers/run)"
+
+# A component's sources see its own headers and those of what it uses.
+$(foreach c,$(COMPONENTS) mosctl mosd,\
+  $(eval $(O)/obj/userspace/$(c)/%.o: USES_INC = $(call comp_incs,$(c)) \
+     $(if $(filter confine,$(c)),$(GEN_INCS))))
 
 $(O)/obj/%.o: %.c
 	$(call msg,CC,$@)
@@ -115,20 +149,22 @@ $(O)/obj/%.o: %.c
 
 # The seccomp programs: compiled once with libseccomp, loaded as data.
 SECCOMP_GEN := $(O)/bin/gen_seccomp
-$(SECCOMP_GEN): $(O)/obj/userspace/tools/gen_seccomp.o $(O)/obj/seccomp-lib/seccomp_filter.o $(O)/obj/userspace/lib/util.o $(O)/obj/userspace/lib/policy.o $(O)/obj/userspace/lib/strmap.o $(O)/obj/userspace/lib/seccomp_programs_build.o
+$(SECCOMP_GEN): $(O)/obj/userspace/confine/seccomp/gen_seccomp.o $(O)/obj/seccomp-lib/seccomp_filter.o \
+		$(addprefix $(O)/obj/userspace/,core/util.o policy/policy.o core/strmap.o) \
+		$(O)/obj/userspace/confine/seccomp/seccomp_programs_build.o
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_LDFLAGS) $^ -lseccomp -o $@
 
-$(O)/obj/seccomp-lib/seccomp_filter.o: userspace/lib/seccomp_filter.c
+$(O)/obj/seccomp-lib/seccomp_filter.o: userspace/confine/seccomp/seccomp_filter.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(ALL_CFLAGS) -DMOS_WITH_LIBSECCOMP -c $< -o $@
+	$(Q)$(CC) $(ALL_CFLAGS) $(call comp_incs,confine) -DMOS_WITH_LIBSECCOMP -c $< -o $@
 
-$(O)/obj/userspace/tools/gen_seccomp.o: ALL_CFLAGS += -DMOS_WITH_LIBSECCOMP
+$(O)/obj/userspace/confine/seccomp/gen_seccomp.o: ALL_CFLAGS += -DMOS_WITH_LIBSECCOMP
 
 # gen_seccomp needs the variant helpers, not the generated table itself.
-$(O)/obj/userspace/lib/seccomp_programs_build.o: userspace/lib/seccomp_programs.c
+$(O)/obj/userspace/confine/seccomp/seccomp_programs_build.o: userspace/confine/seccomp/seccomp_programs.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) -DMOS_SECCOMP_VARIANTS_ONLY -c $< -o $@
@@ -138,7 +174,7 @@ $(O)/gen/seccomp_programs.h: $(SECCOMP_GEN)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(SECCOMP_GEN) > $@
 
-$(O)/obj/userspace/lib/seccomp_programs.o: $(O)/gen/seccomp_programs.h
+$(O)/obj/userspace/confine/seccomp/seccomp_programs.o: $(O)/gen/seccomp_programs.h
 
 $(LIBMOS): $(LIB_OBJS)
 	$(call msg,AR,$@)
@@ -150,21 +186,21 @@ $(MOSCTL): $(MOSCTL_OBJS) $(LIBMOS)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LDLIBS) -o $@ $(LINK_LOG)
 
-$(MOSD): $(MOSD_OBJS) $(MOSD_SHARED_OBJS) $(LIBMOS)
+$(MOSD): $(MOSD_OBJS) $(LIBMOS)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LDLIBS) -o $@ $(LINK_LOG)
 
-# Unit tests: cmocka, pure (no kernel), linked with libmos and mosctl's options.
-# They may also call the libseccomp builder (to check the precompiled programs).
+# Unit tests: cmocka, pure (no kernel), linked with libmos.  They may also
+# call the libseccomp builder (to check the precompiled programs).
 $(O)/obj/tests/unit/%.o: ALL_CFLAGS += -DMOS_WITH_LIBSECCOMP
-$(O)/tests/unit/%: $(O)/obj/tests/unit/%.o $(MOSCTL_LIB_OBJS) $(MOSD_LIB_OBJS) $(O)/obj/seccomp-lib/seccomp_filter.o $(LIBMOS)
+$(O)/tests/unit/%: $(O)/obj/tests/unit/%.o $(O)/obj/seccomp-lib/seccomp_filter.o $(LIBMOS)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LDLIBS) -lseccomp -lcmocka -o $@
 
 # Selftests: TAP programs that run mosctl on real processes.
-$(O)/selftests/%_test: $(O)/obj/selftests/%_test.o $(SELFTEST_COMMON_OBJS) $(MOSD_LIB_OBJS) $(MOSD_SHARED_OBJS) $(LIBMOS)
+$(O)/selftests/%_test: $(O)/obj/selftests/%_test.o $(SELFTEST_COMMON_OBJS) $(LIBMOS)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LDLIBS) -o $@ $(LINK_LOG)
@@ -220,30 +256,28 @@ VM_BPF_BINS   := $(filter $(O)/vm/bpf_%,$(VM_GUEST_BINS))
 bpf-build: $(BPF_SKELS)
 
 # libmos embeds programs (their .c files include the skeletons).
-$(O)/obj/userspace/lib/bpf_lsm_probe.o: $(O)/bpf/probe_lsm.skel.h
-$(O)/obj/userspace/lib/net_cgroup.o: $(O)/bpf/net_cgroup.skel.h
-$(O)/obj/userspace/lib/lsm_domain.o: $(O)/bpf/domain_lsm.skel.h
-
-# bpf_lsm_domain drives lsm_domain.c itself, with what that needs of libmos.
-VM_LSM_LIB_SRCS := $(addprefix userspace/lib/,lsm_domain.c landlock.c log.c mounts.c policy.c report.c resolve.c strmap.c util.c)
-$(O)/vm/bpf_lsm_domain: VM_EXTRA_SRCS := $(VM_LSM_LIB_SRCS)
-$(O)/vm/bpf_lsm_domain: $(VM_LSM_LIB_SRCS) $(wildcard userspace/lib/*.h include/uapi/mosingar/*.h) tests/vm/tap.h
+$(O)/obj/userspace/confine/bpf/bpf_lsm_probe.o: $(O)/bpf/probe_lsm.skel.h
+$(O)/obj/userspace/confine/bpf/net_cgroup.o: $(O)/bpf/net_cgroup.skel.h
+$(O)/obj/userspace/confine/bpf/lsm_domain.o: $(O)/bpf/domain_lsm.skel.h
 
 # bpf_run_backend is mosctl as well (its main linked in as mosctl_main), to
 # run `mosctl run --backend bpf` in the guest, which has no libraries.
+# Every bpf_* program links libmos (what it calls of it: bpf_lsm_domain
+# drives lsm_domain.c itself) statically.
 $(O)/obj/vm/mosctl_main.o: userspace/mosctl/main.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_CFLAGS) -Dmain=mosctl_main -Wno-missing-prototypes -c $< -o $@
-$(O)/vm/bpf_run_backend: VM_EXTRA_SRCS := $(O)/obj/vm/mosctl_main.o $(MOSCTL_LIB_OBJS) $(LIBMOS)
+MOSCTL_CMD_OBJS := $(filter-out %/main.o,$(MOSCTL_OBJS))
+$(O)/vm/bpf_run_backend: VM_EXTRA_OBJS := $(O)/obj/vm/mosctl_main.o $(MOSCTL_CMD_OBJS)
 $(O)/vm/bpf_run_backend: VM_EXTRA_LIBS := -lssl -lcrypto -luring -lm
-$(O)/vm/bpf_run_backend: $(O)/obj/vm/mosctl_main.o $(MOSCTL_LIB_OBJS) $(LIBMOS)
+$(O)/vm/bpf_run_backend: $(O)/obj/vm/mosctl_main.o $(MOSCTL_CMD_OBJS)
 
-$(VM_BPF_BINS): $(O)/vm/%: tests/vm/%.c $(BPF_SKELS)
+$(VM_BPF_BINS): $(O)/vm/%: tests/vm/%.c $(BPF_SKELS) $(LIBMOS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) -std=gnu11 -D_GNU_SOURCE $(WARNINGS) -O2 -static -I$(O)/bpf -Iuserspace/lib \
-		-Iinclude/uapi $< userspace/lib/bpf_lsm_probe.c $(VM_EXTRA_SRCS) \
+	$(Q)$(CC) -std=gnu11 -D_GNU_SOURCE $(WARNINGS) -O2 -static -I$(O)/bpf $(ALL_COMP_INCS) \
+		-Iinclude/uapi $< $(VM_EXTRA_OBJS) $(LIBMOS) \
 		$(VM_EXTRA_LIBS) -lbpf -lelf -lz -lzstd -lpthread -o $@ 2> $@.log || \
 		{ cat $@.log; exit 1; }
 	$(Q)grep -v -e "statically linked applications requires at runtime" -e "in function" $@.log || true
@@ -289,8 +323,6 @@ run-vm: vm-build vm-selftests-build
 # file_lsm skeleton and libmos's supervisor linked in).
 BENCH_HOST_BINS := $(O)/bench/open_loop $(O)/bench/connect_loop
 BENCH_GUEST_BIN := $(O)/bench/enforce_guest
-BENCH_GUEST_LIB := $(addprefix userspace/lib/,unotify.c unotify_filter.c util.c lsm_domain.c resolve.c \
-                   landlock.c log.c mounts.c policy.c report.c strmap.c bpf_lsm_probe.c)
 
 $(BENCH_HOST_BINS): $(O)/bench/%: bench/%.c bench/loops.h
 	$(call msg,CC,$@)
@@ -312,12 +344,12 @@ $(BENCH_BPF_SKEL): $(O)/bench/bpf/file_lsm.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)bpftool gen skeleton $< name file_lsm_bpf > $@.tmp && mv $@.tmp $@
 
-$(BENCH_GUEST_BIN): bench/enforce_guest.c bench/loops.h $(BENCH_GUEST_LIB) $(BENCH_BPF_SKEL) $(BPF_SKELS)
+$(BENCH_GUEST_BIN): bench/enforce_guest.c bench/loops.h $(LIBMOS) $(BENCH_BPF_SKEL) $(BPF_SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -std=gnu11 -D_GNU_SOURCE $(WARNINGS) -O2 -static -I$(O)/bench/bpf -I$(O)/bpf \
-		-Iinclude/uapi -Iuserspace/lib -Ibench \
-		$< $(BENCH_GUEST_LIB) -lbpf -lelf -lz -lzstd -lpthread -o $@ 2> $@.log || \
+		-Iinclude/uapi $(ALL_COMP_INCS) -Ibench \
+		$< $(LIBMOS) -lbpf -lelf -lz -lzstd -lpthread -o $@ 2> $@.log || \
 		{ cat $@.log; exit 1; }
 	$(Q)grep -v -e "statically linked applications requires at runtime" -e "in function" $@.log || true
 
@@ -337,7 +369,7 @@ FUZZ_BUILD   := build/fuzz
 FUZZ_TIME    ?= 60
 FUZZ_CHECK_TIME ?= 8
 
-$(O)/bin/fuzz_%: $(O)/obj/fuzz/fuzz_%.o $(O)/obj/fuzz/common.o $(MOSCTL_LIB_OBJS) $(MOSD_LIB_OBJS) $(LIBMOS)
+$(O)/bin/fuzz_%: $(O)/obj/fuzz/fuzz_%.o $(O)/obj/fuzz/common.o $(LIBMOS)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(ALL_LDFLAGS) -fsanitize=fuzzer $^ $(LDLIBS) -o $@
@@ -370,6 +402,7 @@ fuzz-check: fuzz-build
 # `make check`: dependencies, then every test, then the sanitizer build of
 # the unit tests and of mosctl under the selftests, then the guest kernels.
 check: deps
+	$(Q)$(MAKE) --no-print-directory check-layers
 	$(Q)$(MAKE) --no-print-directory all unit selftests-build vm-build vm-selftests-build
 	$(Q)$(MAKE) --no-print-directory run-unit
 	$(Q)$(MAKE) --no-print-directory run-selftests
@@ -390,14 +423,14 @@ install: $(MOSCTL) $(MOSD)
 	install -m 0644 Documentation/mosd.8 $(DESTDIR)$(PREFIX)/share/man/man8/mosd.8
 
 format:
-	clang-format -i $(LIB_SRCS) $(MOSCTL_SRCS) $(MOSD_SRCS) $(wildcard userspace/*/*.h) \
+	clang-format -i $(LIB_SRCS) $(MOSCTL_SRCS) $(MOSD_SRCS) $(shell find userspace -name '*.h') \
 		$(UNIT_SRCS) $(wildcard selftests/*.c selftests/*.h selftests/helpers/*.c) \
 		$(wildcard fuzz/*.c fuzz/*.h)
 
 clean:
 	rm -rf build
 
-.PHONY: all unit selftests-build deps run-unit run-selftests check demo install vm-build run-vm bpf-build \
+.PHONY: all check-layers unit selftests-build deps run-unit run-selftests check demo install vm-build run-vm bpf-build \
 	vm-selftests-build vm-static-parts bench-build \
 	fuzz fuzz-bins fuzz-build fuzz-seeds fuzz-merge fuzz-check format clean
 

@@ -2,7 +2,7 @@
 /*
  * domain_lsm.bpf.c - the BPF LSM enforcement of MoSingAr's policy domains
  * (Documentation/bpf-lsm.md; maps and records in include/uapi/mosingar/lsm.h;
- * loaded, pinned and filled by userspace/lib/lsm_domain.c).
+ * loaded, pinned and filled by userspace/confine/bpf/lsm_domain.c).
  *
  * A process is in a domain when its thread-group leader's task storage
  * holds a domain id: every thread of the process shares it, task_alloc

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * unotify_test - the supervisor foundation (userspace/lib/unotify.c) against
+ * unotify_test - the supervisor foundation (userspace/confine/unotify/unotify.c) against
  * a real child: the test forks a child that sets NO_NEW_PRIVS, installs the
  * filter and hands the listener over a socketpair (SCM_RIGHTS); the test
  * serves it from a thread (or, where the supervisor must die, from a forked

@@ -40,7 +40,7 @@
  * mosctl maps in to run its calls from and keeps writing there: handled
  * accesses "execute only" over the Landlock ruleset's and each rule's
  * attributes, and "allow everything" over the seccomp filter (the layout
- * of userspace/lib/attach_landlock.c).
+ * of userspace/attach/attach_landlock.c).
  *
  *   attach_target DIR churn|churn-subreaper
  *

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * test_decider_answer.c - the reading of a --decider's answer line
- * (sup_decider_answer in userspace/mosctl/supervise_ui.c), against the
+ * (sup_decider_answer in userspace/confine/unotify/supervise_ui.c), against the
  * contract of Documentation/supervisor.md: the line answers the question
  * its first number names; the verdict is the "verdict" member of a JSON
  * object, else the first word after the id; only "allow" and "always"

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * test_json.c - the strict JSON reader (userspace/lib/json.c): every value
+ * test_json.c - the strict JSON reader (userspace/core/json.c): every value
  * type, positions of values and keys, every error path with its line:col,
  * and a truncation / mutation sweep that must only ever parse or fail
  * cleanly (run under ASan by `make check`).

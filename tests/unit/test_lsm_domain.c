@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * test_lsm_domain.c - what userspace/lib/lsm_domain.c does without a usable
+ * test_lsm_domain.c - what userspace/confine/bpf/lsm_domain.c does without a usable
  * BPF LSM (this host refuses LSM programs): it fails with a message naming
  * why, and leaves nothing behind; and its op names.  Its work with the BPF
  * LSM is tested in guest kernels (tests/vm/bpf_lsm_domain.c).

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * test_options.c - mosctl's command line (userspace/mosctl/options.c): every
+ * test_options.c - mosctl's command line (userspace/policy/options.c): every
  * flag of `mosctl run --help`, accumulation, the --policy file merged with
  * flags, the command, and errors that name the flag.  options_parse resets
  * getopt itself, so it is called many times in one process here.

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * test_plan.c - the pure parts of userspace/lib/plan.c: the environment the
+ * test_plan.c - the pure parts of userspace/confine/plan.c: the environment the
  * command gets (mos_env_build) and the --backend names.
  */
 #include <stdarg.h>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * test_policy.c - the policy model (userspace/lib/policy.c) and the JSON
- * policy file (userspace/lib/policy_json.c): rule normalization, endpoint
+ * test_policy.c - the policy model (userspace/policy/policy.c) and the JSON
+ * policy file (userspace/policy/policy_json.c): rule normalization, endpoint
  * and port parsing, the environment, every key of the schema, and errors
  * that name FILE:LINE:COL.  Files are only created in a mkdtemp directory.
  */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * test_strmap.c - the string hash map (userspace/lib/strmap.c): SipHash-2-4
+ * test_strmap.c - the string hash map (userspace/core/strmap.c): SipHash-2-4
  * against the vector of its paper, keys that differ by a byte or by length,
  * binary keys, growth through many keys, values that stay where they were
  * put, and the per-process hash key.

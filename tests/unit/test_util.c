@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * test_util.c - parse_size, parse_uint, parse_seconds, path_join_normalize,
- * path_is_beneath and the small helpers of userspace/lib/util.c.
+ * path_is_beneath and the small helpers of userspace/core/util.c.
  */
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * bpf_lsm_domain - in a guest with the BPF LSM (tests/vm/run): drive
- * userspace/lib/lsm_domain.c as mosctl does (load and pin, policies
+ * userspace/confine/bpf/lsm_domain.c as mosctl does (load and pin, policies
  * compiled into domains, processes entered through pidfds) and check what
  * the kernel then does for each hook: allowed, or EACCES/EPERM/EXDEV, in a
  * child process entered into the domain, whose findings come back through a

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * MoSingAr BPF LSM ABI: the maps shared by bpf/domain_lsm.bpf.c and
- * userspace/lib/lsm_domain.c, and the records of the `events` ring buffer.
+ * userspace/confine/bpf/lsm_domain.c, and the records of the `events` ring buffer.
  *
  * Fixed-width types, explicit padding, values numbered explicitly and never
  * reused.  Any change to a layout bumps MOS_LSM_ABI_VERSION: the version

@@ -76,6 +76,18 @@ struct mos_limits {
 	uint64_t timeout_ms; /* wall clock; 0 = none */
 };
 
+/* Which mechanisms enforce a policy: --backend. */
+enum mos_backend {
+	MOS_BACKEND_AUTO = 0,
+	MOS_BACKEND_LANDLOCK = 1,
+	MOS_BACKEND_UNOTIFY = 2,
+	MOS_BACKEND_BPF = 3,
+};
+
+/* Parse "auto" / "landlock" / "unotify" / "bpf"; -EINVAL for anything else. */
+int mos_backend_parse(const char *s, enum mos_backend *out);
+const char *mos_backend_name(enum mos_backend b);
+
 struct mos_policy {
 	struct mos_fs_rule *fs;
 	size_t nfs;

@@ -1234,17 +1234,6 @@ void origin_fs_set_cancel(struct origin_fs *o, const atomic_bool *flag)
 
 /* --- reading the tree ---------------------------------------------------- */
 
-void origin_dirents_free(struct origin_dirent *ents, size_t n)
-{
-	if (!ents)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		free(ents[i].name);
-		free(ents[i].link);
-	}
-	free(ents);
-}
-
 int origin_listdir(struct origin_fs *o, const char *path, struct mos_attr *dir,
 		   struct origin_dirent **ents, size_t *n)
 {

@@ -335,3 +335,32 @@ int policy_add_env(struct mos_policy *p, const char *kv, const char *origin, str
 	strv_push(&p->env_set, &p->nenv_set, xstrdup(kv));
 	return 0;
 }
+
+int mos_backend_parse(const char *s, enum mos_backend *out)
+{
+	if (!strcmp(s, "auto"))
+		*out = MOS_BACKEND_AUTO;
+	else if (!strcmp(s, "landlock"))
+		*out = MOS_BACKEND_LANDLOCK;
+	else if (!strcmp(s, "unotify"))
+		*out = MOS_BACKEND_UNOTIFY;
+	else if (!strcmp(s, "bpf"))
+		*out = MOS_BACKEND_BPF;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+const char *mos_backend_name(enum mos_backend b)
+{
+	switch (b) {
+	case MOS_BACKEND_LANDLOCK:
+		return "landlock";
+	case MOS_BACKEND_UNOTIFY:
+		return "unotify";
+	case MOS_BACKEND_BPF:
+		return "bpf";
+	default:
+		return "auto";
+	}
+}

@@ -18,12 +18,6 @@
 #include "report.h"
 #include "unotify_plan.h"
 
-enum mos_backend {
-	MOS_BACKEND_AUTO = 0,
-	MOS_BACKEND_LANDLOCK = 1,
-	MOS_BACKEND_UNOTIFY = 2,
-	MOS_BACKEND_BPF = 3,
-};
 
 struct mos_plan {
 	enum mos_backend backend;
@@ -48,10 +42,6 @@ struct mos_plan {
 	char **envp;
 	size_t nenv;
 };
-
-/* Parse "auto" / "landlock" / "unotify" / "bpf"; -EINVAL for anything else. */
-int mos_backend_parse(const char *s, enum mos_backend *out);
-const char *mos_backend_name(enum mos_backend b);
 
 int mos_plan_build(const struct mos_policy *p, enum mos_backend b, struct mos_plan *plan,
 		   struct mos_err *e);

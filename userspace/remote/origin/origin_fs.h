@@ -64,18 +64,11 @@
 
 #include <mosingar/protocol.h>
 
+#include "listing.h"
+
 struct origin_fs;
 struct origin_put;
 struct origin_open_op;
-
-/* Entries of one listing, at most (a worker refuses more: protocol.md §6). */
-#define ORIGIN_LISTDIR_MAX (1U << 20)
-
-struct origin_dirent {
-	char *name;
-	struct mos_attr attr;
-	char *link; /* symlink target, else NULL */
-};
 
 struct origin_stats {
 	uint64_t files_hashed; /* hashed now (cache misses) */
@@ -137,7 +130,6 @@ void origin_attr_from_stat(const struct stat *st, struct mos_attr *a);
  * ORIGIN_LISTDIR_MAX entries. */
 int origin_listdir(struct origin_fs *o, const char *path, struct mos_attr *dir,
 		   struct origin_dirent **ents, size_t *n);
-void origin_dirents_free(struct origin_dirent *ents, size_t n);
 
 /* lstat; *LINK gets the target (malloc'd) for a symlink, else NULL. */
 int origin_stat(struct origin_fs *o, const char *path, struct mos_attr *a, char **link);

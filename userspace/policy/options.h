@@ -11,7 +11,6 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "plan.h"
 #include "policy.h"
 
 struct run_opts {

@@ -38,7 +38,7 @@
 
 #include <mosingar/protocol.h>
 
-#include "origin_fs.h" /* struct origin_dirent */
+#include "listing.h"
 
 /* What mosfs needs from the origin.  Each returns 0 or -errno; called from
  * the serving threads, concurrently. */

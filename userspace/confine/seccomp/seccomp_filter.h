@@ -10,7 +10,7 @@
  *
  * The filter is written with libseccomp (seccomp_build) and depends only on
  * the four switches of struct seccomp_opts, so the build compiles all 16
- * variants to BPF once (userspace/tools/gen_seccomp.c) and mosctl loads the
+ * variants to BPF once (userspace/confine/seccomp/gen_seccomp.c) and mosctl loads the
  * matching program without running libseccomp's compiler at every start
  * (seccomp_program_*).  A unit test checks the two agree.
  */
