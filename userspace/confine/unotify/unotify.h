@@ -146,8 +146,9 @@ struct unotify_stats {
 /*
  * Write the classic BPF program into PROG (room for UNOTIFY_FILTER_MAX
  * instructions): kill any architecture but x86_64 and any x32 syscall,
- * answer openat2 and io_uring with ENOSYS (the supervisor cannot see what
- * they do), send the trapped syscalls to the listener, allow the rest.
+ * answer openat2 and landlock_* with ENOSYS and io_uring with EPERM (the
+ * supervisor cannot see what they do), send the trapped syscalls to the
+ * listener, allow the rest.
  * Returns the number of instructions.
  */
 size_t unotify_filter_build(struct sock_filter *prog);

@@ -9,8 +9,8 @@
  * step runs in a thread of its own (a job) with the serving thread's
  * credentials, and the serving thread goes on serving and answers the
  * caller once the job is done.  Every JOB_TICK_MS it looks at the callers
- * of its jobs; a job is interrupted (UNOTIFY_INTERRUPT_SIG, whose handler
- * does nothing, so the blocking call fails with EINTR) when
+ * of its jobs; a job is interrupted (unotify_interrupt_signal(), whose
+ * handler does nothing, so the blocking call fails with EINTR) when
  *
  *  - its caller is gone (the notification is no longer valid: killed, as by
  *    mosctl's -t or the end of its pid namespace);

@@ -28,15 +28,8 @@ static const char *rel_to(const char *abs, const char *root)
 	return *r ? r : ".";
 }
 
-/*
- * Open ABS (as the caller names it) for ACCESS with FLAGS (the supervisor's
- * O_CLOEXEC included) and MODE: resolve its symlinks as the caller would
- * (canonicalize), find the root allowing that path, open it beneath the
- * root with no symlink allowed on the way (one appearing now is a race:
- * ELOOP), and check where the fd really is.  O_CREAT opens the parent first
- * (checked for write) and creates the last component, so nothing is created
- * before the check.  Returns the fd or -errno.
- */
+/* An open with FLAGS follows a symlink that is its last component: not
+ * with O_NOFOLLOW, nor with O_CREAT | O_EXCL (the name must not exist). */
 static bool follows_last(__u64 flags)
 {
 	return !(flags & O_NOFOLLOW) && (flags & (O_CREAT | O_EXCL)) != (O_CREAT | O_EXCL);
@@ -51,10 +44,10 @@ static bool follows_last(__u64 flags)
  * the caller asked for would have returned at once: a regular file, a
  * directory, a device, a FIFO opened for writing that has a reader (or for
  * reading and writing).  Where it would have waited, *WAIT is set and the
- * fd returned is the file to open in a job (unotify_jobs.c): a FIFO opened for
- * reading (the non-blocking reader is held, as the caller's waiting open
- * would be, until the job's blocking open returns), or an O_PATH fd of a
- * FIFO without a reader (ENXIO) or a file with a lease (EAGAIN).  WAIT
+ * fd returned is the file to open in a job (unotify_jobs.c): a FIFO opened
+ * for reading (the non-blocking reader is held, as the caller's waiting
+ * open would be, until the job's blocking open returns), or an O_PATH fd of
+ * a FIFO without a reader (ENXIO) or a file with a lease (EAGAIN).  WAIT
  * NULL: open as asked (O_PATH opens, which never wait).
  */
 static int open_nb(int dirfd, const char *path, struct open_how *how, bool *wait)
@@ -181,6 +174,15 @@ opened:
 	return take_fd(&fd);
 }
 
+/*
+ * Open ABS (as the caller names it) for ACCESS with FLAGS (the supervisor's
+ * O_CLOEXEC included) and MODE: resolve its symlinks as the caller would
+ * (sup_canonicalize()), find the root allowing that path, open it beneath
+ * the root with no symlink allowed on the way (one appearing now is a race:
+ * ELOOP), and check where the fd really is.  O_CREAT opens the parent first
+ * (checked for write) and creates the last component, so nothing is created
+ * before the check.  Returns the fd or -errno.
+ */
 int sup_open_beneath(struct sup *s, struct req *q, const char *abs, enum unotify_access access,
 		     __u64 flags, __u64 mode)
 {
@@ -384,8 +386,13 @@ int sup_do_exec(struct sup *s, struct req *q, int dirfd, __u64 path_addr, int at
 	err = sup_read_child_string(s, q, path_addr, path);
 	if (err)
 		return err;
+	/*
+	 * fexecve (an empty path, AT_EMPTY_PATH): refused.  The kernel would
+	 * look the fd up again after the check, and another thread of the
+	 * caller could have put another file behind its number by then.
+	 */
 	if (!path[0] || (atflags & ~AT_SYMLINK_NOFOLLOW))
-		return -EACCES; /* fexecve and friends: not yet */
+		return -EACCES;
 	err = sup_child_abs_path(s, q, dirfd, path, &abs);
 	if (err)
 		return err;
