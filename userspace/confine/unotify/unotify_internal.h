@@ -83,6 +83,7 @@ struct child_status {
 
 #define MAX_EVENTS 2
 
+/* One request: the notification, and what was learnt of its caller. */
 struct req {
 	struct seccomp_notif *n;
 	int procfd;
@@ -153,6 +154,7 @@ struct job {
 	long ret;	   /* what came of it: >= 0 (an fd for JOB_OPEN) or -errno */
 };
 
+/* How sup_reply() answers a request. */
 struct answer {
 	__s64 val;
 	bool cont;  /* SECCOMP_USER_NOTIF_FLAG_CONTINUE: O_PATH opens, execve */
@@ -161,6 +163,7 @@ struct answer {
 	struct job *job; /* not answered now: a job will (unotify_jobs.c) */
 };
 
+/* What a stat or readlink asks for (unotify_look.c). */
 struct look {
 	enum { LOOK_STAT, LOOK_STATX, LOOK_READLINK } kind;
 	__u64 buf;	   /* the caller's struct stat, struct statx or text buffer */

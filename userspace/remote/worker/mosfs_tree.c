@@ -3,7 +3,8 @@
  * mosfs_tree.c - the tree the job sees: each directory listed from the
  * origin once, when first needed; the nodes' attributes (of a node made
  * here, of a file with a scratch copy); a node taken out of the tree and
- * freed once nothing refers to it.  Every function runs with the lock held.
+ * freed once nothing refers to it.  Nodes change only with the lock held
+ * (mosfs_dir_ensure_listed() drops it around the origin's listdir).
  */
 #include <fcntl.h>
 #include <stdio.h>

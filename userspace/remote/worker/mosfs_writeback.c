@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * mosfs_writeback.c - a written file sent back to the origin (put_file),
- * when it changed since the last time, at FLUSH, FSYNC and RELEASE; the
- * first failure kept for the job's end; a writer being killed not waited
- * for.
+ * mosfs_writeback.c - a written file's scratch copy sent back to the
+ * origin (put_file): at FLUSH and FSYNC, at RELEASE if it changed since
+ * (a shared mapping written after the last FLUSH), at MKNOD (the new empty
+ * file); the first failure kept for the job's end; a writer being killed
+ * not waited for.
  */
 #include <fcntl.h>
 #include <signal.h>
