@@ -22,11 +22,6 @@ void mos_policy_needs_of(const struct mos_policy *p, struct mos_policy_needs *n)
 		n->host_rules = p->net_allow[i].host != NULL;
 }
 
-static bool judges_addresses(enum mos_mech m)
-{
-	return m == MOS_MECH_SUPERVISOR || m == MOS_MECH_NET_CGROUP || m == MOS_MECH_BPF_LSM;
-}
-
 void mos_backend_select(const struct mos_kernel_caps *k, const struct mos_policy_needs *n,
 			enum mos_backend asked, struct mos_selection *out)
 {
@@ -84,6 +79,7 @@ void mos_backend_select(const struct mos_kernel_caps *k, const struct mos_policy
 	if ((out->mechs & MOS_MECH_BIT(MOS_MECH_SUPERVISOR)) && n->allow_udp)
 		out->sup_trap |= UNOTIFY_TRAP_SEND;
 	out->pidns_for_signals = out->landlock_abi < 6;
-	out->deny_inet =
-		!judges_addresses(out->net) && out->net != MOS_MECH_LANDLOCK && !n->net_rules;
+	/* Without a rule and without a backend judging connect and bind, no IP
+	 * socket may exist (the seccomp filter refuses them). */
+	out->deny_inet = out->net == MOS_MECH_NONE && !n->net_rules;
 }
