@@ -8,6 +8,7 @@
 
 #include <string.h>
 
+#include "rules.h"
 #include "unotify.h"
 
 void mos_policy_needs_of(const struct mos_policy *p, struct mos_policy_needs *n)
@@ -16,10 +17,9 @@ void mos_policy_needs_of(const struct mos_policy *p, struct mos_policy_needs *n)
 		.ask = p->nask_fs || p->ask_net,
 		.learn = p->permissive,
 		.net_rules = p->nnet_allow || p->nnet_bind,
+		.host_rules = mos_policy_has_host_rules(p),
 		.allow_udp = p->allow_udp,
 	};
-	for (size_t i = 0; i < p->nnet_allow && !n->host_rules; i++)
-		n->host_rules = p->net_allow[i].host != NULL;
 }
 
 void mos_backend_select(const struct mos_kernel_caps *k, const struct mos_policy_needs *n,
