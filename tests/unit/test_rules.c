@@ -45,12 +45,13 @@ struct answer {
 int __wrap_getaddrinfo(const char *node, const char *service, const struct addrinfo *hints,
 		       struct addrinfo **res)
 {
-	struct answer *a = xcalloc(1, sizeof(*a));
+	struct answer *a;
 
 	(void)service;
 	lookups++;
 	if (strstr(node, ".invalid"))
 		return EAI_NONAME;
+	a = xcalloc(1, sizeof(*a));
 	a->sa.sin_family = AF_INET;
 	if (inet_pton(AF_INET, node, &a->sa.sin_addr) != 1)
 		a->sa.sin_addr.s_addr = htonl(0x0a000000U | (uint32_t)lookups);

@@ -84,7 +84,8 @@ int unotify_plan_build(const struct mos_policy *p, const struct landlock_grants 
 	}
 	up->nconnect = net->nconnect;
 	up->bind_ports = xcalloc(net->nbind ? net->nbind : 1, sizeof(*up->bind_ports));
-	memcpy(up->bind_ports, net->bind, net->nbind * sizeof(*up->bind_ports));
+	if (net->nbind)
+		memcpy(up->bind_ports, net->bind, net->nbind * sizeof(*up->bind_ports));
 	up->nbind = net->nbind;
 	mos_net_rules_report(net, "supervisor", p->allow_udp, rep);
 	up->pol = (struct unotify_policy){
