@@ -194,6 +194,8 @@ $(MOSD): $(MOSD_OBJS) $(LIBMOS)
 # Unit tests: cmocka, pure (no kernel), linked with libmos.  They may also
 # call the libseccomp builder (to check the precompiled programs).
 $(O)/obj/tests/unit/%.o: ALL_CFLAGS += -DMOS_WITH_LIBSECCOMP
+# test_rules answers every name lookup itself: a new address each time.
+$(O)/tests/unit/test_rules: ALL_LDFLAGS += -Wl,--wrap=getaddrinfo -Wl,--wrap=freeaddrinfo
 $(O)/tests/unit/%: $(O)/obj/tests/unit/%.o $(O)/obj/seccomp-lib/seccomp_filter.o $(LIBMOS)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)

@@ -18,6 +18,7 @@
 
 #include "harness.h"
 #include "net_cgroup.h"
+#include "rules.h"
 
 #ifndef IPPROTO_MPTCP
 #define IPPROTO_MPTCP 262
@@ -50,9 +51,12 @@ static int connect_errno(int port)
 	return r;
 }
 
-/* In a child moved into a cgroup with POL: the errno of each probe, as text. */
-static void probe_in_cgroup(const struct unotify_policy *pol, char *out, size_t len)
+/* In a child moved into a cgroup with the rules of --net-allow :9 (and
+ * --allow-udp with UDP): the errno of each probe, as text. */
+static void probe_in_cgroup(bool udp, char *out, size_t len)
 {
+	struct mos_policy pol;
+	struct mos_net_rules net;
 	struct net_cgroup nc = { .dirfd = -1 };
 	struct mos_err e = { "" };
 	int go[2], res[2], st;
@@ -61,7 +65,11 @@ static void probe_in_cgroup(const struct unotify_policy *pol, char *out, size_t 
 
 	if (!t_is_root())
 		t_skip("needs root: a cgroup v2 directory of its own");
-	if (net_cgroup_create(&nc, pol, NULL, &e) < 0)
+	policy_init(&pol);
+	if (policy_add_net_allow(&pol, ":9", "--net-allow", &e) < 0 ||
+	    mos_net_rules_build(&pol, &net, &e) < 0)
+		t_fail("the rules: %s", e.msg);
+	if (net_cgroup_create(&nc, &net, udp, NULL, &e) < 0)
 		t_skip("cannot set up the cgroup programs: %s", e.msg);
 	if (pipe(go) < 0 || pipe(res) < 0)
 		t_fail("pipe: %s", strerror(errno));
@@ -99,10 +107,10 @@ static void probe_in_cgroup(const struct unotify_policy *pol, char *out, size_t 
 	close(res[0]);
 	waitpid(pid, &st, 0);
 	net_cgroup_destroy(&nc);
+	mos_net_rules_free(&net);
+	policy_free(&pol);
 	t_note("in the cgroup: %s", out);
 }
-
-static const struct unotify_net_rule port9 = { .port = 9 };
 
 /* An ICMP socket may also be refused by net.ipv4.ping_group_range (EACCES):
  * any refusal will do there. */
@@ -120,18 +128,16 @@ static void expect(const char *out, int udp)
 
 TEST(only_tcp_sockets_without_allow_udp)
 {
-	struct unotify_policy pol = { .connect = &port9, .nconnect = 1 };
 	char out[256];
 
-	probe_in_cgroup(&pol, out, sizeof(out));
+	probe_in_cgroup(false, out, sizeof(out));
 	expect(out, EPERM);
 }
 
 TEST(udp_sockets_with_allow_udp_and_still_no_raw)
 {
-	struct unotify_policy pol = { .connect = &port9, .nconnect = 1, .allow_udp = true };
 	char out[256];
 
-	probe_in_cgroup(&pol, out, sizeof(out));
+	probe_in_cgroup(true, out, sizeof(out));
 	expect(out, 0);
 }

@@ -299,7 +299,7 @@ static int attach_ptrace(struct attach_args *a)
 	}
 	if (a->o.verbose)
 		report_print(&ap.rep, stderr, "mosctl: ");
-	if (!report_weak_ok(&ap.rep, a->o.allow_degraded)) {
+	if (!report_weak_ok(&ap.rep, a->o.allow_degraded, NULL)) {
 		attach_plan_free(&ap);
 		return MOS_EXIT_SETUP;
 	}

@@ -214,7 +214,7 @@ static int enter_one(struct lsm_ctl *c, const struct attach_args *a, const struc
 			goto fail;
 		if (a->o.verbose && !*nmap)
 			report_print(&rep, stderr, "mosctl: ");
-		if (!report_weak_ok(&rep, a->o.allow_degraded)) {
+		if (!report_weak_ok(&rep, a->o.allow_degraded, NULL)) {
 			lsm_domain_delete(c, id, &e);
 			report_free(&rep);
 			return -EINVAL;

@@ -68,8 +68,14 @@ int attach_plan_build(const struct mos_policy *p, struct attach_plan *ap, struct
 		   "attach through ptrace: the process's threads call Landlock "
 		   "(ABI %d) and seccomp themselves",
 		   abi);
+	/* Landlock filters by port only from ABI 4: the hosts are reported then. */
+	if (abi >= 4) {
+		r = mos_net_rules_build(p, &ap->net, e);
+		if (r < 0)
+			return r;
+	}
 	/* No mount namespace: a deny beneath an allowed tree splits the tree. */
-	r = landlock_rules_build(p, abi, false, NULL, &ap->lp, &ap->lr, &ap->rep, e);
+	r = landlock_rules_build(p, abi, NULL, &ap->net, &ap->lp, &ap->lr, &ap->rep, e);
 	if (r < 0)
 		return r;
 	/*
@@ -116,6 +122,7 @@ void attach_plan_free(struct attach_plan *ap)
 	ap->ids = NULL;
 	landlock_rules_free(&ap->lr);
 	landlock_plan_release(&ap->lp);
+	mos_net_rules_free(&ap->net);
 	report_free(&ap->rep);
 }
 

@@ -43,6 +43,7 @@ struct attach_file_id {
 struct attach_plan {
 	struct landlock_plan lp;
 	struct landlock_rules lr;
+	struct mos_net_rules net;   /* host names resolved once, for the report */
 	struct attach_file_id *ids; /* of each lr.fs.v[i], when the plan was made */
 	const struct sock_fprog *seccomp;
 	struct mos_report rep; /* what enforces what; weak rules refuse unless degraded */

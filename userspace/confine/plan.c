@@ -7,7 +7,6 @@
 
 #include "bpf_lsm_probe.h"
 #include "kernel_features.h"
-#include "landlock_compat.h"
 #include "seccomp_filter.h"
 #include "strmap.h"
 #include "util.h"
@@ -60,197 +59,145 @@ char **mos_env_build(char *const *caller, bool clean, char *const *set, size_t *
 	return env;
 }
 
-static bool has_host_rules(const struct mos_policy *p)
+/* The compiled file grants, once: with the mount view, for the newest ABI. */
+static int build_files(const struct mos_policy *p, struct mos_plan *plan, struct mos_err *e)
 {
-	for (size_t i = 0; i < p->nnet_allow; i++)
-		if (p->net_allow[i].host)
-			return true;
-	return false;
-}
+	int r = landlock_grants_build(p, MOS_LANDLOCK_ABI_NEWEST, &plan->view, &plan->files,
+				      &plan->files_rep, e);
 
-/*
- * --backend bpf with a usable BPF LSM: the mount view as the supervisor has
- * it (no Landlock ruleset), the network rules resolved once, here; the
- * domain itself is made by sandbox_run(), so that `mosctl check` leaves
- * nothing in the kernel.  False (nothing planned) when the BPF LSM cannot
- * take this policy: then Landlock and cgroup BPF do, as everywhere else.
- */
-static bool plan_bpf_lsm(const struct mos_policy *p, struct mos_plan *plan, int *r,
-			 struct mos_err *e)
-{
-	struct landlock_grants g, none = { 0 };
-	struct mos_report files = { 0 };
-	char why[160];
-
-	*r = 0;
-	if (mos_bpf_lsm_probe(why, sizeof(why)) != MOS_BPF_LSM_USABLE)
-		return false;
-	*r = landlock_plan_without_ruleset(p, &plan->landlock, &g, &files, e);
-	if (*r < 0)
-		goto out;
-	landlock_grants_free(&g);
-	if (plan->landlock.proc_visible) {
-		/*
-		 * The sandbox's own /proc is a new filesystem: its inodes do
-		 * not exist before init mounts it, so a domain made before
-		 * cannot name them.  Landlock adds them from inside.
-		 */
-		landlock_plan_release(&plan->landlock);
-		memset(&plan->landlock, 0, sizeof(plan->landlock));
-		plan->landlock.ruleset_fd = -1;
-		report_add(&plan->rep, "BPF LSM: not used for this policy: it grants /proc, "
-				       "and the sandbox's own /proc does not exist before it "
-				       "starts (Landlock grants it from inside)");
-		report_free(&files);
-		return false;
-	}
-	plan->landlock.view.noexec_outside = false;
-	report_add(&plan->rep,
-		   "backend bpf: the BPF LSM (a policy domain in the kernel for files, exec, "
-		   "network, signals, ptrace, mount and bpf(), in force from the command's "
-		   "execve) + seccomp + namespaces + rlimits");
-	report_add(&plan->rep, "file access beneath these paths only:");
-	for (size_t i = 0; i < files.nlines; i++)
-		report_add(&plan->rep, "%s", files.lines[i]);
-	for (size_t i = 0; i < files.nweak; i++)
-		report_weak(&plan->rep, "%s", files.weak[i]);
-	*r = unotify_plan_build(p, &none, &plan->sup, &plan->landlock.view, "BPF LSM", &plan->rep,
-				e);
-	plan->bpf_lsm = *r == 0;
-out:
-	report_free(&files);
-	return true;
-}
-
-/*
- * The BPF LSM domain has no hook for abstract unix sockets, which
- * --allow-unix promises to scope to the sandbox: from Landlock ABI 6 a
- * ruleset that handles no file or network access, only scoping, does it
- * (signals too, which the domain confines as well).  Before ABI 6 the plan
- * says it cannot (below), as with Landlock alone.
- */
-static int bpf_lsm_scope(struct mos_plan *plan, int abi, struct mos_err *e)
-{
-	struct mos_landlock_ruleset_attr attr = {
-		.scoped = LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET | LANDLOCK_SCOPE_SIGNAL,
-	};
-
-	if (abi < 6)
-		return 0;
-	plan->landlock.ruleset_fd = mos_landlock_create_ruleset(&attr, sizeof(attr), 0);
-	if (plan->landlock.ruleset_fd < 0) {
-		mos_err_set(e, "Landlock ruleset for abstract unix socket scoping: %s",
-			    strerror(errno));
-		return -errno;
-	}
-	plan->landlock.abi = abi;
-	plan->landlock.scoped = attr.scoped;
-	report_add(&plan->rep,
-		   "Landlock ABI %d: signals and abstract unix sockets scoped to "
-		   "the sandbox (no file or network rules: the BPF LSM has those)",
-		   abi);
+	if (r < 0)
+		return r;
+	plan->have_files = true;
+	plan->proc_visible = landlock_grants_reach_proc(&plan->files);
 	return 0;
 }
 
-int mos_plan_build(const struct mos_policy *p, enum mos_backend b, struct mos_plan *plan,
-		   struct mos_err *e)
+/* The first lines of the report: which backends, and why those. */
+static void report_backends(struct mos_plan *plan, const struct mos_policy_needs *n)
 {
-	struct seccomp_opts so = { 0 };
-	int abi = mos_landlock_abi();
-	int r;
+	const struct mos_selection *s = &plan->sel;
+	enum mos_backend b = plan->backend;
 
-	memset(plan, 0, sizeof(*plan));
-	plan->landlock.ruleset_fd = -1;
-	plan->backend = b;
-	/* Without Landlock, or for what only it can do, auto takes the supervisor. */
-	bool only_supervisor = p->nask_fs || p->ask_net || p->permissive;
-
-	if ((b == MOS_BACKEND_LANDLOCK || b == MOS_BACKEND_BPF) && only_supervisor) {
-		mos_err_set(e, "%s needs the supervisor: use --backend unotify (or auto)",
-			    p->permissive ? "--learn" : "asking before an access (--ask)");
-		return -EINVAL;
-	}
-	plan->supervise =
-		b == MOS_BACKEND_UNOTIFY || (b == MOS_BACKEND_AUTO && (abi < 1 || only_supervisor));
-	/*
-	 * auto with host rules: Landlock keeps the files, the supervisor the
-	 * hosts; bpf: Landlock the files, cgroup BPF the network.
-	 */
-	bool bpf = b == MOS_BACKEND_BPF;
-	bool layered = !plan->supervise && ((b == MOS_BACKEND_AUTO && has_host_rules(p)) || bpf);
-	if (plan->supervise) {
-		struct landlock_grants g;
-
+	if (s->files == MOS_MECH_SUPERVISOR) {
 		report_add(&plan->rep,
 			   "backend %s: supervisor (seccomp user notification) + seccomp + "
 			   "namespaces + rlimits%s",
 			   mos_backend_name(b),
 			   b != MOS_BACKEND_AUTO ? ""
-			   : only_supervisor	 ? " (asked for what only it does)"
+			   : n->ask || n->learn	 ? " (asked for what only it does)"
 						 : " (Landlock is unavailable here)");
-		report_add(&plan->rep, "file access beneath these paths only:");
-		r = landlock_plan_without_ruleset(p, &plan->landlock, &g, &plan->rep, e);
-		if (r < 0)
-			goto fail;
-		r = unotify_plan_build(p, &g, &plan->sup, &plan->landlock.view, "supervisor",
-				       &plan->rep, e);
-		landlock_grants_free(&g);
-		if (r < 0)
-			goto fail;
-		/* Signals and abstract unix sockets: only a pid namespace scopes them. */
-		abi = 0;
-	} else if (bpf && plan_bpf_lsm(p, plan, &r, e)) {
-		if (r < 0 || (plan->bpf_lsm && (r = bpf_lsm_scope(plan, abi, e)) < 0))
-			goto fail;
+	} else if (s->files == MOS_MECH_BPF_LSM) {
+		report_add(
+			&plan->rep,
+			"backend bpf: the BPF LSM (a policy domain in the kernel for files, exec, "
+			"network, signals, ptrace, mount and bpf(), in force from the command's "
+			"execve) + seccomp + namespaces + rlimits");
+	} else if (b == MOS_BACKEND_BPF) {
+		if (s->lsm_declined_proc)
+			report_add(&plan->rep,
+				   "BPF LSM: not used for this policy: it grants /proc, "
+				   "and the sandbox's own /proc does not exist before it "
+				   "starts (Landlock grants it from inside)");
+		report_add(&plan->rep,
+			   "backend bpf: Landlock for the files, cgroup BPF for the "
+			   "network (connect, sendmsg, bind) + seccomp + namespaces + "
+			   "rlimits (BPF LSM: %s)",
+			   plan->bpf_lsm_why);
 	} else {
-		if (bpf) {
-			char why[160];
+		report_add(&plan->rep, "backend %s: Landlock%s + seccomp + namespaces + rlimits",
+			   mos_backend_name(b),
+			   s->net == MOS_MECH_SUPERVISOR ? " + the supervisor for connect and bind"
+							 : "");
+	}
+}
 
-			mos_bpf_lsm_probe(why, sizeof(why));
-			report_add(&plan->rep,
-				   "backend bpf: Landlock for the files, cgroup BPF for the "
-				   "network (connect, sendmsg, bind) + seccomp + namespaces + "
-				   "rlimits (BPF LSM: %s)",
-				   why);
-		} else {
-			report_add(&plan->rep,
-				   "backend %s: Landlock%s + seccomp + namespaces + rlimits",
-				   mos_backend_name(b),
-				   layered ? " + the supervisor for connect and bind" : "");
-		}
-		/* Planned for a sandbox with its own mount namespace (the usual case). */
-		r = landlock_compile(p, abi, true,
-				     !layered ? NULL
-				     : bpf    ? "cgroup BPF"
-					      : "the supervisor",
-				     &plan->landlock, &plan->rep, e);
+/* Compile backend M, once. */
+static int compile_one(struct mos_plan *plan, const struct mos_policy *p, enum mos_mech m,
+		       unsigned int *done, struct mos_err *e)
+{
+	if (m == MOS_MECH_NONE || !mos_plan_uses(plan, m) || (*done & MOS_MECH_BIT(m)))
+		return 0;
+	*done |= MOS_MECH_BIT(m);
+	return mos_backends[m].compile(plan, p, e);
+}
+
+int mos_plan_build(const struct mos_policy *p, enum mos_backend b, struct mos_plan *plan,
+		   struct mos_err *e)
+{
+	struct mos_kernel_caps k = { .landlock_abi = mos_landlock_abi() };
+	struct mos_policy_needs needs;
+	const struct mos_selection *s = &plan->sel;
+	struct seccomp_opts so = { 0 };
+	unsigned int done = 0;
+	int abi, r;
+
+	memset(plan, 0, sizeof(*plan));
+	plan->landlock.ruleset_fd = -1;
+	plan->backend = b;
+	mos_policy_needs_of(p, &needs);
+	/* The probe loads a program: only for the backend that may use it. */
+	if (b == MOS_BACKEND_BPF)
+		k.bpf_lsm = mos_bpf_lsm_probe(plan->bpf_lsm_why, sizeof(plan->bpf_lsm_why));
+	if (b == MOS_BACKEND_BPF && k.bpf_lsm == MOS_BPF_LSM_USABLE) {
+		/* The BPF LSM takes a policy unless it grants /proc. */
+		r = build_files(p, plan, e);
 		if (r < 0)
 			goto fail;
-		if (layered) {
-			struct landlock_grants none = { 0 };
-
-			r = unotify_plan_build(p, &none, &plan->sup, &plan->landlock.view,
-					       bpf ? "cgroup BPF" : "supervisor", &plan->rep, e);
-			if (r < 0)
-				goto fail;
-			plan->sup.pol.net_only = !bpf;
-			plan->net_cgroup = bpf;
-		}
+		needs.grants_proc = plan->proc_visible;
 	}
-	if (plan->landlock.proc_visible)
+	mos_backend_select(&k, &needs, b, &plan->sel);
+	if (s->refusal) {
+		mos_err_set(e, "%s", s->refusal);
+		r = -EINVAL;
+		goto fail;
+	}
+	abi = s->landlock_abi;
+	report_backends(plan, &needs);
+
+	/* The rules, once, for every backend that serves them: no file grants
+	 * (nor mounts) where Landlock would serve them and is unavailable. */
+	if (s->files == MOS_MECH_LANDLOCK && abi < 1) {
+		landlock_grants_free(&plan->files);
+		report_free(&plan->files_rep);
+		fs_view_free(&plan->view);
+		plan->have_files = plan->proc_visible = false;
+	} else if (!plan->have_files) {
+		r = build_files(p, plan, e);
+		if (r < 0)
+			goto fail;
+	}
+	/* Landlock alone at ABI < 4 has no use for the addresses. */
+	if ((s->mechs & ~MOS_MECH_BIT(MOS_MECH_LANDLOCK)) || abi >= 4) {
+		r = mos_net_rules_build(p, &plan->net, e);
+		if (r < 0)
+			goto fail;
+	}
+	/* The supervisor re-checks nothing an execve reads: the mounts decide. */
+	plan->view.noexec_outside = s->files == MOS_MECH_SUPERVISOR;
+	if (s->net != MOS_MECH_LANDLOCK && s->net != MOS_MECH_NONE && plan->net.etc_hosts)
+		plan->view.hosts = xstrdup(plan->net.etc_hosts);
+
+	if (s->files == MOS_MECH_SUPERVISOR || s->files == MOS_MECH_BPF_LSM) {
+		report_add(&plan->rep, "file access beneath these paths only:");
+		report_append(&plan->rep, &plan->files_rep);
+	}
+	/* The files' backend first, then the network's, then Landlock's scoping. */
+	r = compile_one(plan, p, s->files, &done, e);
+	if (r == 0)
+		r = compile_one(plan, p, s->net, &done, e);
+	if (r == 0)
+		r = compile_one(plan, p, MOS_MECH_LANDLOCK, &done, e);
+	if (r < 0)
+		goto fail;
+
+	if (plan->proc_visible)
 		report_add(&plan->rep, "/proc: the sandbox gets its own (new mount and pid "
 				       "namespaces), showing its own processes only; grant "
 				       "/proc as a whole, not /proc/self");
-	/*
-	 * Without Landlock TCP rules, the supervisor, the BPF LSM or cgroup BPF
-	 * (the last two refuse every connect, sendmsg and bind that no rule
-	 * allows), no IP socket may exist.
-	 */
-	so.deny_inet = !plan->supervise && !plan->bpf_lsm && !plan->net_cgroup && abi < 4 &&
-		       !(p->nnet_allow || p->nnet_bind);
-	if (abi < 6) {
+	so.deny_inet = s->deny_inet;
+	if (s->pidns_for_signals) {
 		plan->need_pidns = true;
-		if (plan->supervise)
+		if (s->files == MOS_MECH_SUPERVISOR)
 			report_add(&plan->rep, "signals: confined by a pid namespace");
 		else
 			report_add(&plan->rep,
@@ -272,7 +219,7 @@ int mos_plan_build(const struct mos_policy *p, enum mos_backend b, struct mos_pl
 	so.allow_udp = p->allow_udp;
 	so.allow_unix = p->allow_unix;
 	so.deny_listen = !p->nnet_bind && !p->allow_unix;
-	if (p->nnet_bind && !plan->bpf_lsm) /* the BPF LSM judges listen() */
+	if (p->nnet_bind && s->net != MOS_MECH_BPF_LSM) /* the BPF LSM judges listen() */
 		report_weak(&plan->rep, "--net-bind: listen() on a socket that was never bound "
 					"gets an ephemeral port, and Landlock has no rule for "
 					"listen(), so the sandbox could also listen on a port the "
@@ -302,8 +249,13 @@ fail:
 
 void mos_plan_free(struct mos_plan *plan)
 {
-	landlock_plan_release(&plan->landlock);
-	unotify_plan_free(&plan->sup);
+	for (int m = 0; m < MOS_MECH_COUNT; m++)
+		if (mos_backends[m].release)
+			mos_backends[m].release(plan);
+	landlock_grants_free(&plan->files);
+	report_free(&plan->files_rep);
+	mos_net_rules_free(&plan->net);
+	fs_view_free(&plan->view);
 	report_free(&plan->rep);
 	strv_free(plan->envp);
 	plan->envp = NULL;

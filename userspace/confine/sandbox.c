@@ -4,7 +4,6 @@
  */
 #include "sandbox.h"
 
-#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -30,10 +29,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backend.h"
 #include "log.h"
 #include "mounts.h"
-#include "lsm_domain.h"
-#include "net_cgroup.h"
+#include "sandbox_internal.h"
 #include "seccomp_filter.h"
 #include "util.h"
 
@@ -42,13 +41,6 @@ extern char **environ;
 /* Signals mosctl passes on to the command's process group. */
 static const int forwarded_signals[] = {
 	SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCONT,
-};
-
-/* init -> mosctl, over the status pipe. */
-enum { MSG_STARTED = 1, MSG_EXITED = 2, MSG_LISTENER = 3, MSG_ROOT = 4 };
-struct init_msg {
-	int32_t kind;
-	int32_t value; /* pid of the command, its wait status, or an fd number of init */
 };
 
 struct pipes {
@@ -62,6 +54,25 @@ enum ns_mode {
 	NS_PID,	     /* pid namespace only (root without user namespaces) */
 	NS_NONE,     /* no namespace: mosctl reaps the tree as subreaper */
 };
+
+/* Whether the plan uses backend M. */
+static bool uses(const struct sandbox_config *c, int m)
+{
+	return mos_plan_uses(c->plan, (enum mos_mech)m);
+}
+
+/*
+ * Whether a backend serves the sandbox from mosctl (the supervisor): init
+ * then keeps its go pipe for the hand-over, and the command is dumpable
+ * until its execve, so that mosctl can read the trapped calls' memory.
+ */
+static bool served(const struct sandbox_config *c)
+{
+	for (int m = 0; m < MOS_MECH_COUNT; m++)
+		if (uses(c, m) && mos_backends[m].serve)
+			return true;
+	return false;
+}
 
 /* ---------------------------------------------------------------------- */
 /* Phase 2: inside the new namespaces, still privileged there (init).      */
@@ -180,22 +191,23 @@ static const char *clear_caps(int *err)
  * denied paths hidden, and, when the policy grants /proc, a /proc of the
  * sandbox's own pid namespace, so that it sees its own processes only and
  * /proc/self and /proc/1 mean what they say.  Landlock rules name inodes,
- * so what the policy grants beneath /proc is granted again on the new mount.
+ * so what the policy grants beneath /proc is granted again on the new mount
+ * (Landlock's in_init hook, next).
  */
 static void setup_mounts(const struct sandbox_config *c, enum ns_mode mode, int errfd)
 {
 	char *cwd;
 	const char *step;
-	int err = 0, r;
+	int err = 0;
 
-	if (!c->landlock)
+	if (!c->view)
 		return;
 	if (mode == NS_NONE) {
 		/* mosctl checked --allow-degraded and rebuilt the plan without mounts */
 		return;
 	}
 	cwd = getcwd(NULL, 0);
-	step = mounts_apply(&c->landlock->view, &err);
+	step = mounts_apply(c->view, &err);
 	if (step)
 		setup_fail(errfd, step, err);
 	/*
@@ -206,7 +218,7 @@ static void setup_mounts(const struct sandbox_config *c, enum ns_mode mode, int 
 	if (cwd && chdir(cwd) < 0 && errno != ENOENT && errno != EACCES)
 		setup_fail(errfd, "re-entering the working directory", errno);
 	free(cwd);
-	if (!c->landlock->proc_visible)
+	if (!c->own_proc)
 		return;
 	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0) {
 		if (c->allow_degraded)
@@ -216,9 +228,6 @@ static void setup_mounts(const struct sandbox_config *c, enum ns_mode mode, int 
 			   "--allow-degraded to grant the caller's /proc instead)",
 			   errno);
 	}
-	r = landlock_add_proc_rules(c->landlock);
-	if (r < 0)
-		setup_fail(errfd, "granting the sandbox's /proc", -r);
 }
 
 /* Where the kernel keeps this process's argv and environment strings
@@ -318,7 +327,7 @@ exec_command(const struct sandbox_config *c, const sigset_t *oldmask, int errfd)
 	 * belongs to mosctl's user namespace: an unprivileged supervisor could
 	 * not read the path of the execve below.  exec gives it its own.
 	 */
-	if (c->supervise)
+	if (served(c))
 		prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
 	r = limits_apply_rlimits(c->limits);
 	if (r < 0)
@@ -328,39 +337,6 @@ exec_command(const struct sandbox_config *c, const sigset_t *oldmask, int errfd)
 	err = errno;
 	fprintf(stderr, "%s: cannot run '%s': %s\n", c->progname, c->argv[0], strerror(err));
 	_exit(err == ENOENT || err == ENOTDIR ? MOS_EXIT_NOTFOUND : MOS_EXIT_NOEXEC);
-}
-
-/*
- * The supervisor's filter goes on last, when nothing of the setup is left to
- * trap: its listener and an O_PATH fd of the sandbox's "/" are announced to
- * mosctl, which takes them with pidfd_getfd (a trapped sendmsg could not
- * carry them: nobody would be serving yet) and says go once it serves.
- * init's own copies are closed before the command exists: a process that can
- * reach the listener could answer for itself.
- */
-static void hand_over_supervision(const struct unotify_policy *pol, int gofd, int statusfd,
-				  int errfd)
-{
-	struct init_msg msg;
-	int lfd, rootfd;
-	char go;
-
-	rootfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (rootfd < 0)
-		setup_fail(errfd, "opening the sandbox's root for the supervisor", errno);
-	lfd = unotify_install_filter_for((pol->net_only ? UNOTIFY_TRAP_NET : UNOTIFY_TRAP_ALL) |
-					 (pol->allow_udp ? UNOTIFY_TRAP_SEND : 0));
-	if (lfd < 0)
-		setup_fail(errfd, "installing the supervisor's seccomp filter", -lfd);
-	msg = (struct init_msg){ MSG_LISTENER, lfd };
-	write_all(statusfd, &msg, sizeof(msg));
-	msg = (struct init_msg){ MSG_ROOT, rootfd };
-	write_all(statusfd, &msg, sizeof(msg));
-	if (read(gofd, &go, 1) != 1)
-		_exit(MOS_EXIT_SETUP); /* mosctl could not serve, and said why */
-	close(lfd);
-	close(rootfd);
-	close(gofd);
 }
 
 static void __attribute__((noreturn))
@@ -391,7 +367,7 @@ run_init(const struct sandbox_config *c, struct pipes *p, enum ns_mode mode, uid
 	}
 	if (read(p->go[0], &go, 1) != 1)
 		_exit(MOS_EXIT_SETUP); /* mosctl gave up or died */
-	if (!c->supervise)
+	if (!served(c))
 		closep(&p->go[0]);
 	setup_mounts(c, mode, errfd);
 
@@ -399,7 +375,8 @@ run_init(const struct sandbox_config *c, struct pipes *p, enum ns_mode mode, uid
 	 * Phase 3: shed everything inherited, then confine.  Order matters:
 	 * securebits and the bounding set need CAP_SETPCAP; Landlock and seccomp
 	 * need NO_NEW_PRIVS; the seccomp filter goes last so that it does not
-	 * have to allow the setup itself.
+	 * have to allow the setup itself, and only a backend's filter that
+	 * traps to mosctl (the supervisor's) after it.
 	 */
 	if (setsid() < 0)
 		setup_fail(errfd, "setsid", errno);
@@ -440,11 +417,12 @@ run_init(const struct sandbox_config *c, struct pipes *p, enum ns_mode mode, uid
 		setup_fail(errfd, step, err);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		setup_fail(errfd, "PR_SET_NO_NEW_PRIVS", errno);
-	if (c->landlock) {
-		r = landlock_enforce(c->landlock);
-		if (r < 0)
-			setup_fail(errfd, "landlock_restrict_self", -r);
-		close(c->landlock->ruleset_fd);
+	for (int m = 0; m < MOS_MECH_COUNT; m++) {
+		if (!uses(c, m) || !mos_backends[m].in_init)
+			continue;
+		step = mos_backends[m].in_init(c, &err);
+		if (step)
+			setup_fail(errfd, step, err);
 	}
 	step = clear_caps(&err);
 	if (step)
@@ -452,8 +430,15 @@ run_init(const struct sandbox_config *c, struct pipes *p, enum ns_mode mode, uid
 	r = seccomp_enforce(c->seccomp);
 	if (r < 0)
 		setup_fail(errfd, "loading the seccomp filter", -r);
-	if (c->supervise)
-		hand_over_supervision(c->supervise, p->go[0], statusfd, errfd);
+	for (int m = 0; m < MOS_MECH_COUNT; m++) {
+		struct mos_init_fds fds = { p->go[0], statusfd, errfd };
+
+		if (!uses(c, m) || !mos_backends[m].in_init_last)
+			continue;
+		step = mos_backends[m].in_init_last(c, &fds, &err);
+		if (step)
+			setup_fail(errfd, step, err);
+	}
 	/*
 	 * Not dumpable: the command cannot ptrace init or open /proc/<init>/fd.
 	 * Only now: mosctl takes the supervisor's fds from init with
@@ -597,31 +582,6 @@ static int status_to_exit(int st)
 	return MOS_EXIT_SETUP;
 }
 
-/* The supervisor thread (--backend unotify). */
-#define MAX_SUP_THREADS 4
-
-struct sup_thread;
-
-/* One serving thread: its own copy of the listener, its own figures. */
-struct sup_worker {
-	struct sup_thread *t;
-	pthread_t thread;
-	int listener;
-	struct unotify_stats stats;
-	int result;
-};
-
-/* The supervisor (--backend unotify): a few threads serving one listener. */
-struct sup_thread {
-	struct unotify_policy pol; /* the plan's, with the sandbox's root */
-	int listener;
-	int stop; /* eventfd: stop serving */
-	int ready[2];
-	struct sup_worker w[MAX_SUP_THREADS];
-	int nw;
-	bool running;
-};
-
 struct supervise {
 	const struct sandbox_config *c;
 	enum ns_mode mode;
@@ -633,7 +593,8 @@ struct supervise {
 	size_t errlen;
 	int gofd;	   /* mosctl -> init: go on (and again once the supervisor serves) */
 	int init_listener; /* init's fd number of the listener */
-	struct sup_thread sup;
+	bool serving;	   /* the serving backend was handed init's fds */
+	struct mos_backend_run run;
 };
 
 static void kill_tree(struct supervise *s)
@@ -643,149 +604,33 @@ static void kill_tree(struct supervise *s)
 	kill(s->init, SIGKILL);
 }
 
-static void *sup_main(void *arg)
+/* init handed over its listener (LFD) and root (ROOTFD): the serving
+ * backend takes them.  A failure kills the sandbox before its command
+ * exists. */
+static void serve(struct supervise *s, int lfd, int rootfd)
 {
-	struct sup_worker *w = arg;
-	struct unotify_serve_opts o = { .ready_fd = w->t->ready[1], .stop_fd = w->t->stop };
+	struct mos_err e = { "" };
 
-	w->result = unotify_serve_with(w->listener, &w->t->pol, &w->stats, &o);
-	/* Once every copy is closed, a trapped syscall fails (ENOSYS): never
-	 * unanswered. */
-	closep(&w->listener);
-	return NULL;
-}
-
-/*
- * How many threads serve: one per CPU (at most MAX_SUP_THREADS), so that
- * the requests of processes running side by side are answered side by
- * side; one when hooks ask, audit or learn (they keep no locks).
- */
-static int sup_threads(const struct unotify_policy *pol)
-{
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-
-	if (pol->hooks || cpus < 2)
-		return 1;
-	return cpus > MAX_SUP_THREADS ? MAX_SUP_THREADS : (int)cpus;
-}
-
-static void sup_error(struct supervise *s, const char *what, int err)
-{
-	s->errlen = (size_t)snprintf(s->err, sizeof(s->err), "%s: %s", what, strerror(err));
-	if (s->errlen >= sizeof(s->err))
-		s->errlen = sizeof(s->err) - 1;
-	kill_tree(s);
-}
-
-/*
- * init announced its listener (fd LFD) and root (fd ROOTFD): take both,
- * start serving, then tell init to go on.  Any failure kills the sandbox
- * before its command exists.
- */
-static void start_supervisor(struct supervise *s, int lfd, int rootfd)
-{
-	struct sup_thread *t = &s->sup;
-	_cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, s->init, 0);
-	int level, ready = -EIO;
-
-	if (pidfd < 0)
-		return sup_error(s, "pidfd_open of the sandbox's init", errno);
-	t->listener = (int)syscall(SYS_pidfd_getfd, pidfd, lfd, 0);
-	if (t->listener < 0)
-		return sup_error(s, "taking the supervisor's listener from init (pidfd_getfd)",
-				 errno);
-	t->pol = *s->c->supervise;
-	t->pol.hooks = s->c->hooks;
-	t->pol.in_root = true;
-	t->pol.root_fd = (int)syscall(SYS_pidfd_getfd, pidfd, rootfd, 0);
-	if (t->pol.root_fd < 0)
-		return sup_error(s, "taking the sandbox's root from init (pidfd_getfd)", errno);
-	level = unotify_pid_level(s->init);
-	if (level < 0)
-		return sup_error(s, "reading the pid namespace level of init", -level);
-	t->pol.pid_level = level;
-	t->pol.same_creds = !s->c->map_ids;
-	t->pol.exec_by_mounts =
-		s->mode != NS_NONE && s->c->landlock && s->c->landlock->view.noexec_outside;
-	t->stop = eventfd(0, EFD_CLOEXEC);
-	if (t->stop < 0 || pipe2(t->ready, O_CLOEXEC) < 0)
-		return sup_error(s, "starting the supervisor", errno);
-	t->running = true;
-	for (int i = 0, n = sup_threads(&t->pol); i < n; i++) {
-		struct sup_worker *w = &t->w[t->nw];
-
-		w->t = t;
-		w->listener = fcntl(t->listener, F_DUPFD_CLOEXEC, 3);
-		if (w->listener < 0)
-			return sup_error(s, "starting the supervisor", errno);
-		errno = pthread_create(&w->thread, NULL, sup_main, w);
-		if (errno) {
-			closep(&w->listener);
-			return sup_error(s, "starting the supervisor thread", errno);
+	s->serving = true;
+	for (int m = 0; m < MOS_MECH_COUNT; m++) {
+		if (!uses(s->c, m) || !mos_backends[m].serve)
+			continue;
+		if (mos_backends[m].serve(&s->run, lfd, rootfd, &e) < 0) {
+			s->errlen = (size_t)snprintf(s->err, sizeof(s->err), "%s", e.msg);
+			if (s->errlen >= sizeof(s->err))
+				s->errlen = sizeof(s->err) - 1;
+			kill_tree(s);
+			return;
 		}
-		t->nw++;
-		if (read_full(t->ready[0], &ready, sizeof(ready)) != (ssize_t)sizeof(ready) ||
-		    ready < 0)
-			return sup_error(s, "preparing the supervisor", ready < 0 ? -ready : EIO);
 	}
-	if (write(s->gofd, "s", 1) != 1)
-		return sup_error(s, "starting the sandbox", errno);
-	mos_info("supervisor serving with %d thread(s) (pid level %d)", t->nw, level);
 }
 
-static void stop_supervisor(struct supervise *s)
+/* Undo every backend's run-time state; again is harmless. */
+static void cleanup_backends(struct supervise *s)
 {
-	struct sup_thread *t = &s->sup;
-
-	if (t->running) {
-		struct unotify_stats sum = { 0 };
-		uint64_t one = 1;
-
-		(void)!write(t->stop, &one, sizeof(one));
-		for (int i = 0; i < t->nw; i++) {
-			struct sup_worker *w = &t->w[i];
-
-			/*
-			 * A thread blocked in a step for the sandbox (its own
-			 * FIFO opens and connects run in jobs, which it ends
-			 * itself, but a decider may be waited on) is
-			 * interrupted until it sees the stop: -t and SIGTERM
-			 * hold whatever the sandbox did last.
-			 */
-			for (;;) {
-				struct timespec ts;
-
-				clock_gettime(CLOCK_REALTIME, &ts);
-				ts.tv_nsec += 50 * 1000 * 1000;
-				if (ts.tv_nsec >= 1000000000L) {
-					ts.tv_sec++;
-					ts.tv_nsec -= 1000000000L;
-				}
-				if (pthread_timedjoin_np(w->thread, NULL, &ts) != ETIMEDOUT)
-					break;
-				unotify_interrupt(w->thread);
-			}
-			if (w->result < 0)
-				mos_warn("a supervisor thread stopped early: %s; the sandbox's "
-					 "trapped calls were left to the others",
-					 strerror(-w->result));
-			sum.notifications += w->stats.notifications;
-			sum.allowed += w->stats.allowed;
-			sum.denied += w->stats.denied;
-			sum.failed += w->stats.failed;
-			sum.stale += w->stats.stale;
-		}
-		mos_info("supervisor: %llu requests, %llu allowed, %llu denied, %llu failed, "
-			 "%llu stale",
-			 (unsigned long long)sum.notifications, (unsigned long long)sum.allowed,
-			 (unsigned long long)sum.denied, (unsigned long long)sum.failed,
-			 (unsigned long long)sum.stale);
-	}
-	closep(&t->listener);
-	closep(&t->pol.root_fd);
-	closep(&t->stop);
-	closep(&t->ready[0]);
-	closep(&t->ready[1]);
+	for (int m = 0; m < MOS_MECH_COUNT; m++)
+		if (uses(s->c, m) && mos_backends[m].cleanup)
+			mos_backends[m].cleanup(&s->run);
 }
 
 static void read_status(struct supervise *s, int fd, bool *open)
@@ -802,11 +647,10 @@ static void read_status(struct supervise *s, int fd, bool *open)
 	else if (m.kind == MSG_EXITED) {
 		s->have_exit = true;
 		s->cmd_status = m.value;
-	} else if (m.kind == MSG_LISTENER && s->c->supervise) {
+	} else if (m.kind == MSG_LISTENER && served(s->c)) {
 		s->init_listener = m.value;
-	} else if (m.kind == MSG_ROOT && s->c->supervise && s->init_listener >= 0 &&
-		   !s->sup.running) {
-		start_supervisor(s, s->init_listener, m.value);
+	} else if (m.kind == MSG_ROOT && served(s->c) && s->init_listener >= 0 && !s->serving) {
+		serve(s, s->init_listener, m.value);
 	}
 }
 
@@ -907,13 +751,10 @@ static int fallback_without_namespaces(const struct sandbox_config *c,
 	}
 	mos_warn("only partly enforced: %s", what);
 	*cfg = *c;
-	if (!c->landlock || (c->supervise && !c->supervise->net_only))
+	if (!c->view || c->plan->sel.files == MOS_MECH_SUPERVISOR)
 		return 0; /* the supervisor needs no mounts: it checks every path */
-	r = landlock_compile(c->policy, c->landlock->abi, false,
-			     c->supervise    ? "the supervisor"
-			     : c->net_cgroup ? "cgroup BPF"
-					     : NULL,
-			     fallback, &rep, &e);
+	r = landlock_compile(c->policy, c->landlock->abi, mos_backend_hosts_by(c->plan->sel.net),
+			     c->plan->net.built ? &c->plan->net : NULL, fallback, &rep, &e);
 	for (size_t i = 0; i < rep.nweak; i++)
 		mos_warn("only partly enforced: %s", rep.weak[i]);
 	report_free(&rep);
@@ -933,15 +774,13 @@ void sandbox_config_from_plan(struct sandbox_config *c, const struct mos_policy 
 {
 	*c = (struct sandbox_config){
 		.policy = p,
+		.plan = plan,
 		.argv = argv,
 		.envp = plan->envp,
 		.cwd = p->cwd,
-		.landlock = plan->landlock.ruleset_fd >= 0 || plan->supervise || plan->bpf_lsm
-				    ? &plan->landlock
-				    : NULL,
-		.supervise = plan->supervise || plan->sup.pol.net_only ? &plan->sup.pol : NULL,
-		.net_cgroup = plan->net_cgroup ? &plan->sup.pol : NULL,
-		.bpf_lsm = plan->bpf_lsm ? &plan->sup.pol : NULL,
+		.view = plan->have_files ? &plan->view : NULL,
+		.own_proc = plan->have_files && plan->proc_visible,
+		.landlock = &plan->landlock,
 		.seccomp = plan->seccomp,
 		.limits = &plan->limits,
 		.cgcaps = &plan->cgcaps,
@@ -949,50 +788,6 @@ void sandbox_config_from_plan(struct sandbox_config *c, const struct mos_policy 
 		.allow_degraded = allow_degraded,
 		.progname = progname,
 	};
-}
-
-/*
- * The BPF LSM domain of a sandbox: C->policy with the network rules as
- * C->bpf_lsm has them (host names resolved once, at plan time, to the
- * addresses the sandbox's /etc/hosts pins), so that the domain allows what
- * the report said.  0 or -errno with E set.
- */
-static int bpf_lsm_domain(const struct sandbox_config *c, struct lsm_ctl **ctl, uint32_t *id,
-			  struct mos_err *e)
-{
-	const struct unotify_policy *u = c->bpf_lsm;
-	struct mos_policy q = *c->policy;
-	_cleanup_free_ struct mos_net_rule *rules = NULL;
-	char text[INET6_ADDRSTRLEN];
-	int r;
-
-	rules = xcalloc(u->nconnect ? u->nconnect : 1, sizeof(*rules));
-	q.net_allow = rules;
-	q.nnet_allow = 0;
-	for (size_t i = 0; i < u->nconnect; i++) {
-		const struct unotify_net_rule *nr = &u->connect[i];
-		struct mos_net_rule *out = &rules[q.nnet_allow++];
-
-		snprintf(out->origin.text, sizeof(out->origin.text), "--net-allow");
-		out->ports[0] = nr->port;
-		out->nports = 1;
-		if (nr->family == AF_UNSPEC)
-			continue;
-		/* never a NULL host: that would be any address */
-		if (!inet_ntop(nr->family, nr->addr, text, sizeof(text))) {
-			mos_err_set(e, "BPF LSM: an address of --net-allow: %s", strerror(errno));
-			r = -EINVAL;
-			goto out;
-		}
-		out->host = xstrdup(text);
-	}
-	r = lsm_ctl_open(ctl, e);
-	if (r == 0)
-		r = lsm_domain_new(*ctl, &q, 0, 0, getuid(), id, e);
-out:
-	for (size_t i = 0; i < q.nnet_allow; i++)
-		free(rules[i].host);
-	return r;
 }
 
 int sandbox_run(const struct sandbox_config *c)
@@ -1004,26 +799,19 @@ int sandbox_run(const struct sandbox_config *c)
 		.c = c,
 		.gofd = -1,
 		.init_listener = -1,
-		.sup = { .listener = -1, .stop = -1, .ready = { -1, -1 }, .pol = { .root_fd = -1 } }
+		.run = { .c = c, .gofd = -1, .ncg = { .dirfd = -1 } },
 	};
 	struct mos_cgroup cg = { 0 };
-	struct net_cgroup ncg = { .dirfd = -1 };
-	struct lsm_ctl *lsm = NULL;
-	uint32_t domain = 0;
 	struct mos_err e = { "" };
 	sigset_t set, oldmask;
 	_cleanup_close_ int sfd = -1, tfd = -1;
 	uid_t uid = getuid();
 	gid_t gid = getgid();
-	int ret = MOS_EXIT_SETUP;
+	int ret = MOS_EXIT_SETUP, r;
 
 	if (pipe2(p.go, O_CLOEXEC) < 0 || pipe2(p.status, O_CLOEXEC) < 0 ||
 	    pipe2(p.err, O_CLOEXEC) < 0) {
 		mos_err("cannot create pipes: %s", strerror(errno));
-		goto out;
-	}
-	if (c->bpf_lsm && bpf_lsm_domain(c, &lsm, &domain, &e) < 0) {
-		mos_err("%s", e.msg);
 		goto out;
 	}
 	if (c->limits->cgroup_pids || c->limits->cgroup_memory) {
@@ -1038,10 +826,15 @@ int sandbox_run(const struct sandbox_config *c)
 			goto out;
 		}
 	}
-	/* after the limits' cgroup: on the v2 hierarchy, the programs go there */
-	if (c->net_cgroup && net_cgroup_create(&ncg, c->net_cgroup, cg.v2_dir, &e) < 0) {
-		mos_err("%s", e.msg);
-		goto out;
+	/* after the limits' cgroup: on the v2 hierarchy, cgroup BPF goes there */
+	s.run.cgroup_v2_dir = cg.v2_dir;
+	for (int m = 0; m < MOS_MECH_COUNT; m++) {
+		if (!uses(c, m) || !mos_backends[m].before_clone)
+			continue;
+		if (mos_backends[m].before_clone(&s.run, &e) < 0) {
+			mos_err("%s", e.msg);
+			goto out;
+		}
 	}
 
 	sigemptyset(&set);
@@ -1063,6 +856,7 @@ int sandbox_run(const struct sandbox_config *c)
 			goto restore;
 		c = &fallback_cfg;
 		s.c = c;
+		s.run.c = c;
 		s.init = fork();
 	}
 	if (s.init < 0) {
@@ -1081,9 +875,13 @@ int sandbox_run(const struct sandbox_config *c)
 	close(p.err[1]);
 	p.go[0] = p.status[1] = p.err[1] = -1;
 	/* init sets itself up unconfined; the command is confined from its execve */
-	if ((cg.ndirs && cgroup_attach(&cg, s.init, &e) < 0) ||
-	    (c->net_cgroup && net_cgroup_attach(&ncg, s.init, &e) < 0) ||
-	    (domain && lsm_domain_enter_at_exec(lsm, domain, s.init, &e) < 0)) {
+	s.run.init = s.init;
+	s.run.own_mounts = s.mode != NS_NONE;
+	r = cg.ndirs ? cgroup_attach(&cg, s.init, &e) : 0;
+	for (int m = 0; m < MOS_MECH_COUNT && r == 0; m++)
+		if (uses(c, m) && mos_backends[m].attach)
+			r = mos_backends[m].attach(&s.run, &e);
+	if (r < 0) {
 		mos_err("cannot move the sandbox into its cgroup: %s", e.msg);
 		kill(s.init, SIGKILL);
 		reap_all_children();
@@ -1118,12 +916,12 @@ int sandbox_run(const struct sandbox_config *c)
 		reap_all_children();
 		goto restore;
 	}
-	s.gofd = p.go[1];
+	s.gofd = s.run.gofd = p.go[1];
 	supervise_loop(&s, sfd, tfd, p.status[0], p.err[0]);
 	if (s.mode == NS_NONE && s.cmd > 0)
 		kill(-s.cmd, SIGKILL);
 	reap_all_children();
-	stop_supervisor(&s);
+	cleanup_backends(&s);
 
 	if (s.timed_out) {
 		mos_info("timeout: killed the sandbox after %llu ms",
@@ -1159,14 +957,8 @@ out:
 		closep(&p.status[i]);
 		closep(&p.err[i]);
 	}
-	net_cgroup_destroy(&ncg); /* its programs may sit on the limits' cgroup */
+	cleanup_backends(&s); /* cgroup BPF's programs may sit on the limits' cgroup */
 	cgroup_destroy(&cg);
-	if (domain) {
-		/* anything of the sandbox still alive is refused everything */
-		if (lsm_domain_delete(lsm, domain, &e) < 0)
-			mos_warn("%s", e.msg);
-	}
-	lsm_ctl_close(lsm);
 	landlock_plan_release(&fallback);
 	return ret;
 }

@@ -5,7 +5,7 @@
  * Process tree:
  *
  *   mosctl (unconfined: timeout, signal forwarding, cgroup, exit status,
- *    |      and with --backend unotify the supervisor, in a thread)
+ *    |      the backends' kernel objects, and the supervisor's threads)
  *    `- init   pid 1 of a new pid namespace, in a new user namespace that maps
  *        |     only the caller's uid/gid; confined like the command
  *        `- command   its own process group; rlimits; execve
@@ -36,20 +36,18 @@
 
 struct sandbox_config {
 	const struct mos_policy *policy; /* to recompile for the no-namespace fallback */
+	/* Which backends serve the policy, and what they compiled. */
+	const struct mos_plan *plan;
 	char *const *argv;
 	char **envp;
-	const char *cwd;		      /* NULL: inherit */
-	const struct landlock_plan *landlock; /* also the mount view without a ruleset */
-	/* The supervisor's policy (--backend unotify): init installs the
-	 * filter last and mosctl serves it from a thread. */
-	const struct unotify_policy *supervise;
-	const struct unotify_hooks *hooks; /* its deciders and recorders, or NULL */
-	/* --backend bpf: these network rules as cgroup BPF (net_cgroup.h). */
-	const struct unotify_policy *net_cgroup;
-	/* --backend bpf with the BPF LSM: POLICY as a domain (lsm_domain.h),
-	 * with these network rules (hosts resolved), in force from the
-	 * command's execve. */
-	const struct unotify_policy *bpf_lsm;
+	const char *cwd; /* NULL: inherit */
+	/* The sandbox's mounts; NULL: none (no backend serves the files). */
+	const struct mos_fs_view *view;
+	bool own_proc; /* the policy grants /proc: the sandbox gets its own */
+	/* The Landlock ruleset to enforce (the plan's, or the fallback's). */
+	const struct landlock_plan *landlock;
+	/* The supervisor's deciders and recorders, or NULL. */
+	const struct unotify_hooks *hooks;
 	const struct sock_fprog *seccomp;
 	const struct limits_plan *limits;
 	const struct mos_cgroup_caps *cgcaps;

@@ -22,7 +22,7 @@
 #include "plan.h"
 #include "cmd_keys.h"
 #include "remote_run.h"
-#include "sandbox.h"
+#include "run.h"
 
 #ifndef MOS_VERSION
 #define MOS_VERSION "0.0.0-dev"
@@ -52,11 +52,12 @@ static void usage(FILE *out)
 }
 
 /*
- * Parse options and build the plan: shared by run and check.  Returns -1
- * when O and PLAN are ready (the caller frees both), or an exit status
- * after freeing whatever was made.
+ * Parse the options, shared by run and check: returns -1 when O is ready
+ * (the caller frees it), or an exit status after freeing it (--help, an
+ * error, or a run --on WORKER, which the worker plans against its own
+ * kernel).
  */
-static int prepare(int argc, char **argv, struct run_opts *o, struct mos_plan *plan)
+static int parse(int argc, char **argv, struct run_opts *o)
 {
 	struct mos_err e = { "" };
 
@@ -85,16 +86,10 @@ static int prepare(int argc, char **argv, struct run_opts *o, struct mos_plan *p
 			options_free(o);
 			return MOS_EXIT_SETUP;
 		}
-		/* The worker builds and checks the plan against its own kernel. */
 		fflush(NULL);
 		r = remote_run(o);
 		options_free(o);
 		return r;
-	}
-	if (mos_plan_build(&o->policy, o->backend, plan, &e) < 0) {
-		mos_err("%s", e.msg);
-		options_free(o);
-		return MOS_EXIT_SETUP;
 	}
 	return -1;
 }
@@ -102,12 +97,12 @@ static int prepare(int argc, char **argv, struct run_opts *o, struct mos_plan *p
 static int cmd_run(int argc, char **argv)
 {
 	struct run_opts o;
-	struct mos_plan plan;
-	struct sandbox_config sc;
+	struct mos_run run = { 0 };
+	struct mos_err e = { "" };
 	struct sup_ui ui;
 	int r;
 
-	r = prepare(argc, argv, &o, &plan);
+	r = parse(argc, argv, &o);
 	if (r >= 0)
 		return r;
 	if (!o.command) {
@@ -115,16 +110,20 @@ static int cmd_run(int argc, char **argv)
 		r = MOS_EXIT_SETUP;
 		goto out;
 	}
-	if (!report_weak_ok(&plan.rep, o.allow_degraded)) {
+	r = mos_run_prepare(&run, &o.policy,
+			    &(struct mos_run_args){ .backend = o.backend,
+						    .argv = o.command,
+						    .allow_degraded = o.allow_degraded,
+						    .verbose = o.verbose,
+						    .progname = "mosctl" },
+			    &e);
+	if (r < 0) {
+		if (e.msg[0])
+			mos_err("%s", e.msg);
 		r = MOS_EXIT_SETUP;
 		goto out;
 	}
-	if (o.verbose)
-		report_print(&plan.rep, stderr, "mosctl: ");
-	sandbox_config_from_plan(&sc, &o.policy, &plan, o.command, o.allow_degraded, "mosctl");
-	if (plan.supervise) {
-		struct mos_err e = { "" };
-
+	if (mos_run_supervised(&run)) {
 		if (sup_ui_start(&ui, &o, &e) < 0) {
 			mos_err("%s", e.msg);
 			sup_ui_finish(&ui);
@@ -132,14 +131,13 @@ static int cmd_run(int argc, char **argv)
 			goto out;
 		}
 		if (ui.audit || ui.learned || ui.asks)
-			sc.hooks = &ui.hooks;
+			run.sc.hooks = &ui.hooks;
 	}
-	fflush(NULL);
-	r = sandbox_run(&sc);
-	if (plan.supervise && sup_ui_finish(&ui) < 0 && r == 0)
+	r = mos_run_exec(&run);
+	if (mos_run_supervised(&run) && sup_ui_finish(&ui) < 0 && r == 0)
 		r = MOS_EXIT_SETUP;
 out:
-	mos_plan_free(&plan);
+	mos_run_free(&run);
 	options_free(&o);
 	return r;
 }
@@ -148,11 +146,17 @@ static int cmd_check(int argc, char **argv)
 {
 	struct run_opts o;
 	struct mos_plan plan;
+	struct mos_err e = { "" };
 	int r;
 
-	r = prepare(argc, argv, &o, &plan);
+	r = parse(argc, argv, &o);
 	if (r >= 0)
 		return r;
+	if (mos_plan_build(&o.policy, o.backend, &plan, &e) < 0) {
+		mos_err("%s", e.msg);
+		options_free(&o);
+		return MOS_EXIT_SETUP;
+	}
 	printf("policy is valid; on this kernel (%s) it is enforced by:\n", mos_features()->kernel);
 	report_print(&plan.rep, stdout, "  ");
 	for (size_t i = 0; i < plan.rep.nweak; i++)

@@ -33,6 +33,14 @@ void report_weak(struct mos_report *r, const char *fmt, ...)
 	va_end(ap);
 }
 
+void report_append(struct mos_report *dst, const struct mos_report *src)
+{
+	for (size_t i = 0; i < src->nlines; i++)
+		strv_push(&dst->lines, &dst->nlines, xstrdup(src->lines[i]));
+	for (size_t i = 0; i < src->nweak; i++)
+		strv_push(&dst->weak, &dst->nweak, xstrdup(src->weak[i]));
+}
+
 void report_print(const struct mos_report *r, FILE *out, const char *prefix)
 {
 	for (size_t i = 0; i < r->nlines; i++)
@@ -46,13 +54,15 @@ void report_free(struct mos_report *r)
 	*r = (struct mos_report){ 0 };
 }
 
-bool report_weak_ok(const struct mos_report *r, bool allow_degraded)
+bool report_weak_ok(const struct mos_report *r, bool allow_degraded, const char *where)
 {
 	for (size_t i = 0; i < r->nweak; i++) {
 		if (allow_degraded)
-			mos_warn("only partly enforced: %s", r->weak[i]);
+			mos_warn("only partly enforced%s%s: %s", where ? " on " : "",
+				 where ? where : "", r->weak[i]);
 		else
-			mos_err("cannot enforce on this kernel: %s", r->weak[i]);
+			mos_err("cannot enforce on %s: %s", where ? where : "this kernel",
+				r->weak[i]);
 	}
 	if (r->nweak && !allow_degraded)
 		mos_err("refusing to go on with a weaker policy than asked; pass "

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * resolve.c - host names of --net-allow rules, resolved once (see
+ * resolve.c - the host name of a --net-allow rule, resolved (see
  * resolve.h).
  */
 #include "resolve.h"
@@ -51,12 +51,12 @@ int mos_resolve_host(const struct mos_net_rule *nr, struct mos_host_addrs *out, 
 	return 0;
 }
 
-void mos_report_host(struct mos_report *rep, const struct mos_net_rule *nr,
-		     const struct mos_host_addrs *h)
+void mos_report_host(struct mos_report *rep, const char *host, const struct mos_host_addr *v,
+		     size_t n)
 {
 	char line[MOS_HOST_MAX_ADDRS * (INET6_ADDRSTRLEN + 1) + 1] = "";
 
-	for (size_t i = 0; i < h->n; i++)
-		snprintf(line + strlen(line), sizeof(line) - strlen(line), " %s", h->v[i].text);
-	report_add(rep, "  %s resolved once, at start, to%s", nr->host, line);
+	for (size_t i = 0; i < n && i < MOS_HOST_MAX_ADDRS; i++)
+		snprintf(line + strlen(line), sizeof(line) - strlen(line), " %s", v[i].text);
+	report_add(rep, "  %s resolved once, at start, to%s", host, line);
 }

@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * resolve.h - a --net-allow host name resolved once, at start: its distinct
- * IPv4 and IPv6 addresses, the same answer for every backend (Landlock's
- * report, the supervisor's and cgroup BPF's rules, the BPF LSM's maps) and
- * said the same way in the report.
+ * resolve.h - a --net-allow host name resolved, at start: its distinct IPv4
+ * and IPv6 addresses.  rules.h calls it once per rule and gives the answer
+ * to the report and to every backend.
  */
 #ifndef MOS_RESOLVE_H
 #define MOS_RESOLVE_H
@@ -31,8 +30,9 @@ struct mos_host_addrs {
 /* Resolve NR's host (NR->host must be set).  0, or -EINVAL with E naming the
  * rule when it does not resolve. */
 int mos_resolve_host(const struct mos_net_rule *nr, struct mos_host_addrs *out, struct mos_err *e);
-/* "  HOST resolved once, at start, to A B C" into REP. */
-void mos_report_host(struct mos_report *rep, const struct mos_net_rule *nr,
-		     const struct mos_host_addrs *h);
+/* "  HOST resolved once, at start, to A B C" into REP, for the N addresses
+ * at V. */
+void mos_report_host(struct mos_report *rep, const char *host, const struct mos_host_addr *v,
+		     size_t n);
 
 #endif /* MOS_RESOLVE_H */

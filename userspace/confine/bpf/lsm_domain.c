@@ -31,7 +31,7 @@
 #include "landlock.h"
 #include "landlock_compat.h"
 #include "mounts.h"
-#include "resolve.h"
+#include "rules.h"
 #include "util.h"
 
 #define BPF_FS_MAGIC 0xcafe4a11
@@ -463,49 +463,41 @@ static int put_inode_rule(struct lsm_ctl *c, uint32_t id, const char *path, uint
 	return bpf_map_update_elem(c->fd[MAP_FS_RULES], &k, &r, BPF_ANY) < 0 ? -errno : 0;
 }
 
-static int put_file_rules(struct lsm_ctl *c, uint32_t id, const struct mos_policy *p,
+/* G's grants (built with a mount view: a denied path that exists is not
+ * split around, the tree is granted whole and the deny is a rule of its
+ * own) as rules on their inodes. */
+static int put_file_rules(struct lsm_ctl *c, uint32_t id, const struct landlock_grants *g,
 			  struct mos_report *rep, struct mos_err *e)
 {
-	struct landlock_grants g;
-	struct mos_fs_view view = { 0 };
 	size_t ngrants = 0, ndenied = 0;
-	int r;
+	int r = 0;
 
-	/*
-	 * With a view, a denied path that exists is not split around: the
-	 * tree is granted whole and the deny becomes a rule of its own.
-	 */
-	r = landlock_grants_build(p, MOS_LANDLOCK_ABI_NEWEST, &view, &g, rep, e);
-	fs_view_free(&view);
-	if (r < 0)
-		return r;
-	for (size_t i = 0; i < g.n && r == 0; i++) {
-		uint32_t a = access_of(g.v[i].rights);
+	for (size_t i = 0; i < g->n && r == 0; i++) {
+		uint32_t a = access_of(g->v[i].rights);
 
 		if (!a)
 			continue;
-		r = put_inode_rule(c, id, g.v[i].path, a, false);
+		r = put_inode_rule(c, id, g->v[i].path, a, false);
 		if (r < 0)
-			mos_err_set(e, "BPF LSM: cannot add the rule for %s: %s", g.v[i].path,
+			mos_err_set(e, "BPF LSM: cannot add the rule for %s: %s", g->v[i].path,
 				    strerror(-r));
 		ngrants++;
 	}
-	for (size_t i = 0; i < g.ndenied && r == 0; i++) {
-		int d = put_inode_rule(c, id, g.denied[i], 0, true);
+	for (size_t i = 0; i < g->ndenied && r == 0; i++) {
+		int d = put_inode_rule(c, id, g->denied[i], 0, true);
 
 		if (d == -ENOENT || d == -ENOTDIR || d == -EACCES) {
 			report_add(rep, "  deny      %s: does not exist, nothing to deny",
-				   g.denied[i]);
+				   g->denied[i]);
 			continue;
 		}
 		if (d < 0) {
-			mos_err_set(e, "BPF LSM: cannot add the deny rule for %s: %s", g.denied[i],
+			mos_err_set(e, "BPF LSM: cannot add the deny rule for %s: %s", g->denied[i],
 				    strerror(-d));
 			r = d;
 		}
 		ndenied++;
 	}
-	landlock_grants_free(&g);
 	if (r == 0)
 		report_add(rep,
 			   "BPF LSM: file rules on %zu inode(s) granted and %zu denied, matched up "
@@ -527,44 +519,23 @@ static int put_connect(struct lsm_ctl *c, uint32_t id, int family, const void *a
 	return bpf_map_update_elem(c->fd[MAP_NET_CONNECT], &k, &one, BPF_ANY) < 0 ? -errno : 0;
 }
 
-/* NR's host, resolved now, with each of its ports. */
-static int put_host(struct lsm_ctl *c, uint32_t id, const struct mos_net_rule *nr,
-		    struct mos_report *rep, struct mos_err *e)
-{
-	struct mos_host_addrs h;
-	int r = mos_resolve_host(nr, &h, e);
-
-	if (r < 0)
-		return r;
-	for (size_t i = 0; i < h.n && r == 0; i++)
-		for (size_t j = 0; j < nr->nports && r == 0; j++)
-			r = put_connect(c, id, h.v[i].family, h.v[i].addr, nr->ports[j]);
-	if (r < 0)
-		mos_err_set(e, "BPF LSM: cannot add the rule for %s: %s", nr->host, strerror(-r));
-	else
-		mos_report_host(rep, nr, &h);
-	return r;
-}
-
 static int put_net_rules(struct lsm_ctl *c, uint32_t id, const struct mos_policy *p,
-			 struct mos_report *rep, struct mos_err *e)
+			 const struct mos_net_rules *net, struct mos_report *rep, struct mos_err *e)
 {
 	int r = 0;
 
-	for (size_t i = 0; i < p->nnet_allow && r == 0; i++) {
-		const struct mos_net_rule *nr = &p->net_allow[i];
+	for (size_t i = 0; i < p->nnet_allow; i++)
+		if (p->net_allow[i].host)
+			mos_net_rules_report_host(net, i, rep);
+	for (size_t i = 0; i < net->nconnect && r == 0; i++) {
+		const struct mos_connect_rule *cr = &net->connect[i];
 
-		if (nr->host) {
-			r = put_host(c, id, nr, rep, e);
-			continue;
-		}
-		for (size_t j = 0; j < nr->nports && r == 0; j++)
-			r = put_connect(c, id, AF_UNSPEC, NULL, nr->ports[j]);
+		r = put_connect(c, id, cr->family, cr->addr, cr->port);
 		if (r < 0)
 			mos_err_set(e, "BPF LSM: cannot add a network rule: %s", strerror(-r));
 	}
-	for (size_t i = 0; i < p->nnet_bind && r == 0; i++) {
-		struct mos_lsm_bind_key k = { .domain = id, .port = p->net_bind[i] };
+	for (size_t i = 0; i < net->nbind && r == 0; i++) {
+		struct mos_lsm_bind_key k = { .domain = id, .port = net->bind[i] };
 		__u8 one = 1;
 
 		if (bpf_map_update_elem(c->fd[MAP_NET_BIND], &k, &one, BPF_ANY) < 0) {
@@ -585,9 +556,48 @@ static int put_net_rules(struct lsm_ctl *c, uint32_t id, const struct mos_policy
 	return r;
 }
 
+/* Ask rules need the supervisor: -EOPNOTSUPP with E set. */
+static int refuse_ask(const struct mos_policy *p, struct mos_err *e)
+{
+	if (!p->nask_fs && !p->ask_net)
+		return 0;
+	mos_err_set(e, "ask rules are decided by the supervisor backend, not by the BPF "
+		       "LSM (use --backend unotify)");
+	return -EOPNOTSUPP;
+}
+
 int lsm_domain_new_reported(struct lsm_ctl *c, const struct mos_policy *p, uint32_t parent,
 			    uint32_t flags, uid_t owner, struct mos_report *rep, uint32_t *id,
 			    struct mos_err *e)
+{
+	struct landlock_grants g = { 0 };
+	struct mos_fs_view view = { 0 };
+	struct mos_net_rules net = { 0 };
+	struct mos_report scratch = { 0 };
+	int r;
+
+	*id = 0;
+	if (!rep)
+		rep = &scratch;
+	r = refuse_ask(p, e);
+	if (r < 0)
+		return r;
+	r = landlock_grants_build(p, MOS_LANDLOCK_ABI_NEWEST, &view, &g, rep, e);
+	fs_view_free(&view);
+	if (r == 0)
+		r = mos_net_rules_build(p, &net, e);
+	if (r == 0)
+		r = lsm_domain_new_compiled(c, p, &g, &net, parent, flags, owner, rep, id, e);
+	mos_net_rules_free(&net);
+	landlock_grants_free(&g);
+	report_free(&scratch);
+	return r;
+}
+
+static int lsm_domain_new_rules(struct lsm_ctl *c, const struct mos_policy *p,
+				const struct landlock_grants *g, const struct mos_net_rules *net,
+				uint32_t parent, uint32_t flags, uid_t owner,
+				struct mos_report *rep, uint32_t *id, struct mos_err *e)
 {
 	struct mos_lsm_domain d = { .parent = parent, .owner = (__u32)owner };
 	struct mos_report scratch = { 0 };
@@ -596,12 +606,9 @@ int lsm_domain_new_reported(struct lsm_ctl *c, const struct mos_policy *p, uint3
 	*id = 0;
 	if (!rep)
 		rep = &scratch;
-	if (p->nask_fs || p->ask_net) {
-		mos_err_set(e, "ask rules are decided by the supervisor backend, not by the BPF "
-			       "LSM (use --backend unotify)");
-		r = -EOPNOTSUPP;
+	r = refuse_ask(p, e);
+	if (r < 0)
 		goto out;
-	}
 	if (parent) {
 		struct mos_lsm_domain pd;
 
@@ -634,9 +641,9 @@ int lsm_domain_new_reported(struct lsm_ctl *c, const struct mos_policy *p, uint3
 		mos_err_set(e, "BPF LSM: cannot add a domain: %s", strerror(-r));
 		goto out;
 	}
-	r = put_file_rules(c, *id, p, rep, e);
+	r = put_file_rules(c, *id, g, rep, e);
 	if (r == 0)
-		r = put_net_rules(c, *id, p, rep, e);
+		r = put_net_rules(c, *id, p, net, rep, e);
 	if (r < 0) {
 		delete_rules(c, *id);
 		bpf_map_delete_elem(c->fd[MAP_DOMAINS], id);
@@ -654,6 +661,24 @@ int lsm_domain_new_reported(struct lsm_ctl *c, const struct mos_policy *p, uint3
 	report_add(rep, "BPF LSM: bpf(), mount, and ptrace or signals outside the domain are "
 			"refused");
 out:
+	report_free(&scratch);
+	return r;
+}
+
+int lsm_domain_new_compiled(struct lsm_ctl *c, const struct mos_policy *p,
+			    const struct landlock_grants *g, const struct mos_net_rules *net,
+			    uint32_t parent, uint32_t flags, uid_t owner, struct mos_report *rep,
+			    uint32_t *id, struct mos_err *e)
+{
+	struct mos_report scratch = { 0 };
+	int r;
+
+	*id = 0;
+	if (!net->built || net->policy != p) {
+		mos_err_set(e, "BPF LSM: the network rules were not compiled");
+		return -EINVAL;
+	}
+	r = lsm_domain_new_rules(c, p, g, net, parent, flags, owner, rep ? rep : &scratch, id, e);
 	report_free(&scratch);
 	return r;
 }

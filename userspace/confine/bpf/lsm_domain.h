@@ -34,7 +34,9 @@
 #include <mosingar/lsm.h>
 
 #include "policy.h"
+#include "landlock.h"
 #include "report.h"
+#include "rules.h"
 
 #define LSM_PIN_ROOT "/sys/fs/bpf/mosingar"
 
@@ -57,7 +59,7 @@ bool lsm_ctl_loaded(const struct lsm_ctl *c);
  * Compile P into a new domain, *ID.  File rules as Landlock would grant them
  * (landlock_grants_build: --system, deny rules, real paths), each real path
  * stat'ed to {s_dev as the kernel encodes it, ino}; network rules with the
- * hosts of --net-allow resolved once, here.  PARENT != 0 chains the domain
+ * hosts of --net-allow resolved once, here (rules.h).  PARENT != 0 chains the domain
  * under PARENT (at most MOS_LSM_MAX_CHAIN levels).  Ask rules are refused
  * (-EOPNOTSUPP): they need the supervisor backend.  REP, if not NULL,
  * receives what is enforced.
@@ -67,6 +69,16 @@ int lsm_domain_new(struct lsm_ctl *c, const struct mos_policy *p, uint32_t paren
 int lsm_domain_new_reported(struct lsm_ctl *c, const struct mos_policy *p, uint32_t parent,
 			    uint32_t flags, uid_t owner, struct mos_report *rep, uint32_t *id,
 			    struct mos_err *e);
+/*
+ * The same from rules compiled already: the grants G (landlock_grants_build()
+ * with a mount view, for the newest ABI) and the network rules NET (rules.h,
+ * hosts resolved), so that the domain holds what a plan reported.  P gives
+ * the switches (UDP, unix sockets, --learn).
+ */
+int lsm_domain_new_compiled(struct lsm_ctl *c, const struct mos_policy *p,
+			    const struct landlock_grants *g, const struct mos_net_rules *net,
+			    uint32_t parent, uint32_t flags, uid_t owner, struct mos_report *rep,
+			    uint32_t *id, struct mos_err *e);
 /*
  * Remove domain ID and its rules (-EBUSY while a domain is chained under
  * it).  A process still in ID is then refused everything it is asked about

@@ -33,10 +33,9 @@ struct net_config {
 	__u8 udp;
 };
 
-static int put_rules(struct net_cgroup *nc, const struct unotify_policy *pol)
+static int put_rules(struct net_cgroup *nc, const struct mos_net_rules *net, bool allow_udp)
 {
-	struct net_config c = { .udp_anywhere = pol->allow_udp && !pol->nconnect,
-				.udp = pol->allow_udp };
+	struct net_config c = { .udp_anywhere = allow_udp && !net->nconnect, .udp = allow_udp };
 	int conn = bpf_map__fd(nc->skel->maps.allow_connect);
 	int bind = bpf_map__fd(nc->skel->maps.allow_bind);
 	__u32 zero = 0;
@@ -44,8 +43,8 @@ static int put_rules(struct net_cgroup *nc, const struct unotify_policy *pol)
 
 	if (bpf_map_update_elem(bpf_map__fd(nc->skel->maps.net_config), &zero, &c, BPF_ANY) < 0)
 		return -errno;
-	for (size_t i = 0; i < pol->nconnect; i++) {
-		const struct unotify_net_rule *r = &pol->connect[i];
+	for (size_t i = 0; i < net->nconnect; i++) {
+		const struct mos_connect_rule *r = &net->connect[i];
 		const __u8 protos[2] = { IPPROTO_TCP, IPPROTO_UDP };
 
 		for (int j = 0; j < 2; j++) {
@@ -61,8 +60,8 @@ static int put_rules(struct net_cgroup *nc, const struct unotify_policy *pol)
 				return -errno;
 		}
 	}
-	for (size_t i = 0; i < pol->nbind; i++) {
-		__u32 key = ((__u32)IPPROTO_TCP << 16) | pol->bind_ports[i];
+	for (size_t i = 0; i < net->nbind; i++) {
+		__u32 key = ((__u32)IPPROTO_TCP << 16) | net->bind[i];
 
 		if (bpf_map_update_elem(bind, &key, &one, BPF_ANY) < 0)
 			return -errno;
@@ -70,8 +69,8 @@ static int put_rules(struct net_cgroup *nc, const struct unotify_policy *pol)
 	return 0;
 }
 
-int net_cgroup_create(struct net_cgroup *nc, const struct unotify_policy *pol, const char *in_dir,
-		      struct mos_err *e)
+int net_cgroup_create(struct net_cgroup *nc, const struct mos_net_rules *net, bool allow_udp,
+		      const char *in_dir, struct mos_err *e)
 {
 	char base[3800];
 	int err;
@@ -106,7 +105,7 @@ int net_cgroup_create(struct net_cgroup *nc, const struct unotify_policy *pol, c
 			    strerror(-err));
 		return err;
 	}
-	err = put_rules(nc, pol);
+	err = put_rules(nc, net, allow_udp);
 #define ATTACH(p)                                                                         \
 	do {                                                                              \
 		if (!err) {                                                               \

@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 
 #include "landlock_compat.h"
-#include "resolve.h"
+#include "rules.h"
 #include "strmap.h"
 #include "util.h"
 
@@ -557,23 +557,27 @@ static void push_net_rule(struct landlock_rules *lr, uint64_t access, uint16_t p
 		(struct mos_landlock_net_port_attr){ .allowed_access = access, .port = port };
 }
 
-static int add_net_rules(const struct mos_policy *p, struct landlock_rules *lr,
-			 const char *hosts_by, struct mos_report *rep, struct mos_err *e)
+/* Landlock's TCP port rules; for a rule with a host, the addresses NET
+ * resolved it to go in the report, next to who checks them. */
+static int add_net_rules(const struct mos_policy *p, const struct mos_net_rules *net,
+			 struct landlock_rules *lr, const char *hosts_by, struct mos_report *rep,
+			 struct mos_err *e)
 {
 	for (size_t i = 0; i < p->nnet_allow; i++) {
 		const struct mos_net_rule *nr = &p->net_allow[i];
 
 		if (nr->host) {
-			struct mos_host_addrs h;
-
-			if (mos_resolve_host(nr, &h, e) < 0)
-				return -EINVAL;
 			char ports[MOS_NET_MAX_PORTS * 7] = "";
 
+			if (!net || !net->built || net->policy != p) {
+				mos_err_set(e, "%s %s: its host was not resolved", nr->origin.text,
+					    nr->host);
+				return -EINVAL;
+			}
 			for (size_t j = 0; j < nr->nports; j++)
 				snprintf(ports + strlen(ports), sizeof(ports) - strlen(ports),
 					 "%s%u", j ? "," : "", nr->ports[j]);
-			mos_report_host(rep, nr, &h);
+			mos_net_rules_report_host(net, i, rep);
 			if (hosts_by)
 				report_add(rep,
 					   "%s: Landlock allows port %s; %s allows only %s's "
@@ -646,43 +650,29 @@ static void truncate_before_abi3(const struct mos_policy *p, bool with_mounts,
 			"mounts outside the writable paths do");
 }
 
-/* Whether the grants reach /proc; with KEEP, the grants beneath it, to be
- * added again on the sandbox's own /proc. */
-static void note_proc(struct landlock_plan *lp, const struct landlock_grants *g, bool keep)
+bool landlock_grants_reach_proc(const struct landlock_grants *g)
 {
+	for (size_t i = 0; i < g->n; i++)
+		if (path_is_beneath("/proc", g->v[i].path) ||
+		    path_is_beneath(g->v[i].path, "/proc"))
+			return true;
+	return false;
+}
+
+/* Whether the grants reach /proc, and the grants beneath it, to be added
+ * again on the sandbox's own /proc. */
+static void note_proc(struct landlock_plan *lp, const struct landlock_grants *g)
+{
+	lp->proc_visible = landlock_grants_reach_proc(g);
 	for (size_t i = 0; i < g->n; i++) {
-		if (path_is_beneath("/proc", g->v[i].path))
-			lp->proc_visible = true;
 		if (path_is_beneath(g->v[i].path, "/proc")) {
 			struct landlock_grants *pg = &lp->proc_grants;
 
-			lp->proc_visible = true;
-			if (!keep)
-				continue;
 			pg->v = xrealloc(pg->v, (pg->n + 1) * sizeof(*pg->v));
 			pg->v[pg->n].path = xstrdup(g->v[i].path);
-			pg->v[pg->n++].rights = g->v[i].rights;
+			pg->v[pg->n++].rights = g->v[i].rights & lp->handled_fs;
 		}
 	}
-}
-
-int landlock_plan_without_ruleset(const struct mos_policy *p, struct landlock_plan *lp,
-				  struct landlock_grants *g, struct mos_report *rep,
-				  struct mos_err *e)
-{
-	int r;
-
-	memset(lp, 0, sizeof(*lp));
-	lp->ruleset_fd = -1;
-	lp->with_mounts = true;
-	lp->view.noexec_outside = true;
-	r = landlock_grants_build(p, MOS_LANDLOCK_ABI_NEWEST, &lp->view, g, rep, e);
-	if (r < 0) {
-		landlock_plan_release(lp);
-		return r;
-	}
-	note_proc(lp, g, false);
-	return 0;
 }
 
 void landlock_rules_free(struct landlock_rules *lr)
@@ -693,25 +683,9 @@ void landlock_rules_free(struct landlock_rules *lr)
 	lr->nnet = 0;
 }
 
-int landlock_rules_build(const struct mos_policy *p, int abi, bool with_mounts,
-			 const char *hosts_by, struct landlock_plan *lp, struct landlock_rules *lr,
-			 struct mos_report *rep, struct mos_err *e)
+/* The attributes of a ruleset at ABI (>= 1), in LR and LP. */
+static void ruleset_attr(int abi, struct landlock_plan *lp, struct landlock_rules *lr)
 {
-	bool net_rules = p->nnet_allow || p->nnet_bind;
-	int r;
-
-	memset(lp, 0, sizeof(*lp));
-	memset(lr, 0, sizeof(*lr));
-	lp->ruleset_fd = -1;
-	lp->abi = abi;
-	if (abi < 1) {
-		report_weak(rep, "file rules: Landlock is unavailable on this kernel, so "
-				 "no file access would be restricted");
-		if (net_rules)
-			report_weak(rep, "network port rules: Landlock is unavailable");
-		return 0;
-	}
-
 	lp->handled_fs = lr->attr.handled_access_fs = landlock_handled_fs(abi);
 	lr->attr_size = sizeof(lr->attr.handled_access_fs);
 	if (abi >= 4) {
@@ -724,14 +698,19 @@ int landlock_rules_build(const struct mos_policy *p, int abi, bool with_mounts,
 			LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET | LANDLOCK_SCOPE_SIGNAL;
 		lr->attr_size = sizeof(lr->attr);
 	}
+}
 
-	report_add(rep, "Landlock ABI %d: file access beneath these paths only:", abi);
-	lp->with_mounts = with_mounts;
-	r = landlock_grants_build(p, abi, with_mounts ? &lp->view : NULL, &lr->fs, rep, e);
-	if (r < 0)
-		goto fail;
+/* The report and the rules that follow the file grants (in LR->fs). */
+static int rules_after_grants(const struct mos_policy *p, int abi, bool with_mounts,
+			      const char *hosts_by, const struct mos_net_rules *net,
+			      struct landlock_plan *lp, struct landlock_rules *lr,
+			      struct mos_report *rep, struct mos_err *e)
+{
+	bool net_rules = p->nnet_allow || p->nnet_bind;
+	int r;
+
 	lp->nfs_rules = lr->fs.n;
-	note_proc(lp, &lr->fs, true);
+	note_proc(lp, &lr->fs);
 
 	if (abi < 3)
 		truncate_before_abi3(p, with_mounts, rep);
@@ -742,9 +721,9 @@ int landlock_rules_build(const struct mos_policy *p, int abi, bool with_mounts,
 		report_add(rep, "  ioctl on devices is not filtered (needs Landlock ABI 5)");
 
 	if (abi >= 4) {
-		r = add_net_rules(p, lr, hosts_by, rep, e);
+		r = add_net_rules(p, net, lr, hosts_by, rep, e);
 		if (r < 0)
-			goto fail;
+			return r;
 		lp->nnet_rules = lr->nnet;
 		char conn[256] = "", bind[256] = "";
 
@@ -773,57 +752,154 @@ int landlock_rules_build(const struct mos_policy *p, int abi, bool with_mounts,
 		report_add(rep, "Landlock: signals and abstract unix sockets scoped to "
 				"the sandbox");
 	return 0;
-fail:
-	landlock_rules_free(lr);
-	landlock_plan_release(lp);
+}
+
+/* ABI 0: nothing to compile; say what that leaves unenforced. */
+static void without_landlock(const struct mos_policy *p, struct mos_report *rep)
+{
+	report_weak(rep, "file rules: Landlock is unavailable on this kernel, so "
+			 "no file access would be restricted");
+	if (p->nnet_allow || p->nnet_bind)
+		report_weak(rep, "network port rules: Landlock is unavailable");
+}
+
+int landlock_rules_build(const struct mos_policy *p, int abi, const char *hosts_by,
+			 const struct mos_net_rules *net, struct landlock_plan *lp,
+			 struct landlock_rules *lr, struct mos_report *rep, struct mos_err *e)
+{
+	int r;
+
+	memset(lp, 0, sizeof(*lp));
+	memset(lr, 0, sizeof(*lr));
+	lp->ruleset_fd = -1;
+	lp->abi = abi;
+	if (abi < 1) {
+		without_landlock(p, rep);
+		return 0;
+	}
+	ruleset_attr(abi, lp, lr);
+	report_add(rep, "Landlock ABI %d: file access beneath these paths only:", abi);
+	r = landlock_grants_build(p, abi, NULL, &lr->fs, rep, e);
+	if (r == 0)
+		r = rules_after_grants(p, abi, false, hosts_by, net, lp, lr, rep, e);
+	if (r < 0) {
+		landlock_rules_free(lr);
+		landlock_plan_release(lp);
+	}
 	return r;
 }
 
-int landlock_compile(const struct mos_policy *p, int abi, bool with_mounts, const char *hosts_by,
-		     struct landlock_plan *lp, struct mos_report *rep, struct mos_err *e)
+/* Create LP's ruleset from LR: its file rules with RIGHTS masked to what
+ * the ruleset handles, its port rules. */
+static int make_ruleset(struct landlock_plan *lp, const struct landlock_rules *lr,
+			struct mos_err *e)
 {
-	struct landlock_rules lr;
-	int r = landlock_rules_build(p, abi, with_mounts, hosts_by, lp, &lr, rep, e);
+	int err;
 
-	if (r < 0 || abi < 1)
-		return r;
-	lp->ruleset_fd = mos_landlock_create_ruleset(&lr.attr, lr.attr_size, 0);
+	lp->ruleset_fd = mos_landlock_create_ruleset(&lr->attr, lr->attr_size, 0);
 	if (lp->ruleset_fd < 0) {
-		r = -errno;
-		mos_err_set(e, "cannot create a Landlock ruleset (ABI %d): %s", abi,
-			    strerror(errno));
-		goto fail;
+		err = errno;
+		mos_err_set(e, "cannot create a Landlock ruleset (ABI %d): %s", lp->abi,
+			    strerror(err));
+		return -err;
 	}
-	for (size_t i = 0; i < lr.fs.n; i++) {
-		_cleanup_close_ int fd = open(lr.fs.v[i].path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	for (size_t i = 0; i < lr->fs.n; i++) {
+		_cleanup_close_ int fd = open(lr->fs.v[i].path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 		struct landlock_path_beneath_attr pb = {
-			.allowed_access = lr.fs.v[i].rights,
+			.allowed_access = lr->fs.v[i].rights & lp->handled_fs,
 			.parent_fd = fd,
 		};
 
 		if (fd < 0 ||
 		    mos_landlock_add_rule(lp->ruleset_fd, LANDLOCK_RULE_PATH_BENEATH, &pb, 0) < 0) {
-			r = -errno;
-			mos_err_set(e, "Landlock rule for %s: %s", lr.fs.v[i].path,
-				    strerror(errno));
-			goto fail;
+			err = errno;
+			mos_err_set(e, "Landlock rule for %s: %s", lr->fs.v[i].path, strerror(err));
+			return -err;
 		}
 	}
-	for (size_t i = 0; i < lr.nnet; i++) {
-		if (mos_landlock_add_rule(lp->ruleset_fd, MOS_LANDLOCK_RULE_NET_PORT, &lr.net[i],
+	for (size_t i = 0; i < lr->nnet; i++) {
+		if (mos_landlock_add_rule(lp->ruleset_fd, MOS_LANDLOCK_RULE_NET_PORT, &lr->net[i],
 					  0) < 0) {
-			r = -errno;
+			err = errno;
 			mos_err_set(e, "Landlock rule for TCP port %llu: %s",
-				    (unsigned long long)lr.net[i].port, strerror(errno));
-			goto fail;
+				    (unsigned long long)lr->net[i].port, strerror(err));
+			return -err;
 		}
 	}
-	landlock_rules_free(&lr);
 	return 0;
-fail:
+}
+
+int landlock_compile(const struct mos_policy *p, int abi, const char *hosts_by,
+		     const struct mos_net_rules *net, struct landlock_plan *lp,
+		     struct mos_report *rep, struct mos_err *e)
+{
+	struct landlock_rules lr;
+	int r = landlock_rules_build(p, abi, hosts_by, net, lp, &lr, rep, e);
+
+	if (r < 0 || abi < 1)
+		return r;
+	r = make_ruleset(lp, &lr, e);
 	landlock_rules_free(&lr);
-	landlock_plan_release(lp);
+	if (r < 0)
+		landlock_plan_release(lp);
 	return r;
+}
+
+int landlock_compile_grants(const struct mos_policy *p, const struct landlock_grants *g,
+			    const struct mos_report *grant_lines, int abi, const char *hosts_by,
+			    const struct mos_net_rules *net, struct landlock_plan *lp,
+			    struct mos_report *rep, struct mos_err *e)
+{
+	struct landlock_rules lr = { 0 };
+	int r;
+
+	memset(lp, 0, sizeof(*lp));
+	lp->ruleset_fd = -1;
+	lp->abi = abi;
+	if (abi < 1) {
+		without_landlock(p, rep);
+		return 0;
+	}
+	ruleset_attr(abi, lp, &lr);
+	report_add(rep, "Landlock ABI %d: file access beneath these paths only:", abi);
+	report_append(rep, grant_lines);
+	/* The grants are borrowed: LR's copy of the list is not freed here. */
+	lr.fs = *g;
+	r = rules_after_grants(p, abi, true, hosts_by, net, lp, &lr, rep, e);
+	if (r == 0)
+		r = make_ruleset(lp, &lr, e);
+	free(lr.net);
+	if (r < 0)
+		landlock_plan_release(lp);
+	return r;
+}
+
+int landlock_compile_scope(int abi, struct landlock_plan *lp, struct mos_report *rep,
+			   struct mos_err *e)
+{
+	struct mos_landlock_ruleset_attr attr = {
+		.scoped = LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET | LANDLOCK_SCOPE_SIGNAL,
+	};
+
+	memset(lp, 0, sizeof(*lp));
+	lp->ruleset_fd = -1;
+	if (abi < 6)
+		return 0;
+	lp->ruleset_fd = mos_landlock_create_ruleset(&attr, sizeof(attr), 0);
+	if (lp->ruleset_fd < 0) {
+		int err = errno;
+
+		mos_err_set(e, "Landlock ruleset for abstract unix socket scoping: %s",
+			    strerror(err));
+		return -err;
+	}
+	lp->abi = abi;
+	lp->scoped = attr.scoped;
+	report_add(rep,
+		   "Landlock ABI %d: signals and abstract unix sockets scoped to "
+		   "the sandbox (no file or network rules: the BPF LSM has those)",
+		   abi);
+	return 0;
 }
 
 int landlock_enforce(const struct landlock_plan *lp)
@@ -858,5 +934,4 @@ void landlock_plan_release(struct landlock_plan *lp)
 	closep(&lp->ruleset_fd);
 	lp->ruleset_fd = -1;
 	landlock_grants_free(&lp->proc_grants);
-	fs_view_free(&lp->view);
 }

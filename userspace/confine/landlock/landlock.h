@@ -23,6 +23,7 @@
 #include "mounts.h"
 #include "policy.h"
 #include "report.h"
+#include "rules.h"
 
 /* Refuse to compile more rules than this (a split of a huge directory). */
 #define MOS_LANDLOCK_MAX_RULES 65536
@@ -53,12 +54,6 @@ struct landlock_plan {
 	 */
 	bool proc_visible;
 	struct landlock_grants proc_grants;
-	/*
-	 * The mount-namespace side of the file rules (mounts.h), when the
-	 * plan was made for a sandbox with its own mount namespace.
-	 */
-	bool with_mounts;
-	struct mos_fs_view view;
 };
 
 /* Landlock rights for a mos_fs_access mask at ABI (0 when ABI is 0). */
@@ -73,21 +68,45 @@ uint64_t landlock_handled_fs(int abi);
  * whole; writable trees go into VIEW->writable.  Without VIEW, or for a denied
  * path that does not exist yet, the tree is split: its other entries are
  * granted one by one.  Touches the filesystem (realpath, readdir), not
- * Landlock.
+ * Landlock.  Built for MOS_LANDLOCK_ABI_NEWEST, the grants are the same
+ * paths as for any older ABI, with more rights: masked to an ABI's
+ * landlock_handled_fs() they are what that ABI would have given.
  */
 int landlock_grants_build(const struct mos_policy *p, int abi, struct mos_fs_view *view,
 			  struct landlock_grants *g, struct mos_report *rep, struct mos_err *e);
 void landlock_grants_free(struct landlock_grants *g);
+/* Whether a grant is /proc, beneath it or above it. */
+bool landlock_grants_reach_proc(const struct landlock_grants *g);
 
 /*
- * Build the ruleset, for a sandbox with its own mount namespace when
- * WITH_MOUNTS.  Records weak rules in REP when ABI is too old.  HOSTS_BY,
- * when not NULL, names what checks the hosts of --net-allow next to
- * Landlock's ports ("the supervisor", "cgroup BPF"), so those rules are not
- * weak.
+ * The ruleset of a sandbox with its own mount namespace, from the plan's
+ * grants G (built once, for the newest ABI, with the mount view; their
+ * report lines in GRANT_LINES) masked to ABI.  Records weak rules in REP
+ * when ABI is too old.  HOSTS_BY, when not NULL, names what checks the
+ * hosts of --net-allow next to Landlock's ports ("the supervisor", "cgroup
+ * BPF"), so those rules are not weak; NET holds those hosts' addresses
+ * (rules.h), for the report.
  */
-int landlock_compile(const struct mos_policy *p, int abi, bool with_mounts, const char *hosts_by,
-		     struct landlock_plan *lp, struct mos_report *rep, struct mos_err *e);
+int landlock_compile_grants(const struct mos_policy *p, const struct landlock_grants *g,
+			    const struct mos_report *grant_lines, int abi, const char *hosts_by,
+			    const struct mos_net_rules *net, struct landlock_plan *lp,
+			    struct mos_report *rep, struct mos_err *e);
+/*
+ * The same for a sandbox without a mount namespace of its own (the
+ * fallback of sandbox.c): its grants are built here, at ABI, splitting the
+ * trees around every denied path.
+ */
+int landlock_compile(const struct mos_policy *p, int abi, const char *hosts_by,
+		     const struct mos_net_rules *net, struct landlock_plan *lp,
+		     struct mos_report *rep, struct mos_err *e);
+/*
+ * A ruleset that handles no file or network access, only scoping of
+ * signals and abstract unix sockets (from ABI 6; before, LP gets no
+ * ruleset): what the BPF LSM, which has no hook for those, leaves to
+ * Landlock.
+ */
+int landlock_compile_scope(int abi, struct landlock_plan *lp, struct mos_report *rep,
+			   struct mos_err *e);
 /*
  * What landlock_compile() would give the kernel, without a Landlock call:
  * the ruleset's attributes, its path rules (real paths, opened by whoever
@@ -102,19 +121,10 @@ struct landlock_rules {
 	struct mos_landlock_net_port_attr *net;
 	size_t nnet;
 };
-int landlock_rules_build(const struct mos_policy *p, int abi, bool with_mounts,
-			 const char *hosts_by, struct landlock_plan *lp, struct landlock_rules *lr,
-			 struct mos_report *rep, struct mos_err *e);
+int landlock_rules_build(const struct mos_policy *p, int abi, const char *hosts_by,
+			 const struct mos_net_rules *net, struct landlock_plan *lp,
+			 struct landlock_rules *lr, struct mos_report *rep, struct mos_err *e);
 void landlock_rules_free(struct landlock_rules *lr);
-/*
- * The file side of a plan with no Landlock ruleset (the supervisor backend):
- * the mount view and /proc's visibility as landlock_compile() would set
- * them, and the grants in G (computed for the newest ABI, so that the rights
- * say what each rule allows whatever this kernel's Landlock can do).
- */
-int landlock_plan_without_ruleset(const struct mos_policy *p, struct landlock_plan *lp,
-				  struct landlock_grants *g, struct mos_report *rep,
-				  struct mos_err *e);
 /*
  * In the sandbox, after mounting its own /proc: grant on the new mount what
  * the policy grants beneath /proc.  0 or -errno.

@@ -4,14 +4,11 @@
  */
 #include "unotify_plan.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
-#include <netdb.h>
 #include <string.h>
 #include <sys/socket.h>
 
 #include "landlock_compat.h"
-#include "resolve.h"
 #include "util.h"
 
 /* Landlock rights that mean "may change what is beneath". */
@@ -21,42 +18,6 @@
 	 LANDLOCK_ACCESS_FS_REMOVE_DIR)
 #define READ_RIGHTS \
 	(LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR | LANDLOCK_ACCESS_FS_EXECUTE)
-
-static void add_connect(struct unotify_plan *up, int family, const void *addr, uint16_t port)
-{
-	struct unotify_net_rule r = { .family = family, .port = port };
-
-	if (family == AF_INET)
-		memcpy(r.addr, addr, 4);
-	else if (family == AF_INET6)
-		memcpy(r.addr, addr, 16);
-	up->connect = xrealloc(up->connect, (up->nconnect + 1) * sizeof(*up->connect));
-	up->connect[up->nconnect++] = r;
-}
-
-/* HOST's addresses, each with every port of NR; a line for the report. */
-static int add_host(struct unotify_plan *up, const struct mos_net_rule *nr, struct mos_report *rep,
-		    struct mos_err *e)
-{
-	struct mos_host_addrs h;
-
-	if (mos_resolve_host(nr, &h, e) < 0)
-		return -EINVAL;
-	for (size_t i = 0; i < h.n; i++) {
-		for (size_t j = 0; j < nr->nports; j++)
-			add_connect(up, h.v[i].family, h.v[i].addr, nr->ports[j]);
-		/* what the sandbox's /etc/hosts will say (a literal address needs no line) */
-		if (strcmp(h.v[i].text, nr->host) && strcmp(nr->host, "localhost")) {
-			char *more = xasprintf("%s%s %s\n", up->hosts ? up->hosts : "", h.v[i].text,
-					       nr->host);
-
-			free(up->hosts);
-			up->hosts = more;
-		}
-	}
-	mos_report_host(rep, nr, &h);
-	return 0;
-}
 
 /* The ask paths: decided by the supervisor alone, so writable in the view. */
 static void add_ask_paths(const struct mos_policy *p, struct unotify_plan *up,
@@ -79,12 +40,14 @@ static void add_ask_paths(const struct mos_policy *p, struct unotify_plan *up,
 }
 
 int unotify_plan_build(const struct mos_policy *p, const struct landlock_grants *g,
-		       struct unotify_plan *up, struct mos_fs_view *view, const char *who,
-		       struct mos_report *rep, struct mos_err *e)
+		       const struct mos_net_rules *net, struct unotify_plan *up,
+		       struct mos_fs_view *view, struct mos_report *rep, struct mos_err *e)
 {
-	int r;
-
 	memset(up, 0, sizeof(*up));
+	if (!net->built || net->policy != p) {
+		mos_err_set(e, "supervisor: the network rules were not compiled");
+		return -EINVAL;
+	}
 	if (p->permissive) {
 		/* --learn: everything, recorded */
 		strv_push(&up->write, &up->nwrite, xstrdup("/"));
@@ -94,15 +57,15 @@ int unotify_plan_build(const struct mos_policy *p, const struct landlock_grants 
 				"recorded");
 	}
 	add_ask_paths(p, up, view, rep);
-	for (size_t i = 0; i < g->n; i++) {
+	for (size_t i = 0; g && i < g->n; i++) {
 		if (g->v[i].rights & WRITE_RIGHTS)
 			strv_push(&up->write, &up->nwrite, xstrdup(g->v[i].path));
 		else if (g->v[i].rights & READ_RIGHTS)
 			strv_push(&up->read, &up->nread, xstrdup(g->v[i].path));
 	}
-	for (size_t i = 0; i < g->ndenied; i++)
+	for (size_t i = 0; g && i < g->ndenied; i++)
 		strv_push(&up->deny, &up->ndeny, xstrdup(g->denied[i]));
-	if (g->n || p->permissive)
+	if ((g && g->n) || p->permissive)
 		report_add(
 			rep,
 			"supervisor: every open, stat, readlink, exec, directory change, connect "
@@ -111,34 +74,20 @@ int unotify_plan_build(const struct mos_policy *p, const struct landlock_grants 
 			"paths)",
 			up->nread, up->nwrite, up->ndeny);
 
-	for (size_t i = 0; i < p->nnet_allow; i++) {
-		const struct mos_net_rule *nr = &p->net_allow[i];
+	up->connect = xcalloc(net->nconnect ? net->nconnect : 1, sizeof(*up->connect));
+	for (size_t i = 0; i < net->nconnect; i++) {
+		struct unotify_net_rule *c = &up->connect[i];
 
-		if (nr->host) {
-			r = add_host(up, nr, rep, e);
-			if (r < 0)
-				goto fail;
-			continue;
-		}
-		for (size_t j = 0; j < nr->nports; j++)
-			add_connect(up, AF_UNSPEC, NULL, nr->ports[j]);
+		c->family = net->connect[i].family;
+		memcpy(c->addr, net->connect[i].addr, sizeof(c->addr));
+		c->port = net->connect[i].port;
 	}
-	for (size_t i = 0; i < p->nnet_bind; i++) {
-		up->bind_ports = xrealloc(up->bind_ports, (up->nbind + 1) * sizeof(uint16_t));
-		up->bind_ports[up->nbind++] = p->net_bind[i];
-	}
-	if (up->hosts) {
-		view->hosts = xstrdup(up->hosts);
-		report_add(rep,
-			   "%s: those names are pinned in the sandbox's /etc/hosts, so it "
-			   "resolves them to the addresses allowed",
-			   who);
-	}
-	report_add(rep,
-		   "%s: TCP connect to %zu address:port rule(s) and bind to %zu "
-		   "port(s); any other TCP connect or bind fails with EACCES%s",
-		   who, up->nconnect, up->nbind,
-		   p->allow_udp && up->nconnect ? "; UDP to those destinations only" : "");
+	up->nconnect = net->nconnect;
+	up->bind_ports = xcalloc(net->nbind ? net->nbind : 1, sizeof(*up->bind_ports));
+	if (net->nbind)
+		memcpy(up->bind_ports, net->bind, net->nbind * sizeof(*up->bind_ports));
+	up->nbind = net->nbind;
+	mos_net_rules_report(net, "supervisor", p->allow_udp, rep);
 	up->pol = (struct unotify_policy){
 		.read = (const char *const *)up->read,
 		.write = (const char *const *)up->write,
@@ -152,11 +101,9 @@ int unotify_plan_build(const struct mos_policy *p, const struct landlock_grants 
 		.allow_net = p->permissive,
 		.ask = (const char *const *)up->ask,
 		.ask_net = p->ask_net,
+		.net_only = !g,
 	};
 	return 0;
-fail:
-	unotify_plan_free(up);
-	return r;
 }
 
 void unotify_plan_free(struct unotify_plan *up)
@@ -165,7 +112,6 @@ void unotify_plan_free(struct unotify_plan *up)
 	strv_free(up->write);
 	strv_free(up->deny);
 	strv_free(up->ask);
-	free(up->hosts);
 	free(up->connect);
 	free(up->bind_ports);
 	memset(up, 0, sizeof(*up));

@@ -3,7 +3,7 @@
  * unotify_plan.h - a policy compiled for the supervisor backend (unotify.h):
  * the file roots and denied paths as Landlock would grant them (the same
  * grants, so both backends agree on every path), the network rules with
- * host names resolved once, at start, to addresses.
+ * the addresses the plan resolved their host names to, once (rules.h).
  */
 #ifndef MOS_UNOTIFY_PLAN_H
 #define MOS_UNOTIFY_PLAN_H
@@ -11,6 +11,7 @@
 #include "landlock.h"
 #include "policy.h"
 #include "report.h"
+#include "rules.h"
 #include "unotify.h"
 
 struct unotify_plan {
@@ -21,19 +22,19 @@ struct unotify_plan {
 	size_t nconnect;
 	uint16_t *bind_ports;
 	size_t nbind;
-	char *hosts; /* "ADDR NAME\n" lines: the names of --net-allow, resolved */
 };
 
 /*
- * Compile P for the supervisor from G (landlock_plan_without_ruleset()'s
- * grants).  Names in --net-allow are resolved here.  The ask paths (and, to
- * learn, "/") are made writable and executable in VIEW: the supervisor
- * decides them.  WHO names the mechanism in REP ("supervisor", "cgroup BPF").
- * 0, or -errno with E set.
+ * Compile P for the supervisor: the file rules from G (the plan's grants,
+ * built once for the newest ABI; NULL when Landlock keeps the files and
+ * the supervisor judges connect and bind alone: NET_ONLY), the network
+ * rules from NET (host names resolved once: rules.h).  The ask paths (and,
+ * to learn, "/") are made writable and executable in VIEW: the supervisor
+ * decides them.  0, or -errno with E set.
  */
 int unotify_plan_build(const struct mos_policy *p, const struct landlock_grants *g,
-		       struct unotify_plan *up, struct mos_fs_view *view, const char *who,
-		       struct mos_report *rep, struct mos_err *e);
+		       const struct mos_net_rules *net, struct unotify_plan *up,
+		       struct mos_fs_view *view, struct mos_report *rep, struct mos_err *e);
 void unotify_plan_free(struct unotify_plan *up);
 
 #endif /* MOS_UNOTIFY_PLAN_H */

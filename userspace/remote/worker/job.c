@@ -27,9 +27,8 @@
 #include "log.h"
 #include "mosfs.h"
 #include "options.h"
-#include "plan.h"
 #include "remote_backend.h"
-#include "sandbox.h"
+#include "run.h"
 #include "util.h"
 
 #define OUT_WINDOW (1U << 20)	 /* output bytes sent and not yet credited by the origin */
@@ -345,9 +344,8 @@ static int run_sandboxed(const struct job_desc *d, bool refuse_degraded)
 	_cleanup_free_ char **av = NULL;
 	size_t n = 0;
 	struct run_opts o;
-	struct mos_plan plan;
+	struct mos_run run;
 	struct mos_err e = { "" };
-	struct sandbox_config sc;
 	extern char **environ;
 	int r;
 
@@ -369,28 +367,26 @@ static int run_sandboxed(const struct job_desc *d, bool refuse_degraded)
 	if (o.allow_degraded && refuse_degraded)
 		child_die("this worker runs no job with --allow-degraded (mosd --refuse-degraded): "
 			  "every rule must be enforced in full here");
-	if (mos_plan_build(&o.policy, o.backend, &plan, &e) < 0)
-		child_die("%s", e.msg);
-	for (size_t i = 0; i < plan.rep.nweak; i++) {
-		if (o.allow_degraded)
-			mos_warn("only partly enforced on this worker: %s", plan.rep.weak[i]);
-		else
-			child_die("cannot enforce on this worker: %s (pass --allow-degraded to "
-				  "accept)",
-				  plan.rep.weak[i]);
+	r = mos_run_prepare(&run, &o.policy,
+			    &(struct mos_run_args){ .backend = o.backend,
+						    .argv = o.command,
+						    .allow_degraded = o.allow_degraded,
+						    .verbose = o.verbose,
+						    .progname = "mosd",
+						    .where = "this worker" },
+			    &e);
+	if (r < 0) {
+		if (e.msg[0])
+			child_die("%s", e.msg);
+		_exit(MOS_EXIT_SETUP);
 	}
-	if (o.verbose)
-		report_print(&plan.rep, stderr, "mosd: ");
-	sandbox_config_from_plan(&sc, &o.policy, &plan, o.command, o.allow_degraded, "mosd");
 	/* the origin user's ids inside; signals held by pid 1 until forwarded */
-	sc.map_ids = true;
-	sc.inner_uid = d->j.uid;
-	sc.inner_gid = d->j.gid;
-	sc.tty = d->j.flags & MOS_JOB_TTY;
-	sc.unblock_forwarded = true;
-	fflush(NULL);
-	r = sandbox_run(&sc);
-	return r;
+	run.sc.map_ids = true;
+	run.sc.inner_uid = d->j.uid;
+	run.sc.inner_gid = d->j.gid;
+	run.sc.tty = d->j.flags & MOS_JOB_TTY;
+	run.sc.unblock_forwarded = true;
+	return mos_run_exec(&run);
 }
 
 static volatile pid_t relay_to;
