@@ -24,7 +24,7 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* Matches include/uapi/mosingar/net_cgroup.h. */
+/* The same layout as userspace/confine/bpf/net_cgroup.c's, which fills the maps. */
 struct net_rule_key {
 	__u8 family; /* AF_INET, AF_INET6, or 0: any address */
 	__u8 proto;  /* IPPROTO_TCP or IPPROTO_UDP */

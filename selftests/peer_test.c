@@ -8,7 +8,7 @@
  * The hostile worker here is the real thing as far as mosctl can tell: a TLS
  * server (libmos's tls_channel) with its own key, pinned in the origin's
  * known_workers, speaking frames built with libmos's wire code on loopback.
- * The hostile origin and the slow link are tests/helpers/stream_relay,
+ * The hostile origin and the slow link are selftests/helpers/stream_relay,
  * standing between mosctl and the real `mosd --stdio` it starts.
  */
 #include <dirent.h>
@@ -429,10 +429,10 @@ static void spawn_origin(struct proc *p, const struct hostile *hs, const char *p
 }
 
 /*
- * Item 11 of issue 12: a worker that has the origin announce an 8 MiB file,
- * pipelines FETCHes for it and stops reading.  mosctl must not buffer the
- * replies (the old code grew to gigabytes: every reply was queued in full)
- * and must drop the worker once it has read nothing for the peer timeout.
+ * A worker that has the origin announce an 8 MiB file, pipelines FETCHes
+ * for it and stops reading.  mosctl must not buffer the replies (queued in
+ * full, they would grow to gigabytes) and must drop the worker once it has
+ * read nothing for the peer timeout.
  */
 TEST(peer_fetch_flood_keeps_the_origin_small)
 {

@@ -5,8 +5,8 @@
  * contract of Documentation/supervisor.md: the line answers the question
  * its first number names; the verdict is the "verdict" member of a JSON
  * object, else the first word after the id; only "allow" and "always"
- * allow.  The reader before issue 12 looked for those words anywhere in
- * the line, so "disallow" allowed.
+ * allow.  A reader that looked for those words anywhere in the line would
+ * let "disallow" allow.
  */
 #include <stdarg.h>
 #include <stddef.h>

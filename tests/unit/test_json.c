@@ -773,8 +773,8 @@ static char *many_keys(size_t n, size_t dup, size_t *len)
 
 /*
  * Duplicate keys are found in linear time: 200,000 keys took minutes with a
- * scan of the earlier keys for each new one (issue 12, item 9); a generous
- * bound here, so that a loaded machine or ASan does not fail it.
+ * scan of the earlier keys for each new one; a generous bound here, so that
+ * a loaded machine or ASan does not fail it.
  */
 static void test_many_keys(void **state)
 {

@@ -951,9 +951,9 @@ static char *env_policy(size_t n, size_t dup, size_t *len)
 }
 
 /*
- * 60,000 env keys took 64 s: the JSON reader and policy_add_env each
- * compared every key with every earlier one (issue 12, item 9).  Now both
- * are linear; a generous bound, so a loaded machine or ASan passes.
+ * 60,000 env keys took 64 s when the JSON reader and policy_add_env each
+ * compared every key with every earlier one.  Both are linear (strmap); a
+ * generous bound, so a loaded machine or ASan passes.
  */
 static void test_load_many_env(void **state)
 {
@@ -1079,8 +1079,8 @@ static void on_alarm(int sig)
 
 /*
  * A FIFO, a socket, a directory, a device: refused at once with what it is.
- * open() of a FIFO used to wait for a writer for ever (issue 12, item 7);
- * the alarm turns such a hang into a failure of this test.
+ * A plain open() of a FIFO would wait for a writer for ever; the alarm
+ * turns such a hang into a failure of this test.
  */
 static void test_load_file_not_regular(void **state)
 {

@@ -7,6 +7,7 @@
  */
 #include "strmap.h"
 
+#include <endian.h>
 #include <pthread.h>
 #include <string.h>
 #include <sys/random.h>
@@ -20,13 +21,13 @@ static inline uint64_t rotl(uint64_t x, int b)
 	return (x << b) | (x >> (64 - b));
 }
 
+/* One load, not eight: SipHash is on the lookup path of every table here. */
 static inline uint64_t load_le64(const uint8_t *p)
 {
-	uint64_t v = 0;
+	uint64_t v;
 
-	for (int i = 7; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
+	memcpy(&v, p, sizeof(v));
+	return le64toh(v);
 }
 
 #define SIPROUND                   \
@@ -79,6 +80,7 @@ uint64_t siphash24(const void *data, size_t len, const uint8_t key[16])
 }
 
 static uint8_t hash_key[16];
+static uint64_t mul_key; /* odd once drawn; 0 before */
 static pthread_once_t hash_key_once = PTHREAD_ONCE_INIT;
 
 static void hash_key_init(void)
@@ -96,12 +98,25 @@ static void hash_key_init(void)
 		memcpy(hash_key, &a, 8);
 		memcpy(hash_key + 8, &b, 8);
 	}
+	/* derived, so that learning it would not give the SipHash key away */
+	__atomic_store_n(&mul_key, siphash24("multiply-shift", 14, hash_key) | 1, __ATOMIC_RELEASE);
 }
 
-static uint64_t hash_of(const char *key, size_t len)
+uint64_t siphash_keyed(const void *data, size_t len)
 {
 	pthread_once(&hash_key_once, hash_key_init);
-	return siphash24(key, len, hash_key);
+	return siphash24(data, len, hash_key);
+}
+
+uint64_t mulhash_keyed(uint64_t x)
+{
+	uint64_t k = __atomic_load_n(&mul_key, __ATOMIC_ACQUIRE);
+
+	if (!k) {
+		pthread_once(&hash_key_once, hash_key_init);
+		k = __atomic_load_n(&mul_key, __ATOMIC_ACQUIRE);
+	}
+	return x * k;
 }
 
 void strmap_free(struct strmap *m)
@@ -146,13 +161,13 @@ size_t *strmap_find(const struct strmap *m, const char *key, size_t len)
 
 	if (!m->n)
 		return NULL;
-	s = probe(m, key, len, hash_of(key, len));
+	s = probe(m, key, len, siphash_keyed(key, len));
 	return s->key ? &s->value : NULL;
 }
 
 size_t *strmap_add(struct strmap *m, const char *key, size_t len, size_t value, bool *added)
 {
-	uint64_t h = hash_of(key, len);
+	uint64_t h = siphash_keyed(key, len);
 	struct strmap_slot *s;
 
 	if ((m->n + 1) * 2 > m->cap)

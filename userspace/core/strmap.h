@@ -48,5 +48,17 @@ size_t *strmap_add_str(struct strmap *m, const char *key, size_t value, bool *ad
 
 /* SipHash-2-4 of DATA[0..LEN) under KEY (exposed for its test vectors). */
 uint64_t siphash24(const void *data, size_t len, const uint8_t key[16]);
+/* SipHash-2-4 of DATA[0..LEN) under the process's key, the one this map
+ * hashes with: for any table whose keys an input can choose (hashtab.h). */
+uint64_t siphash_keyed(const void *data, size_t len);
+/*
+ * X times an odd multiplier drawn once per process (multiply-shift,
+ * Dietzfelbinger et al. 1997): the top bits of the product, which are what
+ * hashtab.h takes, make any two distinct X collide in a table of B buckets
+ * with probability at most 2/B unless the multiplier is known.  One
+ * multiplication, for keys that are 64 bits of a SHA-256 already: a caller
+ * could line many of those up only by finding 64-bit partial preimages.
+ */
+uint64_t mulhash_keyed(uint64_t x);
 
 #endif /* MOS_STRMAP_H */

@@ -4,8 +4,9 @@
  *
  * A policy is built from a JSON file (policy_load_file) and from command-line
  * flags (policy_add_*), in that order: flags add rules to the file's lists and
- * replace its scalar settings.  Nothing here touches the kernel; the backends
- * (landlock.c, seccomp_filter.c, limits.c) compile a policy into mechanisms.
+ * replace its scalar settings.  Nothing here touches the kernel; confine/
+ * and its backends (landlock/, seccomp/, unotify/, bpf/, resource_limits.c)
+ * compile a policy into mechanisms.
  *
  * Every rule remembers where it came from (a flag, or file:line:col) so that
  * an error or a refusal can name it.

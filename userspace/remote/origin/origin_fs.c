@@ -75,7 +75,6 @@
 
 #include <endian.h>
 #include <fcntl.h>
-#include <search.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
@@ -92,7 +91,9 @@
 
 #include <openssl/evp.h>
 
+#include "hashtab.h"
 #include "log.h"
+#include "strmap.h"
 #include "util.h"
 
 #define HASH_CACHE_MAX 100000U
@@ -123,11 +124,14 @@ struct file_id {
 	uint32_t mtime_nsec;
 	uint32_t ctime_nsec;
 };
+/* hashed as bytes: no padding that could differ between equal ids */
+_Static_assert(sizeof(struct file_id) == 48, "struct file_id has no padding");
 
 struct hc_entry {
+	struct hashtab_node node; /* in o->hc */
+	struct lru_node age;	  /* in o->hc_age: evict from the oldest */
 	struct file_id id;
 	uint8_t sha256[32];
-	struct hc_entry *older, *newer; /* age list: evict from the oldest */
 };
 
 /* Where an announced hash's content may be read. */
@@ -138,6 +142,7 @@ struct ann_source {
 };
 
 struct announced {
+	struct hashtab_node node; /* in o->ann */
 	uint8_t sha256[32];
 	struct ann_source *sources; /* most recent first */
 };
@@ -167,11 +172,10 @@ struct origin_fs {
 	int journal_fd;	   /* this origin's journal (locked), or -1 until needed */
 	char *journal_name;
 	char *cache_path;
-	void *hc_root; /* tsearch tree of struct hc_entry, by file_id */
-	struct hc_entry *oldest, *newest;
-	size_t hc_count;
+	struct hashtab hc; /* struct hc_entry, by file_id: at most HASH_CACHE_MAX */
+	struct lru hc_age; /* the same, least recently used first */
 	bool hc_dirty;
-	void *ann_root; /* tsearch tree of struct announced, by hash */
+	struct hashtab ann; /* struct announced, by hash */
 	struct fetch_fd fds[FETCH_FDS];
 	unsigned int next_fd_slot;
 	int64_t racy_margin_ns;
@@ -204,43 +208,11 @@ static void id_from_stat(const struct stat *st, struct file_id *id)
 	id->ctime_nsec = st->st_ctim.tv_nsec;
 }
 
-static int cmp_u64(uint64_t a, uint64_t b)
-{
-	return a < b ? -1 : a > b;
-}
-
-static int id_cmp(const struct file_id *a, const struct file_id *b)
-{
-	int r;
-
-	if ((r = cmp_u64(a->dev, b->dev)) || (r = cmp_u64(a->ino, b->ino)) ||
-	    (r = cmp_u64(a->size, b->size)) ||
-	    (r = cmp_u64((uint64_t)a->mtime_sec, (uint64_t)b->mtime_sec)) ||
-	    (r = cmp_u64(a->mtime_nsec, b->mtime_nsec)) ||
-	    (r = cmp_u64((uint64_t)a->ctime_sec, (uint64_t)b->ctime_sec)))
-		return r;
-	return cmp_u64(a->ctime_nsec, b->ctime_nsec);
-}
-
 static bool id_equal(const struct file_id *a, const struct file_id *b)
 {
-	return id_cmp(a, b) == 0;
-}
-
-static int hc_cmp(const void *a, const void *b)
-{
-	return id_cmp(&((const struct hc_entry *)a)->id, &((const struct hc_entry *)b)->id);
-}
-
-static int ann_cmp(const void *a, const void *b)
-{
-	return memcmp(((const struct announced *)a)->sha256, ((const struct announced *)b)->sha256,
-		      32);
-}
-
-static void noop_free(void *p)
-{
-	(void)p;
+	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
+	       a->mtime_sec == b->mtime_sec && a->mtime_nsec == b->mtime_nsec &&
+	       a->ctime_sec == b->ctime_sec && a->ctime_nsec == b->ctime_nsec;
 }
 
 int origin_path_check(const char *path)
@@ -329,76 +301,71 @@ static int readlink_alloc(int dirfd, const char *name, size_t hint, char **out)
 
 /* --- hash cache --------------------------------------------------------- */
 
-static void hc_unlink_age(struct origin_fs *o, struct hc_entry *e)
+/*
+ * By file_id, hashed with the process's SipHash key: a job can choose sizes
+ * and times of the files it writes (and so the ids the origin hashes), and
+ * must not be able to line them up in one chain.
+ */
+static uint64_t id_hash(const struct file_id *id)
 {
-	if (e->older)
-		e->older->newer = e->newer;
-	else
-		o->oldest = e->newer;
-	if (e->newer)
-		e->newer->older = e->older;
-	else
-		o->newest = e->older;
-	e->older = e->newer = NULL;
+	return siphash_keyed(id, sizeof(*id));
 }
 
-static void hc_push_newest(struct origin_fs *o, struct hc_entry *e)
+static struct hc_entry *hc_entry_of(const struct hashtab_node *n)
 {
-	e->older = o->newest;
-	e->newer = NULL;
-	if (o->newest)
-		o->newest->newer = e;
-	else
-		o->oldest = e;
-	o->newest = e;
+	return container_of(n, struct hc_entry, node);
+}
+
+static uint64_t hc_node_hash(const struct hashtab_node *n)
+{
+	return id_hash(&hc_entry_of(n)->id);
+}
+
+static bool hc_eq(const struct hashtab_node *n, const void *id)
+{
+	return id_equal(&hc_entry_of(n)->id, id);
+}
+
+static struct hc_entry *hc_find(const struct origin_fs *o, const struct file_id *id)
+{
+	struct hashtab_node *n = hashtab_find(&o->hc, id_hash(id), hc_eq, id);
+
+	return n ? hc_entry_of(n) : NULL;
 }
 
 static struct hc_entry *hc_lookup(struct origin_fs *o, const struct file_id *id)
 {
-	struct hc_entry key = { .id = *id };
-	void *node = tfind(&key, &o->hc_root, hc_cmp);
-	struct hc_entry *e;
+	struct hc_entry *e = hc_find(o, id);
 
-	if (!node)
-		return NULL;
-	e = *(struct hc_entry **)node;
-	hc_unlink_age(o, e);
-	hc_push_newest(o, e);
+	if (e)
+		lru_touch(&o->hc_age, &e->age);
 	return e;
 }
 
 static void hc_insert(struct origin_fs *o, const struct file_id *id, const uint8_t sha256[32])
 {
-	struct hc_entry *e = xcalloc(1, sizeof(*e));
-	void *node;
+	struct hc_entry *e = hc_find(o, id);
 
-	e->id = *id;
-	memcpy(e->sha256, sha256, 32);
-	node = tsearch(e, &o->hc_root, hc_cmp);
-	if (!node) {
-		free(e); /* out of memory: stay uncached */
-		return;
-	}
-	if (*(struct hc_entry **)node != e) {
-		struct hc_entry *old = *(struct hc_entry **)node;
-
-		free(e);
-		if (!memcmp(old->sha256, sha256, 32))
+	if (e) {
+		if (!memcmp(e->sha256, sha256, 32))
 			return;
-		memcpy(old->sha256, sha256, 32);
+		memcpy(e->sha256, sha256, 32);
 		o->hc_dirty = true;
 		return;
 	}
-	hc_push_newest(o, e);
-	o->hc_count++;
+	e = xcalloc(1, sizeof(*e));
+	e->id = *id;
+	memcpy(e->sha256, sha256, 32);
+	hashtab_add(&o->hc, &e->node, id_hash(id));
+	lru_add_newest(&o->hc_age, &e->age);
 	o->hc_dirty = true;
-	while (o->hc_count > HASH_CACHE_MAX) {
-		struct hc_entry *victim = o->oldest;
+	while (o->hc.n > HASH_CACHE_MAX) {
+		struct hc_entry *victim =
+			container_of(lru_oldest(&o->hc_age), struct hc_entry, age);
 
-		hc_unlink_age(o, victim);
-		tdelete(victim, &o->hc_root, hc_cmp);
+		lru_del(&o->hc_age, &victim->age);
+		hashtab_remove(&o->hc, &victim->node);
 		free(victim);
-		o->hc_count--;
 	}
 }
 
@@ -493,7 +460,7 @@ corrupt:
 
 static int hc_save(struct origin_fs *o)
 {
-	size_t len = HASH_CACHE_HDR + o->hc_count * HASH_CACHE_REC + 32;
+	size_t len = HASH_CACHE_HDR + o->hc.n * HASH_CACHE_REC + 32;
 	_cleanup_free_ uint8_t *buf = xcalloc(1, len);
 	_cleanup_free_ char *tmp = NULL;
 	_cleanup_close_ int fd = -1;
@@ -502,8 +469,10 @@ static int hc_save(struct origin_fs *o)
 
 	memcpy(buf, HASH_CACHE_MAGIC, 8);
 	put_le32(buf + 8, HASH_CACHE_VERSION);
-	put_le32(buf + 12, o->hc_count);
-	for (struct hc_entry *e = o->oldest; e; e = e->newer, r += HASH_CACHE_REC) {
+	put_le32(buf + 12, (uint32_t)o->hc.n);
+	for (struct lru_node *u = lru_oldest(&o->hc_age); u; u = u->newer, r += HASH_CACHE_REC) {
+		const struct hc_entry *e = container_of(u, struct hc_entry, age);
+
 		put_le64(r, e->id.dev);
 		put_le64(r + 8, e->id.ino);
 		put_le64(r + 16, e->id.size);
@@ -706,14 +675,37 @@ int origin_fs_pin_tree(struct origin_fs *o, const char *path)
 
 /* --- announced hashes and fetch ----------------------------------------- */
 
-static struct announced *ann_find(struct origin_fs *o, const uint8_t sha256[32])
+/* Keyed too: a job chooses the content of the files it writes, and with it
+ * any few bits of their SHA-256 for the price of a short search each.  The
+ * hash's first 64 bits times the process's secret multiplier. */
+static uint64_t ann_key(const uint8_t sha256[32])
 {
-	struct announced key;
-	void *node;
+	uint64_t v;
 
-	memcpy(key.sha256, sha256, 32);
-	node = tfind(&key, &o->ann_root, ann_cmp);
-	return node ? *(struct announced **)node : NULL;
+	memcpy(&v, sha256, sizeof(v));
+	return mulhash_keyed(v);
+}
+
+static struct announced *announced_of(const struct hashtab_node *n)
+{
+	return container_of(n, struct announced, node);
+}
+
+static uint64_t ann_node_hash(const struct hashtab_node *n)
+{
+	return ann_key(announced_of(n)->sha256);
+}
+
+static bool ann_eq(const struct hashtab_node *n, const void *sha256)
+{
+	return !memcmp(announced_of(n)->sha256, sha256, 32);
+}
+
+static struct announced *ann_find(const struct origin_fs *o, const uint8_t sha256[32])
+{
+	struct hashtab_node *n = hashtab_find(&o->ann, ann_key(sha256), ann_eq, sha256);
+
+	return n ? announced_of(n) : NULL;
 }
 
 static void ann_source_free(struct ann_source *s)
@@ -722,10 +714,8 @@ static void ann_source_free(struct ann_source *s)
 	free(s);
 }
 
-static void announced_free(void *p)
+static void announced_free(struct announced *a)
 {
-	struct announced *a = p;
-
 	while (a->sources) {
 		struct ann_source *s = a->sources;
 
@@ -745,10 +735,7 @@ static void announce(struct origin_fs *o, const uint8_t sha256[32], const char *
 	if (!a) {
 		a = xcalloc(1, sizeof(*a));
 		memcpy(a->sha256, sha256, 32);
-		if (!tsearch(a, &o->ann_root, ann_cmp)) {
-			free(a);
-			return; /* out of memory: fetch will say -ENOENT */
-		}
+		hashtab_add(&o->ann, &a->node, ann_key(sha256));
 	}
 	for (pp = &a->sources; *pp; pp = &(*pp)->next) {
 		if (!strcmp((*pp)->path, path)) {
@@ -1161,6 +1148,8 @@ int origin_fs_new(const char *hash_cache_path, struct origin_fs **out)
 		o->max_file_size = rl.rlim_cur;
 	for (unsigned int i = 0; i < FETCH_FDS; i++)
 		o->fds[i].fd = -1;
+	o->hc = HASHTAB_INIT(hc_node_hash);
+	o->ann = HASHTAB_INIT(ann_node_hash);
 	o->racy_margin_ns = 20000000;
 	if (!clock_getres(CLOCK_REALTIME_COARSE, &res) && res.tv_sec == 0 &&
 	    2 * res.tv_nsec > o->racy_margin_ns)
@@ -1200,14 +1189,18 @@ void origin_fs_free(struct origin_fs *o)
 	}
 	free(o->trees);
 	closep(&o->root_fd);
-	tdestroy(o->ann_root, announced_free);
-	tdestroy(o->hc_root, noop_free);
-	while (o->oldest) {
-		struct hc_entry *e = o->oldest;
+	for (struct hashtab_iter it = HASHTAB_ITER(&o->ann); hashtab_iter_next(&it);) {
+		struct announced *a = announced_of(it.cur);
 
-		o->oldest = e->newer;
-		free(e);
+		hashtab_iter_remove(&it);
+		announced_free(a);
 	}
+	hashtab_free(&o->ann);
+	for (struct lru_node *u = lru_oldest(&o->hc_age), *next; u; u = next) {
+		next = u->newer;
+		free(container_of(u, struct hc_entry, age));
+	}
+	hashtab_free(&o->hc);
 	free(o->cache_path);
 	free(o);
 }

@@ -74,13 +74,14 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "hashtab.h"
+#include "strmap.h"
 #include "util.h"
 
 #define TOUCH_INTERVAL_NS (5LL * 1000000000LL)
 #define STALE_TMP_S 3600
 #define HASH_CHUNK (256U << 10)
 #define INSTALL_TRIES 8
-#define INITIAL_BUCKETS 256
 #define VLOG_NAME "verified"
 #define VLOG_NEW_NAME "verified.new"
 #define VLOG_LOCK_NAME "verified.lock"
@@ -96,8 +97,8 @@
 #define BLOB_PATH_LEN (3 + 2 * CAS_HASH_LEN - 2 + 1)
 
 struct cas_entry {
-	struct cas_entry *hnext;
-	struct cas_entry *prev, *next; /* LRU list: head is least recently used */
+	struct hashtab_node node; /* in c->index */
+	struct lru_node use;	  /* in c->lru */
 	uint64_t size;
 	int64_t touched_ns; /* the mtime we last gave the file (or found on it) */
 	uint8_t hash[CAS_HASH_LEN];
@@ -115,7 +116,7 @@ struct verified_rec {
 _Static_assert(sizeof(struct verified_rec) == 64, "a verified record is 64 bytes, no padding");
 
 struct verified_entry {
-	struct verified_entry *hnext;
+	struct hashtab_node node; /* in c->verified */
 	struct verified_rec rec;
 };
 
@@ -131,12 +132,10 @@ struct cas {
 	uint64_t vlog_end;	 /* the log's size as last seen */
 	uint64_t vlog_retry_end; /* no compaction attempt before the log is this long */
 	bool vlog_damaged;	 /* a bad record was seen: rewrite the log */
-	struct verified_entry **vbuckets;
-	size_t nvbuckets, nverified;
+	struct hashtab verified; /* struct verified_entry, by hash */
 	uint64_t max_bytes;
-	struct cas_entry **buckets;
-	size_t nbuckets;
-	struct cas_entry *lru_head, *lru_tail;
+	struct hashtab index; /* struct cas_entry, by hash */
+	struct lru lru;	      /* the same entries, least recently used first */
 	struct cas_stats st;
 	uint64_t tmp_seq;
 };
@@ -268,134 +267,87 @@ static bool rec_matches(const struct verified_rec *r, const struct stat *st)
 	       r->ctime_ns == ts_ns(&st->st_ctim);
 }
 
-static size_t vbucket_of(const struct cas *c, const uint8_t hash[CAS_HASH_LEN])
+/*
+ * What both tables hash a blob's name by: its first 64 bits, multiplied by
+ * the process's secret odd key (mulhash_keyed).  The name's own bits would
+ * be uniform, but an origin that wanted one long chain in a cache shared
+ * with every other origin could buy the bits that pick a bucket with a
+ * short search per blob; it cannot aim at a multiplier it does not know.
+ */
+static uint64_t table_key(const uint8_t hash[CAS_HASH_LEN])
 {
 	uint64_t v;
 
-	memcpy(&v, hash + 8, sizeof(v));
-	return (size_t)(v & (c->nvbuckets - 1));
+	memcpy(&v, hash, sizeof(v));
+	return mulhash_keyed(v);
 }
 
-static struct verified_entry **vt_slot(const struct cas *c, const uint8_t hash[CAS_HASH_LEN])
+static struct verified_entry *verified_of(const struct hashtab_node *n)
 {
-	struct verified_entry **pp = &c->vbuckets[vbucket_of(c, hash)];
-
-	while (*pp && memcmp((*pp)->rec.hash, hash, CAS_HASH_LEN))
-		pp = &(*pp)->hnext;
-	return pp;
+	return container_of(n, struct verified_entry, node);
 }
 
-static void vt_grow(struct cas *c)
+static uint64_t vt_node_hash(const struct hashtab_node *n)
 {
-	struct verified_entry **old = c->vbuckets;
-	size_t n = c->nvbuckets;
+	return table_key(verified_of(n)->rec.hash);
+}
 
-	c->nvbuckets = 2 * n;
-	c->vbuckets = xcalloc(c->nvbuckets, sizeof(*c->vbuckets));
-	for (size_t i = 0; i < n; i++) {
-		struct verified_entry *v = old[i], *next;
+static bool vt_eq(const struct hashtab_node *n, const void *hash)
+{
+	return !memcmp(verified_of(n)->rec.hash, hash, CAS_HASH_LEN);
+}
 
-		for (; v; v = next) {
-			size_t b = vbucket_of(c, v->rec.hash);
+static struct verified_entry *vt_find(const struct cas *c, const uint8_t hash[CAS_HASH_LEN])
+{
+	struct hashtab_node *n = hashtab_find(&c->verified, table_key(hash), vt_eq, hash);
 
-			next = v->hnext;
-			v->hnext = c->vbuckets[b];
-			c->vbuckets[b] = v;
-		}
-	}
-	free(old);
+	return n ? verified_of(n) : NULL;
 }
 
 /* Remember REC as the latest word on its hash. */
 static void vt_put(struct cas *c, const struct verified_rec *rec)
 {
-	struct verified_entry **pp = vt_slot(c, rec->hash);
+	struct verified_entry *v = vt_find(c, rec->hash);
 
-	if (*pp) {
-		(*pp)->rec = *rec;
-		return;
+	if (!v) {
+		v = xcalloc(1, sizeof(*v));
+		hashtab_add(&c->verified, &v->node, table_key(rec->hash));
 	}
-	if (c->nverified >= c->nvbuckets) {
-		vt_grow(c);
-		pp = vt_slot(c, rec->hash);
-	}
-	*pp = xcalloc(1, sizeof(**pp));
-	(*pp)->rec = *rec;
-	c->nverified++;
+	v->rec = *rec;
 }
 
 static void vt_remove(struct cas *c, const uint8_t hash[CAS_HASH_LEN])
 {
-	struct verified_entry **pp = vt_slot(c, hash), *v = *pp;
+	struct verified_entry *v = vt_find(c, hash);
 
 	if (!v)
 		return;
-	*pp = v->hnext;
+	hashtab_remove(&c->verified, &v->node);
 	free(v);
-	c->nverified--;
 }
 
 /* ---- the index (caller holds c->lock) ---- */
 
-static size_t bucket_of(const struct cas *c, const uint8_t hash[CAS_HASH_LEN])
+static struct cas_entry *entry_of(const struct hashtab_node *n)
 {
-	uint64_t v;
+	return container_of(n, struct cas_entry, node);
+}
 
-	memcpy(&v, hash, sizeof(v)); /* SHA-256 output is uniform already */
-	return (size_t)(v & (c->nbuckets - 1));
+static uint64_t index_node_hash(const struct hashtab_node *n)
+{
+	return table_key(entry_of(n)->hash);
+}
+
+static bool index_eq(const struct hashtab_node *n, const void *hash)
+{
+	return !memcmp(entry_of(n)->hash, hash, CAS_HASH_LEN);
 }
 
 static struct cas_entry *index_find(const struct cas *c, const uint8_t hash[CAS_HASH_LEN])
 {
-	for (struct cas_entry *e = c->buckets[bucket_of(c, hash)]; e; e = e->hnext)
-		if (!memcmp(e->hash, hash, CAS_HASH_LEN))
-			return e;
-	return NULL;
-}
+	struct hashtab_node *n = hashtab_find(&c->index, table_key(hash), index_eq, hash);
 
-static void index_grow(struct cas *c)
-{
-	struct cas_entry **old = c->buckets;
-	size_t n = c->nbuckets;
-
-	c->nbuckets = 2 * n;
-	c->buckets = xcalloc(c->nbuckets, sizeof(*c->buckets));
-	for (size_t i = 0; i < n; i++) {
-		struct cas_entry *e = old[i], *next;
-
-		for (; e; e = next) {
-			size_t b = bucket_of(c, e->hash);
-
-			next = e->hnext;
-			e->hnext = c->buckets[b];
-			c->buckets[b] = e;
-		}
-	}
-	free(old);
-}
-
-static void lru_unlink(struct cas *c, struct cas_entry *e)
-{
-	if (e->prev)
-		e->prev->next = e->next;
-	else
-		c->lru_head = e->next;
-	if (e->next)
-		e->next->prev = e->prev;
-	else
-		c->lru_tail = e->prev;
-	e->prev = e->next = NULL;
-}
-
-static void lru_append(struct cas *c, struct cas_entry *e)
-{
-	e->prev = c->lru_tail;
-	e->next = NULL;
-	if (c->lru_tail)
-		c->lru_tail->next = e;
-	else
-		c->lru_head = e;
-	c->lru_tail = e;
+	return n ? entry_of(n) : NULL;
 }
 
 /* Add a blob the index does not hold, as the most recently used. */
@@ -403,17 +355,12 @@ static struct cas_entry *index_add(struct cas *c, const uint8_t hash[CAS_HASH_LE
 				   int64_t touched_ns)
 {
 	struct cas_entry *e = xcalloc(1, sizeof(*e));
-	size_t b;
 
-	if (c->st.blobs >= c->nbuckets)
-		index_grow(c);
 	memcpy(e->hash, hash, CAS_HASH_LEN);
 	e->size = size;
 	e->touched_ns = touched_ns;
-	b = bucket_of(c, hash);
-	e->hnext = c->buckets[b];
-	c->buckets[b] = e;
-	lru_append(c, e);
+	hashtab_add(&c->index, &e->node, table_key(hash));
+	lru_add_newest(&c->lru, &e->use);
 	c->st.blobs++;
 	c->st.bytes += size;
 	return e;
@@ -421,12 +368,8 @@ static struct cas_entry *index_add(struct cas *c, const uint8_t hash[CAS_HASH_LE
 
 static void index_remove(struct cas *c, struct cas_entry *e)
 {
-	struct cas_entry **pp = &c->buckets[bucket_of(c, e->hash)];
-
-	while (*pp != e)
-		pp = &(*pp)->hnext;
-	*pp = e->hnext;
-	lru_unlink(c, e);
+	hashtab_remove(&c->index, &e->node);
+	lru_del(&c->lru, &e->use);
 	c->st.blobs--;
 	c->st.bytes -= e->size;
 	vt_remove(c, e->hash); /* gone from here, so its record vouches for nothing */
@@ -436,12 +379,13 @@ static void index_remove(struct cas *c, struct cas_entry *e)
 /* Remove least recently used blobs until the total is within the cap. */
 static void evict_locked(struct cas *c, const struct cas_entry *keep)
 {
-	struct cas_entry *e = c->lru_head, *next;
+	struct lru_node *u = lru_oldest(&c->lru), *next;
 
-	for (; e && c->max_bytes && c->st.bytes > c->max_bytes; e = next) {
+	for (; u && c->max_bytes && c->st.bytes > c->max_bytes; u = next) {
+		struct cas_entry *e = container_of(u, struct cas_entry, use);
 		char path[BLOB_PATH_LEN];
 
-		next = e->next;
+		next = u->newer;
 		if (e == keep)
 			continue;
 		blob_path(e->hash, path);
@@ -531,6 +475,8 @@ static int vlog_compact(struct cas *c)
 		openat(c->dirfd, VLOG_LOCK_NAME, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	_cleanup_close_ int fd = -1;
 	struct verified_rec buf[VLOG_READ_RECS];
+	struct hashtab_node *node;
+	struct hashtab_iter it;
 	uint64_t kept = 0;
 	size_t n = 0;
 	struct stat st;
@@ -540,34 +486,29 @@ static int vlog_compact(struct cas *c)
 		return -errno;
 	vlog_refresh(c); /* under the lock: the end we read is the end */
 	if (!c->vlog_damaged &&
-	    c->vlog_end / sizeof(buf[0]) <= VLOG_COMPACT_MIN_RECS + 2 * c->nverified)
+	    c->vlog_end / sizeof(buf[0]) <= VLOG_COMPACT_MIN_RECS + 2 * c->verified.n)
 		return 0; /* someone else just did it */
 	fd = openat(c->dirfd, VLOG_NEW_NAME,
 		    O_RDWR | O_APPEND | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -errno;
-	for (size_t b = 0; b < c->nvbuckets && r == 0; b++) {
-		struct verified_entry **pp = &c->vbuckets[b];
+	it = HASHTAB_ITER(&c->verified);
+	while (r == 0 && (node = hashtab_iter_next(&it))) {
+		struct verified_entry *v = verified_of(node);
+		char path[BLOB_PATH_LEN];
 
-		while (*pp && r == 0) {
-			struct verified_entry *v = *pp;
-			char path[BLOB_PATH_LEN];
-
-			blob_path(v->rec.hash, path);
-			if (fstatat(c->objfd, path, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
-			    !rec_matches(&v->rec, &st)) {
-				*pp = v->hnext; /* gone or changed: the record is useless */
-				free(v);
-				c->nverified--;
-				continue;
-			}
-			buf[n++] = v->rec;
-			kept++;
-			if (n == VLOG_READ_RECS) {
-				r = write_all(fd, buf, n * sizeof(buf[0]));
-				n = 0;
-			}
-			pp = &v->hnext;
+		blob_path(v->rec.hash, path);
+		if (fstatat(c->objfd, path, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !rec_matches(&v->rec, &st)) {
+			hashtab_iter_remove(&it); /* gone or changed: the record is useless */
+			free(v);
+			continue;
+		}
+		buf[n++] = v->rec;
+		kept++;
+		if (n == VLOG_READ_RECS) {
+			r = write_all(fd, buf, n * sizeof(buf[0]));
+			n = 0;
 		}
 	}
 	if (r == 0 && n)
@@ -594,7 +535,7 @@ static void vlog_maybe_compact(struct cas *c)
 	uint64_t recs = c->vlog_end / sizeof(struct verified_rec);
 
 	if (c->vlog_fd < 0 || c->vlog_end < c->vlog_retry_end ||
-	    (!c->vlog_damaged && recs <= VLOG_COMPACT_MIN_RECS + 2 * c->nverified))
+	    (!c->vlog_damaged && recs <= VLOG_COMPACT_MIN_RECS + 2 * c->verified.n))
 		return;
 	if (vlog_compact(c) < 0)
 		c->vlog_retry_end =
@@ -634,13 +575,13 @@ static void vlog_append(struct cas *c, const uint8_t hash[CAS_HASH_LEN], const s
 static bool vlog_trusts(struct cas *c, const uint8_t hash[CAS_HASH_LEN], const struct stat *st,
 			uint32_t *verified_s)
 {
-	struct verified_entry *v = *vt_slot(c, hash);
+	struct verified_entry *v = vt_find(c, hash);
 
 	if (!v || !rec_matches(&v->rec, st)) {
 		/* maybe appended by another process since we last looked */
 		vlog_refresh(c);
 		vlog_maybe_compact(c);
-		v = *vt_slot(c, hash);
+		v = vt_find(c, hash);
 	}
 	if (!v || !rec_matches(&v->rec, st) ||
 	    (int64_t)now_s() - (int64_t)v->rec.verified_s > VERIFY_MAX_AGE_S)
@@ -695,8 +636,7 @@ static int blob_handed_out(struct cas *c, const uint8_t hash[CAS_HASH_LEN], int 
 	if (!e && st.st_nlink > 0)
 		e = index_add(c, hash, (uint64_t)st.st_size, ts_ns(&st.st_mtim));
 	if (e) {
-		lru_unlink(c, e);
-		lru_append(c, e);
+		lru_touch(&c->lru, &e->use);
 		if (now < e->touched_ns || now - e->touched_ns >= TOUCH_INTERVAL_NS) {
 			e->touched_ns = now;
 			touch = true;
@@ -1149,10 +1089,8 @@ int cas_open(const char *dir, uint64_t max_bytes, struct cas **out)
 	c->objfd = c->tmpfd = c->vlog_fd = -1;
 	c->dirfd = take_fd(&dfd);
 	c->max_bytes = max_bytes;
-	c->nbuckets = INITIAL_BUCKETS;
-	c->buckets = xcalloc(c->nbuckets, sizeof(*c->buckets));
-	c->nvbuckets = INITIAL_BUCKETS;
-	c->vbuckets = xcalloc(c->nvbuckets, sizeof(*c->vbuckets));
+	c->index = HASHTAB_INIT(index_node_hash);
+	c->verified = HASHTAB_INIT(vt_node_hash);
 	pthread_mutex_init(&c->lock, NULL);
 
 	r = open_subdir(c->dirfd, "objects");
@@ -1189,24 +1127,18 @@ void cas_close(struct cas *c)
 {
 	if (!c)
 		return;
-	for (size_t i = 0; i < c->nbuckets; i++) {
-		struct cas_entry *e = c->buckets[i], *next;
-
-		for (; e; e = next) {
-			next = e->hnext;
-			free(e);
-		}
+	for (struct lru_node *u = lru_oldest(&c->lru), *next; u; u = next) {
+		next = u->newer;
+		free(container_of(u, struct cas_entry, use));
 	}
-	free(c->buckets);
-	for (size_t i = 0; i < c->nvbuckets; i++) {
-		struct verified_entry *v = c->vbuckets[i], *next;
+	hashtab_free(&c->index);
+	for (struct hashtab_iter it = HASHTAB_ITER(&c->verified); hashtab_iter_next(&it);) {
+		struct verified_entry *v = verified_of(it.cur);
 
-		for (; v; v = next) {
-			next = v->hnext;
-			free(v);
-		}
+		hashtab_iter_remove(&it);
+		free(v);
 	}
-	free(c->vbuckets);
+	hashtab_free(&c->verified);
 	if (c->vlog_fd >= 0)
 		close(c->vlog_fd);
 	if (c->dirfd >= 0)

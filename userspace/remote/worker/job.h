@@ -10,7 +10,7 @@
  *   2. the job process (root, then not): a new mount namespace with mosfs as
  *      its root, the worker's /dev subset, /sys read-only, a private /tmp;
  *      pivot_root; then it drops to JOB_UID/JOB_GID and every capability.
- *   3. the sandbox (issue 2's sandbox_run, as JOB_UID): user (mapping the
+ *   3. the sandbox (a local `mosctl run`'s, as JOB_UID): user (mapping the
  *      origin's ids), pid, mount and IPC namespaces, Landlock, seccomp,
  *      limits, then exec of the command.
  * Without root (mosd --stdio started by a user), phase 2 starts by entering
