@@ -634,12 +634,18 @@ static void kill_proc_pid(int pid)
 static void reap_all_children(void)
 {
 	const char *path = "/proc/thread-self/children";
+	pid_t w;
+	int st;
 
+	/* None left, the usual end (init reaped): no need to list them. */
+	while ((w = waitpid(-1, &st, WNOHANG)) > 0)
+		;
+	if (w < 0 && errno == ECHILD)
+		return;
 	for (int round = 0; round < 10000; round++) {
 		FILE *f = fopen(path, "re");
 		bool any = false;
-		pid_t w;
-		int pid, st;
+		int pid;
 
 		if (f) {
 			while (fscanf(f, "%d", &pid) == 1) {
