@@ -127,7 +127,7 @@ enum mos_bpf_lsm mos_bpf_lsm_probe(char *why, size_t len)
 
 static enum mos_bpf_lsm probe_stages(char *why, size_t len)
 {
-	char buf[512], lib[384];
+	char buf[512], lib[128];
 	_cleanup_close_ int fd = open("/sys/kernel/security/lsm", O_RDONLY | O_CLOEXEC);
 	struct probe_lsm_bpf *skel;
 	bool listed = false;

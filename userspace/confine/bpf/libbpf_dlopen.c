@@ -16,8 +16,12 @@
 #include <bpf/libbpf.h>
 #include <bpf/libbpf_version.h>
 
+#include <errno.h>
+#include <stdio.h>
+
 #include "lazy_lib.h"
 #include "libbpf_load_internal.h"
+#include "log.h"
 
 #define STR_(x) #x
 #define STR(x) STR_(x)
@@ -75,7 +79,19 @@ static struct lazy_lib libbpf =
 		      "Debian's libbpf" STR(LIBBPF_MAJOR_VERSION) " package",
 		      "the bpf backend, the BPF LSM probe and attach's BPF path", libbpf_syms);
 
+/* A short sentence, for the probe's answer; the whole one with -vv. */
 int mos_libbpf_load(char *why, size_t len)
 {
-	return lazy_lib_load(&libbpf, why, len);
+	char full[sizeof(libbpf.why)];
+	int r = lazy_lib_load(&libbpf, full, sizeof(full));
+
+	if (r == 0)
+		return 0;
+	mos_debug("%s", full);
+	if (why && len)
+		snprintf(why, len,
+			 r == -ENOSYS ? "%s is not the version mosctl was built with (reinstall %s)"
+				      : "%s cannot be loaded (install %s)",
+			 libbpf.soname, libbpf.package);
+	return r;
 }

@@ -13,7 +13,10 @@
 
 #include <stddef.h>
 
-/* 0, or -errno with a sentence in WHY (LEN bytes) naming the package to install. */
+/*
+ * 0, or -errno with a short sentence in WHY (LEN bytes) naming the library
+ * and the package to install.
+ */
 int mos_libbpf_load(char *why, size_t len);
 
 #endif /* MOS_LIBBPF_LOAD_INTERNAL_H */
