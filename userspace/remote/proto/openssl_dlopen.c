@@ -6,7 +6,8 @@
  * calls OpenSSL, and loading libcrypto at start (its relocations, its CPU
  * detection) cost every start about 0.6 ms.  libcrypto is loaded by the
  * first SHA-256 or key operation (a remote run's file service, keygen),
- * libssl with it by the first TLS call (run --on HOST, key).
+ * libssl with it by the first TLS call (run --on HOST; keygen and key, whose
+ * identity holds a TLS context).
  *
  * Each function here is one that libmos calls: a new call to another
  * OpenSSL function shows as an undefined reference when mosctl links, and
@@ -157,5 +158,6 @@ static const struct lazy_sym ssl_syms[] = { SSL_FNS(SYM, VOID_SYM) };
 static struct lazy_lib libcrypto =
 	LAZY_LIB_INIT("libcrypto.so." STR(OPENSSL_VERSION_MAJOR), PACKAGE,
 		      "remote runs and keys (SHA-256, Ed25519)", crypto_syms);
-static struct lazy_lib libssl = LAZY_LIB_INIT("libssl.so." STR(OPENSSL_VERSION_MAJOR), PACKAGE,
-					      "TLS connections (run --on HOST)", ssl_syms);
+static struct lazy_lib libssl =
+	LAZY_LIB_INIT("libssl.so." STR(OPENSSL_VERSION_MAJOR), PACKAGE,
+		      "TLS and the keys (run --on HOST, keygen, key)", ssl_syms);
