@@ -90,6 +90,11 @@ ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -DMOS_VERSION='"$(VERSION)"' \
 # OpenSSL (TLS 1.3, SHA-256), liburing (the transport's socket I/O), libbpf
 # (the BPF backend's programs, and the BPF LSM probe).
 LDLIBS   := -lssl -lcrypto -luring -lbpf -lpthread -lm
+# mosctl starts every local run, which needs none of them: it links libc
+# alone, loads OpenSSL and libbpf on the first call into them (the
+# *_dlopen.c files, lazy_lib.h) and has liburing's few functions linked in.
+# Its start-up: Documentation/benchmarks.md.  mosd links them all.
+MOSCTL_LDLIBS := -Wl,--as-needed -Wl,-Bstatic -luring -Wl,-Bdynamic -lpthread -lm
 ifeq ($(STATIC),1)
 # libbpf's own dependencies, which a shared libbpf pulls in by itself.
 LDLIBS   += -lelf -lz -lzstd
@@ -101,10 +106,17 @@ LINK_LOG = 2> $@.log || { cat $@.log; exit 1; }; \
 	grep -v -e "requires at runtime the shared libraries" -e ": in function" $@.log || true
 endif
 ALL_LDFLAGS := $(LDFLAGS) $(SANFLAGS) $(LINKMODE)
+ifeq ($(STATIC),1)
+# No dlopen in a static program: the libraries are linked in.
+MOSCTL_LDLIBS := $(LDLIBS)
+endif
 
 # seccomp_filter.c (libseccomp) and gen_seccomp.c run at build time and in tests only.
 SECCOMP_BUILD_SRCS := $(addprefix userspace/confine/seccomp/,seccomp_filter.c gen_seccomp.c)
-LIB_SRCS     := $(filter-out $(SECCOMP_BUILD_SRCS),\
+# The libraries mosctl loads on first use: linked into mosctl only, before
+# libmos.a, whose *_linked.c members then stay out of it.
+DLOPEN_SRCS  := $(sort $(foreach c,$(COMPONENTS),$(wildcard userspace/$(c)/*_dlopen.c userspace/$(c)/*/*_dlopen.c)))
+LIB_SRCS     := $(filter-out $(SECCOMP_BUILD_SRCS) $(DLOPEN_SRCS),\
                   $(sort $(foreach c,$(COMPONENTS),$(wildcard userspace/$(c)/*.c userspace/$(c)/*/*.c))))
 MOSCTL_SRCS  := $(sort $(wildcard userspace/mosctl/*.c))
 MOSD_SRCS    := $(sort $(wildcard userspace/mosd/*.c))
@@ -113,6 +125,7 @@ SELFTEST_SRCS := $(sort $(wildcard selftests/*_test.c))
 HELPER_SRCS  := $(sort $(wildcard selftests/helpers/*.c))
 
 LIB_OBJS     := $(LIB_SRCS:%.c=$(O)/obj/%.o)
+DLOPEN_OBJS  := $(if $(filter 1,$(STATIC)),,$(DLOPEN_SRCS:%.c=$(O)/obj/%.o))
 MOSCTL_OBJS  := $(MOSCTL_SRCS:%.c=$(O)/obj/%.o)
 MOSD_OBJS    := $(MOSD_SRCS:%.c=$(O)/obj/%.o)
 MOSD         := $(O)/bin/mosd
@@ -181,10 +194,10 @@ $(LIBMOS): $(LIB_OBJS)
 	$(Q)mkdir -p $(@D)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(MOSCTL): $(MOSCTL_OBJS) $(LIBMOS)
+$(MOSCTL): $(MOSCTL_OBJS) $(DLOPEN_OBJS) $(LIBMOS)
 	$(call msg,LD,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(LDLIBS) -o $@ $(LINK_LOG)
+	$(Q)$(CC) $(ALL_LDFLAGS) $^ $(MOSCTL_LDLIBS) -o $@ $(LINK_LOG)
 
 $(MOSD): $(MOSD_OBJS) $(LIBMOS)
 	$(call msg,LD,$@)
@@ -425,7 +438,7 @@ install: $(MOSCTL) $(MOSD)
 	install -m 0644 Documentation/mosd.8 $(DESTDIR)$(PREFIX)/share/man/man8/mosd.8
 
 format:
-	clang-format -i $(LIB_SRCS) $(MOSCTL_SRCS) $(MOSD_SRCS) $(shell find userspace -name '*.h') \
+	clang-format -i $(LIB_SRCS) $(DLOPEN_SRCS) $(MOSCTL_SRCS) $(MOSD_SRCS) $(shell find userspace -name '*.h') \
 		$(UNIT_SRCS) $(wildcard selftests/*.c selftests/*.h selftests/helpers/*.c) \
 		$(wildcard fuzz/*.c fuzz/*.h)
 

@@ -8,9 +8,11 @@
  *
  * Each round runs every command once; the starting command rotates from round
  * to round so that none always runs right after the same other one.  Prints
- * one line per measured run, "LABEL NANOSECONDS", to stdout.  A command that
- * exits non-zero or is killed stops the measurement (exit status 1): a timing
- * of a failed start is meaningless.
+ * one line per measured run, "LABEL NANOSECONDS", to stdout; the commands'
+ * own standard output goes to /dev/null (mosctl --help's would mix with the
+ * samples), their errors to stderr.  A command that exits non-zero or is
+ * killed stops the measurement (exit status 1): a timing of a failed start
+ * is meaningless.
  *
  * The clock is read in this process immediately before posix_spawn() (which
  * uses clone(CLONE_VM|CLONE_VFORK), so no page tables are copied) and after
@@ -109,9 +111,10 @@ int main(int argc, char **argv)
 		ncmds++;
 	}
 
-	/* Children get /dev/null as stdin; stdout and stderr stay (errors show). */
+	/* Children get /dev/null as stdin and stdout; stderr stays (errors show). */
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
 
 	for (long round = -warmup; round < iterations; round++) {
 		size_t start = (size_t)((round + warmup) % (long)ncmds);

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * features.c - probe the kernel once (see kernel_features.h).
+ * kernel_features.c - probe the kernel once (see kernel_features.h).
  */
 #include "kernel_features.h"
 
@@ -48,6 +48,16 @@ int mos_landlock_abi(void)
 			ll_abi = (int)max;
 	}
 	return ll_abi;
+}
+
+const char *mos_kernel_release(void)
+{
+	static char release[sizeof(feat.kernel)];
+	struct utsname u;
+
+	if (!*release && uname(&u) == 0)
+		snprintf(release, sizeof(release), "%s", u.release);
+	return release;
 }
 
 static bool seccomp_action(unsigned int action)
@@ -102,14 +112,12 @@ static bool probe_io_uring(void)
 const struct mos_features *mos_features(void)
 {
 	struct mos_cgroup_caps caps;
-	struct utsname u;
 	FILE *f;
 
 	if (probed)
 		return &feat;
 	probed = true;
-	if (uname(&u) == 0)
-		snprintf(feat.kernel, sizeof(feat.kernel), "%s", u.release);
+	snprintf(feat.kernel, sizeof(feat.kernel), "%s", mos_kernel_release());
 
 	feat.landlock_abi = mos_landlock_abi();
 	feat.landlock_kernel_abi = ll_kernel_abi;

@@ -35,5 +35,7 @@ struct mos_features {
 const struct mos_features *mos_features(void);
 /* Only the cheap probes that `run` needs: Landlock ABI and seccomp. */
 int mos_landlock_abi(void);
+/* The uname release alone, without the probes (mosctl check). */
+const char *mos_kernel_release(void);
 
 #endif /* MOS_KERNEL_FEATURES_H */

@@ -157,7 +157,7 @@ static int cmd_check(int argc, char **argv)
 		options_free(&o);
 		return MOS_EXIT_SETUP;
 	}
-	printf("policy is valid; on this kernel (%s) it is enforced by:\n", mos_features()->kernel);
+	printf("policy is valid; on this kernel (%s) it is enforced by:\n", mos_kernel_release());
 	report_print(&plan.rep, stdout, "  ");
 	for (size_t i = 0; i < plan.rep.nweak; i++)
 		printf("  NOT ENFORCEABLE HERE: %s\n", plan.rep.weak[i]);

@@ -16,6 +16,7 @@
 
 #include <bpf/libbpf.h>
 
+#include "libbpf_load_internal.h"
 #include "probe_lsm.skel.h"
 #include "util.h"
 
@@ -126,7 +127,7 @@ enum mos_bpf_lsm mos_bpf_lsm_probe(char *why, size_t len)
 
 static enum mos_bpf_lsm probe_stages(char *why, size_t len)
 {
-	char buf[512];
+	char buf[512], lib[128];
 	_cleanup_close_ int fd = open("/sys/kernel/security/lsm", O_RDONLY | O_CLOEXEC);
 	struct probe_lsm_bpf *skel;
 	bool listed = false;
@@ -147,6 +148,10 @@ static enum mos_bpf_lsm probe_stages(char *why, size_t len)
 	if (!listed)
 		return say(MOS_BPF_LSM_NOT_ACTIVE, why, len,
 			   "not in the active LSMs (boot with lsm=...,bpf)");
+	/* Not cached: installing the library changes the answer. */
+	if (mos_libbpf_load(lib, sizeof(lib)) < 0)
+		return say(MOS_BPF_LSM_UNKNOWN, why, len,
+			   "active; whether it runs programs is unknown: %s", lib);
 	libbpf_set_print(quiet);
 	skel = probe_lsm_bpf__open_and_load();
 	err = skel ? 0 : errno;

@@ -12,7 +12,7 @@
 #include <stddef.h>
 
 enum mos_bpf_lsm {
-	MOS_BPF_LSM_UNKNOWN,	 /* securityfs not reachable */
+	MOS_BPF_LSM_UNKNOWN,	 /* securityfs not reachable, or libbpf missing */
 	MOS_BPF_LSM_NOT_ACTIVE,	 /* not in lsm= */
 	MOS_BPF_LSM_NOT_CHECKED, /* active, but we may not load BPF (no CAP_BPF) */
 	MOS_BPF_LSM_REFUSED,	 /* active, but the program does not load */
