@@ -16,7 +16,8 @@
 #   make fuzz-check   replay the fuzz corpora and crash reproducers, fuzz briefly
 #
 # The optional kernel module (kmod/) is built by its own Kbuild against a
-# kernel tree; BPF programs (bpf/) arrive with the bpf backend.
+# kernel tree; the BPF programs (bpf/) are built into skeletons that libmos
+# embeds (bpf-build).
 
 .DELETE_ON_ERROR:
 .SUFFIXES:
@@ -368,7 +369,14 @@ $(BENCH_GUEST_BIN): bench/enforce_guest.c bench/loops.h $(LIBMOS) $(BENCH_BPF_SK
 		{ cat $@.log; exit 1; }
 	$(Q)grep -v -e "statically linked applications requires at runtime" -e "in function" $@.log || true
 
-bench-build: $(BENCH_HOST_BINS) $(BENCH_GUEST_BIN)
+# bench/unotify's part 1: the supervisor driven directly, libmos linked in.
+$(O)/bench/unotify_open: bench/unotify_open.c $(LIBMOS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -std=gnu11 -D_GNU_SOURCE $(WARNINGS) -O2 -Iinclude/uapi $(ALL_COMP_INCS) \
+		$< $(LIBMOS) $(LDLIBS) -o $@
+
+bench-build: $(BENCH_HOST_BINS) $(BENCH_GUEST_BIN) $(O)/bench/unotify_open
 
 # Fuzzing (Documentation/fuzzing.md): one libFuzzer program per surface that
 # reads untrusted bytes, fuzz/fuzz_*.c.  A make of its own (FUZZ=1) builds
