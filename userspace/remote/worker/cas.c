@@ -632,9 +632,20 @@ static int blob_handed_out(struct cas *c, const uint8_t hash[CAS_HASH_LEN], int 
 		c->st.bytes = c->st.bytes - e->size + (uint64_t)st.st_size;
 		e->size = (uint64_t)st.st_size;
 	}
-	/* st_nlink == 0: evicted since we opened it; the fd still reads */
+	/* st_nlink == 0: evicted since we opened it (the fd still reads), or
+	 * replaced by another process's copy before ours was vouched for
+	 * (install_blob): then that copy is the blob in place, to account for */
 	if (!e && st.st_nlink > 0)
 		e = index_add(c, hash, (uint64_t)st.st_size, ts_ns(&st.st_mtim));
+	if (!e && st.st_nlink == 0) {
+		char path[BLOB_PATH_LEN];
+		struct stat cur;
+
+		blob_path(hash, path);
+		if (fstatat(c->objfd, path, &cur, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(cur.st_mode) &&
+		    cur.st_size == st.st_size)
+			e = index_add(c, hash, (uint64_t)cur.st_size, ts_ns(&cur.st_mtim));
+	}
 	if (e) {
 		lru_touch(&c->lru, &e->use);
 		if (now < e->touched_ns || now - e->touched_ns >= TOUCH_INTERVAL_NS) {
