@@ -52,12 +52,13 @@ uint64_t siphash24(const void *data, size_t len, const uint8_t key[16]);
  * hashes with: for any table whose keys an input can choose (hashtab.h). */
 uint64_t siphash_keyed(const void *data, size_t len);
 /*
- * X times an odd multiplier drawn once per process (multiply-shift,
- * Dietzfelbinger et al. 1997): the top bits of the product, which are what
- * hashtab.h takes, make any two distinct X collide in a table of B buckets
- * with probability at most 2/B unless the multiplier is known.  One
- * multiplication, for keys that are 64 bits of a SHA-256 already: a caller
- * could line many of those up only by finding 64-bit partial preimages.
+ * X through two multiplications by odd multipliers drawn once per process,
+ * the first product's high half folded into its low half between them
+ * (multiply-shift, Dietzfelbinger et al. 1997, twice): the top bits, which
+ * are what hashtab.h takes, spread keys that share most of their bits
+ * unless the multipliers are known.  Two multiplications, for keys that are
+ * 64 bits of a SHA-256 already: a caller could line many of those up only
+ * by finding 64-bit partial preimages.
  */
 uint64_t mulhash_keyed(uint64_t x);
 
