@@ -648,6 +648,25 @@ static int resolve_parent(struct origin_fs *o, const char *path, const char **na
 	return resolve_dir(o, path, slash == path ? 1 : (size_t)(slash - path), O_PATH);
 }
 
+/* resolve_parent() for a path that must name a regular file: its parent's
+ * fd, *NAME in it, and *ST as lstat'ed there; -ELOOP, -EISDIR or -EINVAL
+ * for anything else. */
+static int resolve_parent_regular(struct origin_fs *o, const char *path, const char **name,
+				  struct stat *st)
+{
+	_cleanup_close_ int dfd = resolve_parent(o, path, name);
+	int err;
+
+	if (dfd < 0)
+		return dfd;
+	if (fstatat(dfd, *name, st, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	err = require_regular(st);
+	if (err)
+		return err;
+	return take_fd(&dfd);
+}
+
 int origin_fs_pin_tree(struct origin_fs *o, const char *path)
 {
 	int fd, err = origin_path_check(path);
@@ -1044,14 +1063,9 @@ int origin_open_start(struct origin_fs *o, const char *path, struct mos_attr *a,
 	*out = NULL;
 	if (cancelled(o))
 		return -ECANCELED;
-	dfd = resolve_parent(o, path, &name);
+	dfd = resolve_parent_regular(o, path, &name, &st);
 	if (dfd < 0)
 		return dfd;
-	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return -errno;
-	err = require_regular(&st);
-	if (err)
-		return err;
 	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return -errno;
@@ -1846,14 +1860,9 @@ int origin_truncate(struct origin_fs *o, const char *path, uint64_t size)
 		return err;
 	if (size > INT64_MAX)
 		return -EFBIG;
-	dfd = resolve_parent(o, path, &name);
+	dfd = resolve_parent_regular(o, path, &name, &st);
 	if (dfd < 0)
 		return dfd;
-	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return -errno;
-	err = require_regular(&st);
-	if (err)
-		return err;
 	if (size > o->max_file_size) {
 		mos_warn("refused to truncate %s to %llu bytes, over the origin's file size limit "
 			 "of %llu bytes",

@@ -43,6 +43,25 @@ static void writeback_record_error(struct mosfs *fs, int err, const char *path)
 		mos_warn("mosfs: cannot write %s back to the origin: %s", path, strerror(-err));
 }
 
+/* The start of /proc/TID/FILE, NUL-terminated, into BUF; false if unread. */
+static bool read_task_file(uint32_t tid, const char *file, char *buf, size_t size)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%u/%s", tid, file);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	return true;
+}
+
 /*
  * Whether task TID (numbered as the FUSE connection numbers its requesters:
  * in mosd's pid namespace) is being killed with SIGKILL: exiting of it (the
@@ -56,24 +75,15 @@ static void writeback_record_error(struct mosfs *fs, int err, const char *path)
 static bool task_killed(void *arg)
 {
 	uint32_t tid = *(const uint32_t *)arg;
-	char path[64], buf[2048];
+	char buf[2048];
 	unsigned long long flags = 0, pend;
 	long long exit_code = 0;
 	const char *p;
-	ssize_t n;
-	int fd;
 
 	if (!tid)
 		return false;
-	snprintf(path, sizeof(path), "/proc/%u/stat", tid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (!read_task_file(tid, "stat", buf, sizeof(buf)))
 		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
 	/* after "(comm)": field 3 on; flags is field 9, exit_code field 52 */
 	p = strrchr(buf, ')');
 	for (int field = 3; p && field <= 52; field++) {
@@ -87,15 +97,8 @@ static bool task_killed(void *arg)
 	}
 	if ((flags & 0x4 /* PF_EXITING */) && (exit_code & 0x7f) == SIGKILL)
 		return true;
-	snprintf(path, sizeof(path), "/proc/%u/status", tid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (!read_task_file(tid, "status", buf, sizeof(buf)))
 		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
 	for (const char *k = buf; (k = strstr(k, "Pnd:\t")); k += 5) {
 		pend = strtoull(k + 5, NULL, 16);
 		if (pend & (1ULL << (SIGKILL - 1))) /* SigPnd or ShdPnd */
