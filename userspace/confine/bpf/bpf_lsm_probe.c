@@ -12,7 +12,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
+
+#include <linux/magic.h>
 
 #include <bpf/libbpf.h>
 
@@ -48,6 +51,14 @@ static enum mos_bpf_lsm say(enum mos_bpf_lsm stage, char *why, size_t len, const
  * keeps it in PROBE_CACHE as "BOOT-ID STAGE WHY" and takes it from there
  * while the boot id is the same; only a file root owns and alone may write
  * is believed.  Others probe each time (their answer stops at the load).
+ *
+ * Only a verdict that holds for every caller on this kernel is kept: the
+ * list of active LSMs is read from a securityfs (a root process in a mount
+ * namespace of its own could put a tmpfs with any "lsm" file there), a load
+ * refused for want of permission says something about the caller (a
+ * container's root, seccomp) and not the kernel, and the key names the user
+ * namespace besides the boot, so that a root of another one (who shares
+ * /run) is never taken at its word.
  */
 #define PROBE_CACHE_DIR "/run/mosingar"
 #define PROBE_CACHE PROBE_CACHE_DIR "/bpf-lsm-probe"
@@ -62,6 +73,18 @@ static bool boot_id(char *out, size_t len)
 	out[n] = '\0';
 	out[strcspn(out, "\n")] = '\0';
 	return *out != '\0';
+}
+
+/* "BOOT-ID/USERNS-INODE": who may take the verdict as its own. */
+static bool cache_key(char *out, size_t len)
+{
+	char boot[64];
+	struct stat st;
+
+	if (!boot_id(boot, sizeof(boot)) || stat("/proc/self/ns/user", &st) < 0)
+		return false;
+	snprintf(out, len, "%s/%llu", boot, (unsigned long long)st.st_ino);
+	return true;
 }
 
 static bool cache_read(const char *boot, enum mos_bpf_lsm *stage, char *why, size_t len)
@@ -108,35 +131,39 @@ static void cache_write(const char *boot, enum mos_bpf_lsm stage, const char *wh
 		unlink(tmp);
 }
 
-static enum mos_bpf_lsm probe_stages(char *why, size_t len);
+static enum mos_bpf_lsm probe_stages(char *why, size_t len, bool *keep);
 
 enum mos_bpf_lsm mos_bpf_lsm_probe(char *why, size_t len)
 {
 	enum mos_bpf_lsm stage;
-	char boot[64];
-	bool root = geteuid() == 0 && boot_id(boot, sizeof(boot));
+	char boot[96];
+	bool root = geteuid() == 0 && cache_key(boot, sizeof(boot)), keep = true;
 
 	if (root && cache_read(boot, &stage, why, len))
 		return stage;
-	stage = probe_stages(why, len);
+	stage = probe_stages(why, len, &keep);
 	/* not what depends on who asks, or on securityfs being mounted */
-	if (root && stage != MOS_BPF_LSM_NOT_CHECKED && stage != MOS_BPF_LSM_UNKNOWN)
+	if (root && keep && stage != MOS_BPF_LSM_NOT_CHECKED && stage != MOS_BPF_LSM_UNKNOWN)
 		cache_write(boot, stage, why);
 	return stage;
 }
 
-static enum mos_bpf_lsm probe_stages(char *why, size_t len)
+static enum mos_bpf_lsm probe_stages(char *why, size_t len, bool *keep)
 {
 	char buf[512], lib[128];
 	_cleanup_close_ int fd = open("/sys/kernel/security/lsm", O_RDONLY | O_CLOEXEC);
 	struct probe_lsm_bpf *skel;
 	bool listed = false;
+	struct statfs sfs;
 	ssize_t n;
 	int err;
 
 	if (fd < 0)
 		return say(MOS_BPF_LSM_UNKNOWN, why, len,
 			   "unknown (securityfs not mounted at /sys/kernel/security)");
+	if (fstatfs(fd, &sfs) < 0 || sfs.f_type != SECURITYFS_MAGIC)
+		return say(MOS_BPF_LSM_UNKNOWN, why, len,
+			   "unknown (/sys/kernel/security/lsm is not securityfs)");
 	n = read(fd, buf, sizeof(buf) - 1);
 	if (n <= 0)
 		return say(MOS_BPF_LSM_UNKNOWN, why, len,
@@ -159,6 +186,8 @@ static enum mos_bpf_lsm probe_stages(char *why, size_t len)
 		return say(MOS_BPF_LSM_NOT_CHECKED, why, len,
 			   "active; whether it runs programs was not checked (loading BPF "
 			   "needs root or CAP_BPF)");
+	/* a load refused for want of permission: the caller's verdict only */
+	*keep = skel || (err != EPERM && err != EACCES);
 	if (!skel)
 		return say(MOS_BPF_LSM_REFUSED, why, len,
 			   "listed in the active LSMs, but this kernel refuses LSM programs (%s "
