@@ -49,6 +49,7 @@
 #include "log.h"
 #include "origin_fs.h"
 #include "origin_serve.h"
+#include "pool.h"
 #include "sandbox.h"
 #include "tls_channel.h"
 #include "util.h"
@@ -70,7 +71,7 @@ struct remote {
 	struct origin_scope *scope;
 	struct origin_server *srv;
 	uint64_t worker_features; /* its HELLO */
-	struct mos_identity *id; /* this origin's key, while the TLS channel lives */
+	struct mos_identity *id;  /* this origin's key, while the TLS channel lives */
 	bool hello, have_exit;
 	struct mos_exit ex;
 	char *exit_msg;
@@ -665,7 +666,12 @@ static uint64_t mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-int remote_run(const struct run_opts *o)
+/*
+ * Run the job on the one worker ON.  *UNREACHED is set when the job never
+ * reached it (no connection, or the handshake failed): nothing ran, so the
+ * caller may try the next worker of the pool.
+ */
+static int remote_run_on(const struct run_opts *o, const char *on, bool *unreached)
 {
 	struct remote rm = { .clock = -1, .job_fd = -1 };
 	struct wire_buf job = { 0 };
@@ -695,7 +701,7 @@ int remote_run(const struct run_opts *o)
 		if (rm.timeout_ms < start_ms)
 			start_ms = (unsigned)rm.timeout_ms;
 	}
-	if (!strcmp(o->on, "local")) {
+	if (!strcmp(on, "local")) {
 		_cleanup_free_ char *mosd = find_mosd();
 		char *argv[] = { mosd, "--stdio", NULL, NULL, NULL };
 		_cleanup_free_ char *cache = NULL;
@@ -706,13 +712,13 @@ int remote_run(const struct run_opts *o)
 			argv[2] = cache;
 		}
 		fd = spawn_stdio(argv, &rm.helper);
-	} else if (!strncmp(o->on, "ssh://", 6)) {
-		char *argv[] = { "ssh",	 "-T",	    "-o", "BatchMode=yes", (char *)o->on + 6,
-				 "mosd", "--stdio", NULL };
+	} else if (!strncmp(on, "ssh://", 6)) {
+		char *argv[] = { "ssh",		 "-T",	 "-o",	    "BatchMode=yes",
+				 (char *)on + 6, "mosd", "--stdio", NULL };
 
 		fd = spawn_stdio(argv, &rm.helper);
 	} else {
-		fd = connect_tcp(o->on, start_ms, err, sizeof(err));
+		fd = connect_tcp(on, start_ms, err, sizeof(err));
 		if (fd >= 0 && !(tls = client_tls(&rm.id, err, sizeof(err)))) {
 			close(fd);
 			fd = -1;
@@ -721,12 +727,13 @@ int remote_run(const struct run_opts *o)
 	if (fd < 0) {
 		if (fd == -ETIMEDOUT && rm.timeout_ms && mono_ms() - start >= rm.timeout_ms) {
 			mos_err("timed out after %s s (-t) while connecting to the worker %s",
-				secs_text(rm.timeout_ms, sb), o->on);
+				secs_text(rm.timeout_ms, sb), on);
 			closep(&rm.clock);
 			return MOS_EXIT_TIMEOUT;
 		}
 		mos_err("%s", err[0] ? err : strerror(-fd));
 		closep(&rm.clock);
+		*unreached = true;
 		return EXIT_CONN_LOST;
 	}
 	{
@@ -779,10 +786,11 @@ int remote_run(const struct run_opts *o)
 	if (conn_handshake(rm.conn) < 0) {
 		if (rm.timeout_ms && mono_ms() - start >= rm.timeout_ms) {
 			mos_err("timed out after %s s (-t) while connecting to the worker %s",
-				secs_text(rm.timeout_ms, sb), o->on);
+				secs_text(rm.timeout_ms, sb), on);
 			ret = MOS_EXIT_TIMEOUT;
 		} else {
-			mos_err("cannot reach the worker %s: %s", o->on, conn_error(rm.conn));
+			mos_err("cannot reach the worker %s: %s", on, conn_error(rm.conn));
+			*unreached = true;
 		}
 		goto out;
 	}
@@ -851,7 +859,7 @@ int remote_run(const struct run_opts *o)
 		goto out;
 	}
 	if (!rm.have_exit) {
-		mos_err("lost the worker %s before the job ended: %s", o->on, conn_error(rm.conn));
+		mos_err("lost the worker %s before the job ended: %s", on, conn_error(rm.conn));
 		goto out;
 	}
 	ret = (int)rm.ex.status;
@@ -905,5 +913,54 @@ out:
 	closep(&rm.clock);
 	if (rm.helper > 0)
 		reap_helper(rm.helper);
+	return ret;
+}
+
+/*
+ * The job on the pool SPEC names: the workers in placement order, the next
+ * one tried when a worker cannot be reached (nothing ran there).  -t is
+ * the one deadline of all the tries: each try gets what is left of it.
+ */
+int remote_run(const struct run_opts *o)
+{
+	struct pool p = { 0 };
+	_cleanup_free_ char *dir = config_dir();
+	struct pool_load_info info[POOL_MAX_WORKERS] = { 0 };
+	unsigned hint[POOL_MAX_WORKERS];
+	size_t order[POOL_MAX_WORKERS];
+	char err[768] = "";
+	uint64_t start = mono_ms();
+	int ret = EXIT_CONN_LOST;
+
+	if (pool_load(&p, o->on, dir, err, sizeof(err)) < 0) {
+		mos_err("%s", err);
+		return MOS_EXIT_SETUP;
+	}
+	for (size_t i = 0; i < p.n; i++)
+		hint[i] = p.w[i].slots;
+	pool_place(info, hint, p.n, (unsigned)getpid(), order);
+	for (size_t k = 0; k < p.n; k++) {
+		struct run_opts one = *o;
+		bool unreached = false;
+
+		if (o->policy.limits.timeout_ms) {
+			uint64_t used = mono_ms() - start;
+
+			if (used >= o->policy.limits.timeout_ms) {
+				mos_err("timed out (-t) before any worker of %s took the job",
+					o->on);
+				ret = MOS_EXIT_TIMEOUT;
+				break;
+			}
+			one.policy.limits.timeout_ms = o->policy.limits.timeout_ms - used;
+		}
+		ret = remote_run_on(&one, p.w[order[k]].spec, &unreached);
+		if (!unreached)
+			break;
+		if (k + 1 < p.n)
+			mos_info("the worker %s could not take the job: trying the next one",
+				 p.w[order[k]].spec);
+	}
+	pool_free(&p);
 	return ret;
 }
