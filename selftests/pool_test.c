@@ -93,10 +93,29 @@ TEST(no_reachable_worker_is_255_naming_each)
 	struct t_result r;
 
 	need_worker();
-	t_mosctl(&r, "run", "--on", DEAD1 "," DEAD2, "--", "/bin/true", NULL);
+	t_mosctl(&r, "run", "--no-local", "--on", DEAD1 "," DEAD2, "--", "/bin/true", NULL);
 	T_EXPECT_EQ(r.status, 255);
 	T_EXPECT_STR(r.err, DEAD1);
 	T_EXPECT_STR(r.err, DEAD2);
+}
+
+TEST(no_reachable_worker_runs_here_confined)
+{
+	struct t_result r;
+	char *out;
+
+	need_worker();
+	t_write_file(o_path("secret"), "do not read\n");
+	t_mosctl(&r, "run", "-v", "--on", DEAD1 "," DEAD2, "-r", "/", "-w", odir, "--deny",
+		 o_path("secret"), "--", "/bin/sh", "-c",
+		 "echo here > here.txt; cat secret || echo denied", NULL);
+	T_EXPECT_EQ(r.status, 0);
+	T_EXPECT_STR(r.err, "no worker could take the job: running it here");
+	T_EXPECT_STR(r.out, "denied");
+	T_EXPECT_NO_STR(r.out, "do not read");
+	out = t_slurp(o_path("here.txt"));
+	T_EXPECT_STR(out, "here\n");
+	free(out);
 }
 
 TEST(malformed_pool_file_names_file_and_line)

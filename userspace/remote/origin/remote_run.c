@@ -931,6 +931,7 @@ int remote_run(const struct run_opts *o)
 	char err[768] = "";
 	uint64_t start = mono_ms();
 	int ret = EXIT_CONN_LOST;
+	bool reached_none = true;
 
 	if (pool_load(&p, o->on, dir, err, sizeof(err)) < 0) {
 		mos_err("%s", err);
@@ -950,16 +951,25 @@ int remote_run(const struct run_opts *o)
 				mos_err("timed out (-t) before any worker of %s took the job",
 					o->on);
 				ret = MOS_EXIT_TIMEOUT;
+				reached_none = false; /* -t is over: not here either */
 				break;
 			}
 			one.policy.limits.timeout_ms = o->policy.limits.timeout_ms - used;
 		}
 		ret = remote_run_on(&one, p.w[order[k]].spec, &unreached);
-		if (!unreached)
+		if (!unreached) {
+			reached_none = false;
 			break;
+		}
 		if (k + 1 < p.n)
 			mos_info("the worker %s could not take the job: trying the next one",
 				 p.w[order[k]].spec);
+	}
+	/* a pool (not one named worker, whose user asked for that machine)
+	 * none of whose workers could be reached: the job runs here */
+	if (reached_none && !o->no_local && (p.n > 1 || o->on[0] == '@')) {
+		mos_info("no worker could take the job: running it here");
+		ret = REMOTE_RUN_HERE;
 	}
 	pool_free(&p);
 	return ret;
