@@ -118,6 +118,26 @@ TEST(no_reachable_worker_runs_here_confined)
 	free(out);
 }
 
+TEST(dead_worker_backed_off_across_runs)
+{
+	struct t_result r;
+	char *state;
+
+	need_worker();
+	t_mosctl(&r, "run", "--no-local", "--on", DEAD1 "," DEAD2, "--", "/bin/true", NULL);
+	T_EXPECT_EQ(r.status, 255);
+	state = t_slurp(t_path("xdg/mosingar/worker-backoff"));
+	T_EXPECT_STR(state, DEAD1 " ");
+	T_EXPECT_STR(state, DEAD2 " ");
+	free(state);
+	/* backed off: tried after the live one, so never, and not waited on */
+	for (int i = 0; i < 3; i++) {
+		t_mosctl(&r, "run", "--on", DEAD1 ",local", "--", "/bin/true", NULL);
+		T_EXPECT_EQ(r.status, 0);
+		T_EXPECT_NO_STR(r.err, DEAD1);
+	}
+}
+
 TEST(malformed_pool_file_names_file_and_line)
 {
 	struct t_result r;

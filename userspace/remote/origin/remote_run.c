@@ -916,6 +916,62 @@ out:
 	return ret;
 }
 
+static uint64_t real_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * The backoff state of the workers, shared by this user's mosctl processes:
+ * $XDG_CACHE_HOME/mosingar/worker-backoff (else ~/.cache/...), in a
+ * directory only we can change (mkdir_private), read as a bounded regular
+ * file.  NULL when there is no such directory (then nothing is remembered).
+ */
+static char *backoff_path(void)
+{
+	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	_cleanup_free_ char *dir = xdg && *xdg	   ? xasprintf("%s/mosingar", xdg)
+				   : home && *home ? xasprintf("%s/.cache/mosingar", home)
+						   : NULL;
+	char why[512];
+
+	if (!dir || mkdir_private(dir, why, sizeof(why)) < 0)
+		return NULL;
+	return xasprintf("%s/worker-backoff", dir);
+}
+
+static void backoff_load(struct pool_backoffs *bs, const char *path)
+{
+	_cleanup_free_ char *text = NULL;
+	char why[512];
+
+	*bs = (struct pool_backoffs){ 0 };
+	if (path && read_regular(path, "backoff state", 256 * 1024, &text, why, sizeof(why)) >= 0)
+		pool_backoffs_parse(bs, text);
+}
+
+/* Written to a temporary and renamed over: a reader sees the old or the new
+ * state, never half of one.  Two origins writing at once: the last wins,
+ * which costs at most one retry of a dead worker. */
+static void backoff_save(const struct pool_backoffs *bs, const char *path)
+{
+	_cleanup_free_ char *text = pool_backoffs_format(bs, real_ms());
+	_cleanup_free_ char *tmp = path ? xasprintf("%s.%d", path, (int)getpid()) : NULL;
+	int fd;
+
+	if (!tmp)
+		return;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	if (write(fd, text, strlen(text)) != (ssize_t)strlen(text) || close(fd) < 0 ||
+	    rename(tmp, path) < 0)
+		unlink(tmp);
+}
+
 /*
  * The job on the pool SPEC names: the workers in placement order, the next
  * one tried when a worker cannot be reached (nothing ran there).  -t is
@@ -937,8 +993,14 @@ int remote_run(const struct run_opts *o)
 		mos_err("%s", err);
 		return MOS_EXIT_SETUP;
 	}
-	for (size_t i = 0; i < p.n; i++)
+	_cleanup_free_ char *bpath = p.n > 1 ? backoff_path() : NULL;
+	struct pool_backoffs bs;
+
+	backoff_load(&bs, bpath);
+	for (size_t i = 0; i < p.n; i++) {
 		hint[i] = p.w[i].slots;
+		info[i].backed_off = pool_backoffs_active(&bs, p.w[i].spec, real_ms());
+	}
 	pool_place(info, hint, p.n, (unsigned)getpid(), order);
 	for (size_t k = 0; k < p.n; k++) {
 		struct run_opts one = *o;
@@ -957,6 +1019,10 @@ int remote_run(const struct run_opts *o)
 			one.policy.limits.timeout_ms = o->policy.limits.timeout_ms - used;
 		}
 		ret = remote_run_on(&one, p.w[order[k]].spec, &unreached);
+		if (unreached)
+			pool_backoffs_fail(&bs, p.w[order[k]].spec, real_ms());
+		else
+			pool_backoffs_ok(&bs, p.w[order[k]].spec);
 		if (!unreached) {
 			reached_none = false;
 			break;
@@ -971,6 +1037,9 @@ int remote_run(const struct run_opts *o)
 		mos_info("no worker could take the job: running it here");
 		ret = REMOTE_RUN_HERE;
 	}
+	if (bpath)
+		backoff_save(&bs, bpath);
+	pool_backoffs_free(&bs);
 	pool_free(&p);
 	return ret;
 }
