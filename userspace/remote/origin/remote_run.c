@@ -88,6 +88,7 @@ struct remote {
 	bool grace_over;       /* ... and the worker did not confirm it in time */
 	char end_why[320];
 	unsigned nsigint;
+	bool passed_io; /* stdin consumed or output passed on: the job cannot be rerun */
 };
 
 static bool on_stdin(struct conn *c, int fd, uint32_t revents, void *arg)
@@ -103,6 +104,8 @@ static bool on_stdin(struct conn *c, int fd, uint32_t revents, void *arg)
 		return true;
 	if (n < 0)
 		n = 0;
+	if (n > 0)
+		rm->passed_io = true;
 	wire_buf_start(&b, MOS_MSG_STDIN, 0, 0);
 	wire_put_var(&b, buf, (size_t)n);
 	conn_send(c, &b);
@@ -264,6 +267,8 @@ static void on_output(struct conn *c, struct remote *rm, int fd, const void *dat
 		return;
 	}
 	rm->out_unacked += len;
+	if (len)
+		rm->passed_io = true;
 	conn_sink_write(c, rm->out, fd, data, len);
 }
 
@@ -860,6 +865,16 @@ static int remote_run_on(const struct run_opts *o, const char *on, bool *unreach
 	}
 	if (!rm.have_exit) {
 		mos_err("lost the worker %s before the job ended: %s", on, conn_error(rm.conn));
+		if (!stuck && !rm.svc->mutations && !rm.passed_io) {
+			/* nothing of it reached this machine: safe to run again */
+			mos_info("the job had written nothing back: it may run again on another "
+				 "worker of the pool");
+			*unreached = true;
+		} else if (!stuck && rm.svc->mutations) {
+			mos_err("lost the worker %s after the job had asked for %llu changes here "
+				"(files written back): not run again",
+				on, (unsigned long long)rm.svc->mutations);
+		}
 		goto out;
 	}
 	ret = (int)rm.ex.status;
