@@ -88,6 +88,8 @@ static int parse(int argc, char **argv, struct run_opts *o)
 		}
 		fflush(NULL);
 		r = remote_run(o);
+		if (r == REMOTE_RUN_HERE)
+			return -1; /* the local sandbox, with the same options */
 		options_free(o);
 		return r;
 	}

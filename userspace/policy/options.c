@@ -23,6 +23,7 @@ enum {
 	OPT_ALLOW_DEGRADED,
 	OPT_ON,
 	OPT_STATS,
+	OPT_NO_LOCAL,
 	OPT_ASK,
 	OPT_DECIDER,
 	OPT_ASK_TIMEOUT,
@@ -53,6 +54,7 @@ static const struct option long_opts[] = {
 	{ "allow-degraded", no_argument, NULL, OPT_ALLOW_DEGRADED },
 	{ "on", required_argument, NULL, OPT_ON },
 	{ "stats", no_argument, NULL, OPT_STATS },
+	{ "no-local", no_argument, NULL, OPT_NO_LOCAL },
 	{ "ask", required_argument, NULL, OPT_ASK },
 	{ "decider", required_argument, NULL, OPT_DECIDER },
 	{ "ask-timeout", required_argument, NULL, OPT_ASK_TIMEOUT },
@@ -114,7 +116,10 @@ void options_usage(FILE *out, const char *sub)
 		"Remote execution (see Documentation/remote.md):\n"
 		"      --on WORKER          run on WORKER with this machine's files:\n"
 		"                           HOST[:PORT] (TLS, pinned keys), ssh://[USER@]HOST,\n"
-		"                           or 'local' (a worker in fresh namespaces here)\n"
+		"                           or 'local' (a worker in fresh namespaces here);\n"
+		"                           a comma list of them, or @NAME (a pool file)\n"
+		"      --no-local           no worker of the pool reachable: fail (255)\n"
+		"                           rather than run the job here\n"
 		"      --stats              after a remote job, one line of figures on stderr\n"
 		"  -h, --help               this text\n"
 		"\n"
@@ -234,6 +239,9 @@ static int apply(struct run_opts *o, const struct flag *f, struct mos_err *e)
 	case OPT_STATS:
 		o->stats = true;
 		return 0;
+	case OPT_NO_LOCAL:
+		o->no_local = true;
+		return 0;
 	case OPT_ASK:
 		return policy_add_ask(p, NULL, f->arg, "--ask", e);
 	case OPT_DECIDER:
@@ -277,8 +285,9 @@ static int apply(struct run_opts *o, const struct flag *f, struct mos_err *e)
 static void record_forward(struct run_opts *o, int c, const char *arg)
 {
 	/* what only the origin does: asking, auditing, learning */
-	if (c == OPT_ON || c == OPT_STATS || c == 'h' || c == OPT_DECIDER || c == OPT_ASK_TIMEOUT ||
-	    c == OPT_AUDIT || c == OPT_JSON || c == OPT_LEARN || c == OPT_ASK)
+	if (c == OPT_ON || c == OPT_STATS || c == OPT_NO_LOCAL || c == 'h' || c == OPT_DECIDER ||
+	    c == OPT_ASK_TIMEOUT || c == OPT_AUDIT || c == OPT_JSON || c == OPT_LEARN ||
+	    c == OPT_ASK)
 		return;
 	for (const struct option *l = long_opts; l->name; l++) {
 		if (l->val != c)

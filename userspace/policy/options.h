@@ -23,6 +23,7 @@ struct run_opts {
 	int ncommand;
 	const char *on; /* --on WORKER, or NULL to run here */
 	bool stats;
+	bool no_local;	/* --no-local: a pool with no reachable worker fails */
 	char **forward; /* the sandbox flags in long form, for a worker (NULL-terminated) */
 	size_t nforward;
 	/* The supervisor's outputs and deciders (Documentation/supervisor.md). */

@@ -395,6 +395,25 @@ bool origin_serve_frame(struct conn *c, struct origin_service *s, const struct m
 
 	wire_reader_init(&rd, payload, h->len);
 	switch (h->type) {
+	case MOS_MSG_UNLINK:
+	case MOS_MSG_RMDIR:
+	case MOS_MSG_PUT_BEGIN:
+	case MOS_MSG_PUT_END:
+	case MOS_MSG_MKDIR:
+	case MOS_MSG_CHMOD:
+	case MOS_MSG_RENAME:
+	case MOS_MSG_SYMLINK:
+	case MOS_MSG_LINK:
+	case MOS_MSG_TRUNCATE:
+	case MOS_MSG_UTIMENS:
+		/* asked, whether or not it is allowed or succeeds: a job that
+		 * asked to change anything here is never run again elsewhere */
+		s->mutations++;
+		break;
+	default:
+		break;
+	}
+	switch (h->type) {
 	case MOS_MSG_LISTDIR:
 	case MOS_MSG_STAT:
 	case MOS_MSG_OPEN:

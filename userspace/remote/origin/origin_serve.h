@@ -27,6 +27,7 @@ struct origin_service {
 	struct origin_put *puts[ORIGIN_MAX_PUTS];
 	int put_err[ORIGIN_MAX_PUTS];
 	uint64_t requests;
+	uint64_t mutations; /* requests to change a file here (PUT, MKDIR, UNLINK...) */
 	/* what this job looked up (directories listed, files opened), for the
 	 * next job of the same kind */
 	char **listed, **opened;

@@ -49,6 +49,7 @@
 #include "log.h"
 #include "origin_fs.h"
 #include "origin_serve.h"
+#include "pool.h"
 #include "sandbox.h"
 #include "tls_channel.h"
 #include "util.h"
@@ -70,7 +71,7 @@ struct remote {
 	struct origin_scope *scope;
 	struct origin_server *srv;
 	uint64_t worker_features; /* its HELLO */
-	struct mos_identity *id; /* this origin's key, while the TLS channel lives */
+	struct mos_identity *id;  /* this origin's key, while the TLS channel lives */
 	bool hello, have_exit;
 	struct mos_exit ex;
 	char *exit_msg;
@@ -87,6 +88,7 @@ struct remote {
 	bool grace_over;       /* ... and the worker did not confirm it in time */
 	char end_why[320];
 	unsigned nsigint;
+	bool passed_io; /* stdin consumed or output passed on: the job cannot be rerun */
 };
 
 static bool on_stdin(struct conn *c, int fd, uint32_t revents, void *arg)
@@ -102,6 +104,8 @@ static bool on_stdin(struct conn *c, int fd, uint32_t revents, void *arg)
 		return true;
 	if (n < 0)
 		n = 0;
+	if (n > 0)
+		rm->passed_io = true;
 	wire_buf_start(&b, MOS_MSG_STDIN, 0, 0);
 	wire_put_var(&b, buf, (size_t)n);
 	conn_send(c, &b);
@@ -263,6 +267,8 @@ static void on_output(struct conn *c, struct remote *rm, int fd, const void *dat
 		return;
 	}
 	rm->out_unacked += len;
+	if (len)
+		rm->passed_io = true;
 	conn_sink_write(c, rm->out, fd, data, len);
 }
 
@@ -665,7 +671,12 @@ static uint64_t mono_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-int remote_run(const struct run_opts *o)
+/*
+ * Run the job on the one worker ON.  *UNREACHED is set when the job never
+ * reached it (no connection, or the handshake failed): nothing ran, so the
+ * caller may try the next worker of the pool.
+ */
+static int remote_run_on(const struct run_opts *o, const char *on, bool *unreached)
 {
 	struct remote rm = { .clock = -1, .job_fd = -1 };
 	struct wire_buf job = { 0 };
@@ -695,7 +706,7 @@ int remote_run(const struct run_opts *o)
 		if (rm.timeout_ms < start_ms)
 			start_ms = (unsigned)rm.timeout_ms;
 	}
-	if (!strcmp(o->on, "local")) {
+	if (!strcmp(on, "local")) {
 		_cleanup_free_ char *mosd = find_mosd();
 		char *argv[] = { mosd, "--stdio", NULL, NULL, NULL };
 		_cleanup_free_ char *cache = NULL;
@@ -706,13 +717,13 @@ int remote_run(const struct run_opts *o)
 			argv[2] = cache;
 		}
 		fd = spawn_stdio(argv, &rm.helper);
-	} else if (!strncmp(o->on, "ssh://", 6)) {
-		char *argv[] = { "ssh",	 "-T",	    "-o", "BatchMode=yes", (char *)o->on + 6,
-				 "mosd", "--stdio", NULL };
+	} else if (!strncmp(on, "ssh://", 6)) {
+		char *argv[] = { "ssh",		 "-T",	 "-o",	    "BatchMode=yes",
+				 (char *)on + 6, "mosd", "--stdio", NULL };
 
 		fd = spawn_stdio(argv, &rm.helper);
 	} else {
-		fd = connect_tcp(o->on, start_ms, err, sizeof(err));
+		fd = connect_tcp(on, start_ms, err, sizeof(err));
 		if (fd >= 0 && !(tls = client_tls(&rm.id, err, sizeof(err)))) {
 			close(fd);
 			fd = -1;
@@ -721,12 +732,13 @@ int remote_run(const struct run_opts *o)
 	if (fd < 0) {
 		if (fd == -ETIMEDOUT && rm.timeout_ms && mono_ms() - start >= rm.timeout_ms) {
 			mos_err("timed out after %s s (-t) while connecting to the worker %s",
-				secs_text(rm.timeout_ms, sb), o->on);
+				secs_text(rm.timeout_ms, sb), on);
 			closep(&rm.clock);
 			return MOS_EXIT_TIMEOUT;
 		}
 		mos_err("%s", err[0] ? err : strerror(-fd));
 		closep(&rm.clock);
+		*unreached = true;
 		return EXIT_CONN_LOST;
 	}
 	{
@@ -779,10 +791,11 @@ int remote_run(const struct run_opts *o)
 	if (conn_handshake(rm.conn) < 0) {
 		if (rm.timeout_ms && mono_ms() - start >= rm.timeout_ms) {
 			mos_err("timed out after %s s (-t) while connecting to the worker %s",
-				secs_text(rm.timeout_ms, sb), o->on);
+				secs_text(rm.timeout_ms, sb), on);
 			ret = MOS_EXIT_TIMEOUT;
 		} else {
-			mos_err("cannot reach the worker %s: %s", o->on, conn_error(rm.conn));
+			mos_err("cannot reach the worker %s: %s", on, conn_error(rm.conn));
+			*unreached = true;
 		}
 		goto out;
 	}
@@ -851,7 +864,17 @@ int remote_run(const struct run_opts *o)
 		goto out;
 	}
 	if (!rm.have_exit) {
-		mos_err("lost the worker %s before the job ended: %s", o->on, conn_error(rm.conn));
+		mos_err("lost the worker %s before the job ended: %s", on, conn_error(rm.conn));
+		if (!stuck && !rm.svc->mutations && !rm.passed_io) {
+			/* nothing of it reached this machine: safe to run again */
+			mos_info("the job had written nothing back: it may run again on another "
+				 "worker of the pool");
+			*unreached = true;
+		} else if (!stuck && rm.svc->mutations) {
+			mos_err("lost the worker %s after the job had asked for %llu changes here "
+				"(files written back): not run again",
+				on, (unsigned long long)rm.svc->mutations);
+		}
 		goto out;
 	}
 	ret = (int)rm.ex.status;
@@ -905,5 +928,133 @@ out:
 	closep(&rm.clock);
 	if (rm.helper > 0)
 		reap_helper(rm.helper);
+	return ret;
+}
+
+static uint64_t real_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * The backoff state of the workers, shared by this user's mosctl processes:
+ * $XDG_CACHE_HOME/mosingar/worker-backoff (else ~/.cache/...), in a
+ * directory only we can change (mkdir_private), read as a bounded regular
+ * file.  NULL when there is no such directory (then nothing is remembered).
+ */
+static char *backoff_path(void)
+{
+	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+	_cleanup_free_ char *dir = xdg && *xdg	   ? xasprintf("%s/mosingar", xdg)
+				   : home && *home ? xasprintf("%s/.cache/mosingar", home)
+						   : NULL;
+	char why[512];
+
+	if (!dir || mkdir_private(dir, why, sizeof(why)) < 0)
+		return NULL;
+	return xasprintf("%s/worker-backoff", dir);
+}
+
+static void backoff_load(struct pool_backoffs *bs, const char *path)
+{
+	_cleanup_free_ char *text = NULL;
+	char why[512];
+
+	*bs = (struct pool_backoffs){ 0 };
+	if (path && read_regular(path, "backoff state", 256 * 1024, &text, why, sizeof(why)) >= 0)
+		pool_backoffs_parse(bs, text);
+}
+
+/* Written to a temporary and renamed over: a reader sees the old or the new
+ * state, never half of one.  Two origins writing at once: the last wins,
+ * which costs at most one retry of a dead worker. */
+static void backoff_save(const struct pool_backoffs *bs, const char *path)
+{
+	_cleanup_free_ char *text = pool_backoffs_format(bs, real_ms());
+	_cleanup_free_ char *tmp = path ? xasprintf("%s.%d", path, (int)getpid()) : NULL;
+	int fd;
+
+	if (!tmp)
+		return;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return;
+	if (write(fd, text, strlen(text)) != (ssize_t)strlen(text) || close(fd) < 0 ||
+	    rename(tmp, path) < 0)
+		unlink(tmp);
+}
+
+/*
+ * The job on the pool SPEC names: the workers in placement order, the next
+ * one tried when a worker cannot be reached (nothing ran there).  -t is
+ * the one deadline of all the tries: each try gets what is left of it.
+ */
+int remote_run(const struct run_opts *o)
+{
+	struct pool p = { 0 };
+	_cleanup_free_ char *dir = config_dir();
+	struct pool_load_info info[POOL_MAX_WORKERS] = { 0 };
+	unsigned hint[POOL_MAX_WORKERS];
+	size_t order[POOL_MAX_WORKERS];
+	char err[768] = "";
+	uint64_t start = mono_ms();
+	int ret = EXIT_CONN_LOST;
+	bool reached_none = true;
+
+	if (pool_load(&p, o->on, dir, err, sizeof(err)) < 0) {
+		mos_err("%s", err);
+		return MOS_EXIT_SETUP;
+	}
+	_cleanup_free_ char *bpath = p.n > 1 ? backoff_path() : NULL;
+	struct pool_backoffs bs;
+
+	backoff_load(&bs, bpath);
+	for (size_t i = 0; i < p.n; i++) {
+		hint[i] = p.w[i].slots;
+		info[i].backed_off = pool_backoffs_active(&bs, p.w[i].spec, real_ms());
+	}
+	pool_place(info, hint, p.n, (unsigned)getpid(), order);
+	for (size_t k = 0; k < p.n; k++) {
+		struct run_opts one = *o;
+		bool unreached = false;
+
+		if (o->policy.limits.timeout_ms) {
+			uint64_t used = mono_ms() - start;
+
+			if (used >= o->policy.limits.timeout_ms) {
+				mos_err("timed out (-t) before any worker of %s took the job",
+					o->on);
+				ret = MOS_EXIT_TIMEOUT;
+				reached_none = false; /* -t is over: not here either */
+				break;
+			}
+			one.policy.limits.timeout_ms = o->policy.limits.timeout_ms - used;
+		}
+		ret = remote_run_on(&one, p.w[order[k]].spec, &unreached);
+		if (unreached)
+			pool_backoffs_fail(&bs, p.w[order[k]].spec, real_ms());
+		else
+			pool_backoffs_ok(&bs, p.w[order[k]].spec);
+		if (!unreached) {
+			reached_none = false;
+			break;
+		}
+		if (k + 1 < p.n)
+			mos_info("the worker %s could not take the job: trying the next one",
+				 p.w[order[k]].spec);
+	}
+	/* a pool (not one named worker, whose user asked for that machine)
+	 * none of whose workers could be reached: the job runs here */
+	if (reached_none && !o->no_local && (p.n > 1 || o->on[0] == '@')) {
+		mos_info("no worker could take the job: running it here");
+		ret = REMOTE_RUN_HERE;
+	}
+	if (bpath)
+		backoff_save(&bs, bpath);
+	pool_backoffs_free(&bs);
+	pool_free(&p);
 	return ret;
 }

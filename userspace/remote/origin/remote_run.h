@@ -10,8 +10,13 @@
 
 #define MOSD_DEFAULT_PORT "4977"
 
+/* What remote_run() returns when no worker of a pool (a list or @NAME)
+ * could take the job and --no-local is not given: the caller runs the job
+ * here, through the local sandbox with the same options. */
+#define REMOTE_RUN_HERE (-1)
+
 /* Returns the job's exit status as mosctl reports it; 255 when the worker
- * could not be reached or was lost before the job ended. */
+ * could not be reached or was lost before the job ended; REMOTE_RUN_HERE. */
 int remote_run(const struct run_opts *o);
 
 #endif /* MOSCTL_REMOTE_RUN_H */
