@@ -20,6 +20,7 @@
 #include "options.h"
 #include "supervise_ui.h"
 #include "plan.h"
+#include "cmd_cc.h"
 #include "cmd_keys.h"
 #include "remote_run.h"
 #include "run.h"
@@ -43,6 +44,8 @@ static void usage(FILE *out)
 		     "attached\n"
 		     "       mosctl events [--follow] [--json]        BPF LSM refusals as they "
 		     "happen\n"
+		     "       mosctl cc COMPILER [ARG...]              compile on MOS_ON (else "
+		     "local)\n"
 		     "       mosctl keygen                            create this origin's key "
 		     "pair\n"
 		     "       mosctl key                               print its public key line\n"
@@ -245,6 +248,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "run"))
 		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "cc"))
+		return cmd_cc(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "check"))
 		return cmd_check(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "attach") || !strcmp(argv[1], "update"))

@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * farm_test - mosctl cc (CC="mosctl cc gcc") on the default SPEC, here
+ * "local" (the embedded worker): objects, dependency files, exit status
+ * and diagnostics as the bare compiler gives them, and a make -j2 build of
+ * a generated project equal to a local one.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define T_TIMEOUT 120
+#include "harness.h"
+
+/*
+ * A job's /tmp is the worker's own, so the project lives under /var/tmp,
+ * with its own worker cache and origin caches.
+ */
+static const char *o_dir(void)
+{
+	static char odir[64];
+
+	if (access("/dev/fuse", R_OK | W_OK) < 0)
+		t_skip("/dev/fuse is missing or not open to this user");
+	if (!t_is_root() && !t_userns())
+		t_skip("no user namespaces for an unprivileged worker");
+	if (!odir[0]) {
+		snprintf(odir, sizeof(odir), "/var/tmp/mos-farm-XXXXXX");
+		if (!mkdtemp(odir))
+			t_fail("mkdtemp %s: %s", odir, strerror(errno));
+		chmod(odir, 0755);
+		t_remove_later(odir);
+		setenv("MOS_LOCAL_CACHE", t_path("cache"), 1);
+		setenv("XDG_CACHE_HOME", t_path("xdg"), 1);
+	}
+	return odir;
+}
+
+/* Run SCRIPT with sh in o_dir(), $M set to mosctl; fails on a nonzero status. */
+static void sh(struct t_result *r, const char *script)
+{
+	char buf[8192];
+
+	snprintf(buf, sizeof(buf), "set -e; cd '%s'; unset MOS_ON; M='%s'; %s", o_dir(),
+		 t_mosctl_path(), script);
+	t_run(r, NULL, (char *const[]){ "sh", "-c", buf, NULL });
+	if (r->status)
+		t_dump("sh", r);
+}
+
+TEST(cc_object_and_depfile_equal_local)
+{
+	struct t_result r;
+
+	sh(&r, "mkdir -p inc obj abs; echo '#define V 7' > inc/v.h;"
+	       "printf '#include \"v.h\"\\nint f(void){return V;}\\n' > f.c;"
+	       "$M cc gcc -Iinc -MD -MF obj/f.d -c f.c -o obj/f.o;"
+	       "gcc -Iinc -MD -MF l.d -c f.c -o l.o; cmp obj/f.o l.o;"
+	       "grep -q 'inc/v.h' obj/f.d;"
+	       "$M cc gcc -Iinc -c f.c -o \"$PWD/abs/f.o\"; cmp abs/f.o l.o;"
+	       "$M cc gcc -Iinc -c f.c; cmp f.o l.o");
+	T_EXPECT_EQ(r.status, 0);
+}
+
+TEST(cc_error_has_compilers_status_and_stderr_bytes)
+{
+	struct t_result r;
+
+	sh(&r, "printf 'int g(void){ return nope; }\\n' > bad.c;"
+	       "s=0; $M cc gcc -c bad.c 2>r.err || s=$?;"
+	       "t=0; gcc -c bad.c 2>l.err || t=$?;"
+	       "test $s = $t; test $s != 0; test -s l.err; cmp r.err l.err; test ! -e bad.o");
+	T_EXPECT_EQ(r.status, 0);
+}
+
+TEST(cc_link_and_version_run_locally)
+{
+	struct t_result r;
+
+	sh(&r, "printf 'int main(void){return 3;}\\n' > m.c;"
+	       "$M cc gcc -c m.c -o m.o; $M cc gcc m.o -o m; s=0; ./m || s=$?; test $s = 3;"
+	       "$M cc gcc --version | head -1 > v1; gcc --version | head -1 > v2; cmp v1 v2");
+	T_EXPECT_EQ(r.status, 0);
+}
+
+TEST(make_j2_project_equals_local_build)
+{
+	struct t_result r;
+
+	sh(&r,
+	   "mkdir -p p; cd p; : > decl.h; : > main.c;"
+	   "for i in 0 1 2 3 4 5 6 7 8; do"
+	   "  printf 'int f%s(void){return %s;}\\n' $i $i > f$i.c;"
+	   "  echo \"int f$i(void);\" >> decl.h; done;"
+	   "printf '#include \"decl.h\"\\nint main(void){return f1()+f2()+f5()-8;}\\n' > main.c;"
+	   "printf 'OBJS=$(patsubst %%.c,%%.o,$(wildcard *.c))\\n"
+	   "prog: $(OBJS)\\n\\t$(CC) $(OBJS) -o $@\\n"
+	   "%%.o: %%.c decl.h\\n\\t$(CC) -O2 -c $< -o $@\\n' > Makefile;"
+	   "make -s -j2 CC=\"$M cc gcc\"; ./prog; mkdir ../o; mv *.o ../o; rm prog;"
+	   "make -s -j2 CC=gcc; ./prog; for f in *.o; do cmp $f ../o/$f; done;"
+	   "test $(ls *.o | wc -l) = 10");
+	T_EXPECT_EQ(r.status, 0);
+}

@@ -1,0 +1,167 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * mosctl cc COMPILER ARGS... - distcc's masquerade: CC="mosctl cc gcc".
+ *
+ * Which invocations go remote: those that compile (-c or -S) at least one
+ * source file and do not only preprocess (-E). Everything else (linking,
+ * -E, -M without -c, --version) runs COMPILER here, unconfined, exactly as
+ * make would have run it: exec, so status and output are the compiler's.
+ *
+ * A remote compile reads the system (--system), the current directory's
+ * tree, each -I/-iquote/-isystem/-include directory and each source file's
+ * directory, and writes beneath the current directory's tree and the
+ * directory of each -o and -MF file (so a relative -o beneath cwd, an
+ * absolute -o elsewhere, -MD/-MF dependency files and -save-temps outputs
+ * all land on the origin). Its exit status and stderr are the compiler's.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cmd_cc.h"
+#include "log.h"
+#include "options.h"
+#include "pool.h"
+#include "remote_run.h"
+#include "sandbox.h"
+
+/* The default SPEC of mosctl cc and mosctl make: MOS_ON, else local. */
+const char *cc_default_on(void)
+{
+	const char *on = pool_default_spec();
+
+	return on ? on : "local";
+}
+
+static int is_source(const char *a)
+{
+	static const char *const ext[] = { ".c", ".cc", ".cpp", ".cxx", ".C",	".i", ".ii",
+					   ".s", ".S",	".m",	".f",	".f90", ".F", NULL };
+	const char *dot = strrchr(a, '.');
+
+	if (a[0] == '-' || !dot)
+		return 0;
+	for (int i = 0; ext[i]; i++)
+		if (!strcmp(dot, ext[i]))
+			return 1;
+	return 0;
+}
+
+/*
+ * The first LEN bytes of PATH made absolute against CWD, into BUF (PATH_MAX):
+ * 0, or -ENAMETOOLONG.
+ */
+static int absolute(char *buf, const char *cwd, const char *path, int len)
+{
+	int w;
+
+	if (path[0] == '/')
+		w = snprintf(buf, PATH_MAX, "%.*s", len ? len : 1, path);
+	else if (!len)
+		w = snprintf(buf, PATH_MAX, "%s", cwd);
+	else
+		w = snprintf(buf, PATH_MAX, "%s/%.*s", cwd, len, path);
+	return w < 0 || w >= PATH_MAX ? -ENAMETOOLONG : 0;
+}
+
+/* The directory of PATH, absolute, into BUF. */
+static int dir_of(char *buf, const char *cwd, const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return absolute(buf, cwd, path, slash ? (int)(slash - path) : 0);
+}
+
+int cmd_cc(int argc, char **argv)
+{
+	int compile = 0, preprocess = 0, sources = 0, r;
+	char cwd[PATH_MAX];
+	char **av, (*dirs)[PATH_MAX];
+	int n = 0, nd = 0;
+	struct run_opts o;
+	struct mos_err e = { "" };
+
+	if (argc < 2) {
+		mos_err("cc: no compiler given (mosctl cc COMPILER [ARG...])");
+		return MOS_EXIT_SETUP;
+	}
+	for (int i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "-c") || !strcmp(argv[i], "-S"))
+			compile = 1;
+		else if (!strcmp(argv[i], "-E"))
+			preprocess = 1;
+		else if (is_source(argv[i]))
+			sources++;
+	}
+	if (!compile || preprocess || !sources || !getcwd(cwd, sizeof(cwd))) {
+		execvp(argv[1], argv + 1);
+		mos_err("cc: %s: %s", argv[1], strerror(errno));
+		return errno == ENOENT ? 127 : 126;
+	}
+	av = calloc(2 * argc + 16, sizeof(*av));
+	dirs = calloc(argc + 1, sizeof(*dirs));
+	if (!av || !dirs) {
+		free(av);
+		free(dirs);
+		return MOS_EXIT_SETUP;
+	}
+	av[n++] = "cc";
+	av[n++] = "--on";
+	av[n++] = (char *)cc_default_on();
+	av[n++] = "--system";
+	av[n++] = "-w";
+	av[n++] = cwd;
+	for (int i = 2; i < argc; i++) {
+		const char *a = argv[i], *v = NULL, *flag = "-r";
+
+		if ((!strcmp(a, "-o") || !strcmp(a, "-MF")) && i + 1 < argc) {
+			v = argv[i + 1];
+			flag = "-w";
+		} else if (!strncmp(a, "-o", 2) && a[2]) {
+			v = a + 2;
+			flag = "-w";
+		} else if ((!strcmp(a, "-I") || !strcmp(a, "-iquote") || !strcmp(a, "-isystem") ||
+			    !strcmp(a, "-include")) &&
+			   i + 1 < argc) {
+			v = argv[i + 1];
+			if (strcmp(a, "-include")) {
+				if (absolute(dirs[nd], cwd, v, (int)strlen(v)) < 0)
+					continue;
+				av[n++] = "-r";
+				av[n++] = dirs[nd++];
+				continue;
+			}
+		} else if (!strncmp(a, "-I", 2) && a[2]) {
+			if (absolute(dirs[nd], cwd, a + 2, (int)strlen(a + 2)) < 0)
+				continue;
+			av[n++] = "-r";
+			av[n++] = dirs[nd++];
+			continue;
+		} else if (is_source(a)) {
+			v = a;
+		}
+		if (!v || dir_of(dirs[nd], cwd, v) < 0)
+			continue;
+		av[n++] = (char *)flag;
+		av[n++] = dirs[nd++];
+	}
+	av[n++] = "--";
+	for (int i = 1; i < argc; i++)
+		av[n++] = argv[i];
+	av[n] = NULL;
+	if (options_parse(n, av, &o, &e) < 0) {
+		mos_err("cc: %s", e.msg);
+		r = MOS_EXIT_SETUP;
+	} else {
+		mos_log_init("mosctl", MOS_LOG_WARN + o.verbose);
+		fflush(NULL);
+		r = remote_run(&o);
+		options_free(&o);
+	}
+	free(av);
+	free(dirs);
+	return r;
+}

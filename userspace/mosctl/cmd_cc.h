@@ -1,0 +1,10 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+#ifndef MOS_CMD_CC_H
+#define MOS_CMD_CC_H
+
+/* The default SPEC of mosctl cc and mosctl make: MOS_ON, else "local". */
+const char *cc_default_on(void);
+/* mosctl cc COMPILER ARGS...: ARGV[0] is "cc". */
+int cmd_cc(int argc, char **argv);
+
+#endif
