@@ -103,3 +103,51 @@ TEST(make_j2_project_equals_local_build)
 	   "test $(ls *.o | wc -l) = 10");
 	T_EXPECT_EQ(r.status, 0);
 }
+
+/*
+ * mosctl make: a generated header, a compile, a link and a test program, each
+ * recipe a job on the embedded worker (its pid namespace is not ours), one
+ * marked local (export MOS_LOCAL := 1) in ours; outputs on the origin.
+ */
+TEST(mosctl_make_runs_recipes_on_the_pool)
+{
+	struct t_result r;
+	char own[64] = "";
+
+	T_ASSERT(readlink("/proc/self/ns/pid", own, sizeof(own) - 1) > 0);
+	sh(&r, "mkdir -p mk; cd mk;"
+	       "printf 'all: prog where-remote where-local\\n\\t./prog > out.txt\\n"
+	       "gen.h:\\n\\tprintf \"#define N 42\\\\n\" > gen.h\\n"
+	       "main.o: main.c gen.h\\n\\t$(CC) -c main.c -o main.o\\n"
+	       "prog: main.o\\n\\t$(CC) main.o -o prog\\n"
+	       "where-remote:\\n\\treadlink /proc/self/ns/pid > where-remote\\n"
+	       "where-local: export MOS_LOCAL := 1\\n"
+	       "where-local:\\n\\treadlink /proc/self/ns/pid > where-local\\n' > Makefile;"
+	       "printf '#include <stdio.h>\\n#include \"gen.h\"\\n"
+	       "int main(void){printf(\"%%d\\\\n\",N);return 0;}\\n' > main.c;"
+	       "$M make -- -j2 -s; cat out.txt where-remote where-local");
+	T_EXPECT_EQ(r.status, 0);
+	T_EXPECT_STR(r.out, "42\n");
+	{
+		char *remote = strstr(r.out, "42\n") + 3, *local = strchr(remote, '\n');
+
+		T_ASSERT(local != NULL);
+		*local++ = '\0';
+		t_note("recipe on the pool in %s, local-marked one in %s, this test in %s", remote,
+		       local, own);
+		T_EXPECT_STR(remote, "pid:[");
+		T_ASSERT(strcmp(remote, own) != 0); /* the job's own pid namespace */
+		T_EXPECT_STR(local, own);	    /* the marked recipe ran here */
+	}
+}
+
+/* A failing recipe stops make with make's own message and status. */
+TEST(mosctl_make_failing_recipe_is_makes_error)
+{
+	struct t_result r;
+
+	sh(&r, "mkdir -p mkf; cd mkf;"
+	       "printf 'all:\\n\\t@echo before; exit 3\\n\\t@echo never > never\\n' > Makefile;"
+	       "s=0; $M make 2>err || s=$?; test $s = 2; grep -q 'Error 3' err; test ! -e never");
+	T_EXPECT_EQ(r.status, 0);
+}

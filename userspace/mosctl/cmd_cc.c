@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "cmd_cc.h"
+#include "cmd_run.h"
 #include "log.h"
 #include "options.h"
 #include "pool.h"
@@ -81,8 +82,6 @@ int cmd_cc(int argc, char **argv)
 	char cwd[PATH_MAX];
 	char **av, (*dirs)[PATH_MAX];
 	int n = 0, nd = 0;
-	struct run_opts o;
-	struct mos_err e = { "" };
 
 	if (argc < 2) {
 		mos_err("cc: no compiler given (mosctl cc COMPILER [ARG...])");
@@ -108,7 +107,7 @@ int cmd_cc(int argc, char **argv)
 		free(dirs);
 		return MOS_EXIT_SETUP;
 	}
-	av[n++] = "cc";
+	av[n++] = "run";
 	av[n++] = "--on";
 	av[n++] = (char *)cc_default_on();
 	av[n++] = "--system";
@@ -152,15 +151,8 @@ int cmd_cc(int argc, char **argv)
 	for (int i = 1; i < argc; i++)
 		av[n++] = argv[i];
 	av[n] = NULL;
-	if (options_parse(n, av, &o, &e) < 0) {
-		mos_err("cc: %s", e.msg);
-		r = MOS_EXIT_SETUP;
-	} else {
-		mos_log_init("mosctl", MOS_LOG_WARN + o.verbose);
-		fflush(NULL);
-		r = remote_run(&o);
-		options_free(&o);
-	}
+	fflush(NULL);
+	r = cmd_run(n, av); /* --on lists, pools and the local fallback as run has them */
 	free(av);
 	free(dirs);
 	return r;

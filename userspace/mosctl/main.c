@@ -21,6 +21,8 @@
 #include "supervise_ui.h"
 #include "plan.h"
 #include "cmd_cc.h"
+#include "cmd_make.h"
+#include "cmd_run.h"
 #include "cmd_keys.h"
 #include "remote_run.h"
 #include "run.h"
@@ -46,6 +48,8 @@ static void usage(FILE *out)
 		     "happen\n"
 		     "       mosctl cc COMPILER [ARG...]              compile on MOS_ON (else "
 		     "local)\n"
+		     "       mosctl make [OPTS --] [MAKE ARG...]      GNU make, each recipe on "
+		     "MOS_ON\n"
 		     "       mosctl keygen                            create this origin's key "
 		     "pair\n"
 		     "       mosctl key                               print its public key line\n"
@@ -99,7 +103,7 @@ static int parse(int argc, char **argv, struct run_opts *o)
 	return -1;
 }
 
-static int cmd_run(int argc, char **argv)
+int cmd_run(int argc, char **argv)
 {
 	struct run_opts o;
 	struct mos_run run = { 0 };
@@ -242,6 +246,8 @@ static int cmd_version(void)
 int main(int argc, char **argv)
 {
 	mos_log_init("mosctl", MOS_LOG_WARN);
+	if (cmd_make_is_shell_call(argc, argv))
+		return cmd_make_shell(argc, argv);
 	if (argc < 2) {
 		usage(stderr);
 		return MOS_EXIT_SETUP;
@@ -250,6 +256,8 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "cc"))
 		return cmd_cc(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "make"))
+		return cmd_make(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "check"))
 		return cmd_check(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "attach") || !strcmp(argv[1], "update"))
