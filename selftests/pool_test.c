@@ -118,6 +118,30 @@ TEST(no_reachable_worker_runs_here_confined)
 	free(out);
 }
 
+/*
+ * With no file rule, a job run here for want of a worker gets what it would
+ * have had on one (read /, write the cwd and /tmp), not the local sandbox's
+ * bare default; and -t is what the tries left of it, not a fresh one.
+ */
+TEST(local_fallback_has_the_remote_default_and_the_same_deadline)
+{
+	struct t_result r;
+	char *out;
+
+	need_worker();
+	t_mosctl(&r, "run", "--on", DEAD1 "," DEAD2, "--", "/bin/sh", "-c",
+		 "head -c 5 /etc/passwd > read.txt; echo tmp > /tmp/mos-pool-fallback.$$ && "
+		 "rm /tmp/mos-pool-fallback.$$ && echo tmp-ok",
+		 NULL);
+	T_EXPECT_EQ(r.status, 0);
+	T_EXPECT_STR(r.out, "tmp-ok");
+	out = t_slurp(o_path("read.txt"));
+	T_EXPECT_EQ((int)strlen(out), 5);
+	free(out);
+	t_mosctl(&r, "run", "-t", "1", "--on", DEAD1 "," DEAD2, "--", "/bin/sleep", "5", NULL);
+	T_EXPECT_EQ(r.status, 124);
+}
+
 TEST(dead_worker_backed_off_across_runs)
 {
 	struct t_result r;

@@ -987,12 +987,34 @@ static void backoff_save(const struct pool_backoffs *bs, const char *path)
 		unlink(tmp);
 }
 
+/* A job run here for want of a worker gets the file access it would have
+ * had on one: with no file rule at all, read /, write the cwd and /tmp. */
+static int local_like_remote(struct run_opts *o)
+{
+	_cleanup_free_ char *cwd = getcwd(NULL, 0);
+	struct mos_err e = { "" };
+
+	if (o->policy.nfs || o->policy.fs_system)
+		return 0;
+	if (!cwd ||
+	    policy_add_fs(&o->policy, NULL, "/", MOS_FS_READ | MOS_FS_EXEC, false,
+			  "--on (the remote default)", &e) < 0 ||
+	    policy_add_fs(&o->policy, NULL, cwd, MOS_FS_ALL, false, "--on (the remote default)",
+			  &e) < 0 ||
+	    policy_add_fs(&o->policy, NULL, "/tmp", MOS_FS_ALL, false, "--on (the remote default)",
+			  &e) < 0) {
+		mos_err("cannot run the job here: %s", cwd ? e.msg : strerror(errno));
+		return -EINVAL;
+	}
+	return 0;
+}
+
 /*
  * The job on the pool SPEC names: the workers in placement order, the next
  * one tried when a worker cannot be reached (nothing ran there).  -t is
  * the one deadline of all the tries: each try gets what is left of it.
  */
-int remote_run(const struct run_opts *o)
+int remote_run(struct run_opts *o)
 {
 	struct pool p = { 0 };
 	_cleanup_free_ char *dir = config_dir();
@@ -1049,8 +1071,19 @@ int remote_run(const struct run_opts *o)
 	/* a pool (not one named worker, whose user asked for that machine)
 	 * none of whose workers could be reached: the job runs here */
 	if (reached_none && !o->no_local && (p.n > 1 || o->on[0] == '@')) {
-		mos_info("no worker could take the job: running it here");
-		ret = REMOTE_RUN_HERE;
+		uint64_t used = mono_ms() - start;
+
+		if (o->policy.limits.timeout_ms && used >= o->policy.limits.timeout_ms) {
+			mos_err("timed out (-t) before any worker of %s took the job", o->on);
+			ret = MOS_EXIT_TIMEOUT;
+		} else if (local_like_remote(o) < 0) {
+			ret = MOS_EXIT_SETUP;
+		} else {
+			mos_info("no worker could take the job: running it here");
+			if (o->policy.limits.timeout_ms)
+				o->policy.limits.timeout_ms -= used;
+			ret = REMOTE_RUN_HERE;
+		}
 	}
 	if (bpath)
 		backoff_save(&bs, bpath);
