@@ -6,6 +6,8 @@
  * a generated project equal to a local one.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -150,4 +152,79 @@ TEST(mosctl_make_failing_recipe_is_makes_error)
 	       "printf 'all:\\n\\t@echo before; exit 3\\n\\t@echo never > never\\n' > Makefile;"
 	       "s=0; $M make 2>err || s=$?; test $s = 2; grep -q 'Error 3' err; test ! -e never");
 	T_EXPECT_EQ(r.status, 0);
+}
+
+/*
+ * make's jobserver: mosctl cc with several sources runs one job per source,
+ * the first on make's token and the others on tokens from the jobserver:
+ * with K tokens at most K+1 compiles overlap (each logs its start and end
+ * on the origin), and every token is back afterwards.  FORM: "pipe" or
+ * "fifo" (make 4.4's, which Debian 12's make 4.3 does not make: this test
+ * plays the jobserver itself).
+ */
+static void jobserver_run(const char *form, int k)
+{
+	struct t_result r;
+	char script[4096], mf[PATH_MAX + 64], buf[16];
+	int p[2] = { -1, -1 }, fd;
+	ssize_t n;
+
+	o_dir();
+	if (!strcmp(form, "pipe")) {
+		T_ASSERT(pipe(p) == 0);
+		fd = p[0];
+		T_ASSERT(write(p[1], "++++++++", (size_t)k) == k);
+		snprintf(mf, sizeof(mf), " -j%d --jobserver-auth=%d,%d", k + 1, p[0], p[1]);
+	} else {
+		T_ASSERT(mkfifo(t_path("jobs"), 0600) == 0);
+		fd = open(t_path("jobs"), O_RDWR | O_NONBLOCK);
+		T_ASSERT(fd >= 0);
+		T_ASSERT(write(fd, "++++++++", (size_t)k) == k);
+		snprintf(mf, sizeof(mf), " -j%d --jobserver-auth=fifo:%s", k + 1, t_path("jobs"));
+	}
+	setenv("MAKEFLAGS", mf, 1);
+	snprintf(script, sizeof(script),
+		 "mkdir -p js-%s; cd js-%s;"
+		 "for x in a b c d e f; do echo \"int f_$x(void){return 1;}\" > $x.c; done;"
+		 "cat > slowcc <<'EOF'\n#!/bin/sh\nfor a; do last=$a; done\n"
+		 "echo \"$(date +%%s%%N) 1\" > log.$last\nsleep 0.4\ngcc \"$@\" || exit $?\n"
+		 "echo \"$(date +%%s%%N) -1\" >> log.$last\nEOF\nchmod +x slowcc;"
+		 "$M cc ./slowcc -c a.c b.c c.c d.c e.c f.c;"
+		 "for x in a b c d e f; do test -s $x.o; done;"
+		 /* the most compiles running at once, from their logs */
+		 "cat log.* | sort -n | awk '{ n += $2; if (n > m) m = n } END { print \"max\", m "
+		 "}'",
+		 form, form);
+	sh(&r, script);
+	unsetenv("MAKEFLAGS");
+	T_EXPECT_EQ(r.status, 0);
+	t_note("%s jobserver with %d tokens: %s", form, k, r.out);
+	{
+		const char *m = strstr(r.out, "max ");
+		int max = m ? atoi(m + 4) : -1;
+
+		/* the tokens were used (6 compiles of 0.4 s each, K >= 1) */
+		T_EXPECT_NO_STR(r.err, "jobserver");
+		if (max < 2)
+			t_fail("the compiles ran one at a time with %d tokens free", k);
+		if (max > k + 1)
+			t_fail("%d compiles ran at once with %d tokens (+1 of make's)", max, k);
+	}
+	/* every token back, and no more */
+	fcntl(fd, F_SETFL, O_NONBLOCK);
+	n = read(fd, buf, sizeof(buf));
+	T_EXPECT_EQ((int)n, k);
+	close(fd);
+	if (p[1] >= 0)
+		close(p[1]);
+}
+
+TEST(cc_sources_split_on_a_pipe_jobserver)
+{
+	jobserver_run("pipe", 1);
+}
+
+TEST(cc_sources_split_on_a_fifo_jobserver)
+{
+	jobserver_run("fifo", 2);
 }

@@ -16,18 +16,24 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cmd_cc.h"
 #include "cmd_run.h"
+#include "jobserver.h"
 #include "log.h"
 #include "options.h"
 #include "pool.h"
 #include "remote_run.h"
 #include "sandbox.h"
+#include "util.h"
 
 /* The default SPEC of mosctl cc and mosctl make: MOS_ON, else local. */
 const char *cc_default_on(void)
@@ -76,9 +82,144 @@ static int dir_of(char *buf, const char *cwd, const char *path)
 	return absolute(buf, cwd, path, slash ? (int)(slash - path) : 0);
 }
 
+static volatile sig_atomic_t stop_sig;
+
+static void on_stop(int sig)
+{
+	stop_sig = sig;
+}
+
+/*
+ * gcc -c a.c b.c ...: one job per source, run at once as far as make's
+ * jobserver lets us -- the first on the token make gave this process, each
+ * other on a token taken from the jobserver and given back when it ends.
+ * Without a jobserver they run one after the other, as gcc would.  The
+ * status is the first failing compile's (gcc's 1 for several), output
+ * files are each job's.
+ */
+static int cc_split(int argc, char **argv)
+{
+	struct jobserver_auth a;
+	struct jobserver js = { .rfd = -1, .wfd = -1 };
+	bool have_js = false;
+	char why[256];
+	int nsrc = 0, next = 0, running = 0, status = 0, r;
+	char **sub;
+	pid_t *pid;
+	int *src;
+	struct sigaction sa = { .sa_handler = on_stop }, old[3];
+	static const int sigs[3] = { SIGINT, SIGTERM, SIGHUP };
+
+	for (int i = 2; i < argc; i++)
+		nsrc += is_source(argv[i]);
+	r = jobserver_parse(getenv("MAKEFLAGS"), &a);
+	if (r < 0)
+		mos_warn("cc: MAKEFLAGS names a malformed jobserver: running the compiles one "
+			 "at a time");
+	else if (r > 0 && jobserver_open(&a, &js, why, sizeof(why)) < 0)
+		mos_warn("cc: the jobserver is not usable (%s): running the compiles one at a "
+			 "time",
+			 why);
+	else
+		have_js = r > 0;
+	sub = xcalloc((size_t)argc + 1, sizeof(*sub));
+	pid = xcalloc((size_t)nsrc, sizeof(*pid));
+	src = xcalloc((size_t)nsrc, sizeof(*src));
+	for (int i = 2, k = 0; i < argc; i++)
+		if (is_source(argv[i]))
+			src[k++] = i;
+	for (int i = 0; i < 3; i++)
+		sigaction(sigs[i], &sa, &old[i]);
+	while (next < nsrc || running > 0) {
+		bool start = false, tok = false;
+		int st;
+		pid_t done;
+
+		/* R jobs at once hold R-1 tokens: the first runs on make's */
+		if (next < nsrc && !stop_sig) {
+			if (running < 1 + (int)js.held)
+				start = true;
+			else if (have_js && jobserver_try_take(&js) == 1)
+				start = tok = true;
+		}
+		if (start) {
+			int n = 0;
+			pid_t p;
+
+			sub[n++] = "cc";
+			for (int i = 1; i < argc; i++)
+				if (!is_source(argv[i]) || i == src[next])
+					sub[n++] = argv[i];
+			sub[n] = NULL;
+			fflush(NULL);
+			p = fork();
+			if (p == 0) {
+				for (int i = 0; i < 3; i++)
+					sigaction(sigs[i], &old[i], NULL);
+				_exit(cmd_cc(n, sub) & 0xff);
+			}
+			if (p < 0) {
+				if (tok)
+					jobserver_give(&js);
+				tok = false;
+				if (running == 0) {
+					mos_err("cc: cannot start a compile: %s", strerror(errno));
+					status = status ? status : MOS_EXIT_SETUP;
+					break;
+				}
+				start = false;
+			} else {
+				pid[next] = p;
+				next++;
+				running++;
+				continue;
+			}
+		}
+		if (stop_sig)
+			for (int k = 0; k < next; k++)
+				if (pid[k] > 0)
+					kill(pid[k], stop_sig);
+		/* a child's end, or a token coming free, whichever first */
+		done = waitpid(-1, &st, have_js && next < nsrc ? WNOHANG : 0);
+		if (done == 0) {
+			struct pollfd pf = { .fd = js.rfd, .events = POLLIN };
+
+			poll(&pf, 1, 20);
+			continue;
+		}
+		if (done < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (int k = 0; k < next; k++) {
+			if (pid[k] != done)
+				continue;
+			pid[k] = 0;
+			running--;
+			/* tokens beyond what the jobs left need go back now */
+			while (js.held > (size_t)(running > 0 ? running - 1 : 0))
+				jobserver_give(&js);
+			r = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+			if (r && !status)
+				status = r;
+		}
+	}
+	if (have_js)
+		jobserver_close(&js);
+	for (int i = 0; i < 3; i++)
+		sigaction(sigs[i], &old[i], NULL);
+	free(sub);
+	free(pid);
+	free(src);
+	if (stop_sig)
+		return 128 + stop_sig;
+	return status;
+}
+
 int cmd_cc(int argc, char **argv)
 {
-	int compile = 0, preprocess = 0, sources = 0, r;
+	int compile = 0, preprocess = 0, sources = 0, has_output = 0, r;
 	char cwd[PATH_MAX];
 	char **av, (*dirs)[PATH_MAX];
 	int n = 0, nd = 0;
@@ -92,6 +233,8 @@ int cmd_cc(int argc, char **argv)
 			compile = 1;
 		else if (!strcmp(argv[i], "-E"))
 			preprocess = 1;
+		else if (!strncmp(argv[i], "-o", 2))
+			has_output = 1;
 		else if (is_source(argv[i]))
 			sources++;
 	}
@@ -100,6 +243,8 @@ int cmd_cc(int argc, char **argv)
 		mos_err("cc: %s: %s", argv[1], strerror(errno));
 		return errno == ENOENT ? 127 : 126;
 	}
+	if (sources > 1 && !has_output)
+		return cc_split(argc, argv);
 	av = calloc(2 * argc + 16, sizeof(*av));
 	dirs = calloc(argc + 1, sizeof(*dirs));
 	if (!av || !dirs) {
