@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -140,4 +141,53 @@ TEST(udp_sockets_with_allow_udp_and_still_no_raw)
 
 	probe_in_cgroup(true, out, sizeof(out));
 	expect(out, 0);
+}
+
+/*
+ * A mosctl killed with SIGKILL leaves its empty cgroup mosingar-net.PID
+ * behind; a later process that gets the same pid must still start (it
+ * failed with "cannot create the cgroup ...: File exists"), and the
+ * cgroups of dead processes are removed.
+ */
+TEST(stale_cgroups_of_dead_processes_do_not_block_a_start)
+{
+	struct mos_policy pol;
+	struct mos_net_rules net;
+	struct net_cgroup nc = { .dirfd = -1 };
+	struct mos_err e = { "" };
+	char base[4096], own[4200], dead[4200], *slash;
+	pid_t pid;
+
+	if (!t_is_root())
+		t_skip("needs root: a cgroup v2 directory of its own");
+	policy_init(&pol);
+	if (mos_net_rules_build(&pol, &net, &e) < 0)
+		t_fail("the rules: %s", e.msg);
+	/* where our cgroup goes: learned from a first one */
+	if (net_cgroup_create(&nc, &net, false, NULL, &e) < 0)
+		t_skip("cannot set up the cgroup programs: %s", e.msg);
+	snprintf(base, sizeof(base), "%s", nc.path);
+	net_cgroup_destroy(&nc);
+	slash = strrchr(base, '/');
+	T_ASSERT(slash != NULL);
+	*slash = '\0';
+	pid = fork();
+	if (pid == 0)
+		_exit(0);
+	waitpid(pid, NULL, 0);
+	snprintf(own, sizeof(own), "%s/mosingar-net.%d", base, (int)getpid());
+	snprintf(dead, sizeof(dead), "%s/mosingar-net.%d", base, (int)pid);
+	T_ASSERT(mkdir(own, 0755) == 0);
+	T_ASSERT(mkdir(dead, 0755) == 0);
+	memset(&nc, 0, sizeof(nc));
+	nc.dirfd = -1;
+	if (net_cgroup_create(&nc, &net, false, NULL, &e) < 0) {
+		rmdir(own);
+		rmdir(dead);
+		t_fail("a stale cgroup of our pid blocked the start: %s", e.msg);
+	}
+	net_cgroup_destroy(&nc);
+	T_EXPECT_EQ(access(dead, F_OK), -1);
+	T_EXPECT_EQ(access(own, F_OK), -1);
+	rmdir(dead);
 }

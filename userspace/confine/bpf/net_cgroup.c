@@ -4,8 +4,11 @@
  */
 #include "net_cgroup.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -69,6 +72,37 @@ static int put_rules(struct net_cgroup *nc, const struct mos_net_rules *net, boo
 	return 0;
 }
 
+/*
+ * The cgroups of mosctl processes that were killed (SIGKILL leaves no one
+ * to remove them): mosingar-net.PID in BASE, PID no longer running, empty
+ * (rmdir only removes a cgroup without processes, so a sandbox still in
+ * one keeps it).  Our own name among them is one a dead process of our pid
+ * left: without this, mkdir would fail EEXIST.
+ */
+static void sweep_dead(const char *base)
+{
+	_cleanup_close_ int fd = open(base, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+
+	if (!d)
+		return;
+	fd = -1; /* the DIR owns it */
+	while ((de = readdir(d))) {
+		char *end;
+		long pid;
+
+		if (strncmp(de->d_name, "mosingar-net.", 13))
+			continue;
+		pid = strtol(de->d_name + 13, &end, 10);
+		if (*end || pid <= 0 ||
+		    (pid != getpid() && (kill((pid_t)pid, 0) == 0 || errno != ESRCH)))
+			continue;
+		unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR);
+	}
+	closedir(d);
+}
+
 int net_cgroup_create(struct net_cgroup *nc, const struct mos_net_rules *net, bool allow_udp,
 		      const char *in_dir, struct mos_err *e)
 {
@@ -85,6 +119,7 @@ int net_cgroup_create(struct net_cgroup *nc, const struct mos_net_rules *net, bo
 		return -ENOENT;
 	} else {
 		snprintf(nc->path, sizeof(nc->path), "%s/mosingar-net.%d", base, (int)getpid());
+		sweep_dead(base);
 	}
 	if (!in_dir && mkdir(nc->path, 0755) < 0) {
 		err = -errno;
