@@ -245,6 +245,67 @@ TEST(tls_worker_runs_with_origin_files)
 	hosts_down(&h);
 }
 
+/* `mosctl pool status` over TLS: the worker counts the jobs of all its
+ * connections (one running while a job sleeps there, none after). */
+static char *pool_status(struct hosts *h)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd),
+		 "MOS_CONFIG_DIR=%s ip netns exec %s %s pool status --on %s | grep '^%s '",
+		 t_path("cfg"), h->ons, t_mosctl_path(), h->wlisten, h->wlisten);
+	return sh_out(cmd);
+}
+
+TEST(tls_pool_status_counts_the_running_job)
+{
+	struct hosts h = { 0 };
+	struct t_result r;
+	char cfg[600], want[64], *line = NULL;
+	pid_t job;
+	bool seen = false;
+
+	hosts_up(&h);
+	make_keys();
+	start_worker(&h);
+	snprintf(cfg, sizeof(cfg), "MOS_CONFIG_DIR=%s", t_path("cfg"));
+	line = pool_status(&h);
+	T_ASSERT(line != NULL);
+	t_note("idle: %s", line);
+	snprintf(want, sizeof(want), "%-6s %5ld %7u", "up", sysconf(_SC_NPROCESSORS_ONLN), 0U);
+	T_EXPECT_STR(line, want);
+	free(line);
+	job = fork();
+	T_ASSERT(job >= 0);
+	if (job == 0) {
+		run_origin(&h, &r, cfg, "sleep 4");
+		_exit(r.status);
+	}
+	for (int i = 0; i < 30 && !seen; i++) {
+		usleep(200000);
+		line = pool_status(&h);
+		snprintf(want, sizeof(want), "%-6s %5ld %7u", "up", sysconf(_SC_NPROCESSORS_ONLN),
+			 1U);
+		seen = line && strstr(line, want);
+		if (seen)
+			t_note("busy: %s", line);
+		free(line);
+	}
+	{
+		int st;
+
+		waitpid(job, &st, 0);
+		T_EXPECT_EQ(WIFEXITED(st) ? WEXITSTATUS(st) : -1, 0);
+	}
+	T_ASSERT(seen);
+	line = pool_status(&h);
+	snprintf(want, sizeof(want), "%-6s %5ld %7u", "up", sysconf(_SC_NPROCESSORS_ONLN), 0U);
+	T_ASSERT(line != NULL);
+	T_EXPECT_STR(line, want);
+	free(line);
+	hosts_down(&h);
+}
+
 TEST(tls_unknown_origin_is_refused)
 {
 	struct hosts h = { 0 };

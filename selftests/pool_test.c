@@ -142,6 +142,31 @@ TEST(local_fallback_has_the_remote_default_and_the_same_deadline)
 	T_EXPECT_EQ(r.status, 124);
 }
 
+/* mosctl pool status: the embedded worker's own report, a dead one's reason. */
+TEST(pool_status_reports_each_worker)
+{
+	struct t_result r;
+	char want[64];
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	need_worker();
+	t_mosctl(&r, "pool", "status", "--on", "local," DEAD1, "--timeout", "10", NULL);
+	T_EXPECT_EQ(r.status, 1); /* one worker down */
+	T_EXPECT_STR(r.out, "WORKER");
+	/* local: up, as many slots as CPUs, none running */
+	snprintf(want, sizeof(want), "%-24s %-6s %5ld %7u", "local", "up", cpus, 0U);
+	T_EXPECT_STR(r.out, want);
+	T_EXPECT_STR(r.out, DEAD1);
+	T_EXPECT_STR(r.out, "Connection refused");
+	T_EXPECT_STR(r.out, "1 of 2 workers up");
+	t_mosctl(&r, "pool", "status", "--on", "local", "--watch=1", "--count", "2", NULL);
+	T_EXPECT_EQ(r.status, 0);
+	/* two tables, one after the other (not a terminal) */
+	T_ASSERT(strstr(r.out, "WORKER") && strstr(strstr(r.out, "WORKER") + 1, "WORKER"));
+	t_mosctl(&r, "pool", "status", "--on", "w1,,w2", NULL);
+	T_EXPECT_EQ(r.status, 125);
+}
+
 TEST(dead_worker_backed_off_across_runs)
 {
 	struct t_result r;

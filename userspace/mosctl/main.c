@@ -22,6 +22,7 @@
 #include "plan.h"
 #include "cmd_cc.h"
 #include "cmd_make.h"
+#include "cmd_pool.h"
 #include "cmd_run.h"
 #include "cmd_keys.h"
 #include "remote_run.h"
@@ -50,6 +51,8 @@ static void usage(FILE *out)
 		     "local)\n"
 		     "       mosctl make [OPTS --] [MAKE ARG...]      GNU make, each recipe on "
 		     "MOS_ON\n"
+		     "       mosctl pool status [--on SPEC] [--watch] each worker's slots, jobs, "
+		     "load, cache\n"
 		     "       mosctl keygen                            create this origin's key "
 		     "pair\n"
 		     "       mosctl key                               print its public key line\n"
@@ -258,6 +261,8 @@ int main(int argc, char **argv)
 		return cmd_cc(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "make"))
 		return cmd_make(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "pool"))
+		return cmd_pool(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "check"))
 		return cmd_check(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "attach") || !strcmp(argv[1], "update"))

@@ -22,6 +22,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -45,6 +46,7 @@ struct mosd_opts {
 	const char *cache;
 	uint64_t cache_size;
 	unsigned max_jobs;
+	unsigned slots;
 	unsigned start_timeout;
 	unsigned peer_timeout_ms;
 	bool stdio, print_key, no_passthrough, cache_given, refuse_degraded, controller;
@@ -69,7 +71,9 @@ static void usage(FILE *out)
 		"%s;\n"
 		"                           without root ~/.cache/mosingar/worker)\n"
 		"  --cache-size SIZE        cap on the cache (default 10G)\n"
-		"  --max-jobs N             jobs at once (default 64)\n"
+		"  --max-jobs N             connections at once (default 64)\n"
+		"  --slots N                jobs it reports it runs at once, for placement\n"
+		"                           (default: the number of CPUs)\n"
 		"  --job-user UID[:GID]     whom jobs run as on this machine (default "
 		"65534:65534)\n"
 		"  --no-passthrough         serve cached files through mosd, not FUSE passthrough\n"
@@ -96,6 +100,7 @@ static int parse_opts(int argc, char **argv, struct mosd_opts *o)
 		O_CACHE,
 		O_CACHE_SIZE,
 		O_MAX_JOBS,
+		O_SLOTS,
 		O_JOB_USER,
 		O_STDIO,
 		O_PRINT_KEY,
@@ -113,6 +118,7 @@ static int parse_opts(int argc, char **argv, struct mosd_opts *o)
 		{ "cache", required_argument, NULL, O_CACHE },
 		{ "cache-size", required_argument, NULL, O_CACHE_SIZE },
 		{ "max-jobs", required_argument, NULL, O_MAX_JOBS },
+		{ "slots", required_argument, NULL, O_SLOTS },
 		{ "job-user", required_argument, NULL, O_JOB_USER },
 		{ "stdio", no_argument, NULL, O_STDIO },
 		{ "print-key", no_argument, NULL, O_PRINT_KEY },
@@ -167,6 +173,13 @@ static int parse_opts(int argc, char **argv, struct mosd_opts *o)
 				return -1;
 			}
 			o->max_jobs = (unsigned)v;
+			break;
+		case O_SLOTS:
+			if (parse_uint(optarg, 4096, &v) < 0 || !v) {
+				mos_err("--slots: '%s' is not a number from 1 to 4096", optarg);
+				return -1;
+			}
+			o->slots = (unsigned)v;
 			break;
 		case O_JOB_USER: {
 			char *colon = strchr(optarg, ':');
@@ -512,7 +525,16 @@ int main(int argc, char **argv)
 		.start_timeout_s = o.start_timeout,
 		.peer_timeout_ms = o.peer_timeout_ms,
 		.refuse_degraded = o.refuse_degraded,
+		.slots = o.slots,
+		.cache_limit = o.cache_size,
 	};
+	/* counted together by every connection process (forked after this) */
+	{
+		void *page = mmap(NULL, sizeof(struct worker_counters), PROT_READ | PROT_WRITE,
+				  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+		jc.counters = page == MAP_FAILED ? NULL : page;
+	}
 	if (o.stdio) {
 		int rfd = fcntl(0, F_DUPFD_CLOEXEC, 3), wfd = fcntl(1, F_DUPFD_CLOEXEC, 3);
 		int null = open("/dev/null", O_RDWR | O_CLOEXEC);

@@ -68,6 +68,11 @@ enum mos_msg {
 	 * later file request: stop sending them (a SIGNAL follows). */
 	MOS_MSG_CANCEL = 13,
 
+	/* origin -> worker, to a worker whose HELLO has MOS_FEAT_STATUS only: a
+	 * request (id non-zero, no body), before a JOB or alone on a connection
+	 * (HELLO, STATUS, close); reply: struct mos_status */
+	MOS_MSG_STATUS = 14,
+
 	/* worker -> origin: output and the end */
 	MOS_MSG_STDOUT = 7, /* vars: data */
 	MOS_MSG_STDERR = 8, /* vars: data */
@@ -112,6 +117,7 @@ enum mos_hello_features {
 	MOS_FEAT_KEEPALIVE = 1ULL << 2,	   /* answers PING; sends one when the peer is quiet */
 	MOS_FEAT_CANCEL = 1ULL << 3,	   /* worker takes CANCEL */
 	MOS_FEAT_SPARSE_FETCH = 1ULL << 4, /* origin takes FETCH_SPARSE */
+	MOS_FEAT_STATUS = 1ULL << 5,	   /* worker answers STATUS */
 };
 
 /* Attributes as the origin's lstat(2) saw them. */
@@ -159,6 +165,20 @@ enum mos_job_flags {
 	MOS_JOB_TTY = 1U << 0,	 /* give the job a pty on the worker */
 	MOS_JOB_STDIN = 1U << 1, /* the origin will send stdin (else /dev/null) */
 };
+
+/* The worker's own report, for placement and `mosctl pool status`. */
+struct mos_status {
+	__u32 slots;	   /* jobs it runs at once (mosd --slots) */
+	__u32 running;	   /* jobs running now, on every connection */
+	__u32 load_milli;  /* 1-minute load average x 1000 */
+	__u32 cpus;	   /* CPUs online */
+	__u64 cache_bytes; /* content cache in use */
+	__u64 cache_limit; /* its cap (--cache-size; 0: none) */
+	__u64 jobs_done;   /* jobs ended since mosd started */
+	__u64 cache_hits;  /* files of those jobs found in the cache */
+	__u64 cache_misses;
+};
+_Static_assert(sizeof(struct mos_status) == 56, "struct mos_status is 56 bytes");
 
 struct mos_signal {
 	__u32 signo;

@@ -30,6 +30,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -1090,4 +1091,149 @@ int remote_run(struct run_opts *o)
 	pool_backoffs_free(&bs);
 	pool_free(&p);
 	return ret;
+}
+
+/* ------------------------------------------------------------------ */
+/* The worker's own report (STATUS), for `mosctl pool status`.        */
+
+struct status_query {
+	struct mos_status st;
+	bool got, hello;
+	uint64_t features;
+};
+
+static void status_on_frame(struct conn *c, const struct mos_frame_hdr *h, uint8_t *payload,
+			    void *arg)
+{
+	struct status_query *q = arg;
+
+	if (h->type == MOS_MSG_HELLO && !q->hello) {
+		const char *why = wire_hello_check(payload, h->len, 2);
+
+		q->hello = true;
+		q->features = wire_hello_features(payload, h->len);
+		if (why)
+			conn_fail(c, why);
+		else if (!(q->features & MOS_FEAT_STATUS))
+			conn_abort(c, "this mosd is too old to report its load (no STATUS)");
+		conn_peer_keepalive(c, q->features & MOS_FEAT_KEEPALIVE);
+	}
+	free(payload);
+}
+
+static int status_reply(void *arg, const struct mos_frame_hdr *h, const uint8_t *payload,
+			size_t len)
+{
+	struct status_query *q = arg;
+
+	(void)h;
+	if (len != sizeof(q->st))
+		return -EPROTO;
+	memcpy(&q->st, payload, sizeof(q->st));
+	q->got = true;
+	return 0;
+}
+
+static bool status_deadline(struct conn *c, int fd, uint32_t revents, void *arg)
+{
+	(void)fd;
+	(void)revents;
+	(void)arg;
+	conn_abort(c, "no answer in time");
+	return false;
+}
+
+static void *status_loop(void *arg)
+{
+	conn_run(arg);
+	return NULL;
+}
+
+int remote_worker_status(const char *worker, unsigned timeout_ms, struct mos_status *st,
+			 uint64_t *rtt_us, char *err, size_t errlen)
+{
+	struct status_query q = { 0 };
+	struct mos_identity *id = NULL;
+	struct tls_channel *tls = NULL;
+	struct wire_buf b = { 0 };
+	struct conn *c;
+	pthread_t loop;
+	pid_t helper = 0;
+	int fd, clock = -1, r;
+
+	err[0] = '\0';
+	if (!strcmp(worker, "local")) {
+		_cleanup_free_ char *mosd = find_mosd();
+		char *argv[] = { mosd, "--stdio", NULL, NULL };
+		_cleanup_free_ char *cache = NULL;
+		const char *env_cache = getenv("MOS_LOCAL_CACHE");
+
+		if (env_cache && *env_cache) {
+			cache = xasprintf("--cache=%s", env_cache);
+			argv[2] = cache;
+		}
+		fd = spawn_stdio(argv, &helper);
+	} else if (!strncmp(worker, "ssh://", 6)) {
+		char *argv[] = { "ssh",	 "-T",	    "-o", "BatchMode=yes", (char *)worker + 6,
+				 "mosd", "--stdio", NULL };
+
+		fd = spawn_stdio(argv, &helper);
+	} else {
+		fd = connect_tcp(worker, timeout_ms, err, errlen);
+		if (fd >= 0 && !(tls = client_tls(&id, err, errlen))) {
+			close(fd);
+			fd = -1;
+		}
+	}
+	if (fd < 0) {
+		if (!err[0])
+			snprintf(err, errlen, "%s", strerror(-fd));
+		return fd;
+	}
+	c = conn_new(fd, fd, tls, status_on_frame, &q);
+	conn_set_timeouts(c, timeout_ms, timeout_ms);
+	r = conn_handshake(c);
+	if (r < 0) {
+		snprintf(err, errlen, "%s", conn_error(c));
+		goto out;
+	}
+	clock = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC);
+	if (clock >= 0) {
+		arm_clock(clock, timeout_ms);
+		conn_watch(c, clock, POLLIN, status_deadline, NULL);
+	}
+	wire_hello_build(&b, 1);
+	conn_send(c, &b);
+	if (pthread_create(&loop, NULL, status_loop, c) != 0) {
+		r = -EAGAIN;
+		snprintf(err, errlen, "cannot start a thread");
+		goto out;
+	}
+	{
+		struct timespec a, z;
+
+		clock_gettime(CLOCK_MONOTONIC, &a);
+		wire_buf_start(&b, MOS_MSG_STATUS, 0, 0);
+		r = conn_call(c, &b, status_reply, &q);
+		clock_gettime(CLOCK_MONOTONIC, &z);
+		*rtt_us = (uint64_t)(z.tv_sec - a.tv_sec) * 1000000 +
+			  (uint64_t)(z.tv_nsec - a.tv_nsec) / 1000;
+	}
+	if (r < 0 || !q.got) {
+		snprintf(err, errlen, "%s", *conn_error(c) ? conn_error(c) : strerror(-r));
+		if (r >= 0)
+			r = -EPROTO;
+	} else {
+		*st = q.st;
+	}
+	conn_stop(c);
+	pthread_join(loop, NULL);
+out:
+	conn_free(c);
+	closep(&clock);
+	if (id)
+		mos_identity_free(id);
+	if (helper > 0)
+		reap_helper(helper);
+	return r < 0 ? r : 0;
 }

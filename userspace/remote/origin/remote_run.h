@@ -6,6 +6,11 @@
 #ifndef MOSCTL_REMOTE_RUN_H
 #define MOSCTL_REMOTE_RUN_H
 
+#include <stddef.h>
+#include <stdint.h>
+
+#include <mosingar/protocol.h>
+
 #include "options.h"
 
 #define MOSD_DEFAULT_PORT "4977"
@@ -20,5 +25,14 @@
 /* Returns the job's exit status as mosctl reports it; 255 when the worker
  * could not be reached or was lost before the job ended; REMOTE_RUN_HERE. */
 int remote_run(struct run_opts *o);
+
+/*
+ * Ask WORKER (a pool's spelling of one) for its report: connect, HELLO,
+ * STATUS, close, all within TIMEOUT_MS.  0 with *ST and the STATUS round
+ * trip in *RTT_US, or -errno with ERR saying why (unreachable, refused, too
+ * old to report, silent).
+ */
+int remote_worker_status(const char *worker, unsigned timeout_ms, struct mos_status *st,
+			 uint64_t *rtt_us, char *err, size_t errlen);
 
 #endif /* MOSCTL_REMOTE_RUN_H */

@@ -208,6 +208,7 @@ const char *wire_msg_name(unsigned type)
 		[MOS_MSG_PRELOAD_OPEN] = "PRELOAD_OPEN",
 		[MOS_MSG_PING] = "PING",
 		[MOS_MSG_CANCEL] = "CANCEL",
+		[MOS_MSG_STATUS] = "STATUS",
 		[MOS_MSG_STDOUT] = "STDOUT",
 		[MOS_MSG_STDERR] = "STDERR",
 		[MOS_MSG_EXIT] = "EXIT",
@@ -242,7 +243,7 @@ void wire_hello_build(struct wire_buf *b, uint16_t role)
 				.role = role,
 				.features = MOS_FEAT_KEEPALIVE |
 					    (role == 1 ? MOS_FEAT_SPARSE_PUT | MOS_FEAT_SPARSE_FETCH
-						       : MOS_FEAT_CANCEL) };
+						       : MOS_FEAT_CANCEL | MOS_FEAT_STATUS) };
 
 	wire_buf_start(b, MOS_MSG_HELLO, 0, 0);
 	wire_put(b, &he, sizeof(he));

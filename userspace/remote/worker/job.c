@@ -39,6 +39,7 @@ struct job {
 	const struct job_config *jc;
 	struct conn *conn;
 	bool hello, started, exit_sent;
+	bool counted; /* in jc->counters->running */
 	int pending_signal;
 	pid_t pid;
 	int in_w, out_r, err_r;
@@ -694,6 +695,44 @@ static bool on_pty_master(struct conn *c, int fd, uint32_t revents, void *arg)
 	return false;
 }
 
+/* The job no longer takes a slot (once, whichever end comes first). */
+static void uncount(struct job *jb)
+{
+	if (jb->jc->counters && __atomic_exchange_n(&jb->counted, false, __ATOMIC_SEQ_CST))
+		__atomic_sub_fetch(&jb->jc->counters->running, 1, __ATOMIC_SEQ_CST);
+}
+
+static void send_status(struct job *jb, uint32_t id)
+{
+	struct mos_status st = { .slots = jb->jc->slots };
+	struct cas_stats cs = { 0 };
+	struct wire_buf b = { 0 };
+	double load;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (jb->jc->counters) {
+		st.running = __atomic_load_n(&jb->jc->counters->running, __ATOMIC_SEQ_CST);
+		st.jobs_done = __atomic_load_n(&jb->jc->counters->jobs_done, __ATOMIC_RELAXED);
+		st.cache_hits = __atomic_load_n(&jb->jc->counters->cache_hits, __ATOMIC_RELAXED);
+		st.cache_misses =
+			__atomic_load_n(&jb->jc->counters->cache_misses, __ATOMIC_RELAXED);
+	} else {
+		st.running = jb->started && !__atomic_load_n(&jb->exit_sent, __ATOMIC_SEQ_CST);
+	}
+	st.cpus = cpus > 0 ? (uint32_t)cpus : 1;
+	if (!st.slots)
+		st.slots = st.cpus;
+	if (getloadavg(&load, 1) == 1 && load >= 0)
+		st.load_milli = (uint32_t)(load * 1000);
+	if (jb->jc->cas)
+		cas_get_stats(jb->jc->cas, &cs);
+	st.cache_bytes = cs.bytes;
+	st.cache_limit = jb->jc->cache_limit;
+	wire_buf_start(&b, MOS_MSG_STATUS, MOS_F_REPLY, id);
+	wire_put(&b, &st, sizeof(st));
+	conn_send(jb->conn, &b);
+}
+
 static void send_exit(struct job *jb, int status, uint32_t flags, const char *msg)
 {
 	struct wire_buf b = { 0 };
@@ -711,6 +750,13 @@ static void send_exit(struct job *jb, int status, uint32_t flags, const char *ms
 	e.bytes_fetched = jb->rb.bytes_fetched;
 	e.bytes_written_back = jb->rb.bytes_written;
 	pthread_mutex_unlock(&jb->rb.lock);
+	if (jb->jc->counters) {
+		__atomic_add_fetch(&jb->jc->counters->jobs_done, 1, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&jb->jc->counters->cache_hits, e.cache_hits, __ATOMIC_RELAXED);
+		__atomic_add_fetch(&jb->jc->counters->cache_misses, e.cache_misses,
+				   __ATOMIC_RELAXED);
+	}
+	uncount(jb);
 	wire_buf_start(&b, MOS_MSG_EXIT, 0, 0);
 	wire_put(&b, &e, sizeof(e));
 	wire_put_str(&b, msg);
@@ -902,6 +948,10 @@ static void on_frame(struct conn *c, const struct mos_frame_hdr *h, uint8_t *pay
 			conn_fail(c, m);
 			goto out;
 		}
+		if (jb->jc->counters) {
+			__atomic_add_fetch(&jb->jc->counters->running, 1, __ATOMIC_SEQ_CST);
+			jb->counted = true;
+		}
 		if (start_job(jb) < 0) {
 			jb->started = true;
 			send_exit(jb, MOS_EXIT_SETUP, 0, "the worker could not start the job");
@@ -941,6 +991,13 @@ static void on_frame(struct conn *c, const struct mos_frame_hdr *h, uint8_t *pay
 			on_stdin(jb, data, len);
 		break;
 	}
+	case MOS_MSG_STATUS:
+		if (h->len || !h->id) {
+			conn_fail(c, "malformed STATUS");
+			goto out;
+		}
+		send_status(jb, h->id);
+		break;
 	case MOS_MSG_SIGNAL: {
 		struct mos_signal s;
 
@@ -1040,11 +1097,14 @@ int job_serve_connection(int rfd, int wfd, struct tls_channel *tls, const struct
 	conn_send(jb.conn, &b);
 	r = conn_run(jb.conn);
 	if (!__atomic_load_n(&jb.exit_sent, __ATOMIC_SEQ_CST)) {
-		mos_warn("the origin went away: %s", conn_error(jb.conn));
-		r = -ECONNRESET;
+		/* (an origin that only asked for STATUS sent no job: no loss) */
+		if (jb.started || r < 0)
+			mos_warn("the origin went away: %s", conn_error(jb.conn));
+		r = jb.started || r < 0 ? -ECONNRESET : 0;
 	}
 	if (jb.started && jb.pid > 0)
 		kill(jb.pid, SIGKILL); /* a no-op after a normal end */
+	uncount(&jb);		       /* a job the origin left before its EXIT */
 	pthread_mutex_lock(&jb.lock);
 	jb.out_open = jb.err_open = jb.pty_open = false; /* nobody reads them any more */
 	pthread_cond_broadcast(&jb.cond);

@@ -33,6 +33,13 @@
 
 struct tls_channel;
 
+/* What every connection process of one mosd counts together (a MAP_SHARED
+ * page made before the first fork), for STATUS. */
+struct worker_counters {
+	unsigned running; /* jobs started and not yet ended (atomics only) */
+	uint64_t jobs_done, cache_hits, cache_misses;
+};
+
 struct job_config {
 	const char *state_dir; /* jobs' scratch directories go in STATE_DIR/jobs */
 	struct cas *cas;
@@ -45,6 +52,9 @@ struct job_config {
 	unsigned peer_timeout_ms; /* an origin silent (if it answers keepalives) or not
 				   * reading for this long is dropped (conn.h) */
 	bool refuse_degraded;	  /* jobs asking --allow-degraded are refused */
+	unsigned slots;		  /* jobs it runs at once, as STATUS reports (--slots) */
+	uint64_t cache_limit;	  /* --cache-size, as STATUS reports */
+	struct worker_counters *counters; /* shared by the connection processes; NULL: none */
 };
 
 /* A JOB frame's content, checked before anything acts on it. */
