@@ -306,6 +306,124 @@ TEST(tls_pool_status_counts_the_running_job)
 	hosts_down(&h);
 }
 
+/*
+ * Failover: the pool is the TLS worker and the embedded one (backed off
+ * beforehand, so the TLS worker is tried first).  The TLS worker's
+ * connection process is killed while the job sleeps: a job that had written
+ * nothing runs again on the other worker and its output lands; one that had
+ * written a file fails clearly (255), not run twice.  (Without -v: the
+ * sandbox's -v lines are output passed on, after which a job is not rerun.)
+ */
+static void run_pool(struct hosts *h, struct t_result *r, const char *script)
+{
+	char pool[128], cfg[600], xdg[600];
+	char *argv[] = { "/usr/bin/env",
+			 cfg,
+			 xdg,
+			 "ip",
+			 "netns",
+			 "exec",
+			 h->ons,
+			 (char *)t_mosctl_path(),
+			 "run",
+			 "--on",
+			 pool,
+			 "--no-local",
+			 "-r",
+			 "/",
+			 "-w",
+			 (char *)origin_dir(),
+			 "--",
+			 "/bin/sh",
+			 "-c",
+			 (char *)script,
+			 NULL };
+
+	snprintf(pool, sizeof(pool), "%s,local", h->wlisten);
+	snprintf(cfg, sizeof(cfg), "MOS_CONFIG_DIR=%s", t_path("cfg"));
+	snprintf(xdg, sizeof(xdg), "XDG_CACHE_HOME=%s", t_path("xdg"));
+	t_run(r, NULL, argv);
+}
+
+static void kill_connections_soon(struct hosts *h, pid_t *killer)
+{
+	*killer = fork();
+	T_ASSERT(*killer >= 0);
+	if (*killer == 0) {
+		char cmd[128];
+
+		/* once the job sleeps there: its connection process, mosd's child */
+		sleep(2);
+		snprintf(cmd, sizeof(cmd), "pkill -KILL -P %d", (int)h->mosd);
+		_exit(system(cmd) == 0 ? 0 : 1);
+	}
+}
+
+TEST(tls_worker_lost_before_writing_runs_again_elsewhere)
+{
+	struct hosts h = { 0 };
+	struct t_result r;
+	char path[600], script[1024], *out;
+	pid_t killer;
+	int st;
+
+	hosts_up(&h);
+	make_keys();
+	start_worker(&h);
+	snprintf(path, sizeof(path), "%s/mosingar", t_path("xdg"));
+	T_ASSERT(mkdir(t_path("xdg"), 0700) == 0 && mkdir(path, 0700) == 0);
+	snprintf(path, sizeof(path), "%s/mosingar/worker-backoff", t_path("xdg"));
+	t_write_file(path, "local 99999999999999 300000\n");
+	/* the first run goes to the TLS worker and is lost: it runs again, on local */
+	snprintf(script, sizeof(script), "sleep 4; echo ran > %s/failover.txt", origin_dir());
+	kill_connections_soon(&h, &killer);
+	run_pool(&h, &r, script);
+	waitpid(killer, &st, 0);
+	if (r.status)
+		t_dump("failover", &r);
+	T_EXPECT_EQ(r.status, 0);
+	/* it did reach the TLS worker, and was lost there */
+	T_EXPECT_EQ(WIFEXITED(st) ? WEXITSTATUS(st) : -1, 0);
+	T_EXPECT_STR(r.err, "lost the worker");
+	snprintf(path, sizeof(path), "%s/failover.txt", origin_dir());
+	out = t_slurp(path);
+	T_EXPECT_STR(out, "ran\n");
+	free(out);
+	hosts_down(&h);
+}
+
+TEST(tls_worker_lost_after_writing_is_not_run_again)
+{
+	struct hosts h = { 0 };
+	struct t_result r;
+	char path[600], script[1024], *out;
+	pid_t killer;
+	int st;
+
+	hosts_up(&h);
+	make_keys();
+	start_worker(&h);
+	snprintf(path, sizeof(path), "%s/mosingar", t_path("xdg"));
+	T_ASSERT(mkdir(t_path("xdg"), 0700) == 0 && mkdir(path, 0700) == 0);
+	snprintf(path, sizeof(path), "%s/mosingar/worker-backoff", t_path("xdg"));
+	t_write_file(path, "local 99999999999999 300000\n");
+	snprintf(script, sizeof(script), "echo $$ >> %s/runs.txt; sleep 4; echo ran > %s/late.txt",
+		 origin_dir(), origin_dir());
+	kill_connections_soon(&h, &killer);
+	run_pool(&h, &r, script);
+	waitpid(killer, &st, 0);
+	T_EXPECT_EQ(r.status, 255);
+	T_EXPECT_STR(r.err, "not run again");
+	snprintf(path, sizeof(path), "%s/runs.txt", origin_dir());
+	out = t_slurp(path);
+	/* one run only: one line */
+	T_ASSERT(out && strchr(out, '\n') == out + strlen(out) - 1);
+	free(out);
+	snprintf(path, sizeof(path), "%s/late.txt", origin_dir());
+	T_EXPECT_EQ(access(path, F_OK), -1);
+	hosts_down(&h);
+}
+
 TEST(tls_unknown_origin_is_refused)
 {
 	struct hosts h = { 0 };
