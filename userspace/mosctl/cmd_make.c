@@ -25,6 +25,7 @@
 #include "cmd_run.h"
 #include "log.h"
 #include "pool.h"
+#include "remote_run.h"
 #include "sandbox.h"
 #include "util.h"
 
@@ -60,7 +61,6 @@ bool cmd_make_is_shell_call(int argc, char **argv)
 int cmd_make_shell(int argc, char **argv)
 {
 	char cwd[PATH_MAX];
-	const char *on = getenv("MOS_ON");
 	char *av[16];
 	int n = 0;
 
@@ -72,7 +72,7 @@ int cmd_make_shell(int argc, char **argv)
 	}
 	av[n++] = "run";
 	av[n++] = "--on";
-	av[n++] = (char *)(on && *on ? on : "local");
+	av[n++] = (char *)cc_default_on(); /* MOS_ON, which mosctl make set */
 	if (getenv("MOS_MAKE_NO_LOCAL"))
 		av[n++] = "--no-local";
 	if (getenv("MOS_MAKE_VERBOSE"))
@@ -93,10 +93,7 @@ int cmd_make_shell(int argc, char **argv)
 /* The pool's slots: a worker without a slot count counts as this machine's CPUs. */
 static unsigned pool_slots(const char *spec)
 {
-	const char *cfg = getenv("MOS_CONFIG_DIR"), *home = getenv("HOME");
-	_cleanup_free_ char *dir = cfg && *cfg	   ? xstrdup(cfg)
-				   : home && *home ? xasprintf("%s/.config/mosingar", home)
-						   : NULL;
+	_cleanup_free_ char *dir = remote_config_dir();
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	struct pool p = { 0 };
 	char err[512];

@@ -109,10 +109,8 @@ int cmd_pool(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	const char *spec = cc_default_on(), *cfg = getenv("MOS_CONFIG_DIR"), *home = getenv("HOME");
-	_cleanup_free_ char *dir = cfg && *cfg	   ? xstrdup(cfg)
-				   : home && *home ? xasprintf("%s/.config/mosingar", home)
-						   : NULL;
+	const char *spec = cc_default_on();
+	_cleanup_free_ char *dir = remote_config_dir();
 	unsigned watch = 0, timeout_s = 3;
 	long count = -1;
 	struct pool p = { 0 };

@@ -351,7 +351,7 @@ out:
 
 /* ------------------------------------------------------------------ */
 
-static char *config_dir(void)
+char *remote_config_dir(void)
 {
 	const char *d = getenv("MOS_CONFIG_DIR"), *home = getenv("HOME");
 
@@ -489,7 +489,7 @@ static int connect_tcp(const char *spec, unsigned timeout_ms, char *err, size_t 
  * the caller frees *IDP after the channel. */
 static struct tls_channel *client_tls(struct mos_identity **idp, char *err, size_t errlen)
 {
-	_cleanup_free_ char *dir = config_dir();
+	_cleanup_free_ char *dir = remote_config_dir();
 	_cleanup_free_ char *keyp = xasprintf("%s/id_ed25519", dir);
 	_cleanup_free_ char *known = xasprintf("%s/known_workers", dir);
 	struct mos_identity *id = NULL;
@@ -677,6 +677,44 @@ static uint64_t mono_ms(void)
  * reached it (no connection, or the handshake failed): nothing ran, so the
  * caller may try the next worker of the pool.
  */
+/*
+ * The stream to worker ON: an embedded `mosd --stdio` for "local" (its pid
+ * in *HELPER), one over ssh for "ssh://...", else TCP within TIMEOUT_MS and
+ * then TLS (*TLS, with our identity in *ID).  The fd, or -errno with ERR
+ * set where there is more to say than the errno.
+ */
+static int connect_worker(const char *on, unsigned timeout_ms, pid_t *helper,
+			  struct tls_channel **tls, struct mos_identity **id, char *err,
+			  size_t errlen)
+{
+	int fd;
+
+	if (!strcmp(on, "local")) {
+		_cleanup_free_ char *mosd = find_mosd();
+		char *argv[] = { mosd, "--stdio", NULL, NULL };
+		_cleanup_free_ char *cache = NULL;
+		const char *env_cache = getenv("MOS_LOCAL_CACHE");
+
+		if (env_cache && *env_cache) {
+			cache = xasprintf("--cache=%s", env_cache);
+			argv[2] = cache;
+		}
+		return spawn_stdio(argv, helper);
+	}
+	if (!strncmp(on, "ssh://", 6)) {
+		char *argv[] = { "ssh",		 "-T",	 "-o",	    "BatchMode=yes",
+				 (char *)on + 6, "mosd", "--stdio", NULL };
+
+		return spawn_stdio(argv, helper);
+	}
+	fd = connect_tcp(on, timeout_ms, err, errlen);
+	if (fd >= 0 && !(*tls = client_tls(id, err, errlen))) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
 static int remote_run_on(const struct run_opts *o, const char *on, bool *unreached)
 {
 	struct remote rm = { .clock = -1, .job_fd = -1 };
@@ -707,29 +745,7 @@ static int remote_run_on(const struct run_opts *o, const char *on, bool *unreach
 		if (rm.timeout_ms < start_ms)
 			start_ms = (unsigned)rm.timeout_ms;
 	}
-	if (!strcmp(on, "local")) {
-		_cleanup_free_ char *mosd = find_mosd();
-		char *argv[] = { mosd, "--stdio", NULL, NULL, NULL };
-		_cleanup_free_ char *cache = NULL;
-		const char *env_cache = getenv("MOS_LOCAL_CACHE");
-
-		if (env_cache && *env_cache) {
-			cache = xasprintf("--cache=%s", env_cache);
-			argv[2] = cache;
-		}
-		fd = spawn_stdio(argv, &rm.helper);
-	} else if (!strncmp(on, "ssh://", 6)) {
-		char *argv[] = { "ssh",		 "-T",	 "-o",	    "BatchMode=yes",
-				 (char *)on + 6, "mosd", "--stdio", NULL };
-
-		fd = spawn_stdio(argv, &rm.helper);
-	} else {
-		fd = connect_tcp(on, start_ms, err, sizeof(err));
-		if (fd >= 0 && !(tls = client_tls(&rm.id, err, sizeof(err)))) {
-			close(fd);
-			fd = -1;
-		}
-	}
+	fd = connect_worker(on, start_ms, &rm.helper, &tls, &rm.id, err, sizeof(err));
 	if (fd < 0) {
 		if (fd == -ETIMEDOUT && rm.timeout_ms && mono_ms() - start >= rm.timeout_ms) {
 			mos_err("timed out after %s s (-t) while connecting to the worker %s",
@@ -1018,7 +1034,7 @@ static int local_like_remote(struct run_opts *o)
 int remote_run(struct run_opts *o)
 {
 	struct pool p = { 0 };
-	_cleanup_free_ char *dir = config_dir();
+	_cleanup_free_ char *dir = remote_config_dir();
 	struct pool_load_info info[POOL_MAX_WORKERS] = { 0 };
 	unsigned hint[POOL_MAX_WORKERS];
 	size_t order[POOL_MAX_WORKERS];
@@ -1162,29 +1178,7 @@ int remote_worker_status(const char *worker, unsigned timeout_ms, struct mos_sta
 	int fd, clock = -1, r;
 
 	err[0] = '\0';
-	if (!strcmp(worker, "local")) {
-		_cleanup_free_ char *mosd = find_mosd();
-		char *argv[] = { mosd, "--stdio", NULL, NULL };
-		_cleanup_free_ char *cache = NULL;
-		const char *env_cache = getenv("MOS_LOCAL_CACHE");
-
-		if (env_cache && *env_cache) {
-			cache = xasprintf("--cache=%s", env_cache);
-			argv[2] = cache;
-		}
-		fd = spawn_stdio(argv, &helper);
-	} else if (!strncmp(worker, "ssh://", 6)) {
-		char *argv[] = { "ssh",	 "-T",	    "-o", "BatchMode=yes", (char *)worker + 6,
-				 "mosd", "--stdio", NULL };
-
-		fd = spawn_stdio(argv, &helper);
-	} else {
-		fd = connect_tcp(worker, timeout_ms, err, errlen);
-		if (fd >= 0 && !(tls = client_tls(&id, err, errlen))) {
-			close(fd);
-			fd = -1;
-		}
-	}
+	fd = connect_worker(worker, timeout_ms, &helper, &tls, &id, err, errlen);
 	if (fd < 0) {
 		if (!err[0])
 			snprintf(err, errlen, "%s", strerror(-fd));

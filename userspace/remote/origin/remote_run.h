@@ -26,6 +26,10 @@
  * could not be reached or was lost before the job ended; REMOTE_RUN_HERE. */
 int remote_run(struct run_opts *o);
 
+/* Where keys, known_workers and pools/NAME are: $MOS_CONFIG_DIR, else
+ * ~/.config/mosingar (malloc'd). */
+char *remote_config_dir(void);
+
 /*
  * Ask WORKER (a pool's spelling of one) for its report: connect, HELLO,
  * STATUS, close, all within TIMEOUT_MS.  0 with *ST and the STATUS round
