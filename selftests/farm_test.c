@@ -24,10 +24,7 @@ static const char *o_dir(void)
 {
 	static char odir[64];
 
-	if (access("/dev/fuse", R_OK | W_OK) < 0)
-		t_skip("/dev/fuse is missing or not open to this user");
-	if (!t_is_root() && !t_userns())
-		t_skip("no user namespaces for an unprivileged worker");
+	t_need_embedded_worker();
 	if (!odir[0]) {
 		snprintf(odir, sizeof(odir), "/var/tmp/mos-farm-XXXXXX");
 		if (!mkdtemp(odir))

@@ -280,6 +280,18 @@ bool t_userns(void)
 	return mos_features()->userns;
 }
 
+void t_need_embedded_worker(void)
+{
+	if (access("/dev/fuse", F_OK) < 0)
+		t_skip("no /dev/fuse (missing CONFIG_FUSE_FS?)");
+	if (access("/dev/fuse", R_OK | W_OK) < 0)
+		t_skip("/dev/fuse is not open to this user (Debian's udev rule makes it 0666; "
+		       "scripts/install-deps does the same where no udev runs)");
+	if (!t_is_root() && !t_userns())
+		t_skip("no user namespaces for an unprivileged worker "
+		       "(user.max_user_namespaces=0 or CONFIG_USER_NS off?)");
+}
+
 static double now(void)
 {
 	struct timespec ts;

@@ -156,5 +156,8 @@ bool t_is_root(void);
 /* Feature probes shared with mosctl (same answers as `mosctl version`). */
 int t_landlock_abi(void);
 bool t_userns(void);
+/* Skip (naming what is missing) unless `mosctl run --on local` can work
+ * here: /dev/fuse open to us, and user namespaces when not root. */
+void t_need_embedded_worker(void);
 
 #endif /* MOS_SELFTEST_HARNESS_H */

@@ -359,6 +359,21 @@ static void kill_connections_soon(struct hosts *h, pid_t *killer)
 	}
 }
 
+/* The hosts and the TLS worker, and the embedded worker backed off (in
+ * run_pool's XDG_CACHE_HOME) so that the TLS one is tried first. */
+static void failover_pool_up(struct hosts *h)
+{
+	char path[600];
+
+	hosts_up(h);
+	make_keys();
+	start_worker(h);
+	snprintf(path, sizeof(path), "%s/mosingar", t_path("xdg"));
+	T_ASSERT(mkdir(t_path("xdg"), 0700) == 0 && mkdir(path, 0700) == 0);
+	snprintf(path, sizeof(path), "%s/mosingar/worker-backoff", t_path("xdg"));
+	t_write_file(path, "local 99999999999999 300000\n");
+}
+
 TEST(tls_worker_lost_before_writing_runs_again_elsewhere)
 {
 	struct hosts h = { 0 };
@@ -367,13 +382,7 @@ TEST(tls_worker_lost_before_writing_runs_again_elsewhere)
 	pid_t killer;
 	int st;
 
-	hosts_up(&h);
-	make_keys();
-	start_worker(&h);
-	snprintf(path, sizeof(path), "%s/mosingar", t_path("xdg"));
-	T_ASSERT(mkdir(t_path("xdg"), 0700) == 0 && mkdir(path, 0700) == 0);
-	snprintf(path, sizeof(path), "%s/mosingar/worker-backoff", t_path("xdg"));
-	t_write_file(path, "local 99999999999999 300000\n");
+	failover_pool_up(&h);
 	/* the first run goes to the TLS worker and is lost: it runs again, on local */
 	snprintf(script, sizeof(script), "sleep 4; echo ran > %s/failover.txt", origin_dir());
 	kill_connections_soon(&h, &killer);
@@ -400,13 +409,7 @@ TEST(tls_worker_lost_after_writing_is_not_run_again)
 	pid_t killer;
 	int st;
 
-	hosts_up(&h);
-	make_keys();
-	start_worker(&h);
-	snprintf(path, sizeof(path), "%s/mosingar", t_path("xdg"));
-	T_ASSERT(mkdir(t_path("xdg"), 0700) == 0 && mkdir(path, 0700) == 0);
-	snprintf(path, sizeof(path), "%s/mosingar/worker-backoff", t_path("xdg"));
-	t_write_file(path, "local 99999999999999 300000\n");
+	failover_pool_up(&h);
 	snprintf(script, sizeof(script), "echo $$ >> %s/runs.txt; sleep 4; echo ran > %s/late.txt",
 		 origin_dir(), origin_dir());
 	kill_connections_soon(&h, &killer);

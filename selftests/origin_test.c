@@ -62,14 +62,7 @@ static char *o_path(const char *fmt, ...)
 
 static void need_worker(void)
 {
-	if (access("/dev/fuse", F_OK) < 0)
-		t_skip("no /dev/fuse (missing CONFIG_FUSE_FS?)");
-	if (access("/dev/fuse", R_OK | W_OK) < 0)
-		t_skip("/dev/fuse is not open to this user (Debian's udev rule makes it 0666; "
-		       "scripts/install-deps does the same where no udev runs)");
-	if (!t_is_root() && !t_userns())
-		t_skip("no user namespaces for an unprivileged worker "
-		       "(user.max_user_namespaces=0 or CONFIG_USER_NS off?)");
+	t_need_embedded_worker();
 	setenv("MOS_LOCAL_CACHE", t_path("cache"), 1);
 	setenv("XDG_CACHE_HOME", t_path("xdg"), 1);
 	if (chdir(o_dir()) < 0)
@@ -270,12 +263,10 @@ TEST(origin_two_jobs_race_a_symlink_swap)
 	}
 
 	{
-		char *args[] = {
-			"run",	  "--on", "local", "--system", "-r",
-			helpers,  "-w",	  tree,	   "--",       (char *)race_helper(),
-			"victim", d,	  SECRET,  "3000",     RACE_SECONDS,
-			NULL
-		};
+		char *args[] = { "run",	   "--on", "local", "--system", "-r",
+				 helpers,  "-w",   tree,    "--",	(char *)race_helper(),
+				 "victim", d,	   SECRET,  "3000",	RACE_SECONDS,
+				 NULL };
 
 		job_start(&a, t_path("a.err"), args);
 	}
@@ -285,12 +276,10 @@ TEST(origin_two_jobs_race_a_symlink_swap)
 		t_fail("job A did not start");
 	}
 	{
-		char *args[] = {
-			"run",	    "--on", "local", "--system", "-r",
-			helpers,    "-w",   tree,    "--",	 (char *)race_helper(),
-			"exchange", tree,   "d",     "l",	 "20",
-			NULL
-		};
+		char *args[] = { "run",	     "--on", "local", "--system", "-r",
+				 helpers,    "-w",   tree,    "--",	  (char *)race_helper(),
+				 "exchange", tree,   "d",     "l",	  "20",
+				 NULL };
 
 		job_start(&b, t_path("b.err"), args);
 	}
@@ -509,11 +498,9 @@ TEST(origin_killed_mid_writeback_leaves_nothing)
 	t_write_file(big, "ORIGINAL\n");
 	T_ASSERT(asprintf(&prefix, "%s/", wb) > 0);
 	{
-		char *args[] = {
-			"run",	 "--on", "local", "--system", "-r",
-			helpers, "-w",	 wb,	  "--",	      (char *)race_helper(),
-			"fill",	 big,	 "512",	  NULL
-		};
+		char *args[] = { "run",	  "--on", "local", "--system", "-r",
+				 helpers, "-w",	  wb,	   "--",       (char *)race_helper(),
+				 "fill",  big,	  "512",   NULL };
 
 		job_start(&j, t_path("j.err"), args);
 	}
@@ -600,11 +587,9 @@ TEST(origin_lost_worker_mid_writeback_leaves_nothing)
 	t_write_file(big, "ORIGINAL\n");
 	T_ASSERT(asprintf(&prefix, "%s/", wb) > 0);
 	{
-		char *args[] = {
-			"run",	 "--on", "local", "--system", "-r",
-			helpers, "-w",	 wb,	  "--",	      (char *)race_helper(),
-			"fill",	 big,	 "512",	  NULL
-		};
+		char *args[] = { "run",	  "--on", "local", "--system", "-r",
+				 helpers, "-w",	  wb,	   "--",       (char *)race_helper(),
+				 "fill",  big,	  "512",   NULL };
 
 		job_start(&j, t_path("j.err"), args);
 	}

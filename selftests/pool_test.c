@@ -31,10 +31,7 @@ static const char *o_path(const char *name)
 
 static void need_worker(void)
 {
-	if (access("/dev/fuse", R_OK | W_OK) < 0)
-		t_skip("no /dev/fuse open to this user (missing CONFIG_FUSE_FS?)");
-	if (!t_is_root() && !t_userns())
-		t_skip("no user namespaces for an unprivileged worker");
+	t_need_embedded_worker();
 	snprintf(odir, sizeof(odir), "/var/tmp/mos-pool-XXXXXX");
 	if (!mkdtemp(odir))
 		t_fail("mkdtemp %s: %s", odir, strerror(errno));
