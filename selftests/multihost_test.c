@@ -23,6 +23,7 @@
 struct hosts {
 	char ons[32], wns[32], vo[16], vw[16];
 	char oaddr[32], waddr[32], wlisten[48];
+	const char *mosd_args; /* more options for the worker's mosd, or NULL */
 	pid_t mosd;
 };
 
@@ -160,9 +161,9 @@ static void start_worker(struct hosts *h)
 	snprintf(cmd, sizeof(cmd),
 		 "exec ip netns exec %s unshare -m --propagation private sh -c "
 		 "'mount -t tmpfs hidden %s && exec %s --listen %s --authorized-keys "
-		 "%s/authorized_keys --key %s/key --cache %s/cache'",
+		 "%s/authorized_keys --key %s/key --cache %s/cache %s'",
 		 h->wns, origin_dir(), mosd_path(), h->wlisten, t_path("worker"), t_path("worker"),
-		 t_path("worker"));
+		 t_path("worker"), h->mosd_args ? h->mosd_args : "");
 	h->mosd = fork();
 	T_ASSERT(h->mosd >= 0);
 	if (h->mosd == 0) {
@@ -314,7 +315,7 @@ TEST(tls_pool_status_counts_the_running_job)
  * written a file fails clearly (255), not run twice.  (Without -v: the
  * sandbox's -v lines are output passed on, after which a job is not rerun.)
  */
-static void run_pool(struct hosts *h, struct t_result *r, const char *script)
+static void run_pool_opt(struct hosts *h, struct t_result *r, const char *opt, const char *script)
 {
 	char pool[128], cfg[600], xdg[600];
 	char *argv[] = { "/usr/bin/env",
@@ -328,7 +329,7 @@ static void run_pool(struct hosts *h, struct t_result *r, const char *script)
 			 "run",
 			 "--on",
 			 pool,
-			 "--no-local",
+			 (char *)opt,
 			 "-r",
 			 "/",
 			 "-w",
@@ -343,6 +344,11 @@ static void run_pool(struct hosts *h, struct t_result *r, const char *script)
 	snprintf(cfg, sizeof(cfg), "MOS_CONFIG_DIR=%s", t_path("cfg"));
 	snprintf(xdg, sizeof(xdg), "XDG_CACHE_HOME=%s", t_path("xdg"));
 	t_run(r, NULL, argv);
+}
+
+static void run_pool(struct hosts *h, struct t_result *r, const char *script)
+{
+	run_pool_opt(h, r, "--no-local", script);
 }
 
 static void kill_connections_soon(struct hosts *h, pid_t *killer)
@@ -424,6 +430,66 @@ TEST(tls_worker_lost_after_writing_is_not_run_again)
 	free(out);
 	snprintf(path, sizeof(path), "%s/late.txt", origin_dir());
 	T_EXPECT_EQ(access(path, F_OK), -1);
+	hosts_down(&h);
+}
+
+/*
+ * Placement from the workers' reports: the TLS worker has one slot
+ * (mosd --slots 1), taken by a job that sleeps; every job of the pool
+ * "TLS worker,local" meanwhile goes to local, whatever the rotation says
+ * (without the reports, about half would wait for the TLS worker's slot).
+ */
+TEST(tls_pool_places_by_the_workers_reports)
+{
+	struct hosts h = { .mosd_args = "--slots 1" };
+	struct t_result r;
+	char cfg[600], want[64], *line = NULL;
+	pid_t job;
+	bool seen = false;
+	int st;
+
+	hosts_up(&h);
+	make_keys();
+	start_worker(&h);
+	snprintf(cfg, sizeof(cfg), "MOS_CONFIG_DIR=%s", t_path("cfg"));
+	job = fork();
+	T_ASSERT(job >= 0);
+	if (job == 0) {
+		run_origin(&h, &r, cfg, "sleep 6");
+		_exit(r.status);
+	}
+	snprintf(want, sizeof(want), "%-6s %5u %7u", "up", 1U, 1U);
+	for (int i = 0; i < 30 && !seen; i++) {
+		usleep(200000);
+		line = pool_status(&h);
+		seen = line && strstr(line, want);
+		free(line);
+	}
+	T_ASSERT(seen);
+	for (int i = 0; i < 4; i++) {
+		run_pool_opt(&h, &r, "-v", "echo placed");
+		if (r.status)
+			t_dump("placed", &r);
+		T_EXPECT_EQ(r.status, 0);
+		T_EXPECT_STR(r.out, "placed\n");
+		T_EXPECT_STR(r.err, "the job goes to local (");
+		T_EXPECT_NO_STR(r.err, "the job goes to 10.77.");
+		t_result_free(&r);
+		usleep(300000); /* across the report's lifetime: asked again */
+	}
+	/* what the jobs knew: the TLS worker's report, its one slot in use */
+	{
+		char path[600], rep[128], *text;
+
+		snprintf(path, sizeof(path), "%s/mosingar/worker-status", t_path("xdg"));
+		text = t_slurp(path);
+		snprintf(rep, sizeof(rep), "%s ", h.wlisten);
+		T_ASSERT(text && strstr(text, rep));
+		T_EXPECT_STR(strstr(text, rep), " ok 1 1 ");
+		free(text);
+	}
+	waitpid(job, &st, 0);
+	T_EXPECT_EQ(WIFEXITED(st) ? WEXITSTATUS(st) : -1, 0);
 	hosts_down(&h);
 }
 

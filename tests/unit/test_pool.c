@@ -253,6 +253,58 @@ static void test_place(void **state)
 	pool_place(in, hint, 2, 0, order);
 	assert_int_equal(order[0], 0);
 	assert_int_equal(order[1], 1);
+	/* ... but after a worker known to have room, whatever its load */
+	in[1].slots = 2;
+	in[1].load1000 = 5000;
+	pool_place(in, hint, 2, 0, order);
+	assert_int_equal(order[0], 1);
+	assert_int_equal(order[1], 0);
+}
+
+static void test_reports(void **state)
+{
+	struct pool_reports rs;
+	struct pool_report *r;
+	struct pool_load_info info = { 0 };
+	_cleanup_free_ char *text = NULL;
+
+	(void)state;
+	pool_reports_parse(&rs, "w1 5000 ok 4 1 8 1500 2\n"
+				"junk\n"
+				"w2 6000 none\n"
+				"w3 6000 ok 4 1\n"		/* too short */
+				"w4 6000 busy 4 1 8 1500 2\n"	/* unknown state */
+				"w1 7000 ok 1 1 1 1 1\n"	/* twice: the first stays */
+				"w5 6000 ok 99999 1 8 1500 2\n" /* slots out of range */
+				"bad:port:x 6000 none\n");
+	assert_int_equal(rs.n, 2);
+	r = pool_reports_find(&rs, "w1");
+	assert_non_null(r);
+	assert_true(r->ok);
+	assert_int_equal(r->at_ms, 5000);
+	assert_true(pool_report_fresh(r, 5999));
+	assert_false(pool_report_fresh(r, 6000));
+	assert_false(pool_report_fresh(r, 4000)); /* from the future: stale */
+	pool_report_info(r, &info);
+	assert_true(info.reported);
+	assert_int_equal(info.slots, 4);
+	assert_int_equal(info.running, 3); /* 1 reported + 2 placed since */
+	assert_int_equal(info.cpus, 8);
+	assert_int_equal(info.load1000, 1500);
+	memset(&info, 0, sizeof(info));
+	pool_report_info(pool_reports_find(&rs, "w2"), &info);
+	assert_false(info.reported);
+	r = pool_reports_get(&rs, "w9");
+	assert_int_equal(r->at_ms, 0);
+	assert_false(pool_report_fresh(r, 1));
+	assert_ptr_equal(pool_reports_get(&rs, "w9"), r);
+	/* never-reported entries are not written; over an hour old neither */
+	text = pool_reports_format(&rs, 6000);
+	assert_string_equal(text, "w1 5000 ok 4 1 8 1500 2\nw2 6000 none\n");
+	free(text);
+	text = pool_reports_format(&rs, 5000 + 3600 * 1000 + 1);
+	assert_string_equal(text, "w2 6000 none\n");
+	pool_reports_free(&rs);
 }
 
 static void test_backoff(void **state)
@@ -297,7 +349,7 @@ int main(void)
 		cmocka_unit_test(test_worker_valid), cmocka_unit_test(test_list),
 		cmocka_unit_test(test_file),	     cmocka_unit_test(test_load),
 		cmocka_unit_test(test_default_spec), cmocka_unit_test(test_place),
-		cmocka_unit_test(test_backoff),
+		cmocka_unit_test(test_backoff),	     cmocka_unit_test(test_reports),
 	};
 
 	return cmocka_run_group_tests_name("pool", tests, NULL, NULL);

@@ -353,6 +353,8 @@ static struct place_key key_of(const struct pool_load_info *in, unsigned hint, s
 	if (in->reported) {
 		k.load_pc = (uint64_t)in->load1000 / (in->cpus ? in->cpus : 1);
 		k.running = in->running;
+	} else {
+		k.load_pc = UINT64_MAX; /* unknown: after every worker known to have room */
 	}
 	return k;
 }
@@ -468,12 +470,18 @@ bool pool_backoffs_active(struct pool_backoffs *bs, const char *worker, uint64_t
 	return b && now_ms < b->until_ms;
 }
 
+/* LINE (N bytes) appended to the string *OUT of length *LEN. */
+static void append_line(char **out, size_t *len, const char *line, size_t n)
+{
+	*out = xrealloc(*out, *len + n + 1);
+	memcpy(*out + *len, line, n + 1);
+	*len += n;
+}
+
 char *pool_backoffs_format(const struct pool_backoffs *bs, uint64_t now_ms)
 {
-	size_t cap = 1, len = 0;
-	char *out = xmalloc(cap);
-
-	out[0] = 0;
+	size_t len = 0;
+	char *out = xstrdup("");
 	for (size_t i = 0; i < bs->n; i++) {
 		const struct pool_backoff *b = &bs->b[i];
 		char line[400];
@@ -483,12 +491,8 @@ char *pool_backoffs_format(const struct pool_backoffs *bs, uint64_t now_ms)
 			continue;
 		n = snprintf(line, sizeof(line), "%s %llu %llu\n", b->worker,
 			     (unsigned long long)b->until_ms, (unsigned long long)b->delay_ms);
-		if (n < 0 || (size_t)n >= sizeof(line))
-			continue;
-		out = xrealloc(out, cap + (size_t)n);
-		memcpy(out + len, line, (size_t)n + 1);
-		len += (size_t)n;
-		cap += (size_t)n;
+		if (n > 0 && (size_t)n < sizeof(line))
+			append_line(&out, &len, line, (size_t)n);
 	}
 	return out;
 }
@@ -499,4 +503,109 @@ void pool_backoffs_free(struct pool_backoffs *bs)
 		free(bs->b[i].worker);
 	free(bs->b);
 	*bs = (struct pool_backoffs){ 0 };
+}
+
+/* ------------------------------------------------------------------ */
+
+void pool_reports_parse(struct pool_reports *rs, const char *text)
+{
+	const char *s = text;
+
+	*rs = (struct pool_reports){ 0 };
+	while (s && *s) {
+		const char *eol = strchr(s, '\n');
+		size_t len = eol ? (size_t)(eol - s) : strlen(s);
+		_cleanup_free_ char *line = xstrndup(s, len);
+		struct pool_report r = { 0 };
+		char w[256], state[8], tail;
+		unsigned long long at;
+		int n;
+
+		s = eol ? eol + 1 : s + len;
+		n = sscanf(line, "%255s %llu %7s %u %u %u %u %u %c", w, &at, state, &r.slots,
+			   &r.running, &r.cpus, &r.load1000, &r.placed, &tail);
+		if (n == 3 && !strcmp(state, "none"))
+			r.ok = false;
+		else if (n == 8 && !strcmp(state, "ok"))
+			r.ok = true;
+		else
+			continue;
+		if (!pool_worker_valid(w, NULL) || pool_reports_find(rs, w) ||
+		    rs->n >= POOL_MAX_WORKERS * 4 || r.slots > POOL_MAX_SLOTS ||
+		    r.running > 1000000 || r.placed > 1000000)
+			continue;
+		r.worker = xstrdup(w);
+		r.at_ms = at;
+		rs->r = xrealloc(rs->r, (rs->n + 1) * sizeof(*rs->r));
+		rs->r[rs->n++] = r;
+	}
+}
+
+struct pool_report *pool_reports_find(struct pool_reports *rs, const char *worker)
+{
+	for (size_t i = 0; i < rs->n; i++)
+		if (!strcmp(rs->r[i].worker, worker))
+			return &rs->r[i];
+	return NULL;
+}
+
+struct pool_report *pool_reports_get(struct pool_reports *rs, const char *worker)
+{
+	struct pool_report *r = pool_reports_find(rs, worker);
+
+	if (r)
+		return r;
+	rs->r = xrealloc(rs->r, (rs->n + 1) * sizeof(*rs->r));
+	r = &rs->r[rs->n++];
+	*r = (struct pool_report){ .worker = xstrdup(worker) };
+	return r;
+}
+
+bool pool_report_fresh(const struct pool_report *r, uint64_t now_ms)
+{
+	/* a report from the future (the clock was set back) is stale too */
+	return r->at_ms && r->at_ms <= now_ms && now_ms - r->at_ms < POOL_REPORT_TTL_MS;
+}
+
+void pool_report_info(const struct pool_report *r, struct pool_load_info *info)
+{
+	info->reported = r->ok;
+	if (!r->ok)
+		return;
+	info->slots = r->slots;
+	info->running = r->running + r->placed;
+	info->cpus = r->cpus;
+	info->load1000 = r->load1000;
+}
+
+char *pool_reports_format(const struct pool_reports *rs, uint64_t now_ms)
+{
+	size_t len = 0;
+	char *out = xstrdup("");
+	for (size_t i = 0; i < rs->n; i++) {
+		const struct pool_report *r = &rs->r[i];
+		char line[400];
+		int n;
+
+		if (!r->at_ms || r->at_ms + 3600 * 1000ULL < now_ms)
+			continue;
+		if (r->ok)
+			n = snprintf(line, sizeof(line), "%s %llu ok %u %u %u %u %u\n", r->worker,
+				     (unsigned long long)r->at_ms, r->slots, r->running, r->cpus,
+				     r->load1000, r->placed);
+		else
+			n = snprintf(line, sizeof(line), "%s %llu none\n", r->worker,
+				     (unsigned long long)r->at_ms);
+		if (n > 0 && (size_t)n < sizeof(line))
+			append_line(&out, &len, line, (size_t)n);
+	}
+	return out;
+}
+
+void pool_reports_free(struct pool_reports *rs)
+{
+	for (size_t i = 0; i < rs->n; i++)
+		free(rs->r[i].worker);
+	free(rs->r);
+	*rs = (struct pool_reports){ 0 };
 }

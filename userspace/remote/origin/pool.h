@@ -69,7 +69,8 @@ struct pool_load_info {
  * Order the N workers into ORDER (indices into INFO) for one job: workers
  * not backed off first; among them, those with a free slot first (slots
  * from the report, else from SLOTS_HINT[i] when nonzero, else taken as
- * free), then the lowest load per CPU, then the fewest running jobs; ties
+ * free), then the lowest load per CPU (a worker without a report after
+ * those with one), then the fewest running jobs; ties
  * are broken by rotating from ROTATE (e.g. this process's id), so that
  * origins starting at once do not all pick the first worker.  Backed-off
  * workers last, in list order.  Pure.
@@ -110,5 +111,44 @@ bool pool_backoffs_active(struct pool_backoffs *bs, const char *worker, uint64_t
 /* The file's text (malloc'd), entries that ended longer than 1 h ago dropped. */
 char *pool_backoffs_format(const struct pool_backoffs *bs, uint64_t now_ms);
 void pool_backoffs_free(struct pool_backoffs *bs);
+
+/*
+ * The workers' last reports, shared by this user's mosctl processes (a
+ * cache: ~/.cache/mosingar/worker-status), one line per worker:
+ *
+ *   WORKER AT_MS ok SLOTS RUNNING CPUS LOAD1000 PLACED
+ *   WORKER AT_MS none
+ *
+ * AT_MS is when the report came (CLOCK_REALTIME, ms); "none" records a
+ * worker that gave no report (too old a mosd, no answer in time), so that
+ * it is not asked again before the report would have been stale.  PLACED
+ * counts the jobs this machine's mosctl processes sent it since the report
+ * and that are still running: placement counts them as running, so that
+ * origins choosing within one report's lifetime do not all pick the same
+ * worker.  Parsing skips malformed lines.
+ */
+#define POOL_REPORT_TTL_MS 1000ULL
+struct pool_report {
+	char *worker;
+	uint64_t at_ms;
+	bool ok;
+	unsigned slots, running, cpus, load1000, placed;
+};
+struct pool_reports {
+	struct pool_report *r;
+	size_t n;
+};
+void pool_reports_parse(struct pool_reports *rs, const char *text);
+/* The entry of WORKER, or NULL. */
+struct pool_report *pool_reports_find(struct pool_reports *rs, const char *worker);
+/* The entry of WORKER, added empty (at_ms 0: stale) when there is none. */
+struct pool_report *pool_reports_get(struct pool_reports *rs, const char *worker);
+/* Whether R is younger than POOL_REPORT_TTL_MS at NOW_MS. */
+bool pool_report_fresh(const struct pool_report *r, uint64_t now_ms);
+/* What placement takes from R: its report, with PLACED counted as running. */
+void pool_report_info(const struct pool_report *r, struct pool_load_info *info);
+/* The file's text (malloc'd), reports older than 1 h dropped. */
+char *pool_reports_format(const struct pool_reports *rs, uint64_t now_ms);
+void pool_reports_free(struct pool_reports *rs);
 
 #endif /* MOSCTL_POOL_H */

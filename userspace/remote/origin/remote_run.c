@@ -50,6 +50,7 @@
 #include "log.h"
 #include "origin_fs.h"
 #include "origin_serve.h"
+#include "placement.h"
 #include "pool.h"
 #include "sandbox.h"
 #include "tls_channel.h"
@@ -948,62 +949,6 @@ out:
 	return ret;
 }
 
-static uint64_t real_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-/*
- * The backoff state of the workers, shared by this user's mosctl processes:
- * $XDG_CACHE_HOME/mosingar/worker-backoff (else ~/.cache/...), in a
- * directory only we can change (mkdir_private), read as a bounded regular
- * file.  NULL when there is no such directory (then nothing is remembered).
- */
-static char *backoff_path(void)
-{
-	const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-	_cleanup_free_ char *dir = xdg && *xdg	   ? xasprintf("%s/mosingar", xdg)
-				   : home && *home ? xasprintf("%s/.cache/mosingar", home)
-						   : NULL;
-	char why[512];
-
-	if (!dir || mkdir_private(dir, why, sizeof(why)) < 0)
-		return NULL;
-	return xasprintf("%s/worker-backoff", dir);
-}
-
-static void backoff_load(struct pool_backoffs *bs, const char *path)
-{
-	_cleanup_free_ char *text = NULL;
-	char why[512];
-
-	*bs = (struct pool_backoffs){ 0 };
-	if (path && read_regular(path, "backoff state", 256 * 1024, &text, why, sizeof(why)) >= 0)
-		pool_backoffs_parse(bs, text);
-}
-
-/* Written to a temporary and renamed over: a reader sees the old or the new
- * state, never half of one.  Two origins writing at once: the last wins,
- * which costs at most one retry of a dead worker. */
-static void backoff_save(const struct pool_backoffs *bs, const char *path)
-{
-	_cleanup_free_ char *text = pool_backoffs_format(bs, real_ms());
-	_cleanup_free_ char *tmp = path ? xasprintf("%s.%d", path, (int)getpid()) : NULL;
-	int fd;
-
-	if (!tmp)
-		return;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return;
-	if (write(fd, text, strlen(text)) != (ssize_t)strlen(text) || close(fd) < 0 ||
-	    rename(tmp, path) < 0)
-		unlink(tmp);
-}
-
 /* A job run here for want of a worker gets the file access it would have
  * had on one: with no file rule at all, read /, write the cwd and /tmp. */
 static int local_like_remote(struct run_opts *o)
@@ -1035,9 +980,7 @@ int remote_run(struct run_opts *o)
 {
 	struct pool p = { 0 };
 	_cleanup_free_ char *dir = remote_config_dir();
-	struct pool_load_info info[POOL_MAX_WORKERS] = { 0 };
-	unsigned hint[POOL_MAX_WORKERS];
-	size_t order[POOL_MAX_WORKERS];
+	struct placement pl;
 	char err[768] = "";
 	uint64_t start = mono_ms();
 	int ret = EXIT_CONN_LOST;
@@ -1047,15 +990,10 @@ int remote_run(struct run_opts *o)
 		mos_err("%s", err);
 		return MOS_EXIT_SETUP;
 	}
-	_cleanup_free_ char *bpath = p.n > 1 ? backoff_path() : NULL;
-	struct pool_backoffs bs;
-
-	backoff_load(&bs, bpath);
-	for (size_t i = 0; i < p.n; i++) {
-		hint[i] = p.w[i].slots;
-		info[i].backed_off = pool_backoffs_active(&bs, p.w[i].spec, real_ms());
-	}
-	pool_place(info, hint, p.n, (unsigned)getpid(), order);
+	/* the reports may take a quarter of -t at most */
+	placement_start(
+		&pl, &p,
+		o->policy.limits.timeout_ms ? (unsigned)(o->policy.limits.timeout_ms / 4) + 1 : 0);
 	for (size_t k = 0; k < p.n; k++) {
 		struct run_opts one = *o;
 		bool unreached = false;
@@ -1072,18 +1010,21 @@ int remote_run(struct run_opts *o)
 			}
 			one.policy.limits.timeout_ms = o->policy.limits.timeout_ms - used;
 		}
-		ret = remote_run_on(&one, p.w[order[k]].spec, &unreached);
-		if (unreached)
-			pool_backoffs_fail(&bs, p.w[order[k]].spec, real_ms());
-		else
-			pool_backoffs_ok(&bs, p.w[order[k]].spec);
+		if (mos_log_level() >= MOS_LOG_INFO && p.n > 1) {
+			char why[160];
+
+			placement_describe(&pl, pl.order[k], why, sizeof(why));
+			mos_info("the job goes to %s (%s)", p.w[pl.order[k]].spec, why);
+		}
+		ret = remote_run_on(&one, p.w[pl.order[k]].spec, &unreached);
+		placement_tried(&pl, p.w[pl.order[k]].spec, unreached);
 		if (!unreached) {
 			reached_none = false;
 			break;
 		}
 		if (k + 1 < p.n)
 			mos_info("the worker %s could not take the job: trying the next one",
-				 p.w[order[k]].spec);
+				 p.w[pl.order[k]].spec);
 	}
 	/* a pool (not one named worker, whose user asked for that machine)
 	 * none of whose workers could be reached: the job runs here */
@@ -1102,9 +1043,7 @@ int remote_run(struct run_opts *o)
 			ret = REMOTE_RUN_HERE;
 		}
 	}
-	if (bpath)
-		backoff_save(&bs, bpath);
-	pool_backoffs_free(&bs);
+	placement_done(&pl);
 	pool_free(&p);
 	return ret;
 }
@@ -1215,7 +1154,9 @@ int remote_worker_status(const char *worker, unsigned timeout_ms, struct mos_sta
 	}
 	if (r < 0 || !q.got) {
 		snprintf(err, errlen, "%s", *conn_error(c) ? conn_error(c) : strerror(-r));
-		if (r >= 0)
+		if (q.hello && !(q.features & MOS_FEAT_STATUS))
+			r = -EOPNOTSUPP;
+		else if (r >= 0)
 			r = -EPROTO;
 	} else {
 		*st = q.st;

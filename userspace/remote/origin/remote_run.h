@@ -33,8 +33,8 @@ char *remote_config_dir(void);
 /*
  * Ask WORKER (a pool's spelling of one) for its report: connect, HELLO,
  * STATUS, close, all within TIMEOUT_MS.  0 with *ST and the STATUS round
- * trip in *RTT_US, or -errno with ERR saying why (unreachable, refused, too
- * old to report, silent).
+ * trip in *RTT_US, or -errno with ERR saying why (unreachable, refused,
+ * silent; -EOPNOTSUPP: reachable, but too old a mosd to report).
  */
 int remote_worker_status(const char *worker, unsigned timeout_ms, struct mos_status *st,
 			 uint64_t *rtt_us, char *err, size_t errlen);
