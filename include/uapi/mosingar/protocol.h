@@ -73,6 +73,13 @@ enum mos_msg {
 	 * (HELLO, STATUS, close); reply: struct mos_status */
 	MOS_MSG_STATUS = 14,
 
+	/* origin -> worker, on a session (both HELLOs have MOS_FEAT_SESSION):
+	 * vars: path (no reply, id 0).  PATH, or something beneath it, may have
+	 * changed on the origin: what the session keeps of PATH, of everything
+	 * beneath it and of its parent's listing is dropped before the next
+	 * frame is read.  "/" drops everything. */
+	MOS_MSG_INVALIDATE = 15,
+
 	/* worker -> origin: output and the end */
 	MOS_MSG_STDOUT = 7, /* vars: data */
 	MOS_MSG_STDERR = 8, /* vars: data */
@@ -118,6 +125,10 @@ enum mos_hello_features {
 	MOS_FEAT_CANCEL = 1ULL << 3,	   /* worker takes CANCEL */
 	MOS_FEAT_SPARSE_FETCH = 1ULL << 4, /* origin takes FETCH_SPARSE */
 	MOS_FEAT_STATUS = 1ULL << 5,	   /* worker answers STATUS */
+	/* a session: the origin may send another job after EXIT (PRELOAD_*,
+	 * JOB...), and INVALIDATE; the worker keeps listings and OPEN answers
+	 * from job to job until the origin invalidates them */
+	MOS_FEAT_SESSION = 1ULL << 6,
 };
 
 /* Attributes as the origin's lstat(2) saw them. */

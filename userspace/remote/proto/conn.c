@@ -65,6 +65,7 @@ struct conn_watch {
 	conn_fd_fn fn;
 	void *arg;
 	bool armed, dead, throttle;
+	bool released; /* conn_unwatch: freed once no poll is in flight */
 };
 
 struct sink_chunk {
@@ -576,6 +577,13 @@ struct conn_watch *conn_watch(struct conn *c, int fd, uint32_t poll_events, conn
 	return w;
 }
 
+void conn_unwatch(struct conn *c, struct conn_watch *w)
+{
+	(void)c;
+	if (w)
+		w->released = w->dead = true;
+}
+
 void conn_watch_resume(struct conn *c, struct conn_watch *w)
 {
 	(void)c;
@@ -999,7 +1007,13 @@ static void arm(struct conn *c, bool stream)
 			c->last_tx = now_ms(); /* the peer's reading counts from now */
 		}
 	}
-	for (struct conn_watch *w = c->watches; w; w = w->next) {
+	for (struct conn_watch **wp = &c->watches, *w; (w = *wp);) {
+		if (w->released && !w->armed) {
+			*wp = w->next;
+			free(w);
+			continue;
+		}
+		wp = &w->next;
 		if (w->armed || w->dead || (w->throttle && c->throttled) || !(sqe = get_sqe(c)))
 			continue;
 		io_uring_prep_poll_add(sqe, w->fd, w->events);
@@ -1241,7 +1255,8 @@ int conn_run(struct conn *c)
 				struct conn_watch *w = (struct conn_watch *)(uintptr_t)tag;
 
 				w->armed = false;
-				if (res < 0 || !w->fn(c, w->fd, (uint32_t)res, w->arg))
+				if (res < 0 || w->released ||
+				    !w->fn(c, w->fd, (uint32_t)res, w->arg))
 					w->dead = true;
 			} else {
 				struct conn_sink *s =

@@ -120,6 +120,9 @@ int conn_call(struct conn *c, struct wire_buf *b, conn_reply_fn fn, void *arg);
 struct conn_watch *conn_watch(struct conn *c, int fd, uint32_t poll_events, conn_fd_fn fn,
 			      void *arg);
 void conn_watch_resume(struct conn *c, struct conn_watch *w);
+/* Stop watching W for good (its fd is about to be closed): FN is not called
+ * again, and W is freed by the loop (loop thread only; NULL is a no-op). */
+void conn_unwatch(struct conn *c, struct conn_watch *w);
 /* W's callback sends to the peer (stdin, a job's output): it is paused, like
  * reading the stream, while the backlog is above CONN_BACKLOG_HIGH. */
 void conn_watch_throttle(struct conn_watch *w);

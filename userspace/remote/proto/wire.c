@@ -243,7 +243,7 @@ void wire_hello_build(struct wire_buf *b, uint16_t role)
 				.role = role,
 				.features = MOS_FEAT_KEEPALIVE |
 					    (role == 1 ? MOS_FEAT_SPARSE_PUT | MOS_FEAT_SPARSE_FETCH
-						       : MOS_FEAT_CANCEL | MOS_FEAT_STATUS) };
+						       : MOS_FEAT_CANCEL | MOS_FEAT_STATUS | MOS_FEAT_SESSION) };
 
 	wire_buf_start(b, MOS_MSG_HELLO, 0, 0);
 	wire_put(b, &he, sizeof(he));

@@ -39,9 +39,11 @@ struct job {
 	const struct job_config *jc;
 	struct conn *conn;
 	bool hello, started, exit_sent;
+	bool session; /* both HELLOs have MOS_FEAT_SESSION: more jobs may follow EXIT */
 	bool counted; /* in jc->counters->running */
 	int pending_signal;
 	pid_t pid;
+	int pidfd; /* on PID, opened before anything reaps it: signals never reach a reused pid */
 	int in_w, out_r, err_r;
 	int pty;      /* the pty master in tty mode (output, and input through in_w) */
 	int ready_fd; /* the job process's messages: mounted, then its pty master */
@@ -764,7 +766,17 @@ static void send_exit(struct job *jb, int status, uint32_t flags, const char *ms
 	 * loop thread must then know that this was the end, not a loss. */
 	__atomic_store_n(&jb->exit_sent, true, __ATOMIC_SEQ_CST);
 	conn_send(jb->conn, &b);
-	conn_stop(jb->conn);
+	if (jb->session)
+		alarm(jb->jc->start_timeout_s); /* the next JOB within the same bound */
+	else
+		conn_stop(jb->conn);
+}
+
+/* Signal the job's process, if it has not been reaped yet. */
+static void job_kill(struct job *jb, int sig)
+{
+	if (jb->pidfd >= 0)
+		syscall(SYS_pidfd_send_signal, jb->pidfd, sig, NULL, 0);
 }
 
 static int wait_status(pid_t pid)
@@ -833,6 +845,8 @@ static int start_job(struct job *jb)
 		r = -errno;
 		goto fail;
 	}
+	if (jb->pid > 0)
+		jb->pidfd = (int)syscall(SYS_pidfd_open, jb->pid, 0);
 	if (jb->pid == 0)
 		job_child(jb, (jb->d.j.flags & MOS_JOB_STDIN) ? in[0] : open("/dev/null", O_RDONLY),
 			  out[1], err[1], ready[1]);
@@ -888,7 +902,7 @@ static int start_job(struct job *jb)
 		r = mosfs_start(&jb->fc, jb->fuse_fd, &jb->fs);
 		if (r < 0) {
 			mos_err("cannot serve the job's filesystem: %s", strerror(-r));
-			kill(jb->pid, SIGKILL);
+			job_kill(jb, SIGKILL);
 		}
 	}
 	if (!jb->fs) {
@@ -898,7 +912,7 @@ static int start_job(struct job *jb)
 	}
 	jb->started = true;
 	if (jb->pending_signal)
-		kill(jb->pid, jb->pending_signal);
+		job_kill(jb, jb->pending_signal);
 	if (pthread_create(&jb->finisher, NULL, finisher, jb) == 0)
 		jb->finisher_started = true;
 	return 0;
@@ -911,6 +925,58 @@ fail:
 	}
 	mos_err("cannot start the job: %s", strerror(-r));
 	return r;
+}
+
+/*
+ * A session's job has ended (EXIT sent) and the origin begins the next one:
+ * what was the job's goes (its process is reaped, its mount gone, its
+ * output read to the end), what the session keeps stays.  Loop thread.
+ */
+static void job_reset(struct job *jb)
+{
+	if (jb->finisher_started)
+		pthread_join(jb->finisher, NULL);
+	conn_unwatch(jb->conn, jb->out_watch);
+	conn_unwatch(jb->conn, jb->err_watch);
+	conn_unwatch(jb->conn, jb->in_watch);
+	conn_unwatch(jb->conn, jb->pty_watch);
+	if (jb->fs)
+		mosfs_free(jb->fs);
+	closep(&jb->fuse_fd);
+	closep(&jb->in_w);
+	closep(&jb->out_r);
+	closep(&jb->err_r);
+	closep(&jb->pty);
+	closep(&jb->ready_fd);
+	closep(&jb->pidfd);
+	if (jb->dir[0])
+		rm_rf(jb->dir);
+	free(jb->inbuf);
+	job_desc_free(&jb->d);
+	remote_backend_job_done(&jb->rb);
+	jb->started = jb->exit_sent = jb->counted = jb->finisher_started = false;
+	jb->pending_signal = 0;
+	jb->pid = 0;
+	jb->in_w = jb->out_r = jb->err_r = jb->pty = jb->ready_fd = jb->fuse_fd = jb->pidfd = -1;
+	jb->out_watch = jb->err_watch = jb->in_watch = jb->pty_watch = NULL;
+	jb->out_paused = jb->err_paused = jb->pty_paused = false;
+	jb->out_open = jb->err_open = jb->pty_open = false;
+	jb->inbuf = NULL;
+	jb->inlen = 0;
+	jb->in_eof = false;
+	jb->out_unacked = jb->preloaded = 0;
+	jb->fs = NULL;
+	jb->fc = (struct mosfs_config){ 0 };
+	jb->dir[0] = jb->scratch[0] = jb->root[0] = 0;
+}
+
+/* A frame that begins a job (PRELOAD_*, JOB): after a session's EXIT, the
+ * previous job is cleared first.  False when no job may begin now. */
+static bool job_begin(struct job *jb)
+{
+	if (jb->started && jb->session && __atomic_load_n(&jb->exit_sent, __ATOMIC_SEQ_CST))
+		job_reset(jb);
+	return !jb->started;
 }
 
 static void on_frame(struct conn *c, const struct mos_frame_hdr *h, uint8_t *payload, void *arg)
@@ -932,12 +998,14 @@ static void on_frame(struct conn *c, const struct mos_frame_hdr *h, uint8_t *pay
 			goto out;
 		}
 		jb->rb.origin_features = wire_hello_features(payload, h->len);
+		jb->session = jb->rb.session = jb->rb.origin_features & MOS_FEAT_SESSION;
 		jb->hello = true;
 		conn_peer_keepalive(c, wire_hello_features(payload, h->len) & MOS_FEAT_KEEPALIVE);
 		break;
 	case MOS_MSG_JOB:
-		if (jb->started) {
-			conn_fail(c, "a second JOB on one connection");
+		if (!job_begin(jb)) {
+			conn_fail(c, jb->session ? "a JOB before the previous one's EXIT"
+						 : "a second JOB on one connection");
 			goto out;
 		}
 		alarm(0);
@@ -960,6 +1028,7 @@ static void on_frame(struct conn *c, const struct mos_frame_hdr *h, uint8_t *pay
 	case MOS_MSG_PRELOAD_LISTDIR:
 	case MOS_MSG_PRELOAD_OPEN:
 		/* what the origin sends ahead is kept for the whole job: bounded */
+		job_begin(jb);
 		jb->preloaded += h->len;
 		if (jb->started || jb->preloaded > PRELOAD_MAX) {
 			conn_fail(c, jb->started ? "PRELOAD after the JOB"
@@ -991,6 +1060,21 @@ static void on_frame(struct conn *c, const struct mos_frame_hdr *h, uint8_t *pay
 			on_stdin(jb, data, len);
 		break;
 	}
+	case MOS_MSG_INVALIDATE: {
+		_cleanup_free_ char *path = NULL;
+
+		if (!jb->session) {
+			conn_fail(c, "INVALIDATE outside a session");
+			goto out;
+		}
+		if (h->id || !wire_get_str(&rd, &path, MOS_PATH_MAX) || path[0] != '/' ||
+		    !wire_end(&rd)) {
+			conn_fail(c, "malformed INVALIDATE");
+			goto out;
+		}
+		remote_backend_invalidate(&jb->rb, path);
+		break;
+	}
 	case MOS_MSG_STATUS:
 		if (h->len || !h->id) {
 			conn_fail(c, "malformed STATUS");
@@ -1007,7 +1091,7 @@ static void on_frame(struct conn *c, const struct mos_frame_hdr *h, uint8_t *pay
 			goto out;
 		}
 		if (jb->started && jb->pid > 0)
-			kill(jb->pid, (int)s.signo);
+			job_kill(jb, (int)s.signo);
 		else
 			jb->pending_signal = (int)s.signo; /* delivered once the job exists */
 		break;
@@ -1074,7 +1158,8 @@ int job_serve_connection(int rfd, int wfd, struct tls_channel *tls, const struct
 			  .err_r = -1,
 			  .fuse_fd = -1,
 			  .pty = -1,
-			  .ready_fd = -1 };
+			  .ready_fd = -1,
+			  .pidfd = -1 };
 	struct wire_buf b = { 0 };
 	int r;
 
@@ -1103,8 +1188,8 @@ int job_serve_connection(int rfd, int wfd, struct tls_channel *tls, const struct
 		r = jb.started || r < 0 ? -ECONNRESET : 0;
 	}
 	if (jb.started && jb.pid > 0)
-		kill(jb.pid, SIGKILL); /* a no-op after a normal end */
-	uncount(&jb);		       /* a job the origin left before its EXIT */
+		job_kill(&jb, SIGKILL); /* a no-op after a normal end */
+	uncount(&jb);			/* a job the origin left before its EXIT */
 	pthread_mutex_lock(&jb.lock);
 	jb.out_open = jb.err_open = jb.pty_open = false; /* nobody reads them any more */
 	pthread_cond_broadcast(&jb.cond);
@@ -1124,6 +1209,7 @@ out:
 	closep(&jb.err_r);
 	closep(&jb.pty);
 	closep(&jb.ready_fd);
+	closep(&jb.pidfd);
 	if (jb.dir[0])
 		rm_rf(jb.dir);
 	conn_free(jb.conn);

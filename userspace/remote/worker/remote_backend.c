@@ -84,7 +84,99 @@ struct preloaded_listing {
 	char *path;
 	struct listing l;
 	bool complete; /* its last frame (no MORE) has arrived */
+	/* a session's: kept from job to job (taken as copies), until
+	 * invalidated; else the job's own, handed over on first use */
+	bool keep;
+	bool poisoned; /* invalidated while it came in: dropped once complete */
+	uint64_t gen;  /* rb->gen when it began */
 };
+
+/* What a session keeps, at most: past this, it starts again from nothing. */
+#define SESSION_MAX_ENTRIES (2U << 20)
+
+static void kept_free(struct preloaded_listing *p)
+{
+	origin_dirents_free(p->l.ents, p->l.n);
+	free(p->path);
+	free(p);
+}
+
+/* Whether the listing of DIR may hold what PATH's change affects: DIR is
+ * PATH, beneath it, or its parent. */
+static bool affected(const char *dir, const char *path)
+{
+	size_t n = strlen(path);
+	const char *slash = strrchr(path, '/');
+	size_t plen = slash ? (size_t)(slash - path) : 0;
+
+	if (!strcmp(path, "/"))
+		return true;
+	if (!strncmp(dir, path, n) && (dir[n] == 0 || dir[n] == '/'))
+		return true;
+	if (plen == 0)
+		return !strcmp(dir, "/");
+	return strlen(dir) == plen && !strncmp(dir, path, plen);
+}
+
+void remote_backend_invalidate(struct remote_backend *rb, const char *path)
+{
+	struct preloaded_listing **pp, *p;
+
+	pthread_mutex_lock(&rb->lock);
+	rb->gen++;
+	for (pp = &rb->preloaded; (p = *pp);) {
+		if (!affected(p->path, path)) {
+			pp = &p->next;
+			continue;
+		}
+		if (!p->complete) {
+			p->poisoned = true;
+			pp = &p->next;
+			continue;
+		}
+		*pp = p->next;
+		rb->kept_entries -= p->keep ? p->l.n : 0;
+		kept_free(p);
+	}
+	pthread_mutex_unlock(&rb->lock);
+	open_cache_forget(rb->opened, path);
+}
+
+/* Keep a copy of listing L of PATH for the session's next jobs, unless an
+ * invalidation came since GEN (L may predate it).  Called locked. */
+static void keep_locked(struct remote_backend *rb, const char *path, const struct listing *l,
+			uint64_t gen)
+{
+	struct preloaded_listing *p;
+
+	if (!rb->session || rb->gen != gen)
+		return;
+	for (p = rb->preloaded; p; p = p->next)
+		if (!strcmp(p->path, path))
+			return; /* one is there (or coming) */
+	if (rb->kept_entries + l->n > SESSION_MAX_ENTRIES) {
+		pthread_mutex_unlock(&rb->lock);
+		remote_backend_invalidate(rb, "/");
+		pthread_mutex_lock(&rb->lock);
+		return;
+	}
+	p = xcalloc(1, sizeof(*p));
+	p->path = xstrdup(path);
+	p->l.dir = l->dir;
+	p->l.n = p->l.cap = l->n;
+	p->l.ents = xcalloc(l->n ? l->n : 1, sizeof(*p->l.ents));
+	for (size_t i = 0; i < l->n; i++)
+		p->l.ents[i] = (struct origin_dirent){
+			.name = xstrdup(l->ents[i].name),
+			.attr = l->ents[i].attr,
+			.link = l->ents[i].link ? xstrdup(l->ents[i].link) : NULL,
+		};
+	p->complete = p->keep = true;
+	p->gen = gen;
+	p->next = rb->preloaded;
+	rb->preloaded = p;
+	rb->kept_entries += l->n;
+}
 
 int remote_backend_preload_listing(struct remote_backend *rb, const uint8_t *payload, size_t len,
 				   bool more)
@@ -100,15 +192,41 @@ int remote_backend_preload_listing(struct remote_backend *rb, const uint8_t *pay
 	pthread_mutex_lock(&rb->lock);
 	for (p = rb->preloaded; p && strcmp(p->path, path); p = p->next)
 		;
+	if (p && p->complete && p->keep) {
+		/* a session's copy, from an earlier job: this one replaces it */
+		struct preloaded_listing **pp;
+
+		for (pp = &rb->preloaded; *pp != p; pp = &(*pp)->next)
+			;
+		*pp = p->next;
+		rb->kept_entries -= p->l.n;
+		kept_free(p);
+		p = NULL;
+	}
 	if (!p) {
 		p = xcalloc(1, sizeof(*p));
 		p->path = steal_pointer(&path);
+		p->gen = rb->gen;
 		p->next = rb->preloaded;
 		rb->preloaded = p;
 	}
 	r = p->complete ? -EPROTO : listing_frame(&p->l, NULL, rd.p + rd.off, rd.len - rd.off);
-	if (r == 0 && !more)
+	if (r == 0 && !more) {
 		p->complete = true;
+		if (p->poisoned) {
+			/* invalidated while it came: the job asks again */
+			struct preloaded_listing **pp;
+
+			for (pp = &rb->preloaded; *pp != p; pp = &(*pp)->next)
+				;
+			*pp = p->next;
+			kept_free(p);
+		} else if (rb->session && p->gen == rb->gen &&
+			   rb->kept_entries + p->l.n <= SESSION_MAX_ENTRIES) {
+			p->keep = true;
+			rb->kept_entries += p->l.n;
+		}
+	}
 	pthread_mutex_unlock(&rb->lock);
 	return r;
 }
@@ -131,27 +249,62 @@ void remote_backend_free_preloaded(struct remote_backend *rb)
 {
 	for (struct preloaded_listing *p = rb->preloaded, *n; p; p = n) {
 		n = p->next;
-		origin_dirents_free(p->l.ents, p->l.n);
-		free(p->path);
-		free(p);
+		kept_free(p);
 	}
 	rb->preloaded = NULL;
+	rb->kept_entries = 0;
 }
 
-/* A listing the origin sent ahead: handed over to mosfs (it keeps it). */
+void remote_backend_job_done(struct remote_backend *rb)
+{
+	struct preloaded_listing **pp, *p;
+
+	/* what the job was sent ahead and did not use, and what was not yet
+	 * complete, is not the next job's */
+	pthread_mutex_lock(&rb->lock);
+	for (pp = &rb->preloaded; (p = *pp);) {
+		if (p->keep) {
+			pp = &p->next;
+			continue;
+		}
+		*pp = p->next;
+		kept_free(p);
+	}
+	rb->cache_hits = rb->cache_misses = rb->bytes_fetched = rb->bytes_written = 0;
+	rb->open_cache_hits = rb->preload_hits = 0;
+	atomic_store(&rb->cancelled, false);
+	pthread_mutex_unlock(&rb->lock);
+}
+
+/* A listing the origin sent ahead, or a session kept: handed over to mosfs
+ * (which keeps it), the session's as a copy. */
 static bool take_preloaded(struct remote_backend *rb, const char *path, struct listing *out)
 {
 	struct preloaded_listing **pp, *p = NULL;
 
 	pthread_mutex_lock(&rb->lock);
 	for (pp = &rb->preloaded; *pp; pp = &(*pp)->next) {
-		if ((*pp)->complete && !strcmp((*pp)->path, path)) {
+		if ((*pp)->complete && !(*pp)->poisoned && !strcmp((*pp)->path, path)) {
 			p = *pp;
-			*pp = p->next;
 			rb->preload_hits++;
 			break;
 		}
 	}
+	if (p && p->keep) {
+		out->dir = p->l.dir;
+		out->n = out->cap = p->l.n;
+		out->ents = xcalloc(p->l.n ? p->l.n : 1, sizeof(*out->ents));
+		for (size_t i = 0; i < p->l.n; i++)
+			out->ents[i] = (struct origin_dirent){
+				.name = xstrdup(p->l.ents[i].name),
+				.attr = p->l.ents[i].attr,
+				.link = p->l.ents[i].link ? xstrdup(p->l.ents[i].link) : NULL,
+			};
+		pthread_mutex_unlock(&rb->lock);
+		return true;
+	}
+	if (p)
+		*pp = p->next;
 	pthread_mutex_unlock(&rb->lock);
 	if (!p)
 		return false;
@@ -167,6 +320,7 @@ static int rb_listdir(void *ctx, const char *path, struct mos_attr *dir,
 	struct remote_backend *rb = ctx;
 	struct listing l = { 0 };
 	struct wire_buf b = { 0 };
+	uint64_t gen;
 	int r;
 
 	if (take_preloaded(rb, path, &l)) {
@@ -176,12 +330,18 @@ static int rb_listdir(void *ctx, const char *path, struct mos_attr *dir,
 		return 0;
 	}
 
+	pthread_mutex_lock(&rb->lock);
+	gen = rb->gen;
+	pthread_mutex_unlock(&rb->lock);
 	put_path_req(&b, MOS_MSG_LISTDIR, NULL, 0, path);
 	r = conn_call(rb->conn, &b, listing_frame, &l);
 	if (r < 0) {
 		origin_dirents_free(l.ents, l.n);
 		return r;
 	}
+	pthread_mutex_lock(&rb->lock);
+	keep_locked(rb, path, &l, gen);
+	pthread_mutex_unlock(&rb->lock);
 	*dir = l.dir;
 	*ents = l.ents;
 	*n = l.n;
@@ -256,10 +416,21 @@ static int ask_open(struct remote_backend *rb, const char *path, struct mos_open
 	struct wire_buf b = { 0 };
 	int r;
 
+	uint64_t gen;
+
+	pthread_mutex_lock(&rb->lock);
+	gen = rb->gen;
+	pthread_mutex_unlock(&rb->lock);
 	put_path_req(&b, MOS_MSG_OPEN, NULL, 0, path);
 	r = conn_call(rb->conn, &b, open_reply, o);
-	if (r == 0)
-		open_cache_put(rb->opened, path, &o->attr, o->sha256);
+	if (r == 0) {
+		/* a session keeps it for later jobs: not if it may predate an
+		 * invalidation that came while it was asked for */
+		pthread_mutex_lock(&rb->lock);
+		if (!rb->session || rb->gen == gen)
+			open_cache_put(rb->opened, path, &o->attr, o->sha256);
+		pthread_mutex_unlock(&rb->lock);
+	}
 	return r;
 }
 
@@ -410,8 +581,8 @@ static bool put_data_of(const uint8_t *frame, size_t len, void *arg)
 	return d.handle == *(const uint32_t *)arg;
 }
 
-static int rb_put_file(void *ctx, const char *path, int fd, uint32_t mode,
-		       const struct timespec *mtime, bool (*give_up)(void *arg), void *arg)
+static int put_file(void *ctx, const char *path, int fd, uint32_t mode,
+		    const struct timespec *mtime, bool (*give_up)(void *arg), void *arg)
 {
 	struct remote_backend *rb = ctx;
 	struct mos_put p = { .mode = mode };
@@ -497,6 +668,17 @@ static int rb_put_file(void *ctx, const char *path, int fd, uint32_t mode,
 	return r;
 }
 
+static int rb_put_file(void *ctx, const char *path, int fd, uint32_t mode,
+		       const struct timespec *mtime, bool (*give_up)(void *arg), void *arg)
+{
+	struct remote_backend *rb = ctx;
+	int r = put_file(ctx, path, fd, mode, mtime, give_up, arg);
+
+	if (rb->session)
+		remote_backend_invalidate(rb, path); /* written, or maybe half */
+	return r;
+}
+
 /* ------------------------------------------------------------------ */
 
 /* A request that changes the origin: what this job remembers of the paths
@@ -505,6 +687,7 @@ static int simple(struct remote_backend *rb, uint8_t type, const void *body, siz
 		  const char *p1, const char *p2)
 {
 	struct wire_buf b = { 0 };
+	int r;
 
 	if (type != MOS_MSG_SYMLINK)
 		open_cache_forget(rb->opened, p1);
@@ -517,7 +700,16 @@ static int simple(struct remote_backend *rb, uint8_t type, const void *body, siz
 	wire_put_str(&b, p1);
 	if (p2)
 		wire_put_str(&b, p2);
-	return conn_call(rb->conn, &b, NULL, NULL);
+	r = conn_call(rb->conn, &b, NULL, NULL);
+	/* once the origin has it (done or not): what a session keeps of the
+	 * paths and their directories is the origin's to say again */
+	if (rb->session) {
+		if (type != MOS_MSG_SYMLINK)
+			remote_backend_invalidate(rb, p1);
+		if (p2)
+			remote_backend_invalidate(rb, p2);
+	}
+	return r;
 }
 
 static int rb_mkdir(void *ctx, const char *path, uint32_t mode)

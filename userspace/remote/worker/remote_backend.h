@@ -28,6 +28,12 @@ struct remote_backend {
 	uint64_t open_cache_hits;
 	uint64_t preload_hits;	  /* listings used from PRELOAD_LISTDIR */
 	uint64_t origin_features; /* the origin's HELLO (enum mos_hello_features) */
+	/* a session (MOS_FEAT_SESSION): listings and OPEN answers are kept from
+	 * job to job; GEN counts invalidations, so that an answer that may
+	 * predate one is used by its job only */
+	bool session;
+	uint64_t gen;
+	size_t kept_entries;
 	/* CANCEL came: the origin has dropped this job's write-backs and takes
 	 * no more, so none is sent (put_file fails -ECANCELED at once) */
 	atomic_bool cancelled;
@@ -41,5 +47,11 @@ int remote_backend_preload_listing(struct remote_backend *rb, const uint8_t *pay
 				   bool more);
 int remote_backend_preload_open(struct remote_backend *rb, const uint8_t *payload, size_t len);
 void remote_backend_free_preloaded(struct remote_backend *rb);
+/* INVALIDATE PATH: what is kept of it, beneath it and of its directory's
+ * listing is dropped (listings still coming in are dropped once complete). */
+void remote_backend_invalidate(struct remote_backend *rb, const char *path);
+/* A session's job has ended: what it was sent and did not keep goes, and
+ * the per-job counters start again. */
+void remote_backend_job_done(struct remote_backend *rb);
 
 #endif /* MOSD_REMOTE_BACKEND_H */
