@@ -22,6 +22,7 @@
 #include "plan.h"
 #include "cmd_cc.h"
 #include "cmd_make.h"
+#include "cmd_agent.h"
 #include "cmd_pool.h"
 #include "cmd_run.h"
 #include "cmd_keys.h"
@@ -263,6 +264,8 @@ int main(int argc, char **argv)
 		return cmd_make(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "pool"))
 		return cmd_pool(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "agent"))
+		return cmd_agent(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "check"))
 		return cmd_check(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "attach") || !strcmp(argv[1], "update"))

@@ -24,6 +24,7 @@ enum {
 	OPT_ON,
 	OPT_STATS,
 	OPT_NO_LOCAL,
+	OPT_AGENT,
 	OPT_ASK,
 	OPT_DECIDER,
 	OPT_ASK_TIMEOUT,
@@ -55,6 +56,7 @@ static const struct option long_opts[] = {
 	{ "on", required_argument, NULL, OPT_ON },
 	{ "stats", no_argument, NULL, OPT_STATS },
 	{ "no-local", no_argument, NULL, OPT_NO_LOCAL },
+	{ "agent", no_argument, NULL, OPT_AGENT },
 	{ "ask", required_argument, NULL, OPT_ASK },
 	{ "decider", required_argument, NULL, OPT_DECIDER },
 	{ "ask-timeout", required_argument, NULL, OPT_ASK_TIMEOUT },
@@ -120,6 +122,8 @@ void options_usage(FILE *out, const char *sub)
 		"                           a comma list of them, or @NAME (a pool file)\n"
 		"      --no-local           no worker of the pool reachable: fail (255)\n"
 		"                           rather than run the job here\n"
+		"      --agent              through this user's agent: a warm session kept\n"
+		"                           with the worker from job to job (MOS_AGENT=0: never)\n"
 		"      --stats              after a remote job, one line of figures on stderr\n"
 		"  -h, --help               this text\n"
 		"\n"
@@ -242,6 +246,9 @@ static int apply(struct run_opts *o, const struct flag *f, struct mos_err *e)
 	case OPT_NO_LOCAL:
 		o->no_local = true;
 		return 0;
+	case OPT_AGENT:
+		o->agent = true;
+		return 0;
 	case OPT_ASK:
 		return policy_add_ask(p, NULL, f->arg, "--ask", e);
 	case OPT_DECIDER:
@@ -285,9 +292,9 @@ static int apply(struct run_opts *o, const struct flag *f, struct mos_err *e)
 static void record_forward(struct run_opts *o, int c, const char *arg)
 {
 	/* what only the origin does: asking, auditing, learning */
-	if (c == OPT_ON || c == OPT_STATS || c == OPT_NO_LOCAL || c == 'h' || c == OPT_DECIDER ||
-	    c == OPT_ASK_TIMEOUT || c == OPT_AUDIT || c == OPT_JSON || c == OPT_LEARN ||
-	    c == OPT_ASK)
+	if (c == OPT_ON || c == OPT_STATS || c == OPT_NO_LOCAL || c == OPT_AGENT || c == 'h' ||
+	    c == OPT_DECIDER || c == OPT_ASK_TIMEOUT || c == OPT_AUDIT || c == OPT_JSON ||
+	    c == OPT_LEARN || c == OPT_ASK)
 		return;
 	for (const struct option *l = long_opts; l->name; l++) {
 		if (l->val != c)

@@ -24,6 +24,7 @@ struct run_opts {
 	const char *on; /* --on WORKER, or NULL to run here */
 	bool stats;
 	bool no_local;	/* --no-local: a pool with no reachable worker fails */
+	bool agent;	/* --agent: the job goes through this user's agent (a warm session) */
 	char **forward; /* the sandbox flags in long form, for a worker (NULL-terminated) */
 	size_t nforward;
 	/* The supervisor's outputs and deciders (Documentation/supervisor.md). */

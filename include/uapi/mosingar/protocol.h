@@ -108,7 +108,37 @@ enum mos_msg {
 	 * for is a hole (zeros).  The last frame (no MOS_F_MORE) may be empty. */
 	MOS_MSG_FETCH_SPARSE = 32,
 
+	/* mosctl <-> its agent (`mosctl agent`, a unix socket), never on a
+	 * worker's connection.  First frame from mosctl: */
+	MOS_MSG_AGENT_OPEN = 40, /* struct mos_agent_open + vars: worker, session key */
+	/* the agent's answer: the stream now carries the protocol above, as
+	 * with the worker itself (HELLO first); or ERROR (struct mos_error:
+	 * ECONNREFUSED & co. when the worker cannot be reached) */
+	MOS_MSG_AGENT_READY = 41, /* struct mos_agent_ready */
+	/* mosctl, after the job's EXIT: the inotify watches it added for the
+	 * session (the descriptor in SCM_RIGHTS with the first frame), so that
+	 * the agent watches on; MORE on all but the last */
+	MOS_MSG_AGENT_WATCHES = 42, /* struct mos_agent_watches + n x (__s32 wd, vars: path) */
+
 	MOS_MSG_ERROR = 63, /* reply to any request: struct mos_error + vars: message */
+};
+
+struct mos_agent_open {
+	__u64 features; /* mosctl's HELLO's, which the session's worker is told */
+};
+
+enum mos_agent_flags {
+	MOS_AGENT_WARM = 1U << 0, /* the session ran jobs before: preloads are not needed */
+};
+
+struct mos_agent_ready {
+	__u32 flags; /* enum mos_agent_flags */
+	__u32 jobs;  /* jobs the session ran before this one */
+};
+
+struct mos_agent_watches {
+	__u32 n;	/* pairs in this frame */
+	__u32 failures; /* watches mosctl could not add: the session keeps nothing */
 };
 
 struct mos_hello {

@@ -72,6 +72,7 @@
  * ignored like a missing one.  Two origins saving at once: the last wins.
  */
 #include "origin_fs.h"
+#include "watch.h"
 
 #include <endian.h>
 #include <fcntl.h>
@@ -180,6 +181,8 @@ struct origin_fs {
 	unsigned int next_fd_slot;
 	int64_t racy_margin_ns;
 	const atomic_bool *cancel; /* origin_fs_set_cancel */
+	struct watch_set *watch;   /* origin_fs_set_watch, or NULL */
+	atomic_ulong watch_failures;
 	struct origin_stats stats;
 };
 
@@ -1051,6 +1054,13 @@ static int op_finish(struct origin_open_op *op, struct mos_attr *a, uint8_t sha2
 	return 0;
 }
 
+/* FD (PATH) is about to be read for the session: watched first. */
+static void watch_before_read(struct origin_fs *o, int fd, const char *path, bool dir)
+{
+	if (o->watch && watch_set_add_fd(o->watch, fd, path, dir) < 0)
+		atomic_fetch_add(&o->watch_failures, 1);
+}
+
 int origin_open_start(struct origin_fs *o, const char *path, struct mos_attr *a, uint8_t sha256[32],
 		      struct origin_open_op **out)
 {
@@ -1069,6 +1079,15 @@ int origin_open_start(struct origin_fs *o, const char *path, struct mos_attr *a,
 	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return -errno;
+	if (o->watch) {
+		_cleanup_free_ char *dir = xstrndup(path, (size_t)(name - path));
+
+		/* (the directory's name without its last '/', "/" for the root) */
+		if (strlen(dir) > 1)
+			dir[strlen(dir) - 1] = 0;
+		watch_before_read(o, dfd, dir, true);
+		watch_before_read(o, fd, path, false);
+	}
 	op = xcalloc(1, sizeof(*op));
 	op->o = o;
 	op->fd = take_fd(&fd);
@@ -1239,6 +1258,16 @@ void origin_fs_set_cancel(struct origin_fs *o, const atomic_bool *flag)
 	o->cancel = flag;
 }
 
+void origin_fs_set_watch(struct origin_fs *o, struct watch_set *w)
+{
+	o->watch = w;
+}
+
+unsigned long origin_fs_watch_failures(const struct origin_fs *o)
+{
+	return atomic_load(&o->watch_failures);
+}
+
 /* --- reading the tree ---------------------------------------------------- */
 
 int origin_listdir(struct origin_fs *o, const char *path, struct mos_attr *dir,
@@ -1259,6 +1288,7 @@ int origin_listdir(struct origin_fs *o, const char *path, struct mos_attr *dir,
 	fd = resolve_dir(o, path, strlen(path), O_RDONLY | O_NONBLOCK);
 	if (fd < 0)
 		return fd;
+	watch_before_read(o, fd, path, true);
 	if (fstat(fd, &st) < 0) {
 		err = -errno;
 		close(fd);

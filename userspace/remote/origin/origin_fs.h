@@ -119,6 +119,16 @@ void origin_fs_set_quirks(struct origin_fs *o, unsigned int quirks);
 /* FLAG (NULL: none), read from any thread, set by another: once true,
  * hashes, listings and fetches end early with -ECANCELED. */
 void origin_fs_set_cancel(struct origin_fs *o, const atomic_bool *flag);
+/*
+ * Watch what is read for a worker's session (watch.h): each directory
+ * listed, and each file opened and its directory, before it is read.  A
+ * watch that cannot be added (the user's inotify watches used up) is
+ * counted in origin_fs_watch_failures: the session cannot trust what it
+ * keeps then.
+ */
+struct watch_set;
+void origin_fs_set_watch(struct origin_fs *o, struct watch_set *w);
+unsigned long origin_fs_watch_failures(const struct origin_fs *o);
 
 /* Validate a path as above. */
 int origin_path_check(const char *path);

@@ -46,7 +46,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "agent.h"
 #include "conn.h"
+#include "connect.h"
 #include "log.h"
 #include "origin_fs.h"
 #include "origin_serve.h"
@@ -54,6 +56,7 @@
 #include "pool.h"
 #include "sandbox.h"
 #include "tls_channel.h"
+#include "watch.h"
 #include "util.h"
 
 #define EXIT_CONN_LOST 255
@@ -63,7 +66,6 @@
 #define OUT_LIMIT ((1U << 20) + MOS_DATA_CHUNK)
 #define PEER_TIMEOUT_MS 60000  /* a worker silent or not reading for this long is gone */
 #define TEARDOWN_GRACE_MS 1000 /* a job being ended: how long its EXIT may take */
-#define HELPER_WAIT_MS 5000    /* the local or ssh mosd we started: its exit, at most */
 #define SERVER_STOP_MS 500     /* the file service's thread, told to stop: its end, at most */
 
 struct remote {
@@ -90,7 +92,8 @@ struct remote {
 	bool grace_over;       /* ... and the worker did not confirm it in time */
 	char end_why[320];
 	unsigned nsigint;
-	bool passed_io; /* stdin consumed or output passed on: the job cannot be rerun */
+	bool passed_io;	      /* stdin consumed or output passed on: the job cannot be rerun */
+	struct watch_set *ws; /* through the agent: what the session's worker keeps, watched */
 };
 
 static bool on_stdin(struct conn *c, int fd, uint32_t revents, void *arg)
@@ -361,168 +364,6 @@ char *remote_config_dir(void)
 	return xasprintf("%s/.config/mosingar", home && *home ? home : "/");
 }
 
-/* mosd next to this mosctl (a build tree or an install), else $PATH. */
-static char *find_mosd(void)
-{
-	const char *env = getenv("MOSD");
-	char self[4096];
-	ssize_t n;
-
-	if (env && *env)
-		return xstrdup(env);
-	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-	if (n > 0) {
-		self[n] = 0;
-		char *p = xasprintf("%s/mosd", dirname(self));
-
-		if (access(p, X_OK) == 0)
-			return p;
-		free(p);
-	}
-	return xstrdup("mosd");
-}
-
-/* Start ARGV with a socketpair as its stdin and stdout; returns our end. */
-static int spawn_stdio(char *const argv[], pid_t *pid)
-{
-	int sv[2];
-
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-		return -errno;
-	*pid = fork();
-	if (*pid < 0) {
-		int e = errno;
-
-		close(sv[0]);
-		close(sv[1]);
-		return -e;
-	}
-	if (*pid == 0) {
-		/* Its own session: ^C at the terminal is for the job (forwarded by
-		 * us), not for the transport. */
-		setsid();
-		dup2(sv[1], 0);
-		dup2(sv[1], 1);
-		execvp(argv[0], argv);
-		fprintf(stderr, "mosctl: cannot run %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
-	close(sv[1]);
-	return sv[0];
-}
-
-/* connect(2), given up after TIMEOUT_MS: -ETIMEDOUT. */
-static int connect_within(int fd, const struct sockaddr *a, socklen_t alen, unsigned timeout_ms)
-{
-	int fl = fcntl(fd, F_GETFL), soerr = 0;
-	socklen_t sl = sizeof(soerr);
-	struct pollfd p = { .fd = fd, .events = POLLOUT };
-	int r;
-
-	fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-	r = connect(fd, a, alen);
-	if (r < 0 && errno == EINPROGRESS) {
-		do
-			r = poll(&p, 1, (int)timeout_ms);
-		while (r < 0 && errno == EINTR);
-		if (r == 0)
-			errno = ETIMEDOUT;
-		else if (r > 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0)
-			errno = soerr;
-		r = r > 0 && !soerr ? 0 : -1;
-	}
-	fcntl(fd, F_SETFL, fl); /* the ring wants a blocking socket */
-	return r;
-}
-
-static int connect_tcp(const char *spec, unsigned timeout_ms, char *err, size_t errlen)
-{
-	_cleanup_free_ char *s = xstrdup(spec);
-	char *host = s, *port = NULL, *colon;
-	struct addrinfo hints = { .ai_family = AF_UNSPEC,
-				  .ai_socktype = SOCK_STREAM,
-				  .ai_flags = AI_NUMERICSERV };
-	struct addrinfo *res = NULL, *ai;
-	int fd = -1, r, one = 1, saved = 0;
-
-	if (host[0] == '[') {
-		char *end = strchr(host, ']');
-
-		if (!end) {
-			snprintf(err, errlen, "--on %s: unterminated '['", spec);
-			return -EINVAL;
-		}
-		*end = 0;
-		host++;
-		if (end[1] == ':')
-			port = end + 2;
-	} else if ((colon = strrchr(host, ':'))) {
-		*colon = 0;
-		port = colon + 1;
-	}
-	r = getaddrinfo(host, port && *port ? port : MOSD_DEFAULT_PORT, &hints, &res);
-	if (r) {
-		snprintf(err, errlen, "--on %s: %s", spec, gai_strerror(r));
-		return -EHOSTUNREACH;
-	}
-	for (ai = res; ai; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd < 0)
-			continue;
-		if (connect_within(fd, ai->ai_addr, ai->ai_addrlen, timeout_ms) == 0)
-			break;
-		saved = errno;
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	if (fd < 0) {
-		snprintf(err, errlen, "cannot connect to the worker %s: %s", spec,
-			 strerror(saved ? saved : EHOSTUNREACH));
-		return -(saved ? saved : EHOSTUNREACH);
-	}
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	conn_tcp_keepalive(fd);
-	return fd;
-}
-
-/* The channel copies the pins but uses ID (its TLS context) while it lives:
- * the caller frees *IDP after the channel. */
-static struct tls_channel *client_tls(struct mos_identity **idp, char *err, size_t errlen)
-{
-	_cleanup_free_ char *dir = remote_config_dir();
-	_cleanup_free_ char *keyp = xasprintf("%s/id_ed25519", dir);
-	_cleanup_free_ char *known = xasprintf("%s/known_workers", dir);
-	struct mos_identity *id = NULL;
-	struct mos_pinset pins = { 0 };
-	char e2[512] = "";
-
-	if (access(keyp, R_OK) < 0) {
-		snprintf(err, errlen,
-			 "no key in %s: run 'mosctl keygen', then add the line of "
-			 "'mosctl key' to the worker's --authorized-keys file",
-			 dir);
-		return NULL;
-	}
-	if (mos_identity_load(keyp, &id, e2, sizeof(e2)) < 0) {
-		snprintf(err, errlen, "%s", e2);
-		return NULL;
-	}
-	if (mos_pinset_load(known, &pins, e2, sizeof(e2)) < 0) {
-		snprintf(err, errlen,
-			 "%s; put the worker's key there (on the worker: 'mosd --print-key')", e2);
-		mos_identity_free(id);
-		return NULL;
-	}
-	*idp = id;
-	{
-		struct tls_channel *ch = tls_channel_new(TLS_CLIENT, id, &pins);
-
-		mos_pinset_free(&pins);
-		return ch;
-	}
-}
-
 /*
  * Where the manifest of this kind of job lives: one per (working directory,
  * command), e.g. every `gcc` a `make` in this directory runs.  NULL when the
@@ -650,21 +491,6 @@ static int send_job(struct conn *c, const struct run_opts *o, bool have_stdin, b
 	return 0;
 }
 
-/* The mosd we started: its exit, waited for HELPER_WAIT_MS at most (it
- * cleans up after the connection ends), then killed. */
-static void reap_helper(pid_t pid)
-{
-	for (int waited = 0; waited < HELPER_WAIT_MS; waited += 20) {
-		if (waitpid(pid, NULL, WNOHANG) != 0)
-			return;
-		usleep(20000);
-	}
-	mos_warn("the worker process %d did not end in %d s after the connection: killed it",
-		 (int)pid, HELPER_WAIT_MS / 1000);
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
-}
-
 static uint64_t mono_ms(void)
 {
 	struct timespec ts;
@@ -678,42 +504,49 @@ static uint64_t mono_ms(void)
  * reached it (no connection, or the handshake failed): nothing ran, so the
  * caller may try the next worker of the pool.
  */
-/*
- * The stream to worker ON: an embedded `mosd --stdio` for "local" (its pid
- * in *HELPER), one over ssh for "ssh://...", else TCP within TIMEOUT_MS and
- * then TLS (*TLS, with our identity in *ID).  The fd, or -errno with ERR
- * set where there is more to say than the errno.
- */
-static int connect_worker(const char *on, unsigned timeout_ms, pid_t *helper,
-			  struct tls_channel **tls, struct mos_identity **id, char *err,
-			  size_t errlen)
+/* Whether this job goes through the agent: --agent (mosctl cc and make
+ * add it), or MOS_AGENT=1; MOS_AGENT=0 never. */
+static bool use_agent(const struct run_opts *o)
 {
-	int fd;
+	const char *e = getenv("MOS_AGENT");
 
-	if (!strcmp(on, "local")) {
-		_cleanup_free_ char *mosd = find_mosd();
-		char *argv[] = { mosd, "--stdio", NULL, NULL };
-		_cleanup_free_ char *cache = NULL;
-		const char *env_cache = getenv("MOS_LOCAL_CACHE");
+	if (e && *e)
+		return strcmp(e, "0") && strcmp(e, "no") && strcmp(e, "off");
+	return o->agent;
+}
 
-		if (env_cache && *env_cache) {
-			cache = xasprintf("--cache=%s", env_cache);
-			argv[2] = cache;
+/*
+ * The session a job may share: jobs of this user, in this directory, with
+ * the same sandbox flags, whatever they write beneath it (mosctl cc's -w
+ * for each object's directory): what a worker keeps for one of them is
+ * what any of them may read.
+ */
+static char *session_key(const struct run_opts *o)
+{
+	_cleanup_free_ char *cwd = getcwd(NULL, 0);
+	uint64_t h = 0xcbf29ce484222325ULL;
+	uid_t ids[2] = { getuid(), getgid() };
+
+	for (size_t i = 0; i < sizeof(ids); i++)
+		h = (h ^ ((const unsigned char *)ids)[i]) * 0x100000001b3ULL;
+	for (size_t i = 0; i < o->nforward; i++) {
+		const char *a = o->forward[i];
+
+		if (!strcmp(a, "--write") && i + 1 < o->nforward && cwd) {
+			_cleanup_free_ char *w = path_join_normalize(cwd, o->forward[i + 1]);
+
+			if (path_is_beneath(w, cwd)) {
+				i++;
+				continue;
+			}
 		}
-		return spawn_stdio(argv, helper);
+		for (const char *c = a;; c++) {
+			h = (h ^ (unsigned char)*c) * 0x100000001b3ULL;
+			if (!*c)
+				break;
+		}
 	}
-	if (!strncmp(on, "ssh://", 6)) {
-		char *argv[] = { "ssh",		 "-T",	 "-o",	    "BatchMode=yes",
-				 (char *)on + 6, "mosd", "--stdio", NULL };
-
-		return spawn_stdio(argv, helper);
-	}
-	fd = connect_tcp(on, timeout_ms, err, errlen);
-	if (fd >= 0 && !(*tls = client_tls(id, err, errlen))) {
-		close(fd);
-		fd = -1;
-	}
-	return fd;
+	return xasprintf("%s\n%016llx", cwd ? cwd : "", (unsigned long long)h);
 }
 
 static int remote_run_on(const struct run_opts *o, const char *on, bool *unreached)
@@ -729,6 +562,8 @@ static int remote_run_on(const struct run_opts *o, const char *on, bool *unreach
 	bool have_stdin, tty = false, stuck = false;
 	_cleanup_free_ char *manifest = NULL;
 	struct stat st;
+	bool via_agent = false, warm = false;
+	int hfd = -1; /* through the agent: the stream again, for the handover */
 	unsigned peer_ms = conn_peer_timeout_env(PEER_TIMEOUT_MS), start_ms = peer_ms;
 	uint64_t start = mono_ms();
 
@@ -746,7 +581,29 @@ static int remote_run_on(const struct run_opts *o, const char *on, bool *unreach
 		if (rm.timeout_ms < start_ms)
 			start_ms = (unsigned)rm.timeout_ms;
 	}
-	fd = connect_worker(on, start_ms, &rm.helper, &tls, &rm.id, err, sizeof(err));
+	if (use_agent(o)) {
+		_cleanup_free_ char *key = session_key(o);
+		struct mos_agent_ready ready = { 0 };
+		char aerr[768] = "";
+
+		fd = agent_open(on, wire_features(1), key, start_ms, &ready, aerr, sizeof(aerr));
+		if (fd >= 0) {
+			via_agent = true;
+			warm = ready.flags & MOS_AGENT_WARM;
+			hfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+			mos_info("through the agent: %s session (%u jobs before)",
+				 warm ? "a warm" : "a new", ready.jobs);
+		} else if (fd == -EHOSTUNREACH) {
+			mos_err("%s", aerr);
+			closep(&rm.clock);
+			*unreached = true;
+			return EXIT_CONN_LOST;
+		} else {
+			mos_info("not through the agent: %s", aerr);
+		}
+	}
+	if (!via_agent)
+		fd = connect_worker(on, start_ms, &rm.helper, &tls, &rm.id, err, sizeof(err));
 	if (fd < 0) {
 		if (fd == -ETIMEDOUT && rm.timeout_ms && mono_ms() - start >= rm.timeout_ms) {
 			mos_err("timed out after %s s (-t) while connecting to the worker %s",
@@ -787,6 +644,9 @@ static int remote_run_on(const struct run_opts *o, const char *on, bool *unreach
 		/* and a temporary file a killed origin left is removed now */
 		if (r == 0 && journal)
 			origin_fs_set_put_journal(rm.svc->fs, journal);
+		/* what the session's worker keeps, watched before it is read */
+		if (r == 0 && via_agent && (rm.ws = watch_set_new()))
+			origin_fs_set_watch(rm.svc->fs, rm.ws);
 	}
 	if (r < 0) {
 		mos_err("cannot start the file service: %s", strerror(-r));
@@ -823,7 +683,8 @@ static int remote_run_on(const struct run_opts *o, const char *on, bool *unreach
 	 * (keys, ^C included, travel as bytes; the worker's pty interprets). */
 	tty = isatty(0) && isatty(1) && tcgetattr(0, &saved_tio) == 0;
 	rm.svc->scope = rm.scope;
-	manifest = manifest_path(o);
+	/* a warm session's worker has what the manifest would preload */
+	manifest = warm ? NULL : manifest_path(o);
 	if (send_job(rm.conn, o, have_stdin, tty, rm.scope, &job) < 0) {
 		ret = MOS_EXIT_SETUP;
 		goto out;
@@ -898,6 +759,10 @@ static int remote_run_on(const struct run_opts *o, const char *on, bool *unreach
 	ret = (int)rm.ex.status;
 	if (manifest && !stuck)
 		origin_manifest_save(rm.svc, manifest);
+	/* the session goes on: the agent watches what its worker keeps */
+	if (via_agent && !stuck && hfd >= 0 &&
+	    agent_handover(hfd, rm.ws, origin_fs_watch_failures(rm.svc->fs) + !rm.ws) < 0)
+		mos_info("the agent did not take the session back: %s", strerror(errno));
 	if (rm.exit_msg && *rm.exit_msg)
 		mos_err("%s", rm.exit_msg);
 	if (rm.ex.flags & MOS_EXIT_WRITEBACK_FAILED && ret == 0)
@@ -942,6 +807,9 @@ out:
 		closep(&rm.job_fd);
 	}
 	closep(&sfd);
+	closep(&hfd);
+	if (!stuck)
+		watch_set_free(rm.ws);
 	free(rm.exit_msg);
 	closep(&rm.clock);
 	if (rm.helper > 0)

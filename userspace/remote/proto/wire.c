@@ -209,6 +209,7 @@ const char *wire_msg_name(unsigned type)
 		[MOS_MSG_PING] = "PING",
 		[MOS_MSG_CANCEL] = "CANCEL",
 		[MOS_MSG_STATUS] = "STATUS",
+		[MOS_MSG_INVALIDATE] = "INVALIDATE",
 		[MOS_MSG_STDOUT] = "STDOUT",
 		[MOS_MSG_STDERR] = "STDERR",
 		[MOS_MSG_EXIT] = "EXIT",
@@ -229,21 +230,29 @@ const char *wire_msg_name(unsigned type)
 		[MOS_MSG_UTIMENS] = "UTIMENS",
 		[MOS_MSG_LINK] = "LINK",
 		[MOS_MSG_FETCH_SPARSE] = "FETCH_SPARSE",
+		[MOS_MSG_AGENT_OPEN] = "AGENT_OPEN",
+		[MOS_MSG_AGENT_READY] = "AGENT_READY",
+		[MOS_MSG_AGENT_WATCHES] = "AGENT_WATCHES",
 		[MOS_MSG_ERROR] = "ERROR",
 	};
 
 	return type < ARRAY_SIZE(names) ? names[type] : NULL;
 }
 
-void wire_hello_build(struct wire_buf *b, uint16_t role)
+uint64_t wire_features(uint16_t role)
 {
 	/* what this implementation speaks in each role */
+	return MOS_FEAT_KEEPALIVE |
+	       (role == 1 ? MOS_FEAT_SPARSE_PUT | MOS_FEAT_SPARSE_FETCH
+			  : MOS_FEAT_CANCEL | MOS_FEAT_STATUS | MOS_FEAT_SESSION);
+}
+
+void wire_hello_build(struct wire_buf *b, uint16_t role)
+{
 	struct mos_hello he = { .magic = MOS_PROTO_MAGIC,
 				.version = MOS_PROTO_VERSION,
 				.role = role,
-				.features = MOS_FEAT_KEEPALIVE |
-					    (role == 1 ? MOS_FEAT_SPARSE_PUT | MOS_FEAT_SPARSE_FETCH
-						       : MOS_FEAT_CANCEL | MOS_FEAT_STATUS | MOS_FEAT_SESSION) };
+				.features = wire_features(role) };
 
 	wire_buf_start(b, MOS_MSG_HELLO, 0, 0);
 	wire_put(b, &he, sizeof(he));

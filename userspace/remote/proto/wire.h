@@ -74,6 +74,8 @@ const char *wire_msg_name(unsigned type);
 /* The HELLO each side sends first (ROLE: 1 origin, 2 worker), and its check:
  * NULL when PAYLOAD is a HELLO from a peer of role WANT_ROLE, else why not. */
 void wire_hello_build(struct wire_buf *b, uint16_t role);
+/* The feature bits that HELLO carries for ROLE. */
+uint64_t wire_features(uint16_t role);
 const char *wire_hello_check(const uint8_t *payload, size_t len, uint16_t want_role);
 /* The peer's feature bits (enum mos_hello_features) of a checked HELLO. */
 uint64_t wire_hello_features(const uint8_t *payload, size_t len);

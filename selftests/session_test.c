@@ -1,0 +1,344 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * session_test - warm sessions through the agent (`--agent`, mosctl cc and
+ * make's default): a second job on the same session needs no preloads, and
+ * still reads every change made here between the jobs (close-to-open),
+ * even one that keeps a file's size and mtime; the job's own writes are
+ * seen by the next; -t holds; the agent or the job's mosctl dying ends the
+ * job; the agent talks to this user's unconfined processes only.
+ *
+ * The worker is the embedded one (`--on local`): the agent keeps its
+ * `mosd --stdio` from job to job.  Each test has its own XDG_CACHE_HOME,
+ * so its own agent, which ends when the test's directory goes.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define T_TIMEOUT 120
+#include "harness.h"
+
+/* The origin's files: outside /tmp (a job's /tmp is the worker's own). */
+static const char *o_dir(void)
+{
+	static char odir[64];
+
+	t_need_embedded_worker();
+	if (!odir[0]) {
+		snprintf(odir, sizeof(odir), "/var/tmp/mos-session-XXXXXX");
+		if (!mkdtemp(odir))
+			t_fail("mkdtemp %s: %s", odir, strerror(errno));
+		chmod(odir, 0755);
+		t_remove_later(odir);
+		setenv("MOS_LOCAL_CACHE", t_path("cache"), 1);
+		setenv("XDG_CACHE_HOME", t_path("xdg"), 1);
+		unsetenv("MOS_AGENT");
+	}
+	return odir;
+}
+
+/* One job through the agent: `sh -c SCRIPT` in o_dir(), --stats, -v. */
+static void job(struct t_result *r, const char *script)
+{
+	char cmd[8192];
+
+	snprintf(
+		cmd, sizeof(cmd),
+		"cd '%s' && exec '%s' run -v --agent --on local --stats -r / -w '%s' -- sh -c '%s'",
+		o_dir(), t_mosctl_path(), o_dir(), script);
+	t_run(r, NULL, (char *const[]){ "sh", "-c", cmd, NULL });
+	T_EXPECT_STR(r->err, "mosctl: through the agent: ");
+}
+
+/* The "wire ... out N bytes" of a job's --stats line. */
+static long long wire_out(const struct t_result *r)
+{
+	const char *s = r->err ? strstr(r->err, " out ") : NULL;
+
+	while (s && strstr(s + 1, " out "))
+		s = strstr(s + 1, " out ");
+	return s ? atoll(s + 5) : -1;
+}
+
+static void set_mtime(const char *path, time_t t)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd), "touch -d @%lld '%s'", (long long)t, path);
+	T_ASSERT(system(cmd) == 0);
+}
+
+TEST(warm_session_needs_no_preloads)
+{
+	struct t_result r;
+	long long first, second;
+
+	o_dir();
+	job(&r, "ls /usr/include >/dev/null; cat /etc/hostname >/dev/null; echo one");
+	if (r.status)
+		t_dump("first", &r);
+	T_EXPECT_EQ(r.status, 0);
+	T_EXPECT_STR(r.out, "one\n");
+	T_EXPECT_STR(r.err, "a new session");
+	first = wire_out(&r);
+	t_result_free(&r);
+	/* the same again: the manifest would preload it all, the session has it */
+	job(&r, "ls /usr/include >/dev/null; cat /etc/hostname >/dev/null; echo two");
+	if (r.status)
+		t_dump("second", &r);
+	T_EXPECT_EQ(r.status, 0);
+	T_EXPECT_STR(r.out, "two\n");
+	T_EXPECT_STR(r.err, "a warm session (1 jobs before)");
+	second = wire_out(&r);
+	t_note("bytes to the worker: first job %lld, second %lld", first, second);
+	T_ASSERT(first > 0 && second > 0);
+	T_EXPECT_EQ(second * 10 < first, 1);
+	t_result_free(&r);
+}
+
+/*
+ * Close-to-open across the jobs of a session: a header edited between two
+ * jobs, same size and the same mtime, is read anew; a file made, one
+ * removed, a directory renamed and another made in its place.
+ */
+TEST(warm_session_reads_what_changed_between_jobs)
+{
+	struct t_result r;
+	char h[600], sub[600], cmd[1400];
+
+	o_dir();
+	snprintf(h, sizeof(h), "%s/v.h", o_dir());
+	snprintf(sub, sizeof(sub), "%s/sub", o_dir());
+	t_write_file(h, "#define V 1\n");
+	set_mtime(h, 1600000000);
+	t_mkdir(sub);
+	snprintf(cmd, sizeof(cmd), "%s/old", sub);
+	t_write_file(cmd, "old\n");
+	job(&r, "cat v.h; ls sub");
+	T_EXPECT_EQ(r.status, 0);
+	T_EXPECT_STR(r.out, "#define V 1\nold\n");
+	t_result_free(&r);
+
+	t_write_file(h, "#define V 2\n");
+	set_mtime(h, 1600000000);
+	job(&r, "cat v.h; ls sub");
+	T_EXPECT_EQ(r.status, 0);
+	T_EXPECT_STR(r.err, "a warm session");
+	T_EXPECT_STR(r.out, "#define V 2\nold\n");
+	t_result_free(&r);
+
+	snprintf(cmd, sizeof(cmd), "cd '%s' && touch sub/new && rm sub/old", o_dir());
+	T_ASSERT(system(cmd) == 0);
+	job(&r, "ls sub");
+	T_EXPECT_EQ(r.status, 0);
+	T_EXPECT_STR(r.out, "new\n");
+	T_EXPECT_NO_STR(r.out, "old");
+	t_result_free(&r);
+
+	snprintf(cmd, sizeof(cmd),
+		 "cd '%s' && mv sub sub.gone && mkdir sub && echo other > sub/other", o_dir());
+	T_ASSERT(system(cmd) == 0);
+	job(&r, "ls sub; cat sub/other");
+	T_EXPECT_EQ(r.status, 0);
+	T_EXPECT_STR(r.out, "other\nother\n");
+	T_EXPECT_NO_STR(r.out, "new");
+	t_result_free(&r);
+}
+
+/* What a job writes back, the next job of the session reads. */
+TEST(warm_session_reads_the_previous_jobs_writes)
+{
+	struct t_result r;
+
+	o_dir();
+	job(&r, "ls; echo first > out.txt");
+	T_EXPECT_EQ(r.status, 0);
+	t_result_free(&r);
+	job(&r, "cat out.txt; echo second > out.txt; mkdir d; echo in > d/f");
+	T_EXPECT_EQ(r.status, 0);
+	T_EXPECT_STR(r.out, "first\n");
+	t_result_free(&r);
+	job(&r, "cat out.txt d/f; ls");
+	T_EXPECT_EQ(r.status, 0);
+	T_EXPECT_STR(r.out, "second\nin\n");
+	t_result_free(&r);
+}
+
+TEST(warm_session_timeout_holds)
+{
+	struct t_result r;
+	char cmd[2048];
+	struct timespec a, b;
+
+	o_dir();
+	job(&r, "true");
+	t_result_free(&r);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	snprintf(cmd, sizeof(cmd),
+		 "cd '%s' && exec '%s' run --agent --on local -t 1 -r / -- sleep 30", o_dir(),
+		 t_mosctl_path());
+	t_run(&r, NULL, (char *const[]){ "sh", "-c", cmd, NULL });
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	T_EXPECT_EQ(r.status, 124);
+	T_EXPECT_EQ(b.tv_sec - a.tv_sec < 10, 1);
+	t_result_free(&r);
+	/* and the session is still good for the next job, or a new one is made */
+	job(&r, "echo after");
+	T_EXPECT_EQ(r.status, 0);
+	T_EXPECT_STR(r.out, "after\n");
+	t_result_free(&r);
+}
+
+static char *agent_socket(void)
+{
+	struct t_result r;
+	char *s;
+
+	t_mosctl(&r, "agent", "--print-socket", NULL);
+	T_ASSERT(r.status == 0 && r.out && strchr(r.out, '\n'));
+	*strchr(r.out, '\n') = 0;
+	s = t_strdup(r.out);
+	t_result_free(&r);
+	return s;
+}
+
+/* The agent killed while the job runs: the job ends with 255, promptly,
+ * and the job's processes on the worker go with it. */
+TEST(agent_killed_mid_job)
+{
+	struct t_result r;
+	char pidfile[600], cmd[2048], *pid;
+	pid_t killer;
+	int st;
+
+	o_dir();
+	job(&r, "true");
+	t_result_free(&r);
+	snprintf(pidfile, sizeof(pidfile), "%s/job.pid", o_dir());
+	/* ([m]: not the shell that runs pkill, whose command line has it too) */
+	snprintf(cmd, sizeof(cmd), "pkill -KILL -f '[m]osctl agent --socket %s'", agent_socket());
+	killer = fork();
+	T_ASSERT(killer >= 0);
+	if (killer == 0) {
+		sleep(2);
+		_exit(system(cmd) == 0 ? 0 : 1);
+	}
+	snprintf(cmd, sizeof(cmd), "sleep 60 & echo $! > job.pid; wait");
+	job(&r, cmd);
+	waitpid(killer, &st, 0);
+	if (r.status != 255)
+		t_dump("killed", &r);
+	T_EXPECT_EQ(WIFEXITED(st) ? WEXITSTATUS(st) : -1, 0);
+	T_EXPECT_EQ(r.status, 255);
+	T_EXPECT_STR(r.err, "lost the worker");
+	t_result_free(&r);
+	/* (the pid is the job's own pid namespace's: only its absence from the
+	 * host matters, seen through the job's command line) */
+	pid = t_slurp(pidfile);
+	T_ASSERT(pid != NULL);
+	free(pid);
+	for (int i = 0; i < 50; i++) {
+		if (system("pgrep -f '^sleep 60$' >/dev/null") != 0)
+			break;
+		usleep(100000);
+	}
+	T_EXPECT_EQ(system("pgrep -f '^sleep 60$' >/dev/null") != 0, 1);
+}
+
+/* The job's mosctl killed: the agent ends that session, and the job. */
+TEST(client_killed_mid_job)
+{
+	struct t_result r;
+	char cmd[2048];
+
+	o_dir();
+	job(&r, "true");
+	t_result_free(&r);
+	snprintf(cmd, sizeof(cmd),
+		 "cd '%s' && ('%s' run --agent --on local -r / -- sleep 61 & p=$!; sleep 2; kill "
+		 "-KILL $p; wait $p; echo killed $?)",
+		 o_dir(), t_mosctl_path());
+	t_run(&r, NULL, (char *const[]){ "sh", "-c", cmd, NULL });
+	T_EXPECT_STR(r.out, "killed 137");
+	t_result_free(&r);
+	for (int i = 0; i < 50; i++) {
+		if (system("pgrep -f '^sleep 61$' >/dev/null") != 0)
+			break;
+		usleep(100000);
+	}
+	T_EXPECT_EQ(system("pgrep -f '^sleep 61$' >/dev/null") != 0, 1);
+	/* the agent goes on serving */
+	job(&r, "echo still");
+	T_EXPECT_EQ(r.status, 0);
+	T_EXPECT_STR(r.out, "still\n");
+	t_result_free(&r);
+}
+
+/* Garbage on the agent's socket: that client is dropped, the agent serves on. */
+TEST(agent_drops_a_malformed_client)
+{
+	struct t_result r;
+	char *sock;
+
+	o_dir();
+	job(&r, "true");
+	t_result_free(&r);
+	sock = agent_socket();
+	t_run(&r, NULL,
+	      (char *const[]){ (char *)t_helper("agent_probe"), sock,
+			       "this is not a frame of the protocol at all", NULL });
+	T_EXPECT_STR(r.out, "CLOSED");
+	t_result_free(&r);
+	t_run(&r, NULL, (char *const[]){ (char *)t_helper("agent_probe"), sock, NULL });
+	T_EXPECT_STR(r.out, "READY");
+	t_result_free(&r);
+	job(&r, "echo fine");
+	T_EXPECT_EQ(r.status, 0);
+	T_EXPECT_STR(r.out, "fine\n");
+	t_result_free(&r);
+	free(sock);
+}
+
+/*
+ * A confined process must not reach a worker through the agent (it could
+ * then run jobs with a network it has not got): from inside a mosctl
+ * sandbox that may even write the socket's directory, the agent refuses.
+ */
+TEST(agent_refuses_a_sandboxed_client)
+{
+	struct t_result r;
+	char *sock, dir[600], cmd[4096];
+
+	o_dir();
+	job(&r, "true");
+	t_result_free(&r);
+	sock = agent_socket();
+	snprintf(dir, sizeof(dir), "%s", sock);
+	*strrchr(dir, '/') = 0;
+	snprintf(cmd, sizeof(cmd), "exec '%s' run -s --allow-unix -r '%s' -w '%s' -- '%s' '%s'",
+		 t_mosctl_path(), t_helper("agent_probe"), dir, t_helper("agent_probe"), sock);
+	t_run(&r, NULL, (char *const[]){ "sh", "-c", cmd, NULL });
+	t_note("from a sandbox: %s", r.out ? r.out : "");
+	T_EXPECT_NO_STR(r.out, "READY");
+	T_ASSERT(r.out &&
+		 (strstr(r.out, "ERROR") || strstr(r.out, "CONNECT") || strstr(r.out, "CLOSED")));
+	t_result_free(&r);
+	/* nor another user */
+	if (t_is_root()) {
+		snprintf(cmd, sizeof(cmd),
+			 "exec setpriv --reuid 65534 --regid 65534 --clear-groups '%s' '%s'",
+			 t_helper("agent_probe"), sock);
+		t_run(&r, NULL, (char *const[]){ "sh", "-c", cmd, NULL });
+		t_note("as uid 65534: %s", r.out ? r.out : "");
+		T_EXPECT_NO_STR(r.out, "READY");
+		t_result_free(&r);
+	}
+	free(sock);
+}
