@@ -253,6 +253,7 @@ int cmd_cc(int argc, char **argv)
 		return MOS_EXIT_SETUP;
 	}
 	av[n++] = "run";
+	av[n++] = "--agent"; /* a warm session from compile to compile (MOS_AGENT=0: not) */
 	av[n++] = "--on";
 	av[n++] = (char *)cc_default_on();
 	av[n++] = "--system";

@@ -71,6 +71,7 @@ int cmd_make_shell(int argc, char **argv)
 		return 127;
 	}
 	av[n++] = "run";
+	av[n++] = "--agent"; /* a warm session from recipe to recipe (MOS_AGENT=0: not) */
 	av[n++] = "--on";
 	av[n++] = (char *)cc_default_on(); /* MOS_ON, which mosctl make set */
 	if (getenv("MOS_MAKE_NO_LOCAL"))

@@ -47,7 +47,7 @@
 #define LINK_IDLE_MS 60000   /* an idle session is closed after this */
 #define LINK_PING_MS 15000   /* a quiet worker is sent PING after this */
 #define LINK_SILENT_MS 60000 /* ... and is gone after this without a frame */
-#define CLIENT_OPEN_MS 10000 /* a client's AGENT_OPEN, within this of its connect */
+#define CLIENT_OPEN_MS 10000 /* a client's AGENT_OPEN, and its handover after EXIT, within this */
 #define RELAY_HIGH (8U << 20)
 #define IDLE_LINKS_MAX 16 /* idle sessions per worker and key */
 
@@ -93,7 +93,7 @@ struct client {
 	bool job_begun;
 	int passed_fd;		    /* an fd that came with SCM_RIGHTS, or -1 */
 	struct watch_set *handover; /* AGENT_WATCHES so far */
-	uint64_t since;
+	uint64_t since;		    /* connected, and from EXIT on: since the EXIT */
 	bool dead;
 };
 
@@ -720,8 +720,10 @@ static void on_link_frame(struct link *l, const struct mos_frame_hdr *h, uint8_t
 		l->dead = true; /* nothing is due from it between jobs */
 		return;
 	}
-	if (h->type == MOS_MSG_EXIT)
+	if (h->type == MOS_MSG_EXIT) {
 		c->st = C_EXITED;
+		c->since = now_ms(); /* its handover is due now */
+	}
 	client_send(c, h->type, h->flags, h->id, payload, h->len);
 }
 
@@ -905,8 +907,8 @@ static void tick(void)
 		}
 	}
 	for (struct client *c = clients; c; c = c->next)
-		if (c->st == C_OPEN && now - c->since > CLIENT_OPEN_MS)
-			c->dead = true;
+		if ((c->st == C_OPEN || c->st == C_EXITED) && now - c->since > CLIENT_OPEN_MS)
+			c->dead = true; /* AGENT_OPEN, or the handover after EXIT, not in time */
 	for (struct link **lp = &links, *l; (l = *lp);) {
 		if (!l->dead) {
 			lp = &l->next;
