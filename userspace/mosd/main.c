@@ -48,6 +48,7 @@ struct mosd_opts {
 	unsigned max_jobs;
 	unsigned slots;
 	unsigned start_timeout;
+	unsigned session_idle;
 	unsigned peer_timeout_ms;
 	bool stdio, print_key, no_passthrough, cache_given, refuse_degraded, controller;
 	const char *socket;
@@ -78,6 +79,8 @@ static void usage(FILE *out)
 		"65534:65534)\n"
 		"  --no-passthrough         serve cached files through mosd, not FUSE passthrough\n"
 		"  --start-timeout SECS     drop a connection that sends no job within SECS (30)\n"
+		"  --session-idle SECS      drop a session (mosctl agent) idle between jobs for\n"
+		"                           SECS (300; the agent closes its own after 60)\n"
 		"  --peer-timeout SECS      drop an origin that reads nothing we send, or (if it\n"
 		"                           answers keepalives) sends nothing, for SECS (120)\n"
 		"  --refuse-degraded        run no job that asks --allow-degraded\n"
@@ -106,6 +109,7 @@ static int parse_opts(int argc, char **argv, struct mosd_opts *o)
 		O_PRINT_KEY,
 		O_NO_PT,
 		O_START_TIMEOUT,
+		O_SESSION_IDLE,
 		O_PEER_TIMEOUT,
 		O_REFUSE_DEGRADED,
 		O_CONTROLLER,
@@ -124,6 +128,7 @@ static int parse_opts(int argc, char **argv, struct mosd_opts *o)
 		{ "print-key", no_argument, NULL, O_PRINT_KEY },
 		{ "no-passthrough", no_argument, NULL, O_NO_PT },
 		{ "start-timeout", required_argument, NULL, O_START_TIMEOUT },
+		{ "session-idle", required_argument, NULL, O_SESSION_IDLE },
 		{ "peer-timeout", required_argument, NULL, O_PEER_TIMEOUT },
 		{ "refuse-degraded", no_argument, NULL, O_REFUSE_DEGRADED },
 		{ "controller", no_argument, NULL, O_CONTROLLER },
@@ -140,6 +145,7 @@ static int parse_opts(int argc, char **argv, struct mosd_opts *o)
 				 .cache_size = 10ULL << 30,
 				 .max_jobs = 64,
 				 .start_timeout = 30,
+				 .session_idle = 300,
 				 /* MOS_PEER_TIMEOUT: as mosctl, which passes its
 				  * environment to the `mosd --stdio` it starts */
 				 .peer_timeout_ms = conn_peer_timeout_env(120000),
@@ -227,6 +233,15 @@ static int parse_opts(int argc, char **argv, struct mosd_opts *o)
 				return -1;
 			}
 			o->start_timeout = (unsigned)v;
+			break;
+		case O_SESSION_IDLE:
+			if (parse_uint(optarg, 86400, &v) < 0 || !v) {
+				mos_err("--session-idle: '%s' is not a number of seconds from 1 to "
+					"86400",
+					optarg);
+				return -1;
+			}
+			o->session_idle = (unsigned)v;
 			break;
 		case O_PEER_TIMEOUT: {
 			uint64_t ms;
@@ -523,6 +538,7 @@ int main(int argc, char **argv)
 		.passthrough = !o.no_passthrough && geteuid() == 0,
 		.unprivileged = geteuid() != 0,
 		.start_timeout_s = o.start_timeout,
+		.session_idle_s = o.session_idle,
 		.peer_timeout_ms = o.peer_timeout_ms,
 		.refuse_degraded = o.refuse_degraded,
 		.slots = o.slots,

@@ -322,6 +322,8 @@ static void enter_own_userns(void)
 		child_die("cannot map the job's user namespace: %s", strerror(-r));
 }
 
+static volatile sig_atomic_t session_idle; /* the alarm is a session's idle bound */
+
 static int relay_alive_fd = -1; /* pid 1's end of a pipe the relay holds open */
 static bool relay_alive(void);
 
@@ -766,9 +768,10 @@ static void send_exit(struct job *jb, int status, uint32_t flags, const char *ms
 	 * loop thread must then know that this was the end, not a loss. */
 	__atomic_store_n(&jb->exit_sent, true, __ATOMIC_SEQ_CST);
 	conn_send(jb->conn, &b);
-	if (jb->session)
-		alarm(jb->jc->start_timeout_s); /* the next JOB within the same bound */
-	else
+	if (jb->session) {
+		session_idle = 1;
+		alarm(jb->jc->session_idle_s ? jb->jc->session_idle_s : 300);
+	} else
 		conn_stop(jb->conn);
 }
 
@@ -818,6 +821,10 @@ static void *finisher(void *arg)
 			 path, strerror(werr < 0 ? -werr : werr));
 	}
 	send_exit(jb, status, flags, msg);
+	/* a session idles now, and may be dropped idle (an _exit): what the
+	 * job left in its directory goes at once, not at the next job */
+	if (jb->session && jb->dir[0])
+		rm_rf(jb->dir);
 	return NULL;
 }
 
@@ -1009,6 +1016,7 @@ static void on_frame(struct conn *c, const struct mos_frame_hdr *h, uint8_t *pay
 			goto out;
 		}
 		alarm(0);
+		session_idle = 0;
 		if (!job_desc_parse(payload, h->len, &jb->d, &why)) {
 			char m[160];
 
@@ -1144,8 +1152,14 @@ static void start_timeout(int sig)
 {
 	static const char msg[] = "mosd: dropped a connection that sent no job in time "
 				  "(--start-timeout)\n";
+	static const char idle[] = "mosd: closed a session idle since its last job "
+				   "(--session-idle)\n";
 
 	(void)sig;
+	if (session_idle) {
+		(void)!write(2, idle, sizeof(idle) - 1);
+		_exit(0);
+	}
 	(void)!write(2, msg, sizeof(msg) - 1);
 	_exit(1);
 }

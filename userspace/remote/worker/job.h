@@ -49,6 +49,7 @@ struct job_config {
 	bool passthrough;
 	bool unprivileged;	  /* mosd is not root: each job in a user namespace of its own */
 	unsigned start_timeout_s; /* connect to JOB, at most (a stalled peer holds a slot) */
+	unsigned session_idle_s;  /* a session's EXIT to its next job, at most */
 	unsigned peer_timeout_ms; /* an origin silent (if it answers keepalives) or not
 				   * reading for this long is dropped (conn.h) */
 	bool refuse_degraded;	  /* jobs asking --allow-degraded are refused */
