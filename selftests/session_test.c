@@ -152,6 +152,50 @@ TEST(warm_session_reads_what_changed_between_jobs)
 	t_result_free(&r);
 }
 
+/*
+ * The worker's kernel keeps what it looked up from job to job (the
+ * session's mount): a second job looks nothing up again, yet a name the
+ * first job found missing (a negative entry in that kernel) and that was
+ * made here since is found.
+ */
+TEST(warm_session_keeps_the_kernel_caches)
+{
+	struct t_result r;
+	char cmd[1400];
+	long long first, second;
+	const char *s;
+
+	o_dir();
+	snprintf(cmd, sizeof(cmd),
+		 "cd '%s' && mkdir many && for i in $(seq 40); do echo $i > many/f$i; done",
+		 o_dir());
+	T_ASSERT(system(cmd) == 0);
+	job(&r, "cat many/* > /dev/null; cat late.h 2>/dev/null || echo missing");
+	T_EXPECT_EQ(r.status, 0);
+	T_EXPECT_STR(r.out, "missing\n");
+	s = r.err ? strstr(r.err, "requests ") : NULL;
+	first = s ? atoll(s + 9) : -1;
+	t_result_free(&r);
+	snprintf(cmd, sizeof(cmd), "%s/late.h", o_dir());
+	t_write_file(cmd, "made later\n");
+	job(&r, "cat many/* > /dev/null; cat late.h 2>/dev/null || echo missing");
+	T_EXPECT_EQ(r.status, 0);
+	T_EXPECT_STR(r.out, "made later\n");
+	s = r.err ? strstr(r.err, "requests ") : NULL;
+	second = s ? atoll(s + 9) : -1;
+	t_result_free(&r);
+	job(&r, "cat many/* > /dev/null; cat late.h");
+	T_EXPECT_EQ(r.status, 0);
+	s = r.err ? strstr(r.err, "requests ") : NULL;
+	t_note("FUSE requests: first job %lld, second %lld, third %lld", first, second,
+	       s ? atoll(s + 9) : -1);
+	/* the third looks up none of the 40 files (the second had its
+	 * directory listed again: late.h was made in it) */
+	T_ASSERT(first > 0 && s);
+	T_EXPECT_EQ(atoll(s + 9) + 40 <= first, 1);
+	t_result_free(&r);
+}
+
 /* What a job writes back, the next job of the session reads. */
 TEST(warm_session_reads_the_previous_jobs_writes)
 {

@@ -34,13 +34,21 @@
 #define OUT_WINDOW (1U << 20)	 /* output bytes sent and not yet credited by the origin */
 #define IN_MAX (4U << 20)	 /* stdin bytes buffered here, at most */
 #define PRELOAD_MAX (128U << 20) /* PRELOAD_* bytes an origin may send ahead of its JOB */
+#define IDLE_WAIT_MS 5000	 /* a session's mount: an ended job's files released, at most */
 
 struct job {
 	const struct job_config *jc;
 	struct conn *conn;
 	bool hello, started, exit_sent;
 	bool session; /* both HELLOs have MOS_FEAT_SESSION: more jobs may follow EXIT */
-	bool counted; /* in jc->counters->running */
+	/* a session's mount, kept from job to job in this process's own mount
+	 * namespace (each job's is a copy of it): FS, FC, DIR, ROOT, SCRATCH
+	 * are the session's, and the kernel's caches outlive each job */
+	bool persistent;
+	bool own_userns;    /* without root: this process is in a user namespace of its own */
+	bool session_tried; /* session_mount ran (once a session) */
+	uint64_t fs_base;   /* FUSE requests before this job (persistent) */
+	bool counted;	    /* in jc->counters->running */
 	int pending_signal;
 	pid_t pid;
 	int pidfd; /* on PID, opened before anything reaps it: signals never reach a reused pid */
@@ -324,6 +332,33 @@ static void enter_own_userns(void)
 
 static volatile sig_atomic_t session_idle; /* the alarm is a session's idle bound */
 
+/* enter_own_userns for the connection process: false (and nothing done)
+ * when it cannot, e.g. it has threads already. */
+static bool try_own_userns(void)
+{
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+	char map[64];
+	int r;
+
+	if (unshare(CLONE_NEWUSER) < 0)
+		return false;
+	r = write_file("/proc/self/setgroups", "deny");
+	if (r < 0 && r != -ENOENT)
+		goto bad;
+	snprintf(map, sizeof(map), "0 %u 1\n", uid);
+	if (write_file("/proc/self/uid_map", map) < 0)
+		goto bad;
+	snprintf(map, sizeof(map), "0 %u 1\n", gid);
+	if (write_file("/proc/self/gid_map", map) < 0)
+		goto bad;
+	return true;
+bad:
+	/* a namespace without a map: nothing works in it, not even the job */
+	mos_err("cannot map the connection's user namespace");
+	_exit(MOS_EXIT_SETUP);
+}
+
 static int relay_alive_fd = -1; /* pid 1's end of a pipe the relay holds open */
 static bool relay_alive(void);
 
@@ -489,11 +524,18 @@ job_child(struct job *jb, int in_r, int out_w, int err_w, int ready_w)
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	if (getppid() != parent)
 		_exit(MOS_EXIT_SETUP);
-	if (jb->jc->unprivileged)
+	if (jb->jc->unprivileged && !jb->own_userns)
 		enter_own_userns();
 	if (unshare(CLONE_NEWNS) < 0)
 		child_die("cannot create the job's mount namespace: %s", strerror(errno));
 	mount_or_die(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL);
+	if (jb->persistent) {
+		/* the session's mount is at the root already: this namespace's
+		 * copy of it, served and cached as for the jobs before */
+		if (send_fd(ready_w, 'm', -1) < 0)
+			_exit(MOS_EXIT_SETUP);
+		goto mounted;
+	}
 	/* The FUSE device is opened here: a mount in a user namespace needs a
 	 * device opened in it.  mosd serves it once it has the descriptor. */
 	fuse_fd = mosfs_open_device();
@@ -506,6 +548,7 @@ job_child(struct job *jb, int in_r, int out_w, int err_w, int ready_w)
 	if (send_fd(ready_w, 'm', fuse_fd) < 0)
 		_exit(MOS_EXIT_SETUP);
 	close(fuse_fd);
+mounted:
 	enter_own_pidns(ready_w);
 	enter_root(jb->root);
 	if (jb->d.j.flags & MOS_JOB_TTY)
@@ -746,7 +789,7 @@ static void send_exit(struct job *jb, int status, uint32_t flags, const char *ms
 		struct mosfs_stats fs;
 
 		mosfs_get_stats(jb->fs, &fs);
-		e.fuse_requests = fs.requests;
+		e.fuse_requests = fs.requests - jb->fs_base;
 	}
 	pthread_mutex_lock(&jb->rb.lock);
 	e.cache_hits = jb->rb.cache_hits;
@@ -808,8 +851,14 @@ static void *finisher(void *arg)
 	uint32_t flags = 0;
 	int werr;
 
-	if (jb->fs)
+	if (jb->persistent) {
+		/* the mount stays: the job is over once its last file is
+		 * released (every close, so every write-back, done) */
+		if (mosfs_wait_idle(jb->fs, IDLE_WAIT_MS) < 0)
+			mos_warn("a file of the ended job is still open on the session's mount");
+	} else if (jb->fs) {
 		mosfs_wait(jb->fs);
+	}
 	pthread_mutex_lock(&jb->lock);
 	while (jb->out_open || jb->err_open || jb->pty_open)
 		pthread_cond_wait(&jb->cond, &jb->lock);
@@ -820,27 +869,106 @@ static void *finisher(void *arg)
 		snprintf(msg, sizeof(msg), "an output could not be written on the origin: %s: %s",
 			 path, strerror(werr < 0 ? -werr : werr));
 	}
+	if (jb->persistent)
+		mosfs_job_done(jb->fs);
 	send_exit(jb, status, flags, msg);
 	/* a session idles now, and may be dropped idle (an _exit): what the
-	 * job left in its directory goes at once, not at the next job */
-	if (jb->session && jb->dir[0])
+	 * job left in its directory goes at once, not at the next job (a
+	 * session's mount keeps its own until the session ends) */
+	if (jb->session && !jb->persistent && jb->dir[0])
 		rm_rf(jb->dir);
 	return NULL;
+}
+
+/*
+ * A session's first job: its mount goes in a mount namespace of this
+ * process's own (this thread's, which forks the jobs), so that it outlives
+ * the job and each later job's namespace starts as a copy of it.  Without
+ * root this needs the user namespace made at the connection's start.  On
+ * failure the session's jobs get mounts of their own, as without a session.
+ */
+static void session_mount(struct job *jb)
+{
+	int fd, r;
+
+	if (jb->jc->unprivileged && !jb->own_userns)
+		return;
+	snprintf(jb->dir, sizeof(jb->dir), "%s/jobs/%d", jb->jc->state_dir, (int)getpid());
+	snprintf(jb->scratch, sizeof(jb->scratch), "%s/scratch", jb->dir);
+	snprintf(jb->root, sizeof(jb->root), "%s/root", jb->dir);
+	if (mkdir_p(jb->scratch, 0700) < 0 || mkdir_p(jb->root, 0700) < 0)
+		goto fail;
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		goto fail;
+	fd = mosfs_open_device();
+	if (fd < 0) {
+		errno = -fd;
+		goto fail;
+	}
+	r = mosfs_mount(fd, jb->root);
+	if (r < 0) {
+		close(fd);
+		errno = -r;
+		goto fail;
+	}
+	jb->fc = (struct mosfs_config){
+		.ops = &remote_backend_ops,
+		.ctx = &jb->rb,
+		.scratch_dir = jb->scratch,
+		.origin_uid = jb->d.j.uid,
+		.origin_gid = jb->d.j.gid,
+		.job_uid = jb->jc->unprivileged ? 0 : jb->jc->job_uid,
+		.job_gid = jb->jc->unprivileged ? 0 : jb->jc->job_gid,
+		.nthreads = jb->jc->fuse_threads,
+		.passthrough = jb->jc->passthrough,
+	};
+	r = mosfs_start(&jb->fc, fd, &jb->fs);
+	if (r < 0) {
+		umount2(jb->root, MNT_DETACH);
+		close(fd);
+		errno = -r;
+		goto fail;
+	}
+	jb->fuse_fd = fd;
+	jb->persistent = true;
+	return;
+fail:
+	mos_info("the session's jobs each get a mount of their own: %s", strerror(errno));
+	jb->fs = NULL;
+	jb->fc = (struct mosfs_config){ 0 };
 }
 
 static int start_job(struct job *jb)
 {
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 }, ready[2] = { -1, -1 };
+	struct mosfs_stats st0;
 	char c;
 	int r;
 
-	snprintf(jb->dir, sizeof(jb->dir), "%s/jobs/%d", jb->jc->state_dir, (int)getpid());
-	snprintf(jb->scratch, sizeof(jb->scratch), "%s/scratch", jb->dir);
-	snprintf(jb->root, sizeof(jb->root), "%s/root", jb->dir);
-	if (mkdir_p(jb->scratch, 0700) < 0 || mkdir_p(jb->root, 0700) < 0) {
-		r = -errno;
-		mos_err("cannot create %s: %s", jb->dir, strerror(errno));
-		return r;
+	if (jb->persistent) {
+		if (jb->d.j.uid != jb->fc.origin_uid || jb->d.j.gid != jb->fc.origin_gid) {
+			mos_err("a session's jobs must be one origin user's");
+			return -EPERM;
+		}
+		/* what changed on the origin, out of the kernel's caches first */
+		r = mosfs_invalidate_apply(jb->fs, IDLE_WAIT_MS);
+		if (r < 0) {
+			mos_err("the session's mount did not forget what changed: %s",
+				strerror(-r));
+			conn_fail(jb->conn, "the session's mount cannot be trusted any more");
+			return r;
+		}
+		mosfs_get_stats(jb->fs, &st0);
+		jb->fs_base = st0.requests;
+	} else {
+		snprintf(jb->dir, sizeof(jb->dir), "%s/jobs/%d", jb->jc->state_dir, (int)getpid());
+		snprintf(jb->scratch, sizeof(jb->scratch), "%s/scratch", jb->dir);
+		snprintf(jb->root, sizeof(jb->root), "%s/root", jb->dir);
+		if (mkdir_p(jb->scratch, 0700) < 0 || mkdir_p(jb->root, 0700) < 0) {
+			r = -errno;
+			mos_err("cannot create %s: %s", jb->dir, strerror(errno));
+			return r;
+		}
 	}
 	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 ||
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ready) < 0) {
@@ -883,7 +1011,7 @@ static int start_job(struct job *jb)
 
 	/* Serve mosfs once the job has mounted it (or failed to). */
 	jb->fuse_fd = recv_fd(ready[0], &c);
-	r = jb->fuse_fd >= 0 && c == 'm' ? 1 : 0;
+	r = c == 'm' && (jb->persistent || jb->fuse_fd >= 0) ? 1 : 0;
 	if (r == 1 && (jb->d.j.flags & MOS_JOB_TTY)) {
 		/* the pty master follows once the job has entered its root */
 		jb->ready_fd = ready[0];
@@ -893,6 +1021,8 @@ static int start_job(struct job *jb)
 		close(ready[0]);
 	}
 	ready[0] = -1;
+	if (jb->persistent)
+		goto serving;
 	jb->fc = (struct mosfs_config){
 		.ops = &remote_backend_ops,
 		.ctx = &jb->rb,
@@ -917,6 +1047,7 @@ static int start_job(struct job *jb)
 		closep(&jb->fuse_fd);
 		jb->fuse_fd = -1;
 	}
+serving:
 	jb->started = true;
 	if (jb->pending_signal)
 		job_kill(jb, jb->pending_signal);
@@ -947,16 +1078,17 @@ static void job_reset(struct job *jb)
 	conn_unwatch(jb->conn, jb->err_watch);
 	conn_unwatch(jb->conn, jb->in_watch);
 	conn_unwatch(jb->conn, jb->pty_watch);
-	if (jb->fs)
+	if (jb->fs && !jb->persistent)
 		mosfs_free(jb->fs);
-	closep(&jb->fuse_fd);
+	if (!jb->persistent)
+		closep(&jb->fuse_fd);
 	closep(&jb->in_w);
 	closep(&jb->out_r);
 	closep(&jb->err_r);
 	closep(&jb->pty);
 	closep(&jb->ready_fd);
 	closep(&jb->pidfd);
-	if (jb->dir[0])
+	if (jb->dir[0] && !jb->persistent)
 		rm_rf(jb->dir);
 	free(jb->inbuf);
 	job_desc_free(&jb->d);
@@ -964,7 +1096,7 @@ static void job_reset(struct job *jb)
 	jb->started = jb->exit_sent = jb->counted = jb->finisher_started = false;
 	jb->pending_signal = 0;
 	jb->pid = 0;
-	jb->in_w = jb->out_r = jb->err_r = jb->pty = jb->ready_fd = jb->fuse_fd = jb->pidfd = -1;
+	jb->in_w = jb->out_r = jb->err_r = jb->pty = jb->ready_fd = jb->pidfd = -1;
 	jb->out_watch = jb->err_watch = jb->in_watch = jb->pty_watch = NULL;
 	jb->out_paused = jb->err_paused = jb->pty_paused = false;
 	jb->out_open = jb->err_open = jb->pty_open = false;
@@ -972,6 +1104,9 @@ static void job_reset(struct job *jb)
 	jb->inlen = 0;
 	jb->in_eof = false;
 	jb->out_unacked = jb->preloaded = 0;
+	if (jb->persistent)
+		return; /* the session's mount, and its directory, stay */
+	jb->fuse_fd = -1;
 	jb->fs = NULL;
 	jb->fc = (struct mosfs_config){ 0 };
 	jb->dir[0] = jb->scratch[0] = jb->root[0] = 0;
@@ -1028,6 +1163,10 @@ static void on_frame(struct conn *c, const struct mos_frame_hdr *h, uint8_t *pay
 			__atomic_add_fetch(&jb->jc->counters->running, 1, __ATOMIC_SEQ_CST);
 			jb->counted = true;
 		}
+		if (jb->session && !jb->persistent && !jb->session_tried) {
+			jb->session_tried = true;
+			session_mount(jb);
+		}
 		if (start_job(jb) < 0) {
 			jb->started = true;
 			send_exit(jb, MOS_EXIT_SETUP, 0, "the worker could not start the job");
@@ -1081,6 +1220,8 @@ static void on_frame(struct conn *c, const struct mos_frame_hdr *h, uint8_t *pay
 			goto out;
 		}
 		remote_backend_invalidate(&jb->rb, path);
+		if (jb->persistent)
+			mosfs_invalidate_queue(jb->fs, path); /* applied before the next job */
 		break;
 	}
 	case MOS_MSG_STATUS:
@@ -1177,6 +1318,10 @@ int job_serve_connection(int rfd, int wfd, struct tls_channel *tls, const struct
 	struct wire_buf b = { 0 };
 	int r;
 
+	/* Without root, a user namespace of our own now, while this process
+	 * has one thread: a session's mount lives in it, and each job's. */
+	if (jc->unprivileged && try_own_userns())
+		jb.own_userns = true;
 	signal(SIGALRM, start_timeout);
 	alarm(jc->start_timeout_s); /* cleared when the JOB arrives */
 	pthread_mutex_init(&jb.lock, NULL);
@@ -1215,6 +1360,10 @@ int job_serve_connection(int rfd, int wfd, struct tls_channel *tls, const struct
 	else if (jb.started && jb.pid > 0)
 		wait_status(jb.pid);
 out:
+	if (jb.persistent) {
+		mosfs_abort(jb.fs); /* the session's, still serving */
+		umount2(jb.root, MNT_DETACH);
+	}
 	if (jb.fs)
 		mosfs_free(jb.fs);
 	closep(&jb.fuse_fd);

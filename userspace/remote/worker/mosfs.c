@@ -409,6 +409,9 @@ void mosfs_free(struct mosfs *fs)
 	close(fs->abort_fd);
 	close(fs->scratch_dirfd);
 	free(fs->wb_path);
+	for (size_t i = 0; i < fs->ninval; i++)
+		free(fs->inval[i]);
+	free(fs->inval);
 	free(fs->threads);
 	free(fs);
 }

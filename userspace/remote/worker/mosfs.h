@@ -112,4 +112,18 @@ void mosfs_get_stats(const struct mosfs *fs, struct mosfs_stats *out);
 bool mosfs_passthrough_active(const struct mosfs *fs);
 void mosfs_free(struct mosfs *fs);
 
+/*
+ * A mount kept from job to job (a session's, mosfs_inval.c).  Queue PATH as
+ * possibly changed on the origin (any thread, any time); apply what is
+ * queued, before the next job: the node tree forgets it and the kernel's
+ * caches too, within TIMEOUT_MS (-ETIMEDOUT: the kernel did not let go; the
+ * mount cannot be trusted any more).  A job's end: wait until its last
+ * handle is released (-ETIMEDOUT after TIMEOUT_MS), then clear its
+ * write-back error for the next.
+ */
+void mosfs_invalidate_queue(struct mosfs *fs, const char *path);
+int mosfs_invalidate_apply(struct mosfs *fs, unsigned timeout_ms);
+int mosfs_wait_idle(struct mosfs *fs, unsigned timeout_ms);
+void mosfs_job_done(struct mosfs *fs);
+
 #endif /* MOSD_MOSFS_H */

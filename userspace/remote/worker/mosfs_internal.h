@@ -62,6 +62,10 @@ struct mosfs {
 	struct mosfs_node *root;
 	struct mosfs_handle **handles;
 	size_t handles_cap;
+	size_t nhandles; /* open handles (files and directories) */
+	/* INVALIDATE paths not applied yet (mosfs_invalidate_apply) */
+	char **inval;
+	size_t ninval;
 
 	int wb_err;
 	char *wb_path;

@@ -36,6 +36,7 @@ struct mosfs_node {
 	bool listed;  /* kids holds the whole directory */
 	bool listing; /* a thread is calling listdir for it */
 	int list_err; /* the origin refused to list it (-EACCES...): kept for the mount */
+	uint32_t inval_gen; /* bumped when an invalidation drops its listing */
 	struct mosfs_node **kids;
 	size_t nkids, kids_cap;
 

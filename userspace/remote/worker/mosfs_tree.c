@@ -128,6 +128,7 @@ int mosfs_dir_ensure_listed(struct mosfs *fs, struct mosfs_node *dir)
 		struct mos_attr da;
 		_cleanup_free_ char *path = NULL;
 		size_t n = 0;
+		uint32_t gen;
 		int r;
 
 		if (dir->listing) {
@@ -142,11 +143,17 @@ int mosfs_dir_ensure_listed(struct mosfs *fs, struct mosfs_node *dir)
 		if (!path)
 			return -ENOENT;
 		dir->listing = true;
+		gen = dir->inval_gen;
 		pthread_mutex_unlock(&fs->lock);
 		r = fs->c->ops->listdir(fs->c->ctx, path, &da, &ents, &n);
 		pthread_mutex_lock(&fs->lock);
 		dir->listing = false;
 		pthread_cond_broadcast(&fs->cond);
+		if (dir->inval_gen != gen) {
+			/* invalidated while it was asked for: ask again */
+			origin_dirents_free(ents, n);
+			continue;
+		}
 		/* A refusal holds for the job, as the listing would have: compilers
 		 * probe the same refused directory again and again.  A lost
 		 * connection or an I/O error is not remembered. */
