@@ -263,3 +263,30 @@ TEST(tmp_mosctl_cc_project)
 	T_EXPECT_EQ(r.status, 0);
 	t_result_free(&r);
 }
+
+TEST(tmp_policy_file_trees)
+{
+	struct t_result r;
+	char *a = tmp_dir("pa"), *b = tmp_dir("pb"), pol[128], json[512], cmd[512], p[160];
+	char *got;
+
+	need_worker();
+	enter("/");
+	/* the policy file lies under /tmp too, in a tree nothing else names */
+	snprintf(pol, sizeof(pol), "%s/p.json", a);
+	snprintf(json, sizeof(json),
+		 "{\"fs\": {\"system\": true, \"read\": [\"in\"], \"write\": [\"%s\"]}}\n", b);
+	t_write_file(pol, json);
+	snprintf(p, sizeof(p), "%s/in", a);
+	t_write_file(p, "policy-named input\n");
+	snprintf(cmd, sizeof(cmd), "cat %s/in > %s/out; ls %s", a, b, a);
+	t_mosctl(&r, "run", "--on", "local", "--policy", pol, "--", "/bin/sh", "-c", cmd, NULL);
+	if (r.status)
+		t_dump("mosctl", &r);
+	T_EXPECT_EQ(r.status, 0);
+	snprintf(p, sizeof(p), "%s/out", b);
+	got = t_slurp(p);
+	T_ASSERT(got && !strcmp(got, "policy-named input\n"));
+	free(got);
+	t_result_free(&r);
+}
