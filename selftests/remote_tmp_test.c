@@ -290,3 +290,27 @@ TEST(tmp_policy_file_trees)
 	free(got);
 	t_result_free(&r);
 }
+
+/* mosctl make from a /tmp project: the recipes run on the embedded worker
+ * (its own pid namespace), their outputs on the origin. */
+TEST(tmp_mosctl_make_project)
+{
+	struct t_result r;
+	char own[64] = "";
+	char *d;
+
+	need_worker();
+	d = tmp_dir("mk");
+	T_ASSERT(readlink("/proc/self/ns/pid", own, sizeof(own) - 1) > 0);
+	sh_in(&r, d,
+	      "printf 'all: prog where\\n\\t./prog > out.txt\\n"
+	      "main.o: main.c\\n\\t$(CC) -c main.c -o main.o\\n"
+	      "prog: main.o\\n\\t$(CC) main.o -o prog\\n"
+	      "where:\\n\\treadlink /proc/self/ns/pid > where\\n' > Makefile;"
+	      "printf '#include <stdio.h>\\nint main(void){puts(\"made in tmp\");return 0;}\\n'"
+	      " > main.c; $M make -- -s -j2; cat out.txt where");
+	T_EXPECT_EQ(r.status, 0);
+	T_EXPECT_STR(r.out, "made in tmp\npid:[");
+	T_EXPECT_NO_STR(r.out, own);
+	t_result_free(&r);
+}
