@@ -314,3 +314,25 @@ TEST(tmp_mosctl_make_project)
 	T_EXPECT_NO_STR(r.out, own);
 	t_result_free(&r);
 }
+
+/* A denied path inside a served /tmp tree stays denied. */
+TEST(tmp_deny_inside_served_tree)
+{
+	struct t_result r;
+	char *a = tmp_dir("d"), secret[128], pub[128], cmd[512];
+
+	need_worker();
+	enter(a);
+	snprintf(secret, sizeof(secret), "%s/secret", a);
+	snprintf(pub, sizeof(pub), "%s/pub", a);
+	t_write_file(secret, "D3NIED-BYTES\n");
+	t_write_file(pub, "public\n");
+	snprintf(cmd, sizeof(cmd), "cat pub; cat secret; cat %s; echo rc=$?", secret);
+	t_mosctl(&r, "run", "--on", "local", "-r", "/", "-w", a, "--deny", secret, "--", "/bin/sh",
+		 "-c", cmd, NULL);
+	T_EXPECT_STR(r.out, "public\n");
+	T_EXPECT_STR(r.out, "rc=1");
+	T_EXPECT_NO_STR(r.out, "D3NIED");
+	T_EXPECT_NO_STR(r.err, "D3NIED");
+	t_result_free(&r);
+}

@@ -344,6 +344,7 @@ static void tmp_trees_find(const struct job_desc *d, const char *root, struct tm
 	struct mos_policy file;
 	struct run_opts o;
 	size_t n = 0, kept = 0;
+	bool have_cwd;
 
 	av[n++] = "run";
 	for (uint32_t i = 0; i < d->j.nsandbox; i++)
@@ -352,13 +353,17 @@ static void tmp_trees_find(const struct job_desc *d, const char *root, struct tm
 	if (options_parse_flags((int)n, av, cwd, &o, &e) < 0)
 		child_die("the job's sandbox options: %s", e.msg);
 	policy_init(&file);
-	tmp_trees_policy_file(&o, root, cwd, &file, t);
 	tmp_trees_add(t, cwd, "the working directory", false);
+	have_cwd = t->n == 1;
+	tmp_trees_policy_file(&o, root, cwd, &file, t);
 	tmp_trees_add_policy(t, &o.policy, "--cwd");
 	tmp_trees_add_policy(t, &file, "the policy's cwd");
+	/* (the working directory, first if beneath /tmp, is kept even when
+	 * denied: the origin then refuses it, and the job fails saying so) */
 	for (size_t i = 0; i < t->n; i++) {
-		if (denied_in(&o.policy, t->v[i].path) || denied_in(&file, t->v[i].path) ||
-		    tmp_tree_covered(t, i)) {
+		bool denied = denied_in(&o.policy, t->v[i].path) || denied_in(&file, t->v[i].path);
+
+		if ((denied && !(have_cwd && i == 0)) || tmp_tree_covered(t, i)) {
 			free(t->v[i].path);
 			free(t->v[i].what);
 			t->v[i].path = NULL;
