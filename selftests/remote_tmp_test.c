@@ -70,6 +70,8 @@ TEST(tmp_cwd_compile_equals_local)
 
 	need_worker();
 	d = tmp_dir("cc");
+	/* as mktemp -d leaves it: the origin user's alone */
+	chmod(d, 0700);
 	enter(d);
 	{
 		char p[128];
