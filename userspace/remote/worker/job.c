@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <grp.h>
-#include <libgen.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <sys/mount.h>
@@ -22,9 +21,9 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <linux/openat2.h>
 
 #include "conn.h"
+#include "job_tmp.h"
 #include "kernel_features.h"
 #include "log.h"
 #include "mosfs.h"
@@ -215,289 +214,6 @@ static void enter_root(const char *root)
 		child_die("cannot detach the worker's root: %s", strerror(errno));
 	if (chdir("/") < 0)
 		child_die("chdir /: %s", strerror(errno));
-}
-
-/*
- * The origin's /tmp trees a job names.  A job's /tmp is the worker's own
- * tmpfs (enter_root), which hides the origin's /tmp: a build started there,
- * as CI systems build, could not even enter its directory.  So the trees
- * strictly beneath /tmp that the job names -- its working directory, its
- * --cwd, the trees of its --read and --write flags and of its --policy file,
- * and that file -- are cloned from the origin's view before the tmpfs goes
- * on, and mounted at the same paths in it after.  Only those: the rest of
- * the origin's /tmp stays out of sight, and the origin still answers within
- * them only what the policy grants.  A tree is looked up without following
- * symlinks (this runs before pivot_root, where one would be resolved against
- * the worker's root); symlinks inside a tree are the job's to follow later,
- * in its own root, as anywhere in mosfs.
- */
-struct tmp_tree {
-	char *path;    /* absolute, normalized, strictly beneath /tmp */
-	char *what;    /* "--write", "the working directory", ... for messages */
-	bool optional; /* a missing tree is skipped, as the sandbox skips it */
-	bool dir;
-	int fd; /* the detached clone, or -1 */
-};
-
-struct tmp_trees {
-	struct tmp_tree *v;
-	size_t n;
-};
-
-static void tmp_trees_add(struct tmp_trees *t, const char *path, const char *what, bool optional)
-{
-	if (!path_is_beneath(path, "/tmp") || !strcmp(path, "/tmp"))
-		return;
-	t->v = xrealloc(t->v, (t->n + 1) * sizeof(*t->v));
-	t->v[t->n++] = (struct tmp_tree){
-		.path = xstrdup(path), .what = xstrdup(what), .optional = optional, .fd = -1
-	};
-}
-
-/* The trees of P's cwd and allow rules. */
-static void tmp_trees_add_policy(struct tmp_trees *t, const struct mos_policy *p,
-				 const char *cwd_what)
-{
-	if (p->cwd)
-		tmp_trees_add(t, p->cwd, cwd_what, false);
-	for (size_t i = 0; i < p->nfs; i++)
-		if (!p->fs[i].deny)
-			tmp_trees_add(t, p->fs[i].path, p->fs[i].origin.text, p->fs[i].optional);
-}
-
-static bool denied_in(const struct mos_policy *p, const char *path)
-{
-	for (size_t i = 0; i < p->nfs; i++)
-		if (p->fs[i].deny && path_is_beneath(path, p->fs[i].path))
-			return true;
-	return false;
-}
-
-/* Is tree I the same as, or beneath, another one? */
-static bool tmp_tree_covered(const struct tmp_trees *t, size_t i)
-{
-	for (size_t j = 0; j < t->n; j++) {
-		if (j == i || !t->v[j].path || !path_is_beneath(t->v[i].path, t->v[j].path))
-			continue;
-		/* of two equal paths the first is kept */
-		if (strcmp(t->v[i].path, t->v[j].path) || j < i)
-			return true;
-	}
-	return false;
-}
-
-/*
- * The rules of the job's --policy FILE (named in the flags O forwarded),
- * read from the origin's view at ROOT, symlinks resolved inside it as the
- * job will resolve them, into P; the file itself into T.  Only the paths of
- * its rules are used here (read before the privileges are dropped, through
- * the file service, which answers what the policy grants whoever asks).
- * Any failure is left to run_sandboxed, which reads the file again as the
- * job's user and says what is wrong with it.
- */
-static void tmp_trees_policy_file(const struct run_opts *o, const char *root, const char *cwd,
-				  struct mos_policy *p, struct tmp_trees *t)
-{
-	struct open_how how = { .flags = O_RDONLY | O_NONBLOCK | O_CLOEXEC,
-				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
-	_cleanup_free_ char *abs = NULL, *dir = NULL, *buf = NULL;
-	_cleanup_close_ int root_fd = -1, fd = -1;
-	struct mos_err e = { "" };
-	const char *file = NULL;
-	struct stat st;
-	ssize_t n;
-
-	for (size_t i = 0; i + 1 < o->nforward; i++)
-		if (!strcmp(o->forward[i], "--policy"))
-			file = o->forward[i + 1];
-	if (!file)
-		return;
-	abs = path_join_normalize(cwd, file);
-	root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (root_fd < 0 || !abs[1])
-		return;
-	fd = (int)syscall(SYS_openat2, root_fd, abs + 1, &how, sizeof(how));
-	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    st.st_size > MOS_POLICY_MAX_BYTES)
-		return;
-	buf = xmalloc(MOS_POLICY_MAX_BYTES + 1);
-	n = read_full(fd, buf, MOS_POLICY_MAX_BYTES + 1);
-	if (n < 0 || n > (ssize_t)MOS_POLICY_MAX_BYTES)
-		return;
-	dir = xstrdup(abs);
-	policy_load_buffer(p, buf, (size_t)n, file, dirname(dir), &e);
-	/* and the file itself, which run_sandboxed reads once /tmp is the job's */
-	tmp_trees_add(t, abs, "--policy", false);
-}
-
-/*
- * The trees beneath /tmp that the job's working directory, flags and
- * policy file name (read from the view at ROOT), an outer one standing for
- * those beneath it; none beneath a denied path (the sandbox withholds
- * those, and the origin refuses them).
- */
-static void tmp_trees_find(const struct job_desc *d, const char *root, struct tmp_trees *t)
-{
-	_cleanup_free_ char **av = xcalloc(d->j.nsandbox + 3, sizeof(char *));
-	_cleanup_free_ char *cwd = path_join_normalize("/", d->cwd);
-	struct mos_err e = { "" };
-	struct mos_policy file;
-	struct run_opts o;
-	size_t n = 0, kept = 0;
-	bool have_cwd;
-
-	av[n++] = "run";
-	for (uint32_t i = 0; i < d->j.nsandbox; i++)
-		av[n++] = d->sandbox[i];
-	av[n++] = "--";
-	if (options_parse_flags((int)n, av, cwd, &o, &e) < 0)
-		child_die("the job's sandbox options: %s", e.msg);
-	policy_init(&file);
-	tmp_trees_add(t, cwd, "the working directory", false);
-	have_cwd = t->n == 1;
-	tmp_trees_policy_file(&o, root, cwd, &file, t);
-	tmp_trees_add_policy(t, &o.policy, "--cwd");
-	tmp_trees_add_policy(t, &file, "the policy's cwd");
-	/* (the working directory, first if beneath /tmp, is kept even when
-	 * denied: the origin then refuses it, and the job fails saying so) */
-	for (size_t i = 0; i < t->n; i++) {
-		bool denied = denied_in(&o.policy, t->v[i].path) || denied_in(&file, t->v[i].path);
-
-		if ((denied && !(have_cwd && i == 0)) || tmp_tree_covered(t, i)) {
-			free(t->v[i].path);
-			free(t->v[i].what);
-			t->v[i].path = NULL;
-		}
-	}
-	options_free(&o);
-	policy_free(&file);
-	for (size_t i = 0; i < t->n; i++)
-		if (t->v[i].path)
-			t->v[kept++] = t->v[i];
-	t->n = kept;
-}
-
-/*
- * Open PATH (absolute, normalized) beneath the directory DIRFD one component
- * at a time, refusing any symlink on the way: O_PATH descriptor, or -errno
- * (-ELOOP for a symlink).  The walk starts at the view's root while that is
- * not the process's root, where a symlink followed would lead out of the
- * view, or to another part of the origin's /tmp.
- */
-static int open_beneath_nofollow(int dirfd, const char *path)
-{
-	_cleanup_free_ char *copy = xstrdup(path);
-	_cleanup_close_ int at = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
-	char *save = NULL;
-
-	if (at < 0)
-		return -errno;
-	for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
-		struct stat st;
-		int next;
-
-		if (!strcmp(c, ".") || !strcmp(c, ".."))
-			return -EINVAL;
-		next = openat(at, c, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		if (next < 0)
-			return -errno;
-		closep(&at);
-		at = next;
-		if (fstat(at, &st) < 0)
-			return -errno;
-		if (S_ISLNK(st.st_mode))
-			return -ELOOP;
-	}
-	return take_fd(&at);
-}
-
-/* Before the tmpfs goes on ROOT/tmp: a detached clone of each tree. */
-static void tmp_trees_clone(struct tmp_trees *t, const char *root)
-{
-	_cleanup_close_ int root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-
-	if (root_fd < 0)
-		child_die("cannot open the origin's view %s: %s", root, strerror(errno));
-	for (size_t i = 0; i < t->n; i++) {
-		struct tmp_tree *tr = &t->v[i];
-		_cleanup_close_ int fd = open_beneath_nofollow(root_fd, tr->path);
-		struct stat st;
-
-		if (fd == -ENOENT && tr->optional)
-			continue;
-		if (fd == -ELOOP)
-			child_die(
-				"%s %s: a symbolic link on the way on the origin (a tree under "
-				"/tmp is served by its real path: name the directory it leads to)",
-				tr->what, tr->path);
-		if (fd < 0)
-			child_die("%s %s: %s (on the origin)", tr->what, tr->path, strerror(-fd));
-		if (fstat(fd, &st) < 0)
-			child_die("%s %s: %s", tr->what, tr->path, strerror(errno));
-		tr->dir = S_ISDIR(st.st_mode);
-		tr->fd = open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
-		if (tr->fd < 0)
-			child_die("cannot take %s %s from the origin's view: %s", tr->what,
-				  tr->path, strerror(errno));
-	}
-}
-
-/*
- * In the job's fresh /tmp: each clone mounted at its path, the directories
- * on the way made there (nothing else is in this tmpfs yet, so no symlink
- * can be on the way; O_NOFOLLOW all the same) and given to OWNER, the job's
- * user, when OWNER is not -1.
- */
-static void tmp_trees_attach(struct tmp_trees *t, uid_t owner, gid_t group)
-{
-	for (size_t i = 0; i < t->n; i++) {
-		struct tmp_tree *tr = &t->v[i];
-		_cleanup_free_ char *rel = xstrdup(tr->path + strlen("/tmp/"));
-		_cleanup_close_ int at =
-			open("/tmp", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-		char *c = rel, *slash;
-
-		if (tr->fd < 0)
-			continue;
-		if (at < 0)
-			child_die("cannot open the job's /tmp: %s", strerror(errno));
-		while ((slash = strchr(c, '/'))) {
-			int next;
-
-			*slash = '\0';
-			if (mkdirat(at, c, 0755) == 0 && owner != (uid_t)-1 &&
-			    fchownat(at, c, owner, group, AT_SYMLINK_NOFOLLOW) < 0)
-				child_die("cannot give %s to the job's user: %s", tr->path,
-					  strerror(errno));
-			next = openat(at, c, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-			if (next < 0)
-				child_die("cannot make the way to %s in the job's /tmp: %s",
-					  tr->path, strerror(errno));
-			closep(&at);
-			at = next;
-			c = slash + 1;
-		}
-		if (tr->dir ? mkdirat(at, c, 0755) < 0 : mknodat(at, c, S_IFREG | 0600, 0) < 0)
-			child_die("cannot make the mount point %s in the job's /tmp: %s", tr->path,
-				  strerror(errno));
-		if (move_mount(tr->fd, "", at, c, MOVE_MOUNT_F_EMPTY_PATH) < 0)
-			child_die("cannot mount the origin's %s on the job's /tmp: %s", tr->path,
-				  strerror(errno));
-		closep(&tr->fd);
-		tr->fd = -1;
-	}
-}
-
-static void tmp_trees_free(struct tmp_trees *t)
-{
-	for (size_t i = 0; i < t->n; i++) {
-		free(t->v[i].path);
-		free(t->v[i].what);
-		if (t->v[i].fd >= 0)
-			close(t->v[i].fd);
-	}
-	free(t->v);
-	*t = (struct tmp_trees){ 0 };
 }
 
 /* One byte TAG and, if FD >= 0, the descriptor, over the ready socket. */
@@ -753,6 +469,7 @@ job_child(struct job *jb, int in_r, int out_w, int err_w, int ready_w)
 	int fds[4] = { in_r, out_w, err_w, ready_w };
 	pid_t parent = getppid();
 	struct tmp_trees tmp = { 0 };
+	struct mos_err e = { "" };
 	int fuse_fd, r;
 
 	/* Only these survive: stdio and the ready socket (3); nothing of the
@@ -789,11 +506,14 @@ job_child(struct job *jb, int in_r, int out_w, int err_w, int ready_w)
 		_exit(MOS_EXIT_SETUP);
 	close(fuse_fd);
 	enter_own_pidns(ready_w);
-	tmp_trees_find(&jb->d, jb->root, &tmp);
-	tmp_trees_clone(&tmp, jb->root);
+	/* the job's trees beneath the origin's /tmp, before the tmpfs hides it */
+	if (tmp_trees_find(jb->d.sandbox, jb->d.j.nsandbox, jb->d.cwd, jb->root, &tmp, &e) < 0 ||
+	    tmp_trees_clone(&tmp, jb->root, &e) < 0)
+		child_die("%s", e.msg);
 	enter_root(jb->root);
-	tmp_trees_attach(&tmp, jb->jc->unprivileged ? (uid_t)-1 : jb->jc->job_uid,
-			 jb->jc->unprivileged ? (gid_t)-1 : jb->jc->job_gid);
+	if (tmp_trees_attach(&tmp, "/tmp", jb->jc->unprivileged ? (uid_t)-1 : jb->jc->job_uid,
+			     jb->jc->unprivileged ? (gid_t)-1 : jb->jc->job_gid, &e) < 0)
+		child_die("%s", e.msg);
 	tmp_trees_free(&tmp);
 	if (jb->d.j.flags & MOS_JOB_TTY)
 		make_pty(jb, ready_w);
