@@ -46,7 +46,7 @@ static int teardown(void **state)
 }
 
 /* tmp_trees_find on ARGS (NULL-terminated) from CWD, with the view at ROOT
- * (or none); the trees as "PATH=WHAT" lines. */
+ * (or none); the trees as "PATH=WHAT rw|ro" lines. */
 static char *find(const char *cwd, const char *view, int *r, struct mos_err *e, ...)
 {
 	char *args[32];
@@ -64,7 +64,7 @@ static char *find(const char *cwd, const char *view, int *r, struct mos_err *e, 
 	*r = tmp_trees_find(args, n, cwd, view, &t, e);
 	for (size_t i = 0; i < t.n; i++) {
 		assert_int_equal(t.v[i].fd, -1);
-		fprintf(f, "%s=%s\n", t.v[i].path, t.v[i].what);
+		fprintf(f, "%s=%s %s\n", t.v[i].path, t.v[i].what, t.v[i].writable ? "rw" : "ro");
 	}
 	tmp_trees_free(&t);
 	fclose(f);
@@ -84,20 +84,38 @@ static void test_flags_and_cwd(void **state)
 		   "-r", "rel", "--deny", "/tmp/d", "-w", "/tmp/d/x", "-C", "/tmp/c", "--write",
 		   "/tmp/ab", "-w/tmp/e", "--write", "/tmp", NULL);
 	assert_int_equal(r, 0);
-	assert_string_equal(got, "/tmp/c=--cwd\n"
-				 "/tmp/a=--write\n"
-				 "/tmp/ab=--write\n"
-				 "/tmp/e=--write\n");
+	assert_string_equal(got, "/tmp/c=--cwd ro\n"
+				 "/tmp/a=--write rw\n"
+				 "/tmp/ab=--write rw\n"
+				 "/tmp/e=--write rw\n");
 	free(got);
 	/* the cwd first; of equal trees the first is kept */
 	got = find("/tmp/w", NULL, &r, &e, "-r", "/tmp/x", "-w", "/tmp/x", "-r", "/tmp/w/in", NULL);
 	assert_int_equal(r, 0);
-	assert_string_equal(got, "/tmp/w=the working directory\n/tmp/x=--read\n");
+	assert_string_equal(got, "/tmp/w=the working directory ro\n/tmp/x=--read rw\n");
+	free(got);
+	/* the origin's final --write /tmp (every remote job's: its private
+	 * /tmp) writes no tree, the user's own does; --write / writes them
+	 * all; a write tree beneath a read one makes the outer one writable */
+	got = find("/tmp/r", NULL, &r, &e, "-r", "/", "--write", "/tmp", NULL);
+	assert_string_equal(got, "/tmp/r=the working directory ro\n");
+	free(got);
+	got = find("/tmp/r", NULL, &r, &e, "-r", "/", "--write", "/tmp", "--write", "/tmp", NULL);
+	assert_string_equal(got, "/tmp/r=the working directory rw\n");
+	free(got);
+	got = find("/tmp/r", NULL, &r, &e, "-w", "/tmp", "-r", "/", NULL);
+	assert_string_equal(got, "/tmp/r=the working directory rw\n");
+	free(got);
+	got = find("/tmp/r", NULL, &r, &e, "-w", "/", NULL);
+	assert_string_equal(got, "/tmp/r=the working directory rw\n");
+	free(got);
+	got = find("/", NULL, &r, &e, "-r", "/tmp/r", "-w", "/tmp/r/o", NULL);
+	assert_string_equal(got, "/tmp/r=--read rw\n");
 	free(got);
 	/* a denied working directory is kept: the origin refuses it */
 	got = find("/tmp/q", NULL, &r, &e, "-r", "/", "--deny", "/tmp/q", NULL);
 	assert_int_equal(r, 0);
-	assert_string_equal(got, "/tmp/q=the working directory\n");
+	assert_string_equal(got, "/tmp/q=the working directory ro\n");
 	free(got);
 	/* nothing beneath /tmp: nothing served, whatever the cwd's spelling */
 	got = find("/home/u/./proj/", NULL, &r, &e, "-w", "/tmp", "-w", "/tmpx/y", NULL);
@@ -105,7 +123,7 @@ static void test_flags_and_cwd(void **state)
 	assert_string_equal(got, "");
 	free(got);
 	got = find("/tmp/../tmp/p/./", NULL, &r, &e, NULL);
-	assert_string_equal(got, "/tmp/p=the working directory\n");
+	assert_string_equal(got, "/tmp/p=the working directory ro\n");
 	free(got);
 }
 
@@ -153,10 +171,10 @@ static void test_policy_file(void **state)
 	 * beneath the file's --deny is dropped */
 	got = find("/w", root, &r, &e, "--policy", "/tmp/job/p.json", "-w", "/tmp/other/s/x", NULL);
 	assert_int_equal(r, 0);
-	assert_string_equal(got, "/tmp/job/p.json=--policy\n"
-				 "/tmp/pc=the policy's cwd\n"
-				 "/tmp/other=/tmp/job/p.json:1:36\n"
-				 "/tmp/job/out=/tmp/job/p.json:1:19\n");
+	assert_string_equal(got, "/tmp/job/p.json=--policy ro\n"
+				 "/tmp/pc=the policy's cwd ro\n"
+				 "/tmp/other=/tmp/job/p.json:1:36 rw\n"
+				 "/tmp/job/out=/tmp/job/p.json:1:19 rw\n");
 	free(got);
 	/* relative to the cwd, and through a symlink resolved inside the view */
 	snprintf(p, sizeof(p), "%s/w/link.json", root);

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -43,6 +44,19 @@ static void tmp_trees_add_policy(struct tmp_trees *t, const struct mos_policy *p
 	for (size_t i = 0; i < p->nfs; i++)
 		if (!p->fs[i].deny)
 			tmp_trees_add(t, p->fs[i].path, p->fs[i].origin.text, p->fs[i].optional);
+}
+
+/* Does a write rule of P (but rule SKIP) cover PATH, or lie beneath it? */
+static bool written_in(const struct mos_policy *p, size_t skip, const char *path)
+{
+	for (size_t i = 0; i < p->nfs; i++) {
+		const struct mos_fs_rule *r = &p->fs[i];
+
+		if (i != skip && !r->deny && (r->access & MOS_FS_WRITE) &&
+		    (path_is_beneath(path, r->path) || path_is_beneath(r->path, path)))
+			return true;
+	}
+	return false;
 }
 
 static bool denied_in(const struct mos_policy *p, const char *path)
@@ -119,7 +133,7 @@ int tmp_trees_find(char *const *sandbox, size_t nsandbox, const char *cwd_in, co
 	struct mos_err pe = { "" };
 	struct mos_policy file;
 	struct run_opts o;
-	size_t n = 0, kept = 0;
+	size_t n = 0, kept = 0, extra = SIZE_MAX;
 	bool have_cwd;
 	int r;
 
@@ -133,6 +147,11 @@ int tmp_trees_find(char *const *sandbox, size_t nsandbox, const char *cwd_in, co
 		mos_err_set(e, "the job's sandbox options: %s", pe.msg);
 		return r;
 	}
+	/* The origin ends every job's flags with "--write /tmp", for the job's
+	 * private /tmp: that rule (the last) makes no served tree writable. */
+	if (nsandbox >= 2 && !strcmp(sandbox[nsandbox - 2], "--write") &&
+	    !strcmp(sandbox[nsandbox - 1], "/tmp") && o.policy.nfs)
+		extra = o.policy.nfs - 1;
 	policy_init(&file);
 	tmp_trees_add(t, cwd, "the working directory", false);
 	have_cwd = t->n == 1;
@@ -146,7 +165,10 @@ int tmp_trees_find(char *const *sandbox, size_t nsandbox, const char *cwd_in, co
 			free(t->v[i].path);
 			free(t->v[i].what);
 			t->v[i].path = NULL;
+			continue;
 		}
+		t->v[i].writable = written_in(&o.policy, extra, t->v[i].path) ||
+				   written_in(&file, SIZE_MAX, t->v[i].path);
 	}
 	options_free(&o);
 	policy_free(&file);
@@ -192,6 +214,7 @@ static int open_beneath_nofollow(int dirfd, const char *path)
 int tmp_trees_clone(struct tmp_trees *t, const char *root, struct mos_err *e)
 {
 	_cleanup_close_ int root_fd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
 
 	if (root_fd < 0) {
 		mos_err_set(e, "cannot open the origin's view %s: %s", root, strerror(errno));
@@ -226,6 +249,15 @@ int tmp_trees_clone(struct tmp_trees *t, const char *root, struct mos_err *e)
 		if (tr->fd < 0) {
 			mos_err_set(e, "cannot take %s %s from the origin's view: %s", tr->what,
 				    tr->path, strerror(errno));
+			return -errno;
+		}
+		/* (before Linux 5.12, no mount_setattr: the origin refuses the
+		 * write-back instead) */
+		if (!tr->writable &&
+		    mount_setattr(tr->fd, "", AT_EMPTY_PATH, &ro, sizeof(ro)) < 0 &&
+		    errno != ENOSYS) {
+			mos_err_set(e, "cannot make %s %s read-only: %s", tr->what, tr->path,
+				    strerror(errno));
 			return -errno;
 		}
 	}

@@ -31,6 +31,7 @@ struct tmp_tree {
 	char *path;    /* absolute, normalized, strictly beneath /tmp */
 	char *what;    /* "--write", "the working directory", ... for messages */
 	bool optional; /* a missing tree is skipped, as the sandbox skips it */
+	bool writable; /* a write rule covers it or lies beneath it: else read-only */
 	bool dir;
 	int fd; /* the detached clone, or -1 */
 };
@@ -47,6 +48,11 @@ struct tmp_trees {
  * in that order; an outer tree stands for those beneath it, and none
  * beneath a denied path is kept (the sandbox withholds it and the origin
  * refuses it) but the working directory (so the job fails as elsewhere).
+ * A tree no write rule covers or lies beneath is mounted read-only, so that
+ * a write fails when it is made (as Landlock would fail it outside /tmp,
+ * were it not for the job's writable /tmp), not when it is written back;
+ * the "--write /tmp" the origin ends every job's flags with (the private
+ * /tmp's) counts for none, a "--write /tmp" of the user's for all.
  */
 int tmp_trees_find(char *const *sandbox, size_t nsandbox, const char *cwd, const char *root,
 		   struct tmp_trees *t, struct mos_err *e);
