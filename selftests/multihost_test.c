@@ -153,17 +153,22 @@ static void make_keys(void)
 	T_ASSERT(sh("%s", cmd) == 0);
 }
 
+/* Another directory of the origin's the worker must not see (or NULL). */
+static const char *worker_hides_too;
+
 static void start_worker(struct hosts *h)
 {
-	char cmd[2048];
+	char cmd[2048], also[600] = "";
 
+	if (worker_hides_too)
+		snprintf(also, sizeof(also), "mount -t tmpfs hidden %s && ", worker_hides_too);
 	/* The worker's mount namespace hides the origin's files. */
 	snprintf(cmd, sizeof(cmd),
 		 "exec ip netns exec %s unshare -m --propagation private sh -c "
-		 "'mount -t tmpfs hidden %s && exec %s --listen %s --authorized-keys "
+		 "'mount -t tmpfs hidden %s && %sexec %s --listen %s --authorized-keys "
 		 "%s/authorized_keys --key %s/key --cache %s/cache %s'",
-		 h->wns, origin_dir(), mosd_path(), h->wlisten, t_path("worker"), t_path("worker"),
-		 t_path("worker"), h->mosd_args ? h->mosd_args : "");
+		 h->wns, origin_dir(), also, mosd_path(), h->wlisten, t_path("worker"),
+		 t_path("worker"), t_path("worker"), h->mosd_args ? h->mosd_args : "");
 	h->mosd = fork();
 	T_ASSERT(h->mosd >= 0);
 	if (h->mosd == 0) {
@@ -763,4 +768,70 @@ TEST(tls_worker_killed_mid_job)
 	}
 	t_result_free(&r);
 	hosts_down(&h);
+}
+
+/*
+ * A build under the origin's /tmp on a root worker, the job as the origin's
+ * user (nobody): the cwd and a --write tree beneath /tmp come over the wire
+ * (the worker's own view of the directory is hidden), the object and the
+ * output land on the origin as that user's, and what the job makes on the
+ * way to a served tree or in the rest of /tmp stays on the worker.
+ */
+TEST(tls_tmp_build_as_the_origin_user)
+{
+	struct hosts h = { 0 };
+	struct t_result r;
+	char cmd[4096], d[64], p[160];
+	struct stat st;
+
+	hosts_up(&h);
+	if (sh("command -v setpriv >/dev/null && command -v gcc >/dev/null"))
+		t_skip("no setpriv (util-linux) or gcc");
+	snprintf(d, sizeof(d), "/tmp/mos-mh-tmp-XXXXXX");
+	T_ASSERT(mkdtemp(d));
+	t_remove_later(d);
+	snprintf(p, sizeof(p), "%s/hello.c", d);
+	t_write_file(p, "int answer(void) { return 42; }\n");
+	T_ASSERT(sh("mkdir -p %s/a/b && chown -R 65534:65534 %s && chmod 0755 %s", d, d, d) == 0);
+	worker_hides_too = d;
+	make_keys();
+	start_worker(&h);
+	snprintf(cmd, sizeof(cmd), "chown -R 65534:65534 %s && chmod 0755 %s %s", t_path("cfg"),
+		 t_dir(), t_path("cfg"));
+	T_ASSERT(sh("%s", cmd) == 0);
+	snprintf(cmd, sizeof(cmd),
+		 "MOS_CONFIG_DIR=%s ip netns exec %s setpriv --reuid=65534 --regid=65534 "
+		 "--clear-groups -- sh -c 'set -e; cd %s; M=%s; W=%s;"
+		 " $M run --on $W -- sh -c \"gcc -O2 -c hello.c -o remote.o; id -u;"
+		 " echo s > /tmp/scratch-%d\";"
+		 " cd /; $M run --on $W -r / -w %s/a/b -- sh -c \"echo out > %s/a/b/out;"
+		 " mkdir %s/a/on-the-worker\"'",
+		 t_path("cfg"), h.ons, d, t_mosctl_path(), h.wlisten, (int)getpid(), d, d, d);
+	{
+		char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+
+		t_run(&r, NULL, argv);
+	}
+	if (r.status)
+		t_dump("mosctl as nobody", &r);
+	T_EXPECT_EQ(r.status, 0);
+	T_EXPECT_STR(r.out, "65534\n");
+	T_ASSERT(sh("cd %s && gcc -O2 -c hello.c -o local.o && cmp remote.o local.o", d) == 0);
+	snprintf(p, sizeof(p), "%s/remote.o", d);
+	T_ASSERT(stat(p, &st) == 0 && st.st_uid == 65534);
+	snprintf(p, sizeof(p), "%s/a/b/out", d);
+	{
+		char *got = t_slurp(p);
+
+		T_ASSERT(got && !strcmp(got, "out\n"));
+		free(got);
+	}
+	T_ASSERT(stat(p, &st) == 0 && st.st_uid == 65534);
+	snprintf(p, sizeof(p), "%s/a/on-the-worker", d);
+	T_ASSERT(access(p, F_OK) < 0);
+	snprintf(p, sizeof(p), "/tmp/scratch-%d", (int)getpid());
+	T_ASSERT(access(p, F_OK) < 0);
+	t_result_free(&r);
+	hosts_down(&h);
+	worker_hides_too = NULL;
 }

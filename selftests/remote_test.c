@@ -23,9 +23,10 @@
 #include "harness.h"
 
 /*
- * The job's /tmp is the worker's private tmpfs, so the origin's /tmp (where
- * t_dir() lives) is not what a job sees there: the files a job must share
- * with the origin live in a directory under /var/tmp instead.
+ * The job's /tmp is the worker's private tmpfs, in which only the trees a
+ * job names beneath the origin's /tmp are the origin's (remote_tmp_test.c):
+ * the files these jobs share with the origin live in a directory under
+ * /var/tmp, served like any other directory.
  */
 static char odir[64];
 
@@ -58,7 +59,7 @@ static void need_worker(void)
 	setenv("MOS_LOCAL_CACHE", t_path("cache"), 1);
 	/* and its own origin caches (hashes, job manifests) */
 	setenv("XDG_CACHE_HOME", t_path("xdg"), 1);
-	/* the job starts in mosctl's cwd, which must not be under /tmp */
+	/* the job starts in mosctl's cwd: the origin's files, outside /tmp */
 	if (chdir(o_dir()) < 0)
 		t_fail("chdir %s: %s", o_dir(), strerror(errno));
 }

@@ -656,6 +656,45 @@ static void test_usage(void **state)
 	free(buf);
 }
 
+/*
+ * options_parse_flags: the flags' rules with relative paths taken from the
+ * given base (a worker's job, whose cwd is the origin's), and a --policy
+ * file neither read nor needed (it names a file this process cannot see).
+ */
+static void test_parse_flags_only(void **state_unused)
+{
+	static char *argv[] = { "run", "-r",   "/usr",	   "--write=out",
+				"-w",  "../b", "--policy", "/no/such.json",
+				"-C",  "sub",  "--deny",   "out/secret",
+				"--",  "cc",   NULL };
+	struct run_opts o;
+	struct mos_err e = { "" };
+
+	(void)state_unused;
+	assert_int_equal(options_parse_flags(14, argv, "/tmp/job", &o, &e), 0);
+	assert_int_equal(o.policy.nfs, 4);
+	assert_string_equal(o.policy.fs[0].path, "/usr");
+	assert_string_equal(o.policy.fs[1].path, "/tmp/job/out");
+	assert_string_equal(o.policy.fs[1].origin.text, "--write");
+	assert_int_equal(o.policy.fs[1].access, MOS_FS_ALL);
+	assert_string_equal(o.policy.fs[2].path, "/tmp/b");
+	assert_string_equal(o.policy.fs[3].path, "/tmp/job/out/secret");
+	assert_true(o.policy.fs[3].deny);
+	assert_string_equal(o.policy.cwd, "/tmp/job/sub");
+	assert_int_equal(o.ncommand, 1);
+	options_free(&o);
+	/* the same argv through options_parse reads the file, and fails */
+	assert_true(options_parse(14, argv, &o, &e) < 0);
+	assert_contains(e.msg, "/no/such.json");
+	/* bad flags are refused as options_parse refuses them */
+	{
+		static char *bad[] = { "run", "--memory", "lots", "--", "cc", NULL };
+
+		assert_int_equal(options_parse_flags(5, bad, "/", &o, &e), -EINVAL);
+		assert_contains(e.msg, "--memory");
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -673,6 +712,7 @@ int main(void)
 		cmocka_unit_test(test_repeated_calls),
 		cmocka_unit_test(test_free_after_error),
 		cmocka_unit_test(test_usage),
+		cmocka_unit_test(test_parse_flags_only),
 	};
 
 	return cmocka_run_group_tests_name("options", tests, setup, teardown);

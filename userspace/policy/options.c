@@ -151,19 +151,19 @@ static int number(const char *name, const char *arg, uint64_t max, uint64_t *out
 	return 0;
 }
 
-static int apply(struct run_opts *o, const struct flag *f, struct mos_err *e)
+static int apply(struct run_opts *o, const struct flag *f, const char *base, struct mos_err *e)
 {
 	struct mos_policy *p = &o->policy;
 	struct mos_limits *l = &p->limits;
 
 	switch (f->opt) {
 	case 'r':
-		return policy_add_fs(p, NULL, f->arg, MOS_FS_READ | MOS_FS_EXEC, false, "--read",
+		return policy_add_fs(p, base, f->arg, MOS_FS_READ | MOS_FS_EXEC, false, "--read",
 				     e);
 	case 'w':
-		return policy_add_fs(p, NULL, f->arg, MOS_FS_ALL, false, "--write", e);
+		return policy_add_fs(p, base, f->arg, MOS_FS_ALL, false, "--write", e);
 	case OPT_DENY:
-		return policy_add_fs(p, NULL, f->arg, 0, true, "--deny", e);
+		return policy_add_fs(p, base, f->arg, 0, true, "--deny", e);
 	case 's':
 		p->fs_system = true;
 		return 0;
@@ -213,7 +213,7 @@ static int apply(struct run_opts *o, const struct flag *f, struct mos_err *e)
 			return -EINVAL;
 		}
 		free(p->cwd);
-		p->cwd = path_join_normalize(NULL, f->arg);
+		p->cwd = path_join_normalize(base, f->arg);
 		return 0;
 	case OPT_BACKEND:
 		if (mos_backend_parse(f->arg, &o->backend) < 0) {
@@ -250,7 +250,7 @@ static int apply(struct run_opts *o, const struct flag *f, struct mos_err *e)
 		o->agent = true;
 		return 0;
 	case OPT_ASK:
-		return policy_add_ask(p, NULL, f->arg, "--ask", e);
+		return policy_add_ask(p, base, f->arg, "--ask", e);
 	case OPT_DECIDER:
 		if (!*f->arg) {
 			mos_err_set(e, "--decider: empty command");
@@ -306,7 +306,10 @@ static void record_forward(struct run_opts *o, int c, const char *arg)
 	}
 }
 
-int options_parse(int argc, char **argv, struct run_opts *o, struct mos_err *e)
+/* BASE: what relative paths are relative to (NULL: the cwd); the policy
+ * file is loaded only with LOAD_POLICY. */
+static int parse(int argc, char **argv, const char *base, bool load_policy, struct run_opts *o,
+		 struct mos_err *e)
 {
 	struct flag *flags = NULL;
 	size_t nflags = 0;
@@ -350,13 +353,13 @@ int options_parse(int argc, char **argv, struct run_opts *o, struct mos_err *e)
 		flags = xrealloc(flags, (nflags + 1) * sizeof(*flags));
 		flags[nflags++] = (struct flag){ c, optarg };
 	}
-	if (policy_file) {
+	if (policy_file && load_policy) {
 		r = policy_load_file(&o->policy, policy_file, e);
 		if (r < 0)
 			goto out;
 	}
 	for (size_t i = 0; i < nflags; i++) {
-		r = apply(o, &flags[i], e);
+		r = apply(o, &flags[i], base, e);
 		if (r < 0)
 			goto out;
 	}
@@ -382,6 +385,17 @@ out:
 	if (r < 0)
 		options_free(o);
 	return r;
+}
+
+int options_parse(int argc, char **argv, struct run_opts *o, struct mos_err *e)
+{
+	return parse(argc, argv, NULL, true, o, e);
+}
+
+int options_parse_flags(int argc, char **argv, const char *base, struct run_opts *o,
+			struct mos_err *e)
+{
+	return parse(argc, argv, base, false, o, e);
 }
 
 void options_free(struct run_opts *o)

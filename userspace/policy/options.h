@@ -43,6 +43,14 @@ struct run_opts {
  * code when the policy file cannot be read).
  */
 int options_parse(int argc, char **argv, struct run_opts *o, struct mos_err *e);
+/*
+ * options_parse without reading anything: the flags' rules only (a --policy
+ * FILE is checked for but not loaded), relative paths taken relative to
+ * BASE.  For a worker that must know the job's trees before it can enter
+ * the job's view of the files, where the file lives.
+ */
+int options_parse_flags(int argc, char **argv, const char *base, struct run_opts *o,
+			struct mos_err *e);
 void options_free(struct run_opts *o);
 void options_usage(FILE *out, const char *sub);
 

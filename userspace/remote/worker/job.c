@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "conn.h"
+#include "job_tmp.h"
 #include "kernel_features.h"
 #include "log.h"
 #include "mosfs.h"
@@ -506,6 +507,8 @@ job_child(struct job *jb, int in_r, int out_w, int err_w, int ready_w)
 {
 	int fds[4] = { in_r, out_w, err_w, ready_w };
 	pid_t parent = getppid();
+	struct tmp_trees tmp = { 0 };
+	struct mos_err e = { "" };
 	int fuse_fd, r;
 
 	/* Only these survive: stdio and the ready socket (3); nothing of the
@@ -550,17 +553,21 @@ job_child(struct job *jb, int in_r, int out_w, int err_w, int ready_w)
 	close(fuse_fd);
 mounted:
 	enter_own_pidns(ready_w);
+	/* the job's trees beneath the origin's /tmp, before the tmpfs hides it */
+	if (tmp_trees_find(jb->d.sandbox, jb->d.j.nsandbox, jb->d.cwd, jb->root, &tmp, &e) < 0 ||
+	    tmp_trees_clone(&tmp, jb->root, &e) < 0)
+		child_die("%s", e.msg);
 	enter_root(jb->root);
+	if (tmp_trees_attach(&tmp, "/tmp", jb->jc->unprivileged ? (uid_t)-1 : jb->jc->job_uid,
+			     jb->jc->unprivileged ? (gid_t)-1 : jb->jc->job_gid, &e) < 0)
+		child_die("%s", e.msg);
+	tmp_trees_free(&tmp);
 	if (jb->d.j.flags & MOS_JOB_TTY)
 		make_pty(jb, ready_w);
 	close(ready_w);
 	if (chdir(jb->d.cwd) < 0)
-		child_die("cannot enter the origin's working directory %s: %s%s", jb->d.cwd,
-			  strerror(errno),
-			  path_is_beneath(jb->d.cwd, "/tmp")
-				  ? " (a job's /tmp is the worker's own, private one: start the "
-				    "job from a directory outside /tmp)"
-				  : "");
+		child_die("cannot enter the origin's working directory %s: %s", jb->d.cwd,
+			  strerror(errno));
 	umask(jb->d.j.umask & 0777);
 	if (!jb->jc->unprivileged)
 		drop_privileges(jb->jc->job_uid, jb->jc->job_gid, parent);

@@ -8,7 +8,8 @@
  *   1. the connection process (root): opens /dev/fuse, makes the job's
  *      scratch directory, serves mosfs and the stream; never runs job code.
  *   2. the job process (root, then not): a new mount namespace with mosfs as
- *      its root, the worker's /dev subset, /sys read-only, a private /tmp;
+ *      its root, the worker's /dev subset, /sys read-only, a private /tmp
+ *      holding the job's trees beneath the origin's /tmp (job_tmp.h);
  *      pivot_root; then it drops to JOB_UID/JOB_GID and every capability.
  *   3. the sandbox (a local `mosctl run`'s, as JOB_UID): user (mapping the
  *      origin's ids), pid, mount and IPC namespaces, Landlock, seccomp,
