@@ -49,7 +49,8 @@
 #define LINK_SILENT_MS 60000 /* ... and is gone after this without a frame */
 #define CLIENT_OPEN_MS 10000 /* a client's AGENT_OPEN, and its handover after EXIT, within this */
 #define RELAY_HIGH (8U << 20)
-#define IDLE_LINKS_MAX 16 /* idle sessions per worker and key */
+#define IDLE_LINKS_MAX 16	/* idle sessions per worker and key */
+#define HANDOVER_MAX (1U << 20) /* watches one job may hand over */
 
 struct outbuf {
 	uint8_t *p;
@@ -93,7 +94,8 @@ struct client {
 	bool job_begun;
 	int passed_fd;		    /* an fd that came with SCM_RIGHTS, or -1 */
 	struct watch_set *handover; /* AGENT_WATCHES so far */
-	uint64_t since;		    /* connected, and from EXIT on: since the EXIT */
+	size_t npairs;
+	uint64_t since; /* connected, and from EXIT on: since the EXIT */
 	bool dead;
 };
 
@@ -622,6 +624,11 @@ static void client_watches(struct client *c, const struct mos_frame_hdr *h, cons
 	}
 	if (aw.failures)
 		l->unwatched = true;
+	c->npairs += aw.n;
+	if (c->npairs > HANDOVER_MAX) {
+		c->dead = true; /* more than any job reads: not a job's */
+		return;
+	}
 	for (uint32_t i = 0; i < aw.n; i++) {
 		int32_t wd;
 		_cleanup_free_ char *path = NULL;
@@ -752,7 +759,7 @@ static void client_read(struct client *c)
 
 			memcpy(&fd, CMSG_DATA(cm) + k * sizeof(int), sizeof(int));
 			/* one descriptor, an inotify one, with the handover only */
-			if (c->passed_fd >= 0 || c->st != C_EXITED) {
+			if (c->passed_fd >= 0 || c->st != C_EXITED || !watch_fd_is_inotify(fd)) {
 				close(fd);
 				c->dead = true;
 			} else {

@@ -66,6 +66,20 @@ static void remember(struct watch_set *w, int wd, const char *path)
 	w->paths[w->n++] = xstrdup(path);
 }
 
+bool watch_fd_is_inotify(int fd)
+{
+	char proc[64], link[64];
+	ssize_t n;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	n = readlink(proc, link, sizeof(link) - 1);
+	if (n < 0)
+		return false;
+	link[n] = 0;
+	return !strcmp(link, "anon_inode:inotify") &&
+	       fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) == 0;
+}
+
 struct watch_set *watch_set_adopt(int fd, const int *wds, char *const *paths, size_t n)
 {
 	struct watch_set *w = alloc_set(fd);
@@ -167,10 +181,16 @@ int watch_set_drain(struct watch_set *w, void (*fn)(const char *path, void *arg)
 			return errno == EAGAIN ? events : -errno;
 		if (len == 0)
 			return events;
-		for (char *p = buf; p < buf + len;) {
+		for (char *p = buf; p + sizeof(struct inotify_event) <= buf + len;) {
 			const struct inotify_event *ev = (const struct inotify_event *)p;
 
+			/* (a descriptor handed over is checked to be inotify's; the
+			 * bounds hold whatever it gives) */
+			if (ev->len > (size_t)(buf + len - p) - sizeof(*ev))
+				return -EPROTO;
 			p += sizeof(*ev) + ev->len;
+			if (ev->len && memchr(ev->name, 0, ev->len) == NULL)
+				return -EPROTO;
 			events++;
 			if (ev->mask & IN_Q_OVERFLOW) {
 				fn("/", arg);

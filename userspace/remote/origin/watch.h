@@ -25,6 +25,8 @@ struct watch_set *watch_set_new(void);
  * on PATHS[i] (copied). */
 struct watch_set *watch_set_adopt(int fd, const int *wds, char *const *paths, size_t n);
 void watch_set_free(struct watch_set *w);
+/* Whether FD is an inotify descriptor (made non-blocking if so). */
+bool watch_fd_is_inotify(int fd);
 /* The inotify descriptor, to poll. */
 int watch_set_fd(const struct watch_set *w);
 /* How many (watch, path) pairs the set holds. */
