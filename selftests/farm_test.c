@@ -22,19 +22,7 @@
  */
 static const char *o_dir(void)
 {
-	static char odir[64];
-
-	t_need_embedded_worker();
-	if (!odir[0]) {
-		snprintf(odir, sizeof(odir), "/var/tmp/mos-farm-XXXXXX");
-		if (!mkdtemp(odir))
-			t_fail("mkdtemp %s: %s", odir, strerror(errno));
-		chmod(odir, 0755);
-		t_remove_later(odir);
-		setenv("MOS_LOCAL_CACHE", t_path("cache"), 1);
-		setenv("XDG_CACHE_HOME", t_path("xdg"), 1);
-	}
-	return odir;
+	return t_origin_dir("mos-farm");
 }
 
 /* Run SCRIPT with sh in o_dir(), $M set to mosctl; fails on a nonzero status. */

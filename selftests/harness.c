@@ -292,6 +292,23 @@ void t_need_embedded_worker(void)
 		       "(user.max_user_namespaces=0 or CONFIG_USER_NS off?)");
 }
 
+const char *t_origin_dir(const char *name)
+{
+	static char odir[128];
+
+	t_need_embedded_worker();
+	if (!odir[0]) {
+		snprintf(odir, sizeof(odir), "/var/tmp/%s-XXXXXX", name);
+		if (!mkdtemp(odir))
+			t_fail("mkdtemp %s: %s", odir, strerror(errno));
+		chmod(odir, 0755);
+		t_remove_later(odir);
+		setenv("MOS_LOCAL_CACHE", t_path("cache"), 1);
+		setenv("XDG_CACHE_HOME", t_path("xdg"), 1);
+	}
+	return odir;
+}
+
 static double now(void)
 {
 	struct timespec ts;

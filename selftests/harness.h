@@ -159,5 +159,14 @@ bool t_userns(void);
 /* Skip (naming what is missing) unless `mosctl run --on local` can work
  * here: /dev/fuse open to us, and user namespaces when not root. */
 void t_need_embedded_worker(void);
+/*
+ * t_need_embedded_worker(), then a directory of the origin's files for the
+ * test, /var/tmp/NAME-XXXXXX (mode 0755, removed after the test: not under
+ * /tmp, which a job sees only where it names it), with the embedded
+ * worker's cache and the origin's caches (MOS_LOCAL_CACHE, XDG_CACHE_HOME,
+ * the agent's socket with them) in the test's own directory.  Made on the
+ * first call; the same path after.
+ */
+const char *t_origin_dir(const char *name);
 
 #endif /* MOS_SELFTEST_HARNESS_H */

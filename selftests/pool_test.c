@@ -31,14 +31,7 @@ static const char *o_path(const char *name)
 
 static void need_worker(void)
 {
-	t_need_embedded_worker();
-	snprintf(odir, sizeof(odir), "/var/tmp/mos-pool-XXXXXX");
-	if (!mkdtemp(odir))
-		t_fail("mkdtemp %s: %s", odir, strerror(errno));
-	chmod(odir, 0755);
-	t_remove_later(odir);
-	setenv("MOS_LOCAL_CACHE", t_path("cache"), 1);
-	setenv("XDG_CACHE_HOME", t_path("xdg"), 1);
+	snprintf(odir, sizeof(odir), "%s", t_origin_dir("mos-pool"));
 	setenv("MOS_CONFIG_DIR", t_path("cfg"), 1);
 	if (chdir(odir) < 0)
 		t_fail("chdir %s: %s", odir, strerror(errno));

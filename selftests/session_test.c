@@ -28,20 +28,8 @@
 /* The origin's files: outside /tmp (a job's /tmp is the worker's own). */
 static const char *o_dir(void)
 {
-	static char odir[64];
-
-	t_need_embedded_worker();
-	if (!odir[0]) {
-		snprintf(odir, sizeof(odir), "/var/tmp/mos-session-XXXXXX");
-		if (!mkdtemp(odir))
-			t_fail("mkdtemp %s: %s", odir, strerror(errno));
-		chmod(odir, 0755);
-		t_remove_later(odir);
-		setenv("MOS_LOCAL_CACHE", t_path("cache"), 1);
-		setenv("XDG_CACHE_HOME", t_path("xdg"), 1);
-		unsetenv("MOS_AGENT");
-	}
-	return odir;
+	unsetenv("MOS_AGENT");
+	return t_origin_dir("mos-session");
 }
 
 /* One job through the agent: `sh -c SCRIPT` in o_dir(), --stats, -v. */

@@ -473,6 +473,8 @@ int main(int argc, char **argv)
 	int r;
 
 	mos_log_init("mosd", MOS_LOG_WARN);
+	if (argc == 2 && !strcmp(argv[1], "--job-child"))
+		job_exec_child(); /* a job process (job.c), not a mosd to start */
 	if (parse_opts(argc, argv, &o) < 0)
 		return MOS_EXIT_SETUP;
 	mos_log_init("mosd", MOS_LOG_INFO + o.verbose - (o.stdio ? 1 : 0));

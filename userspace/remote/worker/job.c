@@ -13,6 +13,7 @@
 #include <grp.h>
 #include <sched.h>
 #include <stdarg.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/ioctl.h>
@@ -49,7 +50,10 @@ struct job {
 	bool own_userns;    /* without root: this process is in a user namespace of its own */
 	bool session_tried; /* session_mount ran (once a session) */
 	uint64_t fs_base;   /* FUSE requests before this job (persistent) */
-	bool counted;	    /* in jc->counters->running */
+	uint8_t *job_frame; /* the JOB's payload, for the job process to parse again */
+	size_t job_len;
+	pid_t parent; /* in the job process: the connection process */
+	bool counted; /* in jc->counters->running */
 	int pending_signal;
 	pid_t pid;
 	int pidfd; /* on PID, opened before anything reaps it: signals never reach a reused pid */
@@ -502,31 +506,18 @@ static void enter_own_pidns(int ready_w)
 	_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
 }
 
-static void __attribute__((noreturn))
-job_child(struct job *jb, int in_r, int out_w, int err_w, int ready_w)
+/*
+ * The job process, in a mosd of its own (job_exec_child): stdio, the ready
+ * socket (3), nothing else of the connection process.
+ */
+static void __attribute__((noreturn)) job_child(struct job *jb)
 {
-	int fds[4] = { in_r, out_w, err_w, ready_w };
-	pid_t parent = getppid();
+	pid_t parent = jb->parent;
 	struct tmp_trees tmp = { 0 };
 	struct mos_err e = { "" };
+	int ready_w = 3;
 	int fuse_fd, r;
 
-	/* Only these survive: stdio and the ready socket (3); nothing of the
-	 * connection process (socket, ring, eventfd). */
-	for (int i = 0; i < 4; i++) {
-		fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 100);
-		if (fds[i] < 0)
-			_exit(MOS_EXIT_SETUP);
-	}
-	for (int i = 0; i < 4; i++) {
-		if (dup3(fds[i], i, i < 3 ? 0 : O_CLOEXEC) < 0)
-			_exit(MOS_EXIT_SETUP);
-	}
-	syscall(SYS_close_range, 4, ~0U, 0);
-	ready_w = 3;
-	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-	if (getppid() != parent)
-		_exit(MOS_EXIT_SETUP);
 	if (jb->jc->unprivileged && !jb->own_userns)
 		enter_own_userns();
 	if (unshare(CLONE_NEWNS) < 0)
@@ -888,6 +879,129 @@ static void *finisher(void *arg)
 }
 
 /*
+ * The job process is a fresh mosd image (`mosd --job-child`): the
+ * connection process has threads (mosfs's, on a session's mount), and a
+ * fork of a process with threads may only make async-signal-safe calls
+ * until it execs, while the job process parses options, allocates and
+ * logs.  What it needs comes on fd 4, a memfd: this header, the root's
+ * path, the JOB frame's payload.
+ */
+#define JOB_EXEC_MAGIC 0x4d4f534aU /* "MOSJ" */
+enum { JX_UNPRIVILEGED = 1, JX_REFUSE_DEGRADED = 2, JX_PERSISTENT = 4, JX_OWN_USERNS = 8 };
+struct job_exec_hdr {
+	uint32_t magic, flags;
+	uint32_t job_uid, job_gid;
+	int32_t parent;
+	uint32_t root_len, frame_len;
+};
+
+static int exe_fd = -1; /* mosd's own image, opened before any job */
+
+static int job_exec_blob(const struct job *jb)
+{
+	struct job_exec_hdr h = {
+		.magic = JOB_EXEC_MAGIC,
+		.flags = (jb->jc->unprivileged ? JX_UNPRIVILEGED : 0) |
+			 (jb->jc->refuse_degraded ? JX_REFUSE_DEGRADED : 0) |
+			 (jb->persistent ? JX_PERSISTENT : 0) |
+			 (jb->own_userns ? JX_OWN_USERNS : 0),
+		.job_uid = jb->jc->job_uid,
+		.job_gid = jb->jc->job_gid,
+		.parent = (int32_t)getpid(),
+		.root_len = (uint32_t)strlen(jb->root),
+		.frame_len = (uint32_t)jb->job_len,
+	};
+	int fd = (int)syscall(SYS_memfd_create, "mosd-job", MFD_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (write_all(fd, &h, sizeof(h)) < 0 || write_all(fd, jb->root, h.root_len) < 0 ||
+	    write_all(fd, jb->job_frame, jb->job_len) < 0 || lseek(fd, 0, SEEK_SET) < 0) {
+		int e = errno;
+
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+/* In the forked child: async-signal-safe calls only, then exec. */
+static void __attribute__((noreturn))
+job_exec(int in_r, int out_w, int err_w, int ready_w, int blob)
+{
+	int fds[6] = { in_r, out_w, err_w, ready_w, blob, exe_fd };
+	char *const argv[] = { "mosd", "--job-child", NULL };
+	extern char **environ;
+
+	/* Only these survive: stdio, the ready socket (3) and the blob (4);
+	 * nothing of the connection process (socket, ring, eventfd). */
+	for (int i = 0; i < 6; i++) {
+		fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 100);
+		if (fds[i] < 0)
+			_exit(MOS_EXIT_SETUP);
+	}
+	for (int i = 0; i < 6; i++) {
+		/* all but the image (5) go through the exec */
+		if (dup3(fds[i], i, i == 5 ? O_CLOEXEC : 0) < 0)
+			_exit(MOS_EXIT_SETUP);
+	}
+	syscall(SYS_close_range, 6, ~0U, 0);
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	syscall(SYS_execveat, 5, "", argv, environ, AT_EMPTY_PATH);
+	_exit(MOS_EXIT_SETUP);
+}
+
+int job_exec_child(void)
+{
+	struct job_exec_hdr h;
+	struct job_config jc = { 0 };
+	struct job jb = { .jc = &jc };
+	const char *why = "truncated";
+	uint8_t *frame = NULL;
+	int fd = 4;
+
+	/* the ready socket is the job process's, not its command's */
+	fcntl(3, F_SETFD, FD_CLOEXEC);
+	if (read_full(fd, &h, sizeof(h)) != sizeof(h) || h.magic != JOB_EXEC_MAGIC ||
+	    h.root_len >= sizeof(jb.root) || h.frame_len > MOS_FRAME_MAX)
+		child_die("the job's description did not come whole");
+	if (read_full(fd, jb.root, h.root_len) != (ssize_t)h.root_len)
+		child_die("the job's description did not come whole");
+	frame = xmalloc(h.frame_len ? h.frame_len : 1);
+	if (read_full(fd, frame, h.frame_len) != (ssize_t)h.frame_len ||
+	    !job_desc_parse(frame, h.frame_len, &jb.d, &why))
+		child_die("the job's description: %s", why);
+	close(fd);
+	jc.unprivileged = h.flags & JX_UNPRIVILEGED;
+	jc.refuse_degraded = h.flags & JX_REFUSE_DEGRADED;
+	jc.job_uid = h.job_uid;
+	jc.job_gid = h.job_gid;
+	jb.persistent = h.flags & JX_PERSISTENT;
+	jb.own_userns = h.flags & JX_OWN_USERNS;
+	jb.parent = (pid_t)h.parent;
+	if (getppid() != jb.parent)
+		_exit(MOS_EXIT_SETUP); /* the connection process is gone */
+	job_child(&jb);
+}
+
+/* The job's view (the origin's ids shown as the job's), in JB->fc. */
+static void set_mosfs_config(struct job *jb)
+{
+	jb->fc = (struct mosfs_config){
+		.ops = &remote_backend_ops,
+		.ctx = &jb->rb,
+		.scratch_dir = jb->scratch,
+		.origin_uid = jb->d.j.uid,
+		.origin_gid = jb->d.j.gid,
+		/* without root, the job is root of its own user namespace */
+		.job_uid = jb->jc->unprivileged ? 0 : jb->jc->job_uid,
+		.job_gid = jb->jc->unprivileged ? 0 : jb->jc->job_gid,
+		.nthreads = jb->jc->fuse_threads,
+		.passthrough = jb->jc->passthrough,
+	};
+}
+
+/*
  * A session's first job: its mount goes in a mount namespace of this
  * process's own (this thread's, which forks the jobs), so that it outlives
  * the job and each later job's namespace starts as a copy of it.  Without
@@ -918,17 +1032,7 @@ static void session_mount(struct job *jb)
 		errno = -r;
 		goto fail;
 	}
-	jb->fc = (struct mosfs_config){
-		.ops = &remote_backend_ops,
-		.ctx = &jb->rb,
-		.scratch_dir = jb->scratch,
-		.origin_uid = jb->d.j.uid,
-		.origin_gid = jb->d.j.gid,
-		.job_uid = jb->jc->unprivileged ? 0 : jb->jc->job_uid,
-		.job_gid = jb->jc->unprivileged ? 0 : jb->jc->job_gid,
-		.nthreads = jb->jc->fuse_threads,
-		.passthrough = jb->jc->passthrough,
-	};
+	set_mosfs_config(jb);
 	r = mosfs_start(&jb->fc, fd, &jb->fs);
 	if (r < 0) {
 		umount2(jb->root, MNT_DETACH);
@@ -949,6 +1053,7 @@ static int start_job(struct job *jb)
 {
 	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 }, ready[2] = { -1, -1 };
 	struct mosfs_stats st0;
+	int blob = -1, null_in = -1;
 	char c;
 	int r;
 
@@ -982,16 +1087,24 @@ static int start_job(struct job *jb)
 		r = -errno;
 		goto fail;
 	}
+	blob = job_exec_blob(jb);
+	if (blob < 0) {
+		r = blob;
+		goto fail;
+	}
+	null_in = (jb->d.j.flags & MOS_JOB_STDIN) ? -1 : open("/dev/null", O_RDONLY | O_CLOEXEC);
 	jb->pid = fork();
 	if (jb->pid < 0) {
 		r = -errno;
+		closep(&blob);
+		closep(&null_in);
 		goto fail;
 	}
-	if (jb->pid > 0)
-		jb->pidfd = (int)syscall(SYS_pidfd_open, jb->pid, 0);
 	if (jb->pid == 0)
-		job_child(jb, (jb->d.j.flags & MOS_JOB_STDIN) ? in[0] : open("/dev/null", O_RDONLY),
-			  out[1], err[1], ready[1]);
+		job_exec(null_in >= 0 ? null_in : in[0], out[1], err[1], ready[1], blob);
+	jb->pidfd = (int)syscall(SYS_pidfd_open, jb->pid, 0);
+	closep(&blob);
+	closep(&null_in);
 	close(in[0]);
 	close(out[1]);
 	close(err[1]);
@@ -1030,18 +1143,7 @@ static int start_job(struct job *jb)
 	ready[0] = -1;
 	if (jb->persistent)
 		goto serving;
-	jb->fc = (struct mosfs_config){
-		.ops = &remote_backend_ops,
-		.ctx = &jb->rb,
-		.scratch_dir = jb->scratch,
-		.origin_uid = jb->d.j.uid,
-		.origin_gid = jb->d.j.gid,
-		/* without root, the job is root of its own user namespace */
-		.job_uid = jb->jc->unprivileged ? 0 : jb->jc->job_uid,
-		.job_gid = jb->jc->unprivileged ? 0 : jb->jc->job_gid,
-		.nthreads = jb->jc->fuse_threads,
-		.passthrough = jb->jc->passthrough,
-	};
+	set_mosfs_config(jb);
 	if (r == 1) {
 		r = mosfs_start(&jb->fc, jb->fuse_fd, &jb->fs);
 		if (r < 0) {
@@ -1099,6 +1201,8 @@ static void job_reset(struct job *jb)
 		rm_rf(jb->dir);
 	free(jb->inbuf);
 	job_desc_free(&jb->d);
+	free(jb->job_frame);
+	jb->job_frame = NULL;
 	remote_backend_job_done(&jb->rb);
 	jb->started = jb->exit_sent = jb->counted = jb->finisher_started = false;
 	jb->pending_signal = 0;
@@ -1166,6 +1270,9 @@ static void on_frame(struct conn *c, const struct mos_frame_hdr *h, uint8_t *pay
 			conn_fail(c, m);
 			goto out;
 		}
+		free(jb->job_frame);
+		jb->job_frame = steal_pointer(&payload); /* the job process parses it again */
+		jb->job_len = h->len;
 		if (jb->jc->counters) {
 			__atomic_add_fetch(&jb->jc->counters->running, 1, __ATOMIC_SEQ_CST);
 			jb->counted = true;
@@ -1329,6 +1436,8 @@ int job_serve_connection(int rfd, int wfd, struct tls_channel *tls, const struct
 	 * has one thread: a session's mount lives in it, and each job's. */
 	if (jc->unprivileged && try_own_userns())
 		jb.own_userns = true;
+	if (exe_fd < 0)
+		exe_fd = open("/proc/self/exe", O_PATH | O_CLOEXEC);
 	signal(SIGALRM, start_timeout);
 	alarm(jc->start_timeout_s); /* cleared when the JOB arrives */
 	pthread_mutex_init(&jb.lock, NULL);
@@ -1387,5 +1496,6 @@ out:
 	remote_backend_free_preloaded(&jb.rb);
 	free(jb.inbuf);
 	job_desc_free(&jb.d);
+	free(jb.job_frame);
 	return r;
 }

@@ -75,4 +75,9 @@ void job_desc_free(struct job_desc *d);
  * and EXIT was delivered, -errno otherwise (the reason is logged). */
 int job_serve_connection(int rfd, int wfd, struct tls_channel *tls, const struct job_config *jc);
 
+/* `mosd --job-child`: the job process, exec'd by the connection process
+ * with its stdio, the ready socket on fd 3 and its description on fd 4.
+ * Does not return. */
+int job_exec_child(void) __attribute__((noreturn));
+
 #endif /* MOSD_JOB_H */
