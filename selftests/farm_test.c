@@ -96,6 +96,22 @@ TEST(make_j2_project_equals_local_build)
  * recipe a job on the embedded worker (its pid namespace is not ours), one
  * marked local (export MOS_LOCAL := 1) in ours; outputs on the origin.
  */
+/* A script in a remote recipe that runs make (as the kernel's
+ * link-vmlinux.sh does): its make runs its lines in that job, not as jobs
+ * of their own from inside the sandbox. */
+TEST(mosctl_make_nested_make_in_a_recipe_script)
+{
+	struct t_result r;
+
+	sh(&r, "mkdir -p nest; cd nest;"
+	       "printf 'all:\n\t./build.sh\n' > Makefile;"
+	       "printf '#!/bin/sh\nexec ${MAKE:-make} -f inner.mk\n' > build.sh; chmod +x build.sh;"
+	       "printf 'inner:\n\techo inner ran > inner.txt\n' > inner.mk;"
+	       "$M make -- -j2 -s; cat inner.txt");
+	T_EXPECT_EQ(r.status, 0);
+	T_EXPECT_STR(r.out, "inner ran\n");
+}
+
 TEST(mosctl_make_runs_recipes_on_the_pool)
 {
 	struct t_result r;

@@ -64,7 +64,10 @@ int cmd_make_shell(int argc, char **argv)
 	char *av[16];
 	int n = 0;
 
-	if (argc != 3 || local_marked() || runs_make(argv[2]) || !getcwd(cwd, sizeof(cwd))) {
+	/* In a job already (a script there ran make, with our SHELL): the
+	 * line is that job's to run, in its sandbox. */
+	if (argc != 3 || getenv("MOS_MAKE_IN_JOB") || local_marked() || runs_make(argv[2]) ||
+	    !getcwd(cwd, sizeof(cwd))) {
 		argv[0] = "/bin/sh";
 		execv("/bin/sh", argv);
 		mos_err("make: /bin/sh: %s", strerror(errno));
@@ -88,6 +91,8 @@ int cmd_make_shell(int argc, char **argv)
 	av[n++] = argv[2];
 	av[n] = NULL;
 	fflush(NULL);
+	/* the job's environment says so to a make it may start itself */
+	setenv("MOS_MAKE_IN_JOB", "1", 1);
 	return cmd_run(n, av);
 }
 
