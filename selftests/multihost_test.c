@@ -498,6 +498,44 @@ TEST(tls_pool_places_by_the_workers_reports)
 	hosts_down(&h);
 }
 
+/*
+ * A compile is the one job mosctl runs again after it wrote back: `mosctl
+ * cc` whose worker is lost after the object landed (a "compiler" that
+ * writes it at once, then sleeps) runs the compile once more and succeeds,
+ * where `mosctl run` would fail (the test above).
+ */
+TEST(tls_cc_lost_after_writing_runs_again)
+{
+	struct hosts h = { 0 };
+	struct t_result r;
+	char cc[600], cmd[4096], *out;
+	pid_t killer;
+	int st;
+
+	failover_pool_up(&h);
+	snprintf(cc, sizeof(cc), "%s/slowcc", origin_dir());
+	t_write_file(cc, "#!/bin/sh\n# slowcc -c SRC -o OBJ\necho object >> \"$4\"\n"
+			 "echo run >> runs.txt\n[ -e once ] || { : > once; sleep 4; }\n");
+	chmod(cc, 0755);
+	snprintf(cmd, sizeof(cmd),
+		 "cd '%s' && : > x.c && MOS_CONFIG_DIR='%s' XDG_CACHE_HOME='%s' MOS_ON='%s,local' "
+		 "MOS_AGENT=0 ip netns exec %s '%s' cc ./slowcc -c x.c -o x.o",
+		 origin_dir(), t_path("cfg"), t_path("xdg"), h.wlisten, h.ons, t_mosctl_path());
+	kill_connections_soon(&h, &killer);
+	t_run(&r, NULL, (char *const[]){ "sh", "-c", cmd, NULL });
+	waitpid(killer, &st, 0);
+	if (r.status)
+		t_dump("cc again", &r);
+	T_EXPECT_EQ(r.status, 0);
+	T_EXPECT_STR(r.err, "not run again");
+	T_EXPECT_STR(r.err, "running the compile again");
+	snprintf(cc, sizeof(cc), "%s/runs.txt", origin_dir());
+	out = t_slurp(cc);
+	T_EXPECT_STR(out, "run\nrun\n");
+	free(out);
+	hosts_down(&h);
+}
+
 TEST(tls_unknown_origin_is_refused)
 {
 	struct hosts h = { 0 };

@@ -301,5 +301,22 @@ int cmd_cc(int argc, char **argv)
 	r = cmd_run(n, av); /* --on lists, pools and the local fallback as run has them */
 	free(av);
 	free(dirs);
+	/* A compile lost with its worker after it wrote its outputs back: it
+	 * writes them whole again, so it runs once more (the dead worker is
+	 * backed off: elsewhere, or here), where any other job would fail. */
+	if (r == 255 && remote_run_lost_after_changes && !getenv("MOS_CC_AGAIN")) {
+		mos_warn("cc: running the compile again");
+		char **again = calloc((size_t)argc + 2, sizeof(*again));
+
+		setenv("MOS_CC_AGAIN", "1", 1);
+		if (again) {
+			again[0] = "mosctl";
+			again[1] = "cc";
+			for (int i = 1; i < argc; i++)
+				again[i + 1] = argv[i];
+			execv("/proc/self/exe", again);
+		}
+		mos_err("cc: cannot run again: %s", strerror(errno));
+	}
 	return r;
 }

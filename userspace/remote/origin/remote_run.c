@@ -504,6 +504,8 @@ static uint64_t mono_ms(void)
  * reached it (no connection, or the handshake failed): nothing ran, so the
  * caller may try the next worker of the pool.
  */
+bool remote_run_lost_after_changes;
+
 /* Whether this job goes through the agent: --agent (mosctl cc and make
  * add it), or MOS_AGENT=1; MOS_AGENT=0 never. */
 static bool use_agent(const struct run_opts *o)
@@ -753,6 +755,7 @@ static int remote_run_on(const struct run_opts *o, const char *on, bool *unreach
 			mos_err("lost the worker %s after the job had asked for %llu changes here "
 				"(files written back): not run again",
 				on, (unsigned long long)rm.svc->mutations);
+			remote_run_lost_after_changes = true;
 		}
 		goto out;
 	}

@@ -25,6 +25,10 @@
 /* Returns the job's exit status as mosctl reports it; 255 when the worker
  * could not be reached or was lost before the job ended; REMOTE_RUN_HERE. */
 int remote_run(struct run_opts *o);
+/* Set when remote_run() returned 255 because the worker was lost after the
+ * job had asked for changes here: a caller that knows the job can run
+ * again whatever it wrote (a compile) may run it again itself. */
+extern bool remote_run_lost_after_changes;
 
 /* Where keys, known_workers and pools/NAME are: $MOS_CONFIG_DIR, else
  * ~/.config/mosingar (malloc'd). */
