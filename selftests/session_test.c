@@ -276,7 +276,7 @@ TEST(agent_killed_mid_job)
 	pid = t_slurp(pidfile);
 	T_ASSERT(pid != NULL);
 	free(pid);
-	for (int i = 0; i < 50; i++) {
+	for (int i = 0; i < 150; i++) {
 		if (system("pgrep -f '^sleep 60$' >/dev/null") != 0)
 			break;
 		usleep(100000);
@@ -300,7 +300,7 @@ TEST(client_killed_mid_job)
 	t_run(&r, NULL, (char *const[]){ "sh", "-c", cmd, NULL });
 	T_EXPECT_STR(r.out, "killed 137");
 	t_result_free(&r);
-	for (int i = 0; i < 50; i++) {
+	for (int i = 0; i < 150; i++) {
 		if (system("pgrep -f '^sleep 61$' >/dev/null") != 0)
 			break;
 		usleep(100000);
