@@ -58,6 +58,39 @@ bool cmd_make_is_shell_call(int argc, char **argv)
 	return m && *m && argc >= 3 && argv[1][0] == '-' && strchr(argv[1], 'c');
 }
 
+/* MAKEFLAGS without the SHELL= word among its variables (after " -- "). */
+static void strip_our_shell(void)
+{
+	const char *mf = getenv("MAKEFLAGS");
+	const char *vars = mf ? strstr(mf, " -- ") : NULL;
+	char *out, *w, *save = NULL;
+	size_t len;
+
+	if (!vars)
+		return;
+	len = strlen(mf);
+	out = xmalloc(len + 1);
+	memcpy(out, mf, (size_t)(vars - mf) + 4);
+	out[vars - mf + 4] = 0;
+	{
+		_cleanup_free_ char *copy = xstrdup(vars + 4);
+
+		for (w = strtok_r(copy, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+			if (!strncmp(w, "SHELL=", 6))
+				continue;
+			strcat(out, w);
+			strcat(out, " ");
+		}
+	}
+	len = strlen(out);
+	while (len && out[len - 1] == ' ')
+		out[--len] = 0;
+	if (len >= 3 && !strcmp(out + len - 3, " --"))
+		out[len - 3] = 0; /* no variable left */
+	setenv("MAKEFLAGS", out, 1);
+	free(out);
+}
+
 int cmd_make_shell(int argc, char **argv)
 {
 	char cwd[PATH_MAX];
@@ -91,7 +124,12 @@ int cmd_make_shell(int argc, char **argv)
 	av[n++] = argv[2];
 	av[n] = NULL;
 	fflush(NULL);
-	/* the job's environment says so to a make it may start itself */
+	/* A make the job starts itself (a script that runs make) takes make's
+	 * flags from the environment: not our SHELL= (this mosctl's path may
+	 * not even be there: a job's /tmp is the worker's), so that it runs its
+	 * lines with /bin/sh in the job; MOS_MAKE_IN_JOB says the same to a
+	 * mosctl it would still take as its shell. */
+	strip_our_shell();
 	setenv("MOS_MAKE_IN_JOB", "1", 1);
 	return cmd_run(n, av);
 }
