@@ -62,6 +62,19 @@ TEST(cc_error_has_compilers_status_and_stderr_bytes)
 	T_EXPECT_EQ(r.status, 0);
 }
 
+/* MOS_STATS=1: each remote compile's --stats line; never without it (the
+ * compiler's stderr stays the compiler's alone). */
+TEST(cc_stats_only_when_asked)
+{
+	struct t_result r;
+
+	sh(&r, "printf 'int g(void){return 1;}\\n' > g.c;"
+	       "MOS_STATS=1 $M cc gcc -c g.c -o g.o 2> with.txt; $M cc gcc -c g.c -o g.o 2> "
+	       "without.txt;"
+	       "grep -q '^mosctl: stats: wall ' with.txt; test ! -s without.txt");
+	T_EXPECT_EQ(r.status, 0);
+}
+
 TEST(cc_link_and_version_run_locally)
 {
 	struct t_result r;

@@ -43,6 +43,13 @@ const char *cc_default_on(void)
 	return on ? on : "local";
 }
 
+bool cc_stats_wanted(void)
+{
+	const char *v = getenv("MOS_STATS");
+
+	return v && !strcmp(v, "1");
+}
+
 static int is_source(const char *a)
 {
 	static const char *const ext[] = { ".c", ".cc", ".cpp", ".cxx", ".C",	".i", ".ii",
@@ -254,6 +261,8 @@ int cmd_cc(int argc, char **argv)
 	}
 	av[n++] = "run";
 	av[n++] = "--agent"; /* a warm session from compile to compile (MOS_AGENT=0: not) */
+	if (cc_stats_wanted())
+		av[n++] = "--stats";
 	av[n++] = "--on";
 	av[n++] = (char *)cc_default_on();
 	av[n++] = "--system";

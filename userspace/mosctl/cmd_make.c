@@ -94,7 +94,7 @@ static void strip_our_shell(void)
 int cmd_make_shell(int argc, char **argv)
 {
 	char cwd[PATH_MAX];
-	char *av[16];
+	char *av[20];
 	int n = 0;
 
 	/* In a job already (a script there ran make, with our SHELL): the
@@ -108,6 +108,8 @@ int cmd_make_shell(int argc, char **argv)
 	}
 	av[n++] = "run";
 	av[n++] = "--agent"; /* a warm session from recipe to recipe (MOS_AGENT=0: not) */
+	if (cc_stats_wanted())
+		av[n++] = "--stats";
 	av[n++] = "--on";
 	av[n++] = (char *)cc_default_on(); /* MOS_ON, which mosctl make set */
 	if (getenv("MOS_MAKE_NO_LOCAL"))
