@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 static void oom(void)
@@ -197,6 +198,30 @@ int parse_seconds(const char *s, uint64_t *ms_out)
 	return 0;
 }
 
+ssize_t send_with_fd(int sock, const void *buf, size_t len, int fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	ssize_t n;
+
+	if (fd >= 0) {
+		struct cmsghdr *cm;
+
+		mh.msg_control = cbuf;
+		mh.msg_controllen = sizeof(cbuf);
+		cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	}
+	do
+		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : n;
+}
+
 int write_all(int fd, const void *buf, size_t len)
 {
 	const char *p = buf;
@@ -287,8 +312,7 @@ static int open_checked(const char *path, int oflags, mode_t mode, int keep, con
 		r = -errno;
 		/* a socket cannot be opened at all, a directory not for writing:
 		 * say what it is */
-		if ((r == -ENXIO || r == -EISDIR) && stat(path, &st) == 0 &&
-		    !S_ISREG(st.st_mode)) {
+		if ((r == -ENXIO || r == -EISDIR) && stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
 			say(err, errlen, "%s %s is %s, not a regular file", what, path,
 			    file_type_name(st.st_mode));
 			return -EINVAL;

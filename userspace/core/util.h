@@ -82,6 +82,10 @@ int parse_seconds(const char *s, uint64_t *ms_out);
 
 /* write(2)/read(2) until done or a real error; return 0 or -errno. */
 int write_all(int fd, const void *buf, size_t len);
+/* One sendmsg(2) of BUF (LEN bytes) on unix socket SOCK, with descriptor FD
+ * attached (SCM_RIGHTS) when FD >= 0; no SIGPIPE, EINTR retried.  The
+ * bytes sent (maybe fewer than LEN on a stream) or -errno. */
+ssize_t send_with_fd(int sock, const void *buf, size_t len, int fd);
 /* Read up to len bytes; returns the count (short on EOF) or -errno. */
 ssize_t read_full(int fd, void *buf, size_t len);
 /* Write a whole string to a file (e.g. /proc/self/uid_map); 0 or -errno. */

@@ -318,9 +318,6 @@ int agent_handover(int fd, struct watch_set *ws, unsigned long failures)
 		struct mos_agent_watches aw = { .failures = (uint32_t)failures };
 		struct wire_buf b = { 0 };
 		size_t start = i, len;
-		char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
-		struct iovec iov;
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 		ssize_t sent;
 
 		wire_buf_start(&b, MOS_MSG_AGENT_WATCHES, 0, 0);
@@ -340,27 +337,14 @@ int agent_handover(int fd, struct watch_set *ws, unsigned long failures)
 			h->flags |= MOS_F_MORE;
 		}
 		len = wire_buf_finish(&b);
-		iov = (struct iovec){ .iov_base = b.p, .iov_len = len };
-		if (first && ifd >= 0) {
-			struct cmsghdr *cm;
-
-			mh.msg_control = cbuf;
-			mh.msg_controllen = sizeof(cbuf);
-			cm = CMSG_FIRSTHDR(&mh);
-			cm->cmsg_level = SOL_SOCKET;
-			cm->cmsg_type = SCM_RIGHTS;
-			cm->cmsg_len = CMSG_LEN(sizeof(int));
-			memcpy(CMSG_DATA(cm), &ifd, sizeof(int));
-		}
-		do
-			sent = sendmsg(fd, &mh, MSG_NOSIGNAL);
-		while (sent < 0 && errno == EINTR);
+		/* the descriptor with the first frame's bytes; the rest of a
+		 * frame the stream took only in part follows plainly */
+		sent = send_with_fd(fd, b.p, len, first ? ifd : -1);
 		if (sent >= 0 && (size_t)sent < len)
-			sent = write_all(fd, b.p + sent, len - (size_t)sent) == 0 ? (ssize_t)len
-										  : -1;
+			sent = write_all(fd, b.p + sent, len - (size_t)sent);
 		wire_buf_free(&b);
 		if (sent < 0)
-			return -errno;
+			return (int)sent;
 		first = false;
 	} while (i < n);
 	return 0;

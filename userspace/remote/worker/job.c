@@ -233,22 +233,9 @@ static void enter_root(const char *root)
 /* One byte TAG and, if FD >= 0, the descriptor, over the ready socket. */
 static int send_fd(int sock, char tag, int fd)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
-	struct iovec iov = { .iov_base = &tag, .iov_len = 1 };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	ssize_t n = send_with_fd(sock, &tag, 1, fd);
 
-	if (fd >= 0) {
-		struct cmsghdr *cm;
-
-		mh.msg_control = cbuf;
-		mh.msg_controllen = sizeof(cbuf);
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	}
-	return sendmsg(sock, &mh, 0) == 1 ? 0 : -errno;
+	return n == 1 ? 0 : n < 0 ? (int)n : -EIO;
 }
 
 /* Receive what send_fd sent: the descriptor (or -1) and the tag (0 at EOF). */
