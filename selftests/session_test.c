@@ -203,6 +203,142 @@ TEST(warm_session_reads_the_previous_jobs_writes)
 	t_result_free(&r);
 }
 
+/* /proc/PID/cmdline, its NULs as spaces, into BUF ("" if gone). */
+static void cmdline_of(pid_t pid, char *buf, size_t size)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	buf[0] = '\0';
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	for (ssize_t i = 0; i < n; i++)
+		if (!buf[i])
+			buf[i] = ' ';
+	buf[n] = '\0';
+}
+
+/* The first live process whose parent is PPID (any, if 0) and whose command
+ * line holds NEEDLE; 0 if none. */
+static pid_t find_proc(pid_t ppid, const char *needle)
+{
+	char path[64], buf[4096], line[512];
+	pid_t found = 0;
+	FILE *f;
+
+	for (pid_t pid = 2; pid < 4194304 && !found; pid++) {
+		long pp = -1;
+		char state = 0;
+
+		snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+		f = fopen(path, "re");
+		if (!f) {
+			if (pid > 65536)
+				break; /* (pid_max is rarely above this here) */
+			continue;
+		}
+		if (fgets(line, sizeof(line), f)) {
+			const char *p = strrchr(line, ')');
+
+			if (p)
+				sscanf(p + 1, " %c %ld", &state, &pp);
+		}
+		fclose(f);
+		if (state == 'Z' || (ppid && pp != ppid))
+			continue;
+		cmdline_of(pid, buf, sizeof(buf));
+		if (strstr(buf, needle))
+			found = pid;
+	}
+	return found;
+}
+
+/* This test's session's spare job process (its agent's mosd's child,
+ * `mosd --job-spare`), waited for up to 5 s: it starts after the EXIT. */
+static pid_t session_spare(void)
+{
+	char needle[700];
+	pid_t agent, mosd, spare = 0;
+
+	snprintf(needle, sizeof(needle), "agent --socket %s/", getenv("XDG_CACHE_HOME"));
+	agent = find_proc(0, needle);
+	mosd = agent ? find_proc(agent, "mosd --stdio") : 0;
+	for (int i = 0; mosd && !spare && i < 50; i++) {
+		spare = find_proc(mosd, "mosd --job-spare");
+		if (!spare)
+			usleep(100 * 1000);
+	}
+	t_note("agent %d, its mosd %d, the spare %d", (int)agent, (int)mosd, (int)spare);
+	return spare;
+}
+
+/*
+ * Between a session's jobs the next job's process waits, started (so its
+ * fork, exec and dynamic linking are not the next job's); it holds stdio
+ * on /dev/null, mosd's stderr and its socket, nothing else; killed, it is
+ * replaced by a fresh fork, and the job runs as ever.
+ */
+TEST(warm_session_keeps_a_spare_job_process)
+{
+	struct t_result r;
+	char path[128], target[256];
+	pid_t spare, again;
+	int nfds = 0;
+	ssize_t n;
+
+	o_dir();
+	job(&r, "echo one");
+	T_EXPECT_EQ(r.status, 0);
+	t_result_free(&r);
+	job(&r, "echo two");
+	T_EXPECT_EQ(r.status, 0);
+	T_EXPECT_STR(r.out, "two\n");
+	t_result_free(&r);
+	spare = session_spare();
+	T_ASSERT(spare > 0);
+	for (int fd = 0; fd < 64; fd++) {
+		snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)spare, fd);
+		n = readlink(path, target, sizeof(target) - 1);
+		if (n < 0)
+			continue;
+		target[n] = '\0';
+		nfds++;
+		if (fd <= 1)
+			T_EXPECT_STR(target, "/dev/null");
+		if (fd == 3)
+			T_EXPECT_STR(target, "socket:");
+		T_EXPECT_EQ(fd <= 3, 1);
+	}
+	T_EXPECT_EQ(nfds, 4);
+
+	T_ASSERT(kill(spare, SIGKILL) == 0);
+	for (int i = 0; i < 50 && find_proc(0, "mosd --job-spare") == spare; i++)
+		usleep(100 * 1000);
+	job(&r, "echo three");
+	if (r.status)
+		t_dump("after the spare was killed", &r);
+	T_EXPECT_EQ(r.status, 0);
+	T_EXPECT_STR(r.out, "three\n");
+	T_EXPECT_STR(r.err, "a warm session");
+	t_result_free(&r);
+	again = session_spare();
+	T_EXPECT_EQ(again > 0 && again != spare, 1);
+
+	/* the spare becomes the job's process: the job runs, not a fork */
+	job(&r, "echo four");
+	T_EXPECT_EQ(r.status, 0);
+	T_EXPECT_STR(r.out, "four\n");
+	t_result_free(&r);
+	T_EXPECT_EQ(kill(again, 0) < 0 || find_proc(0, "mosd --job-spare") != again, 1);
+}
+
 TEST(warm_session_timeout_holds)
 {
 	struct t_result r;

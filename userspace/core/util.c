@@ -198,28 +198,35 @@ int parse_seconds(const char *s, uint64_t *ms_out)
 	return 0;
 }
 
-ssize_t send_with_fd(int sock, const void *buf, size_t len, int fd)
+ssize_t send_with_fds(int sock, const void *buf, size_t len, const int *fds, size_t nfds)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	char cbuf[CMSG_SPACE(SEND_FDS_MAX * sizeof(int))] = { 0 };
 	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 	ssize_t n;
 
-	if (fd >= 0) {
+	if (nfds > SEND_FDS_MAX)
+		return -EINVAL;
+	if (nfds) {
 		struct cmsghdr *cm;
 
 		mh.msg_control = cbuf;
-		mh.msg_controllen = sizeof(cbuf);
+		mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
 		cm = CMSG_FIRSTHDR(&mh);
 		cm->cmsg_level = SOL_SOCKET;
 		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+		cm->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+		memcpy(CMSG_DATA(cm), fds, nfds * sizeof(int));
 	}
 	do
 		n = sendmsg(sock, &mh, MSG_NOSIGNAL);
 	while (n < 0 && errno == EINTR);
 	return n < 0 ? -errno : n;
+}
+
+ssize_t send_with_fd(int sock, const void *buf, size_t len, int fd)
+{
+	return send_with_fds(sock, buf, len, &fd, fd >= 0 ? 1 : 0);
 }
 
 int write_all(int fd, const void *buf, size_t len)

@@ -86,6 +86,9 @@ int write_all(int fd, const void *buf, size_t len);
  * attached (SCM_RIGHTS) when FD >= 0; no SIGPIPE, EINTR retried.  The
  * bytes sent (maybe fewer than LEN on a stream) or -errno. */
 ssize_t send_with_fd(int sock, const void *buf, size_t len, int fd);
+/* The same with NFDS (at most SEND_FDS_MAX) descriptors attached. */
+#define SEND_FDS_MAX 8U
+ssize_t send_with_fds(int sock, const void *buf, size_t len, const int *fds, size_t nfds);
 /* Read up to len bytes; returns the count (short on EOF) or -errno. */
 ssize_t read_full(int fd, void *buf, size_t len);
 /* Write a whole string to a file (e.g. /proc/self/uid_map); 0 or -errno. */

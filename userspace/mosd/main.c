@@ -475,6 +475,8 @@ int main(int argc, char **argv)
 	mos_log_init("mosd", MOS_LOG_WARN);
 	if (argc == 2 && !strcmp(argv[1], "--job-child"))
 		job_exec_child(); /* a job process (job.c), not a mosd to start */
+	if (argc == 2 && !strcmp(argv[1], "--job-spare"))
+		job_spare_child(); /* a session's next job process, waiting (job.c) */
 	if (parse_opts(argc, argv, &o) < 0)
 		return MOS_EXIT_SETUP;
 	mos_log_init("mosd", MOS_LOG_INFO + o.verbose - (o.stdio ? 1 : 0));

@@ -38,6 +38,7 @@
 #include "conn.h"
 #include "connect.h"
 #include "log.h"
+#include "strmap.h"
 #include "tls_channel.h"
 #include "util.h"
 #include "watch.h"
@@ -51,6 +52,7 @@
 #define RELAY_HIGH (8U << 20)
 #define IDLE_LINKS_MAX 16	/* idle sessions per worker and key */
 #define HANDOVER_MAX (1U << 20) /* watches one job may hand over */
+#define PENDING_MAX 4096	/* paths to invalidate held for a session; past it, "/" */
 
 struct outbuf {
 	uint8_t *p;
@@ -74,6 +76,10 @@ struct link {
 	unsigned jobs;
 	struct watch_set *ws; /* what the worker keeps, watched */
 	bool unwatched;	      /* a watch could not be added: nothing may be kept */
+	/* what changed since the worker last heard, each path once: sent
+	 * before its next job (PENDING_MAX paths, then "/" for all) */
+	struct strmap pending;
+	bool pending_all;
 	uint64_t last_rx, last_ping, idle_since;
 	uint32_t ping_seq;
 	bool dead;
@@ -220,9 +226,8 @@ static void link_send(struct link *l, uint8_t type, uint16_t flags, uint32_t id,
 	wire_buf_free(&b);
 }
 
-static void invalidate_cb(const char *path, void *arg)
+static void send_invalidate(struct link *l, const char *path)
 {
-	struct link *l = arg;
 	struct wire_buf b = { 0 };
 
 	wire_buf_start(&b, MOS_MSG_INVALIDATE, 0, 0);
@@ -232,11 +237,52 @@ static void invalidate_cb(const char *path, void *arg)
 	wire_buf_free(&b);
 }
 
-/* What changed since the worker saw it, to the worker now. */
-static void link_invalidate(struct link *l)
+static void pending_clear(struct link *l)
+{
+	strmap_free(&l->pending);
+	l->pending = (struct strmap){ 0 };
+}
+
+/*
+ * PATH may have changed: held, once, until the worker's next job (the
+ * worker applies them only between jobs anyway), so that a file rewritten
+ * a million times while the session idles costs one frame, and what the
+ * agent holds is bounded.
+ */
+static void invalidate_cb(const char *path, void *arg)
+{
+	struct link *l = arg;
+
+	if (l->pending_all)
+		return;
+	if (!strcmp(path, "/") || l->pending.n >= PENDING_MAX) {
+		l->pending_all = true;
+		pending_clear(l);
+		return;
+	}
+	strmap_add_str(&l->pending, path, 0, NULL);
+}
+
+/* Read what the watches say into the pending set. */
+static void link_watch_drain(struct link *l)
 {
 	if (l->ws && watch_set_drain(l->ws, invalidate_cb, l) < 0)
 		invalidate_cb("/", l);
+}
+
+/* What changed since the worker saw it, to the worker now (before a job). */
+static void link_invalidate(struct link *l)
+{
+	link_watch_drain(l);
+	if (l->pending_all) {
+		send_invalidate(l, "/");
+	} else {
+		for (size_t i = 0; i < l->pending.cap; i++)
+			if (l->pending.slots[i].key)
+				send_invalidate(l, l->pending.slots[i].key);
+	}
+	pending_clear(l);
+	l->pending_all = false;
 }
 
 /* ------------------------------------------------------------------ */
@@ -401,6 +447,7 @@ static void link_free(struct link *l)
 	frame_asm_free(&l->fa);
 	free(l->out.p);
 	watch_set_free(l->ws);
+	pending_clear(l);
 	free(l->worker);
 	free(l->key);
 	free(l);
@@ -706,9 +753,9 @@ static void on_client_frame(struct client *c, const struct mos_frame_hdr *h, uin
 			      h->type == MOS_MSG_PRELOAD_OPEN)) {
 		/* before the job: whatever changed here since the worker saw it */
 		c->job_begun = true;
-		link_invalidate(l);
 		if (l->unwatched)
 			invalidate_cb("/", l);
+		link_invalidate(l);
 	}
 	link_send(l, h->type, h->flags, h->id, payload, h->len);
 }
@@ -1088,7 +1135,7 @@ int agent_serve(const char *sock, unsigned idle_s)
 				struct link *l = who[i];
 
 				if (!l->dead)
-					link_invalidate(l); /* pushed as they come */
+					link_watch_drain(l); /* held until its next job */
 			}
 		}
 		if (r > 0 && (p[0].revents & POLLIN))

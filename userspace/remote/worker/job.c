@@ -14,6 +14,7 @@
 #include <sched.h>
 #include <stdarg.h>
 #include <sys/mman.h>
+#include <sys/eventfd.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/ioctl.h>
@@ -57,6 +58,9 @@ struct job {
 	int pending_signal;
 	pid_t pid;
 	int pidfd; /* on PID, opened before anything reaps it: signals never reach a reused pid */
+	/* a session's next job process, started while it idles (spare_start) */
+	pid_t spare_pid;
+	int spare_pidfd, spare_sock, spare_efd;
 	int in_w, out_r, err_r;
 	int pty;      /* the pty master in tty mode (output, and input through in_w) */
 	int ready_fd; /* the job process's messages: mounted, then its pty master */
@@ -238,31 +242,55 @@ static int send_fd(int sock, char tag, int fd)
 	return n == 1 ? 0 : n < 0 ? (int)n : -EIO;
 }
 
-/* Receive what send_fd sent: the descriptor (or -1) and the tag (0 at EOF). */
-static int recv_fd(int sock, char *tag)
+/*
+ * Receive one byte (the tag, 0 at EOF) and up to MAX descriptors into FDS:
+ * their count, or -1 at EOF or on error (nothing kept then).
+ */
+static int recv_fds(int sock, char *tag, int *fds, size_t max)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))];
+	char cbuf[CMSG_SPACE(SEND_FDS_MAX * sizeof(int))];
 	struct iovec iov = { .iov_base = tag, .iov_len = 1 };
 	struct msghdr mh = { .msg_iov = &iov,
 			     .msg_iovlen = 1,
 			     .msg_control = cbuf,
 			     .msg_controllen = sizeof(cbuf) };
 	struct cmsghdr *cm;
+	size_t cnt = 0;
 	ssize_t n;
-	int fd = -1;
 
 	*tag = 0;
 	do
 		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
 	while (n < 0 && errno == EINTR);
+	cm = n >= 0 ? CMSG_FIRSTHDR(&mh) : NULL;
+	if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
+		int got[SEND_FDS_MAX];
+
+		cnt = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		if (cnt > SEND_FDS_MAX)
+			cnt = SEND_FDS_MAX;
+		memcpy(got, CMSG_DATA(cm), cnt * sizeof(int));
+		if (n != 1 || cnt > max || (mh.msg_flags & MSG_CTRUNC)) {
+			for (size_t i = 0; i < cnt; i++)
+				close(got[i]);
+			*tag = 0;
+			return -1;
+		}
+		memcpy(fds, got, cnt * sizeof(int));
+	}
 	if (n != 1) {
 		*tag = 0;
 		return -1;
 	}
-	cm = CMSG_FIRSTHDR(&mh);
-	if (cm && cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS)
-		memcpy(&fd, CMSG_DATA(cm), sizeof(int));
-	return fd;
+	return (int)cnt;
+}
+
+/* Receive what send_fd sent: the descriptor (or -1) and the tag (0 at EOF). */
+static int recv_fd(int sock, char *tag)
+{
+	int fd = -1;
+
+	return recv_fds(sock, tag, &fd, 1) == 1 ? fd : -1;
 }
 
 /*
@@ -862,6 +890,13 @@ static void *finisher(void *arg)
 	 * session's mount keeps its own until the session ends) */
 	if (jb->session && !jb->persistent && jb->dir[0])
 		rm_rf(jb->dir);
+	if (jb->persistent && jb->spare_efd >= 0) {
+		uint64_t one = 1;
+
+		/* the next job's process, while the origin reads the EXIT */
+		if (write(jb->spare_efd, &one, sizeof(one)) < 0)
+			mos_debug("no spare job process: %s", strerror(errno));
+	}
 	return NULL;
 }
 
@@ -912,30 +947,147 @@ static int job_exec_blob(const struct job *jb)
 	return fd;
 }
 
-/* In the forked child: async-signal-safe calls only, then exec. */
-static void __attribute__((noreturn))
-job_exec(int in_r, int out_w, int err_w, int ready_w, int blob)
+/*
+ * In a forked child: async-signal-safe calls only, then `mosd MODE`.  FDS
+ * become descriptors 0..N-1; the last is mosd's image (exe_fd), which the
+ * exec closes.  Nothing else of the connection process survives (socket,
+ * ring, eventfd).
+ */
+static void __attribute__((noreturn)) exec_mosd(const int *fds_in, int n, const char *mode)
 {
-	int fds[6] = { in_r, out_w, err_w, ready_w, blob, exe_fd };
-	char *const argv[] = { "mosd", "--job-child", NULL };
+	char *const argv[] = { "mosd", (char *)mode, NULL };
 	extern char **environ;
+	int fds[8];
 
-	/* Only these survive: stdio, the ready socket (3) and the blob (4);
-	 * nothing of the connection process (socket, ring, eventfd). */
-	for (int i = 0; i < 6; i++) {
-		fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 100);
+	if (n > 8)
+		_exit(MOS_EXIT_SETUP);
+	for (int i = 0; i < n; i++) {
+		fds[i] = fcntl(fds_in[i], F_DUPFD_CLOEXEC, 100);
 		if (fds[i] < 0)
 			_exit(MOS_EXIT_SETUP);
 	}
-	for (int i = 0; i < 6; i++) {
-		/* all but the image (5) go through the exec */
-		if (dup3(fds[i], i, i == 5 ? O_CLOEXEC : 0) < 0)
+	for (int i = 0; i < n; i++) {
+		if (dup3(fds[i], i, i == n - 1 ? O_CLOEXEC : 0) < 0)
 			_exit(MOS_EXIT_SETUP);
 	}
-	syscall(SYS_close_range, 6, ~0U, 0);
+	syscall(SYS_close_range, n, ~0U, 0);
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-	syscall(SYS_execveat, 5, "", argv, environ, AT_EMPTY_PATH);
+	syscall(SYS_execveat, n - 1, "", argv, environ, AT_EMPTY_PATH);
 	_exit(MOS_EXIT_SETUP);
+}
+
+/* The job process: stdio, the ready socket (3) and the blob (4). */
+static void __attribute__((noreturn))
+job_exec(int in_r, int out_w, int err_w, int ready_w, int blob)
+{
+	exec_mosd((const int[]){ in_r, out_w, err_w, ready_w, blob, exe_fd }, 6, "--job-child");
+}
+
+/*
+ * A session's spare job process: `mosd --job-spare`, started while the
+ * session idles after a job's EXIT, so that the next job does not wait
+ * for a fork of the connection process, an exec and the dynamic linker
+ * (~2 ms of a warm job's ~10).  It waits on SOCK (its descriptor 3) for
+ * the job's five descriptors (stdio, the ready socket, the blob), puts
+ * them where `--job-child` has them, and goes on as one.  It holds
+ * nothing of the job's before that, and dies with the connection process
+ * (PDEATHSIG) or when the socket closes (the session's end).
+ */
+static void spare_start(struct job *jb)
+{
+	int sp[2], null_fd;
+	pid_t pid;
+
+	if (!jb->persistent || jb->spare_pid > 0 || exe_fd < 0)
+		return;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+		return;
+	null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null_fd < 0) {
+		close(sp[0]);
+		close(sp[1]);
+		return;
+	}
+	pid = fork();
+	if (pid == 0)
+		exec_mosd((const int[]){ null_fd, null_fd, 2, sp[1], exe_fd }, 5, "--job-spare");
+	close(null_fd);
+	close(sp[1]);
+	if (pid < 0) {
+		close(sp[0]);
+		return;
+	}
+	jb->spare_pid = pid;
+	jb->spare_pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	jb->spare_sock = sp[0];
+}
+
+/* The spare goes, killed and reaped (a failed hand-over, the session's end). */
+static void spare_drop(struct job *jb)
+{
+	if (jb->spare_pid <= 0)
+		return;
+	closep(&jb->spare_sock);
+	if (jb->spare_pidfd >= 0)
+		syscall(SYS_pidfd_send_signal, jb->spare_pidfd, SIGKILL, NULL, 0);
+	wait_status(jb->spare_pid);
+	closep(&jb->spare_pidfd);
+	jb->spare_pid = 0;
+}
+
+/* The job's descriptors to the spare, which becomes the job's process:
+ * false (and no spare any more) when there is none or it is gone. */
+static bool spare_take(struct job *jb, int in_r, int out_w, int err_w, int ready_w, int blob)
+{
+	const int fds[5] = { in_r, out_w, err_w, ready_w, blob };
+
+	if (jb->spare_pid <= 0)
+		return false;
+	if (send_with_fds(jb->spare_sock, "j", 1, fds, 5) != 1) {
+		spare_drop(jb); /* EPIPE: it died waiting */
+		return false;
+	}
+	jb->pid = jb->spare_pid;
+	jb->pidfd = jb->spare_pidfd;
+	closep(&jb->spare_sock);
+	jb->spare_pid = 0;
+	jb->spare_pidfd = -1;
+	return true;
+}
+
+/* The finisher said a session's job has ended: the spare for the next one
+ * (loop thread: the one whose mount namespace the jobs copy). */
+static bool on_spare_due(struct conn *c, int fd, uint32_t revents, void *arg)
+{
+	struct job *jb = arg;
+	uint64_t v;
+
+	(void)c;
+	(void)revents;
+	if (read(fd, &v, sizeof(v)) == sizeof(v))
+		spare_start(jb);
+	return true;
+}
+
+int job_spare_child(void)
+{
+	int fds[5], moved[5];
+	char tag;
+
+	/* its job, or the session's end (EOF) */
+	if (recv_fds(3, &tag, fds, 5) != 5 || tag != 'j')
+		_exit(0);
+	for (int i = 0; i < 5; i++) {
+		moved[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 100);
+		if (moved[i] < 0)
+			_exit(MOS_EXIT_SETUP);
+		close(fds[i]);
+	}
+	for (int i = 0; i < 5; i++)
+		if (dup3(moved[i], i, 0) < 0) /* 3: the ready socket, in the spare's socket's place */
+			_exit(MOS_EXIT_SETUP);
+	syscall(SYS_close_range, 5, ~0U, 0);
+	job_exec_child();
 }
 
 int job_exec_child(void)
@@ -1080,16 +1232,18 @@ static int start_job(struct job *jb)
 		goto fail;
 	}
 	null_in = (jb->d.j.flags & MOS_JOB_STDIN) ? -1 : open("/dev/null", O_RDONLY | O_CLOEXEC);
-	jb->pid = fork();
-	if (jb->pid < 0) {
-		r = -errno;
-		closep(&blob);
-		closep(&null_in);
-		goto fail;
+	if (!spare_take(jb, null_in >= 0 ? null_in : in[0], out[1], err[1], ready[1], blob)) {
+		jb->pid = fork();
+		if (jb->pid < 0) {
+			r = -errno;
+			closep(&blob);
+			closep(&null_in);
+			goto fail;
+		}
+		if (jb->pid == 0)
+			job_exec(null_in >= 0 ? null_in : in[0], out[1], err[1], ready[1], blob);
+		jb->pidfd = (int)syscall(SYS_pidfd_open, jb->pid, 0);
 	}
-	if (jb->pid == 0)
-		job_exec(null_in >= 0 ? null_in : in[0], out[1], err[1], ready[1], blob);
-	jb->pidfd = (int)syscall(SYS_pidfd_open, jb->pid, 0);
 	closep(&blob);
 	closep(&null_in);
 	close(in[0]);
@@ -1415,7 +1569,10 @@ int job_serve_connection(int rfd, int wfd, struct tls_channel *tls, const struct
 			  .fuse_fd = -1,
 			  .pty = -1,
 			  .ready_fd = -1,
-			  .pidfd = -1 };
+			  .pidfd = -1,
+			  .spare_pidfd = -1,
+			  .spare_sock = -1,
+			  .spare_efd = -1 };
 	struct wire_buf b = { 0 };
 	int r;
 
@@ -1435,6 +1592,9 @@ int job_serve_connection(int rfd, int wfd, struct tls_channel *tls, const struct
 	jb.rb.conn = jb.conn;
 	jb.rb.cas = jc->cas;
 	jb.rb.opened = open_cache_new();
+	jb.spare_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (jb.spare_efd >= 0)
+		conn_watch(jb.conn, jb.spare_efd, POLLIN, on_spare_due, &jb);
 	r = conn_handshake(jb.conn);
 	if (r < 0) {
 		mos_warn("connection refused: %s", conn_error(jb.conn));
@@ -1463,6 +1623,7 @@ int job_serve_connection(int rfd, int wfd, struct tls_channel *tls, const struct
 	else if (jb.started && jb.pid > 0)
 		wait_status(jb.pid);
 out:
+	spare_drop(&jb);
 	if (jb.persistent) {
 		mosfs_abort(jb.fs); /* the session's, still serving */
 		umount2(jb.root, MNT_DETACH);
@@ -1479,6 +1640,7 @@ out:
 	if (jb.dir[0])
 		rm_rf(jb.dir);
 	conn_free(jb.conn);
+	closep(&jb.spare_efd);
 	open_cache_free(jb.rb.opened);
 	remote_backend_free_preloaded(&jb.rb);
 	free(jb.inbuf);

@@ -79,5 +79,8 @@ int job_serve_connection(int rfd, int wfd, struct tls_channel *tls, const struct
  * with its stdio, the ready socket on fd 3 and its description on fd 4.
  * Does not return. */
 int job_exec_child(void) __attribute__((noreturn));
+/* `mosd --job-spare`: a session's next job process, waiting for its job
+ * (job.c spare_start), then as --job-child. */
+int job_spare_child(void) __attribute__((noreturn));
 
 #endif /* MOSD_JOB_H */

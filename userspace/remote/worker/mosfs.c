@@ -10,8 +10,9 @@
  * table.
  *
  * Threads: NTHREADS threads read requests from the one device fd (made
- * non-blocking: an idle thread polls the device and an eventfd, which
- * mosfs_abort makes readable).  One mutex guards the node table, the
+ * non-blocking: an idle thread waits in its own epoll set for the device,
+ * registered EPOLLEXCLUSIVE so that one request wakes one thread, and for
+ * an eventfd, which mosfs_abort makes readable).  One mutex guards the node table, the
  * handle table and every node; it is dropped around every backend call and
  * every file copy, so a slow origin holds up only the requests that wait
  * for it.  A node whose content is being fetched or copied is marked busy;
@@ -32,6 +33,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -241,11 +243,57 @@ static void handle_request(struct mosfs *fs, char *buf, size_t n, char *out)
 		mosfs_reply_err(fs, h->unique, -err);
 }
 
+/*
+ * This thread's own epoll set: the device with EPOLLEXCLUSIVE, so that a
+ * request wakes one idle thread, not all of them (with poll(2) each request
+ * woke every thread, and all but one read EAGAIN), and the abort eventfd,
+ * which wakes them all.  -1: poll(2) it is.
+ */
+static int serve_epoll(const struct mosfs *fs)
+{
+	struct epoll_event dev = { .events = EPOLLIN | EPOLLEXCLUSIVE, .data.u32 = 0 };
+	struct epoll_event ab = { .events = EPOLLIN, .data.u32 = 1 };
+	int ep = epoll_create1(EPOLL_CLOEXEC);
+
+	if (ep < 0)
+		return -1;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, fs->fd, &dev) < 0 ||
+	    epoll_ctl(ep, EPOLL_CTL_ADD, fs->abort_fd, &ab) < 0) {
+		close(ep);
+		return -1;
+	}
+	return ep;
+}
+
+/* Until the device is readable (true) or the filesystem is aborted. */
+static bool serve_wait(const struct mosfs *fs, int ep)
+{
+	if (ep >= 0) {
+		struct epoll_event ev[2];
+		int n = epoll_wait(ep, ev, 2, -1);
+
+		if (n < 0)
+			return errno == EINTR;
+		for (int i = 0; i < n; i++)
+			if (ev[i].data.u32 == 1)
+				return false;
+		return true;
+	} else {
+		struct pollfd p[2] = { { .fd = fs->fd, .events = POLLIN },
+				       { .fd = fs->abort_fd, .events = POLLIN } };
+
+		if (poll(p, 2, -1) < 0)
+			return errno == EINTR;
+		return !p[1].revents;
+	}
+}
+
 static void *serve_thread(void *arg)
 {
 	struct mosfs *fs = arg;
 	_cleanup_free_ char *buf = xmalloc(MOSFS_BUF_SIZE);
 	_cleanup_free_ char *out = xmalloc(MOSFS_BUF_SIZE);
+	_cleanup_close_ int ep = serve_epoll(fs);
 
 	while (!atomic_load(&fs->aborted)) {
 		ssize_t n = read(fs->fd, buf, MOSFS_BUF_SIZE);
@@ -257,12 +305,7 @@ static void *serve_thread(void *arg)
 		if (errno == EINTR || errno == ENOENT)
 			continue; /* ENOENT: the request was interrupted before we read it */
 		if (errno == EAGAIN) {
-			struct pollfd p[2] = { { .fd = fs->fd, .events = POLLIN },
-					       { .fd = fs->abort_fd, .events = POLLIN } };
-
-			if (poll(p, 2, -1) < 0 && errno != EINTR)
-				break;
-			if (p[1].revents)
+			if (!serve_wait(fs, ep))
 				break;
 			continue;
 		}
