@@ -203,6 +203,42 @@ TEST(warm_session_reads_the_previous_jobs_writes)
 	t_result_free(&r);
 }
 
+/*
+ * A file's blob stays open from its last close to its next open (mosfs
+ * keeps it): the job's own truncate, a rename over it and a write through
+ * another name all reach the next read, in one job and in the next.
+ */
+TEST(kept_content_follows_the_jobs_changes)
+{
+	struct t_result r;
+	char p[700];
+
+	o_dir();
+	snprintf(p, sizeof(p), "%s/t.txt", o_dir());
+	t_write_file(p, "abcdef\n");
+	snprintf(p, sizeof(p), "%s/other.txt", o_dir());
+	t_write_file(p, "other\n");
+	/* (perl's truncate of a name is truncate(2): a SETATTR, no open) */
+	job(&r, "cat t.txt; cat t.txt; perl -e \"truncate(q(t.txt), 3) or die\"; cat t.txt; echo; "
+		"cat other.txt; mv t.txt other.txt; cat other.txt; echo; "
+		"ln -s other.txt l; printf xy >> l; cat other.txt; echo");
+	if (r.status)
+		t_dump("one job", &r);
+	T_EXPECT_EQ(r.status, 0);
+	T_EXPECT_STR(r.out, "abcdef\nabcdef\nabc\nother\nabc\nabcxy\n");
+	t_result_free(&r);
+	job(&r, "cat other.txt; echo; perl -e \"truncate(q(other.txt), 1) or die\"; cat other.txt; echo");
+	T_EXPECT_EQ(r.status, 0);
+	T_EXPECT_STR(r.out, "abcxy\na\n");
+	t_result_free(&r);
+	{
+		char *got = t_slurp(p);
+
+		T_EXPECT_STR(got, "a");
+		free(got);
+	}
+}
+
 /* /proc/PID/cmdline, its NULs as spaces, into BUF ("" if gone). */
 static void cmdline_of(pid_t pid, char *buf, size_t size)
 {

@@ -161,6 +161,68 @@ static void backing_open(struct mosfs *fs, struct mosfs_node *n)
 }
 
 /*
+ * A read-only file's blob and its passthrough backing outlive its last
+ * close, for the next open: without them each open of a header the job
+ * opened before costs an openat of the blob, a BACKING_OPEN and, at its
+ * RELEASE, a BACKING_CLOSE and a close (a hot compile opens ~100 files).
+ * At most MOSFS_KEEP_MAX per mount (descriptors of the connection
+ * process), the least recently closed going first; a node removed (an
+ * unlink, a rename over it, an invalidation) drops its own at once.
+ */
+#define MOSFS_KEEP_MAX 256
+
+static void keep_unlink(struct mosfs *fs, struct mosfs_node *n)
+{
+	if (!n->kept)
+		return;
+	if (n->kept_prev)
+		n->kept_prev->kept_next = n->kept_next;
+	else
+		fs->kept_head = n->kept_next;
+	if (n->kept_next)
+		n->kept_next->kept_prev = n->kept_prev;
+	else
+		fs->kept_tail = n->kept_prev;
+	n->kept_prev = n->kept_next = NULL;
+	n->kept = false;
+	fs->nkept--;
+}
+
+static void content_close(struct mosfs *fs, struct mosfs_node *n)
+{
+	backing_close(fs, n);
+	if (n->content_fd >= 0)
+		close(n->content_fd);
+	n->content_fd = -1;
+	n->no_keep = false;
+}
+
+void mosfs_content_drop(struct mosfs *fs, struct mosfs_node *n)
+{
+	if (n->kept) {
+		keep_unlink(fs, n);
+		content_close(fs, n);
+	} else if (n->content_fd >= 0 && !n->content_scratch) {
+		n->no_keep = true; /* open: its readers keep it, the next open does not */
+	}
+}
+
+static void keep(struct mosfs *fs, struct mosfs_node *n)
+{
+	n->kept = true;
+	n->kept_prev = fs->kept_tail;
+	n->kept_next = NULL;
+	if (fs->kept_tail)
+		fs->kept_tail->kept_next = n;
+	else
+		fs->kept_head = n;
+	fs->kept_tail = n;
+	fs->nkept++;
+	while (fs->nkept > MOSFS_KEEP_MAX)
+		mosfs_content_drop(fs, fs->kept_head);
+}
+
+/*
  * Open regular file N for a handle.  WRITE: the handle may write (copy-up
  * first); TRUNC: the content starts empty; CREATED: N is new (empty).
  * Called and returns with the lock held.
@@ -174,6 +236,7 @@ int mosfs_file_open(struct mosfs *fs, struct mosfs_node *n, bool write, bool tru
 
 	while (n->busy)
 		pthread_cond_wait(&fs->cond, &fs->lock);
+	keep_unlink(fs, n); /* its kept blob, if any, is this handle's now */
 	if (write && !n->has_scratch && n->nopen && n->backing_id > 0) {
 		/*
 		 * A reader may have just closed: the kernel sends its RELEASE
@@ -296,10 +359,11 @@ void mosfs_file_close(struct mosfs *fs, struct mosfs_handle *h)
 		n->nwriters--;
 	pthread_cond_broadcast(&fs->cond); /* an open for writing may wait for this */
 	if (!n->nopen && !n->busy) {
-		backing_close(fs, n);
-		if (n->content_fd >= 0)
-			close(n->content_fd);
-		n->content_fd = -1;
+		if (n->content_fd >= 0 && !n->content_scratch && !n->removed && !n->no_keep) {
+			keep(fs, n); /* the blob, for the next open */
+			return;
+		}
+		content_close(fs, n);
 		if (n->removed)
 			mosfs_node_drop_scratch(fs, n);
 	}

@@ -66,6 +66,10 @@ struct mosfs {
 	/* INVALIDATE paths not applied yet (mosfs_invalidate_apply) */
 	char **inval;
 	size_t ninval;
+	/* closed files whose blob and passthrough backing stay open for the
+	 * next open (mosfs_content.c), oldest first, at most MOSFS_KEEP_MAX */
+	struct mosfs_node *kept_head, *kept_tail;
+	size_t nkept;
 
 	int wb_err;
 	char *wb_path;
@@ -120,6 +124,9 @@ char *mosfs_child_path(const struct mosfs_node *dir, const char *name);
 int mosfs_file_open(struct mosfs *fs, struct mosfs_node *n, bool write, bool trunc, bool created,
 		    struct mosfs_handle **out);
 void mosfs_file_close(struct mosfs *fs, struct mosfs_handle *h);
+/* N's content changed, or N is removed or goes: its blob (and backing) is
+ * not kept for a later open, closed now if it was kept.  Lock held. */
+void mosfs_content_drop(struct mosfs *fs, struct mosfs_node *n);
 int mosfs_truncateat_scratch(struct mosfs *fs, const char *name, uint64_t size);
 
 /* mosfs_writeback.c: a written file sent back to the origin. */

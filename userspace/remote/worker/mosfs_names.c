@@ -133,6 +133,7 @@ int mosfs_do_setattr(struct mosfs_req *r, struct mosfs_node *n)
 			return -EISDIR;
 		if (!S_ISREG(n->attr.mode))
 			return -EINVAL;
+		mosfs_content_drop(fs, n); /* a blob kept from its last open is not its content now */
 		/* An open, written file: the change reaches the origin on close. */
 		if (!(n->has_scratch && n->nwriters)) {
 			err = UNLOCKED(fs, ops->truncate(fs->c->ctx, path, in->size));

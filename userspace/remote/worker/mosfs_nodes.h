@@ -46,6 +46,10 @@ struct mosfs_node {
 	bool content_scratch;  /* content_fd is the scratch copy */
 	int32_t backing_id;    /* passthrough backing of content_fd, 0 if none */
 	unsigned int nopen;    /* open handles */
+	/* closed, its blob kept open (mosfs_content.c): its place in the list */
+	bool kept;
+	bool no_keep; /* its blob is not its content any more: closed at its last close */
+	struct mosfs_node *kept_prev, *kept_next;
 	unsigned int nwriters; /* of which opened for writing */
 	bool has_scratch;      /* SCRATCH_DIR/<id> exists and is the content */
 	struct mosfs_scratch_mark mark;

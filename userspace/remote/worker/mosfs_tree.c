@@ -77,6 +77,7 @@ void mosfs_node_drop_scratch(struct mosfs *fs, struct mosfs_node *n)
 {
 	char name[32];
 
+	mosfs_content_drop(fs, n); /* (every caller: N is removed, or goes) */
 	if (!n->has_scratch)
 		return;
 	mosfs_scratch_name(n, name);
