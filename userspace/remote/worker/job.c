@@ -418,8 +418,11 @@ static int run_sandboxed(const struct job_desc *d, bool refuse_degraded)
 	for (uint32_t i = 0; i < d->j.nargv; i++)
 		av[n++] = d->argv[i];
 	/* Probe the kernel with mosd's own environment, not the origin's: a
-	 * test switch such as MOS_LANDLOCK_ABI is the worker's to set. */
-	mos_features();
+	 * test switch such as MOS_LANDLOCK_ABI (the only one the sandbox
+	 * reads) is the worker's to set.  Only that probe: the others of
+	 * mos_features() (a user namespace tried in a child, io_uring, BPF
+	 * LSM, mountinfo, cgroups; ~1 ms a job) serve `mosctl check`. */
+	mos_landlock_abi();
 	environ = d->env;
 	if (options_parse((int)n, av, &o, &e) < 0)
 		child_die("the job's sandbox options: %s", e.msg);
