@@ -239,6 +239,36 @@ TEST(kept_content_follows_the_jobs_changes)
 	}
 }
 
+/*
+ * A file replaced (rename over it) the moment the job that read it has
+ * ended, while its watches are still on the way to the agent: the next
+ * job reads the new one, every time.
+ */
+TEST(warm_session_sees_a_replacement_during_the_handover)
+{
+	struct t_result r;
+	char x[700], tmp[700], want[64];
+
+	o_dir();
+	snprintf(x, sizeof(x), "%s/x", o_dir());
+	snprintf(tmp, sizeof(tmp), "%s/x.new", o_dir());
+	t_write_file(x, "v0\n");
+	for (int i = 1; i <= 20; i++) {
+		job(&r, "cat x");
+		snprintf(want, sizeof(want), "v%d\n", i - 1);
+		T_EXPECT_EQ(r.status, 0);
+		T_EXPECT_STR(r.out, want);
+		t_result_free(&r);
+		/* at once: the agent may not have the job's watches yet */
+		snprintf(want, sizeof(want), "v%d\n", i);
+		t_write_file(tmp, want);
+		T_ASSERT(rename(tmp, x) == 0);
+	}
+	job(&r, "cat x");
+	T_EXPECT_STR(r.out, "v20\n");
+	t_result_free(&r);
+}
+
 /* /proc/PID/cmdline, its NULs as spaces, into BUF ("" if gone). */
 static void cmdline_of(pid_t pid, char *buf, size_t size)
 {
