@@ -269,6 +269,48 @@ TEST(warm_session_sees_a_replacement_during_the_handover)
 	t_result_free(&r);
 }
 
+/*
+ * An OPEN answer a session keeps from an earlier job, for a file no job of
+ * it has read (it came ahead with that job's manifest), and whose content
+ * this worker's cache lacks: the later job that opens it gets its content.
+ * (Its own mosctl never announced that hash: the origin refuses to send
+ * an unannounced blob, so the worker must ask it again, not fail the open
+ * with ENOENT, as a kernel build showed: "linux/namei.h: No such file".)
+ */
+TEST(warm_session_opens_what_an_earlier_job_was_sent_ahead)
+{
+	struct t_result r;
+	char p[700], cmd[4096];
+
+	o_dir();
+	snprintf(p, sizeof(p), "%s/ahead.txt", o_dir());
+	t_write_file(p, "sent ahead\n");
+	/* a job of the same kind (sh, here, this worker) opens it, without the
+	 * agent and with another worker cache: its manifest names the file */
+	snprintf(cmd, sizeof(cmd),
+		 "cd '%s' && MOS_LOCAL_CACHE='%s' exec '%s' run --on local -r / -w '%s' -- "
+		 "sh -c 'cat ahead.txt'",
+		 o_dir(), t_path("cache-first"), t_mosctl_path(), o_dir());
+	t_run(&r, NULL, (char *const[]){ "sh", "-c", cmd, NULL });
+	T_EXPECT_EQ(r.status, 0);
+	T_EXPECT_STR(r.out, "sent ahead\n");
+	t_result_free(&r);
+	/* a new session on an empty worker cache: its first job is sent the
+	 * manifest's answers and opens nothing; the second opens the file */
+	setenv("MOS_LOCAL_CACHE", t_path("cache-session"), 1);
+	job(&r, "echo first");
+	T_EXPECT_EQ(r.status, 0);
+	T_EXPECT_STR(r.err, "a new session");
+	t_result_free(&r);
+	job(&r, "cat ahead.txt");
+	if (r.status)
+		t_dump("the second job", &r);
+	T_EXPECT_EQ(r.status, 0);
+	T_EXPECT_STR(r.err, "a warm session");
+	T_EXPECT_STR(r.out, "sent ahead\n");
+	t_result_free(&r);
+}
+
 /* /proc/PID/cmdline, its NULs as spaces, into BUF ("" if gone). */
 static void cmdline_of(pid_t pid, char *buf, size_t size)
 {

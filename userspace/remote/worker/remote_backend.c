@@ -508,9 +508,12 @@ static int rb_open_blob(void *ctx, const char *path, struct mos_attr *attr, int 
 		return 0;
 	}
 	r = fetch_blob(rb, &o, fd);
-	if (r == -ESTALE && remembered) {
-		/* changed on the origin since this job first opened it (and gone
-		 * from the worker's cache since): take the origin's current copy */
+	if ((r == -ESTALE || r == -ENOENT) && remembered) {
+		/* an answer from before (this job's or, in a session, an earlier
+		 * job's, maybe one sent ahead that no job read) whose content is
+		 * not in the worker's cache: the origin changed it (ESTALE), or
+		 * this job's origin never announced that hash (ENOENT: it sends
+		 * only what it answered for itself).  Ask it now. */
 		open_cache_forget(rb->opened, path);
 		r = ask_open(rb, path, &o);
 		if (r == 0)
