@@ -311,6 +311,56 @@ TEST(warm_session_opens_what_an_earlier_job_was_sent_ahead)
 	t_result_free(&r);
 }
 
+/*
+ * A file written through a shared mapping after its last close() (the
+ * unmap is its last release: scripts/sorttable does this to vmlinux) is
+ * on the origin when the job ends, in every job of a session: the job is
+ * not over until the write-back that its release makes is done.
+ */
+TEST(warm_session_writes_back_a_mapping_written_after_close)
+{
+	enum { SIZE = 2 << 20 };
+	struct t_result r;
+	char p[700], sub[700], cmd[4096], tag[32];
+	char *zeros = calloc(1, SIZE), *got;
+	size_t k;
+
+	T_ASSERT(zeros != NULL);
+	o_dir();
+	snprintf(p, sizeof(p), "%s/mapped.bin", o_dir());
+	for (int i = 0; i < 8; i++) {
+		int fd;
+
+		/* a file of the tree, rewritten here before each job */
+		fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		T_ASSERT(fd >= 0);
+		T_ASSERT(write(fd, zeros, SIZE) == SIZE);
+		close(fd);
+		/* odd rounds: the first job of a new session (a working
+		 * directory of its own); even ones: a warm session's next */
+		snprintf(sub, sizeof(sub), "%s/s%d", o_dir(), i & 1 ? i : 0);
+		mkdir(sub, 0755);
+		snprintf(tag, sizeof(tag), "job%d", i);
+		snprintf(cmd, sizeof(cmd),
+			 "cd '%s' && exec '%s' run -v --agent --on local -r / -w '%s' -- "
+			 "'%s' mmap-after-close ../mapped.bin %d %s",
+			 sub, t_mosctl_path(), o_dir(), t_helper("probe_fs"), SIZE - 4096 + i, tag);
+		t_run(&r, NULL, (char *const[]){ "sh", "-c", cmd, NULL });
+		if (r.status)
+			t_dump("mmap-after-close", &r);
+		T_EXPECT_EQ(r.status, 0);
+		T_EXPECT_STR(r.out, "ok\n");
+		t_result_free(&r);
+		got = t_slurp(p);
+		T_ASSERT(got != NULL);
+		k = strlen(tag);
+		T_EXPECT_EQ(memcmp(got + SIZE - 4096 + i, tag, k), 0);
+		T_EXPECT_EQ(memcmp(got, zeros, SIZE - 4096 + i), 0);
+		free(got);
+	}
+	free(zeros);
+}
+
 /* /proc/PID/cmdline, its NULs as spaces, into BUF ("" if gone). */
 static void cmdline_of(pid_t pid, char *buf, size_t size)
 {

@@ -25,6 +25,11 @@
  *                               no_magiclinks, no_xdev, or "none"
  *   exchange A B                renameat2(A, B, RENAME_EXCHANGE)
  *   chdir-read DIR NAME         chdir(DIR), then read NAME (relative)
+ *   mmap-after-close PATH OFF DATA
+ *                               open PATH read-write, map it shared, close the
+ *                               fd, then write DATA at OFF through the mapping
+ *                               and unmap it (scripts/sorttable's pattern: the
+ *                               file's last close is the unmap)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +37,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -178,6 +185,35 @@ static int do_chdir_read(const char *dir, const char *name)
 	return print_content(fd, "read");
 }
 
+static int do_mmap_after_close(const char *path, const char *off_s, const char *data)
+{
+	long long off = atoll(off_s);
+	size_t len = strlen(data);
+	struct stat st;
+	char *p;
+	int fd;
+
+	fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return fail_at("open");
+	if (fstat(fd, &st) < 0)
+		return fail_at("fstat");
+	if (off < 0 || (unsigned long long)off + len > (unsigned long long)st.st_size) {
+		errno = EINVAL;
+		return fail_at("offset");
+	}
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		return fail_at("mmap");
+	if (close(fd) < 0)
+		return fail_at("close");
+	memcpy(p + off, data, len);
+	if (munmap(p, (size_t)st.st_size) < 0)
+		return fail_at("munmap");
+	printf("ok\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *a = argc > 1 ? argv[1] : "";
@@ -197,6 +233,8 @@ int main(int argc, char **argv)
 		return result(renameat2(AT_FDCWD, argv[2], AT_FDCWD, argv[3], RENAME_EXCHANGE));
 	if (!strcmp(a, "chdir-read") && argc == 4)
 		return do_chdir_read(argv[2], argv[3]);
+	if (!strcmp(a, "mmap-after-close") && argc == 5)
+		return do_mmap_after_close(argv[2], argv[3], argv[4]);
 	fprintf(stderr, "probe_fs: bad usage (see selftests/helpers/probe_fs.c)\n");
 	return 2;
 }

@@ -872,6 +872,18 @@ static void *finisher(void *arg)
 		 * released (every close, so every write-back, done) */
 		if (mosfs_wait_idle(jb->fs, IDLE_WAIT_MS) < 0)
 			mos_warn("a file of the ended job is still open on the session's mount");
+		{
+			/* pages a mapping dirtied in the kernel's cache (no
+			 * passthrough) reach the scratch copies first, as at an
+			 * unmount; served by mosfs's threads, locally */
+			int rfd = open(jb->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+			if (rfd >= 0) {
+				syncfs(rfd);
+				close(rfd);
+			}
+		}
+		mosfs_writeback_changed(jb->fs);
 	} else if (jb->fs) {
 		mosfs_wait(jb->fs);
 	}

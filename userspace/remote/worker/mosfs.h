@@ -125,5 +125,8 @@ void mosfs_invalidate_queue(struct mosfs *fs, const char *path);
 int mosfs_invalidate_apply(struct mosfs *fs, unsigned timeout_ms);
 int mosfs_wait_idle(struct mosfs *fs, unsigned timeout_ms);
 void mosfs_job_done(struct mosfs *fs);
+/* A session's job is over (its processes gone, its files released): write
+ * back what changed since its last write-back, as an unmount would. */
+void mosfs_writeback_changed(struct mosfs *fs);
 
 #endif /* MOSD_MOSFS_H */

@@ -50,11 +50,23 @@ static struct mosfs_handle *handle_get(struct mosfs *fs, uint64_t fh, bool dir)
 	return h && h->is_dir == dir ? h : NULL;
 }
 
-static void handle_del(struct mosfs *fs, uint64_t fh)
+/* FH no longer names a handle; the handle is still counted (a job is not
+ * over while one is: mosfs_wait_idle) until handle_uncount. */
+static void handle_unlink(struct mosfs *fs, uint64_t fh)
 {
 	fs->handles[fh - 1] = NULL;
+}
+
+static void handle_uncount(struct mosfs *fs)
+{
 	if (fs->nhandles && !--fs->nhandles)
 		pthread_cond_broadcast(&fs->cond); /* mosfs_wait_idle */
+}
+
+static void handle_del(struct mosfs *fs, uint64_t fh)
+{
+	handle_unlink(fs, fh);
+	handle_uncount(fs);
 }
 
 void mosfs_handle_free(struct mosfs_handle *h)
@@ -277,10 +289,15 @@ int mosfs_do_release(struct mosfs_req *r)
 	h = handle_get(fs, in->fh, false);
 	if (!h)
 		return -EBADF;
-	handle_del(fs, in->fh);
-	/* Writes through a shared mapping may come after the last FLUSH. */
+	handle_unlink(fs, in->fh);
+	/* Writes through a shared mapping may come after the last FLUSH (a
+	 * file mapped, closed, then written and unmapped: this RELEASE is
+	 * its last close).  The handle counts until that write-back is done:
+	 * a session's job ends when none is left, and its EXIT must not
+	 * overtake the write-back. */
 	if (h->writable)
 		UNLOCKED(fs, mosfs_writeback(fs, h->node, true, r->h->pid));
+	handle_uncount(fs);
 	mosfs_file_close(fs, h);
 	mosfs_node_maybe_free(fs, h->node);
 	mosfs_handle_free(h);

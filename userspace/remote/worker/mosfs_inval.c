@@ -229,6 +229,42 @@ int mosfs_wait_idle(struct mosfs *fs, unsigned timeout_ms)
 	return r;
 }
 
+/*
+ * After a session's job, once its processes are gone: every file it wrote
+ * whose scratch copy changed since its last write-back goes now.  A file
+ * written through a shared mapping after its last close (mapped, closed,
+ * written, unmapped: scripts/sorttable on vmlinux) changes its scratch
+ * copy with no request at all under passthrough (the mapping is of the
+ * scratch file itself), so neither its FLUSH nor its RELEASE saw those
+ * writes.  A job's own mount gets this from its unmount; a session's
+ * mount stays, so it is done here, before EXIT.
+ */
+void mosfs_writeback_changed(struct mosfs *fs)
+{
+	struct mosfs_node **v = NULL;
+	size_t n = 0;
+
+	pthread_mutex_lock(&fs->lock);
+	for (size_t b = 0; b < fs->nodes.nbuckets; b++)
+		for (struct mosfs_node *x = fs->nodes.buckets[b]; x; x = x->hash_next) {
+			if (!x->has_scratch || x->removed)
+				continue;
+			x->nopen++; /* kept while its write-back runs unlocked */
+			v = xrealloc(v, (n + 1) * sizeof(*v));
+			v[n++] = x;
+		}
+	pthread_mutex_unlock(&fs->lock);
+	for (size_t i = 0; i < n; i++)
+		mosfs_writeback(fs, v[i], true, 0); /* (an error is recorded for EXIT) */
+	pthread_mutex_lock(&fs->lock);
+	for (size_t i = 0; i < n; i++) {
+		v[i]->nopen--;
+		mosfs_node_maybe_free(fs, v[i]);
+	}
+	pthread_mutex_unlock(&fs->lock);
+	free(v);
+}
+
 void mosfs_job_done(struct mosfs *fs)
 {
 	pthread_mutex_lock(&fs->lock);
