@@ -321,13 +321,18 @@ TEST(warm_session_writes_back_a_mapping_written_after_close)
 {
 	enum { SIZE = 2 << 20 };
 	struct t_result r;
-	char p[700], sub[700], cmd[4096], tag[32];
+	char p[700], sub[700], cmd[4096], tag[32], helper[700];
 	char *zeros = calloc(1, SIZE), *got;
 	size_t k;
 
 	T_ASSERT(zeros != NULL);
 	o_dir();
 	snprintf(p, sizeof(p), "%s/mapped.bin", o_dir());
+	/* the helper from the origin's tree: a job's /tmp (where a build
+	 * tree may be) is the worker's own */
+	snprintf(helper, sizeof(helper), "%s/probe_fs", o_dir());
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s'", t_helper("probe_fs"), helper);
+	T_ASSERT(system(cmd) == 0);
 	for (int i = 0; i < 8; i++) {
 		int fd;
 
@@ -344,7 +349,7 @@ TEST(warm_session_writes_back_a_mapping_written_after_close)
 		snprintf(cmd, sizeof(cmd),
 			 "cd '%s' && exec '%s' run -v --agent --on local -r / -w '%s' -- "
 			 "'%s' mmap-after-close ../mapped.bin %d %s",
-			 sub, t_mosctl_path(), o_dir(), t_helper("probe_fs"), SIZE - 4096 + i, tag);
+			 sub, t_mosctl_path(), o_dir(), helper, SIZE - 4096 + i, tag);
 		t_run(&r, NULL, (char *const[]){ "sh", "-c", cmd, NULL });
 		if (r.status)
 			t_dump("mmap-after-close", &r);
