@@ -28,26 +28,9 @@
 /* Send BUF (LEN bytes) with NFDS fds (0..2 of ours) on S. */
 static void send_raw(int s, const void *buf, size_t len, int nfds)
 {
-	union {
-		char c[CMSG_SPACE(3 * sizeof(int))];
-		struct cmsghdr align;
-	} cbuf;
-	int fds[3] = { 0, 1, 2 };
-	struct iovec iov = { (void *)buf, len };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	static const int fds[3] = { 0, 1, 2 };
 
-	if (nfds) {
-		struct cmsghdr *cm;
-
-		mh.msg_control = cbuf.c;
-		mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
-		cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(nfds * sizeof(int));
-		memcpy(CMSG_DATA(cm), fds, nfds * sizeof(int));
-	}
-	assert_int_equal(sendmsg(s, &mh, 0), (ssize_t)len);
+	assert_int_equal(send_with_fds(s, buf, len, fds, (size_t)nfds), (ssize_t)len);
 }
 
 static int count_fds(void)

@@ -200,7 +200,10 @@ int parse_seconds(const char *s, uint64_t *ms_out)
 
 ssize_t send_with_fds(int sock, const void *buf, size_t len, const int *fds, size_t nfds)
 {
-	char cbuf[CMSG_SPACE(SEND_FDS_MAX * sizeof(int))] = { 0 };
+	union {
+		char c[CMSG_SPACE(SEND_FDS_MAX * sizeof(int))];
+		struct cmsghdr align; /* CMSG_FIRSTHDR's alignment */
+	} cbuf = { { 0 } };
 	struct iovec iov = { .iov_base = (void *)buf, .iov_len = len };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
 	ssize_t n;
@@ -210,7 +213,7 @@ ssize_t send_with_fds(int sock, const void *buf, size_t len, const int *fds, siz
 	if (nfds) {
 		struct cmsghdr *cm;
 
-		mh.msg_control = cbuf;
+		mh.msg_control = cbuf.c;
 		mh.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
 		cm = CMSG_FIRSTHDR(&mh);
 		cm->cmsg_level = SOL_SOCKET;

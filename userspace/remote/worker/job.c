@@ -248,12 +248,15 @@ static int send_fd(int sock, char tag, int fd)
  */
 static int recv_fds(int sock, char *tag, int *fds, size_t max)
 {
-	char cbuf[CMSG_SPACE(SEND_FDS_MAX * sizeof(int))];
+	union {
+		char c[CMSG_SPACE(SEND_FDS_MAX * sizeof(int))];
+		struct cmsghdr align;
+	} cbuf;
 	struct iovec iov = { .iov_base = tag, .iov_len = 1 };
 	struct msghdr mh = { .msg_iov = &iov,
 			     .msg_iovlen = 1,
-			     .msg_control = cbuf,
-			     .msg_controllen = sizeof(cbuf) };
+			     .msg_control = cbuf.c,
+			     .msg_controllen = sizeof(cbuf.c) };
 	struct cmsghdr *cm;
 	size_t cnt = 0;
 	ssize_t n;
@@ -963,29 +966,41 @@ static int job_exec_blob(const struct job *jb)
 }
 
 /*
- * In a forked child: async-signal-safe calls only, then `mosd MODE`.  FDS
- * become descriptors 0..N-1; the last is mosd's image (exe_fd), which the
- * exec closes.  Nothing else of the connection process survives (socket,
- * ring, eventfd).
+ * FDS become descriptors 0..N-1 (the last close-on-exec if LAST_CLOEXEC),
+ * and every other descriptor is closed; _exit on failure.  Only
+ * async-signal-safe calls: it runs between a fork and an exec too.
  */
-static void __attribute__((noreturn)) exec_mosd(const int *fds_in, int n, const char *mode)
+static void place_fds(const int *fds_in, int n, bool last_cloexec)
 {
-	char *const argv[] = { "mosd", (char *)mode, NULL };
-	extern char **environ;
 	int fds[8];
 
 	if (n > 8)
 		_exit(MOS_EXIT_SETUP);
+	/* out of the way first: an input may sit where another goes */
 	for (int i = 0; i < n; i++) {
 		fds[i] = fcntl(fds_in[i], F_DUPFD_CLOEXEC, 100);
 		if (fds[i] < 0)
 			_exit(MOS_EXIT_SETUP);
 	}
 	for (int i = 0; i < n; i++) {
-		if (dup3(fds[i], i, i == n - 1 ? O_CLOEXEC : 0) < 0)
+		if (dup3(fds[i], i, last_cloexec && i == n - 1 ? O_CLOEXEC : 0) < 0)
 			_exit(MOS_EXIT_SETUP);
 	}
 	syscall(SYS_close_range, n, ~0U, 0);
+}
+
+/*
+ * In a forked child: async-signal-safe calls only, then `mosd MODE`.  FDS
+ * become descriptors 0..N-1; the last is mosd's image (exe_fd), which the
+ * exec closes.  Nothing else of the connection process survives (socket,
+ * ring, eventfd).
+ */
+static void __attribute__((noreturn)) exec_mosd(const int *fds, int n, const char *mode)
+{
+	char *const argv[] = { "mosd", (char *)mode, NULL };
+	extern char **environ;
+
+	place_fds(fds, n, true);
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	syscall(SYS_execveat, n - 1, "", argv, environ, AT_EMPTY_PATH);
 	_exit(MOS_EXIT_SETUP);
@@ -1086,22 +1101,15 @@ static bool on_spare_due(struct conn *c, int fd, uint32_t revents, void *arg)
 
 int job_spare_child(void)
 {
-	int fds[5], moved[5];
+	int fds[5];
 	char tag;
 
 	/* its job, or the session's end (EOF) */
 	if (recv_fds(3, &tag, fds, 5) != 5 || tag != 'j')
 		_exit(0);
-	for (int i = 0; i < 5; i++) {
-		moved[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 100);
-		if (moved[i] < 0)
-			_exit(MOS_EXIT_SETUP);
-		close(fds[i]);
-	}
-	for (int i = 0; i < 5; i++)
-		if (dup3(moved[i], i, 0) < 0) /* 3: the ready socket, in the spare's socket's place */
-			_exit(MOS_EXIT_SETUP);
-	syscall(SYS_close_range, 5, ~0U, 0);
+	/* where --job-child has them (3: the ready socket, in the spare's
+	 * socket's place); nothing else stays */
+	place_fds(fds, 5, false);
 	job_exec_child();
 }
 

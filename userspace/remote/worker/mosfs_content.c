@@ -175,15 +175,7 @@ static void keep_unlink(struct mosfs *fs, struct mosfs_node *n)
 {
 	if (!n->kept)
 		return;
-	if (n->kept_prev)
-		n->kept_prev->kept_next = n->kept_next;
-	else
-		fs->kept_head = n->kept_next;
-	if (n->kept_next)
-		n->kept_next->kept_prev = n->kept_prev;
-	else
-		fs->kept_tail = n->kept_prev;
-	n->kept_prev = n->kept_next = NULL;
+	lru_del(&fs->kept, &n->kept_age);
 	n->kept = false;
 	fs->nkept--;
 }
@@ -210,16 +202,11 @@ void mosfs_content_drop(struct mosfs *fs, struct mosfs_node *n)
 static void keep(struct mosfs *fs, struct mosfs_node *n)
 {
 	n->kept = true;
-	n->kept_prev = fs->kept_tail;
-	n->kept_next = NULL;
-	if (fs->kept_tail)
-		fs->kept_tail->kept_next = n;
-	else
-		fs->kept_head = n;
-	fs->kept_tail = n;
+	lru_add_newest(&fs->kept, &n->kept_age);
 	fs->nkept++;
 	while (fs->nkept > MOSFS_KEEP_MAX)
-		mosfs_content_drop(fs, fs->kept_head);
+		mosfs_content_drop(fs, container_of(lru_oldest(&fs->kept), struct mosfs_node,
+						    kept_age));
 }
 
 /*

@@ -67,8 +67,9 @@ struct mosfs {
 	char **inval;
 	size_t ninval;
 	/* closed files whose blob and passthrough backing stay open for the
-	 * next open (mosfs_content.c), oldest first, at most MOSFS_KEEP_MAX */
-	struct mosfs_node *kept_head, *kept_tail;
+	 * next open (mosfs_content.c), least recently closed first, at most
+	 * MOSFS_KEEP_MAX */
+	struct lru kept;
 	size_t nkept;
 
 	int wb_err;

@@ -14,6 +14,8 @@
 
 #include <mosingar/protocol.h>
 
+#include "hashtab.h"
+
 /* The scratch file's identity when it was last written back: a change of
  * any field means it has changes the origin has not seen. */
 struct mosfs_scratch_mark {
@@ -46,10 +48,11 @@ struct mosfs_node {
 	bool content_scratch;  /* content_fd is the scratch copy */
 	int32_t backing_id;    /* passthrough backing of content_fd, 0 if none */
 	unsigned int nopen;    /* open handles */
-	/* closed, its blob kept open (mosfs_content.c): its place in the list */
+	/* closed, its blob kept open (mosfs_content.c): on struct mosfs's
+	 * kept list, at KEPT_AGE */
 	bool kept;
 	bool no_keep; /* its blob is not its content any more: closed at its last close */
-	struct mosfs_node *kept_prev, *kept_next;
+	struct lru_node kept_age;
 	unsigned int nwriters; /* of which opened for writing */
 	bool has_scratch;      /* SCRATCH_DIR/<id> exists and is the content */
 	struct mosfs_scratch_mark mark;
