@@ -157,6 +157,96 @@ TEST(mosctl_make_runs_recipes_on_the_pool)
 	}
 }
 
+/*
+ * $(shell ...) while make reads its makefiles is make's own work: it runs
+ * here (our pid namespace), in the top make and in a sub-make, while the
+ * recipes go to the pool; MOS_MAKE_TRACE lists each recipe line and where
+ * it ran.
+ */
+TEST(mosctl_make_parse_time_shell_runs_here)
+{
+	struct t_result r;
+	char own[64] = "", want[160];
+
+	T_ASSERT(readlink("/proc/self/ns/pid", own, sizeof(own) - 1) > 0);
+	sh(&r, "rm -rf mkp; mkdir -p mkp/sub; cd mkp;"
+	       "printf 'X := $(shell readlink /proc/self/ns/pid > parse.txt)\\n"
+	       ".PHONY: all sub\\nall: sub\\n\\treadlink /proc/self/ns/pid > recipe.txt\\n"
+	       "sub:\\n\\t$(MAKE) -C sub\\n' > Makefile;"
+	       "printf 'Y := $(shell readlink /proc/self/ns/pid > parse.txt)\\n"
+	       "all:\\n\\treadlink /proc/self/ns/pid > recipe.txt\\n' > sub/Makefile;"
+	       "MOS_MAKE_TRACE=$PWD/trace $M make -- -j2 -s --no-print-directory;"
+	       "cat parse.txt sub/parse.txt; echo; cat recipe.txt sub/recipe.txt; echo;"
+	       "sed 's/^remote [0-9]* /remote /' trace | sort");
+	T_EXPECT_EQ(r.status, 0);
+	snprintf(want, sizeof(want), "%s\n%s\n\n", own, own);
+	T_EXPECT_STR(r.out, want); /* both $(shell) calls ran here */
+	{
+		const char *recipes = strstr(r.out, "\n\n");
+
+		T_ASSERT(recipes != NULL);
+		T_EXPECT_STR(recipes + 2, "pid:[");
+		T_ASSERT(strncmp(recipes + 2, own, strlen(own)) != 0); /* on the pool */
+	}
+	T_EXPECT_STR(r.out, "\n\nlocal - make -C sub\n"
+			    "remote readlink /proc/self/ns/pid > recipe.txt\n"
+			    "remote readlink /proc/self/ns/pid > recipe.txt\n");
+}
+
+/*
+ * A line that only does bookkeeping (set, trap, cat, printf, rm, mv) runs
+ * here; one with a command not on the list (sed) goes to the pool, unless
+ * --local-cmd names it; --all-remote sends them all.  Where a line ran is
+ * what /proc/1/comm reads there: this machine's init, or the job's own pid
+ * namespace's first process.
+ */
+static void make_where(struct t_result *r, const char *opts)
+{
+	char buf[1024];
+
+	snprintf(buf, sizeof(buf),
+		 "rm -rf mkb; mkdir -p mkb; cd mkb;"
+		 "printf 'all:\\n\\tset -e; trap \"rm -f a\" HUP; cat /proc/1/comm > a; "
+		 "mv a book.txt\\n\\tcat /proc/1/comm | sed s/^/+/ > work.txt\\n' > Makefile;"
+		 "$M make %s -- -s; cat book.txt work.txt",
+		 opts);
+	sh(r, buf);
+}
+
+TEST(mosctl_make_bookkeeping_lines_run_here)
+{
+	struct t_result r;
+	char init[64] = "", here[160];
+	int fd = open("/proc/1/comm", O_RDONLY | O_CLOEXEC);
+
+	T_ASSERT(fd >= 0);
+	T_ASSERT(read(fd, init, sizeof(init) - 1) > 0);
+	close(fd);
+	make_where(&r, "");
+	T_EXPECT_EQ(r.status, 0);
+	snprintf(here, sizeof(here), "%s+", init);
+	T_EXPECT_STR(r.out, here); /* book.txt here, work.txt ... */
+	T_ASSERT(strstr(r.out, here) == r.out);
+	snprintf(here, sizeof(here), "+%s", init);
+	T_ASSERT(strstr(r.out, here) == NULL); /* ... on the pool */
+
+	make_where(&r, "--local-cmd sed");
+	T_EXPECT_EQ(r.status, 0);
+	snprintf(here, sizeof(here), "%s+%s", init, init);
+	T_EXPECT_STR(r.out, here); /* both here */
+
+	make_where(&r, "--all-remote");
+	T_EXPECT_EQ(r.status, 0);
+	T_ASSERT(strncmp(r.out, init, strlen(init)) != 0); /* both on the pool */
+	snprintf(here, sizeof(here), "+%s", init);
+	T_ASSERT(strstr(r.out, here) == NULL);
+
+	/* a bad --local-cmd: refused, make never started */
+	sh(&r, "cd mkb; rm -f book.txt; s=0; $M make --local-cmd a:b -- -s 2>err || s=$?;"
+	       "test $s != 0; grep -q 'local-cmd takes one command' err; test ! -e book.txt");
+	T_EXPECT_EQ(r.status, 0);
+}
+
 /* A failing recipe stops make with make's own message and status. */
 TEST(mosctl_make_failing_recipe_is_makes_error)
 {

@@ -4,20 +4,26 @@
  * recipe it starts a job on the pool (Documentation/farm.md, "mosctl make").
  *
  * make runs every recipe line as $(SHELL) $(.SHELLFLAGS) LINE; mosctl make
- * starts make with SHELL=<this mosctl> on its command line (so sub-makes
- * inherit it through MAKEFLAGS) and MOS_MAKE_SHELL set, and mosctl called
+ * starts make with --eval=%:SHELL=<this mosctl>, a pattern-specific SHELL
+ * for every target (sub-makes inherit --eval through MAKEFLAGS; $(shell)
+ * while make reads its makefiles keeps the makefile's own shell and runs
+ * here), and MOS_MAKE_SHELL set, and mosctl called
  * as a shell (argv[1] the shell flags, "-c" or "-ec") sends the line to the
  * pool as `/bin/sh FLAGS LINE`: it reads this machine's whole filesystem and
  * writes beneath make's current directory.  A line stays here (exec of
  * /bin/sh, as make would have run it) when MOS_LOCAL is set in its
- * environment (`target: export MOS_LOCAL := 1`) or when it runs make itself
- * (a sub-make must run here, so that its recipes go to the pool too).
+ * environment (`target: export MOS_LOCAL := 1`), when it runs make itself
+ * (a sub-make must run here, so that its recipes go to the pool too), and
+ * when it only does a shell's bookkeeping (set, trap, printf >> FILE, rm,
+ * mv: bookkeeping_only).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cmd_cc.h"
@@ -27,6 +33,7 @@
 #include "pool.h"
 #include "remote_run.h"
 #include "sandbox.h"
+#include "sh_line.h"
 #include "util.h"
 
 /* Whether LINE runs make: the word "make" or "$(MAKE)"'s usual values. */
@@ -51,6 +58,47 @@ static bool local_marked(void)
 	return v && *v && strcmp(v, "0");
 }
 
+/*
+ * The commands a line may run and still run here: the shell's own
+ * bookkeeping and the utilities that move files about.  Sent to the pool,
+ * each such line is a job (a round trip and a sandbox, ~15 ms) for what
+ * takes a millisecond here, and what it writes lands in the same place.
+ */
+static const char *const here_cmds[] = {
+	":",  "true", "false", "set",   "trap",  "echo",  "printf", "test", "[",
+	"exit", "cd", "export", "unset", "umask", "rm",  "rmdir",  "mv",   "cp",
+	"ln", "mkdir", "touch", "cat",   "cmp",   "chmod",
+};
+
+#define HERE_MAX 64
+
+/*
+ * Whether LINE only does bookkeeping (sh_line.h): every command it runs is
+ * one of here_cmds or of MOS_MAKE_LOCAL_CMDS (mosctl make --local-cmd,
+ * colon-separated).  Never with MOS_MAKE_ALL_REMOTE.
+ */
+static bool bookkeeping_only(const char *line)
+{
+	const char *extra = getenv("MOS_MAKE_LOCAL_CMDS"), *all = getenv("MOS_MAKE_ALL_REMOTE");
+	const char *names[HERE_MAX];
+	_cleanup_free_ char *copy = NULL;
+	size_t n = 0;
+
+	if (all && *all && strcmp(all, "0"))
+		return false;
+	for (size_t i = 0; i < sizeof(here_cmds) / sizeof(*here_cmds); i++)
+		names[n++] = here_cmds[i];
+	if (extra && *extra) {
+		char *save = NULL;
+
+		copy = xstrdup(extra);
+		for (char *w = strtok_r(copy, ":", &save); w && n < HERE_MAX;
+		     w = strtok_r(NULL, ":", &save))
+			names[n++] = w;
+	}
+	return sh_line_runs_only(line, names, n);
+}
+
 bool cmd_make_is_shell_call(int argc, char **argv)
 {
 	const char *m = getenv("MOS_MAKE_SHELL");
@@ -58,37 +106,82 @@ bool cmd_make_is_shell_call(int argc, char **argv)
 	return m && *m && argc >= 3 && argv[1][0] == '-' && strchr(argv[1], 'c');
 }
 
-/* MAKEFLAGS without the SHELL= word among its variables (after " -- "). */
+/* The word of MAKEFLAGS that makes every target's SHELL this mosctl. */
+#define OUR_EVAL "--eval=%:SHELL="
+
+/*
+ * MAKEFLAGS without our --eval word (and without a SHELL= among its
+ * variables, after " --"): words are split on spaces that make did not
+ * escape with a backslash.
+ */
 static void strip_our_shell(void)
 {
 	const char *mf = getenv("MAKEFLAGS");
-	const char *vars = mf ? strstr(mf, " -- ") : NULL;
-	char *out, *w, *save = NULL;
-	size_t len;
+	bool vars = false;
+	char *out, *o;
 
-	if (!vars)
+	if (!mf)
 		return;
-	len = strlen(mf);
-	out = xmalloc(len + 1);
-	memcpy(out, mf, (size_t)(vars - mf) + 4);
-	out[vars - mf + 4] = 0;
-	{
-		_cleanup_free_ char *copy = xstrdup(vars + 4);
+	out = o = xmalloc(strlen(mf) + 1);
+	for (const char *p = mf; *p;) {
+		const char *w = p;
+		bool drop;
 
-		for (w = strtok_r(copy, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
-			if (!strncmp(w, "SHELL=", 6))
-				continue;
-			strcat(out, w);
-			strcat(out, " ");
+		while (*p && *p != ' ')
+			p += p[0] == '\\' && p[1] ? 2 : 1;
+		drop = !strncmp(w, OUR_EVAL, strlen(OUR_EVAL)) || (vars && !strncmp(w, "SHELL=", 6));
+		if (p - w == 2 && !strncmp(w, "--", 2))
+			vars = true;
+		if (!drop && p > w) {
+			if (o > out)
+				*o++ = ' ';
+			memcpy(o, w, (size_t)(p - w));
+			o += p - w;
 		}
+		while (*p == ' ')
+			p++;
 	}
-	len = strlen(out);
-	while (len && out[len - 1] == ' ')
-		out[--len] = 0;
-	if (len >= 3 && !strcmp(out + len - 3, " --"))
-		out[len - 3] = 0; /* no variable left */
+	*o = '\0';
+	if (o - out >= 2 && !strcmp(o - 2, "--") && (o - out == 2 || o[-3] == ' '))
+		o[o - out == 2 ? -2 : -3] = '\0'; /* no variable left */
 	setenv("MAKEFLAGS", out, 1);
 	free(out);
+}
+
+/*
+ * MOS_MAKE_TRACE=FILE: one line a recipe line, "remote MS LINE" or
+ * "local - LINE" (Documentation/farm.md), appended whole.
+ */
+static void trace(const char *where, long ms, const char *line)
+{
+	const char *path = getenv("MOS_MAKE_TRACE");
+	char buf[4096];
+	int fd, n;
+
+	if (!path || !*path)
+		return;
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return;
+	if (ms < 0)
+		n = snprintf(buf, sizeof(buf), "%s - ", where);
+	else
+		n = snprintf(buf, sizeof(buf), "%s %ld ", where, ms);
+	for (const char *p = line; *p && n < (int)sizeof(buf) - 2; p++)
+		buf[n++] = *p == '\n' || *p == '\t' ? ' ' : *p;
+	buf[n++] = '\n';
+	if (write(fd, buf, (size_t)n) < 0) {
+		/* a trace is best effort */
+	}
+	close(fd);
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
 int cmd_make_shell(int argc, char **argv)
@@ -100,7 +193,9 @@ int cmd_make_shell(int argc, char **argv)
 	/* In a job already (a script there ran make, with our SHELL): the
 	 * line is that job's to run, in its sandbox. */
 	if (argc != 3 || getenv("MOS_MAKE_IN_JOB") || local_marked() || runs_make(argv[2]) ||
-	    !getcwd(cwd, sizeof(cwd))) {
+	    bookkeeping_only(argv[2]) || !getcwd(cwd, sizeof(cwd))) {
+		if (argc == 3)
+			trace("local", -1, argv[2]);
 		argv[0] = "/bin/sh";
 		execv("/bin/sh", argv);
 		mos_err("make: /bin/sh: %s", strerror(errno));
@@ -127,13 +222,19 @@ int cmd_make_shell(int argc, char **argv)
 	av[n] = NULL;
 	fflush(NULL);
 	/* A make the job starts itself (a script that runs make) takes make's
-	 * flags from the environment: not our SHELL= (this mosctl's path may
+	 * flags from the environment: not our --eval (this mosctl's path may
 	 * not even be there: a job's /tmp is the worker's), so that it runs its
 	 * lines with /bin/sh in the job; MOS_MAKE_IN_JOB says the same to a
 	 * mosctl it would still take as its shell. */
 	strip_our_shell();
 	setenv("MOS_MAKE_IN_JOB", "1", 1);
-	return cmd_run(n, av);
+	{
+		long t0 = now_ms();
+		int st = cmd_run(n, av);
+
+		trace("remote", now_ms() - t0, argv[2]);
+		return st;
+	}
 }
 
 /* The pool's slots: a worker without a slot count counts as this machine's CPUs. */
@@ -170,7 +271,7 @@ static bool has_jobs_arg(int argc, char **argv)
 
 int cmd_make(int argc, char **argv)
 {
-	char self[PATH_MAX], shell[PATH_MAX + 8], jobs[32];
+	char self[PATH_MAX], shell[PATH_MAX + 32], jobs[32];
 	const char *spec = cc_default_on();
 	char **av;
 	int first = 1, n = 0;
@@ -189,9 +290,25 @@ int cmd_make(int argc, char **argv)
 				setenv("MOS_MAKE_NO_LOCAL", "1", 1);
 			} else if (!strcmp(argv[j], "-v")) {
 				setenv("MOS_MAKE_VERBOSE", "1", 1);
+			} else if (!strcmp(argv[j], "--all-remote")) {
+				setenv("MOS_MAKE_ALL_REMOTE", "1", 1);
+			} else if ((!strcmp(argv[j], "--local-cmd") && j + 1 < i) ||
+				   !strncmp(argv[j], "--local-cmd=", 12)) {
+				const char *v = argv[j][11] == '=' ? argv[j] + 12 : argv[++j];
+				const char *old = getenv("MOS_MAKE_LOCAL_CMDS");
+				_cleanup_free_ char *all = xasprintf("%s%s%s", old ? old : "",
+								     old && *old ? ":" : "", v);
+
+				if (!*v || strchr(v, ':')) {
+					mos_err("make: --local-cmd takes one command name or path end, "
+						"not '%s'", v);
+					return MOS_EXIT_SETUP;
+				}
+				setenv("MOS_MAKE_LOCAL_CMDS", all, 1);
 			} else {
 				mos_err("make: unknown option '%s' (mosctl make [--on SPEC] "
-					"[--no-local] [-v] -- [MAKE ARGS...])",
+					"[--no-local] [--all-remote] [--local-cmd NAME]... [-v] "
+					"-- [MAKE ARGS...])",
 					argv[j]);
 				return MOS_EXIT_SETUP;
 			}
@@ -205,7 +322,7 @@ int cmd_make(int argc, char **argv)
 		return MOS_EXIT_SETUP;
 	}
 	self[len] = '\0';
-	snprintf(shell, sizeof(shell), "SHELL=%s", self);
+	snprintf(shell, sizeof(shell), "--eval=%%:SHELL=%s", self);
 	setenv("MOS_ON", spec, 1);
 	setenv("MOS_MAKE_SHELL", "1", 1);
 	av = xcalloc((size_t)argc + 4, sizeof(*av));

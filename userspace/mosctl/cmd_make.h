@@ -7,7 +7,8 @@
 
 #include <stdbool.h>
 
-/* mosctl make [--on SPEC] [--no-local] [-v] -- [MAKE ARGS...]; ARGV[0] is "make". */
+/* mosctl make [--on SPEC] [--no-local] [--all-remote] [--local-cmd NAME]... [-v]
+ * -- [MAKE ARGS...]; ARGV[0] is "make". */
 int cmd_make(int argc, char **argv);
 /* Whether mosctl was started by make as its SHELL (FLAGS LINE). */
 bool cmd_make_is_shell_call(int argc, char **argv);
