@@ -188,10 +188,10 @@ bool sh_line_runs_only(const char *line, const char *const *names, size_t n)
 
 				for (size_t i = 0; i < sizeof(complex) / sizeof(*complex); i++) {
 					size_t l = strlen(complex[i]);
-					char after = p[l];
 
+					/* p[l] only once p holds the whole word */
 					if (!strncmp(p, complex[i], l) &&
-					    (!after || strchr(" \t\n;&|()<>", after)))
+					    (!p[l] || strchr(" \t\n;&|()<>", p[l])))
 						return false;
 				}
 			}
