@@ -774,18 +774,10 @@ static int no_vm_sharers(struct inj_tree *t, bool adopt, inj_may_fn may, void *m
 	return r;
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int inj_tree_seize(struct inj_tree *t, pid_t root, bool descendants, inj_may_fn may, void *may_arg,
 		   struct mos_err *e)
 {
-	long long deadline = now_ms() + INJ_TREE_TIMEOUT_MS;
+	long long deadline = (long long)mono_ms() + INJ_TREE_TIMEOUT_MS;
 	size_t added;
 	int r;
 
@@ -824,7 +816,7 @@ int inj_tree_seize(struct inj_tree *t, pid_t root, bool descendants, inj_may_fn 
 					    "attached (nothing was changed)",
 					    root, INJ_TREE_MAX);
 				r = -E2BIG;
-			} else if (now_ms() > deadline) {
+			} else if ((long long)mono_ms() > deadline) {
 				mos_err_set(e,
 					    "process %d: its tree did not stop changing within "
 					    "%d s (%zu processes stopped): not attached "

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "sh_line.h"
+#include "util.h"
 
 #define NAME_MAX_LEN 256
 
@@ -93,11 +94,9 @@ static bool word_end(struct reader *rd, struct word *w)
 		if (!w->unsure && is_assignment(w)) {
 			known = true; /* still the command's start */
 		}
-		for (size_t i = 0; !known && !w->unsure && i < sizeof(grouping) / sizeof(*grouping);
-		     i++)
+		for (size_t i = 0; !known && !w->unsure && i < ARRAY_SIZE(grouping); i++)
 			known = !strcmp(w->text, grouping[i]);
-		for (size_t i = 0; !known && !w->unsure && i < sizeof(closing) / sizeof(*closing);
-		     i++) {
+		for (size_t i = 0; !known && !w->unsure && i < ARRAY_SIZE(closing); i++) {
 			if (!strcmp(w->text, closing[i])) {
 				known = true;
 				rd->cmd_start = false;
@@ -186,7 +185,7 @@ bool sh_line_runs_only(const char *line, const char *const *names, size_t n)
 				static const char *const complex[] = { "for", "case", "select",
 								       "function" };
 
-				for (size_t i = 0; i < sizeof(complex) / sizeof(*complex); i++) {
+				for (size_t i = 0; i < ARRAY_SIZE(complex); i++) {
 					size_t l = strlen(complex[i]);
 
 					/* p[l] only once p holds the whole word */

@@ -20,6 +20,9 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/* CLOCK_MONOTONIC in milliseconds (deadlines and durations). */
+uint64_t mono_ms(void);
+
 static inline void freep(void *p)
 {
 	free(*(void **)p);

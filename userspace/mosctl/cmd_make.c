@@ -23,7 +23,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cmd_cc.h"
@@ -51,9 +50,10 @@ static bool runs_make(const char *line)
 	return false;
 }
 
-static bool local_marked(void)
+/* Whether environment variable NAME is set, not empty and not "0". */
+static bool env_on(const char *name)
 {
-	const char *v = getenv("MOS_LOCAL");
+	const char *v = getenv(name);
 
 	return v && *v && strcmp(v, "0");
 }
@@ -79,14 +79,14 @@ static const char *const here_cmds[] = {
  */
 static bool bookkeeping_only(const char *line)
 {
-	const char *extra = getenv("MOS_MAKE_LOCAL_CMDS"), *all = getenv("MOS_MAKE_ALL_REMOTE");
+	const char *extra = getenv("MOS_MAKE_LOCAL_CMDS");
 	const char *names[HERE_MAX];
 	_cleanup_free_ char *copy = NULL;
 	size_t n = 0;
 
-	if (all && *all && strcmp(all, "0"))
+	if (env_on("MOS_MAKE_ALL_REMOTE"))
 		return false;
-	for (size_t i = 0; i < sizeof(here_cmds) / sizeof(*here_cmds); i++)
+	for (size_t i = 0; i < ARRAY_SIZE(here_cmds); i++)
 		names[n++] = here_cmds[i];
 	if (extra && *extra) {
 		char *save = NULL;
@@ -110,14 +110,12 @@ bool cmd_make_is_shell_call(int argc, char **argv)
 #define OUR_EVAL "--eval=%:SHELL="
 
 /*
- * MAKEFLAGS without our --eval word (and without a SHELL= among its
- * variables, after " --"): words are split on spaces that make did not
- * escape with a backslash.
+ * MAKEFLAGS without our --eval word: words are split on spaces that make
+ * did not escape with a backslash.
  */
 static void strip_our_shell(void)
 {
 	const char *mf = getenv("MAKEFLAGS");
-	bool vars = false;
 	char *out, *o;
 
 	if (!mf)
@@ -125,14 +123,10 @@ static void strip_our_shell(void)
 	out = o = xmalloc(strlen(mf) + 1);
 	for (const char *p = mf; *p;) {
 		const char *w = p;
-		bool drop;
 
 		while (*p && *p != ' ')
 			p += p[0] == '\\' && p[1] ? 2 : 1;
-		drop = !strncmp(w, OUR_EVAL, strlen(OUR_EVAL)) || (vars && !strncmp(w, "SHELL=", 6));
-		if (p - w == 2 && !strncmp(w, "--", 2))
-			vars = true;
-		if (!drop && p > w) {
+		if (p > w && strncmp(w, OUR_EVAL, strlen(OUR_EVAL))) {
 			if (o > out)
 				*o++ = ' ';
 			memcpy(o, w, (size_t)(p - w));
@@ -142,8 +136,6 @@ static void strip_our_shell(void)
 			p++;
 	}
 	*o = '\0';
-	if (o - out >= 2 && !strcmp(o - 2, "--") && (o - out == 2 || o[-3] == ' '))
-		o[o - out == 2 ? -2 : -3] = '\0'; /* no variable left */
 	setenv("MAKEFLAGS", out, 1);
 	free(out);
 }
@@ -176,14 +168,6 @@ static void trace(const char *where, long ms, const char *line)
 	close(fd);
 }
 
-static long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 int cmd_make_shell(int argc, char **argv)
 {
 	char cwd[PATH_MAX];
@@ -192,7 +176,7 @@ int cmd_make_shell(int argc, char **argv)
 
 	/* In a job already (a script there ran make, with our SHELL): the
 	 * line is that job's to run, in its sandbox. */
-	if (argc != 3 || getenv("MOS_MAKE_IN_JOB") || local_marked() || runs_make(argv[2]) ||
+	if (argc != 3 || getenv("MOS_MAKE_IN_JOB") || env_on("MOS_LOCAL") || runs_make(argv[2]) ||
 	    bookkeeping_only(argv[2]) || !getcwd(cwd, sizeof(cwd))) {
 		if (argc == 3)
 			trace("local", -1, argv[2]);
@@ -229,10 +213,10 @@ int cmd_make_shell(int argc, char **argv)
 	strip_our_shell();
 	setenv("MOS_MAKE_IN_JOB", "1", 1);
 	{
-		long t0 = now_ms();
+		uint64_t t0 = mono_ms();
 		int st = cmd_run(n, av);
 
-		trace("remote", now_ms() - t0, argv[2]);
+		trace("remote", (long)(mono_ms() - t0), argv[2]);
 		return st;
 	}
 }
@@ -322,7 +306,7 @@ int cmd_make(int argc, char **argv)
 		return MOS_EXIT_SETUP;
 	}
 	self[len] = '\0';
-	snprintf(shell, sizeof(shell), "--eval=%%:SHELL=%s", self);
+	snprintf(shell, sizeof(shell), "%s%s", OUR_EVAL, self);
 	setenv("MOS_ON", spec, 1);
 	setenv("MOS_MAKE_SHELL", "1", 1);
 	av = xcalloc((size_t)argc + 4, sizeof(*av));

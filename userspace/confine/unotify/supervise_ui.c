@@ -531,14 +531,6 @@ static void on_record(void *ctx, const struct unotify_event *ev)
 
 /* ---- asking --------------------------------------------------------- */
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * One line from FD into LINE (without its newline, NUL-terminated, at most
  * MAX - 1 bytes) within DEADLINE, buffered in U->buf.  With PIDFD >= 0 (the
@@ -556,7 +548,7 @@ static ssize_t read_line(struct sup_ui *u, int fd, int pidfd, long long deadline
 		struct pollfd pfd[3] = { { .fd = fd, .events = POLLIN },
 					 { .fd = pidfd, .events = POLLIN },
 					 { .fd = u->stop_fd, .events = POLLIN } };
-		long long left = deadline - now_ms();
+		long long left = deadline - (long long)mono_ms();
 		ssize_t r;
 
 		if (nl) {
@@ -683,12 +675,12 @@ static void signal_decider(struct sup_ui *u, int sig)
 static bool decider_ended(const struct sup_ui *u, int ms)
 {
 	struct pollfd pfd = { .fd = u->decider_pidfd, .events = POLLIN };
-	long long deadline = now_ms() + ms;
+	long long deadline = (long long)mono_ms() + ms;
 
 	if (u->decider_pidfd < 0)
 		return true;
 	for (;;) {
-		long long left = deadline - now_ms();
+		long long left = deadline - (long long)mono_ms();
 		int r = poll(&pfd, 1, left > 0 ? (int)left : 0);
 
 		if (r > 0)
@@ -758,7 +750,7 @@ static int write_question(struct sup_ui *u, const char *q, size_t len, long long
 	while (len) {
 		struct pollfd pfd[2] = { { .fd = u->to_decider, .events = POLLOUT },
 					 { .fd = u->stop_fd, .events = POLLIN } };
-		long long left = deadline - now_ms();
+		long long left = deadline - (long long)mono_ms();
 		ssize_t n = write(u->to_decider, q, len);
 
 		if (n > 0) {
@@ -799,7 +791,7 @@ static void shown(const char *line, char *out, size_t n)
  */
 static int ask_decider(struct sup_ui *u, const struct unotify_event *ev)
 {
-	long long deadline = now_ms() + u->timeout_ms;
+	long long deadline = (long long)mono_ms() + u->timeout_ms;
 	char *q = NULL, line[sizeof(u->buf)], text[80];
 	size_t qlen = 0;
 	FILE *f;
@@ -873,7 +865,7 @@ static int ask_decider(struct sup_ui *u, const struct unotify_event *ev)
 /* The terminal: a question on /dev/tty, a one-letter answer. */
 static int ask_terminal(struct sup_ui *u, const struct unotify_event *ev)
 {
-	long long deadline = now_ms() + u->timeout_ms;
+	long long deadline = (long long)mono_ms() + u->timeout_ms;
 	char line[256];
 	FILE *f = fdopen(dup(u->tty), "w");
 	ssize_t n;

@@ -122,14 +122,6 @@ struct opening {
 static struct link *links;
 static struct client *clients;
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* ------------------------------------------------------------------ */
 /* Bytes out                                                           */
 
@@ -291,7 +283,7 @@ static void link_invalidate(struct link *l)
 static int io_wait(int fd, short ev, uint64_t deadline)
 {
 	struct pollfd p = { .fd = fd, .events = ev };
-	uint64_t now = now_ms();
+	uint64_t now = mono_ms();
 	int r;
 
 	if (now >= deadline)
@@ -385,7 +377,7 @@ static int open_handshake(struct opening *op, uint64_t deadline)
 static void *open_thread(void *arg)
 {
 	struct opening *op = arg;
-	uint64_t deadline = now_ms() + LINK_OPEN_MS;
+	uint64_t deadline = mono_ms() + LINK_OPEN_MS;
 	struct mos_hello he = { .magic = MOS_PROTO_MAGIC,
 				.version = MOS_PROTO_VERSION,
 				.role = 1,
@@ -637,7 +629,7 @@ static void on_opened(struct opening *op)
 	memcpy(l->hello, op->hello, sizeof(l->hello));
 	l->ws = watch_set_new();
 	l->unwatched = !l->ws;
-	l->last_rx = l->idle_since = now_ms();
+	l->last_rx = l->idle_since = mono_ms();
 	fcntl(l->fd, F_SETFL, fcntl(l->fd, F_GETFL) | O_NONBLOCK);
 	l->next = links;
 	links = l;
@@ -702,7 +694,7 @@ static void client_watches(struct client *c, const struct mos_frame_hdr *h, cons
 	c->handover = NULL;
 	l->jobs++;
 	l->client = NULL;
-	l->idle_since = now_ms();
+	l->idle_since = mono_ms();
 	c->link = NULL;
 	c->st = C_DONE;
 }
@@ -776,7 +768,7 @@ static void on_link_frame(struct link *l, const struct mos_frame_hdr *h, uint8_t
 	}
 	if (h->type == MOS_MSG_EXIT) {
 		c->st = C_EXITED;
-		c->since = now_ms(); /* its handover is due now */
+		c->since = mono_ms(); /* its handover is due now */
 	}
 	client_send(c, h->type, h->flags, h->id, payload, h->len);
 }
@@ -867,7 +859,7 @@ static void link_read(struct link *l)
 		l->dead = true;
 		return;
 	}
-	l->last_rx = now_ms();
+	l->last_rx = mono_ms();
 	if (!l->tls) {
 		link_frames(l, buf, (size_t)n);
 		return;
@@ -925,7 +917,7 @@ static void accept_client(int lfd)
 	c->fd = fd;
 	c->pid = pid;
 	c->passed_fd = -1;
-	c->since = now_ms();
+	c->since = mono_ms();
 	c->next = clients;
 	clients = c;
 	if (why) {
@@ -944,7 +936,7 @@ static void accept_client(int lfd)
 /* Idle sessions past their time, quiet workers pinged, the dead freed. */
 static void tick(void)
 {
-	uint64_t now = now_ms();
+	uint64_t now = mono_ms();
 
 	for (struct link *l = links; l; l = l->next) {
 		if (l->dead)
@@ -1039,7 +1031,7 @@ static int listen_on(const char *sock, int *lockfd)
 int agent_serve(const char *sock, unsigned idle_s)
 {
 	int lockfd = -1, lfd, pp[2];
-	uint64_t last_busy = now_ms();
+	uint64_t last_busy = mono_ms();
 	struct stat mine;
 
 	lfd = listen_on(sock, &lockfd);
@@ -1159,8 +1151,8 @@ int agent_serve(const char *sock, unsigned idle_s)
 		trim_idle();
 		tick();
 		if (clients || links)
-			last_busy = now_ms();
-		else if (now_ms() - last_busy > (uint64_t)idle_s * 1000)
+			last_busy = mono_ms();
+		else if (mono_ms() - last_busy > (uint64_t)idle_s * 1000)
 			break;
 		/* our socket replaced or removed: another agent serves now */
 		if (stat(sock, &now_st) < 0 || now_st.st_ino != mine.st_ino)

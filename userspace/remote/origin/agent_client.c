@@ -175,7 +175,6 @@ static void start_agent(const char *path)
 	waitpid(pid, NULL, 0);
 }
 
-static uint64_t mono_now(void);
 
 /* Exactly LEN bytes from FD by DEADLINE (CLOCK_MONOTONIC ms). */
 static int read_exact(int fd, void *buf, size_t len, uint64_t deadline)
@@ -184,7 +183,7 @@ static int read_exact(int fd, void *buf, size_t len, uint64_t deadline)
 
 	while (got < len) {
 		struct pollfd p = { .fd = fd, .events = POLLIN };
-		uint64_t now = mono_now();
+		uint64_t now = mono_ms();
 		ssize_t n;
 
 		if (now >= deadline)
@@ -220,14 +219,6 @@ static int read_frame(int fd, uint64_t deadline, struct mos_frame_hdr *h, uint8_
 	return r;
 }
 
-static uint64_t mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 int agent_open(const char *worker, uint64_t features, const char *key, unsigned timeout_ms,
 	       struct mos_agent_ready *ready, char *err, size_t errlen)
 {
@@ -248,13 +239,13 @@ int agent_open(const char *worker, uint64_t features, const char *key, unsigned 
 	}
 	fd = connect_unix(path);
 	if (fd == -ENOENT || fd == -ECONNREFUSED) {
-		uint64_t until = mono_now() + AGENT_START_MS;
+		uint64_t until = mono_ms() + AGENT_START_MS;
 
 		start_agent(path);
 		do {
 			usleep(2000);
 			fd = connect_unix(path);
-		} while ((fd == -ENOENT || fd == -ECONNREFUSED) && mono_now() < until);
+		} while ((fd == -ENOENT || fd == -ECONNREFUSED) && mono_ms() < until);
 	}
 	if (fd < 0) {
 		snprintf(err, errlen, "cannot reach the agent at %s: %s", path, strerror(-fd));
@@ -273,7 +264,7 @@ int agent_open(const char *worker, uint64_t features, const char *key, unsigned 
 	len = wire_buf_finish(&b);
 	r = len && write_all(fd, b.p, len) == 0 ? 0 : -EPIPE;
 	wire_buf_free(&b);
-	deadline = mono_now() + (timeout_ms ? timeout_ms : 60000);
+	deadline = mono_ms() + (timeout_ms ? timeout_ms : 60000);
 	if (r == 0)
 		r = read_frame(fd, deadline, &h, &payload);
 	if (r == 0 && h.type == MOS_MSG_AGENT_READY && h.len == sizeof(*ready)) {

@@ -491,14 +491,6 @@ static int send_job(struct conn *c, const struct run_opts *o, bool have_stdin, b
 	return 0;
 }
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /*
  * Run the job on the one worker ON.  *UNREACHED is set when the job never
  * reached it (no connection, or the handshake failed): nothing ran, so the

@@ -136,14 +136,6 @@ struct conn {
 	struct conn_stats st;
 };
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static void outq_put(struct outq *q, const void *data, size_t n)
 {
 	if (q->off + q->len + n > q->cap) {
@@ -206,7 +198,7 @@ struct conn *conn_new(int rfd, int wfd, struct tls_channel *tls, conn_frame_fn o
 static void quiesce(struct conn *c)
 {
 	struct io_uring_sqe *sqe;
-	uint64_t deadline = now_ms() + 1000;
+	uint64_t deadline = mono_ms() + 1000;
 
 	if (!c->inflight || !(sqe = io_uring_get_sqe(&c->ring)))
 		return;
@@ -215,7 +207,7 @@ static void quiesce(struct conn *c)
 	io_uring_submit(&c->ring);
 	while (c->inflight) {
 		struct io_uring_cqe *cqe;
-		uint64_t t = now_ms();
+		uint64_t t = mono_ms();
 		struct __kernel_timespec ts;
 		int r;
 
@@ -336,7 +328,7 @@ static int wait_until(struct conn *c, struct io_uring_cqe **cqe, uint64_t deadli
 
 	if (!deadline)
 		return io_uring_wait_cqe(&c->ring, cqe);
-	t = now_ms();
+	t = mono_ms();
 	left = t < deadline ? deadline - t : 1;
 	ts.tv_sec = (long long)(left / 1000);
 	ts.tv_nsec = (long long)(left % 1000) * 1000000;
@@ -401,7 +393,7 @@ static int flush_tls_sync(struct conn *c, uint64_t deadline)
 
 int conn_handshake(struct conn *c)
 {
-	uint64_t deadline = c->peer_ms ? now_ms() + c->peer_ms : 0;
+	uint64_t deadline = c->peer_ms ? mono_ms() + c->peer_ms : 0;
 	char sb[32];
 	int r;
 
@@ -781,7 +773,7 @@ static bool throttle_check(struct conn *c)
 		c->st.throttled++;
 	} else if (c->throttled && !held && b <= CONN_BACKLOG_LOW) {
 		c->throttled = false;
-		c->last_rx = now_ms(); /* the peer's silence counts from now */
+		c->last_rx = mono_ms(); /* the peer's silence counts from now */
 	}
 	return c->throttled;
 }
@@ -898,7 +890,7 @@ static int on_read(struct conn *c, int res)
 		return 0;
 	}
 	c->st.bytes_in += (uint64_t)res;
-	c->last_rx = now_ms();
+	c->last_rx = mono_ms();
 	if (!c->tls)
 		return consume(c, c->rbuf, (size_t)res);
 	if (tls_channel_feed(c->tls, c->rbuf, (size_t)res) < 0) {
@@ -1004,7 +996,7 @@ static void arm(struct conn *c, bool stream)
 					    (uint64_t)-1);
 			io_uring_sqe_set_data64(sqe, TAG_WRITE);
 			c->write_busy = true;
-			c->last_tx = now_ms(); /* the peer's reading counts from now */
+			c->last_tx = mono_ms(); /* the peer's reading counts from now */
 		}
 	}
 	for (struct conn_watch **wp = &c->watches, *w; (w = *wp);) {
@@ -1121,7 +1113,7 @@ static bool swamped_check(struct conn *c, uint64_t t)
  */
 static int check_clocks(struct conn *c, bool expire, uint64_t *deadline)
 {
-	uint64_t t = now_ms(), next = 0;
+	uint64_t t = mono_ms(), next = 0;
 	char sb[32];
 
 #define SOONER(d) (next = !next || (d) < next ? (d) : next)
@@ -1181,7 +1173,7 @@ int conn_run(struct conn *c)
 	c->loop_thread = pthread_self();
 	c->in_loop = true;
 	pthread_mutex_unlock(&c->lock);
-	c->last_rx = c->last_tx = c->last_ping = now_ms();
+	c->last_rx = c->last_tx = c->last_ping = mono_ms();
 	if (c->tls && drain_tls(c) < 0)
 		ret = -ECONNRESET;
 	/* Once the stream has failed (RET), nothing more is read or written on
@@ -1218,7 +1210,7 @@ int conn_run(struct conn *c)
 			break;
 		}
 		unsigned head, seen = 0;
-		uint64_t busy = now_ms();
+		uint64_t busy = mono_ms();
 
 		io_uring_for_each_cqe(&c->ring, head, cqe)
 		{
@@ -1243,7 +1235,7 @@ int conn_run(struct conn *c)
 				} else {
 					c->woff += (size_t)res;
 					c->st.bytes_out += (uint64_t)res;
-					c->last_tx = now_ms();
+					c->last_tx = mono_ms();
 					if (c->woff >= c->wlen)
 						c->w_loop = 0;
 				}
@@ -1275,13 +1267,13 @@ int conn_run(struct conn *c)
 		 * handlers took (hashing a big file for a FETCH, say): the peer
 		 * could not have been heard then. */
 		{
-			uint64_t t = now_ms();
+			uint64_t t = mono_ms();
 
 			busy = t - busy;
 			c->last_rx = c->last_rx + busy < t ? c->last_rx + busy : t;
 			c->last_tx = c->last_tx + busy < t ? c->last_tx + busy : t;
 		}
-		if (ret == 0 && deadline && now_ms() >= deadline &&
+		if (ret == 0 && deadline && mono_ms() >= deadline &&
 		    check_clocks(c, true, &deadline) < 0)
 			ret = -ETIMEDOUT;
 	}
