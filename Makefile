@@ -14,10 +14,13 @@
 #   make run-vm       tests/vm/ and the selftest matrix in qemu guests (6.1, 6.12)
 #   make fuzz [FUZZ_TIME=60]  run each libFuzzer target (fuzz/) that long, in seconds
 #   make fuzz-check   replay the fuzz corpora and crash reproducers, fuzz briefly
+#   make kmod [KDIR=DIR]  the optional module, build/kmod/RELEASE/mosingar.ko,
+#                     for the guest kernels' Debian headers (or KDIR)
+#   make kunit        the module's KUnit suite in a UML kernel (KTAP)
 #
 # The optional kernel module (kmod/) is built by its own Kbuild against a
-# kernel tree; the BPF programs (bpf/) are built into skeletons that libmos
-# embeds (bpf-build).
+# kernel's headers; the BPF programs (bpf/) are built into skeletons that
+# libmos embeds (bpf-build).
 
 .DELETE_ON_ERROR:
 .SUFFIXES:
@@ -303,7 +306,7 @@ VM_KERNELS := 6.1 6.12
 $(filter-out $(VM_BPF_BINS),$(VM_GUEST_BINS)): $(O)/vm/%: tests/vm/%.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) -std=gnu11 -D_GNU_SOURCE $(WARNINGS) -O2 -static $< -o $@
+	$(Q)$(CC) -std=gnu11 -D_GNU_SOURCE $(WARNINGS) -O2 -static -Iinclude/uapi $< -o $@
 
 vm-build: $(VM_GUEST_BINS)
 
@@ -326,12 +329,29 @@ vm-selftests-build:
 # (in that make, $(O) is build/vm-static)
 vm-static-parts: $(MOSCTL) $(MOSD) $(SUPERVISED_BINS) $(O)/selftests/attach_test $(HELPER_BINS)
 
-run-vm: vm-build vm-selftests-build
-	$(Q)st=0; for k in $(VM_KERNELS); do \
-		tests/vm/run --backports --kernel $$k $(VM_SELFTEST_RUN) \
+# The module of each guest kernel goes in as /mos/kmod/RELEASE.ko
+# (tests/vm/kmod_*.c load the one of the kernel they run on).
+run-vm: vm-build vm-selftests-build kmod
+	$(Q)st=0; kmods=; for ko in build/kmod/*/mosingar.ko; do \
+		r=$${ko%/mosingar.ko}; kmods="$$kmods --with $$ko:/mos/kmod/$${r##*/}.ko"; \
+	done; for k in $(VM_KERNELS); do \
+		tests/vm/run --backports --kernel $$k $(VM_SELFTEST_RUN) $$kmods \
 			$(VM_GUEST_BINS) $(VM_SELFTEST_BINS) \
 			--uids 65534 $(VM_STATIC)/selftests/attach_test || st=1; \
 	done; exit $$st
+
+# The optional module (kmod/, Documentation/kmod.md): make kmod builds
+# build/kmod/RELEASE/mosingar.ko against the Debian headers of each of
+# KMOD_KERNELS (fetched once by scripts/kernel-headers), or against KDIR.
+# make kunit runs its KUnit suite in a UML kernel built from Debian's
+# linux-source-6.1 (scripts/kunit; the tree and build stay in the cache).
+KMOD_KERNELS ?= $(VM_KERNELS)
+
+kmod:
+	$(Q)scripts/build-kmod $(if $(KDIR),--kdir $(KDIR),$(KMOD_KERNELS))
+
+kunit:
+	$(Q)scripts/kunit
 
 # Benchmarks (bench/, not part of `make check`): the host loops that
 # bench/enforce runs under mosctl, and enforce_guest, which it runs in the
@@ -432,6 +452,7 @@ check: deps
 	$(Q)$(MAKE) --no-print-directory SANITIZE=1 run-unit run-selftests
 	$(Q)$(MAKE) --no-print-directory fuzz-check
 	$(Q)$(MAKE) --no-print-directory run-vm
+	$(Q)$(MAKE) --no-print-directory kunit
 
 demo: deps
 	$(Q)$(MAKE) --no-print-directory all
@@ -453,7 +474,7 @@ format:
 clean:
 	rm -rf build
 
-.PHONY: all check-layers unit selftests-build deps run-unit run-selftests check demo install vm-build run-vm bpf-build \
+.PHONY: all check-layers unit selftests-build deps run-unit run-selftests check demo install vm-build run-vm bpf-build kmod kunit \
 	vm-selftests-build vm-static-parts bench-build \
 	fuzz fuzz-bins fuzz-build fuzz-seeds fuzz-merge fuzz-check format clean
 
