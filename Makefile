@@ -88,12 +88,14 @@ ALL_COMP_INCS := $(foreach c,$(COMPONENTS),$(addprefix -I,$(call comp_dirs,$(c))
 # What the confine backends generate: the seccomp programs, the BPF skeletons.
 GEN_INCS   := -I$(O)/gen -I$(O)/bpf
 USES_INC   := $(ALL_COMP_INCS) $(GEN_INCS)
-ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -DMOS_VERSION='"$(VERSION)"' \
+ALL_CFLAGS = -std=gnu11 -D_GNU_SOURCE -DMOS_VERSION='"$(VERSION)"' $(MNL_DEFS) \
               -Iinclude/uapi $(USES_INC) \
               $(WARNINGS) $(CFLAGS) $(SANFLAGS) -MMD -MP
 # OpenSSL (TLS 1.3, SHA-256), liburing (the transport's socket I/O), libbpf
 # (the BPF backend's programs, and the BPF LSM probe).
-LDLIBS   := -lssl -lcrypto -luring -lbpf -lpthread -lm
+# libmnl: the module's ask channel (confine/bpf/ask_channel.c; mosctl
+# never calls it).
+LDLIBS   := -lssl -lcrypto -luring -lbpf -lmnl -lpthread -lm
 # mosctl starts every local run, which needs none of them: it links libc
 # alone, loads OpenSSL and libbpf on the first call into them (the
 # *_dlopen.c files, lazy_lib.h) and has liburing's few functions linked in.
@@ -101,7 +103,9 @@ LDLIBS   := -lssl -lcrypto -luring -lbpf -lpthread -lm
 MOSCTL_LDLIBS := -Wl,--as-needed -Wl,-Bstatic -luring -Wl,-Bdynamic -lpthread -lm
 ifeq ($(STATIC),1)
 # libbpf's own dependencies, which a shared libbpf pulls in by itself.
-LDLIBS   += -lelf -lz -lzstd
+# Debian ships no libmnl.a: a static build has no ask channel (it says so).
+LDLIBS   := $(filter-out -lmnl,$(LDLIBS)) -lelf -lz -lzstd
+MNL_DEFS := -DMOS_NO_LIBMNL
 # glibc warns that getaddrinfo, gethostbyname and dlopen in a static program
 # need its shared libraries at run time.  Not for name lookups through
 # /etc/hosts or DNS (built into glibc since 2.34; checked in the guests),
@@ -271,6 +275,9 @@ $(O)/bpf/%.skel.h: $(O)/bpf/%.bpf.o
 VM_GUEST_SRCS := $(sort $(wildcard tests/vm/*.c))
 VM_GUEST_BINS := $(VM_GUEST_SRCS:tests/vm/%.c=$(O)/vm/%)
 VM_BPF_BINS   := $(filter $(O)/vm/bpf_%,$(VM_GUEST_BINS))
+# kmod_decider drives libmos's ask channel, which needs libmnl: Debian has
+# no libmnl.a, so it is dynamic (tests/vm/run copies its libraries in).
+VM_DYN_BINS   := $(O)/vm/kmod_decider
 
 bpf-build: $(BPF_SKELS)
 
@@ -303,10 +310,16 @@ $(VM_BPF_BINS): $(O)/vm/%: tests/vm/%.c $(BPF_SKELS) $(LIBMOS)
 # The guest kernels: bookworm's 6.1 and bookworm-backports' 6.12, with BPF LSM.
 VM_KERNELS := 6.1 6.12
 
-$(filter-out $(VM_BPF_BINS),$(VM_GUEST_BINS)): $(O)/vm/%: tests/vm/%.c
+$(filter-out $(VM_BPF_BINS) $(VM_DYN_BINS),$(VM_GUEST_BINS)): $(O)/vm/%: tests/vm/%.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -std=gnu11 -D_GNU_SOURCE $(WARNINGS) -O2 -static -Iinclude/uapi $< -o $@
+
+$(VM_DYN_BINS): $(O)/vm/%: tests/vm/%.c $(BPF_SKELS) $(LIBMOS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -std=gnu11 -D_GNU_SOURCE $(WARNINGS) -O2 -I$(O)/bpf $(ALL_COMP_INCS) \
+		-Iinclude/uapi $< $(LIBMOS) $(LDLIBS) -o $@
 
 vm-build: $(VM_GUEST_BINS)
 
