@@ -91,3 +91,31 @@ TEST(a_fake_securityfs_in_another_mount_namespace_is_not_believed)
 	free(host_before);
 	free(host_after);
 }
+
+/*
+ * `mosctl version` says which path an ask rule takes here: the supervisor,
+ * and what stands in the way of the module's (the kernel's own state).
+ */
+TEST(version_says_which_path_ask_rules_take)
+{
+	struct t_result r;
+	const char *want;
+	char *line, *end;
+
+	t_mosctl(&r, "version", NULL);
+	T_EXPECT_EQ(r.status, 0);
+	line = strstr(r.out, "ask rules:");
+	T_ASSERT(line != NULL);
+	end = strchr(line, '\n');
+	if (end)
+		*end = '\0';
+	if (access("/sys/module/mosingar", F_OK) == 0)
+		want = "mosingar.ko is loaded";
+	else if (access("/proc/modules", F_OK) < 0)
+		want = "this kernel loads no modules (CONFIG_MODULES)";
+	else
+		want = "mosingar.ko is not loaded (make kmod; insmod build/kmod/";
+	if (!strstr(line, "the supervisor (seccomp user notification)") || !strstr(line, want))
+		t_fail("'%s' does not say '%s'", line, want);
+	t_result_free(&r);
+}

@@ -20,6 +20,7 @@
 
 #include "bpf_lsm_probe.h"
 #include "cgroup.h"
+#include "kmod_probe.h"
 #include "landlock_compat.h"
 #include "util.h"
 
@@ -140,6 +141,7 @@ const struct mos_features *mos_features(void)
 	feat.io_uring = probe_io_uring();
 	feat.bpf_lsm_stage = mos_bpf_lsm_probe(feat.bpf_lsm_why, sizeof(feat.bpf_lsm_why));
 	feat.bpf_lsm = feat.bpf_lsm_why;
+	feat.kmod = mos_kmod_probe(feat.kmod_why, sizeof(feat.kmod_why));
 
 	f = fopen("/proc/self/mountinfo", "re");
 	if (f) {

@@ -29,6 +29,8 @@ struct mos_features {
 	const char *bpf_lsm; /* what bpf_lsm_probe.h found, as a sentence */
 	int bpf_lsm_stage;   /* enum mos_bpf_lsm */
 	char bpf_lsm_why[160];
+	int kmod;	     /* enum mos_kmod: the module of ask rules */
+	char kmod_why[160];
 };
 
 /* Probe everything (cached after the first call). */

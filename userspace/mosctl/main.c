@@ -232,6 +232,10 @@ static int cmd_version(void)
 		       ? "through ptrace: Landlock + seccomp asked for by the process (permanent; "
 			 "no --revoke); with mosd --controller the BPF LSM where it runs"
 		       : "no: needs Landlock or the BPF LSM");
+	/* Ask rules: the supervisor; the module's path is not wired to policies yet. */
+	printf("ask rules:         the supervisor (seccomp user notification); the kernel "
+	       "module's path (Documentation/kmod.md) is not used by policies yet; here: %s\n",
+	       f->kmod_why);
 	/* What `run --on local` (an embedded mosd --stdio) needs here. */
 	if (access("/dev/fuse", F_OK) < 0)
 		printf("remote (--on local): no: no /dev/fuse (CONFIG_FUSE_FS)\n");

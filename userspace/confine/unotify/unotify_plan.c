@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "kmod_probe.h"
 #include "landlock_compat.h"
 #include "util.h"
 
@@ -37,6 +38,14 @@ static void add_ask_paths(const struct mos_policy *p, struct unotify_plan *up,
 	if (p->ask_net)
 		report_add(rep, "supervisor: a TCP connect or bind no rule allows waits for the "
 				"decider's answer");
+	if (p->nask_fs || p->ask_net) {
+		char why[160];
+
+		mos_kmod_probe(why, sizeof(why));
+		report_add(rep, "ask: decided by the supervisor (the kernel module's path, "
+				"Documentation/kmod.md, is not used by policies yet; here: %s)",
+			   why);
+	}
 }
 
 int unotify_plan_build(const struct mos_policy *p, const struct landlock_grants *g,
