@@ -191,7 +191,7 @@ static void question_round_trip(struct kunit *test)
 	struct nlattr *tb[MOS_ASK_A_MAX + 1];
 	struct mos_ask_info file = {
 		.domain = 7, .pid = 4242, .kind = MOS_ASK_KIND_WRITE, .timeout_ms = 30000,
-		.path = "/home/u/.ssh/id_ed25519",
+		.path = "/home/u/.ssh/id_ed25519", .dev = (8 << 20) | 1, .ino = 1ULL << 33,
 	};
 	struct mos_ask_info conn = {
 		.domain = 9, .pid = 1, .kind = MOS_ASK_KIND_CONNECT, .timeout_ms = 5,
@@ -213,6 +213,9 @@ static void question_round_trip(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, nla_get_u32(tb[MOS_ASK_A_KIND]), (u32)MOS_ASK_KIND_WRITE);
 	KUNIT_EXPECT_EQ(test, nla_get_u32(tb[MOS_ASK_A_TIMEOUT_MS]), 30000U);
 	KUNIT_EXPECT_STREQ(test, (char *)nla_data(tb[MOS_ASK_A_PATH]), file.path);
+	KUNIT_EXPECT_EQ(test, nla_get_u32(tb[MOS_ASK_A_DEV]), (u32)((8 << 20) | 1));
+	nla_memcpy(&id, tb[MOS_ASK_A_INO], sizeof(id));
+	KUNIT_EXPECT_EQ(test, id, 1ULL << 33);
 	KUNIT_EXPECT_NULL(test, tb[MOS_ASK_A_ADDR]);
 	kfree_skb(skb);
 

@@ -161,16 +161,23 @@ static struct notifier_block mos_netlink_nb = {
 	.notifier_call = mos_netlink_event,
 };
 
+/*
+ * The question goes out under mos_decider_lock: a decider that unregisters,
+ * or whose socket's release notifier runs, is gone for every question sent
+ * after, so none is sent to a portid no longer the decider's.
+ */
 u32 mos_genl_ask(const struct mos_ask_info *info)
 {
 	struct mos_question q;
 	struct sk_buff *skb;
 	void *hdr;
-	u32 portid = READ_ONCE(mos_decider_portid);
 	int ret;
 
-	if (!portid || mos_ask_post(&mos_table, &q))
+	mutex_lock(&mos_decider_lock);
+	if (!mos_decider_portid || mos_ask_post(&mos_table, &q)) {
+		mutex_unlock(&mos_decider_lock);
 		return MOS_ASK_DENY;
+	}
 	skb = genlmsg_new(mos_question_size(info), GFP_KERNEL);
 	if (!skb)
 		goto withdraw;
@@ -180,14 +187,16 @@ u32 mos_genl_ask(const struct mos_ask_info *info)
 		goto withdraw;
 	}
 	genlmsg_end(skb, hdr);
-	/* consumes SKB; fails when the decider's receive queue is full */
-	ret = genlmsg_unicast(&init_net, skb, portid);
+	/* consumes SKB; never waits: fails when the decider's queue is full */
+	ret = genlmsg_unicast(&init_net, skb, mos_decider_portid);
 	if (ret)
 		goto withdraw;
+	mutex_unlock(&mos_decider_lock);
 	return mos_ask_wait(&mos_table, &q,
 			    msecs_to_jiffies(min(info->timeout_ms, MOS_ASK_TIMEOUT_MAX_MS)));
 withdraw:
 	mos_ask_withdraw(&mos_table, &q);
+	mutex_unlock(&mos_decider_lock);
 	return MOS_ASK_DENY;
 }
 

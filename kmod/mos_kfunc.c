@@ -12,8 +12,10 @@
  * without a decider, on a timeout, a fatal signal or a failed send.  The
  * program denies, allows, or allows and writes the verdict cache on
  * MOS_ASK_ALWAYS, so the next such access never leaves the kernel.  The
- * path is the file's as d_path gives it (in the caller's mount namespace's
- * view of the initial root: what mosd, in that namespace, can name).
+ * path is the file's as d_path gives it, in the caller's view (its root, its
+ * mounts), which need not be the decider's: the inode's device and number
+ * go with it, and the decider checks that the path names that inode in its
+ * own view before it shows the path.
  */
 #include <linux/bpf.h>
 #include <linux/btf.h>
@@ -57,6 +59,8 @@ __used noinline int bpf_mos_ask_file(struct file *file, u32 domain, u32 kind, u3
 		return MOS_ASK_DENY;
 	}
 	info.path = path;
+	info.dev = file_inode(file)->i_sb->s_dev;
+	info.ino = file_inode(file)->i_ino;
 	verdict = mos_genl_ask(&info);
 	kfree(buf);
 	return verdict;

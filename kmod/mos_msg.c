@@ -19,6 +19,8 @@ const struct nla_policy mos_ask_policy[MOS_ASK_A_MAX + 1] = {
 	[MOS_ASK_A_PORT] = { .type = NLA_U16 },
 	[MOS_ASK_A_VERDICT] = NLA_POLICY_MAX(NLA_U32, __MOS_ASK_VERDICT_COUNT - 1),
 	[MOS_ASK_A_TIMEOUT_MS] = { .type = NLA_U32 },
+	[MOS_ASK_A_DEV] = { .type = NLA_U32 },
+	[MOS_ASK_A_INO] = { .type = NLA_U64 },
 };
 
 static bool mos_info_valid(const struct mos_ask_info *info)
@@ -36,7 +38,8 @@ size_t mos_question_size(const struct mos_ask_info *info)
 	size_t n = nla_total_size(sizeof(u64)) + 4 * nla_total_size(sizeof(u32));
 
 	if (info->path)
-		n += nla_total_size(strnlen(info->path, MOS_ASK_PATH_MAX) + 1);
+		n += nla_total_size(strnlen(info->path, MOS_ASK_PATH_MAX) + 1) +
+		     nla_total_size(sizeof(u32)) + nla_total_size(sizeof(u64));
 	else
 		n += nla_total_size(info->addr_len) + nla_total_size(sizeof(u16));
 	return n;
@@ -53,8 +56,13 @@ int mos_question_put(struct sk_buff *skb, u64 id, const struct mos_ask_info *inf
 	    nla_put_u32(skb, MOS_ASK_A_KIND, info->kind) ||
 	    nla_put_u32(skb, MOS_ASK_A_TIMEOUT_MS, info->timeout_ms))
 		return -EMSGSIZE;
-	if (info->path)
-		return nla_put_string(skb, MOS_ASK_A_PATH, info->path) ? -EMSGSIZE : 0;
+	if (info->path) {
+		if (nla_put_string(skb, MOS_ASK_A_PATH, info->path) ||
+		    nla_put_u32(skb, MOS_ASK_A_DEV, info->dev) ||
+		    nla_put(skb, MOS_ASK_A_INO, sizeof(info->ino), &info->ino))
+			return -EMSGSIZE;
+		return 0;
+	}
 	if (nla_put(skb, MOS_ASK_A_ADDR, info->addr_len, info->addr) ||
 	    nla_put_u16(skb, MOS_ASK_A_PORT, info->port))
 		return -EMSGSIZE;

@@ -24,6 +24,8 @@ struct mos_ask_info {
 	u32 kind;		/* enum mos_ask_kind */
 	u32 timeout_ms;
 	const char *path;	/* a file access: NUL-terminated, or NULL */
+	u32 dev;		/* a file access: its inode's s_dev and number */
+	u64 ino;
 	u8 addr[16];		/* a connect: addr_len bytes, network order */
 	u32 addr_len;		/* 4, 16, or 0 for a file access */
 	u16 port;

@@ -15,7 +15,12 @@
 
 #include <errno.h>
 #include <linux/netlink.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
 
 #include "ask_channel.h"
 
@@ -39,10 +44,10 @@ static void put_u32(struct buf *m, uint16_t type, uint32_t v)
 	put(m, type, &v, sizeof(v));
 }
 
-/* The attributes every question has, but KIND. */
+/* The attributes every question of KIND has, but the path or address. */
 static void common(struct buf *m, uint32_t kind)
 {
-	uint64_t id = 0x123456789aULL;
+	uint64_t id = 0x123456789aULL, ino = 1ULL << 33;
 
 	m->len = 0;
 	put(m, MOS_ASK_A_ID, &id, sizeof(id));
@@ -50,6 +55,10 @@ static void common(struct buf *m, uint32_t kind)
 	put_u32(m, MOS_ASK_A_PID, 4242);
 	put_u32(m, MOS_ASK_A_KIND, kind);
 	put_u32(m, MOS_ASK_A_TIMEOUT_MS, 30000);
+	if (kind != MOS_ASK_KIND_CONNECT) {
+		put_u32(m, MOS_ASK_A_DEV, (8 << 20) | 1);
+		put(m, MOS_ASK_A_INO, &ino, sizeof(ino));
+	}
 }
 
 static struct buf m;
@@ -72,6 +81,8 @@ static void test_file_question(void **state)
 	assert_int_equal(q.kind, MOS_ASK_KIND_WRITE);
 	assert_int_equal(q.timeout_ms, 30000);
 	assert_string_equal(q.path, "/home/u/.ssh/id_ed25519");
+	assert_int_equal(q.dev, (8 << 20) | 1);
+	assert_true(q.ino == 1ULL << 33);
 	assert_int_equal(q.addr_len, 0);
 }
 
@@ -152,6 +163,21 @@ static void test_malformed_is_refused(void **state)
 	put_u32(&m, MOS_ASK_A_PID, 1);
 	put_u32(&m, MOS_ASK_A_KIND, MOS_ASK_KIND_READ);
 	put(&m, MOS_ASK_A_PATH, "/etc", 5);
+	put_u32(&m, MOS_ASK_A_DEV, 1);
+	put(&m, MOS_ASK_A_INO, &id, sizeof(id));
+	assert_int_equal(parse(), -EPROTO);
+	/* a file's path without its inode */
+	m.len = 0;
+	put(&m, MOS_ASK_A_ID, &id, sizeof(id));
+	put_u32(&m, MOS_ASK_A_DOMAIN, 7);
+	put_u32(&m, MOS_ASK_A_PID, 1);
+	put_u32(&m, MOS_ASK_A_KIND, MOS_ASK_KIND_READ);
+	put_u32(&m, MOS_ASK_A_TIMEOUT_MS, 1);
+	put(&m, MOS_ASK_A_PATH, "/etc", 5);
+	assert_int_equal(parse(), -EPROTO);
+	/* an inode number of 4 bytes */
+	put_u32(&m, MOS_ASK_A_DEV, 1);
+	put_u32(&m, MOS_ASK_A_INO, 1);
 	assert_int_equal(parse(), -EPROTO);
 
 	/* a kind that disagrees: a connect with a path, a file with an address */
@@ -185,6 +211,35 @@ static void test_malformed_is_refused(void **state)
 	assert_int_equal(ask_question_parse(m.b, 0, &q), -EPROTO);
 }
 
+/* The path names the inode in this process's view, or it does not. */
+static void test_path_must_name_the_inode(void **state)
+{
+	char path[] = "/tmp/test_ask_channel-XXXXXX";
+	int fd = mkstemp(path);
+	struct stat st;
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	memset(&q, 0, sizeof(q));
+	q.kind = MOS_ASK_KIND_READ;
+	snprintf(q.path, sizeof(q.path), "%s", path);
+	q.ino = st.st_ino;
+	q.dev = (major(st.st_dev) << 20) | minor(st.st_dev);
+	assert_int_equal(ask_question_names_inode(&q), 1);
+	q.ino++; /* another file than the one there */
+	assert_int_equal(ask_question_names_inode(&q), 0);
+	q.ino--;
+	q.dev ^= 1; /* another device */
+	assert_int_equal(ask_question_names_inode(&q), 0);
+	q.dev ^= 1;
+	unlink(path); /* nothing there now */
+	assert_int_equal(ask_question_names_inode(&q), 0);
+	snprintf(q.path, sizeof(q.path), "relative/path");
+	assert_int_equal(ask_question_names_inode(&q), 0);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -192,6 +247,7 @@ int main(void)
 		cmocka_unit_test(test_connect_question),
 		cmocka_unit_test(test_unknown_attribute_is_skipped),
 		cmocka_unit_test(test_malformed_is_refused),
+		cmocka_unit_test(test_path_must_name_the_inode),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

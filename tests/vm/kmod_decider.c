@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -49,7 +51,13 @@ static long now_ms(void)
  * A child that opens TARGET once it is the program's target; its pipe
  * (*REP) gets errno (0), the ms the open took and whether it read SECRET.
  */
-static pid_t child(int *rep)
+#define ALIAS "/tmp/kmod-decider-alias"
+
+/*
+ * ALIAS: the child opens TARGET's inode as ALIAS, a bind mount in a mount
+ * namespace of its own (in the parent's, ALIAS is another, empty file).
+ */
+static pid_t child_as(int *rep, int alias)
 {
 	int p[2], go[2];
 	pid_t pid;
@@ -66,10 +74,14 @@ static pid_t child(int *rep)
 		close(go[1]);
 		if (chan)
 			close(ask_channel_fd(chan)); /* the decider's socket stays the parent's */
+		if (alias && (unshare(CLONE_NEWNS) < 0 ||
+			      mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+			      mount(TARGET, ALIAS, NULL, MS_BIND, NULL) < 0))
+			_exit(2);
 		if (read(go[0], buf, 1) != 1)
 			_exit(1);
 		t0 = now_ms();
-		fd = open(TARGET, O_RDONLY);
+		fd = open(alias ? ALIAS : TARGET, O_RDONLY);
 		r[0] = fd < 0 ? errno : 0;
 		r[1] = now_ms() - t0;
 		if (fd >= 0)
@@ -88,6 +100,11 @@ static pid_t child(int *rep)
 	close(go[1]);
 	*rep = p[0];
 	return pid;
+}
+
+static pid_t child(int *rep)
+{
+	return child_as(rep, 0);
 }
 
 /* Wait up to MS for a question on the channel: 1, or 0 / -errno. */
@@ -146,7 +163,7 @@ static void decide(const char *what, uint32_t verdict, int close_instead)
 		return;
 	}
 	if ((pid_t)q.pid != pid || strcmp(q.path, TARGET) || q.kind != MOS_ASK_KIND_READ ||
-	    q.domain != 9 || q.timeout_ms != skel->bss->timeout_ms) {
+	    q.domain != 9 || q.timeout_ms != skel->bss->timeout_ms || !ask_question_names_inode(&q)) {
 		result(0, what, "question: pid %u (child %d), path %s, kind %u, domain %u, timeout %u",
 		       q.pid, pid, q.path, q.kind, q.domain, q.timeout_ms);
 		return;
@@ -225,6 +242,35 @@ int main(void)
 		       "late_answer_comes_back_refused", "question %d, errno %ld, refused %llu -> %llu",
 		       ret, r[0], (unsigned long long)before,
 		       (unsigned long long)ask_channel_refused(chan));
+		skel->bss->timeout_ms = 60000;
+	}
+
+	/* the task's name for the file is not this machine's */
+	{
+		struct ask_question q;
+		long r[3];
+		int rep;
+		pid_t pid;
+
+		memset(&q, 0, sizeof(q));
+		fd = open(ALIAS, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		close(fd);
+		skel->bss->timeout_ms = 20000;
+		pid = child_as(&rep, 1);
+		ret = next_question(&q, 20000);
+		if (ret == 1)
+			ask_channel_answer(chan, q.id, MOS_ASK_DENY);
+		if (read(rep, r, sizeof(r)) != sizeof(r))
+			r[0] = -1;
+		close(rep);
+		waitpid(pid, NULL, 0);
+		skel->bss->target_tgid = 0;
+		result(ret == 1 && !strcmp(q.path, ALIAS) && q.ino == st.st_ino &&
+			       !ask_question_names_inode(&q) && r[0] == EACCES,
+		       "a_path_in_another_mount_namespace_is_not_this_machines",
+		       "question %d, path %s, ino %llu (target %llu), names it here: %d, errno %ld",
+		       ret, ret == 1 ? q.path : "-", (unsigned long long)q.ino,
+		       (unsigned long long)st.st_ino, ask_question_names_inode(&q), r[0]);
 		skel->bss->timeout_ms = 60000;
 	}
 

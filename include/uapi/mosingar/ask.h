@@ -10,7 +10,12 @@
  *                                          questions go there, answers are
  *                                          taken from there only)
  *   kernel -> mosd  MOS_ASK_CMD_QUESTION   a parked access: ID, DOMAIN, PID,
- *                                          KIND, and PATH or ADDR + PORT
+ *                                          KIND, and PATH + DEV + INO or
+ *                                          ADDR + PORT.  PATH is the file's
+ *                                          name in the task's view (its
+ *                                          root, its mounts): the decider
+ *                                          checks that it names DEV:INO in
+ *                                          its own before showing it
  *   mosd -> kernel  MOS_ASK_CMD_ANSWER     ID and VERDICT
  *   mosd -> kernel  MOS_ASK_CMD_UNREGISTER stop deciding: every waiting
  *                                          question is denied at once (so is
@@ -60,6 +65,8 @@ enum mos_ask_attr {
 	MOS_ASK_A_PORT = 8,	/* __u16, host order: QUESTION of a connect */
 	MOS_ASK_A_VERDICT = 9,	/* __u32, enum mos_ask_verdict: ANSWER */
 	MOS_ASK_A_TIMEOUT_MS = 10, /* __u32: QUESTION (how long it waits) */
+	MOS_ASK_A_DEV = 11,	/* __u32, s_dev (major << 20 | minor): QUESTION of a file */
+	MOS_ASK_A_INO = 12,	/* __u64: QUESTION of a file */
 	__MOS_ASK_A_COUNT,
 };
 

@@ -56,6 +56,12 @@ void ask_channel_close(struct ask_channel *c)
 	(void)c;
 }
 
+int ask_question_names_inode(const struct ask_question *q)
+{
+	(void)q;
+	return 0;
+}
+
 int ask_question_parse(const void *attrs, size_t len, struct ask_question *q)
 {
 	(void)attrs;
@@ -68,9 +74,12 @@ int ask_question_parse(const void *attrs, size_t len, struct ask_question *q)
 
 #include <libmnl/libmnl.h>
 #include <linux/genetlink.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 /* How long register and the family lookup wait for the kernel. */
@@ -96,8 +105,11 @@ enum {
 	HAS_PATH = 1 << 5,
 	HAS_ADDR = 1 << 6,
 	HAS_PORT = 1 << 7,
+	HAS_DEV = 1 << 8,
+	HAS_INO = 1 << 9,
 };
 #define HAS_COMMON (HAS_ID | HAS_DOMAIN | HAS_PID | HAS_KIND | HAS_TIMEOUT)
+#define HAS_WHAT (HAS_PATH | HAS_DEV | HAS_INO | HAS_ADDR | HAS_PORT)
 
 static int take_u32(const struct nlattr *a, uint32_t *v)
 {
@@ -156,6 +168,16 @@ int ask_question_parse(const void *attrs, size_t len, struct ask_question *q)
 			memcpy(q->path, d, dlen);
 			has |= HAS_PATH;
 			break;
+		case MOS_ASK_A_DEV:
+			ret = take_u32(a, &q->dev);
+			has |= HAS_DEV;
+			break;
+		case MOS_ASK_A_INO:
+			if (dlen != sizeof(q->ino))
+				return -EPROTO;
+			memcpy(&q->ino, d, sizeof(q->ino));
+			has |= HAS_INO;
+			break;
 		case MOS_ASK_A_ADDR:
 			if (dlen != 4 && dlen != 16)
 				return -EPROTO;
@@ -183,10 +205,21 @@ int ask_question_parse(const void *attrs, size_t len, struct ask_question *q)
 	if ((has & HAS_COMMON) != HAS_COMMON)
 		return -EPROTO;
 	if (q->kind == MOS_ASK_KIND_CONNECT)
-		return (has & (HAS_ADDR | HAS_PORT | HAS_PATH)) == (HAS_ADDR | HAS_PORT) ? 0 : -EPROTO;
+		return (has & HAS_WHAT) == (HAS_ADDR | HAS_PORT) ? 0 : -EPROTO;
 	if (q->kind < MOS_ASK_KIND_READ || q->kind > MOS_ASK_KIND_REMOVE)
 		return -EPROTO;
-	return (has & (HAS_ADDR | HAS_PORT | HAS_PATH)) == HAS_PATH ? 0 : -EPROTO;
+	return (has & HAS_WHAT) == (HAS_PATH | HAS_DEV | HAS_INO) ? 0 : -EPROTO;
+}
+
+int ask_question_names_inode(const struct ask_question *q)
+{
+	struct stat st;
+
+	if (!q->path[0] || q->path[0] != '/' ||
+	    fstatat(AT_FDCWD, q->path, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return 0;
+	return st.st_ino == q->ino && major(st.st_dev) == q->dev >> 20 &&
+	       minor(st.st_dev) == (q->dev & 0xfffff);
 }
 
 static struct nlmsghdr *put_request(struct ask_channel *c, uint16_t type, uint8_t cmd,

@@ -30,7 +30,9 @@ struct ask_question {
 	uint32_t pid;
 	uint32_t kind; /* enum mos_ask_kind */
 	uint32_t timeout_ms;
-	char path[MOS_ASK_PATH_MAX]; /* "" for a connect */
+	char path[MOS_ASK_PATH_MAX]; /* "" for a connect; in the task's view */
+	uint32_t dev;		     /* a file: the kernel's s_dev (major << 20 | minor) */
+	uint64_t ino;		     /* a file: its inode number */
 	uint8_t addr[16];
 	uint32_t addr_len; /* 4 or 16 for a connect, 0 otherwise */
 	uint16_t port;
@@ -67,6 +69,15 @@ int ask_channel_answer(struct ask_channel *c, uint64_t id, uint32_t verdict);
 
 /* Answers the module refused so far. */
 uint64_t ask_channel_refused(const struct ask_channel *c);
+
+/*
+ * Whether Q's path names, in this process's view, the inode the task
+ * accessed (Q's dev and ino): 1, or 0 (another file is there now, or none,
+ * or the task sees another tree: its root or mounts differ).  A decider
+ * shows an unmatched path as the task's name for an unknown file, never as
+ * this machine's file.
+ */
+int ask_question_names_inode(const struct ask_question *q);
 
 /* Unregister (the module denies every waiting question) and close. */
 void ask_channel_close(struct ask_channel *c);
