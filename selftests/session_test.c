@@ -17,7 +17,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -671,5 +674,89 @@ TEST(agent_refuses_a_sandboxed_client)
 		T_EXPECT_NO_STR(r.out, "READY");
 		t_result_free(&r);
 	}
+	free(sock);
+}
+
+/*
+ * A unix socket NAME bound in DIR, then closed: what a killed agent leaves
+ * (bound from inside DIR: its path may be longer than sun_path).
+ */
+static void dead_socket(const char *dir, const char *name)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0), here = open(".", O_PATH | O_DIRECTORY);
+
+	T_ASSERT(fd >= 0 && here >= 0 && strlen(name) < sizeof(a.sun_path));
+	strcpy(a.sun_path, name);
+	T_ASSERT(chdir(dir) == 0);
+	T_ASSERT(bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
+	T_ASSERT(fchdir(here) == 0);
+	close(here);
+	close(fd);
+}
+
+/*
+ * An agent starting removes what dead agents left beside its socket (the
+ * socket and its lock, one pair per configuration), and only that: a live
+ * agent's lock (held) and its socket stay, and so does a file that is not
+ * a socket.
+ */
+TEST(agent_removes_dead_agents_sockets)
+{
+	struct t_result r;
+	char *sock, dir[600], dead[700], deadlock[720], live[700], livelock[720], other[700],
+		otherlock[720], cmd[2048];
+	pid_t holder;
+	int p[2], st;
+	char c;
+
+	o_dir();
+	sock = agent_socket();
+	snprintf(dir, sizeof(dir), "%s", sock);
+	*strrchr(dir, '/') = 0;
+	T_ASSERT(mkdir(dir, 0700) == 0 || errno == EEXIST);
+	snprintf(dead, sizeof(dead), "%s/agent-00000000000dead1.sock", dir);
+	snprintf(deadlock, sizeof(deadlock), "%s.lock", dead);
+	snprintf(live, sizeof(live), "%s/agent-00000000000a11e1.sock", dir);
+	snprintf(livelock, sizeof(livelock), "%s.lock", live);
+	snprintf(other, sizeof(other), "%s/agent-00000000000f11e1.sock", dir);
+	snprintf(otherlock, sizeof(otherlock), "%s.lock", other);
+	dead_socket(dir, "agent-00000000000dead1.sock");
+	dead_socket(dir, "agent-00000000000a11e1.sock");
+	T_ASSERT(close(open(deadlock, O_CREAT | O_WRONLY, 0600)) == 0);
+	T_ASSERT(close(open(livelock, O_CREAT | O_WRONLY, 0600)) == 0);
+	T_ASSERT(close(open(other, O_CREAT | O_WRONLY, 0600)) == 0);
+	T_ASSERT(close(open(otherlock, O_CREAT | O_WRONLY, 0600)) == 0);
+	/* a live agent's lock: held by a process until told to let go */
+	T_ASSERT(pipe(p) == 0);
+	holder = fork();
+	T_ASSERT(holder >= 0);
+	if (holder == 0) {
+		int fd = open(livelock, O_RDWR);
+
+		close(p[1]);
+		if (fd < 0 || flock(fd, LOCK_EX) < 0)
+			_exit(1);
+		if (read(p[0], &c, 1) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	close(p[0]);
+	usleep(200000); /* (the holder takes its lock) */
+	job(&r, "true");
+	T_EXPECT_EQ(r.status, 0);
+	t_result_free(&r);
+	T_EXPECT_EQ(access(dead, F_OK) < 0 && errno == ENOENT, 1);
+	T_EXPECT_EQ(access(deadlock, F_OK) < 0 && errno == ENOENT, 1);
+	T_EXPECT_EQ(access(live, F_OK), 0);
+	T_EXPECT_EQ(access(livelock, F_OK), 0);
+	T_EXPECT_EQ(access(other, F_OK), 0);
+	T_EXPECT_EQ(access(sock, F_OK), 0);
+	close(p[1]);
+	waitpid(holder, &st, 0);
+	T_EXPECT_EQ(WIFEXITED(st) && WEXITSTATUS(st) == 0, 1);
+	snprintf(cmd, sizeof(cmd), "pkill -KILL -f '[m]osctl agent --socket %s'", sock);
+	if (system(cmd) != 0)
+		t_note("no agent to end");
 	free(sock);
 }

@@ -18,6 +18,7 @@
  */
 #include "agent.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -996,17 +997,95 @@ static void trim_idle(void)
 	}
 }
 
+/* Whether FD is the file at PATH now (not one unlinked since it was opened). */
+static bool still_at(int fd, const char *path)
+{
+	struct stat a, b;
+
+	return fstat(fd, &a) == 0 && stat(path, &b) == 0 && a.st_dev == b.st_dev &&
+	       a.st_ino == b.st_ino;
+}
+
+/*
+ * The lock of SOCK, held: 0 with *LOCKFD, -EALREADY when a live agent
+ * holds it.  A lock file a sweep (sweep_stale) unlinked while we held it
+ * open is not the lock any more: open the path's again.  A sweep holds a
+ * lock for a moment only: a busy one is tried again for a while before it
+ * is taken for a live agent's.
+ */
+static int take_lock(const char *lock, int *lockfd)
+{
+	for (int tries = 0; tries < 50; tries++) {
+		*lockfd = open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (*lockfd < 0)
+			return -errno;
+		if (flock(*lockfd, LOCK_EX | LOCK_NB) == 0) {
+			if (still_at(*lockfd, lock))
+				return 0;
+		} else if (errno != EWOULDBLOCK) {
+			return -errno;
+		} else if (tries >= 5 && still_at(*lockfd, lock)) {
+			return -EALREADY; /* another agent serves it */
+		}
+		closep(lockfd);
+		usleep(10000);
+	}
+	return -EALREADY;
+}
+
+/*
+ * Remove what dead agents left beside SOCK: every other agent-*.sock whose
+ * .lock no process holds (an agent holds its lock for its whole life; one
+ * killed leaves both files behind, one per configuration it served).  The
+ * lock is held while both are unlinked, so no agent starting meanwhile can
+ * take it for its own (take_lock sees it gone and opens the path anew).
+ */
+static void sweep_stale(const char *sock)
+{
+	const char *slash = strrchr(sock, '/');
+	_cleanup_free_ char *dir = slash ? xstrndup(sock, (size_t)(slash - sock)) : xstrdup(".");
+	const char *own = slash ? slash + 1 : sock;
+	DIR *d = opendir(dir);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		size_t len = strlen(de->d_name);
+		char name[256];
+		struct stat st;
+		int fd;
+
+		if (strncmp(de->d_name, "agent-", 6) || len < 10 || len >= sizeof(name) ||
+		    strcmp(de->d_name + len - 10, ".sock.lock"))
+			continue;
+		snprintf(name, sizeof(name), "%.*s", (int)(len - 5), de->d_name);
+		if (!strcmp(name, own))
+			continue;
+		fd = openat(dirfd(d), de->d_name, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			continue;
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			if (fstatat(dirfd(d), name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISSOCK(st.st_mode))
+				unlinkat(dirfd(d), name, 0);
+			unlinkat(dirfd(d), de->d_name, 0);
+			mos_info("removed %s/%s, a dead agent's", dir, name);
+		}
+		close(fd);
+	}
+	closedir(d);
+}
+
 static int listen_on(const char *sock, int *lockfd)
 {
 	_cleanup_free_ char *lock = xasprintf("%s.lock", sock);
 	struct sockaddr_un a;
 	int fd, dirfd, r;
 
-	*lockfd = open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (*lockfd < 0)
-		return -errno;
-	if (flock(*lockfd, LOCK_EX | LOCK_NB) < 0)
-		return -EALREADY; /* another agent serves it */
+	r = take_lock(lock, lockfd);
+	if (r < 0)
+		return r;
+	sweep_stale(sock);
 	r = agent_sockaddr(sock, &a, &dirfd);
 	if (r < 0)
 		return r;
