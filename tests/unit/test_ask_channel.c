@@ -44,21 +44,43 @@ static void put_u32(struct buf *m, uint16_t type, uint32_t v)
 	put(m, type, &v, sizeof(v));
 }
 
-/* The attributes every question of KIND has, but the path or address. */
-static void common(struct buf *m, uint32_t kind)
+/*
+ * The attributes every question of KIND has, but the path or address:
+ * without SKIP, and with BAD of the wrong width (a u64 of 4 bytes, a u32
+ * of 8) when not 0.
+ */
+static void question(struct buf *m, uint32_t kind, uint16_t skip, uint16_t bad)
 {
-	uint64_t id = 0x123456789aULL, ino = 1ULL << 33;
+	const struct {
+		uint16_t type;
+		uint64_t v;
+		int wide;
+	} attrs[] = {
+		{ MOS_ASK_A_ID, 0x123456789aULL, 1 }, { MOS_ASK_A_DOMAIN, 7, 0 },
+		{ MOS_ASK_A_PID, 4242, 0 },	       { MOS_ASK_A_KIND, kind, 0 },
+		{ MOS_ASK_A_TIMEOUT_MS, 30000, 0 },    { MOS_ASK_A_DEV, (8 << 20) | 1, 0 },
+		{ MOS_ASK_A_INO, 1ULL << 33, 1 },
+	};
 
 	m->len = 0;
-	put(m, MOS_ASK_A_ID, &id, sizeof(id));
-	put_u32(m, MOS_ASK_A_DOMAIN, 7);
-	put_u32(m, MOS_ASK_A_PID, 4242);
-	put_u32(m, MOS_ASK_A_KIND, kind);
-	put_u32(m, MOS_ASK_A_TIMEOUT_MS, 30000);
-	if (kind != MOS_ASK_KIND_CONNECT) {
-		put_u32(m, MOS_ASK_A_DEV, (8 << 20) | 1);
-		put(m, MOS_ASK_A_INO, &ino, sizeof(ino));
+	for (size_t i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++) {
+		int wide = attrs[i].wide ^ (attrs[i].type == bad);
+
+		if (attrs[i].type == skip)
+			continue;
+		if ((attrs[i].type == MOS_ASK_A_DEV || attrs[i].type == MOS_ASK_A_INO) &&
+		    kind == MOS_ASK_KIND_CONNECT)
+			continue;
+		if (wide)
+			put(m, attrs[i].type, &attrs[i].v, sizeof(uint64_t));
+		else
+			put_u32(m, attrs[i].type, (uint32_t)attrs[i].v);
 	}
+}
+
+static void common(struct buf *m, uint32_t kind)
+{
+	question(m, kind, 0, 0);
 }
 
 static struct buf m;
@@ -114,25 +136,19 @@ static void test_unknown_attribute_is_skipped(void **state)
 
 static void test_malformed_is_refused(void **state)
 {
-	uint64_t id = 1;
 	uint8_t v4[4] = { 10, 0, 0, 1 };
 	uint16_t port = 5432;
 
 	(void)state;
-	/* an id of 4 bytes */
-	m.len = 0;
-	put_u32(&m, MOS_ASK_A_ID, 1);
-	put_u32(&m, MOS_ASK_A_DOMAIN, 7);
-	put_u32(&m, MOS_ASK_A_PID, 1);
-	put_u32(&m, MOS_ASK_A_KIND, MOS_ASK_KIND_READ);
-	put_u32(&m, MOS_ASK_A_TIMEOUT_MS, 1);
+	/* an id of 4 bytes, a u32 of 8, an inode number of 4 */
+	question(&m, MOS_ASK_KIND_READ, 0, MOS_ASK_A_ID);
 	put(&m, MOS_ASK_A_PATH, "/etc", 5);
 	assert_int_equal(parse(), -EPROTO);
-
-	/* a u32 of 8 bytes */
-	m.len = 0;
-	put(&m, MOS_ASK_A_ID, &id, sizeof(id));
-	put(&m, MOS_ASK_A_DOMAIN, &id, sizeof(id));
+	question(&m, MOS_ASK_KIND_READ, 0, MOS_ASK_A_DOMAIN);
+	put(&m, MOS_ASK_A_PATH, "/etc", 5);
+	assert_int_equal(parse(), -EPROTO);
+	question(&m, MOS_ASK_KIND_READ, 0, MOS_ASK_A_INO);
+	put(&m, MOS_ASK_A_PATH, "/etc", 5);
 	assert_int_equal(parse(), -EPROTO);
 
 	/* a path without its NUL, with one inside, empty, too long */
@@ -154,31 +170,21 @@ static void test_malformed_is_refused(void **state)
 		assert_int_equal(parse(), -EPROTO);
 	}
 
-	/* missing: the path of a file access, the timeout */
+	/* missing: the path of a file access; the timeout, the device, the
+	 * inode of one */
 	common(&m, MOS_ASK_KIND_READ);
 	assert_int_equal(parse(), -EPROTO);
-	m.len = 0;
-	put(&m, MOS_ASK_A_ID, &id, sizeof(id));
-	put_u32(&m, MOS_ASK_A_DOMAIN, 7);
-	put_u32(&m, MOS_ASK_A_PID, 1);
-	put_u32(&m, MOS_ASK_A_KIND, MOS_ASK_KIND_READ);
-	put(&m, MOS_ASK_A_PATH, "/etc", 5);
-	put_u32(&m, MOS_ASK_A_DEV, 1);
-	put(&m, MOS_ASK_A_INO, &id, sizeof(id));
-	assert_int_equal(parse(), -EPROTO);
-	/* a file's path without its inode */
-	m.len = 0;
-	put(&m, MOS_ASK_A_ID, &id, sizeof(id));
-	put_u32(&m, MOS_ASK_A_DOMAIN, 7);
-	put_u32(&m, MOS_ASK_A_PID, 1);
-	put_u32(&m, MOS_ASK_A_KIND, MOS_ASK_KIND_READ);
-	put_u32(&m, MOS_ASK_A_TIMEOUT_MS, 1);
-	put(&m, MOS_ASK_A_PATH, "/etc", 5);
-	assert_int_equal(parse(), -EPROTO);
-	/* an inode number of 4 bytes */
-	put_u32(&m, MOS_ASK_A_DEV, 1);
-	put_u32(&m, MOS_ASK_A_INO, 1);
-	assert_int_equal(parse(), -EPROTO);
+	{
+		const uint16_t each[] = { MOS_ASK_A_ID, MOS_ASK_A_DOMAIN, MOS_ASK_A_PID,
+					  MOS_ASK_A_KIND, MOS_ASK_A_TIMEOUT_MS, MOS_ASK_A_DEV,
+					  MOS_ASK_A_INO };
+
+		for (size_t i = 0; i < sizeof(each) / sizeof(each[0]); i++) {
+			question(&m, MOS_ASK_KIND_READ, each[i], 0);
+			put(&m, MOS_ASK_A_PATH, "/etc", 5);
+			assert_int_equal(parse(), -EPROTO);
+		}
+	}
 
 	/* a kind that disagrees: a connect with a path, a file with an address */
 	common(&m, MOS_ASK_KIND_CONNECT);
