@@ -175,6 +175,70 @@ static void decide(const char *what, uint32_t verdict, int close_instead)
 		       r[1]);
 }
 
+/*
+ * MOS_BENCH_N=N (bench/kmod-ask): COUNT (N) opens of TARGET by a child, first not
+ * asked, then each asked and answered "allow" through the channel; the
+ * microseconds per open of each.  0, or -1 when something failed.
+ */
+static int bench(long count)
+{
+	for (int asked = 0; asked < 2; asked++) {
+		struct timespec t0, t1;
+		int p[2], go[2], st;
+		long answered = 0;
+		char b;
+		pid_t pid;
+
+		if (pipe(p) < 0 || pipe(go) < 0)
+			return -1;
+		pid = fork();
+		if (pid == 0) {
+			close(ask_channel_fd(chan));
+			if (read(go[0], &b, 1) != 1)
+				_exit(1);
+			clock_gettime(CLOCK_MONOTONIC, &t0);
+			for (long i = 0; i < count; i++) {
+				int fd = open(TARGET, O_RDONLY);
+
+				if (fd < 0)
+					_exit(2);
+				close(fd);
+			}
+			clock_gettime(CLOCK_MONOTONIC, &t1);
+			if (write(p[1], &t0, sizeof(t0)) != sizeof(t0) ||
+			    write(p[1], &t1, sizeof(t1)) != sizeof(t1))
+				_exit(1);
+			_exit(0);
+		}
+		close(p[1]);
+		skel->bss->target_tgid = asked ? pid : 0;
+		if (write(go[1], "g", 1) != 1)
+			return -1;
+		while (asked && answered < count) {
+			struct ask_question q;
+
+			if (next_question(&q, 20000) != 1)
+				break;
+			ask_channel_answer(chan, q.id, MOS_ASK_ALLOW);
+			answered++;
+		}
+		if (read(p[0], &t0, sizeof(t0)) != sizeof(t0) ||
+		    read(p[0], &t1, sizeof(t1)) != sizeof(t1))
+			return -1;
+		waitpid(pid, &st, 0);
+		skel->bss->target_tgid = 0;
+		close(p[0]);
+		close(go[0]);
+		close(go[1]);
+		if (!WIFEXITED(st) || WEXITSTATUS(st))
+			return -1;
+		printf("# bench: %ld opens %s: %.1f us each\n", count,
+		       asked ? "asked, each answered allow through the channel" : "not asked",
+		       ((t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec)) / 1e3 / count);
+	}
+	return 0;
+}
+
 int main(void)
 {
 	struct ask_channel *second;
@@ -217,6 +281,10 @@ int main(void)
 	skel->bss->domain = 9;
 	skel->bss->timeout_ms = 20000;
 
+	if (getenv("MOS_BENCH_N")) {
+		ret = bench(atol(getenv("MOS_BENCH_N")));
+		result(ret == 0, "bench", ret ? "failed" : NULL);
+	}
 	decide("allow_through_the_channel", MOS_ASK_ALLOW, 0);
 	decide("deny_through_the_channel", MOS_ASK_DENY, 0);
 
