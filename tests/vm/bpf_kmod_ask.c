@@ -12,11 +12,14 @@
  *   decider closes   EACCES at once, not after the (long) timeout
  *   child killed     a parked task dies at once on SIGKILL
  *   no decider       EACCES at once, and no question is sent
+ *   a TCP connect    asked with its address and port: allowed, or EACCES
  *
  * plus: an answer from another socket is refused, processes other than the
  * target are never asked, and the module unloads when the program is gone.
  * TAP on stdout; SKIP when no module was built for this kernel.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -272,6 +275,61 @@ static void no_decider_denies_without_asking(void)
 		result(0, "register_again", "refused");
 }
 
+/* A child's TCP connect to a listener here, asked and answered VERDICT. */
+static void connect_answered(const char *what, uint32_t verdict)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(sa);
+	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), go[2], rep[2], err = -1, ret;
+	struct question q;
+	pid_t pid;
+	char b;
+
+	if (l < 0 || bind(l, (struct sockaddr *)&sa, sizeof(sa)) || listen(l, 4) ||
+	    getsockname(l, (struct sockaddr *)&sa, &len) || pipe(go) || pipe(rep)) {
+		result(0, what, "listener: %s", strerror(errno));
+		return;
+	}
+	skel->bss->timeout_ms = 20000;
+	skel->bss->target_port = ntohs(sa.sin_port);
+	pid = fork();
+	if (pid == 0) {
+		int s = socket(AF_INET, SOCK_STREAM, 0), e;
+
+		close(decider);
+		if (read(go[0], &b, 1) != 1)
+			_exit(1);
+		e = connect(s, (struct sockaddr *)&sa, sizeof(sa)) ? errno : 0;
+		if (write(rep[1], &e, sizeof(e)) != sizeof(e))
+			_exit(1);
+		_exit(0);
+	}
+	skel->bss->target_tgid = pid;
+	if (write(go[1], "g", 1) != 1)
+		kill(pid, SIGKILL);
+	ret = recv_question(decider, &q, 20000);
+	if (ret == 0 && (pid_t)q.pid == pid && q.kind == MOS_ASK_KIND_CONNECT && q.addr_len == 4 &&
+	    !memcmp(q.addr, "\x7f\0\0\x01", 4) && q.port == ntohs(sa.sin_port) && !q.has_path) {
+		do_answer(decider, q.id, verdict);
+	} else {
+		result(0, what, "question %d: pid %u (child %d), kind %u, %d address bytes, port %u",
+		       ret, q.pid, pid, q.kind, q.addr_len, q.port);
+		kill(pid, SIGKILL);
+	}
+	if (read(rep[0], &err, sizeof(err)) != sizeof(err))
+		err = -1;
+	waitpid(pid, NULL, 0);
+	skel->bss->target_tgid = 0;
+	skel->bss->target_port = 0;
+	close(go[0]);
+	close(go[1]);
+	close(rep[0]);
+	close(rep[1]);
+	close(l);
+	if (ret == 0)
+		result(err == (verdict == MOS_ASK_DENY ? EACCES : 0), what, "connect: errno %d", err);
+}
+
 int main(void)
 {
 	char path[512], buf[64];
@@ -318,6 +376,12 @@ int main(void)
 	decider_closing_denies_at_once();
 	parked_task_dies_on_sigkill();
 	no_decider_denies_without_asking();
+	connect_answered("connect_allowed_by_the_decider", MOS_ASK_ALLOW);
+	connect_answered("connect_denied_by_the_decider", MOS_ASK_DENY);
+	result(skel->bss->connects_asked == 2 && skel->bss->connects_allowed == 1,
+	       "connect_counters", "asked %llu, allowed %llu",
+	       (unsigned long long)skel->bss->connects_asked,
+	       (unsigned long long)skel->bss->connects_allowed);
 
 	/* not the target: never asked, whatever the file */
 	asked_before = skel->bss->asked;

@@ -169,6 +169,9 @@ struct question {
 	uint32_t domain, pid, kind, timeout_ms;
 	char path[MOS_ASK_PATH_MAX];
 	int has_path;
+	uint8_t addr[16];
+	int addr_len;
+	uint16_t port;
 };
 
 /*
@@ -217,6 +220,17 @@ static __attribute__((unused)) int recv_question(int fd, struct question *q, int
 			       a->nla_type == MOS_ASK_A_KIND	 ? &q->kind :
 								   &q->timeout_ms,
 			       d, 4);
+			break;
+		case MOS_ASK_A_ADDR:
+			if (dlen != 4 && dlen != 16)
+				return -EPROTO;
+			memcpy(q->addr, d, dlen);
+			q->addr_len = dlen;
+			break;
+		case MOS_ASK_A_PORT:
+			if (dlen != 2)
+				return -EPROTO;
+			memcpy(&q->port, d, 2);
 			break;
 		case MOS_ASK_A_PATH:
 			if (dlen < 1 || dlen > MOS_ASK_PATH_MAX || ((char *)d)[dlen - 1])
