@@ -9,13 +9,14 @@
 
 #include "mos_ask.h"
 
-void mos_ask_table_init(struct mos_ask_table *t, unsigned int max)
+void mos_ask_table_init(struct mos_ask_table *t, unsigned int max, unsigned int per_domain)
 {
 	spin_lock_init(&t->lock);
 	INIT_LIST_HEAD(&t->waiting);
 	t->next_id = 1;
 	t->count = 0;
 	t->max = max;
+	t->max_per_domain = per_domain;
 	t->open = false;
 }
 
@@ -52,7 +53,18 @@ unsigned int mos_ask_close(struct mos_ask_table *t)
 	return n;
 }
 
-int mos_ask_post(struct mos_ask_table *t, struct mos_question *q)
+/* Under the lock: how many questions of DOMAIN wait (at most t->max). */
+static unsigned int mos_ask_waiting_of(struct mos_ask_table *t, u32 domain)
+{
+	struct mos_question *w;
+	unsigned int n = 0;
+
+	list_for_each_entry(w, &t->waiting, node)
+		n += w->domain == domain;
+	return n;
+}
+
+int mos_ask_post(struct mos_ask_table *t, struct mos_question *q, u32 domain)
 {
 	int ret = 0;
 
@@ -60,11 +72,13 @@ int mos_ask_post(struct mos_ask_table *t, struct mos_question *q)
 	init_completion(&q->done);
 	q->verdict = MOS_ASK_DENY;
 	q->id = 0;
+	q->domain = domain;
 	spin_lock(&t->lock);
 	if (!t->open) {
 		q->end = MOS_ASK_CLOSED;
 		ret = -ENOTCONN;
-	} else if (t->count >= t->max) {
+	} else if (t->count >= t->max ||
+		   mos_ask_waiting_of(t, domain) >= t->max_per_domain) {
 		q->end = MOS_ASK_FULL;
 		ret = -EBUSY;
 	} else {

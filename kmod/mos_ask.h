@@ -33,18 +33,25 @@ struct mos_ask_table {
 	u64 next_id;			/* never 0, never reused */
 	unsigned int count;		/* questions on the list */
 	unsigned int max;		/* more than this are denied at once */
+	unsigned int max_per_domain;	/* and more than this of one domain */
 	bool open;			/* a decider is registered */
 };
 
 struct mos_question {
 	struct list_head node;
 	u64 id;
+	u32 domain;
 	struct completion done;
 	u32 verdict;			/* enum mos_ask_verdict */
 	enum mos_ask_end end;
 };
 
-void mos_ask_table_init(struct mos_ask_table *t, unsigned int max);
+/*
+ * At most MAX questions wait at once, at most PER_DOMAIN of one domain: a
+ * sandbox that parks many threads denies its own questions, not those of
+ * the others.
+ */
+void mos_ask_table_init(struct mos_ask_table *t, unsigned int max, unsigned int per_domain);
 
 /* A decider came: questions are taken from now on. */
 void mos_ask_open(struct mos_ask_table *t);
@@ -56,12 +63,13 @@ void mos_ask_open(struct mos_ask_table *t);
 unsigned int mos_ask_close(struct mos_ask_table *t);
 
 /*
- * Put Q on the table with a new id (Q->id).  0; -ENOTCONN when no decider
- * is registered; -EBUSY when the table is full.  On 0 the caller sends the
+ * Put Q, a question of DOMAIN, on the table with a new id (Q->id).  0;
+ * -ENOTCONN when no decider is registered; -EBUSY when the table, or
+ * DOMAIN's share of it, is full.  On 0 the caller sends the
  * question, then calls mos_ask_wait (also when sending failed: the question
  * is then withdrawn with mos_ask_withdraw instead).
  */
-int mos_ask_post(struct mos_ask_table *t, struct mos_question *q);
+int mos_ask_post(struct mos_ask_table *t, struct mos_question *q, u32 domain);
 
 /* Take a posted question off the table unanswered (its send failed). */
 void mos_ask_withdraw(struct mos_ask_table *t, struct mos_question *q);

@@ -19,8 +19,8 @@ static void ask_without_decider_is_refused(struct kunit *test)
 	struct mos_ask_table t;
 	struct mos_question q;
 
-	mos_ask_table_init(&t, 4);
-	KUNIT_EXPECT_EQ(test, mos_ask_post(&t, &q), -ENOTCONN);
+	mos_ask_table_init(&t, 4, 4);
+	KUNIT_EXPECT_EQ(test, mos_ask_post(&t, &q, 1), -ENOTCONN);
 	KUNIT_EXPECT_EQ(test, q.end, MOS_ASK_CLOSED);
 	KUNIT_EXPECT_EQ(test, q.verdict, (u32)MOS_ASK_DENY);
 	KUNIT_EXPECT_EQ(test, t.count, 0U);
@@ -31,9 +31,9 @@ static void answer_before_wait_is_kept(struct kunit *test)
 	struct mos_ask_table t;
 	struct mos_question q;
 
-	mos_ask_table_init(&t, 4);
+	mos_ask_table_init(&t, 4, 4);
 	mos_ask_open(&t);
-	KUNIT_ASSERT_EQ(test, mos_ask_post(&t, &q), 0);
+	KUNIT_ASSERT_EQ(test, mos_ask_post(&t, &q, 1), 0);
 	KUNIT_EXPECT_NE(test, q.id, 0ULL);
 	KUNIT_EXPECT_EQ(test, t.count, 1U);
 	KUNIT_EXPECT_EQ(test, mos_ask_answer(&t, q.id, MOS_ASK_ALLOW), 0);
@@ -49,9 +49,9 @@ static void bad_answers_leave_the_question_waiting(struct kunit *test)
 	struct mos_ask_table t;
 	struct mos_question q;
 
-	mos_ask_table_init(&t, 4);
+	mos_ask_table_init(&t, 4, 4);
 	mos_ask_open(&t);
-	KUNIT_ASSERT_EQ(test, mos_ask_post(&t, &q), 0);
+	KUNIT_ASSERT_EQ(test, mos_ask_post(&t, &q, 1), 0);
 	KUNIT_EXPECT_EQ(test, mos_ask_answer(&t, q.id, __MOS_ASK_VERDICT_COUNT), -EINVAL);
 	KUNIT_EXPECT_EQ(test, mos_ask_answer(&t, q.id, U32_MAX), -EINVAL);
 	KUNIT_EXPECT_EQ(test, mos_ask_answer(&t, q.id + 1, MOS_ASK_ALLOW), -ENOENT);
@@ -67,9 +67,9 @@ static void unanswered_question_times_out_to_deny(struct kunit *test)
 	struct mos_question q;
 	unsigned long t0 = jiffies;
 
-	mos_ask_table_init(&t, 4);
+	mos_ask_table_init(&t, 4, 4);
 	mos_ask_open(&t);
-	KUNIT_ASSERT_EQ(test, mos_ask_post(&t, &q), 0);
+	KUNIT_ASSERT_EQ(test, mos_ask_post(&t, &q, 1), 0);
 	KUNIT_EXPECT_EQ(test, mos_ask_wait(&t, &q, msecs_to_jiffies(20)), (u32)MOS_ASK_DENY);
 	KUNIT_EXPECT_EQ(test, q.end, MOS_ASK_TIMED_OUT);
 	KUNIT_EXPECT_GE(test, jiffies - t0, msecs_to_jiffies(20));
@@ -84,16 +84,36 @@ static void full_table_denies_at_once(struct kunit *test)
 	struct mos_ask_table t;
 	struct mos_question q[3];
 
-	mos_ask_table_init(&t, 2);
+	mos_ask_table_init(&t, 2, 2);
 	mos_ask_open(&t);
-	KUNIT_ASSERT_EQ(test, mos_ask_post(&t, &q[0]), 0);
-	KUNIT_ASSERT_EQ(test, mos_ask_post(&t, &q[1]), 0);
-	KUNIT_EXPECT_EQ(test, mos_ask_post(&t, &q[2]), -EBUSY);
+	KUNIT_ASSERT_EQ(test, mos_ask_post(&t, &q[0], 1), 0);
+	KUNIT_ASSERT_EQ(test, mos_ask_post(&t, &q[1], 1), 0);
+	KUNIT_EXPECT_EQ(test, mos_ask_post(&t, &q[2], 1), -EBUSY);
 	KUNIT_EXPECT_EQ(test, q[2].end, MOS_ASK_FULL);
 	mos_ask_withdraw(&t, &q[0]);
 	KUNIT_EXPECT_EQ(test, t.count, 1U);
-	KUNIT_EXPECT_EQ(test, mos_ask_post(&t, &q[2]), 0);
+	KUNIT_EXPECT_EQ(test, mos_ask_post(&t, &q[2], 1), 0);
 	KUNIT_EXPECT_EQ(test, mos_ask_close(&t), 2U);
+}
+
+static void one_domain_cannot_fill_the_table(struct kunit *test)
+{
+	struct mos_ask_table t;
+	struct mos_question q[5];
+
+	mos_ask_table_init(&t, 4, 2);
+	mos_ask_open(&t);
+	KUNIT_ASSERT_EQ(test, mos_ask_post(&t, &q[0], 7), 0);
+	KUNIT_ASSERT_EQ(test, mos_ask_post(&t, &q[1], 7), 0);
+	KUNIT_EXPECT_EQ(test, mos_ask_post(&t, &q[2], 7), -EBUSY);
+	KUNIT_EXPECT_EQ(test, q[2].end, MOS_ASK_FULL);
+	/* the others still ask */
+	KUNIT_EXPECT_EQ(test, mos_ask_post(&t, &q[3], 8), 0);
+	KUNIT_EXPECT_EQ(test, mos_ask_post(&t, &q[4], 9), 0);
+	/* and the domain again once one of its questions is answered */
+	KUNIT_EXPECT_EQ(test, mos_ask_answer(&t, q[0].id, MOS_ASK_ALLOW), 0);
+	KUNIT_EXPECT_EQ(test, mos_ask_post(&t, &q[2], 7), 0);
+	KUNIT_EXPECT_EQ(test, mos_ask_close(&t), 4U);
 }
 
 static void ids_are_new_every_time(struct kunit *test)
@@ -103,10 +123,10 @@ static void ids_are_new_every_time(struct kunit *test)
 	u64 last = 0;
 	int i;
 
-	mos_ask_table_init(&t, 1);
+	mos_ask_table_init(&t, 1, 1);
 	mos_ask_open(&t);
 	for (i = 0; i < 100; i++) {
-		KUNIT_ASSERT_EQ(test, mos_ask_post(&t, &q), 0);
+		KUNIT_ASSERT_EQ(test, mos_ask_post(&t, &q, 1), 0);
 		KUNIT_EXPECT_GT(test, q.id, last);
 		last = q.id;
 		mos_ask_withdraw(&t, &q);
@@ -121,10 +141,10 @@ static void close_denies_every_waiter(struct kunit *test)
 	struct mos_question q[3];
 	int i;
 
-	mos_ask_table_init(&t, 8);
+	mos_ask_table_init(&t, 8, 8);
 	mos_ask_open(&t);
 	for (i = 0; i < 3; i++)
-		KUNIT_ASSERT_EQ(test, mos_ask_post(&t, &q[i]), 0);
+		KUNIT_ASSERT_EQ(test, mos_ask_post(&t, &q[i], 1), 0);
 	KUNIT_EXPECT_EQ(test, mos_ask_answer(&t, q[1].id, MOS_ASK_ALLOW), 0);
 	KUNIT_EXPECT_EQ(test, mos_ask_close(&t), 2U);
 	KUNIT_EXPECT_EQ(test, mos_ask_wait(&t, &q[0], MAX_SCHEDULE_TIMEOUT), (u32)MOS_ASK_DENY);
@@ -132,9 +152,9 @@ static void close_denies_every_waiter(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, mos_ask_wait(&t, &q[1], MAX_SCHEDULE_TIMEOUT), (u32)MOS_ASK_ALLOW);
 	KUNIT_EXPECT_EQ(test, mos_ask_wait(&t, &q[2], MAX_SCHEDULE_TIMEOUT), (u32)MOS_ASK_DENY);
 	/* closed: no new question until a decider comes again */
-	KUNIT_EXPECT_EQ(test, mos_ask_post(&t, &q[0]), -ENOTCONN);
+	KUNIT_EXPECT_EQ(test, mos_ask_post(&t, &q[0], 1), -ENOTCONN);
 	mos_ask_open(&t);
-	KUNIT_EXPECT_EQ(test, mos_ask_post(&t, &q[0]), 0);
+	KUNIT_EXPECT_EQ(test, mos_ask_post(&t, &q[0], 1), 0);
 	mos_ask_withdraw(&t, &q[0]);
 }
 
@@ -168,10 +188,10 @@ static void waiter_is_woken_from_another_thread(struct kunit *test)
 	struct task_struct *k;
 	int round;
 
-	mos_ask_table_init(&t, 4);
+	mos_ask_table_init(&t, 4, 4);
 	for (round = 0; round < 2; round++) {
 		mos_ask_open(&t);
-		KUNIT_ASSERT_EQ(test, mos_ask_post(&t, &q), 0);
+		KUNIT_ASSERT_EQ(test, mos_ask_post(&t, &q, 1), 0);
 		a.id = q.id;
 		a.close = round == 1;
 		init_completion(&a.started);
@@ -366,6 +386,7 @@ static struct kunit_case mos_ask_cases[] = {
 	KUNIT_CASE(bad_answers_leave_the_question_waiting),
 	KUNIT_CASE(unanswered_question_times_out_to_deny),
 	KUNIT_CASE(full_table_denies_at_once),
+	KUNIT_CASE(one_domain_cannot_fill_the_table),
 	KUNIT_CASE(ids_are_new_every_time),
 	KUNIT_CASE(close_denies_every_waiter),
 	KUNIT_CASE(waiter_is_woken_from_another_thread),

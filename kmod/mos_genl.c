@@ -22,8 +22,9 @@
 #include "mos_ask.h"
 #include "mos_genl.h"
 
-/* More waiting questions than this are denied at once. */
+/* More waiting questions than this are denied at once, and more of one domain. */
 #define MOS_ASK_WAITING_MAX 1024
+#define MOS_ASK_WAITING_PER_DOMAIN 64
 
 static struct mos_ask_table mos_table;
 
@@ -174,7 +175,7 @@ u32 mos_genl_ask(const struct mos_ask_info *info)
 	int ret;
 
 	mutex_lock(&mos_decider_lock);
-	if (!mos_decider_portid || mos_ask_post(&mos_table, &q)) {
+	if (!mos_decider_portid || mos_ask_post(&mos_table, &q, info->domain)) {
 		mutex_unlock(&mos_decider_lock);
 		return MOS_ASK_DENY;
 	}
@@ -204,7 +205,7 @@ int mos_genl_init(void)
 {
 	int ret;
 
-	mos_ask_table_init(&mos_table, MOS_ASK_WAITING_MAX);
+	mos_ask_table_init(&mos_table, MOS_ASK_WAITING_MAX, MOS_ASK_WAITING_PER_DOMAIN);
 	ret = netlink_register_notifier(&mos_netlink_nb);
 	if (ret)
 		return ret;
