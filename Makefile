@@ -261,10 +261,13 @@ $(O)/bpf/vmlinux.h:
 	$(Q)mkdir -p $(@D)
 	$(Q)bpftool btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
 
-$(O)/bpf/%.bpf.o: bpf/%.bpf.c $(O)/bpf/vmlinux.h $(wildcard include/uapi/mosingar/*.h)
+$(O)/bpf/%.bpf.o: bpf/%.bpf.c $(O)/bpf/vmlinux.h $(wildcard include/uapi/mosingar/*.h bpf/*.h)
 	$(call msg,BPF,$@)
 	$(Q)clang -target bpf -D__TARGET_ARCH_x86 -O2 -g -Wall -Werror -I$(O)/bpf -Iinclude/uapi -c $< -o $@
 	$(Q)llvm-strip -g $@
+
+# (domain_ask_rcu.bpf.c is domain_ask.bpf.c with bpf_rcu_read_lock)
+$(O)/bpf/domain_ask_rcu.bpf.o: bpf/domain_ask.bpf.c
 
 $(O)/bpf/%.skel.h: $(O)/bpf/%.bpf.o
 	$(call msg,SKEL,$@)
@@ -284,7 +287,8 @@ bpf-build: $(BPF_SKELS)
 # libmos embeds programs (their .c files include the skeletons).
 $(O)/obj/userspace/confine/bpf/bpf_lsm_probe.o: $(O)/bpf/probe_lsm.skel.h
 $(O)/obj/userspace/confine/bpf/net_cgroup.o: $(O)/bpf/net_cgroup.skel.h
-$(O)/obj/userspace/confine/bpf/lsm_domain.o: $(O)/bpf/domain_lsm.skel.h
+$(O)/obj/userspace/confine/bpf/lsm_domain.o: $(O)/bpf/domain_lsm.skel.h $(O)/bpf/domain_ask.skel.h \
+	$(O)/bpf/domain_ask_rcu.skel.h
 
 # bpf_run_backend is mosctl as well (its main linked in as mosctl_main), to
 # run `mosctl run --backend bpf` in the guest, which has no libraries.

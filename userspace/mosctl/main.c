@@ -234,7 +234,8 @@ static int cmd_version(void)
 		       : "no: needs Landlock or the BPF LSM");
 	/* Ask rules: the supervisor; the module's path is not wired to policies yet. */
 	printf("ask rules:         the supervisor (seccomp user notification); the kernel "
-	       "module's path (Documentation/kmod.md) is not used by policies yet; here: %s\n",
+	       "module's path (Documentation/kmod.md) is not used by mosctl run or attach "
+	       "yet; here: %s\n",
 	       f->kmod_why);
 	/* What `run --on local` (an embedded mosd --stdio) needs here. */
 	if (access("/dev/fuse", F_OK) < 0)

@@ -15,7 +15,7 @@
 #include <linux/types.h>
 #endif
 
-#define MOS_LSM_ABI_VERSION 1
+#define MOS_LSM_ABI_VERSION 2
 
 /* Chained domains: a domain and at most this many ancestors are checked. */
 #define MOS_LSM_MAX_CHAIN 8
@@ -36,6 +36,7 @@ enum mos_lsm_domain_flag {
 	MOS_LSM_UDP_ANYWHERE = 1U << 3, /* UDP to any destination (no --net-allow) */
 	MOS_LSM_UNIX = 1U << 4,		/* unix sockets beyond socketpair() */
 	MOS_LSM_REVOKE = 1U << 5,	/* also check read/write on open files */
+	MOS_LSM_ASK = 1U << 6,		/* its ask rules are decided by domain_ask */
 };
 
 /* Value of the `domains` map, keyed by the domain id (never 0). */
@@ -55,10 +56,27 @@ struct mos_lsm_inode_key {
 	__u64 ino;
 };
 
+/* struct mos_lsm_inode_rule.deny */
+enum mos_lsm_rule_kind {
+	MOS_LSM_RULE_GRANT = 0, /* ACCESS granted, nothing more */
+	MOS_LSM_RULE_DENY = 1,	/* nothing on or beneath the inode */
+	MOS_LSM_RULE_ASK = 2,	/* an open beneath that no grant allows asks the decider
+				 * (through the module: bpf/domain_ask.bpf.c) */
+};
+
 /* Value of `fs_rules`. */
 struct mos_lsm_inode_rule {
 	__u32 access; /* enum mos_fs_access granted on and beneath the inode */
-	__u32 deny;   /* 1: nothing on or beneath the inode */
+	__u32 deny;   /* enum mos_lsm_rule_kind */
+};
+
+/* Key of `ask_verdicts`: an "always" answer (its value: MOS_ASK_ALWAYS). */
+struct mos_lsm_ask_key {
+	__u32 domain;
+	__u32 dev;
+	__u64 ino;
+	__u32 access; /* enum mos_fs_access asked */
+	__u32 pad;
 };
 
 /* Key of `net_connect`: TCP connect / UDP destination. */
@@ -136,6 +154,7 @@ enum mos_lsm_counter {
 _Static_assert(sizeof(struct mos_lsm_domain) == 32, "mos_lsm_domain");
 _Static_assert(sizeof(struct mos_lsm_inode_key) == 16, "mos_lsm_inode_key");
 _Static_assert(sizeof(struct mos_lsm_inode_rule) == 8, "mos_lsm_inode_rule");
+_Static_assert(sizeof(struct mos_lsm_ask_key) == 24, "mos_lsm_ask_key");
 _Static_assert(sizeof(struct mos_lsm_net_key) == 24, "mos_lsm_net_key");
 _Static_assert(sizeof(struct mos_lsm_bind_key) == 8, "mos_lsm_bind_key");
 _Static_assert(sizeof(struct mos_lsm_event) == 72, "mos_lsm_event");

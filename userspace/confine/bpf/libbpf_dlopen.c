@@ -35,6 +35,7 @@ static struct lazy_lib libbpf;
 	FN(int, bpf_link__pin, (struct bpf_link * link, const char *path), (link, path))         \
 	FN(int, bpf_map__fd, (const struct bpf_map *map), (map))                                 \
 	FN(int, bpf_map__pin, (struct bpf_map * map, const char *path), (map, path))             \
+	FN(int, bpf_map__reuse_fd, (struct bpf_map * map, int fd), (map, fd))                    \
 	FN(int, bpf_map_delete_elem, (int fd, const void *key), (fd, key))                       \
 	FN(int, bpf_map_get_next_key, (int fd, const void *key, void *next_key),                 \
 	   (fd, key, next_key))                                                                  \

@@ -27,7 +27,10 @@
 #include <bpf/libbpf.h>
 
 #include "bpf_lsm_probe.h"
+#include "domain_ask.skel.h"
+#include "domain_ask_rcu.skel.h"
 #include "domain_lsm.skel.h"
+#include "kmod_probe.h"
 #include "landlock.h"
 #include "landlock_compat.h"
 #include "mounts.h"
@@ -44,6 +47,8 @@ enum lsm_map {
 	MAP_NET_BIND,
 	MAP_EVENTS,
 	MAP_COUNTERS,
+	MAP_ASK_VERDICTS,
+	MAP_ASK_TIMEOUTS,
 	NMAPS
 };
 
@@ -64,10 +69,18 @@ static const struct {
 			   sizeof(__u8) },
 	[MAP_EVENTS] = { "events", BPF_MAP_TYPE_RINGBUF, 0, 0 },
 	[MAP_COUNTERS] = { "counters", BPF_MAP_TYPE_ARRAY, sizeof(__u32), sizeof(__u64) },
+	[MAP_ASK_VERDICTS] = { "ask_verdicts", BPF_MAP_TYPE_HASH, sizeof(struct mos_lsm_ask_key),
+			       sizeof(__u32) },
+	[MAP_ASK_TIMEOUTS] = { "ask_timeouts", BPF_MAP_TYPE_HASH, sizeof(__u32), sizeof(__u32) },
 };
+
+/* domain_ask's link, pinned beside domain_lsm's (bpf/domain_ask.bpf.c). */
+#define ASK_LINK "link_mos_ask_file_open"
 
 struct lsm_ctl {
 	int fd[NMAPS];
+	bool ask;	    /* domain_ask is attached: ask rules can be domains' */
+	char ask_why[320];  /* why not */
 	char dir[256];
 	bool loaded;
 	struct ring_buffer *rb;
@@ -88,12 +101,16 @@ static int libbpf_quiet(enum libbpf_print_level level, const char *fmt, va_list 
 /* v<ABI>-<FNV-1a of the BPF object>: programs of another build never mix. */
 static void version_tag(char *out, size_t n)
 {
-	size_t sz = 0;
-	const unsigned char *p = domain_lsm_bpf__elf_bytes(&sz);
+	size_t sz[3] = { 0 };
+	const unsigned char *p[3] = { domain_lsm_bpf__elf_bytes(&sz[0]),
+				      domain_ask_bpf__elf_bytes(&sz[1]),
+				      domain_ask_rcu_bpf__elf_bytes(&sz[2]) };
 	uint64_t h = 0xcbf29ce484222325ULL;
 
-	for (size_t i = 0; i < sz; i++)
-		h = (h ^ p[i]) * 0x100000001b3ULL;
+	/* every object: domain_ask is pinned beside domain_lsm, on its maps */
+	for (int o = 0; o < 3; o++)
+		for (size_t i = 0; i < sz[o]; i++)
+			h = (h ^ p[o][i]) * 0x100000001b3ULL;
 	snprintf(out, n, "v%d-%016llx", MOS_LSM_ABI_VERSION, (unsigned long long)h);
 }
 
@@ -178,6 +195,8 @@ static void remove_pins(const char *dir, const struct domain_lsm_bpf *skel)
 		snprintf(path, sizeof(path), "%s/%s", dir, map_spec[i].name);
 		unlink(path);
 	}
+	snprintf(path, sizeof(path), "%s/%s", dir, ASK_LINK);
+	unlink(path);
 }
 
 /* Load, attach, pin: the maps' fds in C.  SKEL is opened, not loaded. */
@@ -267,6 +286,122 @@ static int reuse_locked(struct lsm_ctl *c, const struct domain_lsm_bpf *skel, in
 	return reuse_pins(c, skel) == 0 ? 0 : -ENOENT;
 }
 
+/* domain_ask's link pinned in C's directory: C->ask set.  0, or -ENOENT. */
+static int ask_find(struct lsm_ctl *c)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/%s", c->dir, ASK_LINK);
+	if (stat(path, &st) < 0)
+		return -ENOENT;
+	c->ask = true;
+	return 0;
+}
+
+/*
+ * Load domain_ask's object S (OBJ, with its program PROG) on domain_lsm's
+ * maps, attach it and pin its link: 0, or -errno with WHY set.
+ */
+static int ask_load(struct lsm_ctl *c, struct bpf_object_skeleton *s, struct bpf_object *obj,
+		    struct bpf_program *prog, char *why, size_t len)
+{
+	static const int shared[] = { MAP_TASK_DOMAINS, MAP_DOMAINS,	  MAP_FS_RULES,
+				      MAP_EVENTS,	MAP_COUNTERS,	  MAP_ASK_VERDICTS,
+				      MAP_ASK_TIMEOUTS };
+	struct bpf_link *link;
+	char path[PATH_MAX];
+	int err = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(shared) && !err; i++)
+		err = bpf_map__reuse_fd(bpf_object__find_map_by_name(obj, map_spec[shared[i]].name),
+					c->fd[shared[i]]);
+	if (!err)
+		err = bpf_object__load_skeleton(s);
+	if (err) {
+		snprintf(why, len, "cannot load it with the module's kfunc: %s", strerror(-err));
+		return err;
+	}
+	link = bpf_program__attach(prog);
+	if (!link) {
+		err = -errno;
+		snprintf(why, len, "cannot attach it: %s", strerror(-err));
+		return err;
+	}
+	snprintf(path, sizeof(path), "%s/%s", c->dir, ASK_LINK);
+	err = bpf_link__pin(link, path);
+	/* the pin keeps it attached (as load_and_pin's) */
+	bpf_link__disconnect(link);
+	close(bpf_link__fd(link));
+	bpf_link__destroy(link);
+	if (err)
+		snprintf(why, len, "cannot pin its link: %s", strerror(-err));
+	return err;
+}
+
+/*
+ * domain_ask attached, the first time a domain needs it (a loaded program
+ * holds the module: it is not there before one is wanted): the RCU variant
+ * (6.2 and later), else the plain one (6.1), loaded on domain_lsm's maps
+ * and its link pinned beside domain_lsm's, under the pin directory's lock.
+ * 0, or -EOPNOTSUPP with C->ask_why saying why not (the module is not
+ * loaded, its kfunc is missing).
+ */
+static int ask_attach(struct lsm_ctl *c)
+{
+	_cleanup_close_ int dirfd = -1;
+	char why[160], why_rcu[160] = "";
+	int err = -EOPNOTSUPP;
+
+	if (c->ask)
+		return 0;
+	if (mos_kmod_probe(why, sizeof(why)) != MOS_KMOD_LOADED) {
+		snprintf(c->ask_why, sizeof(c->ask_why), "%s", why);
+		return -EOPNOTSUPP;
+	}
+	dirfd = open(c->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0 || flock(dirfd, LOCK_EX) < 0) {
+		snprintf(c->ask_why, sizeof(c->ask_why), "cannot lock %s: %s", c->dir,
+			 strerror(errno));
+		return -EOPNOTSUPP;
+	}
+	if (ask_find(c) == 0)
+		return 0; /* another opener attached it meanwhile */
+	{
+		struct domain_ask_rcu_bpf *skel = domain_ask_rcu_bpf__open();
+
+		if (skel)
+			err = ask_load(c, skel->skeleton, skel->obj, skel->progs.mos_ask_file_open,
+				       why_rcu, sizeof(why_rcu));
+		domain_ask_rcu_bpf__destroy(skel);
+	}
+	if (err) {
+		struct domain_ask_bpf *skel = domain_ask_bpf__open();
+
+		if (skel)
+			err = ask_load(c, skel->skeleton, skel->obj, skel->progs.mos_ask_file_open,
+				       why, sizeof(why));
+		domain_ask_bpf__destroy(skel);
+	}
+	if (err) {
+		snprintf(c->ask_why, sizeof(c->ask_why), "bpf/domain_ask.bpf.o: %s (with RCU: %s)",
+			 why, why_rcu);
+		return -EOPNOTSUPP;
+	}
+	c->ask = true;
+	return 0;
+}
+
+bool lsm_ctl_asks(const struct lsm_ctl *c, const char **why)
+{
+	static char buf[160];
+	bool can = c->ask || mos_kmod_probe(buf, sizeof(buf)) == MOS_KMOD_LOADED;
+
+	if (why)
+		*why = can ? NULL : buf;
+	return can;
+}
+
 int lsm_ctl_open(struct lsm_ctl **out, struct mos_err *e)
 {
 	struct domain_lsm_bpf *skel = NULL;
@@ -329,6 +464,8 @@ int lsm_ctl_open(struct lsm_ctl **out, struct mos_err *e)
 	remove_pins(c->dir, skel); /* a half-done earlier load */
 	err = load_and_pin(c, skel, e);
 out:
+	if (!err)
+		ask_find(c); /* attached by an earlier opener; else when a domain asks */
 	if (skel)
 		domain_lsm_bpf__destroy(skel);
 	if (err) {
@@ -426,6 +563,9 @@ static void delete_keys_of(int fd, size_t key_size, uint32_t id)
 
 static void delete_rules(struct lsm_ctl *c, uint32_t id)
 {
+	/* an id is used again once free: no "always" of this one may stay */
+	delete_keys_of(c->fd[MAP_ASK_VERDICTS], sizeof(struct mos_lsm_ask_key), id);
+	bpf_map_delete_elem(c->fd[MAP_ASK_TIMEOUTS], &id);
 	delete_keys_of(c->fd[MAP_FS_RULES], sizeof(struct mos_lsm_inode_key), id);
 	delete_keys_of(c->fd[MAP_NET_CONNECT], sizeof(struct mos_lsm_net_key), id);
 	delete_keys_of(c->fd[MAP_NET_BIND], sizeof(struct mos_lsm_bind_key), id);
@@ -445,9 +585,9 @@ static uint32_t access_of(uint64_t rights)
 	return a;
 }
 
-/* The rule on PATH's inode for domain ID: ACCESS added, or DENY set. */
+/* The rule on PATH's inode for domain ID: ACCESS added, KIND set (deny wins). */
 static int put_inode_rule(struct lsm_ctl *c, uint32_t id, const char *path, uint32_t access,
-			  bool deny)
+			  enum mos_lsm_rule_kind kind)
 {
 	struct mos_lsm_inode_key k = { .domain = id };
 	struct mos_lsm_inode_rule r = { 0 };
@@ -459,7 +599,8 @@ static int put_inode_rule(struct lsm_ctl *c, uint32_t id, const char *path, uint
 	k.ino = st.st_ino;
 	(void)bpf_map_lookup_elem(c->fd[MAP_FS_RULES], &k, &r);
 	r.access |= access;
-	r.deny |= deny;
+	if (kind == MOS_LSM_RULE_DENY || (kind == MOS_LSM_RULE_ASK && r.deny != MOS_LSM_RULE_DENY))
+		r.deny = kind;
 	return bpf_map_update_elem(c->fd[MAP_FS_RULES], &k, &r, BPF_ANY) < 0 ? -errno : 0;
 }
 
@@ -477,14 +618,14 @@ static int put_file_rules(struct lsm_ctl *c, uint32_t id, const struct landlock_
 
 		if (!a)
 			continue;
-		r = put_inode_rule(c, id, g->v[i].path, a, false);
+		r = put_inode_rule(c, id, g->v[i].path, a, MOS_LSM_RULE_GRANT);
 		if (r < 0)
 			mos_err_set(e, "BPF LSM: cannot add the rule for %s: %s", g->v[i].path,
 				    strerror(-r));
 		ngrants++;
 	}
 	for (size_t i = 0; i < g->ndenied && r == 0; i++) {
-		int d = put_inode_rule(c, id, g->denied[i], 0, true);
+		int d = put_inode_rule(c, id, g->denied[i], 0, MOS_LSM_RULE_DENY);
 
 		if (d == -ENOENT || d == -ENOTDIR || d == -EACCES) {
 			report_add(rep, "  deny      %s: does not exist, nothing to deny",
@@ -556,14 +697,69 @@ static int put_net_rules(struct lsm_ctl *c, uint32_t id, const struct mos_policy
 	return r;
 }
 
-/* Ask rules need the supervisor: -EOPNOTSUPP with E set. */
-static int refuse_ask(const struct mos_policy *p, struct mos_err *e)
+/*
+ * Ask rules on files are the domain's where domain_ask is attached (the
+ * module is loaded); on TCP, and elsewhere, they need the supervisor:
+ * -EOPNOTSUPP with E set.
+ */
+static int refuse_ask(struct lsm_ctl *c, const struct mos_policy *p, uint32_t flags,
+		      struct mos_err *e)
 {
 	if (!p->nask_fs && !p->ask_net)
 		return 0;
-	mos_err_set(e, "ask rules are decided by the supervisor backend, not by the BPF "
-		       "LSM (use --backend unotify)");
+	if (!(flags & LSM_DOMAIN_ASKS))
+		mos_err_set(e, "ask rules are decided by the supervisor backend, not by the BPF "
+			       "LSM (use --backend unotify)");
+	else if (p->ask_net)
+		mos_err_set(e, "ask rules on TCP are decided by the supervisor backend, not by "
+			       "the BPF LSM (use --backend unotify)");
+	else if (ask_attach(c) < 0)
+		mos_err_set(e,
+			    "ask rules are decided by the supervisor backend here, not by the "
+			    "BPF LSM (use --backend unotify): %s",
+			    c->ask_why);
+	else
+		return 0;
 	return -EOPNOTSUPP;
+}
+
+/* The ask paths of P as ask rules of domain ID (a path that is not there asks nothing). */
+static int put_ask_rules(struct lsm_ctl *c, uint32_t id, const struct mos_policy *p,
+			 struct mos_report *rep, struct mos_err *e)
+{
+	for (size_t i = 0; i < p->nask_fs; i++) {
+		int r = put_inode_rule(c, id, p->ask_fs[i], 0, MOS_LSM_RULE_ASK);
+
+		if (r == -ENOENT || r == -ENOTDIR || r == -EACCES) {
+			report_add(rep, "  ask       %s: does not exist, nothing to ask", p->ask_fs[i]);
+			continue;
+		}
+		if (r < 0) {
+			mos_err_set(e, "BPF LSM: cannot add the ask rule for %s: %s", p->ask_fs[i],
+				    strerror(-r));
+			return r;
+		}
+		report_add(rep,
+			   "  ask       %s: an open beneath that no grant allows waits for the "
+			   "decider, asked by the kernel module; other changes there are refused",
+			   p->ask_fs[i]);
+	}
+	return 0;
+}
+
+int lsm_domain_set_ask_timeout(struct lsm_ctl *c, uint32_t id, uint32_t timeout_ms,
+			       struct mos_err *e)
+{
+	if (!c->ask) {
+		mos_err_set(e, "BPF LSM: no ask rules here: %s", c->ask_why);
+		return -EOPNOTSUPP;
+	}
+	if (bpf_map_update_elem(c->fd[MAP_ASK_TIMEOUTS], &id, &timeout_ms, BPF_ANY) < 0) {
+		mos_err_set(e, "BPF LSM: cannot set domain %u's ask timeout: %s", id,
+			    strerror(errno));
+		return -errno;
+	}
+	return 0;
 }
 
 int lsm_domain_new_reported(struct lsm_ctl *c, const struct mos_policy *p, uint32_t parent,
@@ -579,7 +775,7 @@ int lsm_domain_new_reported(struct lsm_ctl *c, const struct mos_policy *p, uint3
 	*id = 0;
 	if (!rep)
 		rep = &scratch;
-	r = refuse_ask(p, e);
+	r = refuse_ask(c, p, flags, e);
 	if (r < 0)
 		return r;
 	r = landlock_grants_build(p, MOS_LANDLOCK_ABI_NEWEST, &view, &g, rep, e);
@@ -606,7 +802,7 @@ static int lsm_domain_new_rules(struct lsm_ctl *c, const struct mos_policy *p,
 	*id = 0;
 	if (!rep)
 		rep = &scratch;
-	r = refuse_ask(p, e);
+	r = refuse_ask(c, p, flags, e);
 	if (r < 0)
 		goto out;
 	if (parent) {
@@ -635,6 +831,8 @@ static int lsm_domain_new_rules(struct lsm_ctl *c, const struct mos_policy *p,
 		d.flags |= MOS_LSM_UNIX;
 	if (flags & LSM_DOMAIN_REVOKE)
 		d.flags |= MOS_LSM_REVOKE;
+	if (p->nask_fs)
+		d.flags |= MOS_LSM_ASK;
 	d.created_ns = boottime_ns();
 	r = add_domain(c, &d, id);
 	if (r < 0) {
@@ -642,6 +840,8 @@ static int lsm_domain_new_rules(struct lsm_ctl *c, const struct mos_policy *p,
 		goto out;
 	}
 	r = put_file_rules(c, *id, g, rep, e);
+	if (r == 0)
+		r = put_ask_rules(c, *id, p, rep, e);
 	if (r == 0)
 		r = put_net_rules(c, *id, p, net, rep, e);
 	if (r < 0) {

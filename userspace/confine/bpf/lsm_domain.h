@@ -52,8 +52,20 @@ void lsm_ctl_close(struct lsm_ctl *c);
 /* The pin directory, and whether this open loaded the programs itself. */
 const char *lsm_ctl_pin_dir(const struct lsm_ctl *c);
 bool lsm_ctl_loaded(const struct lsm_ctl *c);
+/*
+ * Whether ask rules on files can be a domain's: the kernel module is loaded
+ * and bpf/domain_ask.bpf.c attached (Documentation/kmod.md).  If not, *WHY
+ * (when WHY is not NULL) says why.
+ */
+bool lsm_ctl_asks(const struct lsm_ctl *c, const char **why);
 
 #define LSM_DOMAIN_REVOKE 1 /* also check read/write on already-open fds */
+/*
+ * The caller has a decider registered on the module's ask channel
+ * (ask_channel.h) that answers this domain's questions: its ask rules on
+ * files become the domain's, where lsm_ctl_asks().
+ */
+#define LSM_DOMAIN_ASKS 2
 
 /*
  * Compile P into a new domain, *ID.  File rules as Landlock would grant them
@@ -61,8 +73,10 @@ bool lsm_ctl_loaded(const struct lsm_ctl *c);
  * stat'ed to {s_dev as the kernel encodes it, ino}; network rules with the
  * hosts of --net-allow resolved once, here (rules.h).  PARENT != 0 chains the domain
  * under PARENT (at most MOS_LSM_MAX_CHAIN levels).  Ask rules are refused
- * (-EOPNOTSUPP): they need the supervisor backend.  REP, if not NULL,
- * receives what is enforced.
+ * (-EOPNOTSUPP): they need the supervisor backend, but for ask rules on
+ * files with LSM_DOMAIN_ASKS where lsm_ctl_asks() (an open beneath that no grant allows asks
+ * the registered decider through the module; other changes there are
+ * refused).  REP, if not NULL, receives what is enforced.
  */
 int lsm_domain_new(struct lsm_ctl *c, const struct mos_policy *p, uint32_t parent, uint32_t flags,
 		   uid_t owner, uint32_t *id, struct mos_err *e);
@@ -79,6 +93,13 @@ int lsm_domain_new_compiled(struct lsm_ctl *c, const struct mos_policy *p,
 			    const struct landlock_grants *g, const struct mos_net_rules *net,
 			    uint32_t parent, uint32_t flags, uid_t owner, struct mos_report *rep,
 			    uint32_t *id, struct mos_err *e);
+/*
+ * How long domain ID's questions wait for the decider (default 30 s); only
+ * where lsm_ctl_asks().
+ */
+int lsm_domain_set_ask_timeout(struct lsm_ctl *c, uint32_t id, uint32_t timeout_ms,
+			       struct mos_err *e);
+
 /*
  * Remove domain ID and its rules (-EBUSY while a domain is chained under
  * it).  A process still in ID is then refused everything it is asked about

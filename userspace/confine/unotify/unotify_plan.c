@@ -43,7 +43,7 @@ static void add_ask_paths(const struct mos_policy *p, struct unotify_plan *up,
 
 		mos_kmod_probe(why, sizeof(why));
 		report_add(rep, "ask: decided by the supervisor (the kernel module's path, "
-				"Documentation/kmod.md, is not used by policies yet; here: %s)",
+				"Documentation/kmod.md, is not used by mosctl run yet; here: %s)",
 			   why);
 	}
 }
