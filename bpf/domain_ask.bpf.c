@@ -2,9 +2,9 @@
 /*
  * domain_ask.bpf.c - the ask rules of the policy domains, decided in the
  * kernel (Documentation/kmod.md): a sleepable file_open that judges, for a
- * domain with ask rules (MOS_LSM_ASK), what domain_lsm's file_open leaves
- * to it: an open (not an exec) whose lack of access only ask rules answer
- * (domain_common.h askable()).  For each such level of the task's chain,
+ * domain with ask rules (MOS_LSM_ASK), every open (not an exec) as
+ * domain_lsm does, and what domain_lsm's file_open leaves to it: an open
+ * whose lack of access only ask rules answer (domain_common.h askable()).  For each such level of the task's chain,
  * innermost first, it looks up `ask_verdicts` (an earlier "always") and
  * otherwise asks the decider through the module's kfunc bpf_mos_ask_file;
  * "always" is kept there.  Any other answer refuses the open.
@@ -50,7 +50,7 @@ int BPF_PROG(mos_ask_file_open, struct file *file, int ret)
 	struct dentry *d;
 	struct chain c;
 	struct walk w;
-	__u32 mode, need = 0, ask;
+	__u32 mode, need = 0, ask, bad;
 	int s;
 
 	if (ret)
@@ -75,13 +75,22 @@ int BPF_PROG(mos_ask_file_open, struct file *file, int ret)
 	d = BPF_CORE_READ(file, f_path.dentry);
 	if (!need || exempt(d) || walk_up(&c, d, BPF_CORE_READ(file, f_path.mnt), &w) < 0)
 		return 0; /* domain_lsm judges these */
+	/*
+	 * Judged again here, whole: a rename between domain_lsm's walk and this
+	 * one may have moved the file out of the ask path, and a lack that is
+	 * not ask-only is refused, whichever program saw what.
+	 */
 	ask = askable(&c, &w, need);
-	if (!ask)
+	bad = (w.denied | lacking(&w, need)) & c.files;
+	if (!bad)
 		return 0;
 	file_event(&ev, d, need);
+	if (bad & ~ask)
+		return verdict(refuse(&c, lowest(bad & ~ask), &ev, MOS_LSM_OP_OPEN, EACCES));
 	k.dev = ev.dev;
 	k.ino = ev.ino;
 	k.access = need;
+	k.generation = BPF_CORE_READ(d, d_inode, i_generation);
 	for (__u32 l = 0; l < MOS_LSM_MAX_CHAIN; l++) {
 		__u32 *v, *t, id;
 		int answer;

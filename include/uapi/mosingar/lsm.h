@@ -75,8 +75,8 @@ struct mos_lsm_ask_key {
 	__u32 domain;
 	__u32 dev;
 	__u64 ino;
-	__u32 access; /* enum mos_fs_access asked */
-	__u32 pad;
+	__u32 access;	  /* enum mos_fs_access asked */
+	__u32 generation; /* i_generation: an inode number used again is another file */
 };
 
 /* Key of `net_connect`: TCP connect / UDP destination. */
