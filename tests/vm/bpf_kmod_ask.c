@@ -332,24 +332,14 @@ static void connect_answered(const char *what, uint32_t verdict)
 
 int main(void)
 {
-	char path[512], buf[64];
+	char buf[64];
 	struct stat st;
 	int fd, ret, i;
 	uint64_t asked_before;
 
-	if (module_path(path, sizeof(path))) {
-		printf("ok 1 bpf_kmod_ask # SKIP no %s (make kmod builds it)\n", path);
-		return 0;
-	}
-	ret = load_module(path);
-	result(ret == 0 || ret == -EEXIST, "module_loads", ret && ret != -EEXIST ? "%s" : "",
-	       strerror(-ret));
-	family = resolve_family();
-	decider = nl_open();
-	ret = family > 0 ? do_register(decider, MOS_ASK_GENL_VERSION) : family;
-	result(ret == 0, "decider_registers", ret ? "%s" : "", strerror(-ret));
-	if (ret)
-		return 1;
+	decider = start_deciding("bpf_kmod_ask");
+	if (decider < 0)
+		return failed ? 1 : 0;
 
 	fd = open(TARGET, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	if (fd < 0 || write(fd, SECRET, strlen(SECRET)) != (ssize_t)strlen(SECRET) ||

@@ -187,24 +187,14 @@ int main(void)
 {
 	struct report r;
 	struct mos_err e;
-	char path[512], pins[512];
+	char pins[512];
 	const char *why;
 	uint32_t id, id2;
 	int ret, asked;
 
-	if (module_path(path, sizeof(path))) {
-		printf("ok 1 bpf_lsm_ask # SKIP no %s (make kmod builds it)\n", path);
-		return 0;
-	}
-	ret = load_module(path);
-	result(ret == 0 || ret == -EEXIST, "module_loads", ret && ret != -EEXIST ? "%s" : "",
-	       strerror(-ret));
-	family = resolve_family();
-	decider = nl_open();
-	ret = family > 0 ? do_register(decider, MOS_ASK_GENL_VERSION) : family;
-	result(ret == 0, "decider_registers", ret ? "%s" : "", strerror(-ret));
-	if (ret)
-		return 1;
+	decider = start_deciding("bpf_lsm_ask");
+	if (decider < 0)
+		return failed ? 1 : 0;
 	mkdir(DIR_T, 0755);
 	mkdir(DIR_T "/open", 0755);
 	mkdir(DIR_T "/asked", 0755);

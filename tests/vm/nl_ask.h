@@ -23,6 +23,8 @@
 
 #include <mosingar/ask.h>
 
+#include "tap.h"
+
 struct msg {
 	struct nlmsghdr h;
 	struct genlmsghdr g;
@@ -263,6 +265,35 @@ static __attribute__((unused)) int module_path(char *buf, size_t size)
 	uname(&u);
 	snprintf(buf, size, "/mos/kmod/%s.ko", u.release);
 	return access(buf, R_OK);
+}
+
+/*
+ * The start of a guest test that decides: the module of this kernel loaded
+ * (or already there) and a socket registered as the decider.  The socket;
+ * or -1 after a SKIP line naming TEST (no module built for this kernel) or
+ * after a failed result.
+ */
+static __attribute__((unused)) int start_deciding(const char *test)
+{
+	char path[512];
+	int ret, fd;
+
+	if (module_path(path, sizeof(path))) {
+		printf("ok 1 %s # SKIP no %s (make kmod builds it)\n", test, path);
+		return -1;
+	}
+	ret = load_module(path);
+	result(ret == 0 || ret == -EEXIST, "module_loads", ret && ret != -EEXIST ? "%s" : "",
+	       strerror(-ret));
+	family = resolve_family();
+	fd = nl_open();
+	ret = family > 0 ? do_register(fd, MOS_ASK_GENL_VERSION) : family;
+	result(ret == 0, "decider_registers", ret ? "%s" : "", strerror(-ret));
+	if (ret) {
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 #endif /* MOS_VM_NL_ASK_H */
