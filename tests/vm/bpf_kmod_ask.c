@@ -124,22 +124,32 @@ static void abort_child(struct child *c)
 	finish_child(c, &r);
 }
 
-/* The question for child C, checked: 0, or -1 with a failed result. */
-static int question_for(const char *what, struct child *c, struct question *q, uint32_t timeout_ms)
+/*
+ * A child C parked on its open, with TIMEOUT_MS for the rule, and its
+ * question Q checked: 0; or -1 after a failed result, the child gone.
+ */
+static int parked_child(const char *what, uint32_t timeout_ms, struct child *c, struct question *q)
 {
-	int ret = recv_question(decider, q, 20000);
+	int ret;
 
+	skel->bss->timeout_ms = timeout_ms;
+	if (start_child(c)) {
+		result(0, what, "fork: %s", strerror(errno));
+		abort_child(c);
+		return -1;
+	}
+	ret = recv_question(decider, q, 20000);
 	if (ret) {
 		result(0, what, "no question came: %s", strerror(-ret));
-		return -1;
-	}
-	if ((pid_t)q->pid != c->pid || !q->has_path || strcmp(q->path, TARGET) ||
-	    q->kind != MOS_ASK_KIND_READ || q->domain != 7 || q->timeout_ms != timeout_ms) {
+	} else if ((pid_t)q->pid != c->pid || !q->has_path || strcmp(q->path, TARGET) ||
+		   q->kind != MOS_ASK_KIND_READ || q->domain != 7 || q->timeout_ms != timeout_ms) {
 		result(0, what, "question: pid %u (child %d), path '%s', kind %u, domain %u, timeout %u",
 		       q->pid, c->pid, q->path, q->kind, q->domain, q->timeout_ms);
-		return -1;
+		ret = -1;
 	}
-	return 0;
+	if (ret)
+		abort_child(c);
+	return ret ? -1 : 0;
 }
 
 /* The decider answers VERDICT: the child opens (or not) accordingly. */
@@ -148,18 +158,12 @@ static void answered(const char *what, uint32_t verdict)
 	struct question q;
 	struct report r;
 	struct child c;
-	int other = nl_open(), ret;
+	int other, ret;
 
-	skel->bss->timeout_ms = 20000;
-	if (start_child(&c)) {
-		result(0, what, "fork: %s", strerror(errno));
+	if (parked_child(what, 20000, &c, &q))
 		return;
-	}
-	if (question_for(what, &c, &q, 20000)) {
-		abort_child(&c);
-		return;
-	}
 	/* only the decider may answer */
+	other = nl_open();
 	ret = do_answer(other, q.id, MOS_ASK_ALLOW);
 	close(other);
 	if (ret != -EPERM) {
@@ -188,11 +192,8 @@ static void unanswered_times_out(void)
 	struct child c;
 	int late;
 
-	skel->bss->timeout_ms = 500;
-	if (start_child(&c) || question_for(what, &c, &q, 500)) {
-		abort_child(&c);
+	if (parked_child(what, 500, &c, &q))
 		return;
-	}
 	if (finish_child(&c, &r)) {
 		result(0, what, "no report from the child");
 		return;
@@ -209,11 +210,8 @@ static void decider_closing_denies_at_once(void)
 	struct report r;
 	struct child c;
 
-	skel->bss->timeout_ms = 60000;
-	if (start_child(&c) || question_for(what, &c, &q, 60000)) {
-		abort_child(&c);
+	if (parked_child(what, 60000, &c, &q))
 		return;
-	}
 	close(decider);
 	if (finish_child(&c, &r)) {
 		result(0, what, "no report from the child");
@@ -234,11 +232,8 @@ static void parked_task_dies_on_sigkill(void)
 	long t0;
 	int status = 0, late;
 
-	skel->bss->timeout_ms = 60000;
-	if (start_child(&c) || question_for(what, &c, &q, 60000)) {
-		abort_child(&c);
+	if (parked_child(what, 60000, &c, &q))
 		return;
-	}
 	t0 = now_ms();
 	kill(c.pid, SIGKILL);
 	waitpid(c.pid, &status, 0);

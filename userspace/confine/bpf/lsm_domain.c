@@ -392,13 +392,12 @@ static int ask_attach(struct lsm_ctl *c)
 	return 0;
 }
 
-bool lsm_ctl_asks(const struct lsm_ctl *c, const char **why)
+bool lsm_ctl_asks(struct lsm_ctl *c, const char **why)
 {
-	static char buf[160];
-	bool can = c->ask || mos_kmod_probe(buf, sizeof(buf)) == MOS_KMOD_LOADED;
+	bool can = c->ask || mos_kmod_probe(c->ask_why, sizeof(c->ask_why)) == MOS_KMOD_LOADED;
 
 	if (why)
-		*why = can ? NULL : buf;
+		*why = can ? NULL : c->ask_why;
 	return can;
 }
 

@@ -57,7 +57,7 @@ bool lsm_ctl_loaded(const struct lsm_ctl *c);
  * and bpf/domain_ask.bpf.c attached (Documentation/kmod.md).  If not, *WHY
  * (when WHY is not NULL) says why.
  */
-bool lsm_ctl_asks(const struct lsm_ctl *c, const char **why);
+bool lsm_ctl_asks(struct lsm_ctl *c, const char **why);
 
 #define LSM_DOMAIN_REVOKE 1 /* also check read/write on already-open fds */
 /*
